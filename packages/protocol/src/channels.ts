@@ -1,0 +1,56 @@
+import { ErrorCode, RingcastError } from './errors.js';
+import { isValidId } from './messages.js';
+
+/** Namespace used when none is given. */
+export const DEFAULT_NAMESPACE = 'ringcast';
+const NAMESPACE_PATTERN = /^[A-Za-z0-9_.:-]{1,64}$/;
+
+/**
+ * Every Redis channel and key ringcast uses, under one namespace prefix. Nothing
+ * outside this module spells a name by hand, so the two sides cannot drift.
+ */
+export interface Names {
+  readonly namespace: string;
+  /** Channel a worker subscribes to for its tasks and cancels. */
+  workerChannel(workerId: string): string;
+  /** Channel a dispatcher subscribes to for acks, nacks and results. */
+  replyChannel(dispatcherId: string): string;
+  /** Channel carrying worker hello and leave announcements. */
+  readonly controlChannel: string;
+  /** Hash: worker id → encoded {@link WorkerInfo}. */
+  readonly registryKey: string;
+  /** String with a TTL, refreshed by the worker; its value is the worker's incarnation. */
+  heartbeatKey(workerId: string): string;
+  /** List of frames a worker could not deliver to this dispatcher (nobody was subscribed). */
+  parkedKey(dispatcherId: string): string;
+}
+
+export function isValidNamespace(value: unknown): value is string {
+  return typeof value === 'string' && NAMESPACE_PATTERN.test(value);
+}
+
+export function names(namespace: string = DEFAULT_NAMESPACE): Names {
+  if (!isValidNamespace(namespace)) {
+    throw new RingcastError(
+      ErrorCode.INVALID_OPTIONS,
+      `namespace must match ${NAMESPACE_PATTERN}, got ${JSON.stringify(namespace)}`,
+    );
+  }
+  const checked = (what: string, id: string): string => {
+    if (!isValidId(id))
+      throw new RingcastError(
+        ErrorCode.INVALID_OPTIONS,
+        `${what} ${JSON.stringify(id)} is not a valid id`,
+      );
+    return id;
+  };
+  return {
+    namespace,
+    workerChannel: (id) => `${namespace}:w:${checked('worker id', id)}`,
+    replyChannel: (id) => `${namespace}:d:${checked('dispatcher id', id)}`,
+    controlChannel: `${namespace}:ctl`,
+    registryKey: `${namespace}:workers`,
+    heartbeatKey: (id) => `${namespace}:hb:${checked('worker id', id)}`,
+    parkedKey: (id) => `${namespace}:parked:${checked('dispatcher id', id)}`,
+  };
+}

@@ -1,0 +1,189 @@
+import { ErrorCode, ProtocolError } from './errors.js';
+import {
+  type Message,
+  type MessageContext,
+  messageContext,
+  PROTOCOL_VERSION,
+  parseMessage,
+} from './messages.js';
+
+/** Default limit for one encoded frame, in bytes. */
+export const DEFAULT_MAX_MESSAGE_BYTES = 1024 * 1024;
+/** Most messages one frame may carry; a frame is also bounded by its byte limit. */
+export const MAX_BATCH = 10_000;
+/** Deepest nesting a payload may have when it has to be searched for forbidden keys. */
+const MAX_DEPTH = 256;
+
+export interface DecodeOptions {
+  /** Frames larger than this are rejected before they are parsed. @defaultValue {@link DEFAULT_MAX_MESSAGE_BYTES} */
+  maxBytes?: number;
+}
+
+/** One message of a frame that failed validation, with whatever routing fields survived. */
+export interface RejectedMessage {
+  error: ProtocolError;
+  context?: MessageContext;
+}
+
+export type DecodeResult =
+  | { ok: true; messages: Message[]; rejected: RejectedMessage[] }
+  | { ok: false; error: ProtocolError };
+
+/**
+ * Every publish carries one frame: `{"v":1,"m":[message, ...]}`. A lone message
+ * is a batch of one, so there is a single shape to validate.
+ */
+const FRAME_HEAD = `{"v":${PROTOCOL_VERSION},"m":[`;
+const FRAME_TAIL = ']}';
+
+/** Encodes one message for a later {@link encodeFrame}. Throws if the payload is not JSON-serialisable. */
+export function encodeMessage(message: Message): string {
+  return JSON.stringify(message);
+}
+
+/** Joins messages already encoded by {@link encodeMessage} into one frame. */
+export function encodeFrame(encoded: readonly string[]): string {
+  return FRAME_HEAD + encoded.join(',') + FRAME_TAIL;
+}
+
+/** Bytes a frame holding these encoded messages takes, without building it. */
+export function frameOverhead(count: number): number {
+  return FRAME_HEAD.length + FRAME_TAIL.length + Math.max(0, count - 1);
+}
+
+/** Encodes messages as one frame. */
+export function encode(messages: readonly Message[]): string {
+  return encodeFrame(messages.map(encodeMessage));
+}
+
+/** UTF-8 byte length of a string, computed only when it could matter. */
+export function byteLength(text: string, limit: number): number {
+  // UTF-8 takes 1 to 3 bytes per UTF-16 unit, so the cheap bounds settle most cases.
+  if (text.length > limit || text.length * 3 <= limit) return text.length;
+  return Buffer.byteLength(text, 'utf8');
+}
+
+/**
+ * Decodes an untrusted frame. Never throws: a frame that cannot be read at all
+ * gives `{ ok: false }`; a readable frame gives its valid messages and, apart,
+ * the ones that failed validation. The size limit is enforced before parsing,
+ * and no returned object carries a `__proto__` key or a `constructor.prototype`
+ * anywhere, so merging it cannot reach an object's prototype.
+ */
+export function decode(data: string | Uint8Array, options: DecodeOptions = {}): DecodeResult {
+  const maxBytes = options.maxBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+  let text: string;
+  if (typeof data === 'string') {
+    const size = byteLength(data, maxBytes);
+    if (size > maxBytes) return tooLarge(size, maxBytes);
+    text = data;
+  } else if (data instanceof Uint8Array) {
+    if (data.byteLength > maxBytes) return tooLarge(data.byteLength, maxBytes);
+    text = Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('utf8');
+  } else {
+    return invalid('frame must be a string or bytes');
+  }
+
+  let root: unknown;
+  try {
+    root = JSON.parse(text);
+  } catch {
+    return invalid('frame is not valid JSON');
+  }
+  if (typeof root !== 'object' || root === null || Array.isArray(root)) {
+    return invalid('frame must be an object');
+  }
+  const frame = root as Record<string, unknown>;
+  if (frame['v'] !== PROTOCOL_VERSION) {
+    if (typeof frame['v'] === 'number') {
+      return {
+        ok: false,
+        error: new ProtocolError(
+          ErrorCode.UNSUPPORTED_VERSION,
+          `protocol version ${frame['v']} is not supported (this side speaks ${PROTOCOL_VERSION})`,
+        ),
+      };
+    }
+    return invalid('frame has no protocol version');
+  }
+  const list = frame['m'];
+  if (!Array.isArray(list) || list.length === 0 || list.length > MAX_BATCH) {
+    return invalid(`frame must carry 1 to ${MAX_BATCH} messages`);
+  }
+
+  // Walking every payload costs more than parsing it; the walk runs only when the
+  // raw text could spell a dangerous key, directly or through a \u escape.
+  const suspicious =
+    text.includes('__proto__') || text.includes('prototype') || text.includes('\\u');
+
+  const messages: Message[] = [];
+  const rejected: RejectedMessage[] = [];
+  for (const item of list) {
+    try {
+      if (suspicious) assertNoForbiddenKeys(item);
+      messages.push(parseMessage(item));
+    } catch (error) {
+      const err =
+        error instanceof ProtocolError
+          ? error
+          : new ProtocolError(ErrorCode.INVALID_MESSAGE, 'invalid message', { cause: error });
+      const context = messageContext(item);
+      rejected.push(context ? { error: err, context } : { error: err });
+    }
+  }
+  return { ok: true, messages, rejected };
+}
+
+/** Throws when a value holds a `__proto__` key or a `constructor` object with a `prototype`, at any depth. */
+export function assertNoForbiddenKeys(value: unknown): void {
+  const stack: Array<{ value: unknown; depth: number }> = [{ value, depth: 0 }];
+  while (stack.length > 0) {
+    const { value: current, depth } = stack.pop()!;
+    if (typeof current !== 'object' || current === null) continue;
+    if (depth > MAX_DEPTH) {
+      throw new ProtocolError(
+        ErrorCode.INVALID_MESSAGE,
+        `invalid message: nested deeper than ${MAX_DEPTH}`,
+      );
+    }
+    if (Array.isArray(current)) {
+      for (const item of current) stack.push({ value: item, depth: depth + 1 });
+      continue;
+    }
+    for (const key of Object.keys(current)) {
+      const child = (current as Record<string, unknown>)[key];
+      if (key === '__proto__') {
+        throw new ProtocolError(ErrorCode.INVALID_MESSAGE, 'invalid message: "__proto__" key');
+      }
+      if (
+        key === 'constructor' &&
+        typeof child === 'object' &&
+        child !== null &&
+        Object.hasOwn(child, 'prototype')
+      ) {
+        throw new ProtocolError(
+          ErrorCode.INVALID_MESSAGE,
+          'invalid message: "constructor.prototype" key',
+        );
+      }
+      stack.push({ value: child, depth: depth + 1 });
+    }
+  }
+}
+
+function invalid(why: string): DecodeResult {
+  return {
+    ok: false,
+    error: new ProtocolError(ErrorCode.INVALID_MESSAGE, `invalid frame: ${why}`),
+  };
+}
+
+function tooLarge(size: number, limit: number): DecodeResult {
+  return {
+    ok: false,
+    error: new ProtocolError(
+      ErrorCode.PAYLOAD_TOO_LARGE,
+      `frame of ${size} bytes exceeds the limit of ${limit} bytes`,
+    ),
+  };
+}

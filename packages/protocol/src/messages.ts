@@ -1,0 +1,315 @@
+import { ErrorCode, ProtocolError, type RemoteError } from './errors.js';
+
+/** Bumped on any incompatible change to the wire format. Frames of another version are rejected. */
+export const PROTOCOL_VERSION = 1;
+
+/** Why a worker refused a task. BUSY and DRAINING re-route; the others reject the caller. */
+export const NackReason = {
+  BUSY: ErrorCode.BUSY,
+  DRAINING: ErrorCode.DRAINING,
+  UNKNOWN_HANDLER: ErrorCode.UNKNOWN_HANDLER,
+  EXPIRED: ErrorCode.EXPIRED,
+  INVALID_MESSAGE: ErrorCode.INVALID_MESSAGE,
+} as const;
+export type NackReason = (typeof NackReason)[keyof typeof NackReason];
+
+/** Dispatcher → worker: run `handler` with `payload`. One attempt of a task; `token` fences it. */
+export interface TaskMessage {
+  kind: 'task';
+  /** Task id, unique per dispatcher; the same across attempts. */
+  id: string;
+  /** 1 for the first attempt; the handler sees it. */
+  attempt: number;
+  /** Unique per attempt; a reply is accepted only for the current attempt's token. */
+  token: string;
+  handler: string;
+  payload?: unknown;
+  /** Epoch milliseconds after which the caller no longer waits. */
+  deadline: number;
+  /** Id of the dispatcher that wants the reply. */
+  replyTo: string;
+}
+
+/** Dispatcher → worker: stop the attempt `token` of task `id` (its signal aborts). */
+export interface CancelMessage {
+  kind: 'cancel';
+  id: string;
+  token: string;
+}
+
+/** Worker → dispatcher: the attempt arrived and is queued or running. */
+export interface AckMessage {
+  kind: 'ack';
+  id: string;
+  token: string;
+  worker: string;
+}
+
+/** Worker → dispatcher: the attempt was not taken. */
+export interface NackMessage {
+  kind: 'nack';
+  id: string;
+  token: string;
+  worker: string;
+  reason: NackReason;
+  message?: string;
+}
+
+interface ResultBase {
+  kind: 'result';
+  id: string;
+  token: string;
+  worker: string;
+}
+export interface OkResultMessage extends ResultBase {
+  ok: true;
+  value?: unknown;
+}
+export interface ErrorResultMessage extends ResultBase {
+  ok: false;
+  error: RemoteError;
+}
+/** Worker → dispatcher: the attempt's outcome. Also stands in for the ack. */
+export type ResultMessage = OkResultMessage | ErrorResultMessage;
+
+/** What a worker publishes about itself in the registry and in its hello. */
+export interface WorkerInfo {
+  id: string;
+  /** Fresh for every start; a restarted worker is a new member of the ring. */
+  incarnation: string;
+  weight: number;
+  concurrency: number;
+  handlers: string[];
+  host: string;
+  pid: number;
+  /** The worker package's version. */
+  version: string;
+  /** Epoch milliseconds. */
+  startedAt: number;
+}
+
+/** Worker → control channel: it joined (or re-registered after a reconnect). */
+export interface HelloMessage {
+  kind: 'hello';
+  worker: WorkerInfo;
+}
+
+/** Worker → control channel: it is leaving; dispatchers re-route its unfinished attempts. */
+export interface LeaveMessage {
+  kind: 'leave';
+  id: string;
+  incarnation: string;
+}
+
+export type Message =
+  | TaskMessage
+  | CancelMessage
+  | AckMessage
+  | NackMessage
+  | ResultMessage
+  | HelloMessage
+  | LeaveMessage;
+
+export type MessageKind = Message['kind'];
+
+/** Worker and dispatcher ids end up in channel and key names, so they are kept to a safe alphabet. */
+export const ID_PATTERN = /^[A-Za-z0-9_.-]{1,128}$/;
+const MAX_TEXT = 128;
+const MAX_TOKEN = 64;
+const MAX_ERROR_MESSAGE = 8192;
+const MAX_HANDLERS = 1024;
+
+export function isValidId(value: unknown): value is string {
+  return typeof value === 'string' && ID_PATTERN.test(value);
+}
+
+/** Fields recovered from an invalid message, so a worker can still nack it to the right dispatcher. */
+export interface MessageContext {
+  kind?: string;
+  id?: string;
+  token?: string;
+  replyTo?: string;
+}
+
+class Invalid extends Error {}
+
+function fail(what: string): never {
+  throw new Invalid(what);
+}
+
+function text(obj: Record<string, unknown>, key: string, max = MAX_TEXT): string {
+  const v = obj[key];
+  if (typeof v !== 'string' || v.length === 0 || v.length > max) {
+    fail(`"${key}" must be a string of 1 to ${max} characters`);
+  }
+  return v;
+}
+
+function id(obj: Record<string, unknown>, key: string): string {
+  const v = obj[key];
+  if (!isValidId(v)) fail(`"${key}" must match ${ID_PATTERN}`);
+  return v;
+}
+
+function int(obj: Record<string, unknown>, key: string, min: number, max: number): number {
+  const v = obj[key];
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+    fail(`"${key}" must be an integer from ${min} to ${max}`);
+  }
+  return v;
+}
+
+function finite(obj: Record<string, unknown>, key: string): number {
+  const v = obj[key];
+  if (typeof v !== 'number' || !Number.isFinite(v)) fail(`"${key}" must be a finite number`);
+  return v;
+}
+
+function record(value: unknown, what: string): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    fail(`${what} must be an object`);
+  }
+  return value as Record<string, unknown>;
+}
+
+const nackReasons = new Set<string>(Object.values(NackReason));
+
+function remoteError(value: unknown): RemoteError {
+  const o = record(value, '"error"');
+  const name = text(o, 'name');
+  const message = o['message'];
+  if (typeof message !== 'string' || message.length > MAX_ERROR_MESSAGE) {
+    fail(`"error.message" must be a string of at most ${MAX_ERROR_MESSAGE} characters`);
+  }
+  if (typeof o['retryable'] !== 'boolean') fail('"error.retryable" must be a boolean');
+  const out: RemoteError = { name, message, retryable: o['retryable'] };
+  if (o['code'] !== undefined) out.code = text(o, 'code', 64);
+  return out;
+}
+
+/** Validates untrusted worker info (from a hello or the registry). Throws {@link ProtocolError}. */
+export function parseWorkerInfo(value: unknown): WorkerInfo {
+  return guard(() => workerInfo(value));
+}
+
+function workerInfo(value: unknown): WorkerInfo {
+  const o = record(value, '"worker"');
+  const handlers = o['handlers'];
+  if (!Array.isArray(handlers) || handlers.length > MAX_HANDLERS) {
+    fail(`"handlers" must be an array of at most ${MAX_HANDLERS} names`);
+  }
+  for (const h of handlers) {
+    if (typeof h !== 'string' || h.length === 0 || h.length > MAX_TEXT) {
+      fail('"handlers" must hold non-empty strings');
+    }
+  }
+  return {
+    id: id(o, 'id'),
+    incarnation: text(o, 'incarnation', MAX_TOKEN),
+    weight: int(o, 'weight', 1, 1_000_000),
+    concurrency: int(o, 'concurrency', 1, 1_000_000),
+    handlers: handlers as string[],
+    host: typeof o['host'] === 'string' ? o['host'].slice(0, 256) : '',
+    pid: typeof o['pid'] === 'number' && Number.isInteger(o['pid']) ? o['pid'] : 0,
+    version: typeof o['version'] === 'string' ? o['version'].slice(0, 64) : '',
+    startedAt: finite(o, 'startedAt'),
+  };
+}
+
+/**
+ * Validates one untrusted message object (already parsed, already checked for
+ * forbidden keys) and returns a typed copy. Unknown extra fields are dropped.
+ * Throws {@link ProtocolError} with code `INVALID_MESSAGE`.
+ */
+export function parseMessage(value: unknown): Message {
+  return guard(() => message(value));
+}
+
+function guard<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (error) {
+    if (error instanceof Invalid) {
+      throw new ProtocolError(ErrorCode.INVALID_MESSAGE, `invalid message: ${error.message}`);
+    }
+    throw error;
+  }
+}
+
+function message(value: unknown): Message {
+  const o = record(value, 'a message');
+  switch (o['kind']) {
+    case 'task': {
+      const task: TaskMessage = {
+        kind: 'task',
+        id: text(o, 'id'),
+        attempt: int(o, 'attempt', 1, 1_000_000),
+        token: text(o, 'token', MAX_TOKEN),
+        handler: text(o, 'handler'),
+        deadline: finite(o, 'deadline'),
+        replyTo: id(o, 'replyTo'),
+      };
+      if (o['payload'] !== undefined) task.payload = o['payload'];
+      return task;
+    }
+    case 'cancel':
+      return { kind: 'cancel', id: text(o, 'id'), token: text(o, 'token', MAX_TOKEN) };
+    case 'ack':
+      return {
+        kind: 'ack',
+        id: text(o, 'id'),
+        token: text(o, 'token', MAX_TOKEN),
+        worker: id(o, 'worker'),
+      };
+    case 'nack': {
+      const reason = o['reason'];
+      if (typeof reason !== 'string' || !nackReasons.has(reason))
+        fail('"reason" is not a nack reason');
+      const nack: NackMessage = {
+        kind: 'nack',
+        id: text(o, 'id'),
+        token: text(o, 'token', MAX_TOKEN),
+        worker: id(o, 'worker'),
+        reason: reason as NackReason,
+      };
+      if (typeof o['message'] === 'string') nack.message = o['message'].slice(0, MAX_ERROR_MESSAGE);
+      return nack;
+    }
+    case 'result': {
+      const base = {
+        kind: 'result' as const,
+        id: text(o, 'id'),
+        token: text(o, 'token', MAX_TOKEN),
+        worker: id(o, 'worker'),
+      };
+      if (o['ok'] === true) {
+        const ok: OkResultMessage = { ...base, ok: true };
+        if (o['value'] !== undefined) ok.value = o['value'];
+        return ok;
+      }
+      if (o['ok'] === false) return { ...base, ok: false, error: remoteError(o['error']) };
+      return fail('"ok" must be a boolean');
+    }
+    case 'hello':
+      return { kind: 'hello', worker: workerInfo(o['worker']) };
+    case 'leave':
+      return { kind: 'leave', id: id(o, 'id'), incarnation: text(o, 'incarnation', MAX_TOKEN) };
+    default:
+      return fail('"kind" is not a known message kind');
+  }
+}
+
+/** Best-effort extraction of routing fields from an invalid message; never throws. */
+export function messageContext(value: unknown): MessageContext | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+  const o = value as Record<string, unknown>;
+  const ctx: MessageContext = {};
+  if (typeof o['kind'] === 'string' && o['kind'].length <= MAX_TEXT) ctx.kind = o['kind'];
+  if (typeof o['id'] === 'string' && o['id'].length > 0 && o['id'].length <= MAX_TEXT)
+    ctx.id = o['id'];
+  if (typeof o['token'] === 'string' && o['token'].length > 0 && o['token'].length <= MAX_TOKEN) {
+    ctx.token = o['token'];
+  }
+  if (isValidId(o['replyTo'])) ctx.replyTo = o['replyTo'];
+  return ctx;
+}

@@ -1,0 +1,113 @@
+import { encodeFrame, frameOverhead } from './codec.js';
+
+/** Where an {@link Outbox} sends frames, and who hears how each publish went. */
+export interface OutboxSink<T> {
+  /** Publishes one frame; resolves with the number of subscribers that received it. */
+  publish(channel: string, frame: string): Promise<number>;
+  /** One call per frame, with the tags of the messages it carried. */
+  published(channel: string, receivers: number, frame: string, tags: T[]): void;
+  /** The publish failed (for example Redis is down); the frame's messages were not sent. */
+  failed(channel: string, error: unknown, frame: string, tags: T[]): void;
+}
+
+interface Batch<T> {
+  parts: string[];
+  tags: T[];
+  bytes: number;
+}
+
+/**
+ * Groups messages headed for the same channel in the same event-loop turn into
+ * one frame, so a busy process makes one PUBLISH per channel per turn while a
+ * lone message still leaves at the end of the turn it was sent in. Each message
+ * carries a tag that comes back with its frame's outcome.
+ */
+export class Outbox<T> {
+  readonly #sink: OutboxSink<T>;
+  readonly #maxBytes: number;
+  #batches = new Map<string, Batch<T>>();
+  #scheduled = false;
+  #inflight = 0;
+  #idle: Array<() => void> = [];
+
+  constructor(sink: OutboxSink<T>, maxBytes: number) {
+    this.#sink = sink;
+    this.#maxBytes = maxBytes;
+  }
+
+  /** Messages waiting for the end of this turn. */
+  get pending(): number {
+    let n = 0;
+    for (const batch of this.#batches.values()) n += batch.parts.length;
+    return n;
+  }
+
+  /** Queues an encoded message (from `encodeMessage`) for `channel`. */
+  push(channel: string, encoded: string, tag: T): void {
+    const bytes = Buffer.byteLength(encoded, 'utf8');
+    let batch = this.#batches.get(channel);
+    if (
+      batch &&
+      batch.bytes + bytes + frameOverhead(batch.parts.length + 1) > this.#maxBytes
+    ) {
+      // Keep every frame under the receiver's byte limit: send what we have first.
+      this.#batches.delete(channel);
+      this.#publish(channel, batch);
+      batch = undefined;
+    }
+    if (!batch) {
+      batch = { parts: [], tags: [], bytes: 0 };
+      this.#batches.set(channel, batch);
+    }
+    batch.parts.push(encoded);
+    batch.tags.push(tag);
+    batch.bytes += bytes;
+    if (!this.#scheduled) {
+      this.#scheduled = true;
+      setImmediate(this.#flushScheduled);
+    }
+  }
+
+  /** Sends everything queued now rather than at the end of the turn. */
+  flush(): void {
+    const batches = this.#batches;
+    if (batches.size === 0) return;
+    this.#batches = new Map();
+    for (const [channel, batch] of batches) this.#publish(channel, batch);
+  }
+
+  /** Flushes, then resolves when every publish so far has been answered. */
+  drained(): Promise<void> {
+    this.flush();
+    if (this.#inflight === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idle.push(resolve));
+  }
+
+  #flushScheduled = (): void => {
+    this.#scheduled = false;
+    this.flush();
+  };
+
+  #publish(channel: string, batch: Batch<T>): void {
+    const frame = encodeFrame(batch.parts);
+    this.#inflight++;
+    this.#sink.publish(channel, frame).then(
+      (receivers) =>
+        this.#settled(() => this.#sink.published(channel, receivers, frame, batch.tags)),
+      (error: unknown) => this.#settled(() => this.#sink.failed(channel, error, frame, batch.tags)),
+    );
+  }
+
+  #settled(report: () => void): void {
+    this.#inflight--;
+    try {
+      report();
+    } finally {
+      if (this.#inflight === 0 && this.#idle.length > 0) {
+        const waiters = this.#idle;
+        this.#idle = [];
+        for (const resolve of waiters) resolve();
+      }
+    }
+  }
+}
