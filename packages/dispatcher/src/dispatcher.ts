@@ -1,0 +1,941 @@
+import {
+  decode,
+  ErrorCode,
+  encodeMessage,
+  type Message,
+  type Names,
+  names,
+  Outbox,
+  parseWorkerInfo,
+  type RemoteError,
+  type WorkerInfo,
+} from '@ringcast/protocol';
+import { nanoid } from 'nanoid';
+import { type Connections, connect, disconnect, ready } from './connection.js';
+import { DispatchError } from './errors.js';
+import { type DispatcherOptions, parseOptions, type ResolvedOptions } from './options.js';
+import { Ring, type Weighted } from './ring.js';
+import { TimerWheel, type WheelEntry } from './timer-wheel.js';
+
+/** Payload and result types of each handler, for typed `dispatch` calls. */
+export type TaskMap = Record<string, { payload: unknown; result: unknown }>;
+
+export interface DispatchOptions {
+  /** Overrides the dispatcher's `timeoutMs` for this task. */
+  timeoutMs?: number;
+  /** Times a retryable handler error is retried (exponential backoff with jitter). @defaultValue 0 */
+  retries?: number;
+  /** Aborting it rejects the task with `CANCELLED` and cancels it on the worker. */
+  signal?: AbortSignal;
+}
+
+/** What the dispatcher knows of one live worker. */
+export interface WorkerView {
+  id: string;
+  incarnation: string;
+  weight: number;
+  concurrency: number;
+  handlers: string[];
+  host: string;
+  pid: number;
+  /** Attempts this dispatcher has on the worker now. */
+  inflight: number;
+  /** False while the worker is suspected (no ack, nobody subscribed) or leaving. */
+  healthy: boolean;
+  /** Milliseconds since the worker was last heard from. */
+  lastSeenMs: number;
+}
+
+export interface DispatcherStats {
+  dispatched: number;
+  settled: { ok: number; error: Partial<Record<ErrorCode, number>> };
+  /** New attempts made because an earlier one was lost, refused or failed. */
+  redelivered: number;
+  /** Replies for an attempt that was no longer current, dropped. */
+  staleReplies: number;
+  /** Frames or messages from Redis that failed validation, dropped. */
+  invalidMessages: number;
+  /** Replies workers parked while this dispatcher was not subscribed, recovered. */
+  recoveredReplies: number;
+  queued: number;
+  inflight: number;
+  workers: number;
+}
+
+export interface Dispatcher<M extends TaskMap = TaskMap> {
+  readonly id: string;
+  /** Connects, subscribes and loads the worker registry. */
+  start(): Promise<void>;
+  /**
+   * Sends `payload` to a worker's `handler` and settles with its result. The
+   * promise settles exactly once; rejections are {@link DispatchError}s with a
+   * stable `code`.
+   */
+  dispatch<K extends keyof M & string>(
+    handler: K,
+    payload: M[K]['payload'],
+    options?: DispatchOptions,
+  ): Promise<M[K]['result']>;
+  workers(): WorkerView[];
+  stats(): DispatcherStats;
+  /** Stops accepting tasks, waits for in-flight ones up to `drainTimeoutMs`, rejects the rest `CLOSED`. */
+  close(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/** Creates a dispatcher. Options are validated here; nothing connects until `start()`. */
+export function createDispatcher<M extends TaskMap = TaskMap>(
+  options?: DispatcherOptions,
+): Dispatcher<M> {
+  return new RingDispatcher<M>(parseOptions(options));
+}
+
+enum State {
+  Queued,
+  Sent,
+  Acked,
+  Waiting,
+  Settled,
+}
+
+interface WorkerState extends Weighted {
+  readonly id: string;
+  readonly incarnation: string;
+  readonly info: WorkerInfo;
+  readonly weight: number;
+  readonly concurrency: number;
+  readonly handlers: ReadonlySet<string>;
+  readonly channel: string;
+  inflight: number;
+  readonly attempts: Set<TaskRecord>;
+  suspected: boolean;
+  leaving: boolean;
+  /** A BUSY nack keeps the worker out of picks until then (epoch ms). */
+  busyUntil: number;
+  lastSeen: number;
+  gone: boolean;
+}
+
+interface TaskRecord extends WheelEntry {
+  readonly id: string;
+  readonly handler: string;
+  /** The task message up to its per-attempt fields, encoded once. */
+  readonly head: string;
+  readonly tail: string;
+  readonly deadline: number;
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (error: unknown) => void;
+  state: State;
+  attempt: number;
+  token: string;
+  /** Attempts that may have run; bounded by `maxAttempts`. */
+  spent: number;
+  retriesLeft: number;
+  retried: number;
+  worker: WorkerState | undefined;
+  lastWorker: WorkerState | undefined;
+  everSent: boolean;
+  signal: AbortSignal | undefined;
+  onAbort: (() => void) | undefined;
+}
+
+const BUSY_BACKOFF_MS = 20;
+const PUBLISH_RETRY_MS = 200;
+const TICK_MS = 10;
+const LOG_EVERY_MS = 10_000;
+
+class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
+  readonly id: string;
+  readonly #options: ResolvedOptions;
+  readonly #names: Names;
+  readonly #replyChannel: string;
+  /** Prefix of every task id: fresh per instance, so ids never repeat across restarts. */
+  readonly #incarnation = nanoid(8).replace(/[^A-Za-z0-9]/g, 'x');
+  #counter = 0;
+  #connections: Connections | undefined;
+  #state: 'new' | 'starting' | 'running' | 'closing' | 'closed' = 'new';
+  #closing: Promise<void> | undefined;
+  #reconcileTimer: NodeJS.Timeout | undefined;
+  #reconciling = false;
+  #subscribedOnce = false;
+
+  readonly #ledger = new Map<string, TaskRecord>();
+  readonly #queue: TaskRecord[] = [];
+  #queueHead = 0;
+  #queued = 0;
+  readonly #workers = new Map<string, WorkerState>();
+  readonly #byChannel = new Map<string, WorkerState>();
+  readonly #ring = new Ring<WorkerState>();
+  readonly #wheel: TimerWheel<TaskRecord>;
+  readonly #outbox: Outbox<TaskRecord | undefined>;
+  #idleWaiters: Array<() => void> = [];
+  #lastLog = 0;
+  #suppressedLogs = 0;
+
+  readonly #stats = {
+    dispatched: 0,
+    ok: 0,
+    error: {} as Partial<Record<ErrorCode, number>>,
+    redelivered: 0,
+    staleReplies: 0,
+    invalidMessages: 0,
+    recoveredReplies: 0,
+  };
+
+  constructor(options: ResolvedOptions) {
+    this.#options = options;
+    this.id = options.id;
+    this.#names = names(options.namespace);
+    this.#replyChannel = this.#names.replyChannel(this.id);
+    this.#wheel = new TimerWheel(TICK_MS, (task, now) => this.#wake(task, now));
+    this.#outbox = new Outbox<TaskRecord | undefined>(
+      {
+        publish: (channel, frame) => this.#connections!.command.publish(channel, frame),
+        published: (channel, receivers, _frame, tasks) => {
+          if (receivers === 0) this.#nobodyListening(channel, tasks);
+        },
+        failed: (channel, error, _frame, tasks) => this.#publishFailed(channel, error, tasks),
+      },
+      options.maxMessageBytes,
+    );
+  }
+
+  async start(): Promise<void> {
+    if (this.#state !== 'new') {
+      throw new DispatchError(ErrorCode.CLOSED, `dispatcher ${this.id} was already started`);
+    }
+    this.#state = 'starting';
+    const connections = connect(this.#options.redis, `ringcast:dispatcher:${this.id}`);
+    this.#connections = connections;
+    const { command, subscriber } = connections;
+    command.on('error', (error: Error) => this.#log('warn', `redis error: ${error.message}`));
+    subscriber.on('error', (error: Error) =>
+      this.#log('warn', `redis subscriber error: ${error.message}`),
+    );
+    subscriber.on('message', (channel: string, data: string) => this.#onMessage(channel, data));
+    subscriber.on('ready', () => {
+      if (this.#subscribedOnce) void this.#resubscribed();
+    });
+    try {
+      await Promise.all([ready(command), ready(subscriber)]);
+      await subscriber.subscribe(this.#replyChannel, this.#names.controlChannel);
+      this.#subscribedOnce = true;
+      await this.#reconcile();
+    } catch (error) {
+      this.#state = 'closed';
+      await Promise.all([
+        disconnect(subscriber),
+        connections.ownsCommand ? disconnect(command) : undefined,
+      ]);
+      throw new DispatchError(
+        ErrorCode.REDIS_ERROR,
+        `dispatcher ${this.id} could not start: ${String(error)}`,
+        {
+          cause: error,
+        },
+      );
+    }
+    this.#state = 'running';
+    this.#reconcileTimer = setInterval(
+      () => void this.#reconcile(),
+      this.#options.reconcileIntervalMs,
+    );
+    this.#reconcileTimer.unref();
+  }
+
+  dispatch<K extends keyof M & string>(
+    handler: K,
+    payload: M[K]['payload'],
+    options: DispatchOptions = {},
+  ): Promise<M[K]['result']> {
+    return new Promise((resolve, reject) => {
+      if (this.#state !== 'running') {
+        const why = this.#state === 'new' || this.#state === 'starting' ? 'not started' : 'closed';
+        reject(this.#error(ErrorCode.CLOSED, `dispatcher ${this.id} is ${why}`));
+        return;
+      }
+      if (typeof handler !== 'string' || handler.length === 0 || handler.length > 128) {
+        reject(
+          this.#error(ErrorCode.UNKNOWN_HANDLER, 'handler must be a name of 1 to 128 characters'),
+        );
+        return;
+      }
+      const timeoutMs = options.timeoutMs ?? this.#options.timeoutMs;
+      const retries = options.retries ?? 0;
+      if (
+        !Number.isFinite(timeoutMs) ||
+        timeoutMs <= 0 ||
+        !Number.isInteger(retries) ||
+        retries < 0
+      ) {
+        reject(
+          this.#error(
+            ErrorCode.INVALID_OPTIONS,
+            'timeoutMs must be positive and retries a non-negative integer',
+          ),
+        );
+        return;
+      }
+      const signal = options.signal;
+      if (signal?.aborted) {
+        reject(this.#error(ErrorCode.CANCELLED, 'the signal was aborted before dispatch'));
+        return;
+      }
+      let payloadJson: string | undefined;
+      try {
+        payloadJson = JSON.stringify(payload);
+      } catch (error) {
+        reject(
+          this.#error(
+            ErrorCode.INVALID_MESSAGE,
+            `payload is not JSON-serialisable: ${String(error)}`,
+            error,
+          ),
+        );
+        return;
+      }
+      const id = this.#incarnation + (this.#counter++).toString(36);
+      const deadline = Date.now() + timeoutMs;
+      const head = `{"kind":"task","id":"${id}","handler":${JSON.stringify(handler)},"deadline":${deadline},"replyTo":"${this.id}"`;
+      const tail = payloadJson === undefined ? '}' : `,"payload":${payloadJson}}`;
+      const size = head.length + tail.length + 64;
+      if (size * 3 > this.#options.maxMessageBytes) {
+        const bytes = Buffer.byteLength(head) + Buffer.byteLength(tail) + 64;
+        if (bytes > this.#options.maxMessageBytes) {
+          reject(
+            this.#error(
+              ErrorCode.PAYLOAD_TOO_LARGE,
+              `task of ${bytes} bytes exceeds maxMessageBytes (${this.#options.maxMessageBytes})`,
+            ),
+          );
+          return;
+        }
+      }
+      if (this.#workers.size > 0 && !this.#anyWorkerHas(handler)) {
+        reject(
+          this.#error(
+            ErrorCode.UNKNOWN_HANDLER,
+            `no live worker has a handler named ${JSON.stringify(handler)}`,
+          ),
+        );
+        return;
+      }
+      const mustQueue = this.#queued > 0;
+      if (mustQueue && this.#queued >= this.#options.maxQueued) {
+        reject(
+          this.#error(
+            ErrorCode.QUEUE_FULL,
+            `the local queue is full (${this.#options.maxQueued} tasks)`,
+          ),
+        );
+        return;
+      }
+      const task: TaskRecord = {
+        id,
+        handler,
+        head,
+        tail,
+        deadline,
+        resolve,
+        reject,
+        state: State.Queued,
+        attempt: 0,
+        token: '',
+        spent: 0,
+        retriesLeft: retries,
+        retried: 0,
+        worker: undefined,
+        lastWorker: undefined,
+        everSent: false,
+        signal,
+        onAbort: undefined,
+        wakeAt: 0,
+        wheelPrev: undefined,
+        wheelNext: undefined,
+        wheelSlot: -1,
+      };
+      this.#ledger.set(id, task);
+      this.#stats.dispatched++;
+      if (signal) {
+        task.onAbort = () => this.#cancel(task);
+        signal.addEventListener('abort', task.onAbort, { once: true });
+      }
+      this.#wheel.schedule(task, deadline);
+      if (mustQueue || !this.#send(task)) this.#enqueue(task);
+    });
+  }
+
+  workers(): WorkerView[] {
+    const now = Date.now();
+    return [...this.#workers.values()].map((w) => ({
+      id: w.id,
+      incarnation: w.incarnation,
+      weight: w.weight,
+      concurrency: w.concurrency,
+      handlers: [...w.handlers],
+      host: w.info.host,
+      pid: w.info.pid,
+      inflight: w.inflight,
+      healthy: this.#routable(w, now),
+      lastSeenMs: now - w.lastSeen,
+    }));
+  }
+
+  stats(): DispatcherStats {
+    const s = this.#stats;
+    return {
+      dispatched: s.dispatched,
+      settled: { ok: s.ok, error: { ...s.error } },
+      redelivered: s.redelivered,
+      staleReplies: s.staleReplies,
+      invalidMessages: s.invalidMessages,
+      recoveredReplies: s.recoveredReplies,
+      queued: this.#queued,
+      inflight: this.#ledger.size - this.#queued,
+      workers: this.#workers.size,
+    };
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  async #close(): Promise<void> {
+    const wasRunning = this.#state === 'running';
+    this.#state = 'closing';
+    if (wasRunning && this.#ledger.size > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, this.#options.drainTimeoutMs);
+        this.#idleWaiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+    for (const task of [...this.#ledger.values()]) {
+      this.#fail(
+        task,
+        ErrorCode.CLOSED,
+        `dispatcher ${this.id} closed before the task settled`,
+        true,
+      );
+    }
+    clearInterval(this.#reconcileTimer);
+    this.#wheel.clear();
+    const connections = this.#connections;
+    if (connections) {
+      await Promise.race([this.#outbox.drained(), new Promise((r) => setTimeout(r, 1000).unref())]);
+      await disconnect(connections.subscriber);
+      if (connections.ownsCommand) await disconnect(connections.command);
+    }
+    this.#state = 'closed';
+  }
+
+  // ── sending ────────────────────────────────────────────────────────────
+
+  /** Sends a new attempt of `task` to a worker; false when no worker can take it now. */
+  #send(task: TaskRecord): boolean {
+    const now = Date.now();
+    const previous = task.lastWorker;
+    const accept = (w: WorkerState) =>
+      w.inflight < w.concurrency && this.#routable(w, now) && w.handlers.has(task.handler);
+    // Prefer a worker other than the one the last attempt went to.
+    let worker = this.#ring.pick((w) => w !== previous && accept(w));
+    if (!worker && previous && accept(previous)) worker = previous;
+    if (!worker) return false;
+    if (task.everSent) this.#stats.redelivered++;
+    task.attempt++;
+    task.spent++;
+    task.token = `${task.id}.${task.attempt}`;
+    task.state = State.Sent;
+    task.everSent = true;
+    task.worker = worker;
+    task.lastWorker = worker;
+    worker.inflight++;
+    worker.attempts.add(task);
+    this.#wheel.schedule(task, Math.min(task.deadline, now + this.#options.ackTimeoutMs));
+    this.#outbox.push(worker.channel, this.#encodeAttempt(task), task);
+    return true;
+  }
+
+  #encodeAttempt(task: TaskRecord): string {
+    return `${task.head},"attempt":${task.attempt},"token":"${task.token}"${task.tail}`;
+  }
+
+  #enqueue(task: TaskRecord): void {
+    task.state = State.Queued;
+    this.#queue.push(task);
+    this.#queued++;
+  }
+
+  /** Moves queued tasks to workers while there is capacity. */
+  #pump(): void {
+    while (this.#queued > 0) {
+      const task = this.#queue[this.#queueHead];
+      if (task === undefined) break;
+      if (task.state !== State.Queued) {
+        // Settled while queued; it was already uncounted.
+        this.#queueHead++;
+        continue;
+      }
+      if (!this.#send(task)) {
+        task.state = State.Queued;
+        break;
+      }
+      this.#queueHead++;
+      this.#queued--;
+    }
+    if (this.#queueHead > 1024 && this.#queueHead * 2 > this.#queue.length) {
+      this.#queue.splice(0, this.#queueHead);
+      this.#queueHead = 0;
+    }
+  }
+
+  #anyWorkerHas(handler: string): boolean {
+    for (const w of this.#workers.values()) if (w.handlers.has(handler)) return true;
+    return false;
+  }
+
+  #routable(w: WorkerState, now: number): boolean {
+    return !w.suspected && !w.leaving && !w.gone && w.busyUntil <= now;
+  }
+
+  /** Takes the attempt off its worker's books. */
+  #release(task: TaskRecord): void {
+    const w = task.worker;
+    if (!w) return;
+    w.inflight--;
+    w.attempts.delete(task);
+    task.worker = undefined;
+  }
+
+  /**
+   * The attempt went nowhere or may be lost: try another. `ran` says whether it
+   * may have run, which spends one of the task's attempts.
+   */
+  #redeliver(task: TaskRecord, ran: boolean, why: string): void {
+    this.#release(task);
+    if (!ran) task.spent--;
+    if (task.spent >= this.#options.maxAttempts) {
+      this.#fail(
+        task,
+        ErrorCode.WORKER_LOST,
+        `${why}; all ${this.#options.maxAttempts} attempts were lost`,
+        false,
+      );
+      return;
+    }
+    task.state = State.Queued;
+    if (this.#queued === 0 && this.#send(task)) return;
+    // Ahead of newer tasks: it has waited longest.
+    if (this.#queueHead > 0) this.#queue[--this.#queueHead] = task;
+    else this.#queue.unshift(task);
+    this.#queued++;
+    if (task.wheelSlot < 0 || task.wakeAt !== task.deadline)
+      this.#wheel.schedule(task, task.deadline);
+  }
+
+  #nobodyListening(channel: string, tasks: Array<TaskRecord | undefined>): void {
+    const worker = this.#byChannel.get(channel);
+    if (worker) worker.suspected = true;
+    for (const task of tasks) {
+      if (task && task.state === State.Sent && task.worker === worker) {
+        this.#redeliver(task, false, `nobody was subscribed to ${channel}`);
+      }
+    }
+    this.#pump();
+  }
+
+  #publishFailed(channel: string, error: unknown, tasks: Array<TaskRecord | undefined>): void {
+    this.#log('warn', `publish to ${channel} failed: ${String(error)}`);
+    const worker = this.#byChannel.get(channel);
+    const retryAt = Date.now() + PUBLISH_RETRY_MS;
+    for (const task of tasks) {
+      if (task && task.state === State.Sent && task.worker === worker) {
+        this.#release(task);
+        task.spent--;
+        task.state = State.Waiting;
+        this.#wheel.schedule(task, Math.min(task.deadline, retryAt));
+      }
+    }
+    this.#pump();
+  }
+
+  // ── settling ───────────────────────────────────────────────────────────
+
+  #settle(task: TaskRecord): boolean {
+    if (task.state === State.Settled) return false;
+    if (task.state === State.Queued) this.#queued--;
+    task.state = State.Settled;
+    this.#release(task);
+    this.#wheel.cancel(task);
+    this.#ledger.delete(task.id);
+    if (task.onAbort) task.signal!.removeEventListener('abort', task.onAbort);
+    if (this.#ledger.size === 0 && this.#idleWaiters.length > 0) {
+      const waiters = this.#idleWaiters;
+      this.#idleWaiters = [];
+      for (const resolve of waiters) resolve();
+    }
+    return true;
+  }
+
+  #succeed(task: TaskRecord, value: unknown): void {
+    if (!this.#settle(task)) return;
+    this.#stats.ok++;
+    task.resolve(value);
+  }
+
+  #fail(
+    task: TaskRecord,
+    code: ErrorCode,
+    message: string,
+    cancelRemote: boolean,
+    remote?: RemoteError,
+  ): void {
+    const worker = task.worker;
+    const token = task.token;
+    if (!this.#settle(task)) return;
+    if (cancelRemote && worker && !worker.gone) {
+      this.#outbox.push(
+        worker.channel,
+        encodeMessage({ kind: 'cancel', id: task.id, token }),
+        undefined,
+      );
+    }
+    this.#stats.error[code] = (this.#stats.error[code] ?? 0) + 1;
+    task.reject(this.#error(code, message, undefined, remote));
+  }
+
+  #cancel(task: TaskRecord): void {
+    this.#fail(task, ErrorCode.CANCELLED, 'the caller aborted the task', true);
+    this.#pump();
+  }
+
+  #wake(task: TaskRecord, now: number): void {
+    if (task.state === State.Settled) return;
+    if (now >= task.deadline) {
+      if (!task.everSent && this.#workers.size === 0) {
+        this.#fail(task, ErrorCode.NO_WORKERS, 'no worker joined before the task timed out', false);
+      } else {
+        const where = task.worker
+          ? ` on worker ${task.worker.id}`
+          : task.everSent
+            ? ''
+            : ' waiting for a free worker';
+        this.#fail(task, ErrorCode.TIMEOUT, `task did not settle within its timeout${where}`, true);
+      }
+      this.#pump();
+      return;
+    }
+    if (task.state === State.Sent) {
+      const worker = task.worker!;
+      worker.suspected = true;
+      this.#log(
+        'warn',
+        `worker ${worker.id} did not acknowledge within ${this.#options.ackTimeoutMs} ms; suspecting it`,
+      );
+      this.#redeliver(task, true, `worker ${worker.id} did not acknowledge`);
+      this.#pump();
+    } else if (task.state === State.Waiting) {
+      this.#redeliver(task, false, 'retry');
+      this.#pump();
+    } else if (task.state === State.Acked && task.worker?.leaving) {
+      this.#redeliver(task, true, `worker ${task.worker.id} left without finishing`);
+      this.#pump();
+    }
+  }
+
+  // ── receiving ──────────────────────────────────────────────────────────
+
+  #onMessage(channel: string, data: string): void {
+    const decoded = decode(data, { maxBytes: this.#options.maxMessageBytes });
+    if (!decoded.ok) {
+      this.#stats.invalidMessages++;
+      this.#log('warn', `dropped an invalid frame on ${channel}: ${decoded.error.message}`);
+      return;
+    }
+    if (decoded.rejected.length > 0) {
+      this.#stats.invalidMessages += decoded.rejected.length;
+      this.#log(
+        'warn',
+        `dropped ${decoded.rejected.length} invalid message(s) on ${channel}: ${decoded.rejected[0]!.error.message}`,
+      );
+    }
+    const control = channel === this.#names.controlChannel;
+    for (const message of decoded.messages) {
+      if (control) this.#onControl(message);
+      else this.#onReply(message);
+    }
+    this.#pump();
+  }
+
+  #onControl(message: Message): void {
+    if (message.kind === 'hello') this.#upsertWorker(message.worker);
+    else if (message.kind === 'leave') {
+      const w = this.#workers.get(message.id);
+      if (w && w.incarnation === message.incarnation) this.#workerLeaving(w);
+    } else {
+      this.#stats.invalidMessages++;
+    }
+  }
+
+  #onReply(message: Message): void {
+    if (message.kind !== 'ack' && message.kind !== 'nack' && message.kind !== 'result') {
+      this.#stats.invalidMessages++;
+      return;
+    }
+    const worker = this.#workers.get(message.worker);
+    if (worker) {
+      worker.lastSeen = Date.now();
+      worker.suspected = false;
+    }
+    const task = this.#ledger.get(message.id);
+    if (
+      !task ||
+      task.token !== message.token ||
+      task.state === State.Queued ||
+      task.state === State.Waiting
+    ) {
+      this.#stats.staleReplies++;
+      return;
+    }
+    switch (message.kind) {
+      case 'ack':
+        if (task.state === State.Sent) {
+          task.state = State.Acked;
+          this.#wheel.schedule(task, task.deadline);
+        }
+        return;
+      case 'nack':
+        switch (message.reason) {
+          case ErrorCode.BUSY:
+          case ErrorCode.DRAINING:
+            if (task.worker) {
+              if (message.reason === ErrorCode.DRAINING) task.worker.leaving = true;
+              else task.worker.busyUntil = Date.now() + BUSY_BACKOFF_MS;
+            }
+            this.#redeliver(
+              task,
+              false,
+              `worker ${message.worker} refused the task (${message.reason})`,
+            );
+            return;
+          case ErrorCode.EXPIRED:
+            this.#fail(
+              task,
+              ErrorCode.TIMEOUT,
+              'the task reached its worker after its deadline',
+              false,
+            );
+            return;
+          default:
+            this.#fail(
+              task,
+              message.reason,
+              message.message ?? `worker ${message.worker} refused the task (${message.reason})`,
+              false,
+            );
+            return;
+        }
+      case 'result':
+        if (message.ok) {
+          this.#succeed(task, message.value);
+          return;
+        }
+        if (message.error.retryable && task.retriesLeft > 0) {
+          task.retriesLeft--;
+          const delay = Math.min(
+            this.#options.maxRetryBackoffMs,
+            this.#options.retryBackoffMs * 2 ** task.retried++,
+          );
+          this.#release(task);
+          // A handler error is not a lost attempt: it does not spend one of maxAttempts.
+          task.spent--;
+          task.state = State.Waiting;
+          this.#wheel.schedule(
+            task,
+            Math.min(task.deadline, Date.now() + delay * (0.5 + Math.random() / 2)),
+          );
+          return;
+        }
+        this.#fail(
+          task,
+          ErrorCode.HANDLER_ERROR,
+          `handler ${task.handler} failed: ${message.error.name}: ${message.error.message}`,
+          false,
+          message.error,
+        );
+        return;
+    }
+  }
+
+  // ── membership ─────────────────────────────────────────────────────────
+
+  #upsertWorker(info: WorkerInfo): void {
+    const existing = this.#workers.get(info.id);
+    if (existing) {
+      existing.lastSeen = Date.now();
+      if (existing.incarnation === info.incarnation) return;
+      this.#workerGone(existing, `worker ${info.id} restarted`);
+    }
+    const worker: WorkerState = {
+      id: info.id,
+      incarnation: info.incarnation,
+      info,
+      weight: info.weight,
+      concurrency: info.concurrency,
+      handlers: new Set(info.handlers),
+      channel: this.#names.workerChannel(info.id),
+      inflight: 0,
+      attempts: new Set(),
+      suspected: false,
+      leaving: false,
+      busyUntil: 0,
+      lastSeen: Date.now(),
+      gone: false,
+    };
+    this.#workers.set(info.id, worker);
+    this.#byChannel.set(worker.channel, worker);
+    this.#rebuildRing();
+    this.#log(
+      'info',
+      `worker ${info.id} joined (weight ${info.weight}, concurrency ${info.concurrency})`,
+    );
+  }
+
+  /** The worker is dead or restarted: everything it had goes elsewhere. */
+  #workerGone(w: WorkerState, why: string): void {
+    if (w.gone) return;
+    w.gone = true;
+    this.#workers.delete(w.id);
+    this.#byChannel.delete(w.channel);
+    this.#rebuildRing();
+    this.#log('info', `${why}; re-dispatching its ${w.attempts.size} unfinished attempt(s)`);
+    for (const task of [...w.attempts]) this.#redeliver(task, true, why);
+    this.#pump();
+  }
+
+  /** The worker said goodbye: unacknowledged attempts go elsewhere now, acknowledged ones get a grace period. */
+  #workerLeaving(w: WorkerState): void {
+    w.leaving = true;
+    const graceEnd = Date.now() + this.#options.leaveGraceMs;
+    for (const task of [...w.attempts]) {
+      if (task.state === State.Sent) this.#redeliver(task, false, `worker ${w.id} left`);
+      else this.#wheel.schedule(task, Math.min(task.deadline, graceEnd));
+    }
+    this.#pump();
+  }
+
+  #rebuildRing(): void {
+    this.#ring.rebuild([...this.#workers.values()]);
+  }
+
+  /** Re-reads the registry and heartbeats, so a missed hello or a silent death heals. */
+  async #reconcile(): Promise<void> {
+    if (this.#reconciling || !this.#connections) return;
+    this.#reconciling = true;
+    try {
+      const { command } = this.#connections;
+      // HGETALL as a flat list: field names come from Redis and must not become object keys.
+      const flat = (await command.call('HGETALL', this.#names.registryKey)) as string[];
+      const infos: WorkerInfo[] = [];
+      for (let i = 0; i + 1 < flat.length; i += 2) {
+        try {
+          infos.push(parseWorkerInfo(JSON.parse(flat[i + 1]!)));
+        } catch {
+          this.#stats.invalidMessages++;
+        }
+      }
+      const beats =
+        infos.length > 0
+          ? await command.mget(infos.map((w) => this.#names.heartbeatKey(w.id)))
+          : [];
+      const alive = new Set<string>();
+      infos.forEach((info, i) => {
+        if (beats[i] === info.incarnation) {
+          alive.add(info.id);
+          this.#upsertWorker(info);
+        }
+      });
+      for (const w of [...this.#workers.values()]) {
+        if (!alive.has(w.id)) this.#workerGone(w, `worker ${w.id}'s heartbeat lapsed`);
+      }
+      const suspected = [...this.#workers.values()].filter((w) => w.suspected);
+      if (suspected.length > 0) {
+        const counts = (await command.call(
+          'PUBSUB',
+          'NUMSUB',
+          ...suspected.map((w) => w.channel),
+        )) as Array<string | number>;
+        suspected.forEach((w, i) => {
+          if (Number(counts[i * 2 + 1]) > 0) w.suspected = false;
+        });
+      }
+      this.#pump();
+    } catch (error) {
+      this.#log('warn', `registry reconcile failed: ${String(error)}`);
+    } finally {
+      this.#reconciling = false;
+    }
+  }
+
+  /**
+   * The reply subscription came back. Replies published meanwhile were parked
+   * by workers (nobody was subscribed) or lost in flight; collect the first and
+   * re-send every open attempt with its own token, which workers answer from
+   * their record of it instead of running it again.
+   */
+  async #resubscribed(): Promise<void> {
+    if (this.#state !== 'running' || !this.#connections) return;
+    const { command, subscriber } = this.#connections;
+    try {
+      await subscriber.subscribe(this.#replyChannel, this.#names.controlChannel);
+      const key = this.#names.parkedKey(this.id);
+      const [[, frames]] = (await command.multi().lrange(key, 0, -1).del(key).exec()) as [
+        [unknown, string[]],
+        unknown,
+      ];
+      for (const frame of frames) {
+        this.#stats.recoveredReplies++;
+        this.#onMessage(this.#replyChannel, frame);
+      }
+      for (const task of this.#ledger.values()) {
+        if ((task.state === State.Sent || task.state === State.Acked) && task.worker) {
+          this.#outbox.push(task.worker.channel, this.#encodeAttempt(task), undefined);
+        }
+      }
+      await this.#reconcile();
+    } catch (error) {
+      this.#log('warn', `recovery after resubscribe failed: ${String(error)}`);
+    }
+  }
+
+  // ── helpers ────────────────────────────────────────────────────────────
+
+  #error(code: ErrorCode, message: string, cause?: unknown, remote?: RemoteError): DispatchError {
+    const options: { cause?: unknown; remote?: RemoteError } = {};
+    if (cause !== undefined) options.cause = cause;
+    if (remote) options.remote = remote;
+    return new DispatchError(code, message, options);
+  }
+
+  #log(level: 'info' | 'warn', message: string): void {
+    if (level === 'warn') {
+      const now = Date.now();
+      if (now - this.#lastLog < LOG_EVERY_MS) {
+        this.#suppressedLogs++;
+        return;
+      }
+      if (this.#suppressedLogs > 0)
+        message += ` (${this.#suppressedLogs} similar lines suppressed)`;
+      this.#lastLog = now;
+      this.#suppressedLogs = 0;
+    }
+    this.#options.logger[level](`[ringcast dispatcher ${this.id}] ${message}`);
+  }
+}

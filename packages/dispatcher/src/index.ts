@@ -1,0 +1,25 @@
+export { ErrorCode, isRingcastError, type RemoteError, RingcastError } from '@ringcast/protocol';
+export {
+  createDispatcher,
+  type Dispatcher,
+  type DispatcherStats,
+  type DispatchOptions,
+  type TaskMap,
+  type WorkerView,
+} from './dispatcher.js';
+export { DispatchError } from './errors.js';
+export {
+  DEFAULT_ACK_TIMEOUT_MS,
+  DEFAULT_DRAIN_TIMEOUT_MS,
+  DEFAULT_LEAVE_GRACE_MS,
+  DEFAULT_MAX_ATTEMPTS,
+  DEFAULT_MAX_QUEUED,
+  DEFAULT_MAX_RETRY_BACKOFF_MS,
+  DEFAULT_RECONCILE_INTERVAL_MS,
+  DEFAULT_RETRY_BACKOFF_MS,
+  DEFAULT_TIMEOUT_MS,
+  type DispatcherOptions,
+  defaultOptions,
+  type Logger,
+  parseOptions,
+} from './options.js';

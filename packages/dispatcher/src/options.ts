@@ -1,0 +1,172 @@
+import {
+  DEFAULT_MAX_MESSAGE_BYTES,
+  DEFAULT_NAMESPACE,
+  ErrorCode,
+  isValidId,
+  isValidNamespace,
+  RingcastError,
+} from '@ringcast/protocol';
+import type { Redis, RedisOptions } from 'ioredis';
+import { nanoid } from 'nanoid';
+
+export const DEFAULT_TIMEOUT_MS = 30_000;
+export const DEFAULT_ACK_TIMEOUT_MS = 5_000;
+export const DEFAULT_MAX_ATTEMPTS = 3;
+export const DEFAULT_MAX_QUEUED = 10_000;
+export const DEFAULT_DRAIN_TIMEOUT_MS = 10_000;
+export const DEFAULT_RECONCILE_INTERVAL_MS = 1_000;
+export const DEFAULT_LEAVE_GRACE_MS = 10_000;
+export const DEFAULT_RETRY_BACKOFF_MS = 100;
+export const DEFAULT_MAX_RETRY_BACKOFF_MS = 5_000;
+
+/** Where log lines go. `false` silences them. */
+export interface Logger {
+  info(message: string): void;
+  warn(message: string): void;
+  error(message: string): void;
+}
+
+export interface DispatcherOptions {
+  /**
+   * Redis to use: a URL, ioredis options, or a connected ioredis client. The
+   * subscriber connection is made with `duplicate()`. A client you pass in is
+   * never closed by the dispatcher.
+   * @defaultValue `'redis://127.0.0.1:6379'`
+   */
+  redis?: string | RedisOptions | Redis;
+  /** Prefix of every channel and key; must match the workers'. @defaultValue `'ringcast'` */
+  namespace?: string;
+  /** This dispatcher's id; its reply channel is derived from it. @defaultValue a random id */
+  id?: string;
+  /** Time a task may take from `dispatch()` to settlement. @defaultValue 30000 */
+  timeoutMs?: number;
+  /** Time a worker has to acknowledge an attempt before it goes elsewhere. @defaultValue 5000 */
+  ackTimeoutMs?: number;
+  /** Attempts a task may be delivered for (lost attempts and retries count). @defaultValue 3 */
+  maxAttempts?: number;
+  /** Tasks that may wait locally for a free worker; beyond it `QUEUE_FULL`. @defaultValue 10000 */
+  maxQueued?: number;
+  /** Largest encoded message; bigger tasks reject with `PAYLOAD_TOO_LARGE`. @defaultValue 1048576 */
+  maxMessageBytes?: number;
+  /** How long `close()` waits for in-flight tasks before rejecting them `CLOSED`. @defaultValue 10000 */
+  drainTimeoutMs?: number;
+  /** How often the worker registry and heartbeats are re-read. @defaultValue 1000 */
+  reconcileIntervalMs?: number;
+  /** How long a worker that announced leave may finish acknowledged attempts. @defaultValue 10000 */
+  leaveGraceMs?: number;
+  /** First delay before retrying a retryable handler error; doubles, with jitter. @defaultValue 100 */
+  retryBackoffMs?: number;
+  /** Longest retry delay. @defaultValue 5000 */
+  maxRetryBackoffMs?: number;
+  /** Where log lines go; `false` for none. @defaultValue console */
+  logger?: Logger | false;
+}
+
+export interface ResolvedOptions {
+  redis: string | RedisOptions | Redis;
+  namespace: string;
+  id: string;
+  timeoutMs: number;
+  ackTimeoutMs: number;
+  maxAttempts: number;
+  maxQueued: number;
+  maxMessageBytes: number;
+  drainTimeoutMs: number;
+  reconcileIntervalMs: number;
+  leaveGraceMs: number;
+  retryBackoffMs: number;
+  maxRetryBackoffMs: number;
+  logger: Logger;
+}
+
+const silent: Logger = { info() {}, warn() {}, error() {} };
+
+export function defaultOptions(): ResolvedOptions {
+  return {
+    redis: 'redis://127.0.0.1:6379',
+    namespace: DEFAULT_NAMESPACE,
+    id: `d-${nanoid(12).replace(/[^A-Za-z0-9_-]/g, '_')}`,
+    timeoutMs: DEFAULT_TIMEOUT_MS,
+    ackTimeoutMs: DEFAULT_ACK_TIMEOUT_MS,
+    maxAttempts: DEFAULT_MAX_ATTEMPTS,
+    maxQueued: DEFAULT_MAX_QUEUED,
+    maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES,
+    drainTimeoutMs: DEFAULT_DRAIN_TIMEOUT_MS,
+    reconcileIntervalMs: DEFAULT_RECONCILE_INTERVAL_MS,
+    leaveGraceMs: DEFAULT_LEAVE_GRACE_MS,
+    retryBackoffMs: DEFAULT_RETRY_BACKOFF_MS,
+    maxRetryBackoffMs: DEFAULT_MAX_RETRY_BACKOFF_MS,
+    logger: console,
+  };
+}
+
+function invalid(message: string): never {
+  throw new RingcastError(ErrorCode.INVALID_OPTIONS, `invalid dispatcher options: ${message}`);
+}
+
+function integer(name: string, value: unknown, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    invalid(`${name} must be an integer from ${min} to ${max}, got ${String(value)}`);
+  }
+  return value;
+}
+
+/** Validates options and fills in defaults; throws `INVALID_OPTIONS` on any bad value. */
+export function parseOptions(options: DispatcherOptions = {}): ResolvedOptions {
+  if (typeof options !== 'object' || options === null) invalid('options must be an object');
+  const out = defaultOptions();
+  const o = options as Record<string, unknown>;
+  const known = new Set(Object.keys(out));
+  for (const key of Object.keys(o)) {
+    if (!known.has(key)) invalid(`unknown option "${key}"`);
+  }
+  if (o['redis'] !== undefined) {
+    const redis = o['redis'];
+    if (typeof redis !== 'string' && (typeof redis !== 'object' || redis === null)) {
+      invalid('redis must be a URL, ioredis options or an ioredis client');
+    }
+    if (typeof redis === 'string' && !/^rediss?:\/\//.test(redis)) {
+      invalid(`redis URL must start with redis:// or rediss://, got ${JSON.stringify(redis)}`);
+    }
+    out.redis = redis as ResolvedOptions['redis'];
+  }
+  if (o['namespace'] !== undefined) {
+    if (!isValidNamespace(o['namespace']))
+      invalid(`namespace ${JSON.stringify(o['namespace'])} is not valid`);
+    out.namespace = o['namespace'];
+  }
+  if (o['id'] !== undefined) {
+    if (!isValidId(o['id']))
+      invalid(`id ${JSON.stringify(o['id'])} must match [A-Za-z0-9_.-]{1,128}`);
+    out.id = o['id'];
+  }
+  const numeric = [
+    ['timeoutMs', 1],
+    ['ackTimeoutMs', 1],
+    ['maxAttempts', 1],
+    ['maxQueued', 0],
+    ['maxMessageBytes', 256],
+    ['drainTimeoutMs', 0],
+    ['reconcileIntervalMs', 10],
+    ['leaveGraceMs', 0],
+    ['retryBackoffMs', 0],
+    ['maxRetryBackoffMs', 0],
+  ] as const;
+  for (const [name, min] of numeric) {
+    if (o[name] !== undefined) out[name] = integer(name, o[name], min);
+  }
+  if (o['logger'] !== undefined) {
+    const logger = o['logger'];
+    if (logger === false) out.logger = silent;
+    else if (
+      typeof logger === 'object' &&
+      logger !== null &&
+      ['info', 'warn', 'error'].every(
+        (k) => typeof (logger as Record<string, unknown>)[k] === 'function',
+      )
+    ) {
+      out.logger = logger as Logger;
+    } else invalid('logger must have info, warn and error functions, or be false');
+  }
+  return out;
+}
