@@ -320,16 +320,6 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
         );
         return;
       }
-      const mustQueue = this.#queued > 0;
-      if (mustQueue && this.#queued >= this.#options.maxQueued) {
-        reject(
-          this.#error(
-            ErrorCode.QUEUE_FULL,
-            `the local queue is full (${this.#options.maxQueued} tasks)`,
-          ),
-        );
-        return;
-      }
       const task: TaskRecord = {
         id,
         handler,
@@ -354,14 +344,26 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
         wheelNext: undefined,
         wheelSlot: -1,
       };
+      const sent = this.#queued === 0 && this.#send(task);
+      if (!sent) {
+        if (this.#queued >= this.#options.maxQueued) {
+          reject(
+            this.#error(
+              ErrorCode.QUEUE_FULL,
+              `every worker is full and the local queue holds ${this.#options.maxQueued} tasks`,
+            ),
+          );
+          return;
+        }
+        this.#enqueue(task);
+        this.#wheel.schedule(task, deadline);
+      }
       this.#ledger.set(id, task);
       this.#stats.dispatched++;
       if (signal) {
         task.onAbort = () => this.#cancel(task);
         signal.addEventListener('abort', task.onAbort, { once: true });
       }
-      this.#wheel.schedule(task, deadline);
-      if (mustQueue || !this.#send(task)) this.#enqueue(task);
     });
   }
 
@@ -607,7 +609,6 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
         undefined,
       );
     }
-    this.#stats.error[code] = (this.#stats.error[code] ?? 0) + 1;
     task.reject(this.#error(code, message, undefined, remote));
   }
 
@@ -917,7 +918,9 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
 
   // ── helpers ────────────────────────────────────────────────────────────
 
+  /** Builds a rejection, and counts it: every error a caller sees is in `stats()`. */
   #error(code: ErrorCode, message: string, cause?: unknown, remote?: RemoteError): DispatchError {
+    this.#stats.error[code] = (this.#stats.error[code] ?? 0) + 1;
     const options: { cause?: unknown; remote?: RemoteError } = {};
     if (cause !== undefined) options.cause = cause;
     if (remote) options.remote = remote;
