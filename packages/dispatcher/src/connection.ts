@@ -9,10 +9,19 @@ export interface Connections {
   ownsCommand: boolean;
 }
 
+/** A client, as opposed to options: duck-typed so compatible clients (such as ioredis-mock) work too. */
+function isClient(value: string | RedisOptions | Redis): value is Redis {
+  return (
+    typeof value === 'object' &&
+    typeof (value as Partial<Redis>).duplicate === 'function' &&
+    typeof (value as Partial<Redis>).publish === 'function'
+  );
+}
+
 /** Makes the two connections from a URL, ioredis options, or a client the caller owns. */
 export function connect(redis: string | RedisOptions | Redis, name: string): Connections {
   const shared = { lazyConnect: true, connectionName: name, maxRetriesPerRequest: null } as const;
-  if (redis instanceof Redis) {
+  if (isClient(redis)) {
     return { command: redis, subscriber: redis.duplicate(shared), ownsCommand: false };
   }
   const command =

@@ -842,12 +842,12 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
     this.#reconciling = true;
     try {
       const { command } = this.#connections;
-      // HGETALL as a flat list: field names come from Redis and must not become object keys.
-      const flat = (await command.call('HGETALL', this.#names.registryKey)) as string[];
+      // ioredis builds this object safely even for a field named "__proto__"; values are validated below.
+      const registry = await command.hgetall(this.#names.registryKey);
       const infos: WorkerInfo[] = [];
-      for (let i = 0; i + 1 < flat.length; i += 2) {
+      for (const json of Object.values(registry)) {
         try {
-          infos.push(parseWorkerInfo(JSON.parse(flat[i + 1]!)));
+          infos.push(parseWorkerInfo(JSON.parse(json)));
         } catch {
           this.#stats.invalidMessages++;
         }
