@@ -140,6 +140,7 @@ interface TaskRecord extends WheelEntry {
 }
 
 const BUSY_BACKOFF_MS = 20;
+const ATTEMPT_OVERHEAD = 128;
 const PUBLISH_RETRY_MS = 200;
 const TICK_MS = 10;
 const LOG_EVERY_MS = 10_000;
@@ -166,6 +167,8 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
   readonly #workers = new Map<string, WorkerState>();
   readonly #byChannel = new Map<string, WorkerState>();
   readonly #ring = new Ring<WorkerState>();
+  /** Every handler name some live worker registered. */
+  #handlers = new Set<string>();
   readonly #wheel: TimerWheel<TaskRecord>;
   readonly #outbox: Outbox<TaskRecord | undefined>;
   #idleWaiters: Array<() => void> = [];
@@ -298,9 +301,10 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
       const deadline = Date.now() + timeoutMs;
       const head = `{"kind":"task","id":"${id}","handler":${JSON.stringify(handler)},"deadline":${deadline},"replyTo":"${this.id}"`;
       const tail = payloadJson === undefined ? '}' : `,"payload":${payloadJson}}`;
-      const size = head.length + tail.length + 64;
+      // Room for the per-attempt fields and the frame around the message.
+      const size = head.length + tail.length + ATTEMPT_OVERHEAD;
       if (size * 3 > this.#options.maxMessageBytes) {
-        const bytes = Buffer.byteLength(head) + Buffer.byteLength(tail) + 64;
+        const bytes = Buffer.byteLength(head) + Buffer.byteLength(tail) + ATTEMPT_OVERHEAD;
         if (bytes > this.#options.maxMessageBytes) {
           reject(
             this.#error(
@@ -311,7 +315,7 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
           return;
         }
       }
-      if (this.#workers.size > 0 && !this.#anyWorkerHas(handler)) {
+      if (this.#workers.size > 0 && !this.#handlers.has(handler)) {
         reject(
           this.#error(
             ErrorCode.UNKNOWN_HANDLER,
@@ -496,11 +500,6 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
       this.#queue.splice(0, this.#queueHead);
       this.#queueHead = 0;
     }
-  }
-
-  #anyWorkerHas(handler: string): boolean {
-    for (const w of this.#workers.values()) if (w.handlers.has(handler)) return true;
-    return false;
   }
 
   #routable(w: WorkerState, now: number): boolean {
@@ -833,7 +832,9 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
   }
 
   #rebuildRing(): void {
-    this.#ring.rebuild([...this.#workers.values()]);
+    const workers = [...this.#workers.values()];
+    this.#ring.rebuild(workers);
+    this.#handlers = new Set(workers.flatMap((w) => [...w.handlers]));
   }
 
   /** Re-reads the registry and heartbeats, so a missed hello or a silent death heals. */
