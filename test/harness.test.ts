@@ -1,0 +1,126 @@
+import { once } from 'node:events';
+import { existsSync } from 'node:fs';
+import { createConnection } from 'node:net';
+import { Redis } from 'ioredis';
+import { describe, expect, it } from 'vitest';
+import {
+  privateRedisAvailable,
+  redisAvailability,
+  uniqueNamespace,
+  useRedis,
+} from './support/redis.js';
+import { startRedisServer } from './support/redis-server.js';
+import { expectAllClosed, track } from './support/track.js';
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe.skipIf(!privateRedisAvailable)('private redis-server', () => {
+  it('answers, pauses, resumes, dies, restarts empty and stops cleanly', async () => {
+    const server = await startRedisServer();
+    try {
+      expect(server.url).toBe(`redis://127.0.0.1:${server.port}`);
+      const client = track(
+        new Redis(server.url, {
+          commandTimeout: 300,
+          maxRetriesPerRequest: 0,
+          retryStrategy: () => null,
+        }),
+      );
+      expect(await client.ping()).toBe('PONG');
+      await client.set('k', 'v');
+
+      server.pause();
+      await expect(client.ping()).rejects.toThrow(/timed out/i);
+      server.resume();
+      expect(await client.get('k')).toBe('v');
+
+      const firstPid = server.pid;
+      const ended = once(client, 'end');
+      await server.kill();
+      expect(isAlive(firstPid)).toBe(false);
+      await ended;
+      await expect(client.ping()).rejects.toThrow();
+      const socket = createConnection({ host: server.host, port: server.port });
+      const [error] = await once(socket, 'error');
+      expect(error).toMatchObject({ code: 'ECONNREFUSED' });
+      client.disconnect();
+
+      await server.restart();
+      expect(server.pid).not.toBe(firstPid);
+      const again = track(new Redis(server.url));
+      expect(await again.dbsize()).toBe(0);
+      await again.quit();
+    } finally {
+      await server.stop();
+    }
+    expect(isAlive(server.pid)).toBe(false);
+    await server.stop();
+  });
+
+  it('stop() waits for exit and removes the data dir, even when paused', async () => {
+    const server = await startRedisServer();
+    const client = track(new Redis(server.url));
+    const [, dir] = (await client.config('GET', 'dir')) as [string, string];
+    await client.quit();
+    expect(existsSync(dir)).toBe(true);
+    server.pause();
+    await server.stop();
+    expect(await server.exited).toEqual({ code: 0, signal: null });
+    expect(existsSync(dir)).toBe(false);
+  });
+
+  it('runs two servers side by side on distinct ports', async () => {
+    const [a, b] = await Promise.all([startRedisServer(), startRedisServer()]);
+    try {
+      expect(a.port).not.toBe(b.port);
+    } finally {
+      await Promise.all([a.stop(), b.stop()]);
+    }
+  });
+
+  it('fails with the server output when redis-server rejects its arguments', async () => {
+    await expect(startRedisServer({ args: ['--no-such-option', 'x'] })).rejects.toThrow(
+      /exited before answering PING[\s\S]*no-such-option/,
+    );
+  });
+});
+
+describe.skipIf(!redisAvailability.available)('useRedis', () => {
+  const redis = useRedis();
+
+  it('gives a reachable url and a unique namespace per call', async () => {
+    const client = track(new Redis(redis.url));
+    const ns = uniqueNamespace();
+    expect(ns).toMatch(/^test-[0-9a-f-]{36}$/);
+    expect(uniqueNamespace()).not.toBe(ns);
+    await client.set(`${ns}:k`, '1', 'EX', 60);
+    expect(await client.get(`${ns}:k`)).toBe('1');
+    await client.quit();
+  });
+});
+
+describe('leak guard', () => {
+  it('force-closes and reports what a test left open', async () => {
+    let closed = false;
+    track({
+      close: async () => {
+        closed = true;
+      },
+    });
+    await expect(expectAllClosed('test')).rejects.toThrow(/left open/);
+    expect(closed).toBe(true);
+  });
+
+  it('accepts resources that were closed', async () => {
+    const resource = track({ quit: async () => 'OK' });
+    await resource.quit();
+    await expectAllClosed('test');
+  });
+});
