@@ -1,0 +1,306 @@
+import { fileURLToPath } from 'node:url';
+import { createDispatcher, DispatchError, type Dispatcher, ErrorCode } from '@ringcast/dispatcher';
+import { afterEach, describe, expect, it } from 'vitest';
+import { redisAvailability, uniqueNamespace, useRedis } from '../support/redis.js';
+import { track } from '../support/track.js';
+import { spawnWorker, type WorkerProcess } from '../support/workers.js';
+
+const HANDLERS = fileURLToPath(new URL('../fixtures/ring-handlers.js', import.meta.url));
+
+interface Tasks {
+  [name: string]: { payload: unknown; result: unknown };
+  whoami: { payload: { i?: number; ms?: number }; result: { worker: string; attempt: number } };
+  echo: { payload: unknown; result: unknown };
+}
+
+describe.skipIf(!redisAvailability.available)('dispatcher against real workers', () => {
+  const redis = useRedis();
+  const workers: WorkerProcess[] = [];
+
+  afterEach(async () => {
+    await Promise.all(workers.splice(0).map((w) => w.kill()));
+  });
+
+  async function worker(namespace: string, extra: Partial<Parameters<typeof spawnWorker>[0]> = {}) {
+    const w = await spawnWorker({ url: redis.url, namespace, handlers: HANDLERS, ...extra });
+    workers.push(w);
+    return w;
+  }
+
+  async function dispatcher(
+    namespace: string,
+    options: Parameters<typeof createDispatcher>[0] = {},
+  ) {
+    const d = track(
+      createDispatcher<Tasks>({ redis: redis.url, namespace, logger: false, ...options }),
+    );
+    await d.start();
+    return d;
+  }
+
+  async function untilWorkers(d: Dispatcher<Tasks>, n: number): Promise<void> {
+    const until = Date.now() + 10_000;
+    while (d.workers().filter((w) => w.healthy).length < n) {
+      if (Date.now() > until) throw new Error(`expected ${n} workers, saw ${d.workers().length}`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+
+  async function rejection(promise: Promise<unknown>): Promise<DispatchError> {
+    const error = await promise.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(DispatchError);
+    return error as DispatchError;
+  }
+
+  it('dispatches tasks and settles each with its own result', async () => {
+    const ns = uniqueNamespace();
+    await worker(ns);
+    await worker(ns);
+    const d = await dispatcher(ns);
+    await untilWorkers(d, 2);
+    const results = await Promise.all(
+      Array.from({ length: 200 }, (_, i) => d.dispatch('echo', { i, text: `task ${i}` })),
+    );
+    expect(results).toEqual(Array.from({ length: 200 }, (_, i) => ({ i, text: `task ${i}` })));
+    expect(d.stats()).toMatchObject({
+      dispatched: 200,
+      settled: { ok: 200 },
+      inflight: 0,
+      queued: 0,
+    });
+    await d.close();
+  });
+
+  it('gives weights 1:2:5 exactly their shares over 800 tasks', async () => {
+    const ns = uniqueNamespace();
+    const ids = ['w1', 'w2', 'w5'];
+    await Promise.all(
+      ids.map((id, i) => worker(ns, { id, weight: [1, 2, 5][i]!, concurrency: 500 })),
+    );
+    const d = await dispatcher(ns);
+    await untilWorkers(d, 3);
+    const results = await Promise.all(
+      Array.from({ length: 800 }, (_, i) => d.dispatch('whoami', { i })),
+    );
+    const counts: Record<string, number> = {};
+    for (const r of results) counts[r.worker] = (counts[r.worker] ?? 0) + 1;
+    expect(counts).toEqual({ w1: 100, w2: 200, w5: 500 });
+    await d.close();
+  });
+
+  it('rejects NO_WORKERS when no worker joins before the timeout', async () => {
+    const d = await dispatcher(uniqueNamespace());
+    const error = await rejection(d.dispatch('echo', 1, { timeoutMs: 200 }));
+    expect(error.code).toBe(ErrorCode.NO_WORKERS);
+    await d.close();
+  });
+
+  it('rejects TIMEOUT when the handler outlives the timeout, and cancels it on the worker', async () => {
+    const ns = uniqueNamespace();
+    await worker(ns);
+    const d = await dispatcher(ns);
+    await untilWorkers(d, 1);
+    const error = await rejection(d.dispatch('hang', null, { timeoutMs: 300 }));
+    expect(error.code).toBe(ErrorCode.TIMEOUT);
+    await d.close();
+  });
+
+  it('rejects CANCELLED when the signal aborts', async () => {
+    const ns = uniqueNamespace();
+    await worker(ns);
+    const d = await dispatcher(ns);
+    await untilWorkers(d, 1);
+    const abort = new AbortController();
+    const pending = d.dispatch('hang', null, { signal: abort.signal });
+    setTimeout(() => abort.abort(), 100);
+    expect((await rejection(pending)).code).toBe(ErrorCode.CANCELLED);
+    const already = await rejection(d.dispatch('echo', 1, { signal: AbortSignal.abort() }));
+    expect(already.code).toBe(ErrorCode.CANCELLED);
+    await d.close();
+  });
+
+  it('rejects HANDLER_ERROR with the remote name, message and retryable flag', async () => {
+    const ns = uniqueNamespace();
+    await worker(ns);
+    const d = await dispatcher(ns);
+    await untilWorkers(d, 1);
+    const error = await rejection(
+      d.dispatch('fail', {
+        name: 'ResizeError',
+        message: 'too wide',
+        retryable: false,
+        code: 'E_WIDE',
+      }),
+    );
+    expect(error.code).toBe(ErrorCode.HANDLER_ERROR);
+    expect(error.remote).toEqual({
+      name: 'ResizeError',
+      message: 'too wide',
+      retryable: false,
+      code: 'E_WIDE',
+    });
+    await d.close();
+  });
+
+  it('retries a retryable handler error when retries allow it', async () => {
+    const ns = uniqueNamespace();
+    await worker(ns);
+    const d = await dispatcher(ns, { retryBackoffMs: 10 });
+    await untilWorkers(d, 1);
+    await expect(d.dispatch('flaky', { failures: 2 }, { retries: 2 })).resolves.toEqual({
+      calls: 3,
+    });
+    const error = await rejection(d.dispatch('fail', { retryable: true }, { retries: 0 }));
+    expect(error.code).toBe(ErrorCode.HANDLER_ERROR);
+    expect(error.remote?.retryable).toBe(true);
+    await d.close();
+  });
+
+  it('rejects UNKNOWN_HANDLER for a name no worker registered', async () => {
+    const ns = uniqueNamespace();
+    await worker(ns);
+    const d = await dispatcher(ns);
+    await untilWorkers(d, 1);
+    expect((await rejection(d.dispatch('nope', 1))).code).toBe(ErrorCode.UNKNOWN_HANDLER);
+    expect((await rejection(d.dispatch('../x', 1))).code).toBe(ErrorCode.UNKNOWN_HANDLER);
+    await d.close();
+  });
+
+  it('rejects PAYLOAD_TOO_LARGE before publishing', async () => {
+    const ns = uniqueNamespace();
+    const d = await dispatcher(ns, { maxMessageBytes: 4096 });
+    const error = await rejection(d.dispatch('echo', 'x'.repeat(5000)));
+    expect(error.code).toBe(ErrorCode.PAYLOAD_TOO_LARGE);
+    expect(d.stats().dispatched).toBe(0);
+    await d.close();
+  });
+
+  it('rejects QUEUE_FULL at once when every worker is full and the queue is at its bound', async () => {
+    const ns = uniqueNamespace();
+    await worker(ns, { concurrency: 2 });
+    const d = await dispatcher(ns, { maxQueued: 3 });
+    await untilWorkers(d, 1);
+    const held = Array.from({ length: 5 }, () => d.dispatch('sleepy', { ms: 300, value: 'ok' }));
+    const started = Date.now();
+    const error = await rejection(d.dispatch('sleepy', { ms: 1 }));
+    expect(error.code).toBe(ErrorCode.QUEUE_FULL);
+    expect(Date.now() - started).toBeLessThan(250);
+    expect(d.stats().queued).toBe(3);
+    expect(await Promise.all(held)).toEqual(['ok', 'ok', 'ok', 'ok', 'ok']);
+    await d.close();
+  });
+
+  it('rejects CLOSED after close, and for tasks still running when the drain time runs out', async () => {
+    const ns = uniqueNamespace();
+    await worker(ns);
+    const d = await dispatcher(ns, { drainTimeoutMs: 100 });
+    await untilWorkers(d, 1);
+    const running = d.dispatch('hang', null);
+    await new Promise((r) => setTimeout(r, 50));
+    await d.close();
+    expect((await rejection(running)).code).toBe(ErrorCode.CLOSED);
+    expect((await rejection(d.dispatch('echo', 1))).code).toBe(ErrorCode.CLOSED);
+  });
+
+  it('close waits for in-flight tasks to finish', async () => {
+    const ns = uniqueNamespace();
+    await worker(ns);
+    const d = await dispatcher(ns);
+    await untilWorkers(d, 1);
+    const running = d.dispatch('sleepy', { ms: 200, value: 'done' });
+    await new Promise((r) => setTimeout(r, 20));
+    await d.close();
+    await expect(running).resolves.toBe('done');
+  });
+
+  it('keeps two dispatchers sharing workers apart: each sees only its own results', async () => {
+    const ns = uniqueNamespace();
+    await worker(ns);
+    await worker(ns);
+    const a = await dispatcher(ns);
+    const b = await dispatcher(ns);
+    await untilWorkers(a, 2);
+    await untilWorkers(b, 2);
+    const [ra, rb] = await Promise.all([
+      Promise.all(Array.from({ length: 300 }, (_, i) => a.dispatch('echo', { from: 'a', i }))),
+      Promise.all(Array.from({ length: 300 }, (_, i) => b.dispatch('echo', { from: 'b', i }))),
+    ]);
+    expect(ra).toEqual(Array.from({ length: 300 }, (_, i) => ({ from: 'a', i })));
+    expect(rb).toEqual(Array.from({ length: 300 }, (_, i) => ({ from: 'b', i })));
+    expect(a.stats().staleReplies).toBe(0);
+    expect(b.stats().staleReplies).toBe(0);
+    await Promise.all([a.close(), b.close()]);
+  });
+
+  it('sends work to a worker that joins mid-run within one heartbeat', async () => {
+    const ns = uniqueNamespace();
+    await worker(ns, { id: 'first' });
+    const d = await dispatcher(ns);
+    await untilWorkers(d, 1);
+    let stop = false;
+    const seen = new Set<string>();
+    const loop = (async () => {
+      while (!stop) {
+        const r = await d.dispatch('whoami', {});
+        seen.add(r.worker);
+      }
+    })();
+    await worker(ns, { id: 'late', heartbeatIntervalMs: 200 });
+    const joinedAt = Date.now();
+    while (!seen.has('late') && Date.now() - joinedAt < 2000)
+      await new Promise((r) => setTimeout(r, 5));
+    stop = true;
+    await loop;
+    expect(seen.has('late')).toBe(true);
+    expect(Date.now() - joinedAt).toBeLessThan(1000);
+    await d.close();
+  });
+
+  it("re-dispatches a SIGKILLed worker's in-flight tasks; each caller settles exactly once", async () => {
+    const ns = uniqueNamespace();
+    const doomed = await worker(ns, { id: 'doomed', heartbeatTtlMs: 600 });
+    await worker(ns, { id: 'survivor', heartbeatTtlMs: 600 });
+    const d = await dispatcher(ns, { reconcileIntervalMs: 100, timeoutMs: 20_000 });
+    await untilWorkers(d, 2);
+    let settlements = 0;
+    const tasks = Array.from({ length: 40 }, (_, i) =>
+      d.dispatch('whoami', { i, ms: 500 }).finally(() => {
+        settlements++;
+      }),
+    );
+    await new Promise((r) => setTimeout(r, 150));
+    await doomed.kill('SIGKILL');
+    const results = await Promise.all(tasks);
+    expect(settlements).toBe(40);
+    expect(results.map((r) => r.worker).filter((w) => w === 'doomed')).toEqual([]);
+    expect(results.every((r, i) => (r.payload as { i: number }).i === i)).toBe(true);
+    expect(d.stats().redelivered).toBeGreaterThan(0);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(settlements).toBe(40);
+    await d.close();
+  });
+
+  it('drops the late result of a fenced-off attempt', async () => {
+    const ns = uniqueNamespace();
+    const frozen = await worker(ns, { id: 'frozen', heartbeatTtlMs: 500 });
+    const d = await dispatcher(ns, { reconcileIntervalMs: 100, ackTimeoutMs: 10_000 });
+    await untilWorkers(d, 1);
+    const pending = d.dispatch('whoami', { ms: 300 });
+    await new Promise((r) => setTimeout(r, 100));
+    frozen.pause();
+    // Its heartbeat lapses; a new worker takes the task as a new attempt.
+    await worker(ns, { id: 'thawed' });
+    const result = await pending;
+    expect(result).toMatchObject({ worker: 'thawed', attempt: 2 });
+    frozen.resume();
+    const until = Date.now() + 5000;
+    while (d.stats().staleReplies === 0 && Date.now() < until)
+      await new Promise((r) => setTimeout(r, 20));
+    expect(d.stats().staleReplies).toBeGreaterThan(0);
+    expect(d.stats().settled.ok).toBe(1);
+    await d.close();
+  });
+});

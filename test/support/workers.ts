@@ -1,0 +1,134 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { names } from '@ringcast/protocol';
+import { Redis } from 'ioredis';
+
+export const WORKER_CLI = fileURLToPath(
+  new URL('../../packages/worker/dist/cli.js', import.meta.url),
+);
+export const FIXTURE_HANDLERS = fileURLToPath(new URL('../fixtures/handlers.js', import.meta.url));
+
+export interface SpawnWorkerOptions {
+  url: string;
+  namespace: string;
+  id?: string;
+  concurrency?: number;
+  weight?: number;
+  maxQueue?: number;
+  handlers?: string;
+  heartbeatIntervalMs?: number;
+  heartbeatTtlMs?: number;
+  drainTimeoutMs?: number;
+  env?: Record<string, string>;
+  /** Resolve once the worker's heartbeat key exists. @defaultValue true */
+  waitReady?: boolean;
+}
+
+export interface WorkerProcess {
+  readonly id: string;
+  readonly child: ChildProcess;
+  readonly pid: number;
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** Everything the process wrote so far. */
+  output(): string;
+  kill(signal?: NodeJS.Signals): Promise<void>;
+  /** SIGTERM and wait: the graceful shutdown path. */
+  stop(): Promise<void>;
+  pause(): void;
+  resume(): void;
+}
+
+const live = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const child of live) child.kill('SIGKILL');
+});
+
+/** Starts a `ringcast-worker` CLI process, the way users start workers. */
+export async function spawnWorker(options: SpawnWorkerOptions): Promise<WorkerProcess> {
+  const id = options.id ?? `w-${randomUUID().slice(0, 8)}`;
+  const args = [
+    WORKER_CLI,
+    '--handlers',
+    options.handlers ?? FIXTURE_HANDLERS,
+    '--redis',
+    options.url,
+    '--namespace',
+    options.namespace,
+    '--id',
+    id,
+    '--concurrency',
+    String(options.concurrency ?? 16),
+    '--heartbeat-interval',
+    String(options.heartbeatIntervalMs ?? 200),
+    '--heartbeat-ttl',
+    String(options.heartbeatTtlMs ?? 1000),
+  ];
+  if (options.weight !== undefined) args.push('--weight', String(options.weight));
+  if (options.maxQueue !== undefined) args.push('--max-queue', String(options.maxQueue));
+  if (options.drainTimeoutMs !== undefined)
+    args.push('--drain-timeout', String(options.drainTimeoutMs));
+  const child = spawn(process.execPath, args, {
+    env: { ...process.env, ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  live.add(child);
+  let out = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    out += chunk.toString();
+  });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    out += chunk.toString();
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.once('exit', (code, signal) => {
+      live.delete(child);
+      resolve({ code, signal });
+    });
+  });
+  const handle: WorkerProcess = {
+    id,
+    child,
+    pid: child.pid ?? -1,
+    exited,
+    output: () => out,
+    async kill(signal = 'SIGKILL') {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGCONT');
+      child.kill(signal);
+      await exited;
+    },
+    async stop() {
+      await handle.kill('SIGTERM');
+    },
+    pause: () => void child.kill('SIGSTOP'),
+    resume: () => void child.kill('SIGCONT'),
+  };
+  if (options.waitReady !== false) await waitRegistered(options.url, options.namespace, id, handle);
+  return handle;
+}
+
+async function waitRegistered(
+  url: string,
+  namespace: string,
+  id: string,
+  worker: WorkerProcess,
+): Promise<void> {
+  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  await redis.connect();
+  const key = names(namespace).heartbeatKey(id);
+  const until = Date.now() + 15_000;
+  let exited = false;
+  void worker.exited.then(() => {
+    exited = true;
+  });
+  try {
+    while (Date.now() < until && !exited) {
+      if ((await redis.exists(key)) === 1) return;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    throw new Error(`worker ${id} did not register in time; output:\n${worker.output()}`);
+  } finally {
+    redis.disconnect();
+  }
+}
