@@ -1,0 +1,155 @@
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { DEFAULT_NAMESPACE } from '@ringcast/protocol';
+import {
+  DEFAULT_CONCURRENCY,
+  DEFAULT_DRAIN_TIMEOUT_MS,
+  DEFAULT_HEARTBEAT_INTERVAL_MS,
+  DEFAULT_HEARTBEAT_TTL_MS,
+  DEFAULT_REDIS_URL,
+  type Handler,
+} from './options.js';
+
+/** A mistake in how the CLI was called; it exits with code 2. */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+export const USAGE = `Usage: ringcast-worker --handlers <module> [options]
+
+Runs a ringcast worker: takes tasks from Redis, runs them with the handlers the
+module exports, replies to the dispatcher. SIGTERM or SIGINT drains and exits;
+a second signal exits at once.
+
+Options:
+  --handlers <path>            ES module exporting handlers: named function exports,
+                               or a default-exported object of functions (required)
+  --redis <url>                Redis URL (env REDIS_URL; default ${DEFAULT_REDIS_URL})
+  --namespace <ns>             prefix of every channel and key; must match the
+                               dispatchers' (env RINGCAST_NAMESPACE; default ${DEFAULT_NAMESPACE})
+  --id <id>                    worker id, [A-Za-z0-9_.-]{1,128} (default host-pid-random)
+  --concurrency <n>            handlers running at once (default ${DEFAULT_CONCURRENCY})
+  --weight <n>                 share of tasks relative to other workers (default: concurrency)
+  --max-queue <n>              tasks waiting beyond concurrency before BUSY (default: concurrency)
+  --heartbeat-interval <ms>    heartbeat refresh interval (default ${DEFAULT_HEARTBEAT_INTERVAL_MS})
+  --heartbeat-ttl <ms>         heartbeat key lifetime; must exceed the interval (default ${DEFAULT_HEARTBEAT_TTL_MS})
+  --drain-timeout <ms>         how long shutdown waits for running handlers (default ${DEFAULT_DRAIN_TIMEOUT_MS})
+  -h, --help                   show this help
+`;
+
+export interface CliConfig {
+  handlers: string;
+  redis: string;
+  namespace: string;
+  id?: string;
+  concurrency?: number;
+  weight?: number;
+  maxQueue?: number;
+  heartbeatIntervalMs?: number;
+  heartbeatTtlMs?: number;
+  drainTimeoutMs?: number;
+}
+
+export type CliCommand = { help: true } | { help: false; config: CliConfig };
+
+const NUMERIC = {
+  concurrency: 'concurrency',
+  weight: 'weight',
+  'max-queue': 'maxQueue',
+  'heartbeat-interval': 'heartbeatIntervalMs',
+  'heartbeat-ttl': 'heartbeatTtlMs',
+  'drain-timeout': 'drainTimeoutMs',
+} as const;
+
+/** Parses the command line strictly; throws {@link UsageError} on anything it does not know. */
+export function parseCliArgs(
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+): CliCommand {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: false,
+      options: {
+        handlers: { type: 'string' },
+        redis: { type: 'string' },
+        namespace: { type: 'string' },
+        id: { type: 'string' },
+        concurrency: { type: 'string' },
+        weight: { type: 'string' },
+        'max-queue': { type: 'string' },
+        'heartbeat-interval': { type: 'string' },
+        'heartbeat-ttl': { type: 'string' },
+        'drain-timeout': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message : String(error));
+  }
+  if (values['help']) return { help: true };
+  const handlers = values['handlers'];
+  if (typeof handlers !== 'string' || handlers.length === 0) {
+    throw new UsageError('--handlers <module> is required');
+  }
+  const config: CliConfig = {
+    handlers,
+    redis: str(values['redis']) ?? (env['REDIS_URL'] || DEFAULT_REDIS_URL),
+    namespace: str(values['namespace']) ?? (env['RINGCAST_NAMESPACE'] || DEFAULT_NAMESPACE),
+  };
+  const id = str(values['id']);
+  if (id !== undefined) config.id = id;
+  for (const [flag, key] of Object.entries(NUMERIC)) {
+    const raw = str(values[flag]);
+    if (raw === undefined) continue;
+    if (!/^\d{1,15}$/.test(raw)) {
+      throw new UsageError(`--${flag} must be a non-negative integer, got ${JSON.stringify(raw)}`);
+    }
+    config[key] = Number(raw);
+  }
+  return { help: false, config };
+}
+
+function str(value: string | boolean | undefined): string | undefined {
+  return typeof value === 'string' ? value : undefined;
+}
+
+/**
+ * Imports the handlers module: its named function exports, plus the functions of
+ * a default-exported object. Throws {@link UsageError} when the file is missing,
+ * cannot be loaded, or exports no function.
+ */
+export async function loadHandlers(
+  path: string,
+  cwd = process.cwd(),
+): Promise<Record<string, Handler>> {
+  const file = resolve(cwd, path);
+  if (!existsSync(file)) throw new UsageError(`handlers module not found: ${file}`);
+  let mod: Record<string, unknown>;
+  try {
+    mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+  } catch (error) {
+    const why = error instanceof Error ? error.message : String(error);
+    throw new UsageError(`could not load handlers module ${file}: ${why.split('\n')[0]}`);
+  }
+  const handlers: Record<string, Handler> = {};
+  const fallback = mod['default'];
+  if (typeof fallback === 'object' && fallback !== null) {
+    for (const [name, fn] of Object.entries(fallback)) {
+      if (typeof fn === 'function') handlers[name] = fn as Handler;
+    }
+  }
+  for (const [name, fn] of Object.entries(mod)) {
+    if (name !== 'default' && typeof fn === 'function') handlers[name] = fn as Handler;
+  }
+  if (Object.keys(handlers).length === 0) {
+    throw new UsageError(
+      `handlers module ${file} exports no functions (use named exports or a default-exported object)`,
+    );
+  }
+  return handlers;
+}

@@ -1,0 +1,67 @@
+#!/usr/bin/env node
+import { ErrorCode, isRingcastError } from '@ringcast/protocol';
+import { loadHandlers, parseCliArgs, USAGE, UsageError } from './cli-args.js';
+import { createWorker, type Worker } from './worker.js';
+
+/** Extra time past the drain timeout for the leave, the last outcomes and the disconnect. */
+const FORCE_EXIT_GRACE_MS = 5_000;
+
+function usageError(message: string): never {
+  process.stderr.write(`ringcast-worker: ${message} (see --help)\n`);
+  process.exit(2);
+}
+
+async function main(): Promise<void> {
+  let command: ReturnType<typeof parseCliArgs>;
+  try {
+    command = parseCliArgs(process.argv.slice(2), process.env);
+  } catch (error) {
+    if (error instanceof UsageError) usageError(error.message);
+    throw error;
+  }
+  if (command.help) {
+    process.stdout.write(USAGE);
+    return;
+  }
+  const { handlers: path, ...options } = command.config;
+  let worker: Worker;
+  try {
+    const handlers = await loadHandlers(path);
+    worker = createWorker({ ...options, handlers });
+  } catch (error) {
+    if (error instanceof UsageError) usageError(error.message);
+    if (isRingcastError(error) && error.code === ErrorCode.INVALID_OPTIONS)
+      usageError(error.message);
+    throw error;
+  }
+
+  const drainTimeoutMs = options.drainTimeoutMs ?? 10_000;
+  let stopping = false;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (stopping) {
+      console.error(`ringcast-worker: ${signal} again, exiting without draining`);
+      process.exit(1);
+    }
+    stopping = true;
+    console.error(`ringcast-worker: ${signal}, draining (up to ${drainTimeoutMs} ms)`);
+    setTimeout(() => {
+      console.error('ringcast-worker: drain did not finish in time, exiting');
+      process.exit(1);
+    }, drainTimeoutMs + FORCE_EXIT_GRACE_MS).unref();
+    worker.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        console.error(error);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  await worker.start();
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

@@ -1,0 +1,29 @@
+export {
+  ErrorCode,
+  isRingcastError,
+  NackReason,
+  type RemoteError,
+  RingcastError,
+  type WorkerInfo,
+} from '@ringcast/protocol';
+export { WorkerError } from './errors.js';
+export {
+  DEFAULT_CONCURRENCY,
+  DEFAULT_DRAIN_TIMEOUT_MS,
+  DEFAULT_HEARTBEAT_INTERVAL_MS,
+  DEFAULT_HEARTBEAT_TTL_MS,
+  DEFAULT_MAX_MESSAGE_BYTES,
+  DEFAULT_MAX_PARKED,
+  DEFAULT_NAMESPACE,
+  DEFAULT_PARK_TTL_MS,
+  DEFAULT_REDIS_URL,
+  defaultOptions,
+  type Handler,
+  type HandlerContext,
+  type Logger,
+  MIN_MESSAGE_BYTES,
+  parseOptions,
+  type WorkerOptions,
+} from './options.js';
+export { serializeError } from './serialize.js';
+export { createWorker, type Worker, type WorkerStats } from './worker.js';

@@ -1,0 +1,305 @@
+import { hostname } from 'node:os';
+import {
+  DEFAULT_MAX_MESSAGE_BYTES,
+  DEFAULT_NAMESPACE,
+  ErrorCode,
+  ID_PATTERN,
+  isValidId,
+  isValidNamespace,
+} from '@ringcast/protocol';
+import type { Redis, RedisOptions } from 'ioredis';
+import { nanoid } from 'nanoid';
+import { WorkerError } from './errors.js';
+
+export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
+export const DEFAULT_CONCURRENCY = 16;
+export const DEFAULT_HEARTBEAT_INTERVAL_MS = 1_000;
+export const DEFAULT_HEARTBEAT_TTL_MS = 3_000;
+export const DEFAULT_DRAIN_TIMEOUT_MS = 10_000;
+export const DEFAULT_PARK_TTL_MS = 60_000;
+export const DEFAULT_MAX_PARKED = 10_000;
+export { DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_NAMESPACE };
+
+/** Smallest `maxMessageBytes`: room for an error result with a full name and code. */
+export const MIN_MESSAGE_BYTES = 4_096;
+const MAX_INT = 1_000_000;
+const MAX_TIMER_MS = 2_147_483_647;
+const MAX_HANDLERS = 1_024;
+const MAX_HANDLER_NAME = 128;
+
+/** What a handler receives besides its payload. */
+export interface HandlerContext {
+  /** The task's id; the same for every attempt of one task. */
+  readonly taskId: string;
+  /** 1 for the first attempt; higher when an earlier attempt was suspected lost. */
+  readonly attempt: number;
+  /** Epoch milliseconds after which the caller no longer waits; `signal` aborts then. */
+  readonly deadline: number;
+  /** Aborts on cancel (reason `CANCELLED`), at the deadline (`TIMEOUT`) and on forced shutdown (`CLOSED`). */
+  readonly signal: AbortSignal;
+  /** Id of the worker running the handler. */
+  readonly workerId: string;
+}
+
+/**
+ * A task handler. Its return value (or resolved value) is the task's result and
+ * must be JSON-serialisable; a throw or rejection becomes an error result.
+ *
+ * Declared as a method so handlers may narrow `payload` to the type they expect
+ * (the worker only guarantees it is decoded JSON without forbidden keys).
+ */
+export type Handler = {
+  bivarianceHack(payload: unknown, ctx: HandlerContext): unknown;
+}['bivarianceHack'];
+
+/** Where log lines go. */
+export interface Logger {
+  info(message: string): void;
+  warn(message: string): void;
+  error(message: string): void;
+}
+
+export interface WorkerOptions {
+  /**
+   * Redis to use: a URL, ioredis options, or an ioredis client. The subscriber
+   * connection is made with `duplicate()`. A client you pass in is never closed
+   * by the worker.
+   * @defaultValue `'redis://127.0.0.1:6379'`
+   */
+  redis?: string | RedisOptions | Redis;
+  /** Prefix of every channel and key; must match the dispatchers'. @defaultValue `'ringcast'` */
+  namespace?: string;
+  /**
+   * This worker's id, unique in the namespace; its task channel is derived from it.
+   * Must match `/^[A-Za-z0-9_.-]{1,128}$/`.
+   * @defaultValue `` `${hostname}-${pid}-${random6}` `` (sanitised)
+   */
+  id?: string;
+  /** Handlers by task name. At least one; names of 1 to 128 characters. */
+  handlers: Readonly<Record<string, Handler>>;
+  /** Handlers that may run at once. @defaultValue 16 */
+  concurrency?: number;
+  /** Share of tasks this worker gets from the ring, relative to other workers. @defaultValue `concurrency` */
+  weight?: number;
+  /** Tasks that may wait for a free slot beyond `concurrency`; beyond that the worker nacks `BUSY`. @defaultValue `concurrency` */
+  maxQueue?: number;
+  /** How often the heartbeat key and registry entry are refreshed. @defaultValue 1000 */
+  heartbeatIntervalMs?: number;
+  /** Lifetime of the heartbeat key; dispatchers count the worker dead once it lapses. Must exceed `heartbeatIntervalMs`. @defaultValue 3000 */
+  heartbeatTtlMs?: number;
+  /** How long `close()` lets running handlers finish before it aborts them. @defaultValue 10000 */
+  drainTimeoutMs?: number;
+  /** Largest frame accepted or sent, in bytes. At least 4096. @defaultValue 1048576 */
+  maxMessageBytes?: number;
+  /** Lifetime of the list holding replies nobody was subscribed to receive. @defaultValue 60000 */
+  parkTtlMs?: number;
+  /** Most frames kept per dispatcher in that list; older ones are trimmed. @defaultValue 10000 */
+  maxParked?: number;
+  /** Where log lines go; `false` for none. @defaultValue console */
+  logger?: Logger | false;
+}
+
+export interface ResolvedOptions {
+  redis: string | RedisOptions | Redis;
+  namespace: string;
+  id: string;
+  handlers: Map<string, Handler>;
+  concurrency: number;
+  weight: number;
+  maxQueue: number;
+  heartbeatIntervalMs: number;
+  heartbeatTtlMs: number;
+  drainTimeoutMs: number;
+  maxMessageBytes: number;
+  parkTtlMs: number;
+  maxParked: number;
+  logger: Logger;
+}
+
+const consoleLogger: Logger = {
+  info: (message) => console.info(`[ringcast-worker] ${message}`),
+  warn: (message) => console.warn(`[ringcast-worker] ${message}`),
+  error: (message) => console.error(`[ringcast-worker] ${message}`),
+};
+
+const silentLogger: Logger = { info() {}, warn() {}, error() {} };
+
+/** A readable id that is unique in practice: host, pid and a random suffix. */
+export function defaultWorkerId(): string {
+  const host =
+    hostname()
+      .replace(/[^A-Za-z0-9_.-]/g, '-')
+      .slice(0, 96) || 'worker';
+  const id = `${host}-${process.pid}-${nanoid(6)}`;
+  return ID_PATTERN.test(id) ? id : `worker-${nanoid(12)}`;
+}
+
+/** Every option with its default filled in, except `handlers`, which has none. */
+export function defaultOptions(): Omit<ResolvedOptions, 'handlers'> {
+  return {
+    redis: DEFAULT_REDIS_URL,
+    namespace: DEFAULT_NAMESPACE,
+    id: defaultWorkerId(),
+    concurrency: DEFAULT_CONCURRENCY,
+    weight: DEFAULT_CONCURRENCY,
+    maxQueue: DEFAULT_CONCURRENCY,
+    heartbeatIntervalMs: DEFAULT_HEARTBEAT_INTERVAL_MS,
+    heartbeatTtlMs: DEFAULT_HEARTBEAT_TTL_MS,
+    drainTimeoutMs: DEFAULT_DRAIN_TIMEOUT_MS,
+    maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES,
+    parkTtlMs: DEFAULT_PARK_TTL_MS,
+    maxParked: DEFAULT_MAX_PARKED,
+    logger: consoleLogger,
+  };
+}
+
+const KNOWN = new Set([
+  'redis',
+  'namespace',
+  'id',
+  'handlers',
+  'concurrency',
+  'weight',
+  'maxQueue',
+  'heartbeatIntervalMs',
+  'heartbeatTtlMs',
+  'drainTimeoutMs',
+  'maxMessageBytes',
+  'parkTtlMs',
+  'maxParked',
+  'logger',
+]);
+
+function invalid(message: string): never {
+  throw new WorkerError(ErrorCode.INVALID_OPTIONS, `invalid worker options: ${message}`);
+}
+
+function integer(
+  o: Record<string, unknown>,
+  key: string,
+  min: number,
+  max: number,
+  fallback: number,
+): number {
+  const v = o[key];
+  if (v === undefined) return fallback;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+    invalid(`${key} must be an integer from ${min} to ${max}, got ${describe(v)}`);
+  }
+  return v;
+}
+
+function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value.slice(0, 80));
+  if (typeof value === 'function') return 'a function';
+  if (value === null) return 'null';
+  if (typeof value === 'object') return Array.isArray(value) ? 'an array' : 'an object';
+  return String(value);
+}
+
+function parseHandlers(value: unknown): Map<string, Handler> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    invalid(`handlers must be an object mapping names to functions, got ${describe(value)}`);
+  }
+  const map = new Map<string, Handler>();
+  for (const [name, fn] of Object.entries(value)) {
+    if (name.length === 0 || name.length > MAX_HANDLER_NAME) {
+      invalid(`handler names must have 1 to ${MAX_HANDLER_NAME} characters, got ${describe(name)}`);
+    }
+    if (typeof fn !== 'function') invalid(`handler ${JSON.stringify(name)} is not a function`);
+    map.set(name, fn as Handler);
+  }
+  if (map.size === 0) invalid('handlers must register at least one handler');
+  if (map.size > MAX_HANDLERS) invalid(`at most ${MAX_HANDLERS} handlers may be registered`);
+  return map;
+}
+
+function parseLogger(value: unknown): Logger {
+  if (value === undefined) return consoleLogger;
+  if (value === false) return silentLogger;
+  const l = value as Partial<Record<keyof Logger, unknown>> | null;
+  if (
+    typeof l !== 'object' ||
+    l === null ||
+    typeof l.info !== 'function' ||
+    typeof l.warn !== 'function' ||
+    typeof l.error !== 'function'
+  ) {
+    invalid('logger must be false or an object with info, warn and error functions');
+  }
+  return value as Logger;
+}
+
+/** Validates options and fills in defaults. Throws {@link WorkerError} with `INVALID_OPTIONS`. */
+export function parseOptions(options: WorkerOptions): ResolvedOptions {
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    invalid(`expected an options object, got ${describe(options)}`);
+  }
+  const o = options as unknown as Record<string, unknown>;
+  for (const key of Object.keys(o)) {
+    if (!KNOWN.has(key)) invalid(`unknown option ${JSON.stringify(key)}`);
+  }
+  const d = defaultOptions();
+
+  let redis = d.redis;
+  if (o['redis'] !== undefined) {
+    const r = o['redis'];
+    if (typeof r === 'string' ? r.length === 0 : typeof r !== 'object' || r === null) {
+      invalid('redis must be a URL, ioredis options or an ioredis client');
+    }
+    redis = r as ResolvedOptions['redis'];
+  }
+
+  const namespace = o['namespace'] ?? d.namespace;
+  if (!isValidNamespace(namespace)) {
+    invalid(`namespace must match /^[A-Za-z0-9_.:-]{1,64}$/, got ${describe(namespace)}`);
+  }
+  const id = o['id'] ?? d.id;
+  if (!isValidId(id)) invalid(`id must match ${ID_PATTERN}, got ${describe(id)}`);
+
+  const handlers = parseHandlers(o['handlers']);
+  const concurrency = integer(o, 'concurrency', 1, MAX_INT, d.concurrency);
+  const weight = integer(o, 'weight', 1, MAX_INT, concurrency);
+  const maxQueue = integer(o, 'maxQueue', 0, MAX_INT, concurrency);
+  const heartbeatIntervalMs = integer(
+    o,
+    'heartbeatIntervalMs',
+    10,
+    MAX_TIMER_MS,
+    d.heartbeatIntervalMs,
+  );
+  const heartbeatTtlMs = integer(o, 'heartbeatTtlMs', 20, MAX_TIMER_MS, d.heartbeatTtlMs);
+  if (heartbeatTtlMs <= heartbeatIntervalMs) {
+    invalid(
+      `heartbeatTtlMs (${heartbeatTtlMs}) must exceed heartbeatIntervalMs (${heartbeatIntervalMs})`,
+    );
+  }
+  const drainTimeoutMs = integer(o, 'drainTimeoutMs', 0, MAX_TIMER_MS, d.drainTimeoutMs);
+  const maxMessageBytes = integer(
+    o,
+    'maxMessageBytes',
+    MIN_MESSAGE_BYTES,
+    512 * 1024 * 1024,
+    d.maxMessageBytes,
+  );
+  const parkTtlMs = integer(o, 'parkTtlMs', 1, MAX_TIMER_MS, d.parkTtlMs);
+  const maxParked = integer(o, 'maxParked', 1, MAX_INT, d.maxParked);
+  const logger = parseLogger(o['logger']);
+
+  return {
+    redis,
+    namespace,
+    id,
+    handlers,
+    concurrency,
+    weight,
+    maxQueue,
+    heartbeatIntervalMs,
+    heartbeatTtlMs,
+    drainTimeoutMs,
+    maxMessageBytes,
+    parkTtlMs,
+    maxParked,
+    logger,
+  };
+}

@@ -1,0 +1,788 @@
+import { hostname } from 'node:os';
+import {
+  type CancelMessage,
+  decode,
+  ErrorCode,
+  encode,
+  encodeMessage,
+  type Message,
+  NackReason,
+  type Names,
+  names,
+  Outbox,
+  type TaskMessage,
+  type WorkerInfo,
+} from '@ringcast/protocol';
+import { nanoid } from 'nanoid';
+import pLimit, { type LimitFunction } from 'p-limit';
+import { type Connections, connect, describeRedis, disconnect, ready } from './connection.js';
+import { WorkerError } from './errors.js';
+import { FinishedAttempts } from './finished.js';
+import { RateLimitedLog } from './log.js';
+import {
+  type Handler,
+  type HandlerContext,
+  parseOptions,
+  type ResolvedOptions,
+  type WorkerOptions,
+} from './options.js';
+import { encodeErrorResult, encodeOkResult, safeString, serializeError } from './serialize.js';
+import { VERSION } from './version.js';
+
+/** Counters since start. */
+export interface WorkerStats {
+  /** Task messages received, duplicates included. */
+  received: number;
+  /** Acks sent (a result that stood in for its ack is not counted here). */
+  acked: number;
+  /** Handler runs that produced a value. */
+  succeeded: number;
+  /** Handler runs that threw, or whose value could not be sent. */
+  failed: number;
+  /** Tasks refused, by reason. */
+  nacked: Record<NackReason, number>;
+  /** Frames and messages dropped as invalid. */
+  invalid: number;
+  /** Re-sent attempts answered from the worker's record instead of running again. */
+  duplicates: number;
+  /** Attempts cancelled by their dispatcher (queued ones never run). */
+  cancelled: number;
+  /** Replies kept in Redis because their dispatcher was not subscribed. */
+  parked: number;
+  /** Replies dropped because Redis could not take them and the retry list was full. */
+  dropped: number;
+  /** Handlers running now. */
+  inflight: number;
+  /** Tasks waiting for a free slot now. */
+  queued: number;
+}
+
+/** A worker: subscribes to its channel, runs handlers, replies. Made by {@link createWorker}. */
+export interface Worker extends AsyncDisposable {
+  /** This worker's id. */
+  readonly id: string;
+  /** The namespace it serves. */
+  readonly namespace: string;
+  /**
+   * Subscribes, waits for Redis to confirm the subscription, registers the worker
+   * and announces it. Resolves once tasks can reach it. A worker starts once.
+   */
+  start(): Promise<void>;
+  /**
+   * Leaves the ring, nacks `DRAINING` anything new and everything queued, lets
+   * running handlers finish within `drainTimeoutMs` and delivers their outcomes,
+   * aborts the rest (reason `CLOSED`), then disconnects. Idempotent.
+   */
+  close(): Promise<void>;
+  /** A snapshot of the counters. */
+  stats(): WorkerStats;
+  /** What the worker records about itself in the registry. */
+  info(): WorkerInfo;
+}
+
+/** Creates a worker; validates options at once (throws `INVALID_OPTIONS`), connects on `start()`. */
+export function createWorker(options: WorkerOptions): Worker {
+  return new RingcastWorker(parseOptions(options));
+}
+
+const FINISHED_MAX_ENTRIES = 10_000;
+const FINISHED_MAX_AGE_MS = 5 * 60_000;
+const SWEEP_INTERVAL_MS = 50;
+const LOG_INTERVAL_MS = 10_000;
+const MAX_RETRY_FRAMES = 1_000;
+const CLOSE_STEP_MS = 2_000;
+const ABORT_GRACE_MS = 1_000;
+const PROBE_TIMEOUT_MS = 1_000;
+/** Prefix of the worker's self-addressed probe; real frames always start with `{`. */
+const PROBE_PREFIX = 'ringcast-probe:';
+
+type State = 'idle' | 'starting' | 'running' | 'closing' | 'closed';
+
+type Phase = 'queued' | 'running' | 'done';
+
+interface Attempt {
+  readonly task: TaskMessage;
+  readonly handler: Handler;
+  phase: Phase;
+  acked: boolean;
+  controller: AbortController | undefined;
+}
+
+interface RetryFrame {
+  channel: string;
+  frame: string;
+  replyTo: string;
+  count: number;
+}
+
+function timeout(ms: number): { promise: Promise<void>; cancel(): void } {
+  let timer: NodeJS.Timeout | undefined;
+  const promise = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms);
+    timer.unref();
+  });
+  return { promise, cancel: () => clearTimeout(timer) };
+}
+
+/** Resolves with the promise's value, or undefined after `ms`; never rejects. */
+async function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+  const t = timeout(ms);
+  try {
+    return await Promise.race([promise.catch(() => undefined), t.promise.then(() => undefined)]);
+  } finally {
+    t.cancel();
+  }
+}
+
+class RingcastWorker implements Worker {
+  readonly #o: ResolvedOptions;
+  readonly #names: Names;
+  readonly #channel: string;
+  readonly #info: WorkerInfo;
+  readonly #limit: LimitFunction;
+  readonly #capacity: number;
+  readonly #outbox: Outbox<string>;
+  readonly #attempts = new Map<string, Attempt>();
+  readonly #running = new Set<Attempt>();
+  readonly #finished = new FinishedAttempts(FINISHED_MAX_ENTRIES, FINISHED_MAX_AGE_MS);
+  readonly #invalidLog: RateLimitedLog;
+  readonly #redisLog: RateLimitedLog;
+  readonly #stats: WorkerStats;
+
+  #state: State = 'idle';
+  #connections: Connections | undefined;
+  #starting: Promise<void> | undefined;
+  #closing: Promise<void> | undefined;
+  /** Whether the subscription is known to be live; the heartbeat only runs while it is. */
+  #live = false;
+  #heartbeat: NodeJS.Timeout | undefined;
+  #sweep: NodeJS.Timeout | undefined;
+  #unacked: Attempt[] = [];
+  #ackScheduled = false;
+  #idleWaiters: Array<() => void> = [];
+  #retry: RetryFrame[] = [];
+  #recovering = false;
+  #probe: { nonce: string; seen: () => void } | undefined;
+
+  constructor(options: ResolvedOptions) {
+    this.#o = options;
+    this.#names = names(options.namespace);
+    this.#channel = this.#names.workerChannel(options.id);
+    this.#limit = pLimit(options.concurrency);
+    this.#capacity = options.concurrency + options.maxQueue;
+    this.#info = {
+      id: options.id,
+      incarnation: nanoid(),
+      weight: options.weight,
+      concurrency: options.concurrency,
+      handlers: [...options.handlers.keys()],
+      host: hostname(),
+      pid: process.pid,
+      version: VERSION,
+      startedAt: 0,
+    };
+    this.#invalidLog = new RateLimitedLog(options.logger, 'warn', LOG_INTERVAL_MS);
+    this.#redisLog = new RateLimitedLog(options.logger, 'warn', LOG_INTERVAL_MS);
+    this.#outbox = new Outbox<string>(
+      {
+        publish: (channel, frame) => this.#publish(channel, frame),
+        published: (_channel, receivers, frame, tags) => {
+          if (receivers === 0) this.#park(tags[0]!, frame, tags.length);
+        },
+        failed: (channel, error, frame, tags) =>
+          this.#publishFailed({ channel, frame, replyTo: tags[0]!, count: tags.length }, error),
+      },
+      options.maxMessageBytes,
+    );
+    this.#stats = {
+      received: 0,
+      acked: 0,
+      succeeded: 0,
+      failed: 0,
+      nacked: {
+        BUSY: 0,
+        DRAINING: 0,
+        UNKNOWN_HANDLER: 0,
+        EXPIRED: 0,
+        INVALID_MESSAGE: 0,
+      },
+      invalid: 0,
+      duplicates: 0,
+      cancelled: 0,
+      parked: 0,
+      dropped: 0,
+      inflight: 0,
+      queued: 0,
+    };
+  }
+
+  get id(): string {
+    return this.#o.id;
+  }
+
+  get namespace(): string {
+    return this.#o.namespace;
+  }
+
+  info(): WorkerInfo {
+    return { ...this.#info, handlers: [...this.#info.handlers] };
+  }
+
+  stats(): WorkerStats {
+    return { ...this.#stats, nacked: { ...this.#stats.nacked } };
+  }
+
+  // ── lifecycle ──────────────────────────────────────────────────────────
+
+  start(): Promise<void> {
+    if (this.#state !== 'idle') {
+      return (
+        this.#starting ??
+        Promise.reject(new WorkerError(ErrorCode.CLOSED, 'the worker is closed and cannot start'))
+      );
+    }
+    this.#state = 'starting';
+    this.#starting = this.#start();
+    return this.#starting;
+  }
+
+  async #start(): Promise<void> {
+    const connections = connect(this.#o.redis, `ringcast-worker:${this.#o.id}`);
+    this.#connections = connections;
+    const { command, subscriber } = connections;
+    command.on('error', this.#onRedisError);
+    command.on('ready', this.#onCommandReady);
+    subscriber.on('error', this.#onRedisError);
+    subscriber.on('close', this.#onSubscriberClose);
+    subscriber.on('ready', this.#onSubscriberReady);
+    subscriber.on('message', this.#onMessage);
+    try {
+      await Promise.all([ready(command), ready(subscriber)]);
+      // Resolves on Redis's reply to SUBSCRIBE: from here on, tasks reach us.
+      await subscriber.subscribe(this.#channel);
+      this.#live = true;
+      this.#info.startedAt = Date.now();
+      await this.#register();
+    } catch (error) {
+      this.#state = 'closed';
+      await this.#disconnect();
+      throw new WorkerError(
+        ErrorCode.REDIS_ERROR,
+        `worker ${this.#o.id} could not start: ${error instanceof Error ? error.message : safeString(error)}`,
+        { cause: error },
+      );
+    }
+    if (this.#state !== 'starting') return;
+    this.#state = 'running';
+    this.#heartbeat = setInterval(this.#beat, this.#o.heartbeatIntervalMs);
+    this.#heartbeat.unref();
+    this.#o.logger.info(
+      `worker ${this.#o.id} started: weight ${this.#o.weight}, concurrency ${this.#o.concurrency}, ` +
+        `handlers ${this.#info.handlers.join(', ')}, redis ${describeRedis(this.#o.redis)}, namespace ${this.#o.namespace}`,
+    );
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  async #close(): Promise<void> {
+    if (this.#state === 'idle') {
+      this.#state = 'closed';
+      return;
+    }
+    if (this.#state === 'starting') {
+      // Mark first, so a start that succeeds does not count itself running.
+      this.#state = 'closing';
+      await this.#starting?.catch(() => undefined);
+      if (!this.#connections || (this.#state as State) === 'closed') return;
+    }
+    this.#state = 'closing';
+    clearInterval(this.#heartbeat);
+    const { command } = this.#connections!;
+
+    // Leave first, so dispatchers stop sending and re-route at once.
+    const leave = encode([{ kind: 'leave', id: this.#o.id, incarnation: this.#info.incarnation }]);
+    await within(
+      Promise.all([
+        command.publish(this.#names.controlChannel, leave),
+        command
+          .multi()
+          .hdel(this.#names.registryKey, this.#o.id)
+          .del(this.#names.heartbeatKey(this.#o.id))
+          .exec(),
+      ]),
+      CLOSE_STEP_MS,
+    );
+
+    for (const attempt of this.#attempts.values()) {
+      if (attempt.phase !== 'queued') continue;
+      this.#drop(attempt);
+      this.#nack(attempt.task, NackReason.DRAINING, 'the worker is shutting down');
+    }
+
+    if (this.#running.size > 0 && !(await this.#whenIdle(this.#o.drainTimeoutMs))) {
+      this.#o.logger.warn(
+        `worker ${this.#o.id}: ${this.#running.size} handler(s) still running after ${this.#o.drainTimeoutMs} ms; aborting them`,
+      );
+      const reason = new WorkerError(ErrorCode.CLOSED, 'the worker is shutting down');
+      for (const attempt of this.#running) attempt.controller?.abort(reason);
+      await this.#whenIdle(ABORT_GRACE_MS);
+    }
+
+    await within(this.#outbox.drained(), CLOSE_STEP_MS);
+    this.#state = 'closed';
+    clearInterval(this.#sweep);
+    this.#sweep = undefined;
+    await this.#disconnect();
+    this.#o.logger.info(`worker ${this.#o.id} stopped`);
+  }
+
+  async #disconnect(): Promise<void> {
+    const connections = this.#connections;
+    if (!connections) return;
+    const { command, subscriber, ownsCommand } = connections;
+    command.off('ready', this.#onCommandReady);
+    subscriber.off('ready', this.#onSubscriberReady);
+    subscriber.off('close', this.#onSubscriberClose);
+    if (subscriber.status === 'ready') await within(subscriber.unsubscribe(), CLOSE_STEP_MS);
+    // The 'error' listeners stay: a closing socket may still emit one, and unheard it would crash.
+    await Promise.all([disconnect(subscriber), ownsCommand ? disconnect(command) : undefined]);
+  }
+
+  /** Resolves true once no handler runs, or false after `ms`. */
+  async #whenIdle(ms: number): Promise<boolean> {
+    if (this.#running.size === 0) return true;
+    const t = timeout(ms);
+    const idle = new Promise<void>((resolve) => this.#idleWaiters.push(resolve));
+    try {
+      await Promise.race([idle, t.promise]);
+    } finally {
+      t.cancel();
+    }
+    return this.#running.size === 0;
+  }
+
+  // ── registration and liveness ──────────────────────────────────────────
+
+  async #register(): Promise<void> {
+    const { command } = this.#connections!;
+    const results = await command
+      .multi()
+      .hset(this.#names.registryKey, this.#o.id, JSON.stringify(this.#info))
+      .set(
+        this.#names.heartbeatKey(this.#o.id),
+        this.#info.incarnation,
+        'PX',
+        this.#o.heartbeatTtlMs,
+      )
+      .exec();
+    for (const [error] of results ?? []) if (error) throw error;
+    await command.publish(
+      this.#names.controlChannel,
+      encode([{ kind: 'hello', worker: this.#info }]),
+    );
+  }
+
+  #beat = (): void => {
+    if (this.#state !== 'running' || !this.#live) return;
+    const { command } = this.#connections!;
+    command
+      .pipeline()
+      // The registry entry too, so a Redis that restarted empty heals.
+      .hset(this.#names.registryKey, this.#o.id, JSON.stringify(this.#info))
+      .set(
+        this.#names.heartbeatKey(this.#o.id),
+        this.#info.incarnation,
+        'PX',
+        this.#o.heartbeatTtlMs,
+      )
+      .exec()
+      .then(
+        (results) => {
+          const failed = results?.find(([error]) => error)?.[0];
+          if (failed) this.#redisLog.log(`heartbeat failed: ${failed.message}`);
+        },
+        (error: unknown) => this.#redisLog.log(`heartbeat failed: ${safeString(error)}`),
+      );
+  };
+
+  #onRedisError = (error: unknown): void => {
+    this.#redisLog.log(
+      `Redis connection error: ${error instanceof Error ? error.message : safeString(error)}`,
+    );
+  };
+
+  #onSubscriberClose = (): void => {
+    this.#live = false;
+  };
+
+  #onSubscriberReady = (): void => {
+    // The first ready belongs to start(); later ones follow a reconnect.
+    if (this.#state === 'running') void this.#recover();
+  };
+
+  /**
+   * After a reconnect ioredis re-sends SUBSCRIBE but nobody confirms it worked:
+   * prove it with a probe published to our own channel and seen coming back,
+   * then re-register (Redis may have restarted empty) and announce ourselves.
+   */
+  async #recover(): Promise<void> {
+    if (this.#recovering) return;
+    this.#recovering = true;
+    try {
+      const { subscriber } = this.#connections!;
+      for (let delay = 100; this.#state === 'running' && subscriber.status === 'ready'; ) {
+        try {
+          await subscriber.subscribe(this.#channel);
+          if (await this.#probeSubscription()) {
+            this.#live = true;
+            await this.#register();
+            this.#o.logger.info(`worker ${this.#o.id}: subscription restored, re-registered`);
+            this.#resend();
+            return;
+          }
+        } catch (error) {
+          this.#redisLog.log(`re-subscribing failed: ${safeString(error)}`);
+        }
+        const t = timeout(delay);
+        await t.promise;
+        delay = Math.min(delay * 2, 1_000);
+      }
+    } finally {
+      this.#recovering = false;
+    }
+  }
+
+  async #probeSubscription(): Promise<boolean> {
+    const nonce = nanoid();
+    let seen = false;
+    const arrived = new Promise<void>((resolve) => {
+      this.#probe = {
+        nonce,
+        seen: () => {
+          seen = true;
+          resolve();
+        },
+      };
+    });
+    await this.#connections!.command.publish(this.#channel, PROBE_PREFIX + nonce);
+    await within(arrived, PROBE_TIMEOUT_MS);
+    this.#probe = undefined;
+    return seen;
+  }
+
+  // ── incoming ───────────────────────────────────────────────────────────
+
+  #onMessage = (_channel: string, data: string): void => {
+    try {
+      if (data.startsWith(PROBE_PREFIX)) {
+        if (this.#probe && data === PROBE_PREFIX + this.#probe.nonce) this.#probe.seen();
+        return;
+      }
+      const decoded = decode(data, { maxBytes: this.#o.maxMessageBytes });
+      if (!decoded.ok) {
+        this.#invalid(decoded.error.message);
+        return;
+      }
+      for (const message of decoded.messages) this.#onTaskOrCancel(message);
+      for (const { error, context } of decoded.rejected) {
+        this.#invalid(error.message);
+        if (context?.kind === 'task' && context.id && context.token && context.replyTo) {
+          this.#nack(
+            { id: context.id, token: context.token, replyTo: context.replyTo },
+            NackReason.INVALID_MESSAGE,
+            error.message,
+          );
+        }
+      }
+    } catch (error) {
+      this.#o.logger.error(
+        `worker ${this.#o.id}: failed to handle a message: ${safeString(error)}`,
+      );
+    }
+  };
+
+  #onTaskOrCancel(message: Message): void {
+    if (message.kind === 'task') this.#onTask(message);
+    else if (message.kind === 'cancel') this.#onCancel(message);
+    else this.#invalid(`unexpected "${message.kind}" message on a worker channel`);
+  }
+
+  #invalid(why: string): void {
+    this.#stats.invalid++;
+    this.#invalidLog.log(`worker ${this.#o.id} dropped an invalid message: ${why}`);
+  }
+
+  #onTask(task: TaskMessage): void {
+    this.#stats.received++;
+    const live = this.#attempts.get(task.token);
+    if (live) {
+      // Re-sent while queued or running: confirm again, never run twice.
+      this.#stats.duplicates++;
+      if (live.acked) this.#ack(live.task);
+      return;
+    }
+    const finished = this.#finished.get(task.token);
+    if (finished) {
+      // Re-sent after it finished: its dispatcher lost the reply; send it again.
+      this.#stats.duplicates++;
+      this.#outbox.push(
+        this.#names.replyChannel(finished.replyTo),
+        finished.encoded,
+        finished.replyTo,
+      );
+      return;
+    }
+    if (this.#state !== 'running' && this.#state !== 'starting') {
+      this.#nack(task, NackReason.DRAINING, 'the worker is shutting down');
+      return;
+    }
+    const handler = this.#o.handlers.get(task.handler);
+    if (!handler) {
+      this.#nack(
+        task,
+        NackReason.UNKNOWN_HANDLER,
+        `no handler named ${JSON.stringify(task.handler)}`,
+      );
+      return;
+    }
+    if (task.deadline <= Date.now()) {
+      this.#nack(task, NackReason.EXPIRED, 'the deadline passed before the task arrived');
+      return;
+    }
+    // p-limit's counts include queued entries already cancelled, so its queue stays bounded too.
+    if (this.#limit.activeCount + this.#limit.pendingCount >= this.#capacity) {
+      this.#nack(task, NackReason.BUSY, 'concurrency and queue are full');
+      return;
+    }
+    const attempt: Attempt = {
+      task,
+      handler,
+      phase: 'queued',
+      acked: false,
+      controller: undefined,
+    };
+    this.#attempts.set(task.token, attempt);
+    this.#stats.queued++;
+    this.#unacked.push(attempt);
+    if (!this.#ackScheduled) {
+      this.#ackScheduled = true;
+      setImmediate(this.#flushAcks);
+    }
+    void this.#limit(this.#execute, attempt);
+  }
+
+  #onCancel(message: CancelMessage): void {
+    const attempt = this.#attempts.get(message.token);
+    if (!attempt || attempt.task.id !== message.id) return;
+    this.#stats.cancelled++;
+    if (attempt.phase === 'queued') {
+      this.#drop(attempt);
+      return;
+    }
+    attempt.controller?.abort(new WorkerError(ErrorCode.CANCELLED, 'the task was cancelled'));
+  }
+
+  /** Forgets a queued attempt; p-limit still calls `#execute` for it, which returns at once. */
+  #drop(attempt: Attempt): void {
+    attempt.phase = 'done';
+    this.#attempts.delete(attempt.task.token);
+    this.#stats.queued--;
+  }
+
+  // ── execution ──────────────────────────────────────────────────────────
+
+  #execute = async (attempt: Attempt): Promise<void> => {
+    if (attempt.phase !== 'queued') return;
+    const { task } = attempt;
+    this.#stats.queued--;
+    if (task.deadline <= Date.now()) {
+      this.#finish(
+        attempt,
+        this.#encodeNack(task, NackReason.EXPIRED, 'the deadline passed while queued'),
+      );
+      this.#stats.nacked.EXPIRED++;
+      return;
+    }
+    attempt.phase = 'running';
+    const controller = new AbortController();
+    attempt.controller = controller;
+    this.#running.add(attempt);
+    this.#stats.inflight++;
+    if (!this.#sweep) {
+      this.#sweep = setInterval(this.#sweepDeadlines, SWEEP_INTERVAL_MS);
+      this.#sweep.unref();
+    }
+    const ctx: HandlerContext = {
+      taskId: task.id,
+      attempt: task.attempt,
+      deadline: task.deadline,
+      signal: controller.signal,
+      workerId: this.#o.id,
+    };
+    const reply = { id: task.id, token: task.token, worker: this.#o.id };
+    let encoded: string;
+    try {
+      const value = await attempt.handler(task.payload, ctx);
+      const result = encodeOkResult(reply, value, this.#o.maxMessageBytes);
+      encoded = result.encoded;
+      if (result.ok) this.#stats.succeeded++;
+      else this.#stats.failed++;
+    } catch (error) {
+      encoded = encodeErrorResult(reply, serializeError(error), this.#o.maxMessageBytes);
+      this.#stats.failed++;
+    }
+    this.#running.delete(attempt);
+    this.#stats.inflight--;
+    this.#finish(attempt, encoded);
+    if (this.#running.size === 0) {
+      clearInterval(this.#sweep);
+      this.#sweep = undefined;
+      const waiters = this.#idleWaiters;
+      this.#idleWaiters = [];
+      for (const resolve of waiters) resolve();
+    }
+  };
+
+  #sweepDeadlines = (): void => {
+    const now = Date.now();
+    for (const attempt of this.#running) {
+      const controller = attempt.controller;
+      if (attempt.task.deadline <= now && controller && !controller.signal.aborted) {
+        controller.abort(new WorkerError(ErrorCode.TIMEOUT, 'the task deadline passed'));
+      }
+    }
+  };
+
+  /** Records the attempt's final reply (for re-sent attempts) and sends it. */
+  #finish(attempt: Attempt, encoded: string): void {
+    attempt.phase = 'done';
+    const { token, replyTo } = attempt.task;
+    this.#attempts.delete(token);
+    this.#finished.add(token, replyTo, encoded);
+    if (this.#state !== 'closed') {
+      this.#outbox.push(this.#names.replyChannel(replyTo), encoded, replyTo);
+    }
+  }
+
+  // ── outgoing ───────────────────────────────────────────────────────────
+
+  /** Acks attempts accepted this turn whose result did not arrive first. */
+  #flushAcks = (): void => {
+    this.#ackScheduled = false;
+    const list = this.#unacked;
+    this.#unacked = [];
+    for (const attempt of list) {
+      if (attempt.phase === 'done' || attempt.acked) continue;
+      attempt.acked = true;
+      this.#ack(attempt.task);
+    }
+  };
+
+  #ack(task: TaskMessage): void {
+    this.#stats.acked++;
+    const encoded = encodeMessage({
+      kind: 'ack',
+      id: task.id,
+      token: task.token,
+      worker: this.#o.id,
+    });
+    this.#outbox.push(this.#names.replyChannel(task.replyTo), encoded, task.replyTo);
+  }
+
+  #encodeNack(task: { id: string; token: string }, reason: NackReason, message: string): string {
+    return encodeMessage({
+      kind: 'nack',
+      id: task.id,
+      token: task.token,
+      worker: this.#o.id,
+      reason,
+      message,
+    });
+  }
+
+  #nack(
+    task: { id: string; token: string; replyTo: string },
+    reason: NackReason,
+    message: string,
+  ): void {
+    this.#stats.nacked[reason]++;
+    if (this.#state === 'closed') return;
+    this.#outbox.push(
+      this.#names.replyChannel(task.replyTo),
+      this.#encodeNack(task, reason, message),
+      task.replyTo,
+    );
+  }
+
+  async #publish(channel: string, frame: string): Promise<number> {
+    const connections = this.#connections;
+    if (!connections) throw new WorkerError(ErrorCode.CLOSED, 'the worker is not connected');
+    return connections.command.publish(channel, frame);
+  }
+
+  /**
+   * Nobody heard the reply: its dispatcher is between subscriptions. Keep the
+   * frame in a bounded, expiring list that it reads when it subscribes again.
+   */
+  #park(replyTo: string, frame: string, count: number): void {
+    const connections = this.#connections;
+    if (!connections || this.#state === 'closed') {
+      this.#stats.dropped += count;
+      return;
+    }
+    const key = this.#names.parkedKey(replyTo);
+    connections.command
+      .multi()
+      .rpush(key, frame)
+      .pexpire(key, this.#o.parkTtlMs)
+      .ltrim(key, -this.#o.maxParked, -1)
+      .exec()
+      .then((results) => {
+        const failed = results?.find(([error]) => error)?.[0];
+        if (failed) throw failed;
+        this.#stats.parked += count;
+      })
+      .catch((error: unknown) => {
+        this.#stats.dropped += count;
+        this.#redisLog.log(
+          `could not park ${count} repl(ies) for ${replyTo}: ${safeString(error)}`,
+        );
+      });
+  }
+
+  /** A publish failed (Redis unreachable): keep the frame, bounded, to send on reconnect. */
+  #publishFailed(frame: RetryFrame, error: unknown): void {
+    this.#redisLog.log(`publish to ${frame.channel} failed: ${safeString(error)}`);
+    if (this.#state === 'closed') {
+      this.#stats.dropped += frame.count;
+      return;
+    }
+    this.#retry.push(frame);
+    while (this.#retry.length > MAX_RETRY_FRAMES) this.#stats.dropped += this.#retry.shift()!.count;
+  }
+
+  #onCommandReady = (): void => {
+    if (this.#state === 'running' || this.#state === 'closing') this.#resend();
+  };
+
+  #resend(): void {
+    const frames = this.#retry;
+    if (frames.length === 0) return;
+    this.#retry = [];
+    for (const frame of frames) {
+      this.#publish(frame.channel, frame.frame).then(
+        (receivers) => {
+          if (receivers === 0) this.#park(frame.replyTo, frame.frame, frame.count);
+        },
+        (error: unknown) => this.#publishFailed(frame, error),
+      );
+    }
+  }
+}
