@@ -56,7 +56,11 @@ export function encode(messages: readonly Message[]): string {
   return encodeFrame(messages.map(encodeMessage));
 }
 
-/** UTF-8 byte length of a string, computed only when it could matter. */
+/**
+ * UTF-8 byte length of a string as far as `limit` is concerned: the result is
+ * greater than `limit` exactly when the true byte length is. When the UTF-16
+ * length alone settles that, it is returned instead, so the string is not scanned.
+ */
 export function byteLength(text: string, limit: number): number {
   // UTF-8 takes 1 to 3 bytes per UTF-16 unit, so the cheap bounds settle most cases.
   if (text.length > limit || text.length * 3 <= limit) return text.length;

@@ -46,10 +46,7 @@ export class Outbox<T> {
   push(channel: string, encoded: string, tag: T): void {
     const bytes = Buffer.byteLength(encoded, 'utf8');
     let batch = this.#batches.get(channel);
-    if (
-      batch &&
-      batch.bytes + bytes + frameOverhead(batch.parts.length + 1) > this.#maxBytes
-    ) {
+    if (batch && batch.bytes + bytes + frameOverhead(batch.parts.length + 1) > this.#maxBytes) {
       // Keep every frame under the receiver's byte limit: send what we have first.
       this.#batches.delete(channel);
       this.#publish(channel, batch);
@@ -91,7 +88,15 @@ export class Outbox<T> {
   #publish(channel: string, batch: Batch<T>): void {
     const frame = encodeFrame(batch.parts);
     this.#inflight++;
-    this.#sink.publish(channel, frame).then(
+    let sent: Promise<number>;
+    try {
+      sent = Promise.resolve(this.#sink.publish(channel, frame));
+    } catch (error) {
+      // A publish that throws instead of rejecting must still be answered, or the
+      // frame's tags would never settle and drained() would never resolve.
+      sent = Promise.reject(error);
+    }
+    sent.then(
       (receivers) =>
         this.#settled(() => this.#sink.published(channel, receivers, frame, batch.tags)),
       (error: unknown) => this.#settled(() => this.#sink.failed(channel, error, frame, batch.tags)),

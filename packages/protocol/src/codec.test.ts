@@ -1,0 +1,647 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import {
+  byteLength,
+  DEFAULT_MAX_MESSAGE_BYTES,
+  type DecodeResult,
+  decode,
+  encode,
+  encodeFrame,
+  encodeMessage,
+  frameOverhead,
+  MAX_BATCH,
+} from './codec.js';
+import { ErrorCode, ProtocolError, RingcastError } from './errors.js';
+import {
+  type AckMessage,
+  type CancelMessage,
+  type HelloMessage,
+  type LeaveMessage,
+  type Message,
+  NackReason,
+  type OkResultMessage,
+  PROTOCOL_VERSION,
+  parseMessage,
+  type TaskMessage,
+} from './messages.js';
+
+const task: TaskMessage = {
+  kind: 'task',
+  id: 't-1',
+  attempt: 2,
+  token: 'tok-1',
+  handler: 'images.resize',
+  payload: { url: 'https://example.com/a.png', sizes: [64, 128], crop: null, note: 'héllo ✓' },
+  deadline: 1_700_000_000_123,
+  replyTo: 'disp-1',
+};
+const cancel: CancelMessage = { kind: 'cancel', id: 't-1', token: 'tok-1' };
+const ack: AckMessage = { kind: 'ack', id: 't-1', token: 'tok-1', worker: 'worker_1' };
+const okResult: OkResultMessage = {
+  kind: 'result',
+  id: 't-1',
+  token: 'tok-1',
+  worker: 'worker_1',
+  ok: true,
+  value: [1, 'two', { three: 3 }],
+};
+const hello: HelloMessage = {
+  kind: 'hello',
+  worker: {
+    id: 'worker_1',
+    incarnation: 'inc-abc',
+    weight: 3,
+    concurrency: 16,
+    handlers: ['images.resize', 'mail.send'],
+    host: 'host-a.internal',
+    pid: 4242,
+    version: '0.1.0',
+    startedAt: 1_700_000_000_000,
+  },
+};
+const leave: LeaveMessage = { kind: 'leave', id: 'worker_1', incarnation: 'inc-abc' };
+
+/** A frame written by hand, so invalid messages can be put on the wire. */
+function rawFrame(...messages: unknown[]): string {
+  return JSON.stringify({ v: PROTOCOL_VERSION, m: messages });
+}
+
+function expectFrameError(result: DecodeResult, code: ErrorCode): ProtocolError {
+  expect(result.ok).toBe(false);
+  if (result.ok) throw new Error('unreachable');
+  expect(result.error).toBeInstanceOf(ProtocolError);
+  expect(result.error).toBeInstanceOf(RingcastError);
+  expect(result.error.code).toBe(code);
+  return result.error;
+}
+
+function expectDecoded(result: DecodeResult) {
+  expect(result.ok).toBe(true);
+  if (!result.ok) throw new Error(`unexpected failure: ${result.error.message}`);
+  return result;
+}
+
+describe('codec round trip', () => {
+  const cases: Array<[string, Message]> = [
+    ['task with payload', task],
+    ['task without payload', { ...task, payload: undefined }],
+    ['task with a falsy payload', { ...task, payload: 0 }],
+    ['task with a null payload', { ...task, payload: null }],
+    ['cancel', cancel],
+    ['ack', ack],
+    ...Object.values(NackReason).map((reason): [string, Message] => [
+      `nack ${reason}`,
+      { kind: 'nack', id: 't-1', token: 'tok-1', worker: 'worker_1', reason },
+    ]),
+    [
+      'nack with a message',
+      {
+        kind: 'nack',
+        id: 't-1',
+        token: 'tok-1',
+        worker: 'worker_1',
+        reason: 'UNKNOWN_HANDLER',
+        message: 'no handler "x"',
+      },
+    ],
+    ['result ok with value', okResult],
+    ['result ok without value', { ...okResult, value: undefined }],
+    ['result ok with a false value', { ...okResult, value: false }],
+    [
+      'result error with code',
+      {
+        kind: 'result',
+        id: 't-1',
+        token: 'tok-1',
+        worker: 'worker_1',
+        ok: false,
+        error: { name: 'TypeError', message: 'x is undefined', retryable: true, code: 'E_X' },
+      },
+    ],
+    [
+      'result error without code, empty message',
+      {
+        kind: 'result',
+        id: 't-1',
+        token: 'tok-1',
+        worker: 'worker_1',
+        ok: false,
+        error: { name: 'Error', message: '', retryable: false },
+      },
+    ],
+    ['hello with full worker info', hello],
+    ['leave', leave],
+  ];
+
+  it.each(cases)('%s', (_name, message) => {
+    const frame = encode([message]);
+    expect(frame.startsWith(`{"v":${PROTOCOL_VERSION},"m":[`)).toBe(true);
+    const result = expectDecoded(decode(frame));
+    expect(result.rejected).toEqual([]);
+    // JSON drops undefined fields; the decoder must not invent them either.
+    const expected = JSON.parse(JSON.stringify(message));
+    expect(result.messages).toEqual([expected]);
+    expect(result.messages[0]).toStrictEqual(expected);
+  });
+
+  it('decodes bytes as well as strings', () => {
+    const frame = encode([task, ack]);
+    const result = expectDecoded(decode(Buffer.from(frame, 'utf8')));
+    expect(result.messages).toEqual([task, ack]);
+    const plain = new Uint8Array(Buffer.from(frame, 'utf8'));
+    expect(expectDecoded(decode(plain)).messages).toEqual([task, ack]);
+  });
+
+  it('decodes only the viewed slice of a Uint8Array', () => {
+    const frame = Buffer.from(encode([ack]), 'utf8');
+    const backing = new Uint8Array(frame.length + 20).fill(0x7b); // '{' garbage around it
+    backing.set(frame, 10);
+    const view = backing.subarray(10, 10 + frame.length);
+    expect(expectDecoded(decode(view)).messages).toEqual([ack]);
+  });
+
+  it('carries several messages in one batch frame, in order', () => {
+    const batch: Message[] = [task, cancel, ack, okResult, hello, leave, task];
+    const frame = encode(batch);
+    expect(JSON.parse(frame)).toEqual({ v: 1, m: JSON.parse(JSON.stringify(batch)) });
+    const result = expectDecoded(decode(frame));
+    expect(result.messages).toEqual(batch);
+    expect(result.rejected).toEqual([]);
+  });
+
+  it('accepts exactly MAX_BATCH messages', () => {
+    const frame = encodeFrame(Array.from({ length: MAX_BATCH }, () => encodeMessage(ack)));
+    expect(expectDecoded(decode(frame)).messages).toHaveLength(MAX_BATCH);
+  });
+
+  it('drops unknown extra fields', () => {
+    const result = expectDecoded(decode(rawFrame({ ...ack, extra: 1, nested: { a: 1 } })));
+    expect(result.messages).toStrictEqual([ack]);
+  });
+
+  it('returns copies, not the parsed objects, for fixed fields', () => {
+    const result = expectDecoded(decode(rawFrame(hello)));
+    expect(result.messages[0]).toEqual(hello);
+  });
+});
+
+describe('encodeFrame and frameOverhead', () => {
+  it.each([0, 1, 2, 3, 10])('frameOverhead(%i) + parts === frame length', (count) => {
+    const parts = Array.from({ length: count }, (_, i) =>
+      encodeMessage({ ...ack, id: `task-${'x'.repeat(i * 7)}` }),
+    );
+    const frame = encodeFrame(parts);
+    const sum = parts.reduce((n, part) => n + part.length, 0);
+    expect(frameOverhead(count) + sum).toBe(frame.length);
+  });
+
+  it('holds in bytes for multi-byte parts', () => {
+    const parts = [task, { ...task, handler: 'ünïcödé-€-😀' }].map(encodeMessage);
+    const frame = encodeFrame(parts);
+    const sum = parts.reduce((n, part) => n + Buffer.byteLength(part, 'utf8'), 0);
+    expect(frameOverhead(parts.length) + sum).toBe(Buffer.byteLength(frame, 'utf8'));
+  });
+
+  it('encode is encodeFrame of encodeMessage', () => {
+    expect(encode([task, ack])).toBe(encodeFrame([encodeMessage(task), encodeMessage(ack)]));
+  });
+
+  it('encodeMessage throws on a payload JSON cannot carry', () => {
+    expect(() => encodeMessage({ ...task, payload: 1n })).toThrow(TypeError);
+    const cyclic: Record<string, unknown> = {};
+    cyclic['self'] = cyclic;
+    expect(() => encodeMessage({ ...task, payload: cyclic })).toThrow(TypeError);
+  });
+});
+
+describe('byteLength', () => {
+  it('lands on the same side of the limit as the exact byte count', () => {
+    for (const text of ['', 'abc', 'héllo', '€€€', '😀😀', 'a€😀', '\ud800x', 'x'.repeat(50)]) {
+      const exact = Buffer.byteLength(text, 'utf8');
+      for (let limit = 0; limit <= exact * 2 + 2; limit++) {
+        expect(byteLength(text, limit) > limit, `${text} @ ${limit}`).toBe(exact > limit);
+      }
+    }
+  });
+
+  it('is exact when the UTF-16 length cannot settle it', () => {
+    expect(byteLength('€€€', 8)).toBe(9);
+    expect(byteLength('😀😀', 7)).toBe(8);
+  });
+});
+
+describe('decode rejects unreadable frames', () => {
+  it.each([
+    ['a number', 42],
+    ['null', null],
+    ['undefined', undefined],
+    ['an object', { v: 1, m: [] }],
+    ['an array', [1, 2, 3]],
+    ['an ArrayBuffer', new ArrayBuffer(4)],
+  ])('input that is %s', (_name, input) => {
+    const error = expectFrameError(decode(input as unknown as string), ErrorCode.INVALID_MESSAGE);
+    expect(error.message).toMatch(/string or bytes/);
+  });
+
+  it.each(['', '{', 'nope', '{"v":1,"m":[}', "{'v':1}", '{"v":1,"m":[]}x', '\u0000'])(
+    'invalid JSON %j',
+    (text) => {
+      expectFrameError(decode(text), ErrorCode.INVALID_MESSAGE);
+    },
+  );
+
+  it('invalid UTF-8 bytes', () => {
+    expectFrameError(decode(new Uint8Array([0xff, 0xfe, 0x7b])), ErrorCode.INVALID_MESSAGE);
+  });
+
+  it.each(['1', '"frame"', 'null', 'true'])('non-object root %s', (text) => {
+    expect(expectFrameError(decode(text), ErrorCode.INVALID_MESSAGE).message).toMatch(/object/);
+  });
+
+  it.each(['[]', `[${encode([ack])}]`])('array root %s', (text) => {
+    expect(expectFrameError(decode(text), ErrorCode.INVALID_MESSAGE).message).toMatch(/object/);
+  });
+
+  it.each([
+    ['missing', { m: [ack] }],
+    ['a string', { v: '1', m: [ack] }],
+    ['null', { v: null, m: [ack] }],
+    ['a boolean', { v: true, m: [ack] }],
+  ])('version %s', (_name, frame) => {
+    const error = expectFrameError(decode(JSON.stringify(frame)), ErrorCode.INVALID_MESSAGE);
+    expect(error.message).toMatch(/version/);
+  });
+
+  it.each([0, 2, 1.5, -1, 99])('version %s is UNSUPPORTED_VERSION', (v) => {
+    const error = expectFrameError(
+      decode(JSON.stringify({ v, m: [ack] })),
+      ErrorCode.UNSUPPORTED_VERSION,
+    );
+    expect(error.message).toContain(String(v));
+  });
+
+  it.each([
+    ['missing', { v: 1 }],
+    ['an object', { v: 1, m: { 0: ack } }],
+    ['a string', { v: 1, m: 'ack' }],
+    ['null', { v: 1, m: null }],
+    ['empty', { v: 1, m: [] }],
+  ])('"m" %s', (_name, frame) => {
+    expectFrameError(decode(JSON.stringify(frame)), ErrorCode.INVALID_MESSAGE);
+  });
+
+  it('"m" with more than MAX_BATCH messages', () => {
+    const frame = encodeFrame(Array.from({ length: MAX_BATCH + 1 }, () => '0'));
+    expectFrameError(decode(frame), ErrorCode.INVALID_MESSAGE);
+  });
+});
+
+describe('decode size limit', () => {
+  let parse: ReturnType<typeof vi.spyOn>;
+  beforeEach(() => {
+    parse = vi.spyOn(JSON, 'parse');
+  });
+  afterEach(() => {
+    parse.mockRestore();
+  });
+
+  function expectTooLarge(data: string | Uint8Array, maxBytes: number) {
+    expectFrameError(decode(data, { maxBytes }), ErrorCode.PAYLOAD_TOO_LARGE);
+    expect(parse).not.toHaveBeenCalled();
+  }
+
+  function expectParsed(data: string | Uint8Array, maxBytes: number) {
+    const result = decode(data, { maxBytes });
+    if (!result.ok) expect(result.error.code).not.toBe(ErrorCode.PAYLOAD_TOO_LARGE);
+    expect(parse).toHaveBeenCalledTimes(1);
+  }
+
+  it('rejects an ASCII string over the limit without parsing it', () => {
+    expectTooLarge(`${encode([ack])} `.padEnd(101, ' '), 100);
+  });
+
+  it('rejects the default limit plus one byte without parsing it', () => {
+    const frame = encode([{ ...task, payload: 'x'.repeat(DEFAULT_MAX_MESSAGE_BYTES) }]);
+    expectTooLarge(frame, DEFAULT_MAX_MESSAGE_BYTES);
+    expect(decode(frame, { maxBytes: frame.length }).ok).toBe(true);
+  });
+
+  it('rejects a multi-byte string whose UTF-16 length is under the limit', () => {
+    // 34 × '€' is 34 UTF-16 units but 102 bytes.
+    expectTooLarge('€'.repeat(34), 100);
+  });
+
+  it('rejects astral characters by their four UTF-8 bytes', () => {
+    // 26 × '😀' is 52 UTF-16 units but 104 bytes.
+    expectTooLarge('😀'.repeat(26), 100);
+  });
+
+  it('parses a multi-byte string of exactly the limit', () => {
+    expectParsed(`${'€'.repeat(33)}x`, 100); // 100 bytes
+  });
+
+  it('parses astral characters up to the limit', () => {
+    expectParsed('😀'.repeat(25), 100); // 100 bytes
+  });
+
+  it('rejects bytes over the limit without parsing them', () => {
+    expectTooLarge(Buffer.alloc(101, 0x20), 100);
+    expectTooLarge(new Uint8Array(101), 100);
+  });
+
+  it('rejects a bytes view over the limit without parsing it', () => {
+    expectTooLarge(new Uint8Array(1000).subarray(0, 101), 100);
+  });
+
+  it('parses bytes of exactly the limit', () => {
+    expectParsed(Buffer.alloc(100, 0x20), 100);
+  });
+
+  it('accepts a valid frame of exactly the limit, refuses one byte less', () => {
+    const frame = encode([{ ...task, payload: 'żółć €😀' }]);
+    const bytes = Buffer.byteLength(frame, 'utf8');
+    expect(bytes).toBeGreaterThan(frame.length);
+    expect(expectDecoded(decode(frame, { maxBytes: bytes })).messages).toHaveLength(1);
+    expect(expectDecoded(decode(Buffer.from(frame), { maxBytes: bytes })).messages).toHaveLength(1);
+    parse.mockClear();
+    expectTooLarge(frame, bytes - 1);
+    expectTooLarge(Buffer.from(frame), bytes - 1);
+  });
+});
+
+const MISSING = Symbol('missing');
+type Path = string;
+
+function withField(base: unknown, path: Path, value: unknown): unknown {
+  const copy = structuredClone(base) as Record<string, unknown>;
+  const keys = path.split('.');
+  let target = copy;
+  for (const key of keys.slice(0, -1)) target = target[key] as Record<string, unknown>;
+  const last = keys.at(-1)!;
+  if (value === MISSING) delete target[last];
+  else target[last] = value;
+  return copy;
+}
+
+const errorResult = {
+  kind: 'result',
+  id: 't-1',
+  token: 'tok-1',
+  worker: 'worker_1',
+  ok: false,
+  error: { name: 'Error', message: 'boom', retryable: false, code: 'E_BOOM' },
+};
+const nack = { kind: 'nack', id: 't-1', token: 'tok-1', worker: 'worker_1', reason: 'BUSY' };
+
+const long = (n: number) => 'x'.repeat(n);
+const textBad = [MISSING, 5, null, '', true, {}, ['a']];
+const idBad = [...textBad, 'has:colon', 'has space', long(129), 'ümlaut'];
+const tokenBad = [...textBad, long(65)];
+
+const invalidCases: Array<[string, unknown, Path, unknown[]]> = [
+  ['task', task, 'id', [...textBad, long(129)]],
+  ['task', task, 'attempt', [MISSING, '1', 0, -1, 1.5, 1_000_001, null, true]],
+  ['task', task, 'token', tokenBad],
+  ['task', task, 'handler', [...textBad, long(129)]],
+  ['task', task, 'deadline', [MISSING, '1700000000000', null, true, {}]],
+  ['task', task, 'replyTo', idBad],
+  ['cancel', cancel, 'id', [...textBad, long(129)]],
+  ['cancel', cancel, 'token', tokenBad],
+  ['ack', ack, 'id', textBad],
+  ['ack', ack, 'token', tokenBad],
+  ['ack', ack, 'worker', idBad],
+  ['nack', nack, 'id', textBad],
+  ['nack', nack, 'token', tokenBad],
+  ['nack', nack, 'worker', idBad],
+  ['nack', nack, 'reason', [MISSING, 'NOPE', 'TIMEOUT', 'busy', 5, null]],
+  ['result', okResult, 'id', textBad],
+  ['result', okResult, 'token', tokenBad],
+  ['result', okResult, 'worker', idBad],
+  ['result', okResult, 'ok', [MISSING, 'true', 1, 0, null]],
+  ['result', errorResult, 'error', [MISSING, 'boom', null, [], 5]],
+  ['result', errorResult, 'error.name', [...textBad, long(129)]],
+  ['result', errorResult, 'error.message', [MISSING, 5, null, {}, long(8193)]],
+  ['result', errorResult, 'error.retryable', [MISSING, 'yes', 1, null]],
+  ['result', errorResult, 'error.code', ['', 5, null, long(65)]],
+  ['hello', hello, 'worker', [MISSING, null, [], 'worker_1', 5]],
+  ['hello', hello, 'worker.id', idBad],
+  ['hello', hello, 'worker.incarnation', tokenBad],
+  ['hello', hello, 'worker.weight', [MISSING, 0, -1, 1.5, '1', 1_000_001, null]],
+  ['hello', hello, 'worker.concurrency', [MISSING, 0, 2.5, '16', 1_000_001]],
+  [
+    'hello',
+    hello,
+    'worker.handlers',
+    [MISSING, 'a', null, {}, [1], [''], [long(129)], ['ok', null], Array(1025).fill('h')],
+  ],
+  ['hello', hello, 'worker.startedAt', [MISSING, 'now', null, {}]],
+  ['leave', leave, 'id', idBad],
+  ['leave', leave, 'incarnation', tokenBad],
+];
+
+const flatCases = invalidCases.flatMap(([kind, base, path, values]) =>
+  values.map((value): [string, string, string, unknown] => [
+    kind,
+    path,
+    value === MISSING
+      ? 'missing'
+      : JSON.stringify(value).slice(0, 24) + (JSON.stringify(value).length > 24 ? '…' : ''),
+    withField(base, path, value),
+  ]),
+);
+
+describe('decode rejects invalid messages', () => {
+  it.each(flatCases)('%s with %s %s', (_kind, _path, _value, bad) => {
+    const result = expectDecoded(decode(rawFrame(bad)));
+    expect(result.messages).toEqual([]);
+    expect(result.rejected).toHaveLength(1);
+    const { error } = result.rejected[0]!;
+    expect(error).toBeInstanceOf(ProtocolError);
+    expect(error).toBeInstanceOf(RingcastError);
+    expect(error.code).toBe(ErrorCode.INVALID_MESSAGE);
+    expect(() => parseMessage(bad)).toThrow(ProtocolError);
+  });
+
+  it('parseMessage rejects numbers JSON cannot carry', () => {
+    for (const deadline of [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY]) {
+      expect(() => parseMessage({ ...task, deadline })).toThrow(ProtocolError);
+    }
+    expect(() =>
+      parseMessage({ ...hello, worker: { ...hello.worker, startedAt: Number.NaN } }),
+    ).toThrow(ProtocolError);
+  });
+
+  it.each([
+    ['unknown kind', { ...ack, kind: 'ping' }],
+    ['missing kind', { id: 't-1', token: 'tok-1', worker: 'worker_1' }],
+    ['kind of the wrong case', { ...ack, kind: 'ACK' }],
+    ['kind not a string', { ...ack, kind: 1 }],
+    ['a number', 7],
+    ['a string', 'ack'],
+    ['null', null],
+    ['an array', [ack]],
+    ['kind inherited from Object.prototype', { ...ack, kind: 'toString' }],
+  ])('%s', (_name, bad) => {
+    const result = expectDecoded(decode(rawFrame(bad)));
+    expect(result.messages).toEqual([]);
+    expect(result.rejected[0]!.error.code).toBe(ErrorCode.INVALID_MESSAGE);
+  });
+
+  it('is lenient with descriptive fields that route nothing', () => {
+    const result = expectDecoded(
+      decode(
+        rawFrame(
+          { ...nack, message: 42 },
+          { ...nack, message: long(9000) },
+          { ...hello, worker: { ...hello.worker, host: 5, pid: 'x', version: null } },
+          { ...hello, worker: { ...hello.worker, host: long(300), version: long(70), pid: 1.5 } },
+        ),
+      ),
+    );
+    expect(result.rejected).toEqual([]);
+    const [a, b, c, d] = result.messages as [
+      Message & { message?: string },
+      Message & { message?: string },
+      HelloMessage,
+      HelloMessage,
+    ];
+    expect(a.message).toBeUndefined();
+    expect(b.message).toHaveLength(8192);
+    expect(c.worker).toMatchObject({ host: '', pid: 0, version: '' });
+    expect(d.worker.host).toHaveLength(256);
+    expect(d.worker.version).toHaveLength(64);
+    expect(d.worker.pid).toBe(0);
+  });
+
+  it('accepts a result with ok:false and no error code, and ignores value on errors', () => {
+    const { error } = errorResult;
+    const bad = { ...errorResult, error: { ...error, code: undefined }, value: 1 };
+    const result = expectDecoded(decode(rawFrame(bad)));
+    expect(result.messages).toStrictEqual([
+      { ...errorResult, error: { name: 'Error', message: 'boom', retryable: false } },
+    ]);
+  });
+});
+
+describe('decode with a frame mixing valid and invalid messages', () => {
+  it('returns the valid messages and rejects the rest with their routing context', () => {
+    const result = expectDecoded(
+      decode(
+        rawFrame(
+          ack,
+          { ...task, attempt: 0 },
+          42,
+          cancel,
+          { kind: 'nope', id: 'x' },
+          { ...task, replyTo: 'bad:id', token: long(65), id: '' },
+          leave,
+        ),
+      ),
+    );
+    expect(result.messages).toEqual([ack, cancel, leave]);
+    expect(result.rejected).toHaveLength(4);
+    for (const { error } of result.rejected) {
+      expect(error).toBeInstanceOf(ProtocolError);
+      expect(error.code).toBe(ErrorCode.INVALID_MESSAGE);
+    }
+    const [badTask, notObject, unknownKind, badIds] = result.rejected;
+    expect(badTask!.context).toEqual({
+      kind: 'task',
+      id: 't-1',
+      token: 'tok-1',
+      replyTo: 'disp-1',
+    });
+    expect(badTask!.error.message).toMatch(/attempt/);
+    expect(notObject!.context).toBeUndefined();
+    expect(unknownKind!.context).toEqual({ kind: 'nope', id: 'x' });
+    // Fields that would themselves be unsafe to route on are left out.
+    expect(badIds!.context).toEqual({ kind: 'task' });
+  });
+});
+
+describe('decode refuses prototype pollution', () => {
+  let before: string[];
+  beforeEach(() => {
+    before = Object.getOwnPropertyNames(Object.prototype).sort();
+  });
+  afterEach(() => {
+    expect(Object.getOwnPropertyNames(Object.prototype).sort()).toEqual(before);
+    expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
+    expect(Object.getPrototypeOf({})).toBe(Object.prototype);
+  });
+
+  const taskJson = (payload: string) => {
+    const head = JSON.stringify({ ...task, payload: 0 });
+    return `{"v":1,"m":[${head.replace('"payload":0', `"payload":${payload}`)}]}`;
+  };
+
+  it.each([
+    ['__proto__ in a payload', taskJson('{"__proto__":{"polluted":true}}')],
+    ['__proto__ deep in a payload', taskJson('{"a":[1,{"b":{"__proto__":{"polluted":1}}}]}')],
+    [
+      '__proto__ spelled with \\u escapes',
+      taskJson('{"\\u005f\\u005fproto\\u005f\\u005f":{"polluted":true}}'),
+    ],
+    ['__proto__ with a single escape', taskJson('{"_\\u005fproto__":{"polluted":true}}')],
+    [
+      'constructor.prototype in a payload',
+      taskJson('{"constructor":{"prototype":{"polluted":1}}}'),
+    ],
+    [
+      'constructor.prototype nested',
+      taskJson('{"x":{"y":[{"constructor":{"prototype":{"polluted":1}}}]}}'),
+    ],
+    [
+      'constructor.prototype spelled with escapes',
+      taskJson('{"constructor":{"\\u0070rototype":{"polluted":1}}}'),
+    ],
+    [
+      '__proto__ at the top of a message',
+      `{"v":1,"m":[${JSON.stringify(ack).replace('{', '{"__proto__":{"polluted":true},')}]}`,
+    ],
+    [
+      '__proto__ in a result value',
+      `{"v":1,"m":[${JSON.stringify({ ...okResult, value: 0 }).replace('"value":0', '"value":{"__proto__":{"polluted":1}}')}]}`,
+    ],
+    [
+      '__proto__ in worker info',
+      `{"v":1,"m":[${JSON.stringify(hello).replace('"id":', '"__proto__":{"polluted":1},"id":')}]}`,
+    ],
+  ])('%s', (_name, frame) => {
+    JSON.parse(frame); // the test input itself is valid JSON
+    const result = expectDecoded(decode(frame));
+    expect(result.messages).toEqual([]);
+    expect(result.rejected).toHaveLength(1);
+    expect(result.rejected[0]!.error.code).toBe(ErrorCode.INVALID_MESSAGE);
+    expect(result.rejected[0]!.error.message).toMatch(/__proto__|constructor\.prototype/);
+  });
+
+  it('ignores a __proto__ key on the frame itself', () => {
+    const frame = `{"__proto__":{"v":2,"polluted":1},"v":1,"m":[${encodeMessage(ack)}]}`;
+    const result = expectDecoded(decode(frame));
+    expect(result.messages).toEqual([ack]);
+  });
+
+  it('allows harmless keys that merely look alike', () => {
+    const frame = taskJson(
+      '{"constructor":"x","prototype":{"a":1},"proto":1,"__proto":2,"\\u0041":3,"c":{"constructor":[1]}}',
+    );
+    const result = expectDecoded(decode(frame));
+    expect(result.rejected).toEqual([]);
+    expect(result.messages[0]).toMatchObject({
+      payload: { constructor: 'x', prototype: { a: 1 }, proto: 1, __proto: 2, A: 3 },
+    });
+  });
+
+  it('rejects a payload nested too deep to search', () => {
+    const deep = `${'['.repeat(300)}"\\u0041"${']'.repeat(300)}`;
+    const result = expectDecoded(decode(taskJson(deep)));
+    expect(result.rejected[0]!.error.message).toMatch(/deeper/);
+  });
+
+  it('survives nesting deep enough to overflow a recursive parser', () => {
+    const deep = `${'['.repeat(100_000)}${']'.repeat(100_000)}`;
+    const result = decode(taskJson(deep));
+    if (result.ok) expect(result.messages.length + result.rejected.length).toBe(1);
+    else expect(result.error.code).toBe(ErrorCode.INVALID_MESSAGE);
+  });
+});
