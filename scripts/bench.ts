@@ -1,0 +1,563 @@
+// `npm run bench`: ringcast against the floor it stands on, in one run on one machine.
+// The contract (workload, scenarios, targets) is BENCH.md; this prints one JSON line
+// per scenario, a summary line with the ratios, and a table on stderr.
+import { randomUUID } from 'node:crypto';
+import { parseArgs } from 'node:util';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import type { Dispatcher } from '@ringcast/dispatcher';
+import {
+  type BaselineVariant,
+  type BaselineWorkers,
+  baselineClient,
+  startBaselineWorkers,
+} from './bench/baseline.js';
+import { BenchError, type Child, cleanup, startRedis, useLogDir } from './bench/harness.js';
+import { closedLoop, medianOf, round, type Summary, summarize } from './bench/loop.js';
+import { closeDispatcher, readyDispatcher, startWorkers } from './bench/ringcast.js';
+
+const SCENARIOS = ['baseline', 'throughput', 'latency', 'weighted', 'memory'] as const;
+type Scenario = (typeof SCENARIOS)[number];
+
+/** W and N per scenario, full and --quick. The memory scenario also measures at N / 10. */
+const SIZES: Record<Scenario, { full: [number, number]; quick: [number, number] }> = {
+  throughput: { full: [1000, 100_000], quick: [1000, 2_000] },
+  latency: { full: [1, 5_000], quick: [1, 200] },
+  weighted: { full: [200, 40_000], quick: [200, 800] },
+  memory: { full: [1000, 1_000_000], quick: [1000, 20_000] },
+  // The baseline runs both the throughput and the latency shape; these are unused.
+  baseline: { full: [0, 0], quick: [0, 0] },
+};
+const WORKER_CONCURRENCY = 100;
+const WEIGHTS = [1, 2, 5];
+const HANDLER_SLEEP_MS = 1;
+const DATA = 'x'.repeat(64);
+const GLOBAL_TIMEOUT_MS = 20 * 60_000;
+
+const TARGETS = {
+  throughputRatio: 0.75,
+  sequentialP50Ratio: 1.25,
+  p99Ratio: 1.5,
+  weightedDeviationPct: 1,
+  heapGrowthPct: 10,
+};
+
+const HELP = `Usage: npm run bench -- [options]
+
+Runs the scenarios of BENCH.md against a private redis-server (or REDIS_URL) and
+prints one JSON line per scenario, then a summary line with the ratios.
+
+Options:
+  --quick                 tiny N for CI: proves the bench works, asserts no timing
+  --scenario NAME         ${SCENARIOS.join(', ')}; repeatable or comma-separated (default: all)
+  --n N                   tasks to settle, for every selected scenario
+  --w W                   tasks in flight, for every selected scenario
+  --repeat R              runs of baseline/throughput/latency, median reported (default 3, quick 1)
+  --weighted-concurrency C  concurrency of the weighted scenario's workers (default: its W,
+                          so no worker is ever full and the ring alone decides)
+  --workers-log DIR       keep the child processes' output in DIR
+  --profile-workers DIR   run ringcast workers with --cpu-prof, profiles in DIR
+  -h, --help              this text`;
+
+interface Config {
+  quick: boolean;
+  scenarios: Set<Scenario>;
+  n: number | undefined;
+  w: number | undefined;
+  repeat: number;
+  weightedConcurrency: number | undefined;
+  workerNodeArgs: string[];
+  workersLog: string | undefined;
+}
+
+function positive(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value.replaceAll('_', ''));
+  if (!Number.isInteger(n) || n < 1) throw new BenchError(`--${name} must be a positive integer`);
+  return n;
+}
+
+function parseConfig(argv: string[]): Config | undefined {
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    allowPositionals: false,
+    options: {
+      help: { type: 'boolean', short: 'h' },
+      quick: { type: 'boolean' },
+      scenario: { type: 'string', multiple: true },
+      n: { type: 'string' },
+      w: { type: 'string' },
+      repeat: { type: 'string' },
+      'weighted-concurrency': { type: 'string' },
+      'workers-log': { type: 'string' },
+      'profile-workers': { type: 'string' },
+    },
+  });
+  if (values.help) {
+    console.log(HELP);
+    return undefined;
+  }
+  const names = (values.scenario ?? []).flatMap((s) => s.split(',')).map((s) => s.trim());
+  for (const name of names) {
+    if (!(SCENARIOS as readonly string[]).includes(name)) {
+      throw new BenchError(`unknown scenario "${name}" (known: ${SCENARIOS.join(', ')})`);
+    }
+  }
+  const quick = values.quick ?? false;
+  const profile = values['profile-workers'];
+  return {
+    quick,
+    scenarios: new Set((names.length > 0 ? names : SCENARIOS) as Scenario[]),
+    n: positive('n', values.n),
+    w: positive('w', values.w),
+    repeat: positive('repeat', values.repeat) ?? (quick ? 1 : 3),
+    weightedConcurrency: positive('weighted-concurrency', values['weighted-concurrency']),
+    workerNodeArgs: profile ? ['--cpu-prof', '--cpu-prof-dir', profile] : [],
+    workersLog: values['workers-log'],
+  };
+}
+
+function size(config: Config, scenario: Scenario): { w: number; n: number } {
+  const [w, n] = SIZES[scenario][config.quick ? 'quick' : 'full'];
+  return { w: config.w ?? w, n: config.n ?? n };
+}
+
+/** Warm-up before each measured run, so every system is measured with its code optimised. */
+function warmup(n: number): number {
+  return Math.max(1, Math.min(5_000, Math.floor(n / 10)));
+}
+
+const payload = (i: number) => ({ i, d: DATA });
+const isEcho = (i: number, value: unknown) => (value as { i?: unknown } | null)?.i === i;
+
+function emit(line: Record<string, unknown>): void {
+  process.stdout.write(`${JSON.stringify(line)}\n`);
+}
+
+function exposeGc(): () => void {
+  const existing = (globalThis as { gc?: () => void }).gc;
+  if (existing) return existing;
+  setFlagsFromString('--expose-gc');
+  return runInNewContext('gc') as () => void;
+}
+
+interface Results {
+  baseline: Partial<Record<`${BaselineVariant}-${'throughput' | 'latency'}`, Summary>>;
+  throughput?: Summary;
+  latency?: Summary;
+  weighted?: { worstDeviationPct: number; worstDeviationPts: number };
+  memory?: { heapGrowthPct: number };
+  errors: number;
+}
+
+async function main(): Promise<number> {
+  const config = parseConfig(process.argv.slice(2));
+  if (!config) return 0;
+  const logDir = useLogDir(config.workersLog);
+  const { url, server } = await startRedis();
+  const run = randomUUID().slice(0, 8);
+  process.stderr.write(
+    `bench: redis ${url}${server ? ` (private, pid ${server.pid})` : ' (REDIS_URL)'}, logs in ${logDir}, ${config.quick ? 'quick' : 'full'} run\n`,
+  );
+  const results: Results = { baseline: {}, errors: 0 };
+  const wants = (s: Scenario) => config.scenarios.has(s);
+
+  // ── baseline, throughput and latency: interleaved per repeat, so drift hits all alike ──
+  const shapes: Array<'throughput' | 'latency'> = [];
+  if (wants('throughput') || wants('baseline')) shapes.push('throughput');
+  if (wants('latency') || wants('baseline')) shapes.push('latency');
+  let baselineWorkers: BaselineWorkers | undefined;
+  let echo: { namespace: string; ids: string[]; children: Child[] } | undefined;
+  const startEcho = async () => {
+    if (echo) return echo;
+    const namespace = `bench-${run}`;
+    const ids = ['echo-1', 'echo-2'];
+    const children = startWorkers(
+      url,
+      namespace,
+      ids.map((id) => ({ id, concurrency: WORKER_CONCURRENCY })),
+      config.workerNodeArgs,
+    );
+    echo = { namespace, ids, children };
+    return echo;
+  };
+  if (wants('baseline')) {
+    baselineWorkers = await startBaselineWorkers(url, `bench-${run}-base`, 2);
+  }
+  const runs: Record<string, Summary[]> = {};
+  const record = (key: string, summary: Summary) => {
+    runs[key] ??= [];
+    runs[key].push(summary);
+    results.errors += summary.errors;
+  };
+  const extras: Record<string, unknown> = {};
+
+  for (let rep = 0; rep < config.repeat; rep++) {
+    for (const shape of shapes) {
+      const { w, n } = size(config, shape);
+      if (baselineWorkers) {
+        const variants: BaselineVariant[] =
+          shape === 'throughput' ? ['batched', 'single'] : ['single', 'batched'];
+        for (const variant of variants) {
+          const client = await baselineClient(
+            url,
+            `bench-${run}-base`,
+            baselineWorkers.ids,
+            variant,
+            payload,
+          );
+          const label = `baseline ${variant} W=${w}`;
+          const abort = baselineWorkers.children.map((c) => c.died);
+          try {
+            await closedLoop({ n: warmup(n), w, send: client.send, label, abort });
+            const result = await closedLoop({
+              n,
+              w,
+              send: client.send,
+              check: isEcho,
+              label,
+              abort,
+            });
+            if (result.firstError) process.stderr.write(`${label}: ${result.firstError}\n`);
+            record(`baseline-${variant}-${shape}`, summarize(result));
+          } finally {
+            await client.close();
+          }
+        }
+      }
+      if (wants(shape)) {
+        const { namespace, ids, children } = await startEcho();
+        const dispatcher = await readyDispatcher(url, namespace, ids, children);
+        const label = `ringcast ${shape} W=${w}`;
+        const abort = children.map((c) => c.died);
+        const send = (i: number) => dispatcher.dispatch('echo', payload(i));
+        try {
+          await closedLoop({ n: warmup(n), w, send, label, abort });
+          const before = dispatcher.stats();
+          const result = await closedLoop({ n, w, send, check: isEcho, label, abort });
+          if (result.firstError) process.stderr.write(`${label}: ${result.firstError}\n`);
+          record(shape, summarize(result));
+          const after = dispatcher.stats();
+          extras[shape] = {
+            redelivered: after.redelivered - before.redelivered,
+            staleReplies: after.staleReplies - before.staleReplies,
+            invalidMessages: after.invalidMessages - before.invalidMessages,
+          };
+        } finally {
+          await closeDispatcher(dispatcher);
+        }
+      }
+    }
+  }
+  if (baselineWorkers) await Promise.all(baselineWorkers.children.map((c) => c.stop()));
+
+  for (const shape of shapes) {
+    for (const variant of ['single', 'batched'] as const) {
+      const list = runs[`baseline-${variant}-${shape}`];
+      if (!list) continue;
+      const median = medianOf(list);
+      results.baseline[`${variant}-${shape}`] = median;
+      emit({
+        scenario: 'baseline',
+        variant: variant === 'single' ? 'one PUBLISH per task' : 'one PUBLISH per worker per tick',
+        shape,
+        ...median,
+        runs: list.map((s) => ({ tasksPerSec: s.tasksPerSec, p50: s.p50, p99: s.p99 })),
+      });
+    }
+    const list = runs[shape];
+    if (list) {
+      const median = medianOf(list);
+      results[shape] = median;
+      emit({
+        scenario: shape,
+        system: 'ringcast',
+        workers: 2,
+        concurrency: WORKER_CONCURRENCY,
+        ...median,
+        runs: list.map((s) => ({ tasksPerSec: s.tasksPerSec, p50: s.p50, p99: s.p99 })),
+        ...(extras[shape] as object),
+      });
+    }
+  }
+
+  if (wants('weighted')) await weighted(config, url, run, results);
+  if (wants('memory')) {
+    const { namespace, ids, children } = await startEcho();
+    await memory(config, url, namespace, ids, children, results);
+  }
+  if (echo) await Promise.all(echo.children.map((c) => c.stop()));
+
+  summary(results);
+  if (results.errors > 0) {
+    process.stderr.write(`bench: ${results.errors} task(s) failed; see the lines above\n`);
+    return 1;
+  }
+  return 0;
+}
+
+async function weighted(config: Config, url: string, run: string, results: Results) {
+  const { w, n } = size(config, 'weighted');
+  const namespace = `bench-${run}-weighted`;
+  const concurrency = config.weightedConcurrency ?? w;
+  const specs = WEIGHTS.map((weight, k) => ({ id: `weighted-${k + 1}`, weight, concurrency }));
+  const children = startWorkers(url, namespace, specs, config.workerNodeArgs);
+  const ids = specs.map((s) => s.id);
+  const dispatcher = await readyDispatcher(url, namespace, ids, children);
+  const counts = new Map<string, number>(ids.map((id) => [id, 0]));
+  let summaryLine: Summary;
+  let redelivered: number;
+  try {
+    const task = { ms: HANDLER_SLEEP_MS };
+    const send = (_i: number) => dispatcher.dispatch('sleep', task);
+    const label = `ringcast weighted W=${w}`;
+    const abort = children.map((c) => c.died);
+    const check = (_i: number, value: unknown) => {
+      const count = counts.get(value as string);
+      if (count === undefined) return false;
+      counts.set(value as string, count + 1);
+      return true;
+    };
+    await closedLoop({ n: warmup(n), w, send, label, abort });
+    for (const id of ids) counts.set(id, 0);
+    const before = dispatcher.stats().redelivered;
+    const result = await closedLoop({ n, w, send, check, label, abort });
+    if (result.firstError) process.stderr.write(`${label}: ${result.firstError}\n`);
+    summaryLine = summarize(result);
+    redelivered = dispatcher.stats().redelivered - before;
+    results.errors += result.errors;
+  } finally {
+    await closeDispatcher(dispatcher);
+    await Promise.all(children.map((c) => c.stop()));
+  }
+  const total = WEIGHTS.reduce((a, b) => a + b, 0);
+  const settled = [...counts.values()].reduce((a, b) => a + b, 0);
+  const workers = specs.map((spec) => {
+    const count = counts.get(spec.id) ?? 0;
+    const expected = spec.weight / total;
+    const share = count / settled;
+    return {
+      id: spec.id,
+      weight: spec.weight,
+      count,
+      expectedShare: round(expected, 5),
+      share: round(share, 5),
+      /** Relative to the expected share: (share / expected − 1) × 100. */
+      deviationPct: round((share / expected - 1) * 100, 3),
+      /** Absolute, in percentage points of all tasks. */
+      deviationPts: round((share - expected) * 100, 3),
+    };
+  });
+  const worstDeviationPct = Math.max(...workers.map((x) => Math.abs(x.deviationPct)));
+  const worstDeviationPts = Math.max(...workers.map((x) => Math.abs(x.deviationPts)));
+  results.weighted = { worstDeviationPct, worstDeviationPts };
+  emit({
+    scenario: 'weighted',
+    system: 'ringcast',
+    handlerSleepMs: HANDLER_SLEEP_MS,
+    concurrency,
+    ...summaryLine,
+    redelivered,
+    workers,
+    worstDeviationPct,
+    worstDeviationPts,
+  });
+}
+
+async function memory(
+  config: Config,
+  url: string,
+  namespace: string,
+  ids: string[],
+  children: Child[],
+  results: Results,
+) {
+  const { w, n } = size(config, 'memory');
+  const firstAt = Math.max(1, Math.floor(n / 10));
+  const gc = exposeGc();
+  const latencies = new Float64Array(n);
+  const dispatcher: Dispatcher = await readyDispatcher(url, namespace, ids, children);
+  const send = (i: number) => dispatcher.dispatch('echo', payload(i));
+  const label = `ringcast memory W=${w}`;
+  const abort = children.map((c) => c.died);
+  const measure = (tasks: number) => {
+    gc();
+    gc();
+    const m = process.memoryUsage();
+    return { tasks, heapUsed: m.heapUsed, heapTotal: m.heapTotal, rss: m.rss };
+  };
+  let checkpoints: Array<ReturnType<typeof measure>>;
+  let elapsedMs = 0;
+  try {
+    const a = await closedLoop({ n: firstAt, w, send, check: isEcho, latencies, label, abort });
+    const first = measure(firstAt);
+    const b = await closedLoop({
+      n: n - firstAt,
+      w,
+      send,
+      check: isEcho,
+      latencies,
+      first: firstAt,
+      label,
+      abort,
+    });
+    checkpoints = [first, measure(n)];
+    elapsedMs = a.elapsedMs + b.elapsedMs;
+    results.errors += a.errors + b.errors;
+    if (a.firstError ?? b.firstError)
+      process.stderr.write(`${label}: ${a.firstError ?? b.firstError}\n`);
+  } finally {
+    await closeDispatcher(dispatcher);
+  }
+  const [c1, c2] = checkpoints as [(typeof checkpoints)[0], (typeof checkpoints)[0]];
+  const heapGrowthPct = round((c2.heapUsed / c1.heapUsed - 1) * 100, 2);
+  results.memory = { heapGrowthPct };
+  const mb = (bytes: number) => round(bytes / 1024 / 1024, 2);
+  emit({
+    scenario: 'memory',
+    system: 'ringcast',
+    w,
+    n,
+    tasksPerSec: round((n / elapsedMs) * 1000, 0),
+    checkpoints: checkpoints.map((c) => ({
+      tasks: c.tasks,
+      heapUsedMB: mb(c.heapUsed),
+      heapTotalMB: mb(c.heapTotal),
+      rssMB: mb(c.rss),
+    })),
+    heapGrowthPct,
+    rssGrowthPct: round((c2.rss / c1.rss - 1) * 100, 2),
+  });
+}
+
+function summary(results: Results): void {
+  const ratio = (a: number | undefined, b: number | undefined) =>
+    a === undefined || b === undefined ? null : round(a / b, 3);
+  const r = results;
+  const batchedT = r.baseline['batched-throughput'];
+  const singleT = r.baseline['single-throughput'];
+  const singleL = r.baseline['single-latency'];
+  const batchedL = r.baseline['batched-latency'];
+  const line = {
+    summary: true,
+    throughputRatio: ratio(r.throughput?.tasksPerSec, batchedT?.tasksPerSec),
+    sequentialP50Ratio: ratio(r.latency?.p50, singleL?.p50),
+    p99Ratio: ratio(r.throughput?.p99, batchedT?.p99),
+    weightedWorstDeviationPct: r.weighted?.worstDeviationPct ?? null,
+    heapGrowthPct: r.memory?.heapGrowthPct ?? null,
+    targets: TARGETS,
+    errors: r.errors,
+  };
+  emit(line);
+
+  const ok = (value: number | null, target: number, higherIsBetter = false) =>
+    value === null
+      ? '—'
+      : (higherIsBetter ? value >= target : Math.abs(value) <= target)
+        ? 'yes'
+        : 'NO';
+  const fmt = (v: number | undefined, digits = 3) =>
+    v === undefined ? '—' : String(round(v, digits));
+  const rows: string[][] = [
+    ['system', 'W', 'N', 'tasks/s', 'p50 ms', 'p99 ms'],
+    ...(
+      [
+        ['baseline, batched per tick', batchedT],
+        ['baseline, one PUBLISH per task', singleT],
+        ['ringcast', r.throughput],
+        ['baseline, one PUBLISH per task', singleL],
+        ['baseline, batched per tick', batchedL],
+        ['ringcast', r.latency],
+      ] as Array<[string, Summary | undefined]>
+    )
+      .filter(([, s]) => s !== undefined)
+      .map(([name, s]) => [
+        name,
+        String(s!.w),
+        String(s!.n),
+        fmt(s!.tasksPerSec, 0),
+        fmt(s!.p50),
+        fmt(s!.p99),
+      ]),
+  ];
+  const targets: string[][] = [
+    ['ratio', 'measured', 'target', 'met'],
+    [
+      'throughput / batched baseline',
+      String(line.throughputRatio ?? '—'),
+      `≥ ${TARGETS.throughputRatio}`,
+      ok(line.throughputRatio, TARGETS.throughputRatio, true),
+    ],
+    [
+      'sequential p50 / one-PUBLISH p50',
+      String(line.sequentialP50Ratio ?? '—'),
+      `≤ ${TARGETS.sequentialP50Ratio}`,
+      ok(line.sequentialP50Ratio, TARGETS.sequentialP50Ratio),
+    ],
+    [
+      'p99 W=1000 / batched p99',
+      String(line.p99Ratio ?? '—'),
+      `≤ ${TARGETS.p99Ratio}`,
+      ok(line.p99Ratio, TARGETS.p99Ratio),
+    ],
+    [
+      'weighted worst deviation %',
+      String(line.weightedWorstDeviationPct ?? '—'),
+      `± ${TARGETS.weightedDeviationPct}`,
+      ok(line.weightedWorstDeviationPct, TARGETS.weightedDeviationPct),
+    ],
+    [
+      'heap growth 100k → 1M %',
+      String(line.heapGrowthPct ?? '—'),
+      `≤ ${TARGETS.heapGrowthPct}`,
+      ok(line.heapGrowthPct, TARGETS.heapGrowthPct),
+    ],
+  ];
+  process.stderr.write(`\n${table(rows)}\n\n${table(targets)}\n`);
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((row) => row[c]!.length)));
+  const line = (row: string[]) =>
+    `| ${row.map((cell, c) => cell.padEnd(widths[c]!)).join(' | ')} |`;
+  return [
+    line(rows[0]!),
+    `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`,
+    ...rows.slice(1).map(line),
+  ].join('\n');
+}
+
+// ── entry: every path out cleans up; nothing waits forever ──
+let exiting = false;
+async function exit(code: number): Promise<never> {
+  if (!exiting) {
+    exiting = true;
+    await cleanup(code !== 0);
+  }
+  process.exit(code);
+}
+
+for (const [signal, code] of [
+  ['SIGINT', 130],
+  ['SIGTERM', 143],
+] as const) {
+  process.once(signal, () => {
+    process.stderr.write(`bench: ${signal}, cleaning up\n`);
+    void exit(code);
+  });
+}
+setTimeout(() => {
+  process.stderr.write(`bench: gave up after ${GLOBAL_TIMEOUT_MS / 60_000} minutes\n`);
+  void exit(1);
+}, GLOBAL_TIMEOUT_MS).unref();
+
+main().then(
+  (code) => exit(code),
+  (error: unknown) => {
+    process.stderr.write(
+      `bench: ${error instanceof BenchError || !(error instanceof Error) ? String(error instanceof Error ? error.message : error) : (error.stack ?? error.message)}\n`,
+    );
+    return exit(1);
+  },
+);

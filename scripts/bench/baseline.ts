@@ -1,0 +1,117 @@
+// The floor: a minimal ioredis pub/sub echo measured with the same closed loop as ringcast.
+import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
+import { type Child, spawnChild, tail, waitFor } from './harness.js';
+import type { Send } from './loop.js';
+
+const WORKER = fileURLToPath(new URL('./baseline-worker.ts', import.meta.url));
+
+export type BaselineVariant = 'single' | 'batched';
+
+export interface BaselineWorkers {
+  ids: string[];
+  children: Child[];
+}
+
+/** Starts the baseline's echo workers as separate processes and waits until each is subscribed. */
+export async function startBaselineWorkers(
+  url: string,
+  prefix: string,
+  count: number,
+): Promise<BaselineWorkers> {
+  const ids = Array.from({ length: count }, (_, k) => `b${k + 1}`);
+  const children = ids.map((id) =>
+    spawnChild(`baseline-${id}`, process.execPath, [
+      '--import',
+      'tsx',
+      WORKER,
+      '--redis',
+      url,
+      '--prefix',
+      prefix,
+      '--id',
+      id,
+    ]),
+  );
+  await waitFor(
+    () => children.every((c) => tail(c.log, 5).includes('ready')),
+    20_000,
+    'the baseline workers to subscribe',
+    children.map((c) => c.died),
+  );
+  return { ids, children };
+}
+
+export interface BaselineClient {
+  send: Send;
+  close(): Promise<void>;
+}
+
+/**
+ * The dispatching side of the baseline: round-robin over the workers, a Map from
+ * task number to its resolver, JSON both ways. `batched` makes one PUBLISH per
+ * worker per tick carrying all of that tick's tasks.
+ */
+export async function baselineClient(
+  url: string,
+  prefix: string,
+  workerIds: string[],
+  variant: BaselineVariant,
+  payload: (i: number) => unknown,
+): Promise<BaselineClient> {
+  const pub = new Redis(url);
+  const sub = new Redis(url);
+  const channels = workerIds.map((id) => `${prefix}:${variant}:${id}`);
+  const pending = new Map<number, (value: unknown) => void>();
+  let rr = 0;
+
+  sub.on('message', (_channel: string, data: string) => {
+    const replies = JSON.parse(data) as
+      | { i: number; v: unknown }
+      | Array<{ i: number; v: unknown }>;
+    for (const reply of Array.isArray(replies) ? replies : [replies]) {
+      const resolve = pending.get(reply.i);
+      pending.delete(reply.i);
+      resolve?.(reply.v);
+    }
+  });
+  await sub.subscribe(`${prefix}:reply:${variant}`);
+
+  let send: Send;
+  if (variant === 'single') {
+    send = (i) =>
+      new Promise((resolve) => {
+        pending.set(i, resolve);
+        const channel = channels[rr++ % channels.length]!;
+        void pub.publish(channel, JSON.stringify({ i, p: payload(i) }));
+      });
+  } else {
+    const batches: Array<Array<{ i: number; p: unknown }>> = channels.map(() => []);
+    let scheduled = false;
+    const flush = (): void => {
+      scheduled = false;
+      for (let k = 0; k < channels.length; k++) {
+        const batch = batches[k]!;
+        if (batch.length === 0) continue;
+        batches[k] = [];
+        void pub.publish(channels[k]!, JSON.stringify(batch));
+      }
+    };
+    send = (i) =>
+      new Promise((resolve) => {
+        pending.set(i, resolve);
+        batches[rr++ % channels.length]!.push({ i, p: payload(i) });
+        if (!scheduled) {
+          scheduled = true;
+          setImmediate(flush);
+        }
+      });
+  }
+  return {
+    send,
+    async close() {
+      pending.clear();
+      await Promise.allSettled([pub.quit(), sub.quit()]);
+    },
+  };
+}

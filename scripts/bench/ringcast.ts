@@ -1,0 +1,81 @@
+// ringcast's side of the bench: worker processes started with the CLI, a dispatcher in this process.
+import { fileURLToPath } from 'node:url';
+import { createDispatcher, type Dispatcher } from '@ringcast/dispatcher';
+import { BenchError, type Child, spawnChild, waitFor } from './harness.js';
+
+const WORKER_CLI = fileURLToPath(new URL('../../packages/worker/dist/cli.js', import.meta.url));
+export const HANDLERS = fileURLToPath(new URL('./handlers.js', import.meta.url));
+
+export interface WorkerSpec {
+  id: string;
+  concurrency: number;
+  weight?: number;
+}
+
+/** Starts `ringcast-worker` processes the way users do: `node packages/worker/dist/cli.js …`. */
+export function startWorkers(
+  url: string,
+  namespace: string,
+  specs: WorkerSpec[],
+  nodeArgs: string[] = [],
+): Child[] {
+  return specs.map((spec) => {
+    const args = [
+      ...nodeArgs,
+      WORKER_CLI,
+      '--handlers',
+      HANDLERS,
+      '--redis',
+      url,
+      '--namespace',
+      namespace,
+      '--id',
+      spec.id,
+      '--concurrency',
+      String(spec.concurrency),
+    ];
+    if (spec.weight !== undefined) args.push('--weight', String(spec.weight));
+    return spawnChild(`worker-${spec.id}`, process.execPath, args);
+  });
+}
+
+const logger = {
+  info() {},
+  warn: (message: string) => process.stderr.write(`${message}\n`),
+  error: (message: string) => process.stderr.write(`${message}\n`),
+};
+
+/** A started dispatcher that already sees every worker in `ids`, healthy. */
+export async function readyDispatcher(
+  url: string,
+  namespace: string,
+  ids: string[],
+  children: Child[],
+): Promise<Dispatcher> {
+  const dispatcher = createDispatcher({ redis: url, namespace, logger, timeoutMs: 60_000 });
+  await dispatcher.start();
+  try {
+    await waitFor(
+      () => {
+        const seen = dispatcher.workers();
+        return ids.every((id) => seen.some((w) => w.id === id && w.healthy));
+      },
+      30_000,
+      `the dispatcher to see workers ${ids.join(', ')}`,
+      children.map((c) => c.died),
+    );
+  } catch (error) {
+    await dispatcher.close();
+    throw error;
+  }
+  return dispatcher;
+}
+
+/** Closes a dispatcher whose tasks have all settled; fails if any is left over. */
+export async function closeDispatcher(dispatcher: Dispatcher): Promise<void> {
+  const { inflight, queued } = dispatcher.stats();
+  await dispatcher.close();
+  if (inflight + queued > 0) {
+    throw new BenchError(`dispatcher closed with ${inflight} in flight and ${queued} queued`);
+  }
+}
