@@ -1,0 +1,140 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadHandlers, parseCliArgs, USAGE, UsageError } from './cli-args.js';
+import { describeRedis } from './connection.js';
+
+describe('parseCliArgs', () => {
+  it('maps every flag to a library option', () => {
+    const command = parseCliArgs(
+      [
+        '--handlers',
+        './h.js',
+        '--redis',
+        'redis://r:1',
+        '--namespace',
+        'ns',
+        '--id',
+        'w1',
+        '--concurrency',
+        '4',
+        '--weight',
+        '2',
+        '--max-queue',
+        '0',
+        '--heartbeat-interval',
+        '100',
+        '--heartbeat-ttl',
+        '300',
+        '--drain-timeout',
+        '50',
+      ],
+      {},
+    );
+    expect(command).toEqual({
+      help: false,
+      config: {
+        handlers: './h.js',
+        redis: 'redis://r:1',
+        namespace: 'ns',
+        id: 'w1',
+        concurrency: 4,
+        weight: 2,
+        maxQueue: 0,
+        heartbeatIntervalMs: 100,
+        heartbeatTtlMs: 300,
+        drainTimeoutMs: 50,
+      },
+    });
+  });
+
+  it('takes REDIS_URL and RINGCAST_NAMESPACE as defaults; flags win', () => {
+    const env = { REDIS_URL: 'redis://env:2', RINGCAST_NAMESPACE: 'envns' };
+    expect(parseCliArgs(['--handlers', 'h.js'], env)).toMatchObject({
+      config: { redis: 'redis://env:2', namespace: 'envns' },
+    });
+    expect(parseCliArgs(['--handlers', 'h.js', '--namespace', 'x'], env)).toMatchObject({
+      config: { namespace: 'x' },
+    });
+    expect(parseCliArgs(['--handlers', 'h.js'], {})).toMatchObject({
+      config: { redis: 'redis://127.0.0.1:6379', namespace: 'ringcast' },
+    });
+  });
+
+  it('answers --help and -h without requiring --handlers', () => {
+    expect(parseCliArgs(['--help'], {})).toEqual({ help: true });
+    expect(parseCliArgs(['-h'], {})).toEqual({ help: true });
+  });
+
+  it.each([
+    [['--handlers', 'h.js', '--bogus'], /Unknown option '--bogus'/],
+    [['--handlers', 'h.js', 'extra'], /positional/i],
+    [[], /--handlers <module> is required/],
+    [
+      ['--handlers', 'h.js', '--concurrency', 'four'],
+      /--concurrency must be a non-negative integer/,
+    ],
+    [['--handlers', 'h.js', '--weight', '-1'], /--weight/],
+    [['--handlers', 'h.js', '--max-queue', '1.5'], /--max-queue must be/],
+    [['--handlers'], /argument missing/],
+  ])('rejects %j', (argv, pattern) => {
+    expect(() => parseCliArgs(argv, {})).toThrow(UsageError);
+    expect(() => parseCliArgs(argv, {})).toThrow(pattern);
+  });
+
+  it('documents every flag in --help', () => {
+    for (const flag of [
+      '--handlers',
+      '--redis',
+      '--namespace',
+      '--id',
+      '--concurrency',
+      '--weight',
+      '--max-queue',
+      '--heartbeat-interval',
+      '--heartbeat-ttl',
+      '--drain-timeout',
+      '--help',
+      'REDIS_URL',
+      'RINGCAST_NAMESPACE',
+    ]) {
+      expect(USAGE).toContain(flag);
+    }
+  });
+});
+
+describe('loadHandlers', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ringcast-cli-'));
+  const file = (name: string, source: string) => {
+    writeFileSync(join(dir, name), source);
+    return name;
+  };
+
+  it('loads named function exports and a default-exported object', async () => {
+    const named = file(
+      'named.mjs',
+      'export const a = () => 1; export function b() {} export const n = 3;',
+    );
+    expect(Object.keys(await loadHandlers(named, dir)).sort()).toEqual(['a', 'b']);
+    const object = file('object.mjs', 'export default { c: () => 1, d: async () => 2, e: 5 };');
+    expect(Object.keys(await loadHandlers(object, dir)).sort()).toEqual(['c', 'd']);
+  });
+
+  it('rejects a missing file, a module without functions, and one that fails to load', async () => {
+    await expect(loadHandlers('missing.mjs', dir)).rejects.toThrow(/handlers module not found/);
+    const none = file('none.mjs', 'export const x = 1; export default 2;');
+    await expect(loadHandlers(none, dir)).rejects.toThrow(/exports no functions/);
+    const broken = file('broken.mjs', 'export const = ;');
+    await expect(loadHandlers(broken, dir)).rejects.toThrow(UsageError);
+  });
+});
+
+describe('describeRedis', () => {
+  it('gives host:port without credentials', () => {
+    expect(describeRedis('redis://user:secret@db.example:6380/2')).toBe('db.example:6380');
+    expect(describeRedis('redis://localhost')).toBe('localhost:6379');
+    expect(describeRedis({ host: 'h', port: 7000, password: 'secret' })).toBe('h:7000');
+    expect(describeRedis('::not a url')).not.toContain('::not');
+  });
+});
