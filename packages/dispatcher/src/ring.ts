@@ -51,15 +51,18 @@ function gcd(a: number, b: number): number {
 /** The smooth weighted round-robin order of one full cycle. */
 export function buildSequence<T extends Weighted>(members: readonly T[]): T[] {
   if (members.length === 0) return [];
-  let weights = members.map((m) => Math.max(1, Math.floor(m.weight)));
-  const divisor = weights.reduce(gcd);
-  weights = weights.map((w) => w / divisor);
+  let weights = members.map((m) =>
+    Number.isFinite(m.weight) ? Math.max(1, Math.floor(m.weight)) : 1,
+  );
   let total = weights.reduce((a, b) => a + b, 0);
   if (total > MAX_CYCLE) {
+    // Rounding and the floor of 1 may leave the cycle a few slots over the cap; shares stay within 0.5 of scale.
     const scale = MAX_CYCLE / total;
     weights = weights.map((w) => Math.max(1, Math.round(w * scale)));
-    total = weights.reduce((a, b) => a + b, 0);
   }
+  const divisor = weights.reduce(gcd);
+  weights = weights.map((w) => w / divisor);
+  total = weights.reduce((a, b) => a + b, 0);
   const current = new Array<number>(members.length).fill(0);
   const sequence: T[] = [];
   for (let step = 0; step < total; step++) {

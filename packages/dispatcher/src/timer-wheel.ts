@@ -38,15 +38,17 @@ export class TimerWheel<T extends WheelEntry> {
   /** Schedules (or reschedules) `entry` to fire at `wakeAt` (epoch ms). */
   schedule(entry: T, wakeAt: number): void {
     if (entry.wheelSlot >= 0) this.cancel(entry);
+    if (this.#size++ === 0) this.#start();
     entry.wakeAt = wakeAt;
-    const slot = Math.floor(wakeAt / this.#tickMs) % SLOTS;
+    // A deadline already past goes into the next tick the clock will visit, not behind it.
+    const tick = Math.max(Math.floor(wakeAt / this.#tickMs), this.#lastTick + 1);
+    const slot = tick % SLOTS;
     const head = this.#slots[slot];
     entry.wheelSlot = slot;
     entry.wheelPrev = undefined;
     entry.wheelNext = head;
     if (head) head.wheelPrev = entry;
     this.#slots[slot] = entry;
-    if (this.#size++ === 0) this.#start();
   }
 
   /** Removes `entry` if it is scheduled. */
@@ -84,7 +86,8 @@ export class TimerWheel<T extends WheelEntry> {
     const nowTick = Math.floor(now / this.#tickMs);
     // After a stall, visit every slot missed since the last turn, but never more than one revolution.
     const from = Math.max(this.#lastTick + 1, nowTick - SLOTS + 1);
-    this.#lastTick = nowTick;
+    // The current tick is not over: entries due later in it must be found on the next turn.
+    this.#lastTick = nowTick - 1;
     let due: T[] | undefined;
     for (let tick = from; tick <= nowTick; tick++) {
       let entry = this.#slots[tick % SLOTS];

@@ -1,0 +1,216 @@
+import {
+  DEFAULT_MAX_MESSAGE_BYTES,
+  DEFAULT_NAMESPACE,
+  ErrorCode,
+  isValidId,
+  RingcastError,
+} from '@ringcast/protocol';
+import { describe, expect, it } from 'vitest';
+import {
+  DEFAULT_ACK_TIMEOUT_MS,
+  DEFAULT_DRAIN_TIMEOUT_MS,
+  DEFAULT_LEAVE_GRACE_MS,
+  DEFAULT_MAX_ATTEMPTS,
+  DEFAULT_MAX_QUEUED,
+  DEFAULT_MAX_RETRY_BACKOFF_MS,
+  DEFAULT_RECONCILE_INTERVAL_MS,
+  DEFAULT_RETRY_BACKOFF_MS,
+  DEFAULT_TIMEOUT_MS,
+  type DispatcherOptions,
+  type Logger,
+  parseOptions,
+} from './options.js';
+
+/** parseOptions with deliberately ill-typed input. */
+function parse(options: unknown) {
+  return parseOptions(options as DispatcherOptions);
+}
+
+function thrown(fn: () => unknown): RingcastError {
+  try {
+    fn();
+  } catch (error) {
+    if (error instanceof RingcastError) return error;
+    throw error;
+  }
+  throw new Error('expected a RingcastError');
+}
+
+function rejects(options: unknown, ...fragments: string[]): RingcastError {
+  const error = thrown(() => parse(options));
+  expect(error.code).toBe(ErrorCode.INVALID_OPTIONS);
+  expect(error.message).toMatch(/^invalid dispatcher options: /);
+  for (const fragment of fragments) expect(error.message).toContain(fragment);
+  return error;
+}
+
+const NUMERIC = [
+  ['timeoutMs', 1, DEFAULT_TIMEOUT_MS],
+  ['ackTimeoutMs', 1, DEFAULT_ACK_TIMEOUT_MS],
+  ['maxAttempts', 1, DEFAULT_MAX_ATTEMPTS],
+  ['maxQueued', 0, DEFAULT_MAX_QUEUED],
+  ['maxMessageBytes', 256, DEFAULT_MAX_MESSAGE_BYTES],
+  ['drainTimeoutMs', 0, DEFAULT_DRAIN_TIMEOUT_MS],
+  ['reconcileIntervalMs', 10, DEFAULT_RECONCILE_INTERVAL_MS],
+  ['leaveGraceMs', 0, DEFAULT_LEAVE_GRACE_MS],
+  ['retryBackoffMs', 0, DEFAULT_RETRY_BACKOFF_MS],
+  ['maxRetryBackoffMs', 0, DEFAULT_MAX_RETRY_BACKOFF_MS],
+] as const;
+
+describe('parseOptions defaults', () => {
+  it('fills in every default when given nothing', () => {
+    for (const o of [parseOptions(), parseOptions({}), parse(undefined)]) {
+      expect(o.redis).toBe('redis://127.0.0.1:6379');
+      expect(o.namespace).toBe(DEFAULT_NAMESPACE);
+      expect(o.logger).toBe(console);
+      for (const [name, , value] of NUMERIC) expect(o[name]).toBe(value);
+    }
+    expect(DEFAULT_MAX_MESSAGE_BYTES).toBe(1024 * 1024);
+  });
+
+  it('generates a valid, random id per call', () => {
+    const a = parseOptions().id;
+    const b = parseOptions().id;
+    expect(a).toMatch(/^d-[A-Za-z0-9_-]{12}$/);
+    expect(isValidId(a)).toBe(true);
+    expect(a).not.toBe(b);
+  });
+
+  it('treats an explicit undefined as "use the default"', () => {
+    const o = parseOptions({ timeoutMs: undefined, namespace: undefined, logger: undefined });
+    expect(o.timeoutMs).toBe(DEFAULT_TIMEOUT_MS);
+    expect(o.namespace).toBe(DEFAULT_NAMESPACE);
+    expect(o.logger).toBe(console);
+  });
+
+  it('keeps valid values as given', () => {
+    const logger: Logger = { info() {}, warn() {}, error() {} };
+    const o = parseOptions({
+      redis: 'rediss://user:pw@example.com:6380/2',
+      namespace: 'app:prod.v2',
+      id: 'dispatcher-1.a_b',
+      timeoutMs: 1,
+      maxQueued: 0,
+      maxMessageBytes: 256,
+      reconcileIntervalMs: 10,
+      logger,
+    });
+    expect(o.redis).toBe('rediss://user:pw@example.com:6380/2');
+    expect(o.namespace).toBe('app:prod.v2');
+    expect(o.id).toBe('dispatcher-1.a_b');
+    expect(o.timeoutMs).toBe(1);
+    expect(o.maxQueued).toBe(0);
+    expect(o.maxMessageBytes).toBe(256);
+    expect(o.reconcileIntervalMs).toBe(10);
+    expect(o.logger).toBe(logger);
+  });
+});
+
+describe('parseOptions numeric options', () => {
+  describe.each(NUMERIC)('%s (min %i)', (name, min) => {
+    it('accepts the minimum and large safe integers', () => {
+      expect(parse({ [name]: min })[name]).toBe(min);
+      expect(parse({ [name]: min + 12_345 })[name]).toBe(min + 12_345);
+      expect(parse({ [name]: Number.MAX_SAFE_INTEGER })[name]).toBe(Number.MAX_SAFE_INTEGER);
+    });
+
+    it.each([
+      ['below the minimum', min - 1],
+      ['negative', -5],
+      ['a fraction', min + 0.5],
+      ['NaN', Number.NaN],
+      ['Infinity', Number.POSITIVE_INFINITY],
+      ['beyond MAX_SAFE_INTEGER', 2 ** 53],
+      ['a numeric string', String(min + 1)],
+      ['null', null],
+      ['a boolean', true],
+    ])('rejects %s, naming the option', (_what, value) => {
+      rejects({ [name]: value }, name, `from ${min} to`, `got ${String(value)}`);
+    });
+  });
+});
+
+describe('parseOptions other options', () => {
+  it.each([null, 42, 'redis://x', true])('rejects a non-object options argument %j', (value) => {
+    rejects(value, 'options must be an object');
+  });
+
+  it.each(['timeout', 'logLevel', 'maxattempts', '__proto__x', 'constructor'])(
+    'rejects the unknown option %s, naming it',
+    (key) => {
+      rejects({ [key]: 1 }, `unknown option "${key}"`);
+    },
+  );
+
+  it('rejects an unknown option even next to valid ones', () => {
+    rejects({ timeoutMs: 100, bogus: true }, 'unknown option "bogus"');
+  });
+
+  it.each(['redis://localhost', 'redis://127.0.0.1:6379/3', 'rediss://h:1'])(
+    'accepts the redis URL %s',
+    (url) => {
+      expect(parse({ redis: url }).redis).toBe(url);
+    },
+  );
+
+  it('accepts ioredis options or a client object as is', () => {
+    const opts = { host: 'h', port: 1 };
+    expect(parse({ redis: opts }).redis).toBe(opts);
+  });
+
+  it.each(['http://localhost:6379', 'localhost:6379', '', ' redis://h', 'redis:/h'])(
+    'rejects the redis URL %j',
+    (url) => {
+      rejects(
+        { redis: url },
+        'redis URL must start with redis:// or rediss://',
+        JSON.stringify(url),
+      );
+    },
+  );
+
+  it.each([42, null, true])('rejects redis = %j', (value) => {
+    rejects({ redis: value }, 'redis must be a URL, ioredis options or an ioredis client');
+  });
+
+  it.each(['', 'a b', 'a/b', 'x'.repeat(65), 'ns*', 42, null])('rejects namespace %j', (ns) => {
+    rejects({ namespace: ns }, 'namespace', 'is not valid');
+  });
+
+  it.each(['ns', 'a:b.c-d_e', 'x'.repeat(64)])('accepts namespace %j', (ns) => {
+    expect(parse({ namespace: ns }).namespace).toBe(ns);
+  });
+
+  it.each(['', 'a b', 'a:b', 'a/b', 'x'.repeat(129), 42, null])('rejects id %j', (id) => {
+    rejects({ id }, 'id', 'must match [A-Za-z0-9_.-]{1,128}');
+  });
+
+  it.each(['a', 'A-z_0.9', 'x'.repeat(128)])('accepts id %j', (id) => {
+    expect(parse({ id }).id).toBe(id);
+  });
+
+  it('logger: false gives a silent logger', () => {
+    const { logger } = parseOptions({ logger: false });
+    expect(logger).not.toBe(console);
+    expect(typeof logger.info).toBe('function');
+    expect(typeof logger.warn).toBe('function');
+    expect(typeof logger.error).toBe('function');
+    expect(() => {
+      logger.info('x');
+      logger.warn('x');
+      logger.error('x');
+    }).not.toThrow();
+  });
+
+  it.each([
+    ['true', true],
+    ['null', null],
+    ['a function', () => {}],
+    ['a string', 'console'],
+    ['an empty object', {}],
+    ['an object missing error', { info() {}, warn() {} }],
+    ['an object with a non-function warn', { info() {}, warn: 'no', error() {} }],
+  ])('rejects logger = %s', (_what, logger) => {
+    rejects({ logger }, 'logger must have info, warn and error functions, or be false');
+  });
+});
