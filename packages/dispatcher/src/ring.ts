@@ -54,15 +54,15 @@ export function buildSequence<T extends Weighted>(members: readonly T[]): T[] {
   let weights = members.map((m) =>
     Number.isFinite(m.weight) ? Math.max(1, Math.floor(m.weight)) : 1,
   );
+  const divisor = weights.reduce(gcd);
+  weights = weights.map((w) => w / divisor);
   let total = weights.reduce((a, b) => a + b, 0);
   if (total > MAX_CYCLE) {
     // Rounding and the floor of 1 may leave the cycle a few slots over the cap; shares stay within 0.5 of scale.
     const scale = MAX_CYCLE / total;
     weights = weights.map((w) => Math.max(1, Math.round(w * scale)));
+    total = weights.reduce((a, b) => a + b, 0);
   }
-  const divisor = weights.reduce(gcd);
-  weights = weights.map((w) => w / divisor);
-  total = weights.reduce((a, b) => a + b, 0);
   const current = new Array<number>(members.length).fill(0);
   const sequence: T[] = [];
   for (let step = 0; step < total; step++) {
