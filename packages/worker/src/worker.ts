@@ -556,8 +556,13 @@ class RingcastWorker implements Worker {
       this.#nack(task, NackReason.EXPIRED, 'the deadline passed before the task arrived');
       return;
     }
-    // p-limit's counts include queued entries already cancelled, so its queue stays bounded too.
-    if (this.#limit.activeCount + this.#limit.pendingCount >= this.#capacity) {
+    // Cancelled queued attempts stay in p-limit's queue until their turn comes (it
+    // cannot remove one); they free their slot at once but may not pile up past a
+    // second capacity's worth, so that queue stays bounded too.
+    if (
+      this.#stats.inflight + this.#stats.queued >= this.#capacity ||
+      this.#limit.pendingCount >= 2 * this.#capacity
+    ) {
       this.#nack(task, NackReason.BUSY, 'concurrency and queue are full');
       return;
     }
