@@ -198,10 +198,10 @@ describe.skipIf(!redisAvailability.available)('dispatcher against real workers',
     await worker(ns);
     const d = await dispatcher(ns, { drainTimeoutMs: 100 });
     await untilWorkers(d, 1);
-    const running = d.dispatch('hang', null);
+    const running = rejection(d.dispatch('hang', null));
     await new Promise((r) => setTimeout(r, 50));
     await d.close();
-    expect((await rejection(running)).code).toBe(ErrorCode.CLOSED);
+    expect((await running).code).toBe(ErrorCode.CLOSED);
     expect((await rejection(d.dispatch('echo', 1))).code).toBe(ErrorCode.CLOSED);
   });
 
