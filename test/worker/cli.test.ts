@@ -1,0 +1,205 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { redisAvailability, uniqueNamespace, useRedis } from '../support/redis.js';
+import { spawnWorker, WORKER_CLI, type WorkerProcess } from '../support/workers.js';
+import { eventually, FakeDispatcher } from './fake-dispatcher.js';
+
+/** Runs the CLI to completion; for the cases that must exit by themselves. */
+function runCli(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [WORKER_CLI, ...args], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => {
+      stdout += c.toString();
+    });
+    child.stderr.on('data', (c: Buffer) => {
+      stderr += c.toString();
+    });
+    child.once('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe('ringcast-worker CLI: usage', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ringcast-cli-'));
+
+  it('--help describes every flag and exits 0', async () => {
+    const { code, stdout } = await runCli(['--help']);
+    expect(code).toBe(0);
+    for (const flag of [
+      '--handlers',
+      '--redis',
+      '--namespace',
+      '--id',
+      '--concurrency',
+      '--weight',
+      '--max-queue',
+      '--drain-timeout',
+    ]) {
+      expect(stdout).toContain(flag);
+    }
+  });
+
+  it.each([
+    ['an unknown flag', ['--handlers', 'x.js', '--bogus'], /Unknown option '--bogus'/],
+    ['a missing --handlers', [], /--handlers <module> is required/],
+    ['a non-numeric concurrency', ['--handlers', 'x.js', '--concurrency', 'lots'], /--concurrency/],
+    ['a missing handlers file', ['--handlers', './no/such/file.js'], /handlers module not found/],
+  ])('exits 2 with one line on %s', async (_what, args, pattern) => {
+    const { code, stderr } = await runCli(args);
+    expect(code).toBe(2);
+    expect(stderr.trimEnd().split('\n')).toHaveLength(1);
+    expect(stderr).toMatch(pattern);
+  });
+
+  it('exits 2 on a module without functions and on an invalid option value', async () => {
+    const empty = join(dir, 'empty.mjs');
+    writeFileSync(empty, 'export const x = 1;\n');
+    const none = await runCli(['--handlers', empty]);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toMatch(/exports no functions/);
+
+    const echo = join(dir, 'echo.mjs');
+    writeFileSync(echo, 'export default { echo: (p) => p };\n');
+    const bad = await runCli(['--handlers', echo, '--concurrency', '0']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr.trimEnd().split('\n')).toHaveLength(1);
+    expect(bad.stderr).toMatch(/concurrency must be an integer from 1/);
+  });
+});
+
+describe.skipIf(!redisAvailability.available)('ringcast-worker CLI against Redis', () => {
+  const redis = useRedis();
+  let namespace: string;
+  let fake: FakeDispatcher;
+  let processes: WorkerProcess[];
+
+  beforeEach(async () => {
+    namespace = uniqueNamespace();
+    processes = [];
+    fake = await FakeDispatcher.create(redis.url, namespace);
+  });
+
+  afterEach(async () => {
+    await Promise.all(processes.map((p) => p.kill()));
+    await fake.close();
+  });
+
+  async function start(options: Parameters<typeof spawnWorker>[0]): Promise<WorkerProcess> {
+    const worker = await spawnWorker(options);
+    processes.push(worker);
+    return worker;
+  }
+
+  it('serves the fixture handlers, logs start and stop, and leaves on SIGTERM', async () => {
+    const worker = await start({ url: redis.url, namespace, concurrency: 4, weight: 2 });
+    const port = new URL(redis.url).port;
+    const startLine = worker.output().split('\n')[0]!;
+    expect(startLine).toContain(worker.id);
+    expect(startLine).toMatch(/weight 2, concurrency 4/);
+    for (const name of ['echo', 'sleep', 'fail', 'hash']) expect(startLine).toContain(name);
+    expect(startLine).toContain(`127.0.0.1:${port}`);
+
+    const echo = fake.task('echo', { a: 1 });
+    const hash = fake.task('hash', { rounds: 3 });
+    const fail = fake.task('fail', {
+      name: 'BadThing',
+      message: 'nope',
+      retryable: true,
+      code: 'E1',
+    });
+    await fake.send(worker.id, echo, hash, fail);
+    expect(await fake.reply('result', echo.token)).toMatchObject({ ok: true, value: { a: 1 } });
+    expect(await fake.reply('result', hash.token)).toMatchObject({
+      ok: true,
+      value: expect.stringMatching(/^[0-9a-f]{64}$/),
+    });
+    expect(await fake.reply('result', fail.token)).toMatchObject({
+      ok: false,
+      error: { name: 'BadThing', message: 'nope', retryable: true, code: 'E1' },
+    });
+
+    // A running task is delivered before the process exits.
+    const sleep = fake.task('sleep', { ms: 200, value: 'slept' });
+    await fake.send(worker.id, sleep);
+    await fake.reply('ack', sleep.token);
+    const hello = fake.control.find((m) => m.kind === 'hello');
+    await worker.stop();
+    expect(await worker.exited).toEqual({ code: 0, signal: null });
+    expect(await fake.reply('result', sleep.token)).toMatchObject({ ok: true, value: 'slept' });
+    const leave = await fake.next((m) => m.kind === 'leave');
+    expect(hello && hello.kind === 'hello' && leave.kind === 'leave').toBe(true);
+    if (hello?.kind === 'hello' && leave.kind === 'leave') {
+      expect(leave.incarnation).toBe(hello.worker.incarnation);
+    }
+    expect(await fake.command.hexists(fake.names.registryKey, worker.id)).toBe(0);
+    expect(worker.output()).toMatch(/stopped/);
+  });
+
+  it('takes REDIS_URL and RINGCAST_NAMESPACE from the environment', async () => {
+    const child = spawn(
+      process.execPath,
+      [
+        WORKER_CLI,
+        '--handlers',
+        join(import.meta.dirname, '../fixtures/handlers.js'),
+        '--id',
+        'env-worker',
+      ],
+      {
+        env: { ...process.env, REDIS_URL: redis.url, RINGCAST_NAMESPACE: namespace },
+        stdio: 'ignore',
+      },
+    );
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    try {
+      await eventually(
+        async () => (await fake.command.exists(fake.names.heartbeatKey('env-worker'))) === 1,
+      );
+      const task = fake.task('echo', 'env');
+      await fake.send('env-worker', task);
+      expect(await fake.reply('result', task.token)).toMatchObject({ value: 'env' });
+    } finally {
+      child.kill('SIGTERM');
+      await exited;
+    }
+  });
+
+  it('its heartbeat key lapses after SIGKILL', async () => {
+    const worker = await start({
+      url: redis.url,
+      namespace,
+      heartbeatIntervalMs: 100,
+      heartbeatTtlMs: 400,
+    });
+    const key = fake.names.heartbeatKey(worker.id);
+    expect(await fake.command.exists(key)).toBe(1);
+    const killedAt = Date.now();
+    await worker.kill('SIGKILL');
+    await eventually(async () => (await fake.command.exists(key)) === 0, 5_000, 'heartbeat lapse');
+    expect(Date.now() - killedAt).toBeLessThan(2_000);
+    // No leave: a killed worker cannot announce it, which is what the TTL is for.
+    expect(fake.control.some((m) => m.kind === 'leave')).toBe(false);
+  });
+
+  it('a second signal forces exit without draining', async () => {
+    const worker = await start({ url: redis.url, namespace, drainTimeoutMs: 60_000 });
+    const sleep = fake.task('sleep', { ms: 60_000 });
+    await fake.send(worker.id, sleep);
+    await fake.reply('ack', sleep.token);
+    worker.child.kill('SIGTERM');
+    await fake.next((m) => m.kind === 'leave');
+    worker.child.kill('SIGTERM');
+    expect(await worker.exited).toEqual({ code: 1, signal: null });
+    expect(worker.output()).toMatch(/SIGTERM again, exiting without draining/);
+  });
+});
