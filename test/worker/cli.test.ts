@@ -103,7 +103,13 @@ describe.skipIf(!redisAvailability.available)('ringcast-worker CLI against Redis
   it('serves the fixture handlers, logs start and stop, and leaves on SIGTERM', async () => {
     const worker = await start({ url: redis.url, namespace, concurrency: 4, weight: 2 });
     const port = new URL(redis.url).port;
-    const startLine = worker.output().split('\n')[0]!;
+    // Registered (what spawnWorker waits for) comes just before the line reaches our pipe.
+    const startLine = await eventually(() =>
+      worker
+        .output()
+        .split('\n')
+        .find((l) => l.includes('started')),
+    );
     expect(startLine).toContain(worker.id);
     expect(startLine).toMatch(/weight 2, concurrency 4/);
     for (const name of ['echo', 'sleep', 'fail', 'hash']) expect(startLine).toContain(name);
@@ -142,7 +148,7 @@ describe.skipIf(!redisAvailability.available)('ringcast-worker CLI against Redis
       expect(leave.incarnation).toBe(hello.worker.incarnation);
     }
     expect(await fake.command.hexists(fake.names.registryKey, worker.id)).toBe(0);
-    expect(worker.output()).toMatch(/stopped/);
+    await eventually(() => /stopped/.test(worker.output()));
   });
 
   it('takes REDIS_URL and RINGCAST_NAMESPACE from the environment', async () => {
@@ -200,6 +206,6 @@ describe.skipIf(!redisAvailability.available)('ringcast-worker CLI against Redis
     await fake.next((m) => m.kind === 'leave');
     worker.child.kill('SIGTERM');
     expect(await worker.exited).toEqual({ code: 1, signal: null });
-    expect(worker.output()).toMatch(/SIGTERM again, exiting without draining/);
+    await eventually(() => /SIGTERM again, exiting without draining/.test(worker.output()));
   });
 });
