@@ -41,7 +41,7 @@ export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
 /** What a worker reports about an error its handler threw. */
 export interface RemoteError {
-  /** The thrown error's `name` (`'Error'` for a non-Error throw). */
+  /** The thrown error's `name` (`'NonError'` for a throw of something that is not an Error). */
   name: string;
   message: string;
   /** Whether the handler marked the failure as worth retrying. */
