@@ -12,7 +12,14 @@ import {
   baselineClient,
   startBaselineWorkers,
 } from './bench/baseline.js';
-import { BenchError, type Child, cleanup, startRedis, useLogDir } from './bench/harness.js';
+import {
+  BenchError,
+  type Child,
+  cleanup,
+  cpuMeter,
+  startRedis,
+  useLogDir,
+} from './bench/harness.js';
 import { closedLoop, medianOf, round, type Summary, summarize } from './bench/loop.js';
 import { closeDispatcher, readyDispatcher, startWorkers } from './bench/ringcast.js';
 
@@ -53,6 +60,7 @@ Options:
   --n N                   tasks to settle, for every selected scenario
   --w W                   tasks in flight, for every selected scenario
   --repeat R              runs of baseline/throughput/latency, median reported (default 3, quick 1)
+  --concurrency C         concurrency of each echo worker (default 100, as BENCH.md says)
   --weighted-concurrency C  concurrency of the weighted scenario's workers (default: its W,
                           so no worker is ever full and the ring alone decides)
   --workers-log DIR       keep the child processes' output in DIR
@@ -66,6 +74,7 @@ interface Config {
   w: number | undefined;
   repeat: number;
   weightedConcurrency: number | undefined;
+  concurrency: number;
   workerNodeArgs: string[];
   workersLog: string | undefined;
 }
@@ -89,6 +98,7 @@ function parseConfig(argv: string[]): Config | undefined {
       n: { type: 'string' },
       w: { type: 'string' },
       repeat: { type: 'string' },
+      concurrency: { type: 'string' },
       'weighted-concurrency': { type: 'string' },
       'workers-log': { type: 'string' },
       'profile-workers': { type: 'string' },
@@ -113,6 +123,7 @@ function parseConfig(argv: string[]): Config | undefined {
     w: positive('w', values.w),
     repeat: positive('repeat', values.repeat) ?? (quick ? 1 : 3),
     weightedConcurrency: positive('weighted-concurrency', values['weighted-concurrency']),
+    concurrency: positive('concurrency', values.concurrency) ?? WORKER_CONCURRENCY,
     workerNodeArgs: profile ? ['--cpu-prof', '--cpu-prof-dir', profile] : [],
     workersLog: values['workers-log'],
   };
@@ -130,6 +141,14 @@ function warmup(n: number): number {
 
 const payload = (i: number) => ({ i, d: DATA });
 const isEcho = (i: number, value: unknown) => (value as { i?: unknown } | null)?.i === i;
+
+/** CPU µs per task are per run: the median of a sum is not a sum of medians. */
+const perRun = (s: Summary) => ({
+  tasksPerSec: s.tasksPerSec,
+  p50: s.p50,
+  p99: s.p99,
+  cpuUsPerTask: s.cpuUsPerTask,
+});
 
 function emit(line: Record<string, unknown>): void {
   process.stdout.write(`${JSON.stringify(line)}\n`);
@@ -156,6 +175,8 @@ async function main(): Promise<number> {
   if (!config) return 0;
   const logDir = useLogDir(config.workersLog);
   const { url, server } = await startRedis();
+  const redisPids = server ? [server.pid] : [];
+  const pidsOf = (children: Child[]) => children.map((c) => c.process.pid ?? -1);
   const run = randomUUID().slice(0, 8);
   process.stderr.write(
     `bench: redis ${url}${server ? ` (private, pid ${server.pid})` : ' (REDIS_URL)'}, logs in ${logDir}, ${config.quick ? 'quick' : 'full'} run\n`,
@@ -176,7 +197,7 @@ async function main(): Promise<number> {
     const children = startWorkers(
       url,
       namespace,
-      ids.map((id) => ({ id, concurrency: WORKER_CONCURRENCY })),
+      ids.map((id) => ({ id, concurrency: config.concurrency })),
       config.workerNodeArgs,
     );
     echo = { namespace, ids, children };
@@ -211,6 +232,11 @@ async function main(): Promise<number> {
           const abort = baselineWorkers.children.map((c) => c.died);
           try {
             await closedLoop({ n: warmup(n), w, send: client.send, label, abort });
+            const cpu = cpuMeter({
+              bench: [process.pid],
+              workers: pidsOf(baselineWorkers.children),
+              redis: redisPids,
+            });
             const result = await closedLoop({
               n,
               w,
@@ -220,7 +246,7 @@ async function main(): Promise<number> {
               abort,
             });
             if (result.firstError) process.stderr.write(`${label}: ${result.firstError}\n`);
-            record(`baseline-${variant}-${shape}`, summarize(result));
+            record(`baseline-${variant}-${shape}`, { ...summarize(result), cpuUsPerTask: cpu(n) });
           } finally {
             await client.close();
           }
@@ -235,9 +261,14 @@ async function main(): Promise<number> {
         try {
           await closedLoop({ n: warmup(n), w, send, label, abort });
           const before = dispatcher.stats();
+          const cpu = cpuMeter({
+            bench: [process.pid],
+            workers: pidsOf(children),
+            redis: redisPids,
+          });
           const result = await closedLoop({ n, w, send, check: isEcho, label, abort });
           if (result.firstError) process.stderr.write(`${label}: ${result.firstError}\n`);
-          record(shape, summarize(result));
+          record(shape, { ...summarize(result), cpuUsPerTask: cpu(n) });
           const after = dispatcher.stats();
           extras[shape] = {
             redelivered: after.redelivered - before.redelivered,
@@ -263,7 +294,7 @@ async function main(): Promise<number> {
         variant: variant === 'single' ? 'one PUBLISH per task' : 'one PUBLISH per worker per tick',
         shape,
         ...median,
-        runs: list.map((s) => ({ tasksPerSec: s.tasksPerSec, p50: s.p50, p99: s.p99 })),
+        runs: list.map(perRun),
       });
     }
     const list = runs[shape];
@@ -274,9 +305,9 @@ async function main(): Promise<number> {
         scenario: shape,
         system: 'ringcast',
         workers: 2,
-        concurrency: WORKER_CONCURRENCY,
+        concurrency: config.concurrency,
         ...median,
-        runs: list.map((s) => ({ tasksPerSec: s.tasksPerSec, p50: s.p50, p99: s.p99 })),
+        runs: list.map(perRun),
         ...(extras[shape] as object),
       });
     }
@@ -555,8 +586,13 @@ setTimeout(() => {
 main().then(
   (code) => exit(code),
   (error: unknown) => {
+    if (String((error as { code?: unknown }).code).startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`bench: ${(error as Error).message} (see --help)\n`);
+      return exit(2);
+    }
+    const known = error instanceof BenchError || !(error instanceof Error);
     process.stderr.write(
-      `bench: ${error instanceof BenchError || !(error instanceof Error) ? String(error instanceof Error ? error.message : error) : (error.stack ?? error.message)}\n`,
+      `bench: ${known ? (error instanceof Error ? error.message : String(error)) : (error.stack ?? error.message)}\n`,
     );
     return exit(1);
   },

@@ -152,3 +152,52 @@ export async function waitFor(
   })();
   await Promise.race([poll, ...also]);
 }
+
+/** CPU time (user + system) a process has used, in ms, from /proc; undefined where there is no /proc. */
+function cpuMsOf(pid: number): number | undefined {
+  if (pid === process.pid) {
+    const { user, system } = process.cpuUsage();
+    return (user + system) / 1000;
+  }
+  try {
+    // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // USER_HZ is 100 on every mainstream Linux.
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Starts a CPU meter over groups of processes; calling the result gives each
+ * group's CPU time since then, in µs per task. /proc ticks are 10 ms, so this is
+ * meaningful over runs of a second or more.
+ */
+export function cpuMeter(
+  groups: Record<string, number[]>,
+): (tasks: number) => Record<string, number> {
+  const read = () =>
+    Object.fromEntries(
+      Object.entries(groups).map(([name, pids]) => {
+        let sum = 0;
+        for (const pid of pids) {
+          const ms = cpuMsOf(pid);
+          if (ms === undefined) return [name, Number.NaN];
+          sum += ms;
+        }
+        return [name, sum];
+      }),
+    ) as Record<string, number>;
+  const start = read();
+  return (tasks) => {
+    const end = read();
+    const out: Record<string, number> = {};
+    for (const name of Object.keys(groups)) {
+      const ms = end[name]! - start[name]!;
+      if (Number.isFinite(ms)) out[name] = Math.round((ms * 1000 * 10) / tasks) / 10;
+    }
+    return out;
+  };
+}

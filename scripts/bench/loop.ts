@@ -115,6 +115,8 @@ export interface Summary {
   max: number;
   mean: number;
   errors: number;
+  /** CPU time per task of each group of processes (bench, workers, redis), when measured. */
+  cpuUsPerTask?: Record<string, number>;
 }
 
 /** Nearest-rank percentile of ascending `sorted`. */
@@ -148,16 +150,20 @@ export function medianOf(runs: Summary[]): Summary {
     return values[Math.floor((values.length - 1) / 2)]!;
   };
   const first = runs[0]!;
+  const tasksPerSec = med((s) => s.tasksPerSec);
+  const cpu = runs.find((s) => s.tasksPerSec === tasksPerSec)?.cpuUsPerTask;
   return {
     n: first.n,
     w: first.w,
-    tasksPerSec: med((s) => s.tasksPerSec),
+    tasksPerSec,
     p50: med((s) => s.p50),
     p90: med((s) => s.p90),
     p99: med((s) => s.p99),
     max: med((s) => s.max),
     mean: med((s) => s.mean),
     errors: runs.reduce((a, s) => a + s.errors, 0),
+    // CPU of the run with the median throughput: a median of sums is not a sum of medians.
+    ...(cpu ? { cpuUsPerTask: cpu } : {}),
   };
 }
 
