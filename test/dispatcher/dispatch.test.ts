@@ -9,7 +9,10 @@ const HANDLERS = fileURLToPath(new URL('../fixtures/ring-handlers.js', import.me
 
 interface Tasks {
   [name: string]: { payload: unknown; result: unknown };
-  whoami: { payload: { i?: number; ms?: number }; result: { worker: string; attempt: number } };
+  whoami: {
+    payload: { i?: number; ms?: number };
+    result: { worker: string; attempt: number; payload: unknown };
+  };
   echo: { payload: unknown; result: unknown };
 }
 

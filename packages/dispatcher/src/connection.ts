@@ -31,7 +31,8 @@ export function connect(redis: string | RedisOptions | Redis, name: string): Con
 
 /** Connects a lazily created client, or waits for one that is already connecting. */
 export async function ready(client: Redis): Promise<void> {
-  if (client.status === 'ready') return;
+  // A client without a status (such as ioredis-mock) is usable as soon as it exists.
+  if (client.status === 'ready' || client.status === undefined) return;
   if (client.status === 'wait') {
     await client.connect();
     return;
