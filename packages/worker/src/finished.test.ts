@@ -25,4 +25,13 @@ describe('FinishedAttempts', () => {
     expect(cache.get('new', 150)?.encoded).toBe('n');
     expect(cache.size).toBe(1);
   });
+
+  it('stays bounded and evicts in finishing order across many wraps of its ring', () => {
+    const cache = new FinishedAttempts(100, 1_000_000);
+    for (let i = 0; i < 10_000; i++) cache.add(`t${i}`, 'd', String(i), i);
+    expect(cache.size).toBe(100);
+    expect(cache.get('t9899', 10_000)).toBeUndefined();
+    expect(cache.get('t9900', 10_000)?.encoded).toBe('9900');
+    expect(cache.get('t9999', 10_000)?.encoded).toBe('9999');
+  });
 });

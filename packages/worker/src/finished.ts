@@ -9,16 +9,19 @@ export interface FinishedAttempt {
 }
 
 /**
- * Finished attempts by token, bounded by count and by age. A Map keeps insertion
- * order, so the oldest entry is always first and eviction is O(1).
+ * Finished attempts by token, bounded by count and by age. Tokens also sit in a
+ * ring in finishing order, so the oldest is found in O(1): walking the Map from
+ * its start would step over every deleted entry V8 has not compacted yet.
  */
 export class FinishedAttempts {
   readonly #entries = new Map<string, FinishedAttempt>();
-  readonly #maxEntries: number;
+  readonly #order: Array<string | undefined>;
+  #head = 0;
+  #count = 0;
   readonly #maxAgeMs: number;
 
   constructor(maxEntries: number, maxAgeMs: number) {
-    this.#maxEntries = maxEntries;
+    this.#order = new Array<string | undefined>(maxEntries).fill(undefined);
     this.#maxAgeMs = maxAgeMs;
   }
 
@@ -27,27 +30,39 @@ export class FinishedAttempts {
   }
 
   add(token: string, replyTo: string, encoded: string, now = Date.now()): void {
-    this.#entries.delete(token);
+    if (this.#entries.has(token)) {
+      this.#entries.set(token, { replyTo, encoded, at: now });
+      return;
+    }
+    if (this.#count === this.#order.length) this.#dropOldest();
+    this.#order[(this.#head + this.#count) % this.#order.length] = token;
+    this.#count++;
     this.#entries.set(token, { replyTo, encoded, at: now });
-    this.#evict(now);
+    this.#evictExpired(now);
   }
 
   get(token: string, now = Date.now()): FinishedAttempt | undefined {
     const entry = this.#entries.get(token);
     if (entry && now - entry.at > this.#maxAgeMs) {
-      this.#evict(now);
+      this.#evictExpired(now);
       return undefined;
     }
     return entry;
   }
 
-  #evict(now: number): void {
-    for (const [token, entry] of this.#entries) {
-      if (this.#entries.size > this.#maxEntries || now - entry.at > this.#maxAgeMs) {
-        this.#entries.delete(token);
-      } else {
-        break;
-      }
+  #evictExpired(now: number): void {
+    while (this.#count > 0) {
+      const oldest = this.#entries.get(this.#order[this.#head]!);
+      if (oldest && now - oldest.at <= this.#maxAgeMs) return;
+      this.#dropOldest();
     }
+  }
+
+  #dropOldest(): void {
+    const token = this.#order[this.#head]!;
+    this.#order[this.#head] = undefined;
+    this.#head = (this.#head + 1) % this.#order.length;
+    this.#count--;
+    this.#entries.delete(token);
   }
 }
