@@ -183,7 +183,8 @@ describe.skipIf(!redisAvailability.available)('dispatcher against real workers',
 
   it('rejects QUEUE_FULL at once when every worker is full and the queue is at its bound', async () => {
     const ns = uniqueNamespace();
-    await worker(ns, { concurrency: 2 });
+    // Capacity is concurrency plus the worker's own queue: 2 here.
+    await worker(ns, { concurrency: 2, maxQueue: 0 });
     const d = await dispatcher(ns, { maxQueued: 3 });
     await untilWorkers(d, 1);
     const held = Array.from({ length: 5 }, () => d.dispatch('sleepy', { ms: 300, value: 'ok' }));

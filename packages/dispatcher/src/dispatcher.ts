@@ -35,6 +35,7 @@ export interface WorkerView {
   incarnation: string;
   weight: number;
   concurrency: number;
+  maxQueue: number;
   handlers: string[];
   host: string;
   pid: number;
@@ -104,6 +105,8 @@ interface WorkerState extends Weighted {
   readonly info: WorkerInfo;
   readonly weight: number;
   readonly concurrency: number;
+  /** Attempts this dispatcher may have on the worker: its concurrency plus its local queue. */
+  readonly capacity: number;
   readonly handlers: ReadonlySet<string>;
   readonly channel: string;
   inflight: number;
@@ -378,6 +381,7 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
       incarnation: w.incarnation,
       weight: w.weight,
       concurrency: w.concurrency,
+      maxQueue: w.info.maxQueue,
       handlers: [...w.handlers],
       host: w.info.host,
       pid: w.info.pid,
@@ -449,7 +453,7 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
     const now = Date.now();
     const previous = task.lastWorker;
     const accept = (w: WorkerState) =>
-      w.inflight < w.concurrency && this.#routable(w, now) && w.handlers.has(task.handler);
+      w.inflight < w.capacity && this.#routable(w, now) && w.handlers.has(task.handler);
     // Prefer a worker other than the one the last attempt went to.
     let worker = this.#ring.pick((w) => w !== previous && accept(w));
     if (!worker && previous && accept(previous)) worker = previous;
@@ -789,6 +793,7 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
       info,
       weight: info.weight,
       concurrency: info.concurrency,
+      capacity: info.concurrency + info.maxQueue,
       handlers: new Set(info.handlers),
       channel: this.#names.workerChannel(info.id),
       inflight: 0,

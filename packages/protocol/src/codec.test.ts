@@ -51,6 +51,7 @@ const hello: HelloMessage = {
     incarnation: 'inc-abc',
     weight: 3,
     concurrency: 16,
+    maxQueue: 16,
     handlers: ['images.resize', 'mail.send'],
     host: 'host-a.internal',
     pid: 4242,

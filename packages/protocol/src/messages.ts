@@ -79,6 +79,8 @@ export interface WorkerInfo {
   incarnation: string;
   weight: number;
   concurrency: number;
+  /** Tasks it holds beyond `concurrency` before it answers BUSY; a dispatcher may keep this many more in flight. */
+  maxQueue: number;
   handlers: string[];
   host: string;
   pid: number;
@@ -208,6 +210,8 @@ function workerInfo(value: unknown): WorkerInfo {
     incarnation: text(o, 'incarnation', MAX_TOKEN),
     weight: int(o, 'weight', 1, 1_000_000),
     concurrency: int(o, 'concurrency', 1, 1_000_000),
+    // Absent from workers that predate it: they are taken to queue nothing.
+    maxQueue: o['maxQueue'] === undefined ? 0 : int(o, 'maxQueue', 0, 1_000_000),
     handlers: handlers as string[],
     host: typeof o['host'] === 'string' ? o['host'].slice(0, 256) : '',
     pid: typeof o['pid'] === 'number' && Number.isInteger(o['pid']) ? o['pid'] : 0,

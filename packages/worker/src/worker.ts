@@ -175,6 +175,7 @@ class RingcastWorker implements Worker {
       incarnation: nanoid(),
       weight: options.weight,
       concurrency: options.concurrency,
+      maxQueue: options.maxQueue,
       handlers: [...options.handlers.keys()],
       host: hostname(),
       pid: process.pid,
