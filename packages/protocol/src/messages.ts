@@ -133,10 +133,8 @@ export interface MessageContext {
   replyTo?: string;
 }
 
-class Invalid extends Error {}
-
 function fail(what: string): never {
-  throw new Invalid(what);
+  throw new ProtocolError(ErrorCode.INVALID_MESSAGE, `invalid message: ${what}`);
 }
 
 function text(obj: Record<string, unknown>, key: string, max = MAX_TEXT): string {
@@ -147,7 +145,7 @@ function text(obj: Record<string, unknown>, key: string, max = MAX_TEXT): string
   return v;
 }
 
-function id(obj: Record<string, unknown>, key: string): string {
+function safeId(obj: Record<string, unknown>, key: string): string {
   const v = obj[key];
   if (!isValidId(v)) fail(`"${key}" must match ${ID_PATTERN}`);
   return v;
@@ -191,7 +189,7 @@ function remoteError(value: unknown): RemoteError {
 
 /** Validates untrusted worker info (from a hello or the registry). Throws {@link ProtocolError}. */
 export function parseWorkerInfo(value: unknown): WorkerInfo {
-  return guard(() => workerInfo(value));
+  return workerInfo(value);
 }
 
 function workerInfo(value: unknown): WorkerInfo {
@@ -206,7 +204,7 @@ function workerInfo(value: unknown): WorkerInfo {
     }
   }
   return {
-    id: id(o, 'id'),
+    id: safeId(o, 'id'),
     incarnation: text(o, 'incarnation', MAX_TOKEN),
     weight: int(o, 'weight', 1, 1_000_000),
     concurrency: int(o, 'concurrency', 1, 1_000_000),
@@ -226,18 +224,7 @@ function workerInfo(value: unknown): WorkerInfo {
  * Throws {@link ProtocolError} with code `INVALID_MESSAGE`.
  */
 export function parseMessage(value: unknown): Message {
-  return guard(() => message(value));
-}
-
-function guard<T>(fn: () => T): T {
-  try {
-    return fn();
-  } catch (error) {
-    if (error instanceof Invalid) {
-      throw new ProtocolError(ErrorCode.INVALID_MESSAGE, `invalid message: ${error.message}`);
-    }
-    throw error;
-  }
+  return message(value);
 }
 
 function message(value: unknown): Message {
@@ -251,7 +238,7 @@ function message(value: unknown): Message {
         token: text(o, 'token', MAX_TOKEN),
         handler: text(o, 'handler'),
         deadline: finite(o, 'deadline'),
-        replyTo: id(o, 'replyTo'),
+        replyTo: safeId(o, 'replyTo'),
       };
       if (o['payload'] !== undefined) task.payload = o['payload'];
       return task;
@@ -263,7 +250,7 @@ function message(value: unknown): Message {
         kind: 'ack',
         id: text(o, 'id'),
         token: text(o, 'token', MAX_TOKEN),
-        worker: id(o, 'worker'),
+        worker: safeId(o, 'worker'),
       };
     case 'nack': {
       const reason = o['reason'];
@@ -273,31 +260,37 @@ function message(value: unknown): Message {
         kind: 'nack',
         id: text(o, 'id'),
         token: text(o, 'token', MAX_TOKEN),
-        worker: id(o, 'worker'),
+        worker: safeId(o, 'worker'),
         reason: reason as NackReason,
       };
       if (typeof o['message'] === 'string') nack.message = o['message'].slice(0, MAX_ERROR_MESSAGE);
       return nack;
     }
     case 'result': {
-      const base = {
-        kind: 'result' as const,
-        id: text(o, 'id'),
-        token: text(o, 'token', MAX_TOKEN),
-        worker: id(o, 'worker'),
-      };
+      const taskId = text(o, 'id');
+      const token = text(o, 'token', MAX_TOKEN);
+      const worker = safeId(o, 'worker');
       if (o['ok'] === true) {
-        const ok: OkResultMessage = { ...base, ok: true };
+        const ok: OkResultMessage = { kind: 'result', id: taskId, token, worker, ok: true };
         if (o['value'] !== undefined) ok.value = o['value'];
         return ok;
       }
-      if (o['ok'] === false) return { ...base, ok: false, error: remoteError(o['error']) };
+      if (o['ok'] === false) {
+        return {
+          kind: 'result',
+          id: taskId,
+          token,
+          worker,
+          ok: false,
+          error: remoteError(o['error']),
+        };
+      }
       return fail('"ok" must be a boolean');
     }
     case 'hello':
       return { kind: 'hello', worker: workerInfo(o['worker']) };
     case 'leave':
-      return { kind: 'leave', id: id(o, 'id'), incarnation: text(o, 'incarnation', MAX_TOKEN) };
+      return { kind: 'leave', id: safeId(o, 'id'), incarnation: text(o, 'incarnation', MAX_TOKEN) };
     default:
       return fail('"kind" is not a known message kind');
   }
