@@ -84,6 +84,11 @@ export interface Dispatcher<M extends TaskMap = TaskMap> {
   [Symbol.asyncDispose](): Promise<void>;
 }
 
+/** The worker's own verdict that it aborted the handler because the task's deadline passed. */
+function isDeadlineAbort(error: RemoteError): boolean {
+  return error.name === 'WorkerError' && error.code === ErrorCode.TIMEOUT;
+}
+
 /** Creates a dispatcher. Options are validated here; nothing connects until `start()`. */
 export function createDispatcher<M extends TaskMap = TaskMap>(
   options?: DispatcherOptions,
@@ -749,6 +754,18 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
       case 'result':
         if (message.ok) {
           this.#succeed(task, message.value);
+          return;
+        }
+        // The worker aborts a handler at the deadline, and that error result can reach
+        // us before our own timer fires (a busy loop, a coarse tick): the caller's
+        // timeout is what happened, not a handler failure.
+        if (Date.now() >= task.deadline || isDeadlineAbort(message.error)) {
+          this.#fail(
+            task,
+            ErrorCode.TIMEOUT,
+            `task did not settle within its timeout on worker ${message.worker}`,
+            false,
+          );
           return;
         }
         if (message.error.retryable && task.retriesLeft > 0) {
