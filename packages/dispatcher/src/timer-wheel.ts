@@ -10,13 +10,15 @@ export interface WheelEntry {
 }
 
 const SLOTS = 1024;
+/** Empty turns after which the clock stops (it restarts on the next schedule). */
+const IDLE_TICKS = 100;
 
 /**
  * One clock for every deadline: a hashed timing wheel with intrusive lists, so
  * scheduling and cancelling are O(1) and there is no timer per task. Entries
  * further out than one revolution stay in their slot and are skipped until due.
- * The interval runs only while something is scheduled and never holds the
- * process open.
+ * The interval runs while anything is scheduled, stops after a second with
+ * nothing to do, and never holds the process open.
  */
 export class TimerWheel<T extends WheelEntry> {
   readonly #slots: Array<WheelEntry | undefined> = new Array(SLOTS).fill(undefined);
@@ -25,6 +27,7 @@ export class TimerWheel<T extends WheelEntry> {
   #size = 0;
   #lastTick = 0;
   #interval: NodeJS.Timeout | undefined;
+  #idleTicks = 0;
 
   constructor(tickMs: number, fire: (entry: T, now: number) => void) {
     this.#tickMs = tickMs;
@@ -38,7 +41,7 @@ export class TimerWheel<T extends WheelEntry> {
   /** Schedules (or reschedules) `entry` to fire at `wakeAt` (epoch ms). */
   schedule(entry: T, wakeAt: number): void {
     if (entry.wheelSlot >= 0) this.cancel(entry);
-    if (this.#size++ === 0) this.#start();
+    if (this.#size++ === 0 && !this.#interval) this.#start();
     entry.wakeAt = wakeAt;
     // A deadline already past goes into the next tick the clock will visit, not behind it.
     const tick = Math.max(Math.floor(wakeAt / this.#tickMs), this.#lastTick + 1);
@@ -61,7 +64,8 @@ export class TimerWheel<T extends WheelEntry> {
     entry.wheelPrev = undefined;
     entry.wheelNext = undefined;
     entry.wheelSlot = -1;
-    if (--this.#size === 0) this.#stop();
+    // Under load the wheel empties and refills all the time; the clock stops only when idle a while.
+    --this.#size;
   }
 
   /** Stops the clock and forgets every entry. */
@@ -111,9 +115,19 @@ export class TimerWheel<T extends WheelEntry> {
 
   #start(): void {
     this.#lastTick = Math.floor(Date.now() / this.#tickMs) - 1;
-    this.#interval = setInterval(() => this.advance(Date.now()), this.#tickMs);
+    this.#idleTicks = 0;
+    this.#interval = setInterval(this.#tick, this.#tickMs);
     this.#interval.unref();
   }
+
+  #tick = (): void => {
+    if (this.#size > 0) {
+      this.#idleTicks = 0;
+      this.advance(Date.now());
+    } else if (++this.#idleTicks >= IDLE_TICKS) {
+      this.#stop();
+    }
+  };
 
   #stop(): void {
     if (this.#interval) clearInterval(this.#interval);

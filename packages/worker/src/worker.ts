@@ -88,6 +88,7 @@ export function createWorker(options: WorkerOptions): Worker {
 const FINISHED_MAX_ENTRIES = 10_000;
 const FINISHED_MAX_AGE_MS = 5 * 60_000;
 const SWEEP_INTERVAL_MS = 50;
+const MAX_CACHED_REPLY_CHANNELS = 1024;
 const LOG_INTERVAL_MS = 10_000;
 const MAX_RETRY_FRAMES = 1_000;
 const CLOSE_STEP_MS = 2_000;
@@ -105,7 +106,44 @@ interface Attempt {
   readonly handler: Handler;
   phase: Phase;
   acked: boolean;
+  /** Made when the handler first reads `ctx.signal`: most handlers never do. */
   controller: AbortController | undefined;
+  /** Why the attempt was aborted before anyone asked for its signal. */
+  abortReason: unknown;
+}
+
+/** The `ctx` a handler gets; its signal is created only if the handler asks for it. */
+class AttemptContext implements HandlerContext {
+  readonly taskId: string;
+  readonly attempt: number;
+  readonly deadline: number;
+  readonly workerId: string;
+  readonly #attempt: Attempt;
+
+  constructor(attempt: Attempt, workerId: string) {
+    this.#attempt = attempt;
+    this.taskId = attempt.task.id;
+    this.attempt = attempt.task.attempt;
+    this.deadline = attempt.task.deadline;
+    this.workerId = workerId;
+  }
+
+  get signal(): AbortSignal {
+    const attempt = this.#attempt;
+    if (!attempt.controller) {
+      attempt.controller = new AbortController();
+      if (attempt.abortReason !== undefined) attempt.controller.abort(attempt.abortReason);
+    }
+    return attempt.controller.signal;
+  }
+}
+
+function abort(attempt: Attempt, reason: unknown): void {
+  if (attempt.controller) {
+    if (!attempt.controller.signal.aborted) attempt.controller.abort(reason);
+  } else {
+    attempt.abortReason ??= reason;
+  }
 }
 
 interface RetryFrame {
@@ -157,6 +195,7 @@ class RingcastWorker implements Worker {
   #live = false;
   #heartbeat: NodeJS.Timeout | undefined;
   #sweep: NodeJS.Timeout | undefined;
+  readonly #replyChannels = new Map<string, string>();
   #unacked: Attempt[] = [];
   #ackScheduled = false;
   #idleWaiters: Array<() => void> = [];
@@ -275,6 +314,9 @@ class RingcastWorker implements Worker {
     }
     if (this.#state !== 'starting') return;
     this.#state = 'running';
+    // One sweep for every running handler's deadline, for as long as the worker runs.
+    this.#sweep = setInterval(this.#sweepDeadlines, SWEEP_INTERVAL_MS);
+    this.#sweep.unref();
     this.#heartbeat = setInterval(this.#beat, this.#o.heartbeatIntervalMs);
     this.#heartbeat.unref();
     this.#o.logger.info(
@@ -332,7 +374,7 @@ class RingcastWorker implements Worker {
         `worker ${this.#o.id}: ${this.#running.size} handler(s) still running after ${this.#o.drainTimeoutMs} ms; aborting them`,
       );
       const reason = new WorkerError(ErrorCode.CLOSED, 'the worker is shutting down');
-      for (const attempt of this.#running) attempt.controller?.abort(reason);
+      for (const attempt of this.#running) abort(attempt, reason);
       await this.#whenIdle(ABORT_GRACE_MS);
     }
 
@@ -515,6 +557,18 @@ class RingcastWorker implements Worker {
     else this.#invalid(`unexpected "${message.kind}" message on a worker channel`);
   }
 
+  /** Reply channel names, cached: there are few dispatchers, and the id check is not free. */
+  #replyChannel(dispatcherId: string): string {
+    let channel = this.#replyChannels.get(dispatcherId);
+    if (channel === undefined) {
+      // Forged ids could grow the cache; a full cache starts over rather than grow.
+      if (this.#replyChannels.size >= MAX_CACHED_REPLY_CHANNELS) this.#replyChannels.clear();
+      channel = this.#names.replyChannel(dispatcherId);
+      this.#replyChannels.set(dispatcherId, channel);
+    }
+    return channel;
+  }
+
   #invalid(why: string): void {
     this.#stats.invalid++;
     this.#invalidLog.log(`worker ${this.#o.id} dropped an invalid message: ${why}`);
@@ -533,11 +587,7 @@ class RingcastWorker implements Worker {
     if (finished) {
       // Re-sent after it finished: its dispatcher lost the reply; send it again.
       this.#stats.duplicates++;
-      this.#outbox.push(
-        this.#names.replyChannel(finished.replyTo),
-        finished.encoded,
-        finished.replyTo,
-      );
+      this.#outbox.push(this.#replyChannel(finished.replyTo), finished.encoded, finished.replyTo);
       return;
     }
     if (this.#state !== 'running' && this.#state !== 'starting') {
@@ -573,6 +623,7 @@ class RingcastWorker implements Worker {
       phase: 'queued',
       acked: false,
       controller: undefined,
+      abortReason: undefined,
     };
     this.#attempts.set(task.token, attempt);
     this.#stats.queued++;
@@ -592,7 +643,7 @@ class RingcastWorker implements Worker {
       this.#drop(attempt);
       return;
     }
-    attempt.controller?.abort(new WorkerError(ErrorCode.CANCELLED, 'the task was cancelled'));
+    abort(attempt, new WorkerError(ErrorCode.CANCELLED, 'the task was cancelled'));
   }
 
   /** Forgets a queued attempt; p-limit still calls `#execute` for it, which returns at once. */
@@ -617,21 +668,9 @@ class RingcastWorker implements Worker {
       return;
     }
     attempt.phase = 'running';
-    const controller = new AbortController();
-    attempt.controller = controller;
     this.#running.add(attempt);
     this.#stats.inflight++;
-    if (!this.#sweep) {
-      this.#sweep = setInterval(this.#sweepDeadlines, SWEEP_INTERVAL_MS);
-      this.#sweep.unref();
-    }
-    const ctx: HandlerContext = {
-      taskId: task.id,
-      attempt: task.attempt,
-      deadline: task.deadline,
-      signal: controller.signal,
-      workerId: this.#o.id,
-    };
+    const ctx = new AttemptContext(attempt, this.#o.id);
     const reply = { id: task.id, token: task.token, worker: this.#o.id };
     let encoded: string;
     try {
@@ -648,8 +687,6 @@ class RingcastWorker implements Worker {
     this.#stats.inflight--;
     this.#finish(attempt, encoded);
     if (this.#running.size === 0) {
-      clearInterval(this.#sweep);
-      this.#sweep = undefined;
       const waiters = this.#idleWaiters;
       this.#idleWaiters = [];
       for (const resolve of waiters) resolve();
@@ -659,10 +696,9 @@ class RingcastWorker implements Worker {
   #sweepDeadlines = (): void => {
     const now = Date.now();
     for (const attempt of this.#running) {
-      const controller = attempt.controller;
-      if (attempt.task.deadline <= now && controller && !controller.signal.aborted) {
-        controller.abort(new WorkerError(ErrorCode.TIMEOUT, 'the task deadline passed'));
-      }
+      if (attempt.task.deadline > now || attempt.abortReason !== undefined) continue;
+      if (attempt.controller?.signal.aborted) continue;
+      abort(attempt, new WorkerError(ErrorCode.TIMEOUT, 'the task deadline passed'));
     }
   };
 
@@ -673,7 +709,7 @@ class RingcastWorker implements Worker {
     this.#attempts.delete(token);
     this.#finished.add(token, replyTo, encoded);
     if (this.#state !== 'closed') {
-      this.#outbox.push(this.#names.replyChannel(replyTo), encoded, replyTo);
+      this.#outbox.push(this.#replyChannel(replyTo), encoded, replyTo);
     }
   }
 
@@ -699,7 +735,7 @@ class RingcastWorker implements Worker {
       token: task.token,
       worker: this.#o.id,
     });
-    this.#outbox.push(this.#names.replyChannel(task.replyTo), encoded, task.replyTo);
+    this.#outbox.push(this.#replyChannel(task.replyTo), encoded, task.replyTo);
   }
 
   #encodeNack(task: { id: string; token: string }, reason: NackReason, message: string): string {
@@ -721,7 +757,7 @@ class RingcastWorker implements Worker {
     this.#stats.nacked[reason]++;
     if (this.#state === 'closed') return;
     this.#outbox.push(
-      this.#names.replyChannel(task.replyTo),
+      this.#replyChannel(task.replyTo),
       this.#encodeNack(task, reason, message),
       task.replyTo,
     );
