@@ -1,3 +1,4 @@
+import { isRedisClient } from '@ringcast/protocol';
 import { Redis, type RedisOptions } from 'ioredis';
 
 export interface Connections {
@@ -9,61 +10,17 @@ export interface Connections {
   ownsCommand: boolean;
 }
 
-/** A client, as opposed to options: duck-typed so compatible clients (such as ioredis-mock) work too. */
-function isClient(value: string | RedisOptions | Redis): value is Redis {
-  return (
-    typeof value === 'object' &&
-    typeof (value as Partial<Redis>).duplicate === 'function' &&
-    typeof (value as Partial<Redis>).publish === 'function'
-  );
-}
-
 /** Makes the two connections from a URL, ioredis options, or a client the caller owns. */
 export function connect(redis: string | RedisOptions | Redis, name: string): Connections {
   const shared = { lazyConnect: true, connectionName: name, maxRetriesPerRequest: null } as const;
-  if (isClient(redis)) {
-    return { command: redis, subscriber: redis.duplicate(shared), ownsCommand: false };
+  if (isRedisClient(redis)) {
+    // Duck-typed: ioredis-compatible stand-ins (ioredis-mock) pass as clients too.
+    const client = redis as Redis;
+    return { command: client, subscriber: client.duplicate(shared), ownsCommand: false };
   }
   const command =
-    typeof redis === 'string' ? new Redis(redis, shared) : new Redis({ ...redis, ...shared });
+    typeof redis === 'string'
+      ? new Redis(redis, shared)
+      : new Redis({ ...(redis as RedisOptions), ...shared });
   return { command, subscriber: command.duplicate(), ownsCommand: true };
-}
-
-/** Connects a lazily created client, or waits for one that is already connecting. */
-export async function ready(client: Redis): Promise<void> {
-  // A client without a status (such as ioredis-mock) is usable as soon as it exists.
-  if (client.status === 'ready' || client.status === undefined) return;
-  if (client.status === 'wait') {
-    await client.connect();
-    return;
-  }
-  await new Promise<void>((resolve, reject) => {
-    const onReady = () => {
-      client.off('end', onEnd);
-      resolve();
-    };
-    const onEnd = () => {
-      client.off('ready', onReady);
-      reject(new Error('Redis connection ended before it was ready'));
-    };
-    client.once('ready', onReady);
-    client.once('end', onEnd);
-  });
-}
-
-/** Closes a connection politely, or at once if Redis does not answer. */
-export async function disconnect(client: Redis): Promise<void> {
-  if (client.status === 'end') return;
-  if (client.status !== 'ready') {
-    client.disconnect();
-    return;
-  }
-  const timer = setTimeout(() => client.disconnect(), 1000);
-  try {
-    await client.quit();
-  } catch {
-    client.disconnect();
-  } finally {
-    clearTimeout(timer);
-  }
 }

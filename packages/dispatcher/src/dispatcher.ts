@@ -1,4 +1,5 @@
 import {
+  closeConnection,
   decode,
   ErrorCode,
   encodeMessage,
@@ -9,9 +10,10 @@ import {
   parseWorkerInfo,
   type RemoteError,
   type WorkerInfo,
+  whenReady,
 } from '@ringcast/protocol';
 import { nanoid } from 'nanoid';
-import { type Connections, connect, disconnect, ready } from './connection.js';
+import { type Connections, connect } from './connection.js';
 import { DispatchError } from './errors.js';
 import { type DispatcherOptions, parseOptions, type ResolvedOptions } from './options.js';
 import { Ring, type Weighted } from './ring.js';
@@ -228,15 +230,15 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
       if (this.#subscribedOnce) void this.#resubscribed();
     });
     try {
-      await Promise.all([ready(command), ready(subscriber)]);
+      await Promise.all([whenReady(command), whenReady(subscriber)]);
       await subscriber.subscribe(this.#replyChannel, this.#names.controlChannel);
       this.#subscribedOnce = true;
       await this.#reconcile();
     } catch (error) {
       this.#state = 'closed';
       await Promise.all([
-        disconnect(subscriber),
-        connections.ownsCommand ? disconnect(command) : undefined,
+        closeConnection(subscriber),
+        connections.ownsCommand ? closeConnection(command) : undefined,
       ]);
       throw new DispatchError(
         ErrorCode.REDIS_ERROR,
@@ -445,8 +447,8 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
     const connections = this.#connections;
     if (connections) {
       await Promise.race([this.#outbox.drained(), new Promise((r) => setTimeout(r, 1000).unref())]);
-      await disconnect(connections.subscriber);
-      if (connections.ownsCommand) await disconnect(connections.command);
+      await closeConnection(connections.subscriber);
+      if (connections.ownsCommand) await closeConnection(connections.command);
     }
     this.#state = 'closed';
   }

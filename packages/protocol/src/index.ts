@@ -13,6 +13,7 @@ export {
   MAX_BATCH,
   type RejectedMessage,
 } from './codec.js';
+export { closeConnection, isRedisClient, type RedisConnection, whenReady } from './connection.js';
 export {
   ErrorCode,
   isRingcastError,

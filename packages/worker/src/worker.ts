@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import {
   type CancelMessage,
+  closeConnection,
   decode,
   ErrorCode,
   encode,
@@ -12,10 +13,11 @@ import {
   Outbox,
   type TaskMessage,
   type WorkerInfo,
+  whenReady,
 } from '@ringcast/protocol';
 import { nanoid } from 'nanoid';
 import pLimit, { type LimitFunction } from 'p-limit';
-import { type Connections, connect, describeRedis, disconnect, ready } from './connection.js';
+import { type Connections, connect, describeRedis } from './connection.js';
 import { WorkerError } from './errors.js';
 import { FinishedAttempts } from './finished.js';
 import { RateLimitedLog } from './log.js';
@@ -297,7 +299,7 @@ class RingcastWorker implements Worker {
     subscriber.on('ready', this.#onSubscriberReady);
     subscriber.on('message', this.#onMessage);
     try {
-      await Promise.all([ready(command), ready(subscriber)]);
+      await Promise.all([whenReady(command), whenReady(subscriber)]);
       // Resolves on Redis's reply to SUBSCRIBE: from here on, tasks reach us.
       await subscriber.subscribe(this.#channel);
       this.#live = true;
@@ -395,7 +397,10 @@ class RingcastWorker implements Worker {
     subscriber.off('close', this.#onSubscriberClose);
     if (subscriber.status === 'ready') await within(subscriber.unsubscribe(), CLOSE_STEP_MS);
     // The 'error' listeners stay: a closing socket may still emit one, and unheard it would crash.
-    await Promise.all([disconnect(subscriber), ownsCommand ? disconnect(command) : undefined]);
+    await Promise.all([
+      closeConnection(subscriber),
+      ownsCommand ? closeConnection(command) : undefined,
+    ]);
   }
 
   /** Resolves true once no handler runs, or false after `ms`. */
