@@ -60,3 +60,38 @@ export async function closeConnection(client: RedisConnection): Promise<void> {
     clearTimeout(timer);
   }
 }
+
+/** The two connections each side keeps. */
+export interface ConnectionPair<C> {
+  /** Commands and publishes. */
+  command: C;
+  /** Subscriptions only (a connection in subscriber mode can run nothing else). */
+  subscriber: C;
+  /** Whether `command` was made here, and so is ours to close. */
+  ownsCommand: boolean;
+}
+
+/** Options every ringcast connection gets: connect on `whenReady`, and wait through reconnects. */
+export function connectionDefaults(name: string) {
+  return { lazyConnect: true, connectionName: name, maxRetriesPerRequest: null } as const;
+}
+
+/**
+ * Makes the command and subscriber connections from a URL, client options, or a
+ * client the caller owns (never closed here); the subscriber is always a
+ * `duplicate()`. `create` builds a client from a URL or options, so this package
+ * needs no Redis library of its own.
+ */
+export function openConnections<C extends { duplicate(options?: object): C }, O extends object>(
+  redis: string | O | C,
+  name: string,
+  create: (target: string | O, defaults: ReturnType<typeof connectionDefaults>) => C,
+): ConnectionPair<C> {
+  const defaults = connectionDefaults(name);
+  if (isRedisClient(redis)) {
+    const client = redis as C;
+    return { command: client, subscriber: client.duplicate(defaults), ownsCommand: false };
+  }
+  const command = create(redis as string | O, defaults);
+  return { command, subscriber: command.duplicate(), ownsCommand: true };
+}

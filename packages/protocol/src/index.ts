@@ -13,7 +13,15 @@ export {
   MAX_BATCH,
   type RejectedMessage,
 } from './codec.js';
-export { closeConnection, isRedisClient, type RedisConnection, whenReady } from './connection.js';
+export {
+  type ConnectionPair,
+  closeConnection,
+  connectionDefaults,
+  isRedisClient,
+  openConnections,
+  type RedisConnection,
+  whenReady,
+} from './connection.js';
 export {
   ErrorCode,
   isRingcastError,
