@@ -259,7 +259,7 @@ describe.skipIf(!privateRedisAvailable)('fault injection: every task settles exa
         let restarts = 0;
         let feeding = true;
         const chaos = (async () => {
-          while (feeding || restarts < 2) {
+          while (feeding || restarts < 3) {
             await sleep(800);
             await s.redis.restart();
             restarts++;
@@ -271,7 +271,7 @@ describe.skipIf(!privateRedisAvailable)('fault injection: every task settles exa
         feeding = false;
         await chaos;
         await settle(s);
-        expect(restarts).toBeGreaterThanOrEqual(2);
+        expect(restarts).toBeGreaterThanOrEqual(3);
       }),
     SCENARIO_TIMEOUT_MS,
   );

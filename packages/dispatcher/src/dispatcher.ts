@@ -152,6 +152,8 @@ interface TaskRecord extends WheelEntry {
 const BUSY_BACKOFF_MS = 20;
 const ATTEMPT_OVERHEAD = 128;
 const PUBLISH_RETRY_MS = 200;
+/** A publish whose fate is unknown: it may have been heard, so its attempt may have run. */
+const MAYBE_HEARD = -1;
 const TICK_MS = 10;
 const LOG_EVERY_MS = 10_000;
 
@@ -169,6 +171,13 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
   #reconcileTimer: NodeJS.Timeout | undefined;
   #reconciling = false;
   #subscribedOnce = false;
+  /**
+   * Bumped whenever the command connection drops. ioredis re-sends a command that
+   * was in flight then, so a PUBLISH may reach Redis twice: the first copy heard by
+   * the worker, the second answered 0 by a Redis that restarted before the worker
+   * re-subscribed. A count from across a drop cannot prove nobody heard the task.
+   */
+  #commandEpoch = 0;
 
   readonly #ledger = new Map<string, TaskRecord>();
   readonly #queue: TaskRecord[] = [];
@@ -203,8 +212,19 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
     this.#wheel = new TimerWheel(TICK_MS, (task, now) => this.#wake(task, now));
     this.#outbox = new Outbox<TaskRecord | undefined>(
       {
-        publish: (channel, frame) => this.#connections!.command.publish(channel, frame),
+        publish: (channel, frame) => {
+          const epoch = this.#commandEpoch;
+          return this.#connections!.command.publish(channel, frame).then(
+            (receivers) =>
+              receivers === 0 && epoch !== this.#commandEpoch ? MAYBE_HEARD : receivers,
+            (error: unknown) => {
+              if (epoch !== this.#commandEpoch) return MAYBE_HEARD;
+              throw error;
+            },
+          );
+        },
         published: (channel, receivers, _frame, tasks) => {
+          // MAYBE_HEARD: the ack timeout decides, and a new attempt then counts as spent.
           if (receivers === 0) this.#nobodyListening(channel, tasks);
         },
         failed: (channel, error, _frame, tasks) => this.#publishFailed(channel, error, tasks),
@@ -222,6 +242,9 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
     this.#connections = connections;
     const { command, subscriber } = connections;
     command.on('error', (error: Error) => this.#log('warn', `redis error: ${error.message}`));
+    command.on('close', () => {
+      this.#commandEpoch++;
+    });
     subscriber.on('error', (error: Error) =>
       this.#log('warn', `redis subscriber error: ${error.message}`),
     );
