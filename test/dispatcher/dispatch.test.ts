@@ -1,7 +1,13 @@
 import { fileURLToPath } from 'node:url';
 import { createDispatcher, DispatchError, type Dispatcher, ErrorCode } from '@ringcast/dispatcher';
 import { afterEach, describe, expect, it } from 'vitest';
-import { redisAvailability, uniqueNamespace, useRedis } from '../support/redis.js';
+import {
+  privateRedisAvailable,
+  redisAvailability,
+  uniqueNamespace,
+  usePrivateRedis,
+  useRedis,
+} from '../support/redis.js';
 import { track } from '../support/track.js';
 import { spawnWorker, type WorkerProcess } from '../support/workers.js';
 
@@ -287,6 +293,20 @@ describe.skipIf(!redisAvailability.available)('dispatcher against real workers',
     await d.close();
   });
 
+  it('re-dispatches a task whose worker aborted it at shutdown, instead of failing it', async () => {
+    const ns = uniqueNamespace();
+    const leaving = await worker(ns, { id: 'leaving', drainTimeoutMs: 100 });
+    const d = await dispatcher(ns);
+    await untilWorkers(d, 1);
+    const pending = d.dispatch('whoami', { ms: 1500 });
+    await new Promise((r) => setTimeout(r, 100));
+    await worker(ns, { id: 'staying' });
+    await leaving.stop();
+    await expect(pending).resolves.toMatchObject({ worker: 'staying', attempt: 2 });
+    expect(d.stats().settled.error).toEqual({});
+    await d.close();
+  });
+
   it('drops the late result of a fenced-off attempt', async () => {
     const ns = uniqueNamespace();
     const frozen = await worker(ns, { id: 'frozen', heartbeatTtlMs: 500 });
@@ -306,5 +326,41 @@ describe.skipIf(!redisAvailability.available)('dispatcher against real workers',
     expect(d.stats().staleReplies).toBeGreaterThan(0);
     expect(d.stats().settled.ok).toBe(1);
     await d.close();
+  });
+});
+
+describe.skipIf(!privateRedisAvailable)('dispatcher across a Redis restart', () => {
+  const redis = usePrivateRedis();
+
+  it('does not take workers for dead while Redis was away; in-flight tasks finish once', async () => {
+    const ns = uniqueNamespace();
+    const w = await spawnWorker({
+      url: redis.url,
+      namespace: ns,
+      handlers: HANDLERS,
+      heartbeatTtlMs: 1000,
+    });
+    const d = track(
+      createDispatcher<Tasks>({
+        redis: redis.url,
+        namespace: ns,
+        logger: false,
+        reconcileIntervalMs: 100,
+      }),
+    );
+    try {
+      await d.start();
+      while (d.workers().length < 1) await new Promise((r) => setTimeout(r, 10));
+      const tasks = Array.from({ length: 20 }, (_, i) => d.dispatch('whoami', { i, ms: 1500 }));
+      await new Promise((r) => setTimeout(r, 200));
+      await redis.server.kill('SIGKILL');
+      await redis.server.restart();
+      const results = await Promise.all(tasks);
+      expect(results.map((r) => r.attempt)).toEqual(Array(20).fill(1));
+      expect(d.stats().redelivered).toBe(0);
+    } finally {
+      await d.close();
+      await w.kill();
+    }
   });
 });

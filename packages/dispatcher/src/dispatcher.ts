@@ -91,6 +91,11 @@ function isDeadlineAbort(error: RemoteError): boolean {
   return error.name === 'WorkerError' && error.code === ErrorCode.TIMEOUT;
 }
 
+/** The worker's own verdict that it aborted the handler because it was shutting down. */
+function isShutdownAbort(error: RemoteError): boolean {
+  return error.name === 'WorkerError' && error.code === ErrorCode.CLOSED;
+}
+
 /** Creates a dispatcher. Options are validated here; nothing connects until `start()`. */
 export function createDispatcher<M extends TaskMap = TaskMap>(
   options?: DispatcherOptions,
@@ -155,6 +160,8 @@ const PUBLISH_RETRY_MS = 200;
 /** A publish whose fate is unknown: it may have been heard, so its attempt may have run. */
 const MAYBE_HEARD = -1;
 const TICK_MS = 10;
+/** Heartbeat TTL assumed for workers that do not advertise theirs. */
+const DEFAULT_WORKER_TTL_MS = 3_000;
 const LOG_EVERY_MS = 10_000;
 
 class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
@@ -178,6 +185,8 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
    * re-subscribed. A count from across a drop cannot prove nobody heard the task.
    */
   #commandEpoch = 0;
+  /** Heartbeat lapses are not taken as deaths before this (epoch ms); see `#holdLivenessJudgement`. */
+  #judgeLivenessAfter = 0;
 
   readonly #ledger = new Map<string, TaskRecord>();
   readonly #queue: TaskRecord[] = [];
@@ -244,6 +253,10 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
     command.on('error', (error: Error) => this.#log('warn', `redis error: ${error.message}`));
     command.on('close', () => {
       this.#commandEpoch++;
+    });
+    // Heartbeats could not be refreshed while Redis was away: judge none until they could have been.
+    command.on('ready', () => {
+      if (this.#commandEpoch > 0) this.#holdLivenessJudgement();
     });
     subscriber.on('error', (error: Error) =>
       this.#log('warn', `redis subscriber error: ${error.message}`),
@@ -793,6 +806,16 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
           );
           return;
         }
+        // A worker that ran out of drain time aborted the handler: the task did not
+        // fail, its worker went away mid-run, as if it had died.
+        if (isShutdownAbort(message.error)) {
+          this.#redeliver(
+            task,
+            true,
+            `worker ${message.worker} shut down before the task finished`,
+          );
+          return;
+        }
         if (message.error.retryable && task.retriesLeft > 0) {
           task.retriesLeft--;
           const delay = Math.min(
@@ -890,6 +913,7 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
     this.#reconciling = true;
     try {
       const { command } = this.#connections;
+      const started = Date.now();
       // ioredis builds this object safely even for a field named "__proto__"; values are validated below.
       const registry = await command.hgetall(this.#names.registryKey);
       const infos: WorkerInfo[] = [];
@@ -904,6 +928,9 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
         infos.length > 0
           ? await command.mget(infos.map((w) => this.#names.heartbeatKey(w.id)))
           : [];
+      // An answer this slow means Redis stalled (paused, swapping): heartbeats stalled with it.
+      if (Date.now() - started > this.#options.reconcileIntervalMs) this.#holdLivenessJudgement();
+      const judge = Date.now() >= this.#judgeLivenessAfter;
       const alive = new Set<string>();
       infos.forEach((info, i) => {
         if (beats[i] === info.incarnation) {
@@ -912,15 +939,14 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
         }
       });
       for (const w of [...this.#workers.values()]) {
-        if (!alive.has(w.id)) this.#workerGone(w, `worker ${w.id}'s heartbeat lapsed`);
+        if (!alive.has(w.id) && judge) this.#workerGone(w, `worker ${w.id}'s heartbeat lapsed`);
       }
       const suspected = [...this.#workers.values()].filter((w) => w.suspected);
       if (suspected.length > 0) {
-        const counts = (await command.call(
-          'PUBSUB',
+        const counts = (await command.pubsub(
           'NUMSUB',
           ...suspected.map((w) => w.channel),
-        )) as Array<string | number>;
+        )) as unknown[];
         suspected.forEach((w, i) => {
           if (Number(counts[i * 2 + 1]) > 0) w.suspected = false;
         });
@@ -931,6 +957,17 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
     } finally {
       this.#reconciling = false;
     }
+  }
+
+  /**
+   * After Redis was unreachable or stalled, a worker's heartbeat key may have lapsed
+   * (or vanished with a restarted Redis) while the worker was fine; give every
+   * worker one heartbeat TTL to refresh it before a lapse counts as death.
+   */
+  #holdLivenessJudgement(): void {
+    let ttl = DEFAULT_WORKER_TTL_MS;
+    for (const w of this.#workers.values()) ttl = Math.max(ttl, w.info.heartbeatTtlMs);
+    this.#judgeLivenessAfter = Math.max(this.#judgeLivenessAfter, Date.now() + ttl);
   }
 
   /**

@@ -52,6 +52,7 @@ const hello: HelloMessage = {
     weight: 3,
     concurrency: 16,
     maxQueue: 16,
+    heartbeatTtlMs: 3000,
     handlers: ['images.resize', 'mail.send'],
     host: 'host-a.internal',
     pid: 4242,

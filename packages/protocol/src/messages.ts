@@ -81,6 +81,8 @@ export interface WorkerInfo {
   concurrency: number;
   /** Tasks it holds beyond `concurrency` before it answers BUSY; a dispatcher may keep this many more in flight. */
   maxQueue: number;
+  /** How long its heartbeat key lives; dispatchers wait this long before judging it after Redis stalled. */
+  heartbeatTtlMs: number;
   handlers: string[];
   host: string;
   pid: number;
@@ -210,6 +212,7 @@ function workerInfo(value: unknown): WorkerInfo {
     concurrency: int(o, 'concurrency', 1, 1_000_000),
     // Absent from workers that predate it: they are taken to queue nothing.
     maxQueue: o['maxQueue'] === undefined ? 0 : int(o, 'maxQueue', 0, 1_000_000),
+    heartbeatTtlMs: o['heartbeatTtlMs'] === undefined ? 0 : int(o, 'heartbeatTtlMs', 0, 86_400_000),
     handlers: handlers as string[],
     host: typeof o['host'] === 'string' ? o['host'].slice(0, 256) : '',
     pid: typeof o['pid'] === 'number' && Number.isInteger(o['pid']) ? o['pid'] : 0,

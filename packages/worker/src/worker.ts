@@ -140,6 +140,14 @@ class AttemptContext implements HandlerContext {
   }
 }
 
+/** The worker's reason for aborting the attempt, if it did. */
+function abortedBy(attempt: Attempt): WorkerError | undefined {
+  const reason = attempt.controller?.signal.aborted
+    ? attempt.controller.signal.reason
+    : attempt.abortReason;
+  return reason instanceof WorkerError ? reason : undefined;
+}
+
 function abort(attempt: Attempt, reason: unknown): void {
   if (attempt.controller) {
     if (!attempt.controller.signal.aborted) attempt.controller.abort(reason);
@@ -217,6 +225,7 @@ class RingcastWorker implements Worker {
       weight: options.weight,
       concurrency: options.concurrency,
       maxQueue: options.maxQueue,
+      heartbeatTtlMs: options.heartbeatTtlMs,
       handlers: [...options.handlers.keys()],
       host: hostname(),
       pid: process.pid,
@@ -685,7 +694,11 @@ class RingcastWorker implements Worker {
       if (result.ok) this.#stats.succeeded++;
       else this.#stats.failed++;
     } catch (error) {
-      encoded = encodeErrorResult(reply, serializeError(error), this.#o.maxMessageBytes);
+      // A handler that gave up because the worker aborted it (deadline, shutdown)
+      // throws whatever its API throws (often an AbortError); report why it was
+      // aborted, which the dispatcher acts on, rather than that symptom.
+      const cause = abortedBy(attempt) ?? error;
+      encoded = encodeErrorResult(reply, serializeError(cause), this.#o.maxMessageBytes);
       this.#stats.failed++;
     }
     this.#running.delete(attempt);
