@@ -189,7 +189,7 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
   #judgeLivenessAfter = 0;
 
   readonly #ledger = new Map<string, TaskRecord>();
-  readonly #queue: TaskRecord[] = [];
+  readonly #queue: Array<TaskRecord | undefined> = [];
   #queueHead = 0;
   #queued = 0;
   readonly #workers = new Map<string, WorkerState>();
@@ -528,23 +528,28 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
 
   /** Moves queued tasks to workers while there is capacity. */
   #pump(): void {
+    const queue = this.#queue;
     while (this.#queued > 0) {
-      const task = this.#queue[this.#queueHead];
+      const task = queue[this.#queueHead];
       if (task === undefined) break;
       if (task.state !== State.Queued) {
         // Settled while queued; it was already uncounted.
-        this.#queueHead++;
+        queue[this.#queueHead++] = undefined;
         continue;
       }
       if (!this.#send(task)) {
         task.state = State.Queued;
         break;
       }
-      this.#queueHead++;
+      queue[this.#queueHead++] = undefined;
       this.#queued--;
     }
-    if (this.#queueHead > 1024 && this.#queueHead * 2 > this.#queue.length) {
-      this.#queue.splice(0, this.#queueHead);
+    // Slots behind the head are cleared so settled tasks are not kept alive by the queue.
+    if (this.#queued === 0) {
+      queue.length = 0;
+      this.#queueHead = 0;
+    } else if (this.#queueHead > 1024 && this.#queueHead * 2 > queue.length) {
+      queue.splice(0, this.#queueHead);
       this.#queueHead = 0;
     }
   }
