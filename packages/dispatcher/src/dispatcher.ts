@@ -727,7 +727,7 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
   }
 
   #onControl(message: Message): void {
-    if (message.kind === 'hello') this.#upsertWorker(message.worker);
+    if (message.kind === 'hello') this.#upsertWorker(message.worker, true);
     else if (message.kind === 'leave') {
       const w = this.#workers.get(message.id);
       if (w && w.incarnation === message.incarnation) this.#workerLeaving(w);
@@ -850,11 +850,16 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
 
   // ── membership ─────────────────────────────────────────────────────────
 
-  #upsertWorker(info: WorkerInfo): void {
+  /** `announced`: the worker said hello, as it does after it re-subscribes following a reconnect. */
+  #upsertWorker(info: WorkerInfo, announced = false): void {
     const existing = this.#workers.get(info.id);
     if (existing) {
       existing.lastSeen = Date.now();
-      if (existing.incarnation === info.incarnation) return;
+      if (existing.incarnation === info.incarnation) {
+        // It can hear us again: whatever we re-sent while it could not is worth sending once more.
+        if (announced) void this.#recover(existing.attempts);
+        return;
+      }
       this.#workerGone(existing, `worker ${info.id} restarted`);
     }
     const worker: WorkerState = {
@@ -983,26 +988,43 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
    */
   async #resubscribed(): Promise<void> {
     if (this.#state !== 'running' || !this.#connections) return;
-    const { command, subscriber } = this.#connections;
     try {
-      await subscriber.subscribe(this.#replyChannel, this.#names.controlChannel);
+      await this.#connections.subscriber.subscribe(this.#replyChannel, this.#names.controlChannel);
+      await this.#recover(this.#ledger.values());
+      await this.#reconcile();
+    } catch (error) {
+      this.#log('warn', `recovery after resubscribe failed: ${String(error)}`);
+    }
+  }
+
+  /**
+   * Collects replies parked for us, then re-sends the given open attempts with
+   * their own tokens. A worker answers a re-sent attempt from its record (an ack
+   * if it is still running, the result if it finished) and never runs it twice.
+   * A re-send can be lost too (the worker may not have re-subscribed yet), so it
+   * waits for an ack like a first send: the ack timeout is the last resort.
+   */
+  async #recover(attempts: Iterable<TaskRecord>): Promise<void> {
+    const open = [...attempts];
+    try {
       const key = this.#names.parkedKey(this.id);
-      const [[, frames]] = (await command.multi().lrange(key, 0, -1).del(key).exec()) as [
-        [unknown, string[]],
-        unknown,
-      ];
+      const [[, frames]] = (await this.#connections!.command.multi()
+        .lrange(key, 0, -1)
+        .del(key)
+        .exec()) as [[unknown, string[]], unknown];
       for (const frame of frames) {
         this.#stats.recoveredReplies++;
         this.#onMessage(this.#replyChannel, frame);
       }
-      for (const task of this.#ledger.values()) {
-        if ((task.state === State.Sent || task.state === State.Acked) && task.worker) {
-          this.#outbox.push(task.worker.channel, this.#encodeAttempt(task), undefined);
-        }
-      }
-      await this.#reconcile();
     } catch (error) {
-      this.#log('warn', `recovery after resubscribe failed: ${String(error)}`);
+      this.#log('warn', `collecting parked replies failed: ${String(error)}`);
+    }
+    const ackBy = Date.now() + this.#options.ackTimeoutMs;
+    for (const task of open) {
+      if ((task.state !== State.Sent && task.state !== State.Acked) || !task.worker) continue;
+      task.state = State.Sent;
+      this.#wheel.schedule(task, Math.min(task.deadline, ackBy));
+      this.#outbox.push(task.worker.channel, this.#encodeAttempt(task), undefined);
     }
   }
 
