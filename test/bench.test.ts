@@ -1,0 +1,39 @@
+// `npm run bench -- --quick` must keep working; this runs it at tiny N and asserts no timing.
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { privateRedisAvailable } from './support/redis.js';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const tsx = fileURLToPath(new URL('../node_modules/.bin/tsx', import.meta.url));
+
+describe.skipIf(!privateRedisAvailable)('npm run bench -- --quick', () => {
+  it('runs every scenario and prints the ratio summary', async () => {
+    const env = { ...process.env };
+    delete env['REDIS_URL'];
+    const { stdout } = await promisify(execFile)(tsx, ['scripts/bench.ts', '--quick'], {
+      cwd: root,
+      env,
+      timeout: 120_000,
+      maxBuffer: 16 * 1024 * 1024,
+    });
+    const lines = stdout
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    const scenarios = new Set(lines.map((l) => l['scenario']).filter(Boolean));
+    expect([...scenarios].sort()).toEqual([
+      'baseline',
+      'latency',
+      'memory',
+      'throughput',
+      'weighted',
+    ]);
+    const summary = lines.find((l) => l['summary'] === true);
+    expect(summary).toMatchObject({ errors: 0 });
+    for (const key of ['throughputRatio', 'sequentialP50Ratio', 'p99Ratio', 'heapGrowthPct']) {
+      expect(typeof summary?.[key]).toBe('number');
+    }
+  }, 150_000);
+});
