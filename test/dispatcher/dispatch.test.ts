@@ -1,5 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { createDispatcher, DispatchError, type Dispatcher, ErrorCode } from '@ringcast/dispatcher';
+import { encode, names } from '@ringcast/protocol';
+import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   privateRedisAvailable,
@@ -304,6 +306,33 @@ describe.skipIf(!redisAvailability.available)('dispatcher against real workers',
     await leaving.stop();
     await expect(pending).resolves.toMatchObject({ worker: 'staying', attempt: 2 });
     expect(d.stats().settled.error).toEqual({});
+    await d.close();
+  });
+
+  it('does not route to a worker that only said hello: membership comes from the registry', async () => {
+    const ns = uniqueNamespace();
+    // No periodic reconcile during the test: only what a hello triggers.
+    const d = await dispatcher(ns, { reconcileIntervalMs: 60_000 });
+    const raw = track(new Redis(redis.url));
+    const forged = {
+      id: 'ghost',
+      incarnation: 'i1',
+      weight: 1,
+      concurrency: 1,
+      maxQueue: 0,
+      heartbeatTtlMs: 1000,
+      handlers: ['echo'],
+      host: 'nowhere',
+      pid: 1,
+      version: '0',
+      startedAt: Date.now(),
+    };
+    await raw.publish(names(ns).controlChannel, encode([{ kind: 'hello', worker: forged }]));
+    const real = await worker(ns);
+    await untilWorkers(d, 1);
+    expect(d.workers().map((w) => w.id)).toEqual([real.id]);
+    await expect(d.dispatch('echo', 'hi')).resolves.toBe('hi');
+    await raw.quit();
     await d.close();
   });
 

@@ -177,6 +177,7 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
   #closing: Promise<void> | undefined;
   #reconcileTimer: NodeJS.Timeout | undefined;
   #reconciling = false;
+  #reconcileAgain = false;
   #subscribedOnce = false;
   /**
    * Bumped whenever the command connection drops. ioredis re-sends a command that
@@ -283,6 +284,10 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
           cause: error,
         },
       );
+    }
+    if (this.#state !== 'starting') {
+      // close() ran while we were starting; it owns the teardown.
+      throw new DispatchError(ErrorCode.CLOSED, `dispatcher ${this.id} was closed while starting`);
     }
     this.#state = 'running';
     this.#reconcileTimer = setInterval(
@@ -727,8 +732,16 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
   }
 
   #onControl(message: Message): void {
-    if (message.kind === 'hello') this.#upsertWorker(message.worker, true);
-    else if (message.kind === 'leave') {
+    if (message.kind === 'hello') {
+      const known = this.#workers.get(message.worker.id);
+      if (known && known.incarnation === message.worker.incarnation) {
+        // It re-subscribed after a reconnect: what we re-sent while it could not hear is worth sending again.
+        void this.#recover(known.attempts);
+      } else {
+        // Anyone can publish a hello; a worker counts once its registry entry and heartbeat say so.
+        this.#reconcileSoon();
+      }
+    } else if (message.kind === 'leave') {
       const w = this.#workers.get(message.id);
       if (w && w.incarnation === message.incarnation) this.#workerLeaving(w);
     } else {
@@ -850,16 +863,11 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
 
   // ── membership ─────────────────────────────────────────────────────────
 
-  /** `announced`: the worker said hello, as it does after it re-subscribes following a reconnect. */
-  #upsertWorker(info: WorkerInfo, announced = false): void {
+  #upsertWorker(info: WorkerInfo): void {
     const existing = this.#workers.get(info.id);
     if (existing) {
       existing.lastSeen = Date.now();
-      if (existing.incarnation === info.incarnation) {
-        // It can hear us again: whatever we re-sent while it could not is worth sending once more.
-        if (announced) void this.#recover(existing.attempts);
-        return;
-      }
+      if (existing.incarnation === info.incarnation) return;
       this.#workerGone(existing, `worker ${info.id} restarted`);
     }
     const worker: WorkerState = {
@@ -967,6 +975,16 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
     } finally {
       this.#reconciling = false;
     }
+    if (this.#reconcileAgain && this.#state === 'running') {
+      this.#reconcileAgain = false;
+      await this.#reconcile();
+    }
+  }
+
+  /** Reconciles now, or right after the round in progress (whose reads may predate the news). */
+  #reconcileSoon(): void {
+    if (this.#reconciling) this.#reconcileAgain = true;
+    else void this.#reconcile();
   }
 
   /**
