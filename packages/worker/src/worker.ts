@@ -15,6 +15,7 @@ import {
   type WorkerInfo,
   whenReady,
 } from '@ringcast/protocol';
+import type { ChainableCommander } from 'ioredis';
 import { nanoid } from 'nanoid';
 import pLimit, { type LimitFunction } from 'p-limit';
 import { type Connections, connect, describeRedis } from './connection.js';
@@ -429,16 +430,7 @@ class RingcastWorker implements Worker {
 
   async #register(): Promise<void> {
     const { command } = this.#connections!;
-    const results = await command
-      .multi()
-      .hset(this.#names.registryKey, this.#o.id, JSON.stringify(this.#info))
-      .set(
-        this.#names.heartbeatKey(this.#o.id),
-        this.#info.incarnation,
-        'PX',
-        this.#o.heartbeatTtlMs,
-      )
-      .exec();
+    const results = await this.#writeRegistration(command.multi()).exec();
     for (const [error] of results ?? []) if (error) throw error;
     await command.publish(
       this.#names.controlChannel,
@@ -446,19 +438,23 @@ class RingcastWorker implements Worker {
     );
   }
 
-  #beat = (): void => {
-    if (this.#state !== 'running' || !this.#live) return;
-    const { command } = this.#connections!;
-    command
-      .pipeline()
-      // The registry entry too, so a Redis that restarted empty heals.
+  /** Queues the registry entry and a fresh heartbeat key on a MULTI or pipeline. */
+  #writeRegistration(batch: ChainableCommander): ChainableCommander {
+    return batch
       .hset(this.#names.registryKey, this.#o.id, JSON.stringify(this.#info))
       .set(
         this.#names.heartbeatKey(this.#o.id),
         this.#info.incarnation,
         'PX',
         this.#o.heartbeatTtlMs,
-      )
+      );
+  }
+
+  #beat = (): void => {
+    if (this.#state !== 'running' || !this.#live) return;
+    const { command } = this.#connections!;
+    // The registry entry too, so a Redis that restarted empty heals.
+    this.#writeRegistration(command.pipeline())
       .exec()
       .then(
         (results) => {
