@@ -148,6 +148,8 @@ interface TaskRecord extends WheelEntry {
   retriesLeft: number;
   retried: number;
   worker: WorkerState | undefined;
+  /** Incarnation of the worker process that acknowledged the current attempt. */
+  ackedBy: string | undefined;
   lastWorker: WorkerState | undefined;
   everSent: boolean;
   signal: AbortSignal | undefined;
@@ -390,6 +392,7 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
         retriesLeft: retries,
         retried: 0,
         worker: undefined,
+        ackedBy: undefined,
         lastWorker: undefined,
         everSent: false,
         signal,
@@ -503,8 +506,9 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
     const accept = (w: WorkerState) =>
       w.inflight < w.capacity && this.#routable(w, now) && w.handlers.has(task.handler);
     // Prefer a worker other than the one the last attempt went to.
-    let worker = this.#ring.pick((w) => w !== previous && accept(w));
-    if (!worker && previous && accept(previous)) worker = previous;
+    // Compared by id: a worker restarted under the same id is no better a bet.
+    let worker = previous ? this.#ring.pick((w) => w.id !== previous.id && accept(w)) : undefined;
+    worker ??= this.#ring.pick(accept);
     if (!worker) return false;
     if (task.everSent) this.#stats.redelivered++;
     task.attempt++;
@@ -513,6 +517,7 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
     task.state = State.Sent;
     task.everSent = true;
     task.worker = worker;
+    task.ackedBy = undefined;
     task.lastWorker = worker;
     worker.inflight++;
     worker.attempts.add(task);
@@ -771,6 +776,7 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
     }
     switch (message.kind) {
       case 'ack':
+        task.ackedBy = message.incarnation;
         if (task.state === State.Sent) {
           task.state = State.Acked;
           this.#wheel.schedule(task, task.deadline);
@@ -868,7 +874,6 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
     if (existing) {
       existing.lastSeen = Date.now();
       if (existing.incarnation === info.incarnation) return;
-      this.#workerGone(existing, `worker ${info.id} restarted`);
     }
     const worker: WorkerState = {
       id: info.id,
@@ -887,6 +892,20 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
       lastSeen: Date.now(),
       gone: false,
     };
+    if (existing) {
+      // Restarted under the same id, on the same channel: attempts the new process
+      // already acknowledged are running there, not lost with the old one.
+      for (const task of [...existing.attempts]) {
+        if (task.ackedBy !== info.incarnation) continue;
+        existing.attempts.delete(task);
+        existing.inflight--;
+        worker.attempts.add(task);
+        worker.inflight++;
+        task.worker = worker;
+        task.lastWorker = worker;
+      }
+      this.#workerGone(existing, `worker ${info.id} restarted`);
+    }
     this.#workers.set(info.id, worker);
     this.#byChannel.set(worker.channel, worker);
     this.#rebuildRing();

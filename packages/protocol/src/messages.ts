@@ -43,6 +43,8 @@ export interface AckMessage {
   id: string;
   token: string;
   worker: string;
+  /** The acking process's incarnation: after a restart under the same id, it tells whose attempt this is. */
+  incarnation?: string;
 }
 
 /** Worker → dispatcher: the attempt was not taken. */
@@ -60,6 +62,8 @@ interface ResultBase {
   id: string;
   token: string;
   worker: string;
+  /** The incarnation of the process that ran the attempt. */
+  incarnation?: string;
 }
 export interface OkResultMessage extends ResultBase {
   ok: true;
@@ -248,13 +252,16 @@ function message(value: unknown): Message {
     }
     case 'cancel':
       return { kind: 'cancel', id: text(o, 'id'), token: text(o, 'token', MAX_TOKEN) };
-    case 'ack':
-      return {
+    case 'ack': {
+      const ack: AckMessage = {
         kind: 'ack',
         id: text(o, 'id'),
         token: text(o, 'token', MAX_TOKEN),
         worker: safeId(o, 'worker'),
       };
+      if (o['incarnation'] !== undefined) ack.incarnation = text(o, 'incarnation', MAX_TOKEN);
+      return ack;
+    }
     case 'nack': {
       const reason = o['reason'];
       if (typeof reason !== 'string' || !nackReasons.has(reason))
@@ -273,13 +280,16 @@ function message(value: unknown): Message {
       const taskId = text(o, 'id');
       const token = text(o, 'token', MAX_TOKEN);
       const worker = safeId(o, 'worker');
+      const incarnation =
+        o['incarnation'] === undefined ? undefined : text(o, 'incarnation', MAX_TOKEN);
       if (o['ok'] === true) {
         const ok: OkResultMessage = { kind: 'result', id: taskId, token, worker, ok: true };
+        if (incarnation !== undefined) ok.incarnation = incarnation;
         if (o['value'] !== undefined) ok.value = o['value'];
         return ok;
       }
       if (o['ok'] === false) {
-        return {
+        const failed: ErrorResultMessage = {
           kind: 'result',
           id: taskId,
           token,
@@ -287,6 +297,8 @@ function message(value: unknown): Message {
           ok: false,
           error: remoteError(o['error']),
         };
+        if (incarnation !== undefined) failed.incarnation = incarnation;
+        return failed;
       }
       return fail('"ok" must be a boolean');
     }

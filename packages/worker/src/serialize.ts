@@ -59,6 +59,7 @@ interface Reply {
   id: string;
   token: string;
   worker: string;
+  incarnation?: string;
 }
 
 /** Bytes left for one message in a frame of `maxBytes`. */

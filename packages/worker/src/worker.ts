@@ -681,7 +681,12 @@ class RingcastWorker implements Worker {
     this.#running.add(attempt);
     this.#stats.inflight++;
     const ctx = new AttemptContext(attempt, this.#o.id);
-    const reply = { id: task.id, token: task.token, worker: this.#o.id };
+    const reply = {
+      id: task.id,
+      token: task.token,
+      worker: this.#o.id,
+      incarnation: this.#info.incarnation,
+    };
     let encoded: string;
     try {
       const value = await attempt.handler(task.payload, ctx);
@@ -748,6 +753,7 @@ class RingcastWorker implements Worker {
       id: task.id,
       token: task.token,
       worker: this.#o.id,
+      incarnation: this.#info.incarnation,
     });
     this.#outbox.push(this.#replyChannel(task.replyTo), encoded, task.replyTo);
   }
