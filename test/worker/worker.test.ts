@@ -81,6 +81,7 @@ describe.skipIf(!redisAvailability.available)('worker against a real Redis', () 
       id: task.id,
       token: task.token,
       worker: worker.id,
+      incarnation: worker.info().incarnation,
       ok: true,
       value: { hello: 'world', n: [1, 2] },
     });
@@ -101,7 +102,13 @@ describe.skipIf(!redisAvailability.available)('worker against a real Redis', () 
     const task = fake.task('slow', undefined, { attempt: 3 });
     await fake.send(worker.id, task);
     const ack = await fake.reply('ack', task.token);
-    expect(ack).toEqual({ kind: 'ack', id: task.id, token: task.token, worker: worker.id });
+    expect(ack).toEqual({
+      kind: 'ack',
+      id: task.id,
+      token: task.token,
+      worker: worker.id,
+      incarnation: worker.info().incarnation,
+    });
     expect(worker.stats()).toMatchObject({ inflight: 1, queued: 0, acked: 1 });
     release.open();
     expect(await fake.reply('result', task.token)).toMatchObject({ ok: true, value: 'done' });
@@ -377,6 +384,7 @@ describe.skipIf(!redisAvailability.available)('worker against a real Redis', () 
         id: task.id,
         token: task.token,
         worker: worker.id,
+        incarnation: worker.info().incarnation,
         ok: true,
         value: 'parked value',
       },
