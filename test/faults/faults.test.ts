@@ -3,6 +3,7 @@
 // ledger. Scenarios run one after another: on 2 cores they would only slow each
 // other down. Prints one table at the end; `npm run faults -- --tasks N` scales it.
 import { mkdirSync, writeFileSync } from 'node:fs';
+import type { Dispatcher } from '@ringcast/dispatcher';
 import { names } from '@ringcast/protocol';
 import { afterAll, describe, expect, it } from 'vitest';
 import { privateRedisAvailable } from '../support/redis.js';
@@ -89,6 +90,32 @@ async function scenario(
 const CALM = { heartbeatTtlMs: 3_000 };
 /** Attempt limit of the repeated-kill scenario. */
 const KILL_ATTEMPTS = 5;
+
+/**
+ * Feeds the scenario's tasks while, every `everyMs`, killing (CLIENT KILL) the
+ * subscriber connection named by `connection(round)`; returns how many it killed.
+ */
+async function killConnectionsWhileFeeding(
+  s: Scenario,
+  d: Dispatcher,
+  everyMs: number,
+  connection: (round: number) => string,
+): Promise<number> {
+  const admin = s.client();
+  let kills = 0;
+  let feeding = true;
+  const chaos = (async () => {
+    for (let round = 0; feeding; round++) {
+      await sleep(everyMs);
+      const id = await s.subscriberId(connection(round));
+      if (id && (await admin.call('CLIENT', 'KILL', 'ID', id)) === 1) kills++;
+    }
+  })();
+  await s.feed(d, TASKS);
+  feeding = false;
+  await chaos;
+  return kills;
+}
 
 async function threeWorkers(s: Scenario, extra: Parameters<Scenario['worker']>[1] = {}) {
   return Promise.all(['w1', 'w2', 'w3'].map((id) => s.worker(id, extra)));
@@ -214,19 +241,12 @@ describe.skipIf(!privateRedisAvailable)('fault injection: every task settles exa
         await threeWorkers(s);
         const d = await s.dispatcher();
         await s.routable(d, 3);
-        const admin = s.client();
-        let kills = 0;
-        let feeding = true;
-        const chaos = (async () => {
-          for (let round = 0; feeding; round++) {
-            await sleep(300);
-            const id = await s.subscriberId(`ringcast-worker:w${(round % 3) + 1}`);
-            if (id && (await admin.call('CLIENT', 'KILL', 'ID', id)) === 1) kills++;
-          }
-        })();
-        await s.feed(d, TASKS);
-        feeding = false;
-        await chaos;
+        const kills = await killConnectionsWhileFeeding(
+          s,
+          d,
+          300,
+          (round) => `ringcast-worker:w${(round % 3) + 1}`,
+        );
         await settle(s);
         expect(kills).toBeGreaterThanOrEqual(3);
       }),
@@ -240,19 +260,12 @@ describe.skipIf(!privateRedisAvailable)('fault injection: every task settles exa
         await threeWorkers(s);
         const d = await s.dispatcher();
         await s.routable(d, 3);
-        const admin = s.client();
-        let kills = 0;
-        let feeding = true;
-        const chaos = (async () => {
-          while (feeding) {
-            await sleep(200);
-            const id = await s.subscriberId(`ringcast:dispatcher:${d.id}`);
-            if (id && (await admin.call('CLIENT', 'KILL', 'ID', id)) === 1) kills++;
-          }
-        })();
-        await s.feed(d, TASKS);
-        feeding = false;
-        await chaos;
+        const kills = await killConnectionsWhileFeeding(
+          s,
+          d,
+          200,
+          () => `ringcast:dispatcher:${d.id}`,
+        );
         await settle(s);
         expect(kills).toBeGreaterThanOrEqual(3);
       }),
