@@ -11,11 +11,12 @@ interface MockInternals {
 const families = new WeakMap<Redis, Redis[]>();
 
 /**
- * ringcast reads a client's ioredis `status` to know whether to connect it ('wait') or
- * go on ('ready'); ioredis-mock has no `status`, so start() would wait forever for the
- * 'ready' of a lazy duplicate. This gives each mock, and every duplicate of it, a status
- * and a connect() that behave like ioredis's (ready is emitted before connect resolves,
- * so it is not mistaken for a reconnect later), and a disconnect() that emits 'close'.
+ * ringcast takes a client without a `status` as ready, which is enough to run on
+ * ioredis-mock; the demo needs more, because it "kills" an in-process worker by cutting
+ * its connections. So each mock, and every duplicate of it, gets an ioredis-like status,
+ * a connect() (ready is emitted before it resolves, so it is not mistaken for a reconnect
+ * later) and a disconnect() that emits 'close', and the offline queue is off so a cut
+ * client cannot go on publishing.
  */
 function adapt(mock: Redis, family: Redis[]): Redis {
   let ended = false;
