@@ -124,7 +124,9 @@ function parseConfig(argv: string[]): Config | undefined {
     repeat: positive('repeat', values.repeat) ?? (quick ? 1 : 3),
     weightedConcurrency: positive('weighted-concurrency', values['weighted-concurrency']),
     concurrency: positive('concurrency', values.concurrency) ?? WORKER_CONCURRENCY,
-    workerNodeArgs: profile ? ['--cpu-prof', '--cpu-prof-dir', profile] : [],
+    workerNodeArgs: profile
+      ? ['--cpu-prof', '--cpu-prof-interval', '50', '--cpu-prof-dir', profile]
+      : [],
     workersLog: values['workers-log'],
   };
 }

@@ -122,7 +122,6 @@ interface WorkerState extends Weighted {
   readonly handlers: ReadonlySet<string>;
   readonly channel: string;
   inflight: number;
-  readonly attempts: Set<TaskRecord>;
   suspected: boolean;
   leaving: boolean;
   /** A BUSY nack keeps the worker out of picks until then (epoch ms). */
@@ -190,6 +189,8 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
   #commandEpoch = 0;
   /** Heartbeat lapses are not taken as deaths before this (epoch ms); see `#holdLivenessJudgement`. */
   #judgeLivenessAfter = 0;
+  /** The clock reading of the send in progress, for the worker filters it passes to the ring. */
+  #now = 0;
 
   readonly #ledger = new Map<string, TaskRecord>();
   readonly #queue: Array<TaskRecord | undefined> = [];
@@ -302,7 +303,7 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
   dispatch<K extends keyof M & string>(
     handler: K,
     payload: M[K]['payload'],
-    options: DispatchOptions = {},
+    options?: DispatchOptions,
   ): Promise<M[K]['result']> {
     return new Promise((resolve, reject) => {
       if (this.#state !== 'running') {
@@ -316,8 +317,8 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
         );
         return;
       }
-      const timeoutMs = options.timeoutMs ?? this.#options.timeoutMs;
-      const retries = options.retries ?? 0;
+      const timeoutMs = options?.timeoutMs ?? this.#options.timeoutMs;
+      const retries = options?.retries ?? 0;
       if (
         !Number.isFinite(timeoutMs) ||
         timeoutMs <= 0 ||
@@ -332,7 +333,7 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
         );
         return;
       }
-      const signal = options.signal;
+      const signal = options?.signal;
       if (signal?.aborted) {
         reject(this.#error(ErrorCode.CANCELLED, 'the signal was aborted before dispatch'));
         return;
@@ -499,16 +500,20 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
 
   // ── sending ────────────────────────────────────────────────────────────
 
+  /** Whether `w` can take an attempt of `task` now. Pure, and no closure: it runs for every send. */
+  #canTake = (w: WorkerState, task: TaskRecord): boolean =>
+    w.inflight < w.capacity && this.#routable(w, this.#now) && w.handlers.has(task.handler);
+
+  /** Like {@link #canTake}, and not the worker the last attempt went to (by id: a restart under the same id is no better a bet). */
+  #canTakeElsewhere = (w: WorkerState, task: TaskRecord): boolean =>
+    w.id !== task.lastWorker!.id && this.#canTake(w, task);
+
   /** Sends a new attempt of `task` to a worker; false when no worker can take it now. */
   #send(task: TaskRecord): boolean {
     const now = Date.now();
-    const previous = task.lastWorker;
-    const accept = (w: WorkerState) =>
-      w.inflight < w.capacity && this.#routable(w, now) && w.handlers.has(task.handler);
-    // Prefer a worker other than the one the last attempt went to.
-    // Compared by id: a worker restarted under the same id is no better a bet.
-    let worker = previous ? this.#ring.pick((w) => w.id !== previous.id && accept(w)) : undefined;
-    worker ??= this.#ring.pick(accept);
+    this.#now = now;
+    let worker = task.lastWorker ? this.#ring.pick(this.#canTakeElsewhere, task) : undefined;
+    worker ??= this.#ring.pick(this.#canTake, task);
     if (!worker) return false;
     if (task.everSent) this.#stats.redelivered++;
     task.attempt++;
@@ -520,7 +525,6 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
     task.ackedBy = undefined;
     task.lastWorker = worker;
     worker.inflight++;
-    worker.attempts.add(task);
     this.#wheel.schedule(task, Math.min(task.deadline, now + this.#options.ackTimeoutMs));
     this.#outbox.push(worker.channel, this.#encodeAttempt(task), task);
     return true;
@@ -573,7 +577,6 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
     const w = task.worker;
     if (!w) return;
     w.inflight--;
-    w.attempts.delete(task);
     task.worker = undefined;
   }
 
@@ -729,9 +732,10 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
       );
     }
     const control = channel === this.#names.controlChannel;
+    const now = Date.now();
     for (const message of decoded.messages) {
       if (control) this.#onControl(message);
-      else this.#onReply(message);
+      else this.#onReply(message, now);
     }
     this.#pump();
   }
@@ -741,7 +745,7 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
       const known = this.#workers.get(message.worker.id);
       if (known && known.incarnation === message.worker.incarnation) {
         // It re-subscribed after a reconnect: what we re-sent while it could not hear is worth sending again.
-        void this.#recover(known.attempts);
+        void this.#recover(this.#attemptsOn(known));
       } else {
         // Anyone can publish a hello; a worker counts once its registry entry and heartbeat say so.
         this.#reconcileSoon();
@@ -754,14 +758,14 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
     }
   }
 
-  #onReply(message: Message): void {
+  #onReply(message: Message, now: number): void {
     if (message.kind !== 'ack' && message.kind !== 'nack' && message.kind !== 'result') {
       this.#stats.invalidMessages++;
       return;
     }
     const worker = this.#workers.get(message.worker);
     if (worker) {
-      worker.lastSeen = Date.now();
+      worker.lastSeen = now;
       worker.suspected = false;
     }
     const task = this.#ledger.get(message.id);
@@ -885,7 +889,6 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
       handlers: new Set(info.handlers),
       channel: this.#names.workerChannel(info.id),
       inflight: 0,
-      attempts: new Set(),
       suspected: false,
       leaving: false,
       busyUntil: 0,
@@ -895,11 +898,9 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
     if (existing) {
       // Restarted under the same id, on the same channel: attempts the new process
       // already acknowledged are running there, not lost with the old one.
-      for (const task of [...existing.attempts]) {
+      for (const task of this.#attemptsOn(existing)) {
         if (task.ackedBy !== info.incarnation) continue;
-        existing.attempts.delete(task);
         existing.inflight--;
-        worker.attempts.add(task);
         worker.inflight++;
         task.worker = worker;
         task.lastWorker = worker;
@@ -922,8 +923,9 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
     this.#workers.delete(w.id);
     this.#byChannel.delete(w.channel);
     this.#rebuildRing();
-    this.#log('info', `${why}; re-dispatching its ${w.attempts.size} unfinished attempt(s)`);
-    for (const task of [...w.attempts]) this.#redeliver(task, true, why);
+    const attempts = this.#attemptsOn(w);
+    this.#log('info', `${why}; re-dispatching its ${attempts.length} unfinished attempt(s)`);
+    for (const task of attempts) this.#redeliver(task, true, why);
     this.#pump();
   }
 
@@ -931,7 +933,7 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
   #workerLeaving(w: WorkerState): void {
     w.leaving = true;
     const graceEnd = Date.now() + this.#options.leaveGraceMs;
-    for (const task of [...w.attempts]) {
+    for (const task of this.#attemptsOn(w)) {
       if (task.state === State.Sent) this.#redeliver(task, false, `worker ${w.id} left`);
       else this.#wheel.schedule(task, Math.min(task.deadline, graceEnd));
     }
@@ -1066,6 +1068,17 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
   }
 
   // ── helpers ────────────────────────────────────────────────────────────
+
+  /**
+   * The attempts now on `w`. Found by a walk of the ledger rather than kept in a
+   * set per worker: it is needed when a worker dies, leaves or restarts, while a
+   * set would cost an add and a delete on every task.
+   */
+  #attemptsOn(w: WorkerState): TaskRecord[] {
+    const found: TaskRecord[] = [];
+    for (const task of this.#ledger.values()) if (task.worker === w) found.push(task);
+    return found;
+  }
 
   /** Builds a rejection, and counts it: every error a caller sees is in `stats()`. */
   #error(code: ErrorCode, message: string, cause?: unknown, remote?: RemoteError): DispatchError {

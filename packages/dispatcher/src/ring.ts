@@ -28,16 +28,19 @@ export class Ring<T extends Weighted> {
   }
 
   /**
-   * The next member for which `accept` is true, or undefined when none is.
-   * Amortised O(1) while most members accept; at worst one pass over the cycle.
+   * The next member for which `accept(member, arg)` is true, or undefined when
+   * none is. Amortised O(1) while most members accept; at worst one pass over
+   * the cycle. `arg` lets a caller pass context without making a closure per pick.
    */
-  pick(accept: (member: T) => boolean): T | undefined {
+  pick(accept: (member: T) => boolean): T | undefined;
+  pick<A>(accept: (member: T, arg: A) => boolean, arg: A): T | undefined;
+  pick<A>(accept: (member: T, arg: A | undefined) => boolean, arg?: A): T | undefined {
     const sequence = this.#sequence;
     const n = sequence.length;
     for (let tried = 0; tried < n; tried++) {
       const member = sequence[this.#cursor]!;
       this.#cursor = this.#cursor + 1 === n ? 0 : this.#cursor + 1;
-      if (accept(member)) return member;
+      if (accept(member, arg)) return member;
     }
     return undefined;
   }

@@ -647,3 +647,15 @@ describe('decode refuses prototype pollution', () => {
     else expect(result.error.code).toBe(ErrorCode.INVALID_MESSAGE);
   });
 });
+
+describe('id checks', () => {
+  it('reject a bad replyTo or worker even right after a good one was seen', () => {
+    const good = { kind: 'ack', id: 'a', token: 't', worker: 'w-1' };
+    for (const worker of ['w-1', null, '', 'bad:id', undefined]) {
+      const result = expectDecoded(decode(rawFrame(good, { ...good, worker })));
+      const valid = worker === 'w-1';
+      expect(result.messages).toHaveLength(valid ? 2 : 1);
+      expect(result.rejected).toHaveLength(valid ? 0 : 1);
+    }
+  });
+});

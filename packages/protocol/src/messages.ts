@@ -151,9 +151,18 @@ function text(obj: Record<string, unknown>, key: string, max = MAX_TEXT): string
   return v;
 }
 
+/**
+ * The last id `safeId` accepted. A frame repeats one sender's id in every message
+ * (replyTo in tasks, worker in replies), so comparing with it spares the pattern
+ * test for all but the first.
+ */
+let lastSafeId: string | null = null;
+
 function safeId(obj: Record<string, unknown>, key: string): string {
   const v = obj[key];
+  if (typeof v === 'string' && v === lastSafeId) return v;
   if (!isValidId(v)) fail(`"${key}" must match ${ID_PATTERN}`);
+  lastSafeId = v;
   return v;
 }
 

@@ -13,6 +13,9 @@ export interface OutboxSink<T> {
 interface Batch<T> {
   parts: string[];
   tags: T[];
+  /** UTF-16 length of the parts: a UTF-8 frame takes 1 to 3 bytes per unit. */
+  chars: number;
+  /** Exact UTF-8 length of the parts, counted only once `chars` alone cannot rule out the limit; else -1. */
   bytes: number;
 }
 
@@ -44,25 +47,41 @@ export class Outbox<T> {
 
   /** Queues an encoded message (from `encodeMessage`) for `channel`. */
   push(channel: string, encoded: string, tag: T): void {
-    const bytes = Buffer.byteLength(encoded, 'utf8');
     let batch = this.#batches.get(channel);
-    if (batch && batch.bytes + bytes + frameOverhead(batch.parts.length + 1) > this.#maxBytes) {
+    if (batch && !this.#fits(batch, encoded)) {
       // Keep every frame under the receiver's byte limit: send what we have first.
       this.#batches.delete(channel);
       this.#publish(channel, batch);
       batch = undefined;
     }
     if (!batch) {
-      batch = { parts: [], tags: [], bytes: 0 };
+      batch = { parts: [], tags: [], chars: 0, bytes: -1 };
       this.#batches.set(channel, batch);
     }
     batch.parts.push(encoded);
     batch.tags.push(tag);
-    batch.bytes += bytes;
+    batch.chars += encoded.length;
+    if (batch.bytes >= 0) batch.bytes += Buffer.byteLength(encoded, 'utf8');
     if (!this.#scheduled) {
       this.#scheduled = true;
       setImmediate(this.#flushScheduled);
     }
+  }
+
+  /**
+   * Whether `encoded` can join `batch` within the byte limit. Counting UTF-8 bytes
+   * means reading every message, so it is done only for batches whose UTF-16
+   * length at 3 bytes per unit could reach the limit; small batches never pay it.
+   */
+  #fits(batch: Batch<T>, encoded: string): boolean {
+    const overhead = frameOverhead(batch.parts.length + 1);
+    if ((batch.chars + encoded.length) * 3 + overhead <= this.#maxBytes) return true;
+    if (batch.bytes < 0) {
+      let bytes = 0;
+      for (const part of batch.parts) bytes += Buffer.byteLength(part, 'utf8');
+      batch.bytes = bytes;
+    }
+    return batch.bytes + Buffer.byteLength(encoded, 'utf8') + overhead <= this.#maxBytes;
   }
 
   /** Sends everything queued now rather than at the end of the turn. */

@@ -1,68 +1,64 @@
-/** The last reply of an attempt that finished, kept to answer a re-sent attempt without running it. */
-export interface FinishedAttempt {
-  /** Dispatcher the reply went to. */
-  replyTo: string;
-  /** The reply message, encoded once. */
-  encoded: string;
-  /** When it finished, epoch milliseconds. */
-  at: number;
-}
-
 /**
- * Finished attempts by token, bounded by count and by age. Tokens also sit in a
- * ring in finishing order, so the oldest is found in O(1): walking the Map from
- * its start would step over every deleted entry V8 has not compacted yet.
+ * The last reply of each finished attempt, by token, kept to answer a re-sent
+ * attempt without running it again.
+ *
+ * Two generations of Maps: entries go into the current one, lookups try both,
+ * and when the current one is half the size limit or half the age limit old it
+ * becomes the previous one and the old previous one is dropped whole. So every
+ * operation is O(1) with no per-entry timestamp or bookkeeping: an entry is kept
+ * for at least `maxEntries / 2` later entries and `maxAgeMs / 2`, and for at most
+ * `maxEntries` entries and `maxAgeMs`.
  */
 export class FinishedAttempts {
-  readonly #entries = new Map<string, FinishedAttempt>();
-  readonly #order: Array<string | undefined>;
-  #head = 0;
-  #count = 0;
-  readonly #maxAgeMs: number;
+  #current = new Map<string, string>();
+  #previous = new Map<string, string>();
+  /** When the current generation began, epoch ms. */
+  #since: number;
+  readonly #generationSize: number;
+  readonly #generationMs: number;
 
-  constructor(maxEntries: number, maxAgeMs: number) {
-    this.#order = new Array<string | undefined>(maxEntries).fill(undefined);
-    this.#maxAgeMs = maxAgeMs;
+  constructor(maxEntries: number, maxAgeMs: number, now = Date.now()) {
+    this.#generationSize = Math.max(1, Math.floor(maxEntries / 2));
+    this.#generationMs = maxAgeMs / 2;
+    this.#since = now;
   }
 
   get size(): number {
-    return this.#entries.size;
+    return this.#current.size + this.#previous.size;
   }
 
-  add(token: string, replyTo: string, encoded: string, now = Date.now()): void {
-    if (this.#entries.has(token)) {
-      this.#entries.set(token, { replyTo, encoded, at: now });
+  /** Records the encoded reply of a finished attempt. */
+  add(token: string, encoded: string, now = Date.now()): void {
+    this.#age(now);
+    if (this.#current.size >= this.#generationSize) this.#rotate(now);
+    this.#current.set(token, encoded);
+  }
+
+  /** The encoded reply of a finished attempt, if it is still kept. */
+  get(token: string, now = Date.now()): string | undefined {
+    this.#age(now);
+    return this.#current.get(token) ?? this.#previous.get(token);
+  }
+
+  #age(now: number): void {
+    const elapsed = now - this.#since;
+    if (elapsed < this.#generationMs) return;
+    if (elapsed >= 2 * this.#generationMs) {
+      // Both generations are past the age limit.
+      this.#current = new Map();
+      this.#previous = new Map();
+      this.#since = now;
       return;
     }
-    if (this.#count === this.#order.length) this.#dropOldest();
-    this.#order[(this.#head + this.#count) % this.#order.length] = token;
-    this.#count++;
-    this.#entries.set(token, { replyTo, encoded, at: now });
-    this.#evictExpired(now);
+    this.#previous = this.#current;
+    this.#current = new Map();
+    // On the generation's own boundary, not when we happened to look: no entry outlives maxAgeMs.
+    this.#since += this.#generationMs;
   }
 
-  get(token: string, now = Date.now()): FinishedAttempt | undefined {
-    const entry = this.#entries.get(token);
-    if (entry && now - entry.at > this.#maxAgeMs) {
-      this.#evictExpired(now);
-      return undefined;
-    }
-    return entry;
-  }
-
-  #evictExpired(now: number): void {
-    while (this.#count > 0) {
-      const oldest = this.#entries.get(this.#order[this.#head]!);
-      if (oldest && now - oldest.at <= this.#maxAgeMs) return;
-      this.#dropOldest();
-    }
-  }
-
-  #dropOldest(): void {
-    const token = this.#order[this.#head]!;
-    this.#order[this.#head] = undefined;
-    this.#head = (this.#head + 1) % this.#order.length;
-    this.#count--;
-    this.#entries.delete(token);
+  #rotate(now: number): void {
+    this.#previous = this.#current;
+    this.#current = new Map();
+    this.#since = now;
   }
 }

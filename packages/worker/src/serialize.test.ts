@@ -1,8 +1,10 @@
 import { DEFAULT_MAX_MESSAGE_BYTES, decode, encodeFrame } from '@ringcast/protocol';
 import { describe, expect, it } from 'vitest';
-import { encodeErrorResult, encodeOkResult, safeString, serializeError } from './serialize.js';
+import { ReplyEncoder, safeString, serializeError } from './serialize.js';
 
-const reply = { id: 't1', token: 'tok1', worker: 'w1' };
+const reply = { id: 't1', token: 'tok1', worker: 'w1', incarnation: 'inc1' };
+const encoder = (maxBytes = DEFAULT_MAX_MESSAGE_BYTES) =>
+  new ReplyEncoder(reply.worker, reply.incarnation, maxBytes);
 
 /** Decodes an encoded message the way a dispatcher would, proving it is valid on the wire. */
 function wire(encoded: string, maxBytes = DEFAULT_MAX_MESSAGE_BYTES) {
@@ -41,7 +43,7 @@ describe('serializeError', () => {
     const remote = serializeError(error);
     expect(remote.name).toHaveLength(128);
     expect(remote.message).toHaveLength(8192);
-    expect(wire(encodeErrorResult(reply, remote, DEFAULT_MAX_MESSAGE_BYTES))).toMatchObject({
+    expect(wire(encoder().error(reply.id, reply.token, remote))).toMatchObject({
       ok: false,
       error: remote,
     });
@@ -112,13 +114,46 @@ describe('safeString', () => {
   });
 });
 
-describe('encodeOkResult', () => {
+describe('ReplyEncoder', () => {
   it('encodes a value, and omits an undefined one', () => {
-    const { encoded, ok } = encodeOkResult(reply, { a: [1, 'b'] }, DEFAULT_MAX_MESSAGE_BYTES);
+    const { encoded, ok } = encoder().ok(reply.id, reply.token, { a: [1, 'b'] });
     expect(ok).toBe(true);
-    expect(wire(encoded)).toEqual({ kind: 'result', ...reply, ok: true, value: { a: [1, 'b'] } });
-    const empty = encodeOkResult(reply, undefined, DEFAULT_MAX_MESSAGE_BYTES);
-    expect(wire(empty.encoded)).toEqual({ kind: 'result', ...reply, ok: true });
+    expect(wire(encoded)).toStrictEqual({
+      kind: 'result',
+      ...reply,
+      ok: true,
+      value: { a: [1, 'b'] },
+    });
+    for (const nothing of [undefined, () => 1]) {
+      const empty = encoder().ok(reply.id, reply.token, nothing);
+      expect(wire(empty.encoded)).toStrictEqual({ kind: 'result', ...reply, ok: true });
+    }
+  });
+
+  it('escapes ids and tokens, so any string the protocol accepts stays valid JSON', () => {
+    const id = 'a"b\\c\u2028';
+    const { encoded } = encoder().ok(id, '"}', 1);
+    expect(wire(encoded)).toMatchObject({ id, token: '"}', value: 1 });
+    expect(wire(encoder().ack(id, '"}'))).toStrictEqual({
+      kind: 'ack',
+      id,
+      token: '"}',
+      worker: 'w1',
+      incarnation: 'inc1',
+    });
+  });
+
+  it('encodes acks with the incarnation and nacks without it', () => {
+    const e = encoder();
+    expect(wire(e.ack('t1', 'tok1'))).toStrictEqual({ kind: 'ack', ...reply });
+    expect(wire(e.nack('t1', 'tok1', 'BUSY', 'full'))).toStrictEqual({
+      kind: 'nack',
+      id: 't1',
+      token: 'tok1',
+      worker: 'w1',
+      reason: 'BUSY',
+      message: 'full',
+    });
   });
 
   it('turns a value JSON cannot encode into a TypeError result', () => {
@@ -133,7 +168,7 @@ describe('encodeOkResult', () => {
         },
       },
     ]) {
-      const { encoded, ok } = encodeOkResult(reply, value, DEFAULT_MAX_MESSAGE_BYTES);
+      const { encoded, ok } = encoder().ok(reply.id, reply.token, value);
       expect(ok).toBe(false);
       expect(wire(encoded)).toMatchObject({
         ok: false,
@@ -144,7 +179,7 @@ describe('encodeOkResult', () => {
 
   it('turns a value too large for a frame into a RangeError result that fits', () => {
     const maxBytes = 4096;
-    const { encoded, ok } = encodeOkResult(reply, 'é'.repeat(3000), maxBytes);
+    const { encoded, ok } = encoder(maxBytes).ok(reply.id, reply.token, 'é'.repeat(3000));
     expect(ok).toBe(false);
     const message = wire(encoded, maxBytes);
     expect(message).toMatchObject({ ok: false, error: { name: 'RangeError', retryable: false } });
@@ -153,7 +188,7 @@ describe('encodeOkResult', () => {
 
   it('shortens an error message that would not fit a small frame', () => {
     const remote = serializeError(new Error('x'.repeat(8192)));
-    const encoded = encodeErrorResult(reply, remote, 4096);
+    const encoded = encoder(4096).error(reply.id, reply.token, remote);
     expect(Buffer.byteLength(encodeFrame([encoded]))).toBeLessThanOrEqual(4096);
     expect(wire(encoded, 4096)).toMatchObject({ ok: false, error: { name: 'Error' } });
   });

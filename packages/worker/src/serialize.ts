@@ -2,8 +2,8 @@ import {
   byteLength,
   encodeMessage,
   frameOverhead,
+  type NackReason,
   type RemoteError,
-  type ResultMessage,
 } from '@ringcast/protocol';
 
 const MAX_NAME = 128;
@@ -55,64 +55,94 @@ export function serializeError(error: unknown): RemoteError {
   return { name: 'NonError', message: safeString(error).slice(0, MAX_MESSAGE), retryable: false };
 }
 
-interface Reply {
-  id: string;
-  token: string;
-  worker: string;
-  incarnation?: string;
-}
-
 /** Bytes left for one message in a frame of `maxBytes`. */
 export function messageLimit(maxBytes: number): number {
   return maxBytes - frameOverhead(1);
 }
 
-/** Encodes an error result, shortening the message if the whole would not fit a frame. */
-export function encodeErrorResult(reply: Reply, error: RemoteError, maxBytes: number): string {
-  const message: ResultMessage = { kind: 'result', ...reply, ok: false, error };
-  const encoded = encodeMessage(message);
-  if (byteLength(encoded, messageLimit(maxBytes)) <= messageLimit(maxBytes)) return encoded;
-  return encodeMessage({
-    ...message,
-    error: { ...error, message: `${error.message.slice(0, SHORT_MESSAGE)}… (truncated)` },
-  });
-}
-
 /**
- * Encodes a successful result. A value JSON cannot encode (a BigInt, a cycle, a
- * throwing `toJSON`) becomes a `TypeError` result, and one too large for a frame
- * a `RangeError` result, so a bad value never crashes the worker or goes unanswered.
+ * Encodes one worker's replies. They are built as strings around parts computed
+ * once (the worker's id and incarnation), not as objects handed to
+ * `JSON.stringify`: a reply is written for every task, and this is its hot path.
+ * Only the values that vary (ids, the result value, the error) are JSON-encoded,
+ * so the output is always valid JSON that `decode` accepts.
  */
-export function encodeOkResult(
-  reply: Reply,
-  value: unknown,
-  maxBytes: number,
-): { encoded: string; ok: boolean } {
-  const message: ResultMessage =
-    value === undefined
-      ? { kind: 'result', ...reply, ok: true }
-      : { kind: 'result', ...reply, ok: true, value };
-  let encoded: string;
-  try {
-    encoded = encodeMessage(message);
-  } catch (thrown) {
-    const why = thrown instanceof Error ? safeString(thrown.message) : safeString(thrown);
-    const error: RemoteError = {
-      name: 'TypeError',
-      message: `handler result is not JSON-serialisable: ${why}`.slice(0, MAX_MESSAGE),
-      retryable: false,
-    };
-    return { encoded: encodeErrorResult(reply, error, maxBytes), ok: false };
+export class ReplyEncoder {
+  /** `,"worker":…,"incarnation":…` */
+  readonly #sender: string;
+  readonly #worker: string;
+  readonly #limit: number;
+
+  constructor(worker: string, incarnation: string | undefined, maxBytes: number) {
+    this.#worker = worker;
+    this.#sender =
+      `,"worker":${JSON.stringify(worker)}` +
+      (incarnation === undefined ? '' : `,"incarnation":${JSON.stringify(incarnation)}`);
+    this.#limit = messageLimit(maxBytes);
   }
-  const limit = messageLimit(maxBytes);
-  const size = byteLength(encoded, limit);
-  if (size > limit) {
-    const error: RemoteError = {
-      name: 'RangeError',
-      message: `handler result encodes to ${size} bytes, over the limit of ${limit} bytes`,
-      retryable: false,
-    };
-    return { encoded: encodeErrorResult(reply, error, maxBytes), ok: false };
+
+  /** The attempt arrived and is queued or running. */
+  ack(id: string, token: string): string {
+    return `{"kind":"ack","id":${JSON.stringify(id)},"token":${JSON.stringify(token)}${this.#sender}}`;
   }
-  return { encoded, ok: true };
+
+  /** The attempt was not taken. Nacks carry no incarnation: they refuse, they claim nothing. */
+  nack(id: string, token: string, reason: NackReason, message: string): string {
+    return encodeMessage({
+      kind: 'nack',
+      id,
+      token,
+      worker: this.#worker,
+      reason,
+      message: message.slice(0, MAX_MESSAGE),
+    });
+  }
+
+  /**
+   * A successful result. A value JSON cannot encode (a BigInt, a cycle, a
+   * throwing `toJSON`) becomes a `TypeError` result, and one too large for a
+   * frame a `RangeError` result, so a bad value never crashes the worker or goes
+   * unanswered. `ok` says which it was.
+   */
+  ok(id: string, token: string, value: unknown): { encoded: string; ok: boolean } {
+    let json: string | undefined;
+    try {
+      json = JSON.stringify(value);
+    } catch (thrown) {
+      const why = thrown instanceof Error ? safeString(thrown.message) : safeString(thrown);
+      const error: RemoteError = {
+        name: 'TypeError',
+        message: `handler result is not JSON-serialisable: ${why}`.slice(0, MAX_MESSAGE),
+        retryable: false,
+      };
+      return { encoded: this.error(id, token, error), ok: false };
+    }
+    // A value JSON leaves out (undefined, a function) is left out here too.
+    const encoded =
+      json === undefined
+        ? `${this.#head(id, token)},"ok":true}`
+        : `${this.#head(id, token)},"ok":true,"value":${json}}`;
+    const size = byteLength(encoded, this.#limit);
+    if (size > this.#limit) {
+      const error: RemoteError = {
+        name: 'RangeError',
+        message: `handler result encodes to ${size} bytes, over the limit of ${this.#limit} bytes`,
+        retryable: false,
+      };
+      return { encoded: this.error(id, token, error), ok: false };
+    }
+    return { encoded, ok: true };
+  }
+
+  /** An error result, its message shortened if the whole would not fit a frame. */
+  error(id: string, token: string, error: RemoteError): string {
+    const encoded = `${this.#head(id, token)},"ok":false,"error":${JSON.stringify(error)}}`;
+    if (byteLength(encoded, this.#limit) <= this.#limit) return encoded;
+    const short = { ...error, message: `${error.message.slice(0, SHORT_MESSAGE)}… (truncated)` };
+    return `${this.#head(id, token)},"ok":false,"error":${JSON.stringify(short)}}`;
+  }
+
+  #head(id: string, token: string): string {
+    return `{"kind":"result","id":${JSON.stringify(id)},"token":${JSON.stringify(token)}${this.#sender}`;
+  }
 }

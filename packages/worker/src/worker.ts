@@ -5,7 +5,6 @@ import {
   decode,
   ErrorCode,
   encode,
-  encodeMessage,
   type Message,
   NackReason,
   type Names,
@@ -29,7 +28,7 @@ import {
   type ResolvedOptions,
   type WorkerOptions,
 } from './options.js';
-import { encodeErrorResult, encodeOkResult, safeString, serializeError } from './serialize.js';
+import { ReplyEncoder, safeString, serializeError } from './serialize.js';
 import { VERSION } from './version.js';
 
 /** Counters since start. */
@@ -191,6 +190,7 @@ class RingcastWorker implements Worker {
   readonly #limit: LimitFunction;
   readonly #capacity: number;
   readonly #outbox: Outbox<string>;
+  readonly #replies: ReplyEncoder;
   readonly #attempts = new Map<string, Attempt>();
   readonly #running = new Set<Attempt>();
   readonly #finished = new FinishedAttempts(FINISHED_MAX_ENTRIES, FINISHED_MAX_AGE_MS);
@@ -233,6 +233,7 @@ class RingcastWorker implements Worker {
       version: VERSION,
       startedAt: 0,
     };
+    this.#replies = new ReplyEncoder(options.id, this.#info.incarnation, options.maxMessageBytes);
     this.#invalidLog = new RateLimitedLog(options.logger, 'warn', LOG_INTERVAL_MS);
     this.#redisLog = new RateLimitedLog(options.logger, 'warn', LOG_INTERVAL_MS);
     this.#outbox = new Outbox<string>(
@@ -594,10 +595,10 @@ class RingcastWorker implements Worker {
       return;
     }
     const finished = this.#finished.get(task.token);
-    if (finished) {
+    if (finished !== undefined) {
       // Re-sent after it finished: its dispatcher lost the reply; send it again.
       this.#stats.duplicates++;
-      this.#outbox.push(this.#replyChannel(finished.replyTo), finished.encoded, finished.replyTo);
+      this.#outbox.push(this.#replyChannel(task.replyTo), finished, task.replyTo);
       return;
     }
     if (this.#state !== 'running' && this.#state !== 'starting') {
@@ -681,16 +682,10 @@ class RingcastWorker implements Worker {
     this.#running.add(attempt);
     this.#stats.inflight++;
     const ctx = new AttemptContext(attempt, this.#o.id);
-    const reply = {
-      id: task.id,
-      token: task.token,
-      worker: this.#o.id,
-      incarnation: this.#info.incarnation,
-    };
     let encoded: string;
     try {
       const value = await attempt.handler(task.payload, ctx);
-      const result = encodeOkResult(reply, value, this.#o.maxMessageBytes);
+      const result = this.#replies.ok(task.id, task.token, value);
       encoded = result.encoded;
       if (result.ok) this.#stats.succeeded++;
       else this.#stats.failed++;
@@ -699,7 +694,7 @@ class RingcastWorker implements Worker {
       // throws whatever its API throws (often an AbortError); report why it was
       // aborted, which the dispatcher acts on, rather than that symptom.
       const cause = abortedBy(attempt) ?? error;
-      encoded = encodeErrorResult(reply, serializeError(cause), this.#o.maxMessageBytes);
+      encoded = this.#replies.error(task.id, task.token, serializeError(cause));
       this.#stats.failed++;
     }
     this.#running.delete(attempt);
@@ -726,7 +721,7 @@ class RingcastWorker implements Worker {
     attempt.phase = 'done';
     const { token, replyTo } = attempt.task;
     this.#attempts.delete(token);
-    this.#finished.add(token, replyTo, encoded);
+    this.#finished.add(token, encoded);
     if (this.#state !== 'closed') {
       this.#outbox.push(this.#replyChannel(replyTo), encoded, replyTo);
     }
@@ -748,25 +743,15 @@ class RingcastWorker implements Worker {
 
   #ack(task: TaskMessage): void {
     this.#stats.acked++;
-    const encoded = encodeMessage({
-      kind: 'ack',
-      id: task.id,
-      token: task.token,
-      worker: this.#o.id,
-      incarnation: this.#info.incarnation,
-    });
-    this.#outbox.push(this.#replyChannel(task.replyTo), encoded, task.replyTo);
+    this.#outbox.push(
+      this.#replyChannel(task.replyTo),
+      this.#replies.ack(task.id, task.token),
+      task.replyTo,
+    );
   }
 
   #encodeNack(task: { id: string; token: string }, reason: NackReason, message: string): string {
-    return encodeMessage({
-      kind: 'nack',
-      id: task.id,
-      token: task.token,
-      worker: this.#o.id,
-      reason,
-      message,
-    });
+    return this.#replies.nack(task.id, task.token, reason, message);
   }
 
   #nack(
