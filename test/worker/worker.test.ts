@@ -262,7 +262,7 @@ describe.skipIf(!redisAvailability.available)('worker against a real Redis', () 
     const blocker = fake.task('block');
     await fake.send(worker.id, blocker);
     await fake.reply('ack', blocker.token);
-    // Capacity is 2; cancelled entries may hold at most 2 × 2 places in p-limit's queue.
+    // Capacity is 2; cancelled entries may hold at most 2 × 2 places in the slot queue.
     for (let i = 0; i < 4; i++) {
       const task = fake.task('echo', i);
       await fake.send(worker.id, task);

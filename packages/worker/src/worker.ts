@@ -16,7 +16,6 @@ import {
 } from '@ringcast/protocol';
 import type { ChainableCommander } from 'ioredis';
 import { nanoid } from 'nanoid';
-import pLimit, { type LimitFunction } from 'p-limit';
 import { type Connections, connect, describeRedis } from './connection.js';
 import { WorkerError } from './errors.js';
 import { FinishedAttempts } from './finished.js';
@@ -29,6 +28,7 @@ import {
   type WorkerOptions,
 } from './options.js';
 import { ReplyEncoder, safeString, serializeError } from './serialize.js';
+import { Slots } from './slots.js';
 import { VERSION } from './version.js';
 
 /** Counters since start. */
@@ -156,6 +156,16 @@ function abort(attempt: Attempt, reason: unknown): void {
   }
 }
 
+/** Whether a handler's return value is to be awaited; a throwing `then` getter counts, so it becomes a rejection. */
+function isThenable(value: unknown): boolean {
+  if (value === null || (typeof value !== 'object' && typeof value !== 'function')) return false;
+  try {
+    return typeof (value as { then?: unknown }).then === 'function';
+  } catch {
+    return true;
+  }
+}
+
 interface RetryFrame {
   channel: string;
   frame: string;
@@ -187,7 +197,7 @@ class RingcastWorker implements Worker {
   readonly #names: Names;
   readonly #channel: string;
   readonly #info: WorkerInfo;
-  readonly #limit: LimitFunction;
+  readonly #slots: Slots<Attempt>;
   readonly #capacity: number;
   readonly #outbox: Outbox<string>;
   readonly #replies: ReplyEncoder;
@@ -218,7 +228,7 @@ class RingcastWorker implements Worker {
     this.#o = options;
     this.#names = names(options.namespace);
     this.#channel = this.#names.workerChannel(options.id);
-    this.#limit = pLimit(options.concurrency);
+    this.#slots = new Slots(options.concurrency, this.#execute);
     this.#capacity = options.concurrency + options.maxQueue;
     this.#info = {
       id: options.id,
@@ -618,12 +628,12 @@ class RingcastWorker implements Worker {
       this.#nack(task, NackReason.EXPIRED, 'the deadline passed before the task arrived');
       return;
     }
-    // Cancelled queued attempts stay in p-limit's queue until their turn comes (it
-    // cannot remove one); they free their slot at once but may not pile up past a
-    // second capacity's worth, so that queue stays bounded too.
+    // Cancelled queued attempts stay in the slot queue until their turn comes, when
+    // they give the slot straight back; they may not pile up past a second
+    // capacity's worth, so that queue stays bounded too.
     if (
       this.#stats.inflight + this.#stats.queued >= this.#capacity ||
-      this.#limit.pendingCount >= 2 * this.#capacity
+      this.#slots.waiting >= 2 * this.#capacity
     ) {
       this.#nack(task, NackReason.BUSY, 'concurrency and queue are full');
       return;
@@ -643,7 +653,7 @@ class RingcastWorker implements Worker {
       this.#ackScheduled = true;
       setImmediate(this.#flushAcks);
     }
-    void this.#limit(this.#execute, attempt);
+    this.#slots.run(attempt);
   }
 
   #onCancel(message: CancelMessage): void {
@@ -657,7 +667,7 @@ class RingcastWorker implements Worker {
     abort(attempt, new WorkerError(ErrorCode.CANCELLED, 'the task was cancelled'));
   }
 
-  /** Forgets a queued attempt; p-limit still calls `#execute` for it, which returns at once. */
+  /** Forgets a queued attempt; when its turn comes, `#execute` gives the slot straight back. */
   #drop(attempt: Attempt): void {
     attempt.phase = 'done';
     this.#attempts.delete(attempt.task.token);
@@ -666,8 +676,13 @@ class RingcastWorker implements Worker {
 
   // ── execution ──────────────────────────────────────────────────────────
 
-  #execute = async (attempt: Attempt): Promise<void> => {
-    if (attempt.phase !== 'queued') return;
+  /** Runs an attempt that {@link Slots} gave a slot; every way out gives the slot back. */
+  #execute = (attempt: Attempt): void => {
+    if (attempt.phase !== 'queued') {
+      // Cancelled or drained while it waited.
+      this.#slots.release();
+      return;
+    }
     const { task } = attempt;
     this.#stats.queued--;
     if (task.deadline <= Date.now()) {
@@ -676,36 +691,60 @@ class RingcastWorker implements Worker {
         this.#encodeNack(task, NackReason.EXPIRED, 'the deadline passed while queued'),
       );
       this.#stats.nacked.EXPIRED++;
+      this.#slots.release();
       return;
     }
     attempt.phase = 'running';
     this.#running.add(attempt);
     this.#stats.inflight++;
-    const ctx = new AttemptContext(attempt, this.#o.id);
-    let encoded: string;
+    let value: unknown;
     try {
-      const value = await attempt.handler(task.payload, ctx);
-      const result = this.#replies.ok(task.id, task.token, value);
-      encoded = result.encoded;
-      if (result.ok) this.#stats.succeeded++;
-      else this.#stats.failed++;
+      value = attempt.handler(task.payload, new AttemptContext(attempt, this.#o.id));
     } catch (error) {
-      // A handler that gave up because the worker aborted it (deadline, shutdown)
-      // throws whatever its API throws (often an AbortError); report why it was
-      // aborted, which the dispatcher acts on, rather than that symptom.
-      const cause = abortedBy(attempt) ?? error;
-      encoded = this.#replies.error(task.id, task.token, serializeError(cause));
-      this.#stats.failed++;
+      this.#failed(attempt, error);
+      return;
     }
+    if (isThenable(value)) {
+      // Promise.resolve adopts any thenable safely: one outcome, a throwing `then` rejects.
+      Promise.resolve(value).then(
+        (result) => this.#succeeded(attempt, result),
+        (error: unknown) => this.#failed(attempt, error),
+      );
+    } else {
+      // A plain value: the attempt ends here, without a promise.
+      this.#succeeded(attempt, value);
+    }
+  };
+
+  #succeeded(attempt: Attempt, value: unknown): void {
+    const { task } = attempt;
+    const result = this.#replies.ok(task.id, task.token, value);
+    if (result.ok) this.#stats.succeeded++;
+    else this.#stats.failed++;
+    this.#ended(attempt, result.encoded);
+  }
+
+  #failed(attempt: Attempt, error: unknown): void {
+    // A handler that gave up because the worker aborted it (deadline, shutdown)
+    // throws whatever its API throws (often an AbortError); report why it was
+    // aborted, which the dispatcher acts on, rather than that symptom.
+    const cause = abortedBy(attempt) ?? error;
+    const { task } = attempt;
+    this.#stats.failed++;
+    this.#ended(attempt, this.#replies.error(task.id, task.token, serializeError(cause)));
+  }
+
+  #ended(attempt: Attempt, encoded: string): void {
     this.#running.delete(attempt);
     this.#stats.inflight--;
     this.#finish(attempt, encoded);
-    if (this.#running.size === 0) {
+    if (this.#running.size === 0 && this.#idleWaiters.length > 0) {
       const waiters = this.#idleWaiters;
       this.#idleWaiters = [];
       for (const resolve of waiters) resolve();
     }
-  };
+    this.#slots.release();
+  }
 
   #sweepDeadlines = (): void => {
     const now = Date.now();
