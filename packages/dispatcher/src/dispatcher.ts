@@ -352,7 +352,8 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
         return;
       }
       const id = this.#incarnation + (this.#counter++).toString(36);
-      const deadline = Date.now() + timeoutMs;
+      const now = Date.now();
+      const deadline = now + timeoutMs;
       const head = `{"kind":"task","id":"${id}","handler":${JSON.stringify(handler)},"deadline":${deadline},"replyTo":"${this.id}"`;
       const tail = payloadJson === undefined ? '}' : `,"payload":${payloadJson}}`;
       // Room for the per-attempt fields and the frame around the message.
@@ -403,7 +404,7 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
         wheelNext: undefined,
         wheelSlot: -1,
       };
-      const sent = this.#queued === 0 && this.#send(task);
+      const sent = this.#queued === 0 && this.#send(task, now);
       if (!sent) {
         if (this.#queued >= this.#options.maxQueued) {
           reject(
@@ -509,8 +510,7 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
     w.id !== task.lastWorker!.id && this.#canTake(w, task);
 
   /** Sends a new attempt of `task` to a worker; false when no worker can take it now. */
-  #send(task: TaskRecord): boolean {
-    const now = Date.now();
+  #send(task: TaskRecord, now = Date.now()): boolean {
     this.#now = now;
     let worker = task.lastWorker ? this.#ring.pick(this.#canTakeElsewhere, task) : undefined;
     worker ??= this.#ring.pick(this.#canTake, task);

@@ -223,6 +223,11 @@ class RingcastWorker implements Worker {
   #retry: RetryFrame[] = [];
   #recovering = false;
   #probe: { nonce: string; seen: () => void } | undefined;
+  /**
+   * Epoch ms, read once per incoming frame and on every deadline sweep: a clock
+   * read costs as much as a Map lookup, and tasks of one frame arrive together.
+   */
+  #now = Date.now();
 
   constructor(options: ResolvedOptions) {
     this.#o = options;
@@ -544,6 +549,7 @@ class RingcastWorker implements Worker {
   // ── incoming ───────────────────────────────────────────────────────────
 
   #onMessage = (_channel: string, data: string): void => {
+    this.#now = Date.now();
     try {
       if (data.startsWith(PROBE_PREFIX)) {
         if (this.#probe && data === PROBE_PREFIX + this.#probe.nonce) this.#probe.seen();
@@ -604,7 +610,7 @@ class RingcastWorker implements Worker {
       if (live.acked) this.#ack(live.task);
       return;
     }
-    const finished = this.#finished.get(task.token);
+    const finished = this.#finished.get(task.token, this.#now);
     if (finished !== undefined) {
       // Re-sent after it finished: its dispatcher lost the reply; send it again.
       this.#stats.duplicates++;
@@ -624,7 +630,7 @@ class RingcastWorker implements Worker {
       );
       return;
     }
-    if (task.deadline <= Date.now()) {
+    if (task.deadline <= this.#now) {
       this.#nack(task, NackReason.EXPIRED, 'the deadline passed before the task arrived');
       return;
     }
@@ -748,6 +754,7 @@ class RingcastWorker implements Worker {
 
   #sweepDeadlines = (): void => {
     const now = Date.now();
+    this.#now = now;
     for (const attempt of this.#running) {
       if (attempt.task.deadline > now || attempt.abortReason !== undefined) continue;
       if (attempt.controller?.signal.aborted) continue;
@@ -760,7 +767,7 @@ class RingcastWorker implements Worker {
     attempt.phase = 'done';
     const { token, replyTo } = attempt.task;
     this.#attempts.delete(token);
-    this.#finished.add(token, encoded);
+    this.#finished.add(token, encoded, this.#now);
     if (this.#state !== 'closed') {
       this.#outbox.push(this.#replyChannel(replyTo), encoded, replyTo);
     }
