@@ -1,6 +1,6 @@
 // Child processes, the private redis-server, cleanup on every exit path, and bounded waits.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type RedisServer, startRedisServer } from '../../test/support/redis-server.js';
@@ -31,6 +31,7 @@ export function useLogDir(dir: string | undefined): string {
   if (dir) {
     keepLogs = true;
     logDir = dir;
+    mkdirSync(dir, { recursive: true });
   } else {
     logDir = mkdtempSync(join(tmpdir(), 'ringcast-bench-'));
   }
