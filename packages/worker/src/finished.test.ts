@@ -1,46 +1,85 @@
 import { describe, expect, it } from 'vitest';
-import { FinishedAttempts } from './finished.js';
+import { FinishedAttempts, hash } from './finished.js';
+
+const KiB = 1024;
 
 describe('FinishedAttempts', () => {
-  it('returns what was recorded', () => {
-    const cache = new FinishedAttempts(10, 1000, 0);
+  it('returns what was recorded, and nothing for an unknown token', () => {
+    const cache = new FinishedAttempts(64 * KiB, 1000);
     cache.add('a', '{"x":1}', 0);
     expect(cache.get('a', 5)).toBe('{"x":1}');
     expect(cache.get('b', 5)).toBeUndefined();
   });
 
-  it('keeps at least half its size limit of the newest entries, and never more than the limit', () => {
-    const cache = new FinishedAttempts(100, 1_000_000, 0);
-    for (let i = 0; i < 10_000; i++) {
-      cache.add(`t${i}`, String(i), i);
-      expect(cache.size).toBeLessThanOrEqual(100);
-    }
-    for (let i = 10_000 - 50; i < 10_000; i++) expect(cache.get(`t${i}`, 10_000)).toBe(String(i));
-    expect(cache.get('t9899', 10_000)).toBeUndefined();
-  });
-
-  it('keeps entries for at least half its age limit', () => {
-    const cache = new FinishedAttempts(10, 100, 0);
-    cache.add('early', 'e', 0);
-    cache.add('late', 'l', 49);
-    expect(cache.get('early', 50)).toBe('e');
-    expect(cache.get('late', 99)).toBe('l');
-  });
-
-  it('forgets entries older than its age limit, with or without new entries', () => {
-    const cache = new FinishedAttempts(10, 100, 0);
-    cache.add('old', 'o', 0);
-    cache.add('new', 'n', 90);
-    expect(cache.get('old', 101)).toBeUndefined();
-    expect(cache.get('new', 101)).toBe('n');
-    expect(cache.get('new', 191)).toBeUndefined();
-    expect(cache.size).toBe(0);
+  it('round-trips tokens and replies outside ASCII', () => {
+    const cache = new FinishedAttempts(64 * KiB, 1000);
+    cache.add('tök-😀', '{"v":"é✓😀"}', 0);
+    expect(cache.get('tök-😀', 1)).toBe('{"v":"é✓😀"}');
   });
 
   it('replaces the reply of a token recorded twice', () => {
-    const cache = new FinishedAttempts(10, 1000, 0);
+    const cache = new FinishedAttempts(64 * KiB, 1000);
     cache.add('a', 'first', 0);
     cache.add('a', 'second', 1);
     expect(cache.get('a', 2)).toBe('second');
+  });
+
+  it('stays within its byte budget: old replies are overwritten, never returned garbled', () => {
+    const cache = new FinishedAttempts(4 * KiB, 1_000_000);
+    const reply = (i: number) => `{"i":${i},"pad":"${'x'.repeat(i % 50)}"}`;
+    for (let i = 0; i < 5_000; i++) cache.add(`t${i}`, reply(i), i);
+    expect(cache.capacity).toBe(4 * KiB);
+    let found = 0;
+    for (let i = 0; i < 5_000; i++) {
+      const got = cache.get(`t${i}`, 5_000);
+      if (got === undefined) continue;
+      found++;
+      expect(got).toBe(reply(i));
+    }
+    expect(found).toBeLessThan(100);
+    for (let i = 4_990; i < 5_000; i++) expect(cache.get(`t${i}`, 5_000)).toBe(reply(i));
+    expect(cache.get('t0', 5_000)).toBeUndefined();
+  });
+
+  it('returns a reply up to its age limit and never past it', () => {
+    const cache = new FinishedAttempts(64 * KiB, 100);
+    cache.add('a', 'x', 0);
+    expect(cache.get('a', 100)).toBe('x');
+    expect(cache.get('a', 101)).toBeUndefined();
+  });
+
+  it('does not keep a reply too large for its ring, nor answer with an older one', () => {
+    const cache = new FinishedAttempts(4 * KiB, 1000);
+    cache.add('small', 'ok', 0);
+    cache.add('big', 'old', 0);
+    cache.add('big', 'y'.repeat(2 * KiB), 1);
+    expect(cache.get('big', 2)).toBeUndefined();
+    expect(cache.get('small', 2)).toBe('ok');
+  });
+
+  it('tells apart tokens that share an index slot', () => {
+    // 64 KiB of ring gives 2048 slots: find two tokens in the same one.
+    const bySlot = new Map<number, string>();
+    let pair: [string, string] | undefined;
+    for (let i = 0; !pair; i++) {
+      const token = `tok-${i}`;
+      const other = bySlot.get(hash(token) & 2047);
+      if (other !== undefined) pair = [other, token];
+      bySlot.set(hash(token) & 2047, token);
+    }
+    const [first, second] = pair;
+    const cache = new FinishedAttempts(64 * KiB, 1000);
+    cache.add(first, 'reply of first', 0);
+    expect(cache.get(second, 1)).toBeUndefined();
+    cache.add(second, 'reply of second', 1);
+    expect(cache.get(second, 2)).toBe('reply of second');
+    // The newer token takes the slot: the older one's re-send runs again, never gets a wrong reply.
+    expect(cache.get(first, 2)).toBeUndefined();
+  });
+
+  it('rejects a ring size it cannot index', () => {
+    for (const bad of [0, 1023, 2 ** 30 + 1, 1536.5, Number.NaN]) {
+      expect(() => new FinishedAttempts(bad, 1000)).toThrow(RangeError);
+    }
   });
 });

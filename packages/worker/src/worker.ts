@@ -87,7 +87,8 @@ export function createWorker(options: WorkerOptions): Worker {
   return new RingcastWorker(parseOptions(options));
 }
 
-const FINISHED_MAX_ENTRIES = 10_000;
+/** Off-heap bytes for replies of finished attempts: ~75,000 replies of 200 bytes. */
+const FINISHED_MAX_BYTES = 16 * 1024 * 1024;
 const FINISHED_MAX_AGE_MS = 5 * 60_000;
 const SWEEP_INTERVAL_MS = 50;
 const MAX_CACHED_REPLY_CHANNELS = 1024;
@@ -203,7 +204,7 @@ class RingcastWorker implements Worker {
   readonly #replies: ReplyEncoder;
   readonly #attempts = new Map<string, Attempt>();
   readonly #running = new Set<Attempt>();
-  readonly #finished = new FinishedAttempts(FINISHED_MAX_ENTRIES, FINISHED_MAX_AGE_MS);
+  readonly #finished = new FinishedAttempts(FINISHED_MAX_BYTES, FINISHED_MAX_AGE_MS);
   readonly #invalidLog: RateLimitedLog;
   readonly #redisLog: RateLimitedLog;
   readonly #stats: WorkerStats;
