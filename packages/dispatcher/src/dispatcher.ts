@@ -133,15 +133,18 @@ interface WorkerState extends Weighted {
 interface TaskRecord extends WheelEntry {
   readonly id: string;
   readonly handler: string;
-  /** The task message up to its per-attempt fields, encoded once. */
-  readonly head: string;
-  readonly tail: string;
+  /**
+   * The payload, JSON-encoded once. The message is built around it per attempt,
+   * not kept whole: a task in flight holds as few objects as it can, since every
+   * young-generation collection it lives through copies them.
+   */
+  readonly payload: string | undefined;
   readonly deadline: number;
   readonly resolve: (value: unknown) => void;
   readonly reject: (error: unknown) => void;
   state: State;
+  /** The current attempt's number; its token is `${id}.${attempt}`. */
   attempt: number;
-  token: string;
   /** Attempts that may have run; bounded by `maxAttempts`. */
   spent: number;
   retriesLeft: number;
@@ -156,7 +159,12 @@ interface TaskRecord extends WheelEntry {
 }
 
 const BUSY_BACKOFF_MS = 20;
-const ATTEMPT_OVERHEAD = 128;
+/**
+ * Bytes a task's message and frame take beyond its ids, handler and payload: the
+ * keys and punctuation (~95), a deadline (up to 24 digits), two attempt
+ * numbers (7 each) and the frame (14), rounded up.
+ */
+const TASK_OVERHEAD = 160;
 const PUBLISH_RETRY_MS = 200;
 /** A publish whose fate is unknown: it may have been heard, so its attempt may have run. */
 const MAYBE_HEARD = -1;
@@ -170,6 +178,8 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
   readonly #options: ResolvedOptions;
   readonly #names: Names;
   readonly #replyChannel: string;
+  /** `,"replyTo":"<id>","attempt":`, the constant middle of every task message. */
+  readonly #attemptPrefix: string;
   /** Prefix of every task id: fresh per instance, so ids never repeat across restarts. */
   readonly #incarnation = nanoid(8).replace(/[^A-Za-z0-9]/g, 'x');
   #counter = 0;
@@ -222,6 +232,7 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
     this.id = options.id;
     this.#names = names(options.namespace);
     this.#replyChannel = this.#names.replyChannel(this.id);
+    this.#attemptPrefix = `,"replyTo":"${this.id}","attempt":`;
     this.#wheel = new TimerWheel(TICK_MS, (task, now) => this.#wake(task, now));
     this.#outbox = new Outbox<TaskRecord | undefined>(
       {
@@ -354,12 +365,15 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
       const id = this.#incarnation + (this.#counter++).toString(36);
       const now = Date.now();
       const deadline = now + timeoutMs;
-      const head = `{"kind":"task","id":"${id}","handler":${JSON.stringify(handler)},"deadline":${deadline},"replyTo":"${this.id}"`;
-      const tail = payloadJson === undefined ? '}' : `,"payload":${payloadJson}}`;
-      // Room for the per-attempt fields and the frame around the message.
-      const size = head.length + tail.length + ATTEMPT_OVERHEAD;
+      const handlerJson = JSON.stringify(handler);
+      // Ids are ASCII; the handler and payload are counted in UTF-8 only when they might not fit.
+      const fixed = TASK_OVERHEAD + 2 * id.length + this.id.length;
+      const size = fixed + handlerJson.length + (payloadJson?.length ?? 0);
       if (size * 3 > this.#options.maxMessageBytes) {
-        const bytes = Buffer.byteLength(head) + Buffer.byteLength(tail) + ATTEMPT_OVERHEAD;
+        const bytes =
+          fixed +
+          Buffer.byteLength(handlerJson) +
+          (payloadJson === undefined ? 0 : Buffer.byteLength(payloadJson));
         if (bytes > this.#options.maxMessageBytes) {
           reject(
             this.#error(
@@ -382,14 +396,12 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
       const task: TaskRecord = {
         id,
         handler,
-        head,
-        tail,
+        payload: payloadJson,
         deadline,
         resolve,
         reject,
         state: State.Queued,
         attempt: 0,
-        token: '',
         spent: 0,
         retriesLeft: retries,
         retried: 0,
@@ -518,7 +530,6 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
     if (task.everSent) this.#stats.redelivered++;
     task.attempt++;
     task.spent++;
-    task.token = `${task.id}.${task.attempt}`;
     task.state = State.Sent;
     task.everSent = true;
     task.worker = worker;
@@ -531,7 +542,14 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
   }
 
   #encodeAttempt(task: TaskRecord): string {
-    return `${task.head},"attempt":${task.attempt},"token":"${task.token}"${task.tail}`;
+    const n = task.attempt;
+    const payload = task.payload === undefined ? '}' : `,"payload":${task.payload}}`;
+    return `{"kind":"task","id":"${task.id}","handler":${JSON.stringify(task.handler)},"deadline":${task.deadline}${this.#attemptPrefix}${n},"token":"${task.id}.${n}"${payload}`;
+  }
+
+  /** The token of the task's current attempt. */
+  #token(task: TaskRecord): string {
+    return `${task.id}.${task.attempt}`;
   }
 
   #enqueue(task: TaskRecord): void {
@@ -664,7 +682,7 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
     remote?: RemoteError,
   ): void {
     const worker = task.worker;
-    const token = task.token;
+    const token = this.#token(task);
     if (!this.#settle(task)) return;
     if (cancelRemote && worker && !worker.gone) {
       this.#outbox.push(
@@ -771,7 +789,7 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
     const task = this.#ledger.get(message.id);
     if (
       !task ||
-      task.token !== message.token ||
+      message.token !== this.#token(task) ||
       task.state === State.Queued ||
       task.state === State.Waiting
     ) {
