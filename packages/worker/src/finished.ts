@@ -8,8 +8,8 @@
  *   a few young-generation collections each and were copied and promoted on the
  *   way: a third of the worker's CPU per task in the bench;
  * - the index, a direct-mapped table from a hash of the token to the offset of
- *   its record: one typed-array read per incoming task, which is nearly always
- *   a miss (a first attempt).
+ *   its record and the full hash: two typed-array reads per incoming task, which
+ *   is nearly always a miss (a first attempt).
  *
  * A record is `at` (float64, epoch ms), the token's and the reply's UTF-8
  * lengths (uint16, uint32), then their bytes. New records overwrite the oldest,
@@ -25,6 +25,12 @@ export class FinishedAttempts {
   #write = 0;
   /** Offset + 1 of the newest record whose token hashes to each slot; 0 for none. */
   readonly #slots: Int32Array;
+  /**
+   * The full hash of that record's token. Once the ring has wrapped nearly every
+   * slot points somewhere: comparing hashes turns away almost every first attempt
+   * without reading the ring.
+   */
+  readonly #tags: Uint32Array;
   readonly #mask: number;
   readonly #maxAgeMs: number;
 
@@ -40,6 +46,7 @@ export class FinishedAttempts {
     // About one slot per 32 bytes of ring: more slots than records fit, so few collide.
     const slots = 2 ** Math.ceil(Math.log2(maxBytes / 32));
     this.#slots = new Int32Array(slots);
+    this.#tags = new Uint32Array(slots);
     this.#mask = slots - 1;
     this.#maxAgeMs = maxAgeMs;
   }
@@ -52,7 +59,8 @@ export class FinishedAttempts {
   /** Records the encoded reply of a finished attempt. */
   add(token: string, encoded: string, now = Date.now()): void {
     const ring = this.#ring;
-    const slot = hash(token) & this.#mask;
+    const tag = hash(token);
+    const slot = tag & this.#mask;
     // UTF-8 takes at most 3 bytes per UTF-16 unit: room for the worst case, so a write never wraps.
     const room = HEADER + 3 * (token.length + encoded.length);
     if (room > ring.length / 4) {
@@ -69,12 +77,15 @@ export class FinishedAttempts {
     ring.writeUInt32LE(replyBytes, at + 10);
     this.#write = at + HEADER + tokenBytes + replyBytes;
     this.#slots[slot] = at + 1;
+    this.#tags[slot] = tag;
   }
 
   /** The encoded reply of a finished attempt, if it is still kept. */
   get(token: string, now = Date.now()): string | undefined {
-    const at = this.#slots[hash(token) & this.#mask]! - 1;
-    if (at < 0) return undefined;
+    const tag = hash(token);
+    const slot = tag & this.#mask;
+    const at = this.#slots[slot]! - 1;
+    if (at < 0 || this.#tags[slot] !== tag) return undefined;
     const ring = this.#ring;
     if (!(now - ring.readDoubleLE(at) <= this.#maxAgeMs)) return undefined;
     const tokenEnd = at + HEADER + ring.readUInt16LE(at + 8);

@@ -653,14 +653,18 @@ class RingcastWorker implements Worker {
       controller: undefined,
       abortReason: undefined,
     };
-    this.#attempts.set(task.token, attempt);
     this.#stats.queued++;
+    this.#slots.run(attempt);
+    // A handler that returned a plain value has finished already, its result
+    // standing in for the ack. Nothing can arrive while it runs, so only an attempt
+    // still queued or running needs to be found again (re-sent, cancelled, drained).
+    if (attempt.phase === 'done') return;
+    this.#attempts.set(task.token, attempt);
     this.#unacked.push(attempt);
     if (!this.#ackScheduled) {
       this.#ackScheduled = true;
       setImmediate(this.#flushAcks);
     }
-    this.#slots.run(attempt);
   }
 
   #onCancel(message: CancelMessage): void {
