@@ -4,7 +4,7 @@
 // other down. Prints one table at the end; `npm run faults -- --tasks N` scales it.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import type { Dispatcher } from '@ringcast/dispatcher';
-import { names } from '@ringcast/protocol';
+import { names, PROTOCOL_VERSION } from '@ringcast/protocol';
 import { afterAll, describe, expect, it } from 'vitest';
 import { privateRedisAvailable } from '../support/redis.js';
 import type { WorkerProcess } from '../support/workers.js';
@@ -350,7 +350,7 @@ describe.skipIf(!privateRedisAvailable)('fault injection: every task settles exa
         const channel = names(s.ns).workerChannel('w1');
         // Cancels for unknown attempts: valid frames the worker ignores, 64 kB each.
         const cancel = JSON.stringify({ kind: 'cancel', id: 'flood', token: 'flood' });
-        const flood = `{"v":1,"m":[${Array(1500).fill(cancel).join(',')}]}`;
+        const flood = `{"v":${PROTOCOL_VERSION},"m":[${Array(1500).fill(cancel).join(',')}]}`;
         const block = async () => {
           w1!.pause();
           const started = Date.now();
@@ -483,7 +483,8 @@ describe.skipIf(!privateRedisAvailable)('fault injection: every task settles exa
             replyTo: d.id,
             ...fields,
           });
-        const frame = (...messages: string[]) => `{"v":1,"m":[${messages.join(',')}]}`;
+        const v = `"v":${PROTOCOL_VERSION}`;
+        const frame = (...messages: string[]) => `{${v},"m":[${messages.join(',')}]}`;
         // What the dispatcher must count: frames and messages that fail validation,
         // and well-formed replies for attempts it never made.
         let invalidExpected = 0;
@@ -505,10 +506,10 @@ describe.skipIf(!privateRedisAvailable)('fault injection: every task settles exa
         const round = async (r: number) => {
           // Reply channel.
           await toReply('this is not json', 1, 0);
-          await toReply('{"v":1,"m":[{"kind":"result","id":"x"', 1, 0);
-          await toReply(frame(forged(0)).replace('"v":1', '"v":2'), 1, 0);
-          await toReply('{"v":1,"m":{}}', 1, 0);
-          await toReply('{"v":1,"m":[]}', 1, 0);
+          await toReply(`{${v},"m":[{"kind":"result","id":"x"`, 1, 0);
+          await toReply(frame(forged(0)).replace(v, `"v":${PROTOCOL_VERSION + 1}`), 1, 0);
+          await toReply(`{${v},"m":{}}`, 1, 0);
+          await toReply(`{${v},"m":[]}`, 1, 0);
           await toReply('null', 1, 0);
           await toReply('[1,2,3]', 1, 0);
           await toReply(
@@ -533,8 +534,8 @@ describe.skipIf(!privateRedisAvailable)('fault injection: every task settles exa
           for (const id of ['w1', 'w2', 'w3']) {
             const ch = n.workerChannel(id);
             await raw.publish(ch, '\u0000\u00ff not json');
-            await raw.publish(ch, '{"v":1,"m":[{"kind":"task"');
-            await raw.publish(ch, frame(task({})).replace('"v":1', '"v":99'));
+            await raw.publish(ch, `{${v},"m":[{"kind":"task"`);
+            await raw.publish(ch, frame(task({})).replace(v, '"v":99'));
             await raw.publish(ch, frame('{"kind":"task","id":1,"attempt":"one"}'));
             await raw.publish(ch, frame('{"kind":"cancel","id":"nope","token":"nope"}'));
             const nacked = [

@@ -1,4 +1,10 @@
-import { decode, encode, parseWorkerInfo, type ResultMessage } from '@ringcast/protocol';
+import {
+  decode,
+  encode,
+  PROTOCOL_VERSION,
+  parseWorkerInfo,
+  type ResultMessage,
+} from '@ringcast/protocol';
 import { createWorker, type Handler, type Worker, type WorkerOptions } from '@ringcast/worker';
 import { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -305,7 +311,7 @@ describe.skipIf(!redisAvailability.available)('worker against a real Redis', () 
     const worker = await startWorker({ echo: (p) => p }, { maxMessageBytes: 8192, logger });
     const poisoned = fake.task('echo');
     const forged =
-      `{"v":1,"m":[{"kind":"task","id":"${poisoned.id}","attempt":1,"token":"${poisoned.token}",` +
+      `{"v":${PROTOCOL_VERSION},"m":[{"kind":"task","id":"${poisoned.id}","attempt":1,"token":"${poisoned.token}",` +
       `"handler":"echo","deadline":${poisoned.deadline},"replyTo":"${fake.id}",` +
       `"payload":{"__proto__":{"polluted":true}}}]}`;
     const inputs: Array<string | Buffer> = [

@@ -2,6 +2,7 @@ import {
   closeConnection,
   decode,
   ErrorCode,
+  encodeCompactTask,
   encodeMessage,
   type Message,
   type Names,
@@ -160,9 +161,10 @@ interface TaskRecord extends WheelEntry {
 
 const BUSY_BACKOFF_MS = 20;
 /**
- * Bytes a task's message and frame take beyond its ids, handler and payload: the
- * keys and punctuation (~95), a deadline (up to 24 digits), two attempt
- * numbers (7 each) and the frame (14), rounded up.
+ * Bytes a task's compact message and its frame take beyond the task's id, the
+ * dispatcher's id, the handler and the payload: punctuation and quotes (~15), a
+ * deadline (up to 24 digits), the attempt number (7) and the frame (~25),
+ * with room to spare.
  */
 const TASK_OVERHEAD = 160;
 const PUBLISH_RETRY_MS = 200;
@@ -178,8 +180,6 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
   readonly #options: ResolvedOptions;
   readonly #names: Names;
   readonly #replyChannel: string;
-  /** `,"replyTo":"<id>","attempt":`, the constant middle of every task message. */
-  readonly #attemptPrefix: string;
   /** Prefix of every task id: fresh per instance, so ids never repeat across restarts. */
   readonly #incarnation = nanoid(8).replace(/[^A-Za-z0-9]/g, 'x');
   #counter = 0;
@@ -232,7 +232,6 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
     this.id = options.id;
     this.#names = names(options.namespace);
     this.#replyChannel = this.#names.replyChannel(this.id);
-    this.#attemptPrefix = `,"replyTo":"${this.id}","attempt":`;
     this.#wheel = new TimerWheel(TICK_MS, (task, now) => this.#wake(task, now));
     this.#outbox = new Outbox<TaskRecord | undefined>(
       {
@@ -254,6 +253,7 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
         failed: (channel, error, _frame, tasks) => this.#publishFailed(channel, error, tasks),
       },
       options.maxMessageBytes,
+      { replyTo: this.id },
     );
   }
 
@@ -542,9 +542,7 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
   }
 
   #encodeAttempt(task: TaskRecord): string {
-    const n = task.attempt;
-    const payload = task.payload === undefined ? '}' : `,"payload":${task.payload}}`;
-    return `{"kind":"task","id":"${task.id}","handler":${JSON.stringify(task.handler)},"deadline":${task.deadline}${this.#attemptPrefix}${n},"token":"${task.id}.${n}"${payload}`;
+    return encodeCompactTask(task.id, task.attempt, task.handler, task.deadline, task.payload);
   }
 
   /** The token of the task's current attempt. */

@@ -5,8 +5,13 @@ import {
   type DecodeResult,
   decode,
   encode,
+  encodeCompactAck,
+  encodeCompactError,
+  encodeCompactOk,
+  encodeCompactTask,
   encodeFrame,
   encodeMessage,
+  type FrameSender,
   frameOverhead,
   MAX_BATCH,
 } from './codec.js';
@@ -164,7 +169,10 @@ describe('codec round trip', () => {
   it('carries several messages in one batch frame, in order', () => {
     const batch: Message[] = [task, cancel, ack, okResult, hello, leave, task];
     const frame = encode(batch);
-    expect(JSON.parse(frame)).toEqual({ v: 1, m: JSON.parse(JSON.stringify(batch)) });
+    expect(JSON.parse(frame)).toEqual({
+      v: PROTOCOL_VERSION,
+      m: JSON.parse(JSON.stringify(batch)),
+    });
     const result = expectDecoded(decode(frame));
     expect(result.messages).toEqual(batch);
     expect(result.rejected).toEqual([]);
@@ -273,7 +281,7 @@ describe('decode rejects unreadable frames', () => {
     expect(error.message).toMatch(/version/);
   });
 
-  it.each([0, 2, 1.5, -1, 99])('version %s is UNSUPPORTED_VERSION', (v) => {
+  it.each([0, 1, 3, 1.5, -1, 99])('version %s is UNSUPPORTED_VERSION', (v) => {
     const error = expectFrameError(
       decode(JSON.stringify({ v, m: [ack] })),
       ErrorCode.UNSUPPORTED_VERSION,
@@ -282,11 +290,11 @@ describe('decode rejects unreadable frames', () => {
   });
 
   it.each([
-    ['missing', { v: 1 }],
-    ['an object', { v: 1, m: { 0: ack } }],
-    ['a string', { v: 1, m: 'ack' }],
-    ['null', { v: 1, m: null }],
-    ['empty', { v: 1, m: [] }],
+    ['missing', { v: PROTOCOL_VERSION }],
+    ['an object', { v: PROTOCOL_VERSION, m: { 0: ack } }],
+    ['a string', { v: PROTOCOL_VERSION, m: 'ack' }],
+    ['null', { v: PROTOCOL_VERSION, m: null }],
+    ['empty', { v: PROTOCOL_VERSION, m: [] }],
   ])('"m" %s', (_name, frame) => {
     expectFrameError(decode(JSON.stringify(frame)), ErrorCode.INVALID_MESSAGE);
   });
@@ -573,7 +581,7 @@ describe('decode refuses prototype pollution', () => {
 
   const taskJson = (payload: string) => {
     const head = JSON.stringify({ ...task, payload: 0 });
-    return `{"v":1,"m":[${head.replace('"payload":0', `"payload":${payload}`)}]}`;
+    return `{"v":${PROTOCOL_VERSION},"m":[${head.replace('"payload":0', `"payload":${payload}`)}]}`;
   };
 
   it.each([
@@ -598,15 +606,15 @@ describe('decode refuses prototype pollution', () => {
     ],
     [
       '__proto__ at the top of a message',
-      `{"v":1,"m":[${JSON.stringify(ack).replace('{', '{"__proto__":{"polluted":true},')}]}`,
+      `{"v":${PROTOCOL_VERSION},"m":[${JSON.stringify(ack).replace('{', '{"__proto__":{"polluted":true},')}]}`,
     ],
     [
       '__proto__ in a result value',
-      `{"v":1,"m":[${JSON.stringify({ ...okResult, value: 0 }).replace('"value":0', '"value":{"__proto__":{"polluted":1}}')}]}`,
+      `{"v":${PROTOCOL_VERSION},"m":[${JSON.stringify({ ...okResult, value: 0 }).replace('"value":0', '"value":{"__proto__":{"polluted":1}}')}]}`,
     ],
     [
       '__proto__ in worker info',
-      `{"v":1,"m":[${JSON.stringify(hello).replace('"id":', '"__proto__":{"polluted":1},"id":')}]}`,
+      `{"v":${PROTOCOL_VERSION},"m":[${JSON.stringify(hello).replace('"id":', '"__proto__":{"polluted":1},"id":')}]}`,
     ],
   ])('%s', (_name, frame) => {
     JSON.parse(frame); // the test input itself is valid JSON
@@ -618,7 +626,7 @@ describe('decode refuses prototype pollution', () => {
   });
 
   it('ignores a __proto__ key on the frame itself', () => {
-    const frame = `{"__proto__":{"v":2,"polluted":1},"v":1,"m":[${encodeMessage(ack)}]}`;
+    const frame = `{"__proto__":{"v":3,"polluted":1},"v":${PROTOCOL_VERSION},"m":[${encodeMessage(ack)}]}`;
     const result = expectDecoded(decode(frame));
     expect(result.messages).toEqual([ack]);
   });
@@ -656,6 +664,141 @@ describe('id checks', () => {
       const valid = worker === 'w-1';
       expect(result.messages).toHaveLength(valid ? 2 : 1);
       expect(result.rejected).toHaveLength(valid ? 0 : 1);
+    }
+  });
+});
+
+describe('compact forms', () => {
+  const dispatcher: FrameSender = { replyTo: 'd-1' };
+  const worker: FrameSender = { worker: 'w_1', incarnation: 'inc-1' };
+  /** A frame written by hand with a header, for compact messages no encoder would make. */
+  const rawCompact = (header: Record<string, unknown>, ...messages: unknown[]) =>
+    JSON.stringify({ v: PROTOCOL_VERSION, ...header, m: messages });
+
+  it('round-trips a task; replyTo comes from the frame, the token is id.attempt', () => {
+    const cases: Array<[string | undefined, unknown]> = [
+      ['{"w":[1,"x"]}', { w: [1, 'x'] }],
+      ['null', null],
+      ['0', 0],
+      [undefined, undefined],
+    ];
+    for (const [payloadJson, payload] of cases) {
+      const frame = encodeFrame(
+        [encodeCompactTask('t-9', 3, 'mail.send', 1_700_000_000_123.5, payloadJson)],
+        dispatcher,
+      );
+      const expected: TaskMessage = {
+        kind: 'task',
+        id: 't-9',
+        attempt: 3,
+        token: 't-9.3',
+        handler: 'mail.send',
+        deadline: 1_700_000_000_123.5,
+        replyTo: 'd-1',
+      };
+      if (payloadJson !== undefined) expected.payload = payload;
+      expect(expectDecoded(decode(frame)).messages).toStrictEqual([expected]);
+    }
+  });
+
+  it('round-trips acks and results; worker and incarnation come from the frame', () => {
+    const error = { name: 'TypeError', message: 'bad', retryable: true, code: 'E_X' };
+    const frame = encodeFrame(
+      [
+        encodeCompactAck('t"1', 'tok\\1'),
+        encodeCompactOk('t2', 'tok2', '{"a":1}'),
+        encodeCompactOk('t3', 'tok3', undefined),
+        encodeCompactError('t4', 'tok4', error),
+      ],
+      worker,
+    );
+    const from = { worker: 'w_1', incarnation: 'inc-1' };
+    expect(expectDecoded(decode(frame)).messages).toStrictEqual([
+      { kind: 'ack', id: 't"1', token: 'tok\\1', ...from },
+      { kind: 'result', id: 't2', token: 'tok2', ...from, ok: true, value: { a: 1 } },
+      { kind: 'result', id: 't3', token: 'tok3', ...from, ok: true },
+      { kind: 'result', id: 't4', token: 'tok4', ...from, ok: false, error },
+    ]);
+    const bare = encodeFrame([encodeCompactAck('t1', 'k1')], { worker: 'w_1' });
+    expect(expectDecoded(decode(bare)).messages).toStrictEqual([
+      { kind: 'ack', id: 't1', token: 'k1', worker: 'w_1' },
+    ]);
+  });
+
+  it('decodes compact and object messages side by side, in order', () => {
+    const busy: Message = { kind: 'nack', id: 'b', token: 'kb', worker: 'w_1', reason: 'BUSY' };
+    const frame = encodeFrame([encodeCompactAck('a', 'ka'), encodeMessage(busy)], worker);
+    const result = expectDecoded(decode(frame));
+    expect(result.messages.map((m) => m.kind)).toEqual(['ack', 'nack']);
+    expect(result.messages[1]).toStrictEqual(busy);
+  });
+
+  it('rejects an invalid compact message alone, keeping what a worker needs to nack it', () => {
+    const cases: Array<[string, Record<string, unknown>, unknown]> = [
+      ['no replyTo in the frame', {}, [1, 't', 1, 'echo', 5]],
+      ['a replyTo that is no id', { r: 'bad:id' }, [1, 't', 1, 'echo', 5]],
+      ['too few fields', { r: 'd-1' }, [1, 't', 1, 'echo']],
+      ['too many fields', { r: 'd-1' }, [1, 't', 1, 'echo', 5, {}, 7]],
+      ['a bad attempt', { r: 'd-1' }, [1, 't', 0, 'echo', 5]],
+      ['a bad deadline', { r: 'd-1' }, [1, 't', 1, 'echo', 'soon']],
+      ['an empty handler', { r: 'd-1' }, [1, 't', 1, '', 5]],
+      ['an unknown kind code', { r: 'd-1' }, [2, 't', 't.1']],
+      ['a kind code that is a string', { r: 'd-1' }, ['1', 't', 1, 'echo', 5]],
+    ];
+    for (const [why, header, item] of cases) {
+      const result = expectDecoded(decode(rawCompact(header, [1, 'ok', 1, 'echo', 5], item)));
+      // The valid neighbour survives unless the frame itself lacks what it needs.
+      expect(result.messages, why).toHaveLength(header['r'] === 'd-1' ? 1 : 0);
+      expect(result.rejected.length, why).toBeGreaterThanOrEqual(1);
+      expect(result.rejected.at(-1)!.error.code, why).toBe(ErrorCode.INVALID_MESSAGE);
+    }
+    const noReplyTo = expectDecoded(decode(rawCompact({}, [1, 't', 2, 'echo', 5])));
+    expect(noReplyTo.rejected[0]!.context).toEqual({ kind: 'task', id: 't', token: 't.2' });
+    const badHandler = expectDecoded(decode(rawCompact({ r: 'd-1' }, [1, 't', 2, 7, 5])));
+    expect(badHandler.rejected[0]!.context).toEqual({
+      kind: 'task',
+      id: 't',
+      token: 't.2',
+      replyTo: 'd-1',
+    });
+  });
+
+  it('rejects replies whose frame does not name a valid worker, or whose fields are off', () => {
+    const cases: Array<[string, Record<string, unknown>, unknown]> = [
+      ['no worker', {}, [3, 't', 'k']],
+      ['a worker that is no id', { w: 'w 1' }, [3, 't', 'k']],
+      ['an incarnation that is no string', { w: 'w1', i: 5 }, [4, 't', 'k']],
+      ['an ack with a value', { w: 'w1' }, [3, 't', 'k', 1]],
+      ['an error result without error', { w: 'w1' }, [5, 't', 'k']],
+      ['an error that is no error', { w: 'w1' }, [5, 't', 'k', { name: 'E' }]],
+      ['a token too long', { w: 'w1' }, [4, 't', 'k'.repeat(65)]],
+    ];
+    for (const [why, header, item] of cases) {
+      const result = expectDecoded(decode(rawCompact(header, item)));
+      expect(result.messages, why).toEqual([]);
+      expect(result.rejected, why).toHaveLength(1);
+    }
+  });
+
+  it('finds forbidden keys in compact payloads and values', () => {
+    const frames = [
+      `{"v":${PROTOCOL_VERSION},"r":"d-1","m":[[1,"t",1,"echo",5,{"__proto__":{"polluted":1}}]]}`,
+      `{"v":${PROTOCOL_VERSION},"w":"w1","m":[[4,"t","k",{"a":{"constructor":{"prototype":{}}}}]]}`,
+    ];
+    for (const frame of frames) {
+      const result = expectDecoded(decode(frame));
+      expect(result.messages).toEqual([]);
+      expect(result.rejected).toHaveLength(1);
+    }
+    expect(({} as { polluted?: unknown }).polluted).toBeUndefined();
+  });
+
+  it('frameOverhead counts the sender too, in bytes', () => {
+    const parts = [encodeCompactAck('a', 'b'), encodeCompactOk('c', 'd', '"é"')];
+    for (const sender of [undefined, dispatcher, worker, { worker: 'w', incarnation: 'ïñç😀' }]) {
+      const frame = encodeFrame(parts, sender);
+      const sum = parts.reduce((n, p) => n + Buffer.byteLength(p), 0);
+      expect(frameOverhead(parts.length, sender) + sum).toBe(Buffer.byteLength(frame));
     }
   });
 });

@@ -1,4 +1,4 @@
-import { encodeFrame, frameOverhead } from './codec.js';
+import { encodeFrame, type FrameSender, frameOverhead } from './codec.js';
 
 /** Where an {@link Outbox} sends frames, and who hears how each publish went. */
 export interface OutboxSink<T> {
@@ -28,14 +28,20 @@ interface Batch<T> {
 export class Outbox<T> {
   readonly #sink: OutboxSink<T>;
   readonly #maxBytes: number;
+  readonly #sender: FrameSender | undefined;
+  /** Bytes a frame of one message adds around it; each further message adds a comma. */
+  readonly #overhead: number;
   #batches = new Map<string, Batch<T>>();
   #scheduled = false;
   #inflight = 0;
   #idle: Array<() => void> = [];
 
-  constructor(sink: OutboxSink<T>, maxBytes: number) {
+  /** `sender` goes into every frame, for the compact messages that rely on it. */
+  constructor(sink: OutboxSink<T>, maxBytes: number, sender?: FrameSender) {
     this.#sink = sink;
     this.#maxBytes = maxBytes;
+    this.#sender = sender;
+    this.#overhead = frameOverhead(1, sender);
   }
 
   /** Messages waiting for the end of this turn. */
@@ -74,7 +80,7 @@ export class Outbox<T> {
    * length at 3 bytes per unit could reach the limit; small batches never pay it.
    */
   #fits(batch: Batch<T>, encoded: string): boolean {
-    const overhead = frameOverhead(batch.parts.length + 1);
+    const overhead = this.#overhead + batch.parts.length;
     if ((batch.chars + encoded.length) * 3 + overhead <= this.#maxBytes) return true;
     if (batch.bytes < 0) {
       let bytes = 0;
@@ -105,7 +111,7 @@ export class Outbox<T> {
   };
 
   #publish(channel: string, batch: Batch<T>): void {
-    const frame = encodeFrame(batch.parts);
+    const frame = encodeFrame(batch.parts, this.#sender);
     this.#inflight++;
     let sent: Promise<number>;
     try {

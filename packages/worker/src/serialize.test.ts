@@ -6,9 +6,9 @@ const reply = { id: 't1', token: 'tok1', worker: 'w1', incarnation: 'inc1' };
 const encoder = (maxBytes = DEFAULT_MAX_MESSAGE_BYTES) =>
   new ReplyEncoder(reply.worker, reply.incarnation, maxBytes);
 
-/** Decodes an encoded message the way a dispatcher would, proving it is valid on the wire. */
+/** Decodes an encoded reply the way a dispatcher would, in a frame from its worker, proving it valid on the wire. */
 function wire(encoded: string, maxBytes = DEFAULT_MAX_MESSAGE_BYTES) {
-  const decoded = decode(encodeFrame([encoded]), { maxBytes });
+  const decoded = decode(encodeFrame([encoded], encoder(maxBytes).sender), { maxBytes });
   if (!decoded.ok) throw decoded.error;
   expect(decoded.rejected).toEqual([]);
   return decoded.messages[0];
@@ -189,7 +189,9 @@ describe('ReplyEncoder', () => {
   it('shortens an error message that would not fit a small frame', () => {
     const remote = serializeError(new Error('x'.repeat(8192)));
     const encoded = encoder(4096).error(reply.id, reply.token, remote);
-    expect(Buffer.byteLength(encodeFrame([encoded]))).toBeLessThanOrEqual(4096);
+    expect(Buffer.byteLength(encodeFrame([encoded], encoder(4096).sender))).toBeLessThanOrEqual(
+      4096,
+    );
     expect(wire(encoded, 4096)).toMatchObject({ ok: false, error: { name: 'Error' } });
   });
 });

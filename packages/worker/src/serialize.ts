@@ -1,6 +1,10 @@
 import {
   byteLength,
+  encodeCompactAck,
+  encodeCompactError,
+  encodeCompactOk,
   encodeMessage,
+  type FrameSender,
   frameOverhead,
   type NackReason,
   type RemoteError,
@@ -55,35 +59,30 @@ export function serializeError(error: unknown): RemoteError {
   return { name: 'NonError', message: safeString(error).slice(0, MAX_MESSAGE), retryable: false };
 }
 
-/** Bytes left for one message in a frame of `maxBytes`. */
-export function messageLimit(maxBytes: number): number {
-  return maxBytes - frameOverhead(1);
+/** Bytes left for one message in a frame of `maxBytes` from `sender`. */
+export function messageLimit(maxBytes: number, sender?: FrameSender): number {
+  return maxBytes - frameOverhead(1, sender);
 }
 
 /**
- * Encodes one worker's replies. They are built as strings around parts computed
- * once (the worker's id and incarnation), not as objects handed to
- * `JSON.stringify`: a reply is written for every task, and this is its hot path.
- * Only the values that vary (ids, the result value, the error) are JSON-encoded,
- * so the output is always valid JSON that `decode` accepts.
+ * Encodes one worker's replies. Acks and results take the compact form, whose
+ * frames carry the worker's id and incarnation once ({@link ReplyEncoder.sender});
+ * nacks, rare, keep the object form. A reply is written for every task, so only
+ * what varies (ids, the value, the error) is JSON-encoded here.
  */
 export class ReplyEncoder {
-  /** `,"worker":…,"incarnation":…` */
-  readonly #sender: string;
-  readonly #worker: string;
+  /** What the frames carrying these replies must say of their sender. */
+  readonly sender: FrameSender;
   readonly #limit: number;
 
-  constructor(worker: string, incarnation: string | undefined, maxBytes: number) {
-    this.#worker = worker;
-    this.#sender =
-      `,"worker":${JSON.stringify(worker)}` +
-      (incarnation === undefined ? '' : `,"incarnation":${JSON.stringify(incarnation)}`);
-    this.#limit = messageLimit(maxBytes);
+  constructor(worker: string, incarnation: string, maxBytes: number) {
+    this.sender = { worker, incarnation };
+    this.#limit = messageLimit(maxBytes, this.sender);
   }
 
   /** The attempt arrived and is queued or running. */
   ack(id: string, token: string): string {
-    return `{"kind":"ack","id":${JSON.stringify(id)},"token":${JSON.stringify(token)}${this.#sender}}`;
+    return encodeCompactAck(id, token);
   }
 
   /** The attempt was not taken. Nacks carry no incarnation: they refuse, they claim nothing. */
@@ -92,7 +91,7 @@ export class ReplyEncoder {
       kind: 'nack',
       id,
       token,
-      worker: this.#worker,
+      worker: this.sender.worker!,
       reason,
       message: message.slice(0, MAX_MESSAGE),
     });
@@ -118,10 +117,7 @@ export class ReplyEncoder {
       return { encoded: this.error(id, token, error), ok: false };
     }
     // A value JSON leaves out (undefined, a function) is left out here too.
-    const encoded =
-      json === undefined
-        ? `${this.#head(id, token)},"ok":true}`
-        : `${this.#head(id, token)},"ok":true,"value":${json}}`;
+    const encoded = encodeCompactOk(id, token, json);
     const size = byteLength(encoded, this.#limit);
     if (size > this.#limit) {
       const error: RemoteError = {
@@ -136,13 +132,9 @@ export class ReplyEncoder {
 
   /** An error result, its message shortened if the whole would not fit a frame. */
   error(id: string, token: string, error: RemoteError): string {
-    const encoded = `${this.#head(id, token)},"ok":false,"error":${JSON.stringify(error)}}`;
+    const encoded = encodeCompactError(id, token, error);
     if (byteLength(encoded, this.#limit) <= this.#limit) return encoded;
     const short = { ...error, message: `${error.message.slice(0, SHORT_MESSAGE)}… (truncated)` };
-    return `${this.#head(id, token)},"ok":false,"error":${JSON.stringify(short)}}`;
-  }
-
-  #head(id: string, token: string): string {
-    return `{"kind":"result","id":${JSON.stringify(id)},"token":${JSON.stringify(token)}${this.#sender}`;
+    return encodeCompactError(id, token, short);
   }
 }

@@ -262,6 +262,7 @@ class RingcastWorker implements Worker {
           this.#publishFailed({ channel, frame, replyTo: tags[0]!, count: tags.length }, error),
       },
       options.maxMessageBytes,
+      this.#replies.sender,
     );
     this.#stats = {
       received: 0,
