@@ -19,6 +19,7 @@ import { DispatchError } from './errors.js';
 import { type DispatcherOptions, parseOptions, type ResolvedOptions } from './options.js';
 import { Ring, type Weighted } from './ring.js';
 import { TimerWheel, type WheelEntry } from './timer-wheel.js';
+import { isToken } from './token.js';
 
 /** Payload and result types of each handler, for typed `dispatch` calls. */
 export type TaskMap = Record<string, { payload: unknown; result: unknown }>;
@@ -201,6 +202,10 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
   #judgeLivenessAfter = 0;
   /** The clock reading of the send in progress, for the worker filters it passes to the ring. */
   #now = 0;
+  /** The arguments of the `dispatch` call in progress, for `#admit`. */
+  #callHandler: unknown;
+  #callPayload: unknown;
+  #callOptions: DispatchOptions | undefined;
 
   readonly #ledger = new Map<string, TaskRecord>();
   readonly #queue: Array<TaskRecord | undefined> = [];
@@ -316,7 +321,24 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
     payload: M[K]['payload'],
     options?: DispatchOptions,
   ): Promise<M[K]['result']> {
-    return new Promise((resolve, reject) => {
+    // The executor runs synchronously inside the Promise constructor, so the call's
+    // arguments can wait in fields for it: one executor for every call, rather than
+    // a closure (and its context) per task.
+    this.#callHandler = handler;
+    this.#callPayload = payload;
+    this.#callOptions = options;
+    return new Promise(this.#admit);
+  }
+
+  /** The body of {@link dispatch}: validates the call and sends or queues the task. */
+  readonly #admit = (resolve: (value: unknown) => void, reject: (error: unknown) => void): void => {
+    const handler: unknown = this.#callHandler;
+    const payload = this.#callPayload;
+    const options = this.#callOptions;
+    // Not kept past the call: the caller's payload is theirs to let go of.
+    this.#callPayload = undefined;
+    this.#callOptions = undefined;
+    {
       if (this.#state !== 'running') {
         const why = this.#state === 'new' || this.#state === 'starting' ? 'not started' : 'closed';
         reject(this.#error(ErrorCode.CLOSED, `dispatcher ${this.id} is ${why}`));
@@ -436,8 +458,8 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
         task.onAbort = () => this.#cancel(task);
         signal.addEventListener('abort', task.onAbort, { once: true });
       }
-    });
-  }
+    }
+  };
 
   workers(): WorkerView[] {
     const now = Date.now();
@@ -787,7 +809,7 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
     const task = this.#ledger.get(message.id);
     if (
       !task ||
-      message.token !== this.#token(task) ||
+      !isToken(message.token, task.id, task.attempt) ||
       task.state === State.Queued ||
       task.state === State.Waiting
     ) {
