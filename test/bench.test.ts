@@ -37,3 +37,36 @@ describe.skipIf(!privateRedisAvailable)('npm run bench -- --quick', () => {
     }
   }, 150_000);
 });
+
+describe.skipIf(!privateRedisAvailable)('scripts/bench/alone.ts', () => {
+  it.each(['dispatcher', 'worker'])(
+    'measures the %s side alone',
+    async (side) => {
+      const env = { ...process.env };
+      delete env['REDIS_URL'];
+      const { stdout } = await promisify(execFile)(
+        tsx,
+        ['scripts/bench/alone.ts', '--side', side, '--n', '2000', '--runs', '2'],
+        { cwd: root, env, timeout: 60_000 },
+      );
+      const lines = stdout
+        .split('\n')
+        .filter((line) => line.startsWith('{'))
+        .map((line) => JSON.parse(line) as Record<string, unknown>);
+      expect(lines).toHaveLength(3);
+      for (const run of lines.slice(0, 2)) {
+        expect(run).toMatchObject({ n: 2000 });
+        expect(run['cpuUsPerTask']).toBeGreaterThan(0);
+      }
+      expect(lines[2]).toMatchObject({ median: true, side, runs: 2 });
+    },
+    90_000,
+  );
+
+  it('refuses a side it does not know, in one line', async () => {
+    const run = promisify(execFile)(tsx, ['scripts/bench/alone.ts', '--side', 'redis'], {
+      cwd: root,
+    });
+    await expect(run).rejects.toMatchObject({ code: 2, stderr: expect.stringMatching(/--side/) });
+  });
+});
