@@ -338,126 +338,124 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
     // Not kept past the call: the caller's payload is theirs to let go of.
     this.#callPayload = undefined;
     this.#callOptions = undefined;
-    {
-      if (this.#state !== 'running') {
-        const why = this.#state === 'new' || this.#state === 'starting' ? 'not started' : 'closed';
-        reject(this.#error(ErrorCode.CLOSED, `dispatcher ${this.id} is ${why}`));
-        return;
-      }
-      if (typeof handler !== 'string' || handler.length === 0 || handler.length > 128) {
-        reject(
-          this.#error(ErrorCode.UNKNOWN_HANDLER, 'handler must be a name of 1 to 128 characters'),
-        );
-        return;
-      }
-      const timeoutMs = options?.timeoutMs ?? this.#options.timeoutMs;
-      const retries = options?.retries ?? 0;
-      if (
-        !Number.isFinite(timeoutMs) ||
-        timeoutMs <= 0 ||
-        !Number.isInteger(retries) ||
-        retries < 0
-      ) {
+    if (this.#state !== 'running') {
+      const why = this.#state === 'new' || this.#state === 'starting' ? 'not started' : 'closed';
+      reject(this.#error(ErrorCode.CLOSED, `dispatcher ${this.id} is ${why}`));
+      return;
+    }
+    if (typeof handler !== 'string' || handler.length === 0 || handler.length > 128) {
+      reject(
+        this.#error(ErrorCode.UNKNOWN_HANDLER, 'handler must be a name of 1 to 128 characters'),
+      );
+      return;
+    }
+    const timeoutMs = options?.timeoutMs ?? this.#options.timeoutMs;
+    const retries = options?.retries ?? 0;
+    if (
+      !Number.isFinite(timeoutMs) ||
+      timeoutMs <= 0 ||
+      !Number.isInteger(retries) ||
+      retries < 0
+    ) {
+      reject(
+        this.#error(
+          ErrorCode.INVALID_OPTIONS,
+          'timeoutMs must be positive and retries a non-negative integer',
+        ),
+      );
+      return;
+    }
+    const signal = options?.signal;
+    if (signal?.aborted) {
+      reject(this.#error(ErrorCode.CANCELLED, 'the signal was aborted before dispatch'));
+      return;
+    }
+    let payloadJson: string | undefined;
+    try {
+      payloadJson = JSON.stringify(payload);
+    } catch (error) {
+      reject(
+        this.#error(
+          ErrorCode.INVALID_MESSAGE,
+          `payload is not JSON-serialisable: ${String(error)}`,
+          error,
+        ),
+      );
+      return;
+    }
+    const id = this.#incarnation + (this.#counter++).toString(36);
+    const now = Date.now();
+    const deadline = now + timeoutMs;
+    const handlerJson = JSON.stringify(handler);
+    // Ids are ASCII; the handler and payload are counted in UTF-8 only when they might not fit.
+    const fixed = TASK_OVERHEAD + 2 * id.length + this.id.length;
+    const size = fixed + handlerJson.length + (payloadJson?.length ?? 0);
+    if (size * 3 > this.#options.maxMessageBytes) {
+      const bytes =
+        fixed +
+        Buffer.byteLength(handlerJson) +
+        (payloadJson === undefined ? 0 : Buffer.byteLength(payloadJson));
+      if (bytes > this.#options.maxMessageBytes) {
         reject(
           this.#error(
-            ErrorCode.INVALID_OPTIONS,
-            'timeoutMs must be positive and retries a non-negative integer',
+            ErrorCode.PAYLOAD_TOO_LARGE,
+            `task of ${bytes} bytes exceeds maxMessageBytes (${this.#options.maxMessageBytes})`,
           ),
         );
         return;
       }
-      const signal = options?.signal;
-      if (signal?.aborted) {
-        reject(this.#error(ErrorCode.CANCELLED, 'the signal was aborted before dispatch'));
-        return;
-      }
-      let payloadJson: string | undefined;
-      try {
-        payloadJson = JSON.stringify(payload);
-      } catch (error) {
+    }
+    if (this.#workers.size > 0 && !this.#handlers.has(handler)) {
+      reject(
+        this.#error(
+          ErrorCode.UNKNOWN_HANDLER,
+          `no live worker has a handler named ${JSON.stringify(handler)}`,
+        ),
+      );
+      return;
+    }
+    const task: TaskRecord = {
+      id,
+      handler,
+      payload: payloadJson,
+      deadline,
+      resolve,
+      reject,
+      state: State.Queued,
+      attempt: 0,
+      spent: 0,
+      retriesLeft: retries,
+      retried: 0,
+      worker: undefined,
+      ackedBy: undefined,
+      lastWorker: undefined,
+      everSent: false,
+      signal,
+      onAbort: undefined,
+      wakeAt: 0,
+      wheelPrev: undefined,
+      wheelNext: undefined,
+      wheelSlot: -1,
+    };
+    const sent = this.#queued === 0 && this.#send(task, now);
+    if (!sent) {
+      if (this.#queued >= this.#options.maxQueued) {
         reject(
           this.#error(
-            ErrorCode.INVALID_MESSAGE,
-            `payload is not JSON-serialisable: ${String(error)}`,
-            error,
+            ErrorCode.QUEUE_FULL,
+            `every worker is full and the local queue holds ${this.#options.maxQueued} tasks`,
           ),
         );
         return;
       }
-      const id = this.#incarnation + (this.#counter++).toString(36);
-      const now = Date.now();
-      const deadline = now + timeoutMs;
-      const handlerJson = JSON.stringify(handler);
-      // Ids are ASCII; the handler and payload are counted in UTF-8 only when they might not fit.
-      const fixed = TASK_OVERHEAD + 2 * id.length + this.id.length;
-      const size = fixed + handlerJson.length + (payloadJson?.length ?? 0);
-      if (size * 3 > this.#options.maxMessageBytes) {
-        const bytes =
-          fixed +
-          Buffer.byteLength(handlerJson) +
-          (payloadJson === undefined ? 0 : Buffer.byteLength(payloadJson));
-        if (bytes > this.#options.maxMessageBytes) {
-          reject(
-            this.#error(
-              ErrorCode.PAYLOAD_TOO_LARGE,
-              `task of ${bytes} bytes exceeds maxMessageBytes (${this.#options.maxMessageBytes})`,
-            ),
-          );
-          return;
-        }
-      }
-      if (this.#workers.size > 0 && !this.#handlers.has(handler)) {
-        reject(
-          this.#error(
-            ErrorCode.UNKNOWN_HANDLER,
-            `no live worker has a handler named ${JSON.stringify(handler)}`,
-          ),
-        );
-        return;
-      }
-      const task: TaskRecord = {
-        id,
-        handler,
-        payload: payloadJson,
-        deadline,
-        resolve,
-        reject,
-        state: State.Queued,
-        attempt: 0,
-        spent: 0,
-        retriesLeft: retries,
-        retried: 0,
-        worker: undefined,
-        ackedBy: undefined,
-        lastWorker: undefined,
-        everSent: false,
-        signal,
-        onAbort: undefined,
-        wakeAt: 0,
-        wheelPrev: undefined,
-        wheelNext: undefined,
-        wheelSlot: -1,
-      };
-      const sent = this.#queued === 0 && this.#send(task, now);
-      if (!sent) {
-        if (this.#queued >= this.#options.maxQueued) {
-          reject(
-            this.#error(
-              ErrorCode.QUEUE_FULL,
-              `every worker is full and the local queue holds ${this.#options.maxQueued} tasks`,
-            ),
-          );
-          return;
-        }
-        this.#enqueue(task);
-        this.#wheel.schedule(task, deadline);
-      }
-      this.#ledger.set(id, task);
-      this.#stats.dispatched++;
-      if (signal) {
-        task.onAbort = () => this.#cancel(task);
-        signal.addEventListener('abort', task.onAbort, { once: true });
-      }
+      this.#enqueue(task);
+      this.#wheel.schedule(task, deadline);
+    }
+    this.#ledger.set(id, task);
+    this.#stats.dispatched++;
+    if (signal) {
+      task.onAbort = () => this.#cancel(task);
+      signal.addEventListener('abort', task.onAbort, { once: true });
     }
   };
 

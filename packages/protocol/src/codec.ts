@@ -1,5 +1,4 @@
-import type { RemoteError } from './errors.js';
-import { ErrorCode, ProtocolError } from './errors.js';
+import { ErrorCode, ProtocolError, type RemoteError } from './errors.js';
 import {
   CompactKind,
   compactContext,

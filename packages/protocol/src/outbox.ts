@@ -51,7 +51,7 @@ export class Outbox<T> {
     return n;
   }
 
-  /** Queues an encoded message (from `encodeMessage`) for `channel`. */
+  /** Queues an encoded message (from `encodeMessage` or a compact encoder) for `channel`. */
   push(channel: string, encoded: string, tag: T): void {
     let batch = this.#batches.get(channel);
     if (batch && !this.#fits(batch, encoded)) {

@@ -72,7 +72,7 @@ export function messageLimit(maxBytes: number, sender?: FrameSender): number {
  */
 export class ReplyEncoder {
   /** What the frames carrying these replies must say of their sender. */
-  readonly sender: FrameSender;
+  readonly sender: { readonly worker: string; readonly incarnation: string };
   readonly #limit: number;
 
   constructor(worker: string, incarnation: string, maxBytes: number) {
@@ -91,7 +91,7 @@ export class ReplyEncoder {
       kind: 'nack',
       id,
       token,
-      worker: this.sender.worker!,
+      worker: this.sender.worker,
       reason,
       message: message.slice(0, MAX_MESSAGE),
     });
