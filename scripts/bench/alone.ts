@@ -27,6 +27,9 @@ Options:
   --w W         tasks in flight (default: dispatcher 1000, worker 200 = its capacity)
   --frame B     tasks per frame fed to the worker (default 200)
   --runs R      runs (default 3)
+  --profile DIR worker side: the worker writes a V8 CPU profile per run into DIR
+                (read it with scripts/bench/profile-top.ts); for the dispatcher side,
+                run this script under node --cpu-prof instead
   -h, --help    this text`;
 
 const PAYLOAD = { i: 0, d: 'x'.repeat(64) };
@@ -143,13 +146,27 @@ async function dispatcherAlone(n: number, w: number): Promise<Run> {
   }
 }
 
-async function workerAlone(url: string, n: number, w: number, frameSize: number): Promise<Run> {
+async function workerAlone(
+  url: string,
+  n: number,
+  w: number,
+  frameSize: number,
+  profileDir: string | undefined,
+): Promise<Run> {
   if (w > WORKER_CAPACITY) {
     throw new BenchError(`--w may not exceed the worker's capacity of ${WORKER_CAPACITY}`);
   }
   const namespace = `alone-${Date.now()}`;
   const ns = names(namespace);
-  const [child] = startWorkers(url, namespace, [{ id: 'alone', concurrency: WORKER_CONCURRENCY }]);
+  const nodeArgs = profileDir
+    ? ['--cpu-prof', '--cpu-prof-dir', profileDir, '--cpu-prof-interval', '50']
+    : [];
+  const [child] = startWorkers(
+    url,
+    namespace,
+    [{ id: 'alone', concurrency: WORKER_CONCURRENCY }],
+    nodeArgs,
+  );
   const pub = new Redis(url);
   const sub = new Redis(url);
   try {
@@ -227,6 +244,7 @@ async function main(): Promise<number> {
       w: { type: 'string' },
       frame: { type: 'string' },
       runs: { type: 'string' },
+      profile: { type: 'string' },
     },
   });
   if (values.help) {
@@ -250,7 +268,7 @@ async function main(): Promise<number> {
   const results: Run[] = [];
   for (let r = 0; r < runs; r++) {
     const run =
-      side === 'dispatcher' ? await dispatcherAlone(n, w) : await workerAlone(url, n, w, frameSize);
+      side === 'dispatcher' ? await dispatcherAlone(n, w) : await workerAlone(url, n, w, frameSize, values.profile);
     results.push(run);
     console.log(JSON.stringify(run));
   }

@@ -77,6 +77,42 @@ describe('FinishedAttempts', () => {
     expect(cache.get(first, 2)).toBeUndefined();
   });
 
+  it('finds a reply before and after its batch is written, non-ASCII ones beside ASCII ones', () => {
+    const cache = new FinishedAttempts(64 * KiB, 1000);
+    const reply = (i: number) => (i % 3 === 0 ? `{"v":"é✓😀${i}"}` : `{"v":${i}}`);
+    for (let i = 0; i < 10; i++) cache.add(i % 4 === 0 ? `tök${i}` : `t${i}`, reply(i), 0);
+    const check = () => {
+      for (let i = 0; i < 10; i++) {
+        expect(cache.get(i % 4 === 0 ? `tök${i}` : `t${i}`, 1)).toBe(reply(i));
+      }
+    };
+    check();
+    cache.flush();
+    check();
+    // Batches fill and go into the ring on their own. Tokens that share a slot
+    // with a later one are misses; every hit is the token's own reply.
+    const big = new FinishedAttempts(1024 * KiB, 1000);
+    for (let i = 0; i < 1_000; i++) big.add(`t${i}`, reply(i), 0);
+    let found = 0;
+    for (let i = 0; i < 1_000; i++) {
+      const got = big.get(`t${i}`, 1);
+      if (got === undefined) continue;
+      found++;
+      expect(got).toBe(reply(i));
+    }
+    expect(found).toBeGreaterThan(950);
+  });
+
+  it('keeps the newer of two replies for one token in the same batch', () => {
+    const cache = new FinishedAttempts(64 * KiB, 1000);
+    cache.add('a', 'first', 0);
+    cache.add('b', 'other', 0);
+    cache.add('a', 'second', 0);
+    cache.flush();
+    expect(cache.get('a', 1)).toBe('second');
+    expect(cache.get('b', 1)).toBe('other');
+  });
+
   it('rejects a ring size it cannot index', () => {
     for (const bad of [0, 1023, 2 ** 30 + 1, 1536.5, Number.NaN]) {
       expect(() => new FinishedAttempts(bad, 1000)).toThrow(RangeError);
