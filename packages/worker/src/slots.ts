@@ -13,7 +13,7 @@ export class Slots<T> {
   readonly #concurrency: number;
   readonly #start: (job: T) => void;
   #active = 0;
-  #queue: Array<T | undefined> = [];
+  readonly #queue: Array<T | undefined> = [];
   #head = 0;
   #draining = false;
 
@@ -62,7 +62,7 @@ export class Slots<T> {
         this.#start(job);
       }
       if (this.#head === queue.length) {
-        this.#queue = [];
+        queue.length = 0;
         this.#head = 0;
       } else if (this.#head > 1024 && this.#head * 2 > queue.length) {
         queue.splice(0, this.#head);

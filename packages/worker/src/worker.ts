@@ -707,7 +707,6 @@ class RingcastWorker implements Worker {
       return;
     }
     attempt.phase = 'running';
-    this.#running.add(attempt);
     this.#stats.inflight++;
     let value: unknown;
     try {
@@ -717,6 +716,9 @@ class RingcastWorker implements Worker {
       return;
     }
     if (isThenable(value)) {
+      // Only an attempt that outlives this call can be waited for (close) or
+      // aborted (deadline sweep): a plain value or a throw ends it right here.
+      this.#running.add(attempt);
       // Promise.resolve adopts any thenable safely: one outcome, a throwing `then` rejects.
       Promise.resolve(value).then(
         (result) => this.#succeeded(attempt, result),
@@ -747,10 +749,10 @@ class RingcastWorker implements Worker {
   }
 
   #ended(attempt: Attempt, encoded: string): void {
-    this.#running.delete(attempt);
+    const wasRunning = this.#running.delete(attempt);
     this.#stats.inflight--;
     this.#finish(attempt, encoded);
-    if (this.#running.size === 0 && this.#idleWaiters.length > 0) {
+    if (wasRunning && this.#running.size === 0 && this.#idleWaiters.length > 0) {
       const waiters = this.#idleWaiters;
       this.#idleWaiters = [];
       for (const resolve of waiters) resolve();
