@@ -7,6 +7,7 @@ import {
   encode,
   encodeFrame,
   encodeMessage,
+  quote,
 } from './codec.js';
 import { ErrorCode, ProtocolError } from './errors.js';
 import {
@@ -304,6 +305,23 @@ describe('decode never throws', () => {
       }),
       { numRuns: RUNS },
     );
+  });
+});
+
+describe('quote', () => {
+  it('is JSON.stringify for every string', () => {
+    const text = fc.oneof(
+      fc.string({ unit: 'grapheme-ascii' }),
+      fc.string({ unit: 'binary' }),
+      fc.string({ unit: fc.integer({ min: 0, max: 0xffff }).map((c) => String.fromCharCode(c)) }),
+    );
+    fc.assert(
+      fc.property(text, (s) => quote(s) === JSON.stringify(s)),
+      { numRuns: 10 * RUNS },
+    );
+    for (const s of ['', 'plain-id_0.1', '"', '\\', '\u0000', '\u007f', 'é', '\ud800']) {
+      expect(quote(s)).toBe(JSON.stringify(s));
+    }
   });
 });
 

@@ -92,6 +92,19 @@ export function frameOverhead(count: number, sender?: FrameSender): number {
 }
 
 /**
+ * `JSON.stringify` for a string, faster for the ids, tokens and handler names the
+ * compact encoders write several times per task: printable ASCII without `"`
+ * or `\\` needs no escaping, and checking that costs a third of the call.
+ */
+export function quote(text: string): string {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c) return JSON.stringify(text);
+  }
+  return `"${text}"`;
+}
+
+/**
  * Encodes one attempt of a task in compact form, for a frame whose sender has
  * `replyTo`; its token is `` `${id}.${attempt}` ``. `payloadJson` is the payload
  * already JSON-encoded, or undefined for none. `deadline` must be finite.
@@ -103,13 +116,13 @@ export function encodeCompactTask(
   deadline: number,
   payloadJson: string | undefined,
 ): string {
-  const head = `[${CompactKind.TASK},${JSON.stringify(id)},${attempt},${JSON.stringify(handler)},${deadline}`;
+  const head = `[${CompactKind.TASK},${quote(id)},${attempt},${quote(handler)},${deadline}`;
   return payloadJson === undefined ? `${head}]` : `${head},${payloadJson}]`;
 }
 
 /** Encodes an ack in compact form, for a frame whose sender has `worker`. */
 export function encodeCompactAck(id: string, token: string): string {
-  return `[${CompactKind.ACK},${JSON.stringify(id)},${JSON.stringify(token)}]`;
+  return `[${CompactKind.ACK},${quote(id)},${quote(token)}]`;
 }
 
 /**
@@ -117,13 +130,13 @@ export function encodeCompactAck(id: string, token: string): string {
  * `worker`. `valueJson` is the value already JSON-encoded, or undefined for none.
  */
 export function encodeCompactOk(id: string, token: string, valueJson: string | undefined): string {
-  const head = `[${CompactKind.OK},${JSON.stringify(id)},${JSON.stringify(token)}`;
+  const head = `[${CompactKind.OK},${quote(id)},${quote(token)}`;
   return valueJson === undefined ? `${head}]` : `${head},${valueJson}]`;
 }
 
 /** Encodes an error result in compact form, for a frame whose sender has `worker`. */
 export function encodeCompactError(id: string, token: string, error: RemoteError): string {
-  return `[${CompactKind.ERROR},${JSON.stringify(id)},${JSON.stringify(token)},${JSON.stringify(error)}]`;
+  return `[${CompactKind.ERROR},${quote(id)},${quote(token)},${JSON.stringify(error)}]`;
 }
 
 /** Encodes messages as one frame. */
