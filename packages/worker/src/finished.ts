@@ -9,8 +9,10 @@
  *   each and were copied and promoted on the way: a third of the worker's CPU
  *   per task in the bench;
  * - an index, a direct-mapped table from a hash of the token to where its record
- *   is, its lengths, when it was added, and the full hash: typed-array reads per
- *   incoming task, which is nearly always a miss (a first attempt).
+ *   is, when it was added, the full hash and the lengths: one read per incoming
+ *   task, which is nearly always a miss (a first attempt). A slot's fields sit
+ *   side by side in one cache line: the table is megabytes, read at random, and
+ *   a cache miss per field cost more than the rest of the lookup.
  *
  * Records are written in batches: up to {@link BATCH} replies wait in a list,
  * where lookups find them too, and then go into the ring with one UTF-8 write.
@@ -29,25 +31,19 @@ export class FinishedAttempts {
   /** Where the next batch goes, as a position counted from the first byte ever written. */
   #head = 0;
   /**
-   * Per slot: 0 for none; `position + 1` of its record in the ring (positions as
-   * for `#head`); or `-(k + 1)` while it is entry k of the batch not yet written.
-   */
-  readonly #where: Float64Array;
-  /**
-   * The full hash of the slot's token. Once the ring has wrapped nearly every
-   * slot points somewhere: comparing hashes turns away almost every first attempt
+   * Four float64 fields per slot, {@link WHERE} to {@link LENGTHS}. Where: 0 for
+   * none; `position + 1` of its record in the ring (positions as for `#head`);
+   * or `-(k + 1)` while it is entry k of the batch not yet written. The full
+   * hash of its token: once the ring has wrapped nearly every slot points
+   * somewhere, and comparing hashes turns away almost every first attempt
    * without reading the ring.
    */
-  readonly #tags: Uint32Array;
-  /** When the slot's reply was added (epoch ms). */
-  readonly #added: Float64Array;
-  /** UTF-8 bytes of the slot's token, and of its whole record. */
-  readonly #tokenBytes: Uint32Array;
-  readonly #recordBytes: Uint32Array;
+  readonly #index: Float64Array;
   readonly #mask: number;
   readonly #maxAgeMs: number;
   /** Replies not yet in the ring, as token, reply, token, reply, … */
   readonly #batch: string[] = [];
+  /** Where each waiting reply's slot starts in the index. */
   readonly #batchSlots: number[] = [];
   #batchChars = 0;
 
@@ -62,11 +58,7 @@ export class FinishedAttempts {
     this.#ring = Buffer.allocUnsafeSlow(maxBytes);
     // About one slot per 64 bytes of ring, the size of a small reply: few collide.
     const slots = 2 ** Math.ceil(Math.log2(maxBytes / 64));
-    this.#where = new Float64Array(slots);
-    this.#tags = new Uint32Array(slots);
-    this.#added = new Float64Array(slots);
-    this.#tokenBytes = new Uint32Array(slots);
-    this.#recordBytes = new Uint32Array(slots);
+    this.#index = new Float64Array(slots * FIELDS);
     this.#mask = slots - 1;
     this.#maxAgeMs = maxAgeMs;
   }
@@ -79,31 +71,32 @@ export class FinishedAttempts {
   /** Records the encoded reply of a finished attempt. */
   add(token: string, encoded: string, now = Date.now()): void {
     const tag = hash(token);
-    const slot = tag & this.#mask;
+    const at = (tag & this.#mask) * FIELDS;
     const chars = token.length + encoded.length;
     // UTF-8 takes at most 3 bytes per UTF-16 unit.
-    if (3 * chars > this.#ring.length / 4) {
+    if (3 * chars > this.#ring.length / 4 || 3 * token.length >= LENGTH_SPLIT) {
       // Too large to keep: whatever an earlier add left here must not answer for this token.
-      this.#where[slot] = 0;
+      this.#index[at + WHERE] = 0;
       return;
     }
     const k = this.#batchSlots.length;
     this.#batch.push(token, encoded);
-    this.#batchSlots.push(slot);
+    this.#batchSlots.push(at);
     this.#batchChars += chars;
-    this.#where[slot] = -(k + 1);
-    this.#tags[slot] = tag;
-    this.#added[slot] = now;
+    this.#index[at + WHERE] = -(k + 1);
+    this.#index[at + ADDED] = now;
+    this.#index[at + TAG] = tag;
     if (k + 1 >= BATCH || 3 * this.#batchChars > this.#ring.length / 8) this.flush();
   }
 
   /** The encoded reply of a finished attempt, if it is still kept. */
   get(token: string, now = Date.now()): string | undefined {
     const tag = hash(token);
-    const slot = tag & this.#mask;
-    const where = this.#where[slot]!;
-    if (where === 0 || this.#tags[slot] !== tag) return undefined;
-    if (!(now - this.#added[slot]! <= this.#maxAgeMs)) return undefined;
+    const index = this.#index;
+    const at = (tag & this.#mask) * FIELDS;
+    const where = index[at + WHERE]!;
+    if (where === 0 || index[at + TAG] !== tag) return undefined;
+    if (!(now - index[at + ADDED]! <= this.#maxAgeMs)) return undefined;
     if (where < 0) {
       const k = -where - 1;
       return this.#batch[2 * k] === token ? this.#batch[2 * k + 1] : undefined;
@@ -112,10 +105,11 @@ export class FinishedAttempts {
     const size = this.#ring.length;
     // Writes since have reached the same offsets in a later lap.
     if (this.#head > position + size) return undefined;
-    const at = position % size;
-    const tokenEnd = at + this.#tokenBytes[slot]!;
-    if (this.#ring.toString('utf8', at, tokenEnd) !== token) return undefined;
-    return this.#ring.toString('utf8', tokenEnd, at + this.#recordBytes[slot]!);
+    const offset = position % size;
+    const lengths = index[at + LENGTHS]!;
+    const tokenEnd = offset + (lengths % LENGTH_SPLIT);
+    if (this.#ring.toString('utf8', offset, tokenEnd) !== token) return undefined;
+    return this.#ring.toString('utf8', tokenEnd, offset + Math.floor(lengths / LENGTH_SPLIT));
   }
 
   /** Writes the waiting replies into the ring. */
@@ -127,27 +121,27 @@ export class FinishedAttempts {
     const ring = this.#ring;
     const size = ring.length;
     // Room for the worst case, so a batch never wraps: skip to the next lap instead.
-    let at = this.#head % size;
-    if (at + 3 * text.length > size) {
-      this.#head += size - at;
-      at = 0;
+    let offset = this.#head % size;
+    if (offset + 3 * text.length > size) {
+      this.#head += size - offset;
+      offset = 0;
     }
     const start = this.#head;
-    const written = ring.write(text, at, 'utf8');
+    const written = ring.write(text, offset, 'utf8');
     // All ASCII (the usual case) when bytes and UTF-16 units agree: lengths need no counting.
     const ascii = written === text.length;
+    const index = this.#index;
     let position = start;
     for (let k = 0; k < slots.length; k++) {
       const token = batch[2 * k]!;
       const reply = batch[2 * k + 1]!;
       const tokenBytes = ascii ? token.length : Buffer.byteLength(token, 'utf8');
       const recordBytes = tokenBytes + (ascii ? reply.length : Buffer.byteLength(reply, 'utf8'));
-      const slot = slots[k]!;
+      const at = slots[k]!;
       // A later add of the batch may have taken the slot; then it is that one's.
-      if (this.#where[slot] === -(k + 1)) {
-        this.#where[slot] = position + 1;
-        this.#tokenBytes[slot] = tokenBytes;
-        this.#recordBytes[slot] = recordBytes;
+      if (index[at + WHERE] === -(k + 1)) {
+        index[at + WHERE] = position + 1;
+        index[at + LENGTHS] = recordBytes * LENGTH_SPLIT + tokenBytes;
       }
       position += recordBytes;
     }
@@ -157,6 +151,16 @@ export class FinishedAttempts {
     this.#batchChars = 0;
   }
 }
+
+/** The fields of an index slot, and how many there are. */
+const WHERE = 0;
+const ADDED = 1;
+const TAG = 2;
+/** The record's byte length times {@link LENGTH_SPLIT}, plus its token's. */
+const LENGTHS = 3;
+const FIELDS = 4;
+/** Tokens are at most a few hundred bytes; records at most a quarter of 1 GiB. */
+const LENGTH_SPLIT = 2 ** 16;
 
 /** Replies that wait for one write into the ring. */
 const BATCH = 256;
