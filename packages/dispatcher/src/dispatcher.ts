@@ -168,6 +168,8 @@ const BUSY_BACKOFF_MS = 20;
  * with room to spare.
  */
 const TASK_OVERHEAD = 160;
+/** Longest a handler name (at most 128 characters) can be once JSON-escaped: `\uXXXX` each, and quotes. */
+const MAX_HANDLER_JSON = 128 * 6 + 2;
 const PUBLISH_RETRY_MS = 200;
 /** A publish whose fate is unknown: it may have been heard, so its attempt may have run. */
 const MAYBE_HEARD = -1;
@@ -386,14 +388,13 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
     const id = this.#incarnation + (this.#counter++).toString(36);
     const now = Date.now();
     const deadline = now + timeoutMs;
-    const handlerJson = JSON.stringify(handler);
     // Ids are ASCII; the handler and payload are counted in UTF-8 only when they might not fit.
     const fixed = TASK_OVERHEAD + 2 * id.length + this.id.length;
-    const size = fixed + handlerJson.length + (payloadJson?.length ?? 0);
+    const size = fixed + MAX_HANDLER_JSON + (payloadJson?.length ?? 0);
     if (size * 3 > this.#options.maxMessageBytes) {
       const bytes =
         fixed +
-        Buffer.byteLength(handlerJson) +
+        Buffer.byteLength(JSON.stringify(handler)) +
         (payloadJson === undefined ? 0 : Buffer.byteLength(payloadJson));
       if (bytes > this.#options.maxMessageBytes) {
         reject(
