@@ -169,6 +169,8 @@ interface Results {
   latency?: Summary;
   weighted?: { worstDeviationPct: number; worstDeviationPts: number };
   memory?: { heapGrowthPct: number };
+  /** Every run, by scenario (and baseline variant and shape), in repeat order. */
+  runs: Record<string, Summary[]>;
   errors: number;
 }
 
@@ -183,7 +185,7 @@ async function main(): Promise<number> {
   process.stderr.write(
     `bench: redis ${url}${server ? ` (private, pid ${server.pid})` : ' (REDIS_URL)'}, logs in ${logDir}, ${config.quick ? 'quick' : 'full'} run\n`,
   );
-  const results: Results = { baseline: {}, errors: 0 };
+  const results: Results = { baseline: {}, runs: {}, errors: 0 };
   const wants = (s: Scenario) => config.scenarios.has(s);
 
   // ── baseline, throughput and latency: interleaved per repeat, so drift hits all alike ──
@@ -208,7 +210,7 @@ async function main(): Promise<number> {
   if (wants('baseline')) {
     baselineWorkers = await startBaselineWorkers(url, `bench-${run}-base`, 2);
   }
-  const runs: Record<string, Summary[]> = {};
+  const runs = results.runs;
   const record = (key: string, summary: Summary) => {
     runs[key] ??= [];
     runs[key].push(summary);
@@ -472,6 +474,13 @@ function summary(results: Results): void {
   const singleT = r.baseline['single-throughput'];
   const singleL = r.baseline['single-latency'];
   const batchedL = r.baseline['batched-latency'];
+  // The same ratio within each repeat, whose runs were measured back to back: the
+  // machine's speed drifts between repeats, and these show how far.
+  const paired = (ours: string, floor: string, pick: (s: Summary) => number) => {
+    const a = r.runs[ours] ?? [];
+    const b = r.runs[floor] ?? [];
+    return a.slice(0, b.length).map((s, k) => round(pick(s) / pick(b[k]!), 3));
+  };
   const line = {
     summary: true,
     throughputRatio: ratio(r.throughput?.tasksPerSec, batchedT?.tasksPerSec),
@@ -479,6 +488,11 @@ function summary(results: Results): void {
     p99Ratio: ratio(r.throughput?.p99, batchedT?.p99),
     weightedWorstDeviationPct: r.weighted?.worstDeviationPct ?? null,
     heapGrowthPct: r.memory?.heapGrowthPct ?? null,
+    perRepeat: {
+      throughputRatio: paired('throughput', 'baseline-batched-throughput', (s) => s.tasksPerSec),
+      sequentialP50Ratio: paired('latency', 'baseline-single-latency', (s) => s.p50),
+      p99Ratio: paired('throughput', 'baseline-batched-throughput', (s) => s.p99),
+    },
     targets: TARGETS,
     errors: r.errors,
   };

@@ -1,5 +1,8 @@
 // `npm run bench -- --quick` must keep working; this runs it at tiny N and asserts no timing.
 import { execFile } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
@@ -35,6 +38,11 @@ describe.skipIf(!privateRedisAvailable)('npm run bench -- --quick', () => {
     for (const key of ['throughputRatio', 'sequentialP50Ratio', 'p99Ratio', 'heapGrowthPct']) {
       expect(typeof summary?.[key]).toBe('number');
     }
+    // --quick makes one repeat: one back-to-back ratio each, equal to the headline one.
+    const perRepeat = summary?.['perRepeat'] as Record<string, number[]>;
+    for (const key of ['throughputRatio', 'sequentialP50Ratio', 'p99Ratio']) {
+      expect(perRepeat[key]).toEqual([summary?.[key]]);
+    }
   }, 150_000);
 });
 
@@ -62,6 +70,37 @@ describe.skipIf(!privateRedisAvailable)('scripts/bench/alone.ts', () => {
     },
     90_000,
   );
+
+  it("writes the worker side's CPU profile with --profile", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ringcast-alone-profile-'));
+    try {
+      const env = { ...process.env };
+      delete env['REDIS_URL'];
+      await promisify(execFile)(
+        tsx,
+        [
+          'scripts/bench/alone.ts',
+          '--side',
+          'worker',
+          '--n',
+          '2000',
+          '--runs',
+          '1',
+          '--profile',
+          dir,
+        ],
+        { cwd: root, env, timeout: 60_000 },
+      );
+      const profiles = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'));
+      expect(profiles).toHaveLength(1);
+      const profile = JSON.parse(readFileSync(join(dir, profiles[0]!), 'utf8')) as {
+        nodes: unknown[];
+      };
+      expect(profile.nodes.length).toBeGreaterThan(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 90_000);
 
   it('refuses a side it does not know, in one line', async () => {
     const run = promisify(execFile)(tsx, ['scripts/bench/alone.ts', '--side', 'redis'], {

@@ -192,7 +192,9 @@ async function workerAlone(
       const deadline = Date.now() + 60_000;
       const parts: string[] = [];
       for (let k = 0; k < frameSize; k++) {
-        parts.push(encodeCompactTask(`feederXy${(seq++).toString(36)}`, 1, 'echo', deadline, payload));
+        parts.push(
+          encodeCompactTask(`feederXy${(seq++).toString(36)}`, 1, 'echo', deadline, payload),
+        );
       }
       return encodeFrame(parts, { replyTo: 'feeder' });
     };
@@ -271,7 +273,9 @@ async function main(): Promise<number> {
   const results: Run[] = [];
   for (let r = 0; r < runs; r++) {
     const run =
-      side === 'dispatcher' ? await dispatcherAlone(n, w) : await workerAlone(url, n, w, frameSize, values.profile);
+      side === 'dispatcher'
+        ? await dispatcherAlone(n, w)
+        : await workerAlone(url, n, w, frameSize, values.profile);
     results.push(run);
     console.log(JSON.stringify(run));
   }
