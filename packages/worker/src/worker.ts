@@ -605,7 +605,8 @@ class RingcastWorker implements Worker {
 
   #onTask(task: TaskMessage): void {
     this.#stats.received++;
-    const live = this.#attempts.get(task.token);
+    // Empty while every handler returns at once: then hashing the token is not needed.
+    const live = this.#attempts.size > 0 ? this.#attempts.get(task.token) : undefined;
     if (live) {
       // Re-sent while queued or running: confirm again, never run twice.
       this.#stats.duplicates++;
