@@ -10,6 +10,7 @@ import {
   Outbox,
   parseWorkerInfo,
   type RemoteError,
+  TaskTable,
   type WorkerInfo,
   whenReady,
 } from '@ringcast/protocol';
@@ -133,6 +134,8 @@ interface WorkerState extends Weighted {
 }
 
 interface TaskRecord extends WheelEntry {
+  /** The dispatcher's counter when the task was made; its id is the incarnation, then this in base 36. */
+  readonly seq: number;
   readonly id: string;
   readonly handler: string;
   /**
@@ -209,7 +212,8 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
   #callPayload: unknown;
   #callOptions: DispatchOptions | undefined;
 
-  readonly #ledger = new Map<string, TaskRecord>();
+  /** Tasks not yet settled, by `seq`: their own hash, since consecutive numbers spread perfectly. */
+  readonly #ledger = new TaskTable<TaskRecord, number>((task) => task.seq);
   readonly #queue: Array<TaskRecord | undefined> = [];
   #queueHead = 0;
   #queued = 0;
@@ -385,7 +389,8 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
       );
       return;
     }
-    const id = this.#incarnation + (this.#counter++).toString(36);
+    const seq = this.#counter++;
+    const id = this.#incarnation + seq.toString(36);
     const now = Date.now();
     const deadline = now + timeoutMs;
     // Ids are ASCII; the handler and payload are counted in UTF-8 only when they might not fit.
@@ -416,6 +421,7 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
       return;
     }
     const task: TaskRecord = {
+      seq,
       id,
       handler,
       payload: payloadJson,
@@ -452,7 +458,7 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
       this.#enqueue(task);
       this.#wheel.schedule(task, deadline);
     }
-    this.#ledger.set(id, task);
+    this.#ledger.add(task, seq);
     this.#stats.dispatched++;
     if (signal) {
       task.onAbort = () => this.#cancel(task);
@@ -513,7 +519,7 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
         });
       });
     }
-    for (const task of [...this.#ledger.values()]) {
+    for (const task of this.#ledger.values()) {
       this.#fail(
         task,
         ErrorCode.CLOSED,
@@ -677,7 +683,7 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
     task.state = State.Settled;
     this.#release(task);
     this.#wheel.cancel(task);
-    this.#ledger.delete(task.id);
+    this.#ledger.delete(task, task.seq);
     if (task.onAbort) task.signal!.removeEventListener('abort', task.onAbort);
     if (this.#ledger.size === 0 && this.#idleWaiters.length > 0) {
       const waiters = this.#idleWaiters;
@@ -805,7 +811,7 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
       worker.lastSeen = now;
       worker.suspected = false;
     }
-    const task = this.#ledger.get(message.id);
+    const task = this.#taskById(message.id);
     if (
       !task ||
       !isToken(message.token, task.id, task.attempt) ||
@@ -1115,6 +1121,17 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
     const found: TaskRecord[] = [];
     for (const task of this.#ledger.values()) if (task.worker === w) found.push(task);
     return found;
+  }
+
+  /** The task a reply names, if it is ours and still in the ledger; any other id finds nothing. */
+  #taskById(id: string): TaskRecord | undefined {
+    const prefix = this.#incarnation;
+    if (id.length <= prefix.length || !id.startsWith(prefix)) return undefined;
+    const seq = Number.parseInt(id.slice(prefix.length), 36);
+    if (!Number.isSafeInteger(seq)) return undefined;
+    const task = this.#ledger.get(seq, seq);
+    // parseInt forgives signs, spaces and trailing junk: only the exact id counts.
+    return task !== undefined && task.id === id ? task : undefined;
   }
 
   /** Builds a rejection, and counts it: every error a caller sees is in `stats()`. */

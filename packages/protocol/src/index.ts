@@ -61,3 +61,4 @@ export {
   type WorkerInfo,
 } from './messages.js';
 export { Outbox, type OutboxSink } from './outbox.js';
+export { TaskTable } from './task-table.js';

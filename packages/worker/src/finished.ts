@@ -68,9 +68,8 @@ export class FinishedAttempts {
     return this.#ring.length;
   }
 
-  /** Records the encoded reply of a finished attempt. */
-  add(token: string, encoded: string, now = Date.now()): void {
-    const tag = hash(token);
+  /** Records the encoded reply of a finished attempt; `tag` is `hash(token)`, if known. */
+  add(token: string, encoded: string, now = Date.now(), tag = hash(token)): void {
     const at = (tag & this.#mask) * FIELDS;
     const chars = token.length + encoded.length;
     // UTF-8 takes at most 3 bytes per UTF-16 unit.
@@ -89,9 +88,8 @@ export class FinishedAttempts {
     if (k + 1 >= BATCH || 3 * this.#batchChars > this.#ring.length / 8) this.flush();
   }
 
-  /** The encoded reply of a finished attempt, if it is still kept. */
-  get(token: string, now = Date.now()): string | undefined {
-    const tag = hash(token);
+  /** The encoded reply of a finished attempt, if it is still kept; `tag` is `hash(token)`, if known. */
+  get(token: string, now = Date.now(), tag = hash(token)): string | undefined {
     const index = this.#index;
     const at = (tag & this.#mask) * FIELDS;
     const where = index[at + WHERE]!;

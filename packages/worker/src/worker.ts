@@ -11,6 +11,7 @@ import {
   names,
   Outbox,
   type TaskMessage,
+  TaskTable,
   type WorkerInfo,
   whenReady,
 } from '@ringcast/protocol';
@@ -18,7 +19,7 @@ import type { ChainableCommander } from 'ioredis';
 import { nanoid } from 'nanoid';
 import { type Connections, connect, describeRedis } from './connection.js';
 import { WorkerError } from './errors.js';
-import { FinishedAttempts } from './finished.js';
+import { FinishedAttempts, hash } from './finished.js';
 import { RateLimitedLog } from './log.js';
 import {
   type Handler,
@@ -106,6 +107,8 @@ type Phase = 'queued' | 'running' | 'done';
 
 interface Attempt {
   readonly task: TaskMessage;
+  /** The hash of the task's token, for the live-attempt table and the finished replies. */
+  readonly hash: number;
   readonly handler: Handler;
   phase: Phase;
   acked: boolean;
@@ -202,8 +205,8 @@ class RingcastWorker implements Worker {
   readonly #capacity: number;
   readonly #outbox: Outbox<string>;
   readonly #replies: ReplyEncoder;
-  readonly #attempts = new Map<string, Attempt>();
-  readonly #running = new Set<Attempt>();
+  /** Attempts queued or running after the turn they arrived in, by token. */
+  readonly #attempts = new TaskTable<Attempt, string>((attempt) => attempt.task.token);
   readonly #finished = new FinishedAttempts(FINISHED_MAX_BYTES, FINISHED_MAX_AGE_MS);
   readonly #invalidLog: RateLimitedLog;
   readonly #redisLog: RateLimitedLog;
@@ -399,12 +402,14 @@ class RingcastWorker implements Worker {
       this.#nack(attempt.task, NackReason.DRAINING, 'the worker is shutting down');
     }
 
-    if (this.#running.size > 0 && !(await this.#whenIdle(this.#o.drainTimeoutMs))) {
+    if (this.#stats.inflight > 0 && !(await this.#whenIdle(this.#o.drainTimeoutMs))) {
       this.#o.logger.warn(
-        `worker ${this.#o.id}: ${this.#running.size} handler(s) still running after ${this.#o.drainTimeoutMs} ms; aborting them`,
+        `worker ${this.#o.id}: ${this.#stats.inflight} handler(s) still running after ${this.#o.drainTimeoutMs} ms; aborting them`,
       );
       const reason = new WorkerError(ErrorCode.CLOSED, 'the worker is shutting down');
-      for (const attempt of this.#running) abort(attempt, reason);
+      for (const attempt of this.#attempts.values()) {
+        if (attempt.phase === 'running') abort(attempt, reason);
+      }
       await this.#whenIdle(ABORT_GRACE_MS);
     }
 
@@ -433,7 +438,7 @@ class RingcastWorker implements Worker {
 
   /** Resolves true once no handler runs, or false after `ms`. */
   async #whenIdle(ms: number): Promise<boolean> {
-    if (this.#running.size === 0) return true;
+    if (this.#stats.inflight === 0) return true;
     const t = timeout(ms);
     const idle = new Promise<void>((resolve) => this.#idleWaiters.push(resolve));
     try {
@@ -441,7 +446,7 @@ class RingcastWorker implements Worker {
     } finally {
       t.cancel();
     }
-    return this.#running.size === 0;
+    return this.#stats.inflight === 0;
   }
 
   // ── registration and liveness ──────────────────────────────────────────
@@ -605,15 +610,15 @@ class RingcastWorker implements Worker {
 
   #onTask(task: TaskMessage): void {
     this.#stats.received++;
-    // Empty while every handler returns at once: then hashing the token is not needed.
-    const live = this.#attempts.size > 0 ? this.#attempts.get(task.token) : undefined;
+    const tag = hash(task.token);
+    const live = this.#attempts.get(task.token, tag);
     if (live) {
       // Re-sent while queued or running: confirm again, never run twice.
       this.#stats.duplicates++;
       if (live.acked) this.#ack(live.task);
       return;
     }
-    const finished = this.#finished.get(task.token, this.#now);
+    const finished = this.#finished.get(task.token, this.#now, tag);
     if (finished !== undefined) {
       // Re-sent after it finished: its dispatcher lost the reply; send it again.
       this.#stats.duplicates++;
@@ -649,6 +654,7 @@ class RingcastWorker implements Worker {
     }
     const attempt: Attempt = {
       task,
+      hash: tag,
       handler,
       phase: 'queued',
       acked: false,
@@ -661,7 +667,7 @@ class RingcastWorker implements Worker {
     // standing in for the ack. Nothing can arrive while it runs, so only an attempt
     // still queued or running needs to be found again (re-sent, cancelled, drained).
     if (attempt.phase === 'done') return;
-    this.#attempts.set(task.token, attempt);
+    this.#attempts.add(attempt, tag);
     this.#unacked.push(attempt);
     if (!this.#ackScheduled) {
       this.#ackScheduled = true;
@@ -670,7 +676,7 @@ class RingcastWorker implements Worker {
   }
 
   #onCancel(message: CancelMessage): void {
-    const attempt = this.#attempts.get(message.token);
+    const attempt = this.#attempts.get(message.token, hash(message.token));
     if (!attempt || attempt.task.id !== message.id) return;
     this.#stats.cancelled++;
     if (attempt.phase === 'queued') {
@@ -683,7 +689,7 @@ class RingcastWorker implements Worker {
   /** Forgets a queued attempt; when its turn comes, `#execute` gives the slot straight back. */
   #drop(attempt: Attempt): void {
     attempt.phase = 'done';
-    this.#attempts.delete(attempt.task.token);
+    this.#attempts.delete(attempt, attempt.hash);
     this.#stats.queued--;
   }
 
@@ -717,9 +723,6 @@ class RingcastWorker implements Worker {
       return;
     }
     if (isThenable(value)) {
-      // Only an attempt that outlives this call can be waited for (close) or
-      // aborted (deadline sweep): a plain value or a throw ends it right here.
-      this.#running.add(attempt);
       // Promise.resolve adopts any thenable safely: one outcome, a throwing `then` rejects.
       Promise.resolve(value).then(
         (result) => this.#succeeded(attempt, result),
@@ -750,10 +753,9 @@ class RingcastWorker implements Worker {
   }
 
   #ended(attempt: Attempt, encoded: string): void {
-    const wasRunning = this.#running.delete(attempt);
     this.#stats.inflight--;
     this.#finish(attempt, encoded);
-    if (wasRunning && this.#running.size === 0 && this.#idleWaiters.length > 0) {
+    if (this.#stats.inflight === 0 && this.#idleWaiters.length > 0) {
       const waiters = this.#idleWaiters;
       this.#idleWaiters = [];
       for (const resolve of waiters) resolve();
@@ -764,7 +766,9 @@ class RingcastWorker implements Worker {
   #sweepDeadlines = (): void => {
     const now = Date.now();
     this.#now = now;
-    for (const attempt of this.#running) {
+    if (this.#stats.inflight === 0) return;
+    for (const attempt of this.#attempts.values()) {
+      if (attempt.phase !== 'running') continue;
       if (attempt.task.deadline > now || attempt.abortReason !== undefined) continue;
       if (attempt.controller?.signal.aborted) continue;
       abort(attempt, new WorkerError(ErrorCode.TIMEOUT, 'the task deadline passed'));
@@ -775,8 +779,9 @@ class RingcastWorker implements Worker {
   #finish(attempt: Attempt, encoded: string): void {
     attempt.phase = 'done';
     const { token, replyTo } = attempt.task;
-    this.#attempts.delete(token);
-    this.#finished.add(token, encoded, this.#now);
+    // A handler that returned at once was never put in the table.
+    if (this.#attempts.size > 0) this.#attempts.delete(attempt, attempt.hash);
+    this.#finished.add(token, encoded, this.#now, attempt.hash);
     if (this.#state !== 'closed') {
       this.#outbox.push(this.#replyChannel(replyTo), encoded, replyTo);
     }
