@@ -30,26 +30,46 @@ describe('TaskTable', () => {
     expect(table.size).toBe(1);
   });
 
-  it('keeps entries whose numbers share a slot apart, and finds each after a delete between them', () => {
-    // 64 slots at first: 5, 69 and 133 all start at slot 5.
+  it('keeps entries that share a hash apart, and finds each after a delete between them', () => {
     const table = bySeq();
     const [a, b, c] = [entry(5), entry(69), entry(133)];
-    for (const e of [a, b, c]) table.add(e, e.seq);
-    expect(table.delete(b, b.seq)).toBe(true);
-    expect(table.get(5, 5)).toBe(a);
-    expect(table.get(133, 133)).toBe(c);
-    expect(table.get(69, 69)).toBeUndefined();
-    expect(table.delete(a, a.seq)).toBe(true);
-    expect(table.get(133, 133)).toBe(c);
+    for (const e of [a, b, c]) table.add(e, 7);
+    expect(table.delete(b, 7)).toBe(true);
+    expect(table.get(5, 7)).toBe(a);
+    expect(table.get(133, 7)).toBe(c);
+    expect(table.get(69, 7)).toBeUndefined();
+    expect(table.delete(a, 7)).toBe(true);
+    expect(table.get(133, 7)).toBe(c);
   });
 
   it('wraps its probes around the end of the table', () => {
+    // 64 slots at first; hash 47 lands in the last one.
     const table = bySeq();
-    const entries = [63, 127, 191, 0].map(entry);
-    for (const e of entries) table.add(e, e.seq);
-    for (const e of entries) expect(table.get(e.seq, e.seq)).toBe(e);
-    expect(table.delete(entries[0]!, entries[0]!.seq)).toBe(true);
-    for (const e of entries.slice(1)) expect(table.get(e.seq, e.seq)).toBe(e);
+    const entries = [1, 2, 3, 4, 5, 6].map(entry);
+    for (const e of entries) table.add(e, 47);
+    for (const e of entries) expect(table.get(e.seq, 47)).toBe(e);
+    expect(table.delete(entries[0]!, 47)).toBe(true);
+    for (const e of entries.slice(1)) expect(table.get(e.seq, 47)).toBe(e);
+  });
+
+  it('keeps probe runs short for consecutive numbers used as their own hash', () => {
+    // A dispatcher's window of tasks in flight. Unspread, they would form one run
+    // as long as the window, walked by every delete and every miss.
+    const table = bySeq();
+    for (let seq = 0; seq < 20_000; seq++) {
+      table.add(entry(seq), seq);
+      if (seq >= 1000) table.delete(table.get(seq - 1000, seq - 1000)!, seq - 1000);
+    }
+    expect(table.size).toBe(1000);
+    expect(table.longestRun()).toBeLessThan(40);
+  });
+
+  it('measures its longest run, including one that wraps around the end', () => {
+    const table = bySeq();
+    expect(table.longestRun()).toBe(0);
+    // Hash 47 starts in the last of the 64 slots: a run of 3 across the end.
+    for (const seq of [1, 2, 3]) table.add(entry(seq), 47);
+    expect(table.longestRun()).toBe(3);
   });
 
   it('grows with its entries and shrinks back when they go', () => {

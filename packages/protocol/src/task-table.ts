@@ -4,7 +4,8 @@ const MIN_CAPACITY = 64;
  * A hash table for per-task records that come and go all the time: the
  * dispatcher's tasks in flight, a worker's live attempts. Open addressing with
  * linear probing and backward-shift deletion, in an array that grows and shrinks
- * with its entries; the caller supplies each key's 32-bit hash.
+ * with its entries; the caller supplies each key's 32-bit hash (a counter may be
+ * its own hash: the table spreads it).
  *
  * Why not a `Map`: under an add and a delete per task, a `Map` rehashes into a
  * new table every few thousand operations, and each obsolete table keeps a
@@ -37,7 +38,7 @@ export class TaskTable<T, K extends string | number> {
     const slots = this.#slots;
     const hashes = this.#hashes;
     const mask = this.#mask;
-    const h = hash >>> 0;
+    const h = mix(hash);
     for (let i = h & mask; ; i = (i + 1) & mask) {
       const entry = slots[i];
       if (entry === undefined) return undefined;
@@ -48,7 +49,7 @@ export class TaskTable<T, K extends string | number> {
   /** Adds an entry whose key (with hash `hash`) is not in the table. */
   add(entry: T, hash: number): void {
     if ((this.#size + 1) * 2 > this.#slots.length) this.#resize(this.#slots.length * 2);
-    place(this.#slots, this.#hashes, this.#mask, entry, hash >>> 0);
+    place(this.#slots, this.#hashes, this.#mask, entry, mix(hash));
     this.#size++;
   }
 
@@ -57,7 +58,7 @@ export class TaskTable<T, K extends string | number> {
     const slots = this.#slots;
     const hashes = this.#hashes;
     const mask = this.#mask;
-    let gap = (hash >>> 0) & mask;
+    let gap = mix(hash) & mask;
     for (;;) {
       const found = slots[gap];
       if (found === undefined) return false;
@@ -86,6 +87,22 @@ export class TaskTable<T, K extends string | number> {
     return true;
   }
 
+  /**
+   * The most consecutive occupied slots: what the slowest miss or delete walks.
+   * It reads the whole table; for tests and diagnostics, not the hot path.
+   */
+  longestRun(): number {
+    const slots = this.#slots;
+    let longest = 0;
+    let run = 0;
+    // Twice round, so a run that wraps past the end is counted whole.
+    for (let i = 0; i < 2 * slots.length && longest < slots.length; i++) {
+      run = slots[i % slots.length] === undefined ? 0 : run + 1;
+      longest = Math.max(longest, run);
+    }
+    return longest;
+  }
+
   /** The entries, in no particular order: a copy, safe to use while the table changes. */
   values(): T[] {
     const out: T[] = [];
@@ -107,6 +124,16 @@ export class TaskTable<T, K extends string | number> {
     this.#hashes = hashes;
     this.#mask = mask;
   }
+}
+
+/**
+ * Spreads a hash over the table: consecutive numbers (a counter used as its own
+ * hash) would otherwise fill consecutive slots, one probe run as long as the
+ * entries, which every delete walks to its end. Multiplying by an odd constant
+ * permutes the low bits and scatters any run of them.
+ */
+function mix(hash: number): number {
+  return Math.imul(hash, 0x9e3779b1) >>> 0;
 }
 
 function place<T>(
