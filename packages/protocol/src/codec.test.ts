@@ -8,6 +8,7 @@ import {
   encodeCompactAck,
   encodeCompactError,
   encodeCompactOk,
+  encodeCompactOkValue,
   encodeCompactTask,
   encodeFrame,
   encodeMessage,
@@ -723,6 +724,33 @@ describe('compact forms', () => {
     expect(expectDecoded(decode(bare)).messages).toStrictEqual([
       { kind: 'ack', id: 't1', token: 'k1', worker: 'w_1' },
     ]);
+  });
+
+  it('encodes a result from its value exactly as from the value encoded apart', () => {
+    const values: unknown[] = [
+      1,
+      'é"\\',
+      null,
+      true,
+      [1, undefined, () => 1],
+      { a: 1, b: undefined, c: { d: [null] } },
+      new Date(0),
+      { toJSON: () => undefined },
+      { toJSON: () => ({ x: 1 }) },
+      undefined,
+      () => 1,
+      Symbol('s'),
+      Number.NaN,
+    ];
+    for (const value of values) {
+      expect(encodeCompactOkValue('t"1', 'tok\\1', value)).toBe(
+        encodeCompactOk('t"1', 'tok\\1', JSON.stringify(value)),
+      );
+    }
+    expect(() => encodeCompactOkValue('t', 'k', 1n)).toThrow(TypeError);
+    const cycle: Record<string, unknown> = {};
+    cycle['self'] = cycle;
+    expect(() => encodeCompactOkValue('t', 'k', cycle)).toThrow(TypeError);
   });
 
   it('decodes compact and object messages side by side, in order', () => {

@@ -134,6 +134,29 @@ export function encodeCompactOk(id: string, token: string, valueJson: string | u
   return valueJson === undefined ? `${head}]` : `${head},${valueJson}]`;
 }
 
+/**
+ * Encodes a successful result in compact form from the value itself, as one flat
+ * string: a single `JSON.stringify` of the whole message. Concatenated around the
+ * value's JSON, a result is a rope that every later join (the frame, the
+ * finished-reply ring) must walk. Throws what `JSON.stringify` throws for the
+ * value; like {@link encodeCompactOk}, it leaves out a value JSON leaves out.
+ */
+export function encodeCompactOkValue(id: string, token: string, value: unknown): string {
+  // Inside an array JSON writes null for what it would leave out of an object
+  // (undefined, a function, a symbol, a toJSON that gives undefined): those go the long way.
+  if (
+    value === undefined ||
+    typeof value === 'function' ||
+    typeof value === 'symbol' ||
+    (typeof value === 'object' &&
+      value !== null &&
+      typeof (value as { toJSON?: unknown }).toJSON === 'function')
+  ) {
+    return encodeCompactOk(id, token, JSON.stringify(value));
+  }
+  return JSON.stringify([CompactKind.OK, id, token, value]);
+}
+
 /** Encodes an error result in compact form, for a frame whose sender has `worker`. */
 export function encodeCompactError(id: string, token: string, error: RemoteError): string {
   return `[${CompactKind.ERROR},${quote(id)},${quote(token)},${JSON.stringify(error)}]`;

@@ -10,6 +10,7 @@ export {
   encodeCompactAck,
   encodeCompactError,
   encodeCompactOk,
+  encodeCompactOkValue,
   encodeCompactTask,
   encodeFrame,
   encodeMessage,

@@ -2,7 +2,7 @@ import {
   byteLength,
   encodeCompactAck,
   encodeCompactError,
-  encodeCompactOk,
+  encodeCompactOkValue,
   encodeMessage,
   type FrameSender,
   frameOverhead,
@@ -104,9 +104,9 @@ export class ReplyEncoder {
    * unanswered. `ok` says which it was.
    */
   ok(id: string, token: string, value: unknown): { encoded: string; ok: boolean } {
-    let json: string | undefined;
+    let encoded: string;
     try {
-      json = JSON.stringify(value);
+      encoded = encodeCompactOkValue(id, token, value);
     } catch (thrown) {
       const why = thrown instanceof Error ? safeString(thrown.message) : safeString(thrown);
       const error: RemoteError = {
@@ -116,8 +116,6 @@ export class ReplyEncoder {
       };
       return { encoded: this.error(id, token, error), ok: false };
     }
-    // A value JSON leaves out (undefined, a function) is left out here too.
-    const encoded = encodeCompactOk(id, token, json);
     const size = byteLength(encoded, this.#limit);
     if (size > this.#limit) {
       const error: RemoteError = {
