@@ -217,6 +217,25 @@ describe.skipIf(!redisAvailability.available)('dispatcher against real workers',
     expect((await rejection(d.dispatch('echo', 1))).code).toBe(ErrorCode.CLOSED);
   });
 
+  it('close rejects the tasks left open in the order they were dispatched', async () => {
+    const ns = uniqueNamespace();
+    await worker(ns);
+    const d = await dispatcher(ns, { drainTimeoutMs: 50 });
+    await untilWorkers(d, 1);
+    // Some run on the worker, the rest wait in the dispatcher's queue.
+    const order: number[] = [];
+    const open = Array.from({ length: 300 }, (_, i) =>
+      d.dispatch('hang', null).catch((error: unknown) => {
+        expect((error as DispatchError).code).toBe(ErrorCode.CLOSED);
+        order.push(i);
+      }),
+    );
+    await new Promise((r) => setTimeout(r, 50));
+    await d.close();
+    await Promise.all(open);
+    expect(order).toEqual(Array.from({ length: 300 }, (_, i) => i));
+  });
+
   it('close waits for in-flight tasks to finish', async () => {
     const ns = uniqueNamespace();
     await worker(ns);

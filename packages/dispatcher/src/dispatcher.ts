@@ -99,6 +99,11 @@ function isShutdownAbort(error: RemoteError): boolean {
   return error.name === 'WorkerError' && error.code === ErrorCode.CLOSED;
 }
 
+/** Orders tasks by when they were dispatched. */
+function oldestFirst(a: { seq: number }, b: { seq: number }): number {
+  return a.seq - b.seq;
+}
+
 /** Creates a dispatcher. Options are validated here; nothing connects until `start()`. */
 export function createDispatcher<M extends TaskMap = TaskMap>(
   options?: DispatcherOptions,
@@ -519,7 +524,7 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
         });
       });
     }
-    for (const task of this.#ledger.values()) {
+    for (const task of this.#unsettled()) {
       this.#fail(
         task,
         ErrorCode.CLOSED,
@@ -1072,7 +1077,7 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
     if (this.#state !== 'running' || !this.#connections) return;
     try {
       await this.#connections.subscriber.subscribe(this.#replyChannel, this.#names.controlChannel);
-      await this.#recover(this.#ledger.values());
+      await this.#recover(this.#unsettled());
       await this.#reconcile();
     } catch (error) {
       this.#log('warn', `recovery after resubscribe failed: ${String(error)}`);
@@ -1118,9 +1123,18 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
    * set would cost an add and a delete on every task.
    */
   #attemptsOn(w: WorkerState): TaskRecord[] {
-    const found: TaskRecord[] = [];
-    for (const task of this.#ledger.values()) if (task.worker === w) found.push(task);
-    return found;
+    return this.#ledger
+      .values()
+      .filter((task) => task.worker === w)
+      .sort(oldestFirst);
+  }
+
+  /**
+   * Every task not yet settled, oldest first: what is failed, re-sent or
+   * redelivered in bulk keeps the order the tasks were dispatched in.
+   */
+  #unsettled(): TaskRecord[] {
+    return this.#ledger.values().sort(oldestFirst);
   }
 
   /** The task a reply names, if it is ours and still in the ledger; any other id finds nothing. */
