@@ -462,6 +462,33 @@ describe.skipIf(!redisAvailability.available)('worker against a real Redis', () 
     await worker.close();
   });
 
+  it('close() nacks queued attempts DRAINING in the order they arrived', async () => {
+    const started = gate();
+    const release = gate();
+    const worker = await startWorker(
+      {
+        slow: async () => {
+          started.open();
+          await release.promise;
+          return 'finished';
+        },
+      },
+      { concurrency: 1, maxQueue: 200 },
+    );
+    const running = fake.task('slow');
+    const queued = Array.from({ length: 150 }, () => fake.task('slow'));
+    await fake.send(worker.id, running, ...queued);
+    await started.promise;
+    const closing = worker.close();
+    await fake.reply('nack', queued.at(-1)!.token);
+    const nacked = fake.replies
+      .filter((m) => m.kind === 'nack')
+      .map((m) => (m as { token: string }).token);
+    expect(nacked).toEqual(queued.map((t) => t.token));
+    release.open();
+    await closing;
+  });
+
   it('close() aborts handlers that outlive the drain timeout, with reason CLOSED', async () => {
     const started = gate();
     const worker = await startWorker(

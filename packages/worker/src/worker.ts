@@ -106,6 +106,8 @@ type State = 'idle' | 'starting' | 'running' | 'closing' | 'closed';
 type Phase = 'queued' | 'running' | 'done';
 
 interface Attempt {
+  /** Order of arrival, among this worker's attempts. */
+  readonly seq: number;
   readonly task: TaskMessage;
   /** The hash of the task's token, for the live-attempt table and the finished replies. */
   readonly hash: number;
@@ -222,6 +224,8 @@ class RingcastWorker implements Worker {
   #sweep: NodeJS.Timeout | undefined;
   readonly #replyChannels = new Map<string, string>();
   #unacked: Attempt[] = [];
+  /** Attempts taken so far: the next one's `seq`. */
+  #arrivals = 0;
   #ackScheduled = false;
   #idleWaiters: Array<() => void> = [];
   #retry: RetryFrame[] = [];
@@ -396,7 +400,9 @@ class RingcastWorker implements Worker {
       CLOSE_STEP_MS,
     );
 
-    for (const attempt of this.#attempts.values()) {
+    // Oldest first, as they would have run: their dispatchers re-route them in that order.
+    const live = this.#attempts.values().sort((a, b) => a.seq - b.seq);
+    for (const attempt of live) {
       if (attempt.phase !== 'queued') continue;
       this.#drop(attempt);
       this.#nack(attempt.task, NackReason.DRAINING, 'the worker is shutting down');
@@ -653,6 +659,7 @@ class RingcastWorker implements Worker {
       return;
     }
     const attempt: Attempt = {
+      seq: this.#arrivals++,
       task,
       hash: tag,
       handler,
