@@ -355,6 +355,63 @@ describe.skipIf(!redisAvailability.available)('dispatcher against real workers',
     await d.close();
   });
 
+  it('settles a task only by a reply naming its exact id: look-alike ids are stale', async () => {
+    const ns = uniqueNamespace();
+    const n = names(ns);
+    const raw = track(new Redis(redis.url));
+    const sub = track(new Redis(redis.url));
+    // A hand-made worker: registered, beating, subscribed to its channel.
+    const info = {
+      id: 'manual',
+      incarnation: 'inc-m',
+      weight: 1,
+      concurrency: 4,
+      maxQueue: 0,
+      heartbeatTtlMs: 10_000,
+      handlers: ['echo'],
+      host: 'test',
+      pid: 1,
+      version: '0',
+      startedAt: Date.now(),
+    };
+    await raw.hset(n.registryKey, info.id, JSON.stringify(info));
+    await raw.set(n.heartbeatKey(info.id), info.incarnation, 'PX', 10_000);
+    const frames: string[] = [];
+    sub.on('message', (_channel: string, frame: string) => frames.push(frame));
+    await sub.subscribe(n.workerChannel(info.id));
+    const d = await dispatcher(ns, { ackTimeoutMs: 10_000 });
+    await untilWorkers(d, 1);
+    const pending = d.dispatch('echo', 'x');
+    const until = Date.now() + 5000;
+    while (frames.length === 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 5));
+    const [, id, attempt] = (JSON.parse(frames[0]!) as { m: [number, string, number][] }).m[0]!;
+    const incarnation = id.slice(0, 8);
+    const counter = id.slice(8);
+    const reply = (taskId: string, value: string) =>
+      raw.publish(
+        n.replyChannel(d.id),
+        JSON.stringify({
+          v: 2,
+          w: info.id,
+          i: info.incarnation,
+          m: [[4, taskId, `${id}.${attempt}`, value]],
+        }),
+      );
+    // parseInt would read each of these as the same counter; each carries the genuine token.
+    for (const lookalike of [` ${counter}`, `+${counter}`, `${counter}!`, `0${counter}`]) {
+      await reply(incarnation + lookalike, 'forged');
+    }
+    const staleBy = Date.now() + 5000;
+    while (d.stats().staleReplies < 4 && Date.now() < staleBy)
+      await new Promise((r) => setTimeout(r, 5));
+    expect(d.stats().staleReplies).toBe(4);
+    expect(d.stats().settled.ok).toBe(0);
+    await reply(id, 'genuine');
+    await expect(pending).resolves.toBe('genuine');
+    await Promise.all([raw.quit(), sub.quit()]);
+    await d.close();
+  });
+
   it('drops the late result of a fenced-off attempt', async () => {
     const ns = uniqueNamespace();
     const frozen = await worker(ns, { id: 'frozen', heartbeatTtlMs: 500 });

@@ -217,7 +217,7 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
   #callPayload: unknown;
   #callOptions: DispatchOptions | undefined;
 
-  /** Tasks not yet settled, by `seq`: their own hash, since consecutive numbers spread perfectly. */
+  /** Tasks not yet settled, by `seq`, which is its own hash (the table spreads consecutive numbers). */
   readonly #ledger = new TaskTable<TaskRecord, number>((task) => task.seq);
   readonly #queue: Array<TaskRecord | undefined> = [];
   #queueHead = 0;
