@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { createDispatcher, DispatchError, type Dispatcher, ErrorCode } from '@ringcast/dispatcher';
-import { encode, names } from '@ringcast/protocol';
+import { encode, names, type WorkerInfo } from '@ringcast/protocol';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
@@ -55,6 +55,21 @@ describe.skipIf(!redisAvailability.available)('dispatcher against real workers',
       if (Date.now() > until) throw new Error(`expected ${n} workers, saw ${d.workers().length}`);
       await new Promise((r) => setTimeout(r, 10));
     }
+  }
+
+  /** A registry entry for a worker no process stands behind, with an `echo` handler. */
+  function workerInfo(fields: Pick<WorkerInfo, 'id' | 'incarnation' | 'concurrency'>): WorkerInfo {
+    return {
+      weight: 1,
+      maxQueue: 0,
+      heartbeatTtlMs: 10_000,
+      handlers: ['echo'],
+      host: 'nowhere',
+      pid: 1,
+      version: '0',
+      startedAt: Date.now(),
+      ...fields,
+    };
   }
 
   async function rejection(promise: Promise<unknown>): Promise<DispatchError> {
@@ -333,19 +348,7 @@ describe.skipIf(!redisAvailability.available)('dispatcher against real workers',
     // No periodic reconcile during the test: only what a hello triggers.
     const d = await dispatcher(ns, { reconcileIntervalMs: 60_000 });
     const raw = track(new Redis(redis.url));
-    const forged = {
-      id: 'ghost',
-      incarnation: 'i1',
-      weight: 1,
-      concurrency: 1,
-      maxQueue: 0,
-      heartbeatTtlMs: 1000,
-      handlers: ['echo'],
-      host: 'nowhere',
-      pid: 1,
-      version: '0',
-      startedAt: Date.now(),
-    };
+    const forged = workerInfo({ id: 'ghost', incarnation: 'i1', concurrency: 1 });
     await raw.publish(names(ns).controlChannel, encode([{ kind: 'hello', worker: forged }]));
     const real = await worker(ns);
     await untilWorkers(d, 1);
@@ -361,19 +364,7 @@ describe.skipIf(!redisAvailability.available)('dispatcher against real workers',
     const raw = track(new Redis(redis.url));
     const sub = track(new Redis(redis.url));
     // A hand-made worker: registered, beating, subscribed to its channel.
-    const info = {
-      id: 'manual',
-      incarnation: 'inc-m',
-      weight: 1,
-      concurrency: 4,
-      maxQueue: 0,
-      heartbeatTtlMs: 10_000,
-      handlers: ['echo'],
-      host: 'test',
-      pid: 1,
-      version: '0',
-      startedAt: Date.now(),
-    };
+    const info = workerInfo({ id: 'manual', incarnation: 'inc-m', concurrency: 4 });
     await raw.hset(n.registryKey, info.id, JSON.stringify(info));
     await raw.set(n.heartbeatKey(info.id), info.incarnation, 'PX', 10_000);
     const frames: string[] = [];

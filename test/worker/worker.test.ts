@@ -417,7 +417,8 @@ describe.skipIf(!redisAvailability.available)('worker against a real Redis', () 
     expect(values).toEqual([2, 3]);
   });
 
-  it('close() leaves first, nacks DRAINING, lets running handlers finish and delivers them', async () => {
+  /** A worker whose `slow` handler signals `started` and holds until `release` opens. */
+  async function startHeldWorker(options: Partial<WorkerOptions>) {
     const started = gate();
     const release = gate();
     const worker = await startWorker(
@@ -428,8 +429,13 @@ describe.skipIf(!redisAvailability.available)('worker against a real Redis', () 
           return 'finished';
         },
       },
-      { concurrency: 1 },
+      { concurrency: 1, ...options },
     );
+    return { worker, started, release };
+  }
+
+  it('close() leaves first, nacks DRAINING, lets running handlers finish and delivers them', async () => {
+    const { worker, started, release } = await startHeldWorker({});
     const { incarnation } = worker.info();
     const running = fake.task('slow');
     const queued = fake.task('slow');
@@ -463,18 +469,7 @@ describe.skipIf(!redisAvailability.available)('worker against a real Redis', () 
   });
 
   it('close() nacks queued attempts DRAINING in the order they arrived', async () => {
-    const started = gate();
-    const release = gate();
-    const worker = await startWorker(
-      {
-        slow: async () => {
-          started.open();
-          await release.promise;
-          return 'finished';
-        },
-      },
-      { concurrency: 1, maxQueue: 200 },
-    );
+    const { worker, started, release } = await startHeldWorker({ maxQueue: 200 });
     const running = fake.task('slow');
     const queued = Array.from({ length: 150 }, () => fake.task('slow'));
     await fake.send(worker.id, running, ...queued);

@@ -153,7 +153,7 @@ interface TaskRecord extends WheelEntry {
   readonly resolve: (value: unknown) => void;
   readonly reject: (error: unknown) => void;
   state: State;
-  /** The current attempt's number; its token is `${id}.${attempt}`. */
+  /** The current attempt's number, 0 until the task is first sent; its token is `${id}.${attempt}`. */
   attempt: number;
   /** Attempts that may have run; bounded by `maxAttempts`. */
   spent: number;
@@ -163,7 +163,6 @@ interface TaskRecord extends WheelEntry {
   /** Incarnation of the worker process that acknowledged the current attempt. */
   ackedBy: string | undefined;
   lastWorker: WorkerState | undefined;
-  everSent: boolean;
   signal: AbortSignal | undefined;
   onAbort: (() => void) | undefined;
 }
@@ -441,7 +440,6 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
       worker: undefined,
       ackedBy: undefined,
       lastWorker: undefined,
-      everSent: false,
       signal,
       onAbort: undefined,
       wakeAt: 0,
@@ -559,11 +557,10 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
     let worker = task.lastWorker ? this.#ring.pick(this.#canTakeElsewhere, task) : undefined;
     worker ??= this.#ring.pick(this.#canTake, task);
     if (!worker) return false;
-    if (task.everSent) this.#stats.redelivered++;
+    if (task.attempt > 0) this.#stats.redelivered++;
     task.attempt++;
     task.spent++;
     task.state = State.Sent;
-    task.everSent = true;
     task.worker = worker;
     task.ackedBy = undefined;
     task.lastWorker = worker;
@@ -732,12 +729,12 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
   #wake(task: TaskRecord, now: number): void {
     if (task.state === State.Settled) return;
     if (now >= task.deadline) {
-      if (!task.everSent && this.#workers.size === 0) {
+      if (task.attempt === 0 && this.#workers.size === 0) {
         this.#fail(task, ErrorCode.NO_WORKERS, 'no worker joined before the task timed out', false);
       } else {
         const where = task.worker
           ? ` on worker ${task.worker.id}`
-          : task.everSent
+          : task.attempt > 0
             ? ''
             : ' waiting for a free worker';
         this.#fail(task, ErrorCode.TIMEOUT, `task did not settle within its timeout${where}`, true);
