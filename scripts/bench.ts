@@ -146,6 +146,12 @@ function warmup(n: number): number {
   return Math.max(1, Math.min(20_000, Math.floor(n / 5)));
 }
 
+const VARIANT_NAMES: Record<BaselineVariant, string> = {
+  single: 'one PUBLISH per task',
+  batched: 'one PUBLISH per worker per tick',
+  wire: "batched, in ringcast's frames, no bookkeeping",
+};
+
 const payload = (i: number) => ({ i, d: DATA });
 const isEcho = (i: number, value: unknown) => (value as { i?: unknown } | null)?.i === i;
 
@@ -227,8 +233,9 @@ async function main(): Promise<number> {
     for (const shape of shapes) {
       const { w, n } = size(config, shape);
       if (baselineWorkers) {
+        // The wire step only at throughput, last, next to the ringcast run it is compared with.
         const variants: BaselineVariant[] =
-          shape === 'throughput' ? ['batched', 'single'] : ['single', 'batched'];
+          shape === 'throughput' ? ['batched', 'single', 'wire'] : ['single', 'batched'];
         for (const variant of variants) {
           const client = await baselineClient(
             url,
@@ -293,14 +300,14 @@ async function main(): Promise<number> {
   if (baselineWorkers) await Promise.all(baselineWorkers.children.map((c) => c.stop()));
 
   for (const shape of shapes) {
-    for (const variant of ['single', 'batched'] as const) {
+    for (const variant of ['single', 'batched', 'wire'] as const) {
       const list = runs[`baseline-${variant}-${shape}`];
       if (!list) continue;
       const median = medianOf(list);
       results.baseline[`${variant}-${shape}`] = median;
       emit({
         scenario: 'baseline',
-        variant: variant === 'single' ? 'one PUBLISH per task' : 'one PUBLISH per worker per tick',
+        variant: VARIANT_NAMES[variant],
         shape,
         ...median,
         runs: list.map(perRun),
@@ -479,6 +486,7 @@ function summary(results: Results): void {
   const singleT = r.baseline['single-throughput'];
   const singleL = r.baseline['single-latency'];
   const batchedL = r.baseline['batched-latency'];
+  const wireT = r.baseline['wire-throughput'];
   // The same ratio within each repeat, whose runs were measured back to back: the
   // machine's speed drifts between repeats, and these show how far.
   const paired = (ours: string, floor: string, pick: (s: Summary) => number) => {
@@ -493,10 +501,21 @@ function summary(results: Results): void {
     p99Ratio: ratio(r.throughput?.p99, batchedT?.p99),
     weightedWorstDeviationPct: r.weighted?.worstDeviationPct ?? null,
     heapGrowthPct: r.memory?.heapGrowthPct ?? null,
+    // Where the throughput gap lies: the floor speaking ringcast's frames against
+    // the floor (the wire format and its validation), and ringcast against that
+    // (everything ringcast keeps per task and attempt).
+    wireRatio: ratio(wireT?.tasksPerSec, batchedT?.tasksPerSec),
+    ringcastToWireRatio: ratio(r.throughput?.tasksPerSec, wireT?.tasksPerSec),
     perRepeat: {
       throughputRatio: paired('throughput', 'baseline-batched-throughput', (s) => s.tasksPerSec),
       sequentialP50Ratio: paired('latency', 'baseline-single-latency', (s) => s.p50),
       p99Ratio: paired('throughput', 'baseline-batched-throughput', (s) => s.p99),
+      wireRatio: paired(
+        'baseline-wire-throughput',
+        'baseline-batched-throughput',
+        (s) => s.tasksPerSec,
+      ),
+      ringcastToWireRatio: paired('throughput', 'baseline-wire-throughput', (s) => s.tasksPerSec),
     },
     targets: TARGETS,
     errors: r.errors,
@@ -517,6 +536,7 @@ function summary(results: Results): void {
       [
         ['baseline, batched per tick', batchedT],
         ['baseline, one PUBLISH per task', singleT],
+        ["batched in ringcast's frames", wireT],
         ['ringcast', r.throughput],
         ['baseline, one PUBLISH per task', singleL],
         ['baseline, batched per tick', batchedL],
@@ -541,6 +561,8 @@ function summary(results: Results): void {
       `≥ ${TARGETS.throughputRatio}`,
       ok(line.throughputRatio, TARGETS.throughputRatio, true),
     ],
+    ["  of it: ringcast's frames / batched", String(line.wireRatio ?? '—'), '', ''],
+    ["  of it: ringcast / ringcast's frames", String(line.ringcastToWireRatio ?? '—'), '', ''],
     [
       'sequential p50 / one-PUBLISH p50',
       String(line.sequentialP50Ratio ?? '—'),

@@ -33,14 +33,31 @@ describe.skipIf(!privateRedisAvailable)('npm run bench -- --quick', () => {
       'throughput',
       'weighted',
     ]);
+    // The floor both ways, and at throughput the step between it and ringcast.
+    const baselines = lines
+      .filter((l) => l['scenario'] === 'baseline')
+      .map((l) => `${l['variant']} @ ${l['shape']}`);
+    expect(baselines.sort()).toEqual([
+      "batched, in ringcast's frames, no bookkeeping @ throughput",
+      'one PUBLISH per task @ latency',
+      'one PUBLISH per task @ throughput',
+      'one PUBLISH per worker per tick @ latency',
+      'one PUBLISH per worker per tick @ throughput',
+    ]);
     const summary = lines.find((l) => l['summary'] === true);
     expect(summary).toMatchObject({ errors: 0 });
-    for (const key of ['throughputRatio', 'sequentialP50Ratio', 'p99Ratio', 'heapGrowthPct']) {
-      expect(typeof summary?.[key]).toBe('number');
+    const ratios = ['throughputRatio', 'sequentialP50Ratio', 'p99Ratio'];
+    const steps = ['wireRatio', 'ringcastToWireRatio'];
+    for (const key of [...ratios, ...steps, 'heapGrowthPct']) {
+      expect(summary?.[key]).toBeGreaterThan(key === 'heapGrowthPct' ? -100 : 0);
     }
+    // The two steps multiply to the whole gap (up to rounding).
+    const product =
+      (summary?.['wireRatio'] as number) * (summary?.['ringcastToWireRatio'] as number);
+    expect(product).toBeCloseTo(summary?.['throughputRatio'] as number, 2);
     // --quick makes one repeat: one back-to-back ratio each, equal to the headline one.
     const perRepeat = summary?.['perRepeat'] as Record<string, number[]>;
-    for (const key of ['throughputRatio', 'sequentialP50Ratio', 'p99Ratio']) {
+    for (const key of [...ratios, ...steps]) {
       expect(perRepeat[key]).toEqual([summary?.[key]]);
     }
   }, 150_000);

@@ -1,7 +1,14 @@
 // The baseline's echo worker: plain ioredis pub/sub, no acks, no checks, no timers.
 // Tasks on `<prefix>:single:<id>` get one PUBLISH per reply; tasks on
 // `<prefix>:batched:<id>` arrive as arrays and leave as one PUBLISH per tick.
+//
+// `<prefix>:wire:<id>` is not the baseline but a step between it and ringcast:
+// the batched echo speaking ringcast's frames, through ringcast's own `decode`
+// (so with its validation), and nothing else ringcast does. Its replies are one
+// `JSON.stringify` per frame, the cheapest way to write those bytes: a ringcast
+// worker encodes each reply alone because it keeps each for re-sent attempts.
 import { parseArgs } from 'node:util';
+import { CompactKind, decode, PROTOCOL_VERSION } from '@ringcast/protocol';
 import { Redis } from 'ioredis';
 
 const { values } = parseArgs({
@@ -25,35 +32,54 @@ interface Task {
 
 const single = `${prefix}:single:${id}`;
 const batched = `${prefix}:batched:${id}`;
+const wire = `${prefix}:wire:${id}`;
 const replySingle = `${prefix}:reply:single`;
 const replyBatched = `${prefix}:reply:batched`;
+const replyWire = `${prefix}:reply:wire`;
 
 const pub = new Redis(url);
 const sub = new Redis(url);
-let out: Array<{ i: number; v: unknown }> = [];
-let scheduled = false;
 
-const flush = (): void => {
-  scheduled = false;
-  const replies = out;
-  out = [];
-  void pub.publish(replyBatched, JSON.stringify(replies));
-};
+/** Replies of this tick for one reply channel, published together when the tick ends. */
+function batcher<T>(channel: string, encode: (replies: T[]) => string): (reply: T) => void {
+  let out: T[] = [];
+  let scheduled = false;
+  const flush = (): void => {
+    scheduled = false;
+    const replies = out;
+    out = [];
+    void pub.publish(channel, encode(replies));
+  };
+  return (reply) => {
+    out.push(reply);
+    if (!scheduled) {
+      scheduled = true;
+      setImmediate(flush);
+    }
+  };
+}
+
+const replyBatchedLater = batcher<{ i: number; v: unknown }>(replyBatched, JSON.stringify);
+const replyWireLater = batcher<unknown[]>(replyWire, (m) =>
+  JSON.stringify({ v: PROTOCOL_VERSION, w: id, i: 'wire', m }),
+);
 
 sub.on('message', (channel: string, data: string) => {
   if (channel === single) {
     const task = JSON.parse(data) as Task;
     void pub.publish(replySingle, JSON.stringify({ i: task.i, v: task.p }));
-    return;
-  }
-  for (const task of JSON.parse(data) as Task[]) out.push({ i: task.i, v: task.p });
-  if (!scheduled) {
-    scheduled = true;
-    setImmediate(flush);
+  } else if (channel === batched) {
+    for (const task of JSON.parse(data) as Task[]) replyBatchedLater({ i: task.i, v: task.p });
+  } else {
+    const decoded = decode(data);
+    if (!decoded.ok) throw decoded.error;
+    for (const m of decoded.messages) {
+      if (m.kind === 'task') replyWireLater([CompactKind.OK, m.id, m.token, m.payload]);
+    }
   }
 });
 
-await sub.subscribe(single, batched);
+await sub.subscribe(single, batched, wire);
 process.stdout.write('ready\n');
 
 process.once('SIGTERM', () => {

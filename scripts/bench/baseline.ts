@@ -1,12 +1,21 @@
 // The floor: a minimal ioredis pub/sub echo measured with the same closed loop as ringcast.
 import { fileURLToPath } from 'node:url';
+import { decode, encodeCompactTask, encodeFrame } from '@ringcast/protocol';
 import { Redis } from 'ioredis';
 import { type Child, spawnChild, tail, waitFor } from './harness.js';
 import type { Send } from './loop.js';
 
 const WORKER = fileURLToPath(new URL('./baseline-worker.ts', import.meta.url));
 
-export type BaselineVariant = 'single' | 'batched';
+/**
+ * `wire` is not the baseline but the step between it and ringcast: the batched
+ * echo speaking ringcast's frames (see baseline-worker.ts).
+ */
+export type BaselineVariant = 'single' | 'batched' | 'wire';
+
+/** Like a dispatcher's task ids: an 8-character incarnation, then a base-36 counter. */
+const WIRE_ID_PREFIX = 'wireBase';
+const WIRE_TIMEOUT_MS = 60_000;
 
 export interface BaselineWorkers {
   ids: string[];
@@ -51,6 +60,12 @@ export interface BaselineClient {
  * The dispatching side of the baseline: round-robin over the workers, a Map from
  * task number to its resolver, JSON both ways. `batched` makes one PUBLISH per
  * worker per tick carrying all of that tick's tasks.
+ *
+ * `wire` batches the same way but writes what a ringcast dispatcher writes, as it
+ * does: each task encoded when it is sent (ringcast takes its payload then), with
+ * an id unique across restarts and a deadline, joined into ringcast's frame; and
+ * it reads the replies with ringcast's `decode`. It keeps none of ringcast's books:
+ * no ledger, deadlines, fencing, retries or limits.
  */
 export async function baselineClient(
   url: string,
@@ -66,6 +81,18 @@ export async function baselineClient(
   let rr = 0;
 
   sub.on('message', (_channel: string, data: string) => {
+    if (variant === 'wire') {
+      const decoded = decode(data);
+      if (!decoded.ok) throw decoded.error;
+      for (const m of decoded.messages) {
+        if (m.kind !== 'result' || !m.ok) continue;
+        const i = Number.parseInt(m.id.slice(WIRE_ID_PREFIX.length), 36);
+        const resolve = pending.get(i);
+        pending.delete(i);
+        resolve?.(m.value);
+      }
+      return;
+    }
     const replies = JSON.parse(data) as
       | { i: number; v: unknown }
       | Array<{ i: number; v: unknown }>;
@@ -84,6 +111,32 @@ export async function baselineClient(
         pending.set(i, resolve);
         const channel = channels[rr++ % channels.length]!;
         void pub.publish(channel, JSON.stringify({ i, p: payload(i) }));
+      });
+  } else if (variant === 'wire') {
+    const batches: string[][] = channels.map(() => []);
+    const sender = { replyTo: 'wire' };
+    let scheduled = false;
+    const flush = (): void => {
+      scheduled = false;
+      for (let k = 0; k < channels.length; k++) {
+        const batch = batches[k]!;
+        if (batch.length === 0) continue;
+        batches[k] = [];
+        void pub.publish(channels[k]!, encodeFrame(batch, sender));
+      }
+    };
+    send = (i) =>
+      new Promise((resolve) => {
+        pending.set(i, resolve);
+        const id = WIRE_ID_PREFIX + i.toString(36);
+        const deadline = Date.now() + WIRE_TIMEOUT_MS;
+        batches[rr++ % channels.length]!.push(
+          encodeCompactTask(id, 1, 'echo', deadline, JSON.stringify(payload(i))),
+        );
+        if (!scheduled) {
+          scheduled = true;
+          setImmediate(flush);
+        }
       });
   } else {
     const batches: Array<Array<{ i: number; p: unknown }>> = channels.map(() => []);
