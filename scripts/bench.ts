@@ -61,6 +61,8 @@ Options:
   --w W                   tasks in flight, for every selected scenario
   --repeat R              runs of baseline/throughput/latency, median reported (default 3, quick 1)
   --concurrency C         concurrency of each echo worker (default 100, as BENCH.md says)
+  --max-queue Q           maxQueue of each echo worker (default: the worker's own, = its
+                          concurrency); how deep a worker's queue is sets how large frames get
   --weighted-concurrency C  concurrency of the weighted scenario's workers (default: its W,
                           so no worker is ever full and the ring alone decides)
   --workers-log DIR       keep the child processes' output in DIR
@@ -75,14 +77,27 @@ interface Config {
   repeat: number;
   weightedConcurrency: number | undefined;
   concurrency: number;
+  maxQueue: number | undefined;
   workerNodeArgs: string[];
   workersLog: string | undefined;
 }
 
+/** A bad command line: reported in one line, exit code 2. */
+class UsageError extends BenchError {}
+
 function positive(name: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value.replaceAll('_', ''));
-  if (!Number.isInteger(n) || n < 1) throw new BenchError(`--${name} must be a positive integer`);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${name} must be a positive integer`);
+  return n;
+}
+
+function nonNegative(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value.replaceAll('_', ''));
+  if (!Number.isInteger(n) || n < 0) {
+    throw new UsageError(`--${name} must be a non-negative integer`);
+  }
   return n;
 }
 
@@ -99,6 +114,7 @@ function parseConfig(argv: string[]): Config | undefined {
       w: { type: 'string' },
       repeat: { type: 'string' },
       concurrency: { type: 'string' },
+      'max-queue': { type: 'string' },
       'weighted-concurrency': { type: 'string' },
       'workers-log': { type: 'string' },
       'profile-workers': { type: 'string' },
@@ -111,7 +127,7 @@ function parseConfig(argv: string[]): Config | undefined {
   const names = (values.scenario ?? []).flatMap((s) => s.split(',')).map((s) => s.trim());
   for (const name of names) {
     if (!(SCENARIOS as readonly string[]).includes(name)) {
-      throw new BenchError(`unknown scenario "${name}" (known: ${SCENARIOS.join(', ')})`);
+      throw new UsageError(`unknown scenario "${name}" (known: ${SCENARIOS.join(', ')})`);
     }
   }
   const quick = values.quick ?? false;
@@ -124,6 +140,7 @@ function parseConfig(argv: string[]): Config | undefined {
     repeat: positive('repeat', values.repeat) ?? (quick ? 1 : 3),
     weightedConcurrency: positive('weighted-concurrency', values['weighted-concurrency']),
     concurrency: positive('concurrency', values.concurrency) ?? WORKER_CONCURRENCY,
+    maxQueue: nonNegative('max-queue', values['max-queue']),
     workerNodeArgs: profile
       ? ['--cpu-prof', '--cpu-prof-interval', '50', '--cpu-prof-dir', profile]
       : [],
@@ -212,7 +229,7 @@ async function main(): Promise<number> {
     const children = startWorkers(
       url,
       namespace,
-      ids.map((id) => ({ id, concurrency: config.concurrency })),
+      ids.map((id) => ({ id, concurrency: config.concurrency, maxQueue: config.maxQueue })),
       config.workerNodeArgs,
     );
     echo = { namespace, ids, children };
@@ -287,6 +304,8 @@ async function main(): Promise<number> {
           record(shape, { ...summarize(result), cpuUsPerTask: cpu(n) });
           const after = dispatcher.stats();
           extras[shape] = {
+            // As the workers advertised it, so the worker's own default when not set here.
+            maxQueue: dispatcher.workers()[0]?.maxQueue,
             redelivered: after.redelivered - before.redelivered,
             staleReplies: after.staleReplies - before.staleReplies,
             invalidMessages: after.invalidMessages - before.invalidMessages,
@@ -629,7 +648,10 @@ setTimeout(() => {
 main().then(
   (code) => exit(code),
   (error: unknown) => {
-    if (String((error as { code?: unknown }).code).startsWith('ERR_PARSE_ARGS')) {
+    if (
+      error instanceof UsageError ||
+      String((error as { code?: unknown }).code).startsWith('ERR_PARSE_ARGS')
+    ) {
       process.stderr.write(`bench: ${(error as Error).message} (see --help)\n`);
       return exit(2);
     }

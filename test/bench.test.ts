@@ -63,6 +63,43 @@ describe.skipIf(!privateRedisAvailable)('npm run bench -- --quick', () => {
   }, 150_000);
 });
 
+describe.skipIf(!privateRedisAvailable)('npm run bench -- --max-queue', () => {
+  const bench = (args: string[]) => {
+    const env = { ...process.env };
+    delete env['REDIS_URL'];
+    return promisify(execFile)(tsx, ['scripts/bench.ts', '--quick', ...args], {
+      cwd: root,
+      env,
+      timeout: 60_000,
+    });
+  };
+
+  it.each([
+    [[], 100],
+    [['--max-queue', '0'], 0],
+    [['--max-queue', '250'], 250],
+  ])(
+    'with %j, the echo workers advertise a maxQueue of %i',
+    async (args, expected) => {
+      const { stdout } = await bench(['--scenario', 'throughput', ...args]);
+      const line = stdout
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as Record<string, unknown>)
+        .find((l) => l['scenario'] === 'throughput');
+      expect(line).toMatchObject({ maxQueue: expected, errors: 0 });
+    },
+    90_000,
+  );
+
+  it('refuses a negative depth, in one line', async () => {
+    await expect(bench(['--max-queue=-1'])).rejects.toMatchObject({
+      code: 2,
+      stderr: expect.stringMatching(/--max-queue must be a non-negative integer/),
+    });
+  });
+});
+
 describe.skipIf(!privateRedisAvailable)('scripts/bench/alone.ts', () => {
   it.each(['dispatcher', 'worker'])(
     'measures the %s side alone',

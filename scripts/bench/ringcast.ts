@@ -10,6 +10,7 @@ export interface WorkerSpec {
   id: string;
   concurrency: number;
   weight?: number;
+  maxQueue?: number | undefined;
 }
 
 /** Starts `ringcast-worker` processes the way users do: `node packages/worker/dist/cli.js …`. */
@@ -35,6 +36,7 @@ export function startWorkers(
       String(spec.concurrency),
     ];
     if (spec.weight !== undefined) args.push('--weight', String(spec.weight));
+    if (spec.maxQueue !== undefined) args.push('--max-queue', String(spec.maxQueue));
     return spawnChild(`worker-${spec.id}`, process.execPath, args);
   });
 }
