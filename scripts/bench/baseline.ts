@@ -113,51 +113,21 @@ export async function baselineClient(
         void pub.publish(channel, JSON.stringify({ i, p: payload(i) }));
       });
   } else if (variant === 'wire') {
-    const batches: string[][] = channels.map(() => []);
     const sender = { replyTo: 'wire' };
-    let scheduled = false;
-    const flush = (): void => {
-      scheduled = false;
-      for (let k = 0; k < channels.length; k++) {
-        const batch = batches[k]!;
-        if (batch.length === 0) continue;
-        batches[k] = [];
-        void pub.publish(channels[k]!, encodeFrame(batch, sender));
-      }
-    };
+    const later = perTick<string>(pub, channels, (batch) => encodeFrame(batch, sender));
     send = (i) =>
       new Promise((resolve) => {
         pending.set(i, resolve);
         const id = WIRE_ID_PREFIX + i.toString(36);
         const deadline = Date.now() + WIRE_TIMEOUT_MS;
-        batches[rr++ % channels.length]!.push(
-          encodeCompactTask(id, 1, 'echo', deadline, JSON.stringify(payload(i))),
-        );
-        if (!scheduled) {
-          scheduled = true;
-          setImmediate(flush);
-        }
+        later(encodeCompactTask(id, 1, 'echo', deadline, JSON.stringify(payload(i))));
       });
   } else {
-    const batches: Array<Array<{ i: number; p: unknown }>> = channels.map(() => []);
-    let scheduled = false;
-    const flush = (): void => {
-      scheduled = false;
-      for (let k = 0; k < channels.length; k++) {
-        const batch = batches[k]!;
-        if (batch.length === 0) continue;
-        batches[k] = [];
-        void pub.publish(channels[k]!, JSON.stringify(batch));
-      }
-    };
+    const later = perTick<{ i: number; p: unknown }>(pub, channels, JSON.stringify);
     send = (i) =>
       new Promise((resolve) => {
         pending.set(i, resolve);
-        batches[rr++ % channels.length]!.push({ i, p: payload(i) });
-        if (!scheduled) {
-          scheduled = true;
-          setImmediate(flush);
-        }
+        later({ i, p: payload(i) });
       });
   }
   return {
@@ -166,5 +136,36 @@ export async function baselineClient(
       pending.clear();
       await Promise.allSettled([pub.quit(), sub.quit()]);
     },
+  };
+}
+
+/**
+ * Round-robin over `channels`, one PUBLISH per channel per event-loop turn: what
+ * the returned function is given waits for the end of the turn, then leaves with
+ * the rest of its channel's batch, encoded by `encode`.
+ */
+function perTick<T>(
+  pub: Redis,
+  channels: string[],
+  encode: (batch: T[]) => string,
+): (message: T) => void {
+  const batches: T[][] = channels.map(() => []);
+  let rr = 0;
+  let scheduled = false;
+  const flush = (): void => {
+    scheduled = false;
+    for (let k = 0; k < channels.length; k++) {
+      const batch = batches[k]!;
+      if (batch.length === 0) continue;
+      batches[k] = [];
+      void pub.publish(channels[k]!, encode(batch));
+    }
+  };
+  return (message) => {
+    batches[rr++ % channels.length]!.push(message);
+    if (!scheduled) {
+      scheduled = true;
+      setImmediate(flush);
+    }
   };
 }
