@@ -10,6 +10,7 @@
 import { parseArgs } from 'node:util';
 import { CompactKind, decode, PROTOCOL_VERSION } from '@ringcast/protocol';
 import { Redis } from 'ioredis';
+import { perTick } from './per-tick.js';
 
 const { values } = parseArgs({
   options: {
@@ -40,27 +41,9 @@ const replyWire = `${prefix}:reply:wire`;
 const pub = new Redis(url);
 const sub = new Redis(url);
 
-/** Replies of this tick for one reply channel, published together when the tick ends. */
-function batcher<T>(channel: string, encode: (replies: T[]) => string): (reply: T) => void {
-  let out: T[] = [];
-  let scheduled = false;
-  const flush = (): void => {
-    scheduled = false;
-    const replies = out;
-    out = [];
-    void pub.publish(channel, encode(replies));
-  };
-  return (reply) => {
-    out.push(reply);
-    if (!scheduled) {
-      scheduled = true;
-      setImmediate(flush);
-    }
-  };
-}
-
-const replyBatchedLater = batcher<{ i: number; v: unknown }>(replyBatched, JSON.stringify);
-const replyWireLater = batcher<unknown[]>(replyWire, (m) =>
+// One reply channel each: their replies of a turn leave together at its end.
+const replyBatchedLater = perTick<{ i: number; v: unknown }>(pub, [replyBatched], JSON.stringify);
+const replyWireLater = perTick<unknown[]>(pub, [replyWire], (m) =>
   JSON.stringify({ v: PROTOCOL_VERSION, w: id, i: 'wire', m }),
 );
 

@@ -4,6 +4,7 @@ import { decode, encodeCompactTask, encodeFrame } from '@ringcast/protocol';
 import { Redis } from 'ioredis';
 import { type Child, spawnChild, tail, waitFor } from './harness.js';
 import type { Send } from './loop.js';
+import { perTick } from './per-tick.js';
 
 const WORKER = fileURLToPath(new URL('./baseline-worker.ts', import.meta.url));
 
@@ -136,36 +137,5 @@ export async function baselineClient(
       pending.clear();
       await Promise.allSettled([pub.quit(), sub.quit()]);
     },
-  };
-}
-
-/**
- * Round-robin over `channels`, one PUBLISH per channel per event-loop turn: what
- * the returned function is given waits for the end of the turn, then leaves with
- * the rest of its channel's batch, encoded by `encode`.
- */
-function perTick<T>(
-  pub: Redis,
-  channels: string[],
-  encode: (batch: T[]) => string,
-): (message: T) => void {
-  const batches: T[][] = channels.map(() => []);
-  let rr = 0;
-  let scheduled = false;
-  const flush = (): void => {
-    scheduled = false;
-    for (let k = 0; k < channels.length; k++) {
-      const batch = batches[k]!;
-      if (batch.length === 0) continue;
-      batches[k] = [];
-      void pub.publish(channels[k]!, encode(batch));
-    }
-  };
-  return (message) => {
-    batches[rr++ % channels.length]!.push(message);
-    if (!scheduled) {
-      scheduled = true;
-      setImmediate(flush);
-    }
   };
 }
