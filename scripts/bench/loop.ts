@@ -143,7 +143,7 @@ export function summarize(result: LoopResult): Summary {
   };
 }
 
-/** Per-field median of several runs (as BENCH.md's "medians of 3"). */
+/** Per-field median of several runs (as docs/benchmarks.md's "medians of 3"). */
 export function medianOf(runs: Summary[]): Summary {
   const med = (pick: (s: Summary) => number): number => {
     const values = runs.map(pick).sort((a, b) => a - b);
