@@ -1,4 +1,5 @@
 export { DEFAULT_NAMESPACE, isValidNamespace, type Names, names } from './channels.js';
+export { type Clock, systemClock, type Timer } from './clock.js';
 export {
   assertNoForbiddenKeys,
   byteLength,
@@ -36,6 +37,7 @@ export {
   RingcastError,
   type RingcastErrorOptions,
 } from './errors.js';
+export { ConnectionClosedError, MemoryConnection, MemoryRedis } from './memory-redis.js';
 export {
   type AckMessage,
   type CancelMessage,
@@ -63,3 +65,4 @@ export {
 } from './messages.js';
 export { Outbox, type OutboxSink } from './outbox.js';
 export { TaskTable } from './task-table.js';
+export { VirtualClock } from './virtual-clock.js';

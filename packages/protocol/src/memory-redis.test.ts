@@ -1,0 +1,134 @@
+import { describe, expect, it } from 'vitest';
+import { MemoryRedis } from './memory-redis.js';
+import { VirtualClock } from './virtual-clock.js';
+
+function setup() {
+  const clock = new VirtualClock(0);
+  const redis = new MemoryRedis(clock);
+  return { clock, redis };
+}
+
+describe('MemoryRedis', () => {
+  it('counts receivers on PUBLISH and delivers in publish order, a turn later', async () => {
+    const { clock, redis } = setup();
+    const a = redis.connect('a');
+    const b = redis.connect('b');
+    const pub = redis.connect('pub');
+    const heard: string[] = [];
+    a.onMessage((channel, message) => heard.push(`a ${channel} ${message}`));
+    b.onMessage((channel, message) => heard.push(`b ${channel} ${message}`));
+    await Promise.all([a.subscribe(['x']), b.subscribe(['x', 'y']), clock.advance(0)]);
+    const counts = Promise.all([
+      pub.publish('x', '1'),
+      pub.publish('y', '2'),
+      pub.publish('z', '3'),
+    ]);
+    expect(heard).toEqual([]);
+    await clock.advance(0);
+    expect(await counts).toEqual([2, 1, 0]);
+    expect(heard).toEqual(['a x 1', 'b x 1', 'b y 2']);
+  });
+
+  it('a dropped connection loses its subscriptions and undelivered messages; its owner re-subscribes after restore', async () => {
+    const { clock, redis } = setup();
+    const sub = redis.connect('sub');
+    const pub = redis.connect('pub');
+    const heard: string[] = [];
+    sub.onMessage((_c, message) => heard.push(message));
+    let readies = 0;
+    sub.on('ready', () => readies++);
+    const subscribed = sub.subscribe(['x']);
+    await clock.advance(0);
+    await subscribed;
+    const first = pub.publish('x', 'delivered');
+    await clock.advance(0);
+    expect(await first).toBe(1);
+    // Published and counted, then the connection is cut before the message is read.
+    const cut = pub.publish('x', 'cut').then((receivers) => {
+      sub.drop();
+      return receivers;
+    });
+    await clock.advance(0);
+    expect(await cut).toBe(1);
+    expect(redis.counters.lostMessages).toBe(1);
+    sub.restore();
+    expect(readies).toBe(1);
+    expect(sub.channels).toEqual([]);
+    expect(redis.numsub(['x'])).toEqual([0]);
+    const unheard = pub.publish('x', 'nobody');
+    await clock.advance(0);
+    expect(await unheard).toBe(0);
+    expect(heard).toEqual(['delivered']);
+  });
+
+  it('fails commands on a dropped connection, applying them first when asked (reply lost)', async () => {
+    const { clock, redis } = setup();
+    const c = redis.connect('c');
+    const lost = c.command((r) => r.set('k', 'applied'));
+    c.drop(true);
+    await expect(lost).rejects.toThrow('Connection is closed.');
+    expect(redis.get('k')).toBe('applied');
+    const refused = c.command((r) => r.set('k2', 'v'));
+    await expect(refused).rejects.toThrow('Connection is closed.');
+    c.restore();
+    const notApplied = c.command((r) => r.set('k3', 'v'));
+    c.drop(false);
+    await expect(notApplied).rejects.toThrow();
+    expect(redis.get('k3')).toBeNull();
+    await clock.advance(0);
+  });
+
+  it('expires keys on time, and SET NX keeps a live key', async () => {
+    const { clock, redis } = setup();
+    expect(redis.set('hb', 'one', { px: 100, nx: true })).toBe(true);
+    expect(redis.set('hb', 'two', { px: 100, nx: true })).toBe(false);
+    await clock.advance(99);
+    expect(redis.get('hb')).toBe('one');
+    expect(redis.pttl('hb')).toBe(1);
+    await clock.advance(1);
+    expect(redis.get('hb')).toBeNull();
+    expect(redis.set('hb', 'two', { px: 100, nx: true })).toBe(true);
+  });
+
+  it('keeps hashes and lists, with Redis index rules', () => {
+    const { redis } = setup();
+    expect(redis.hset('h', 'a', '1')).toBe(1);
+    expect(redis.hset('h', '__proto__', '2')).toBe(1);
+    const all = redis.hgetall('h');
+    expect(Object.keys(all)).toEqual(['a', '__proto__']);
+    expect(Object.getPrototypeOf(all)).toBeNull();
+    expect(redis.hdel('h', ['a', '__proto__'])).toBe(2);
+    expect(redis.keys()).toEqual([]);
+    redis.rpush('l', ['1', '2', '3', '4']);
+    expect(redis.lrange('l', 0, -1)).toEqual(['1', '2', '3', '4']);
+    redis.ltrim('l', -2, -1);
+    expect(redis.lrange('l', 0, -1)).toEqual(['3', '4']);
+  });
+
+  it('holds commands while stalled and applies them in order afterwards', async () => {
+    const { clock, redis } = setup();
+    const c = redis.connect('c');
+    redis.stall(500);
+    const order: number[] = [];
+    const done = Promise.all([1, 2, 3].map((i) => c.command(() => order.push(i))));
+    await clock.advance(499);
+    expect(order).toEqual([]);
+    await clock.advance(1);
+    await done;
+    expect(order).toEqual([1, 2, 3]);
+  });
+
+  it('restart empties everything and drops every connection', async () => {
+    const { clock, redis } = setup();
+    const c = redis.connect('c');
+    let closed = 0;
+    c.on('close', () => closed++);
+    redis.set('a', '1');
+    redis.hset('h', 'f', 'v');
+    redis.restart();
+    expect(redis.keys()).toEqual([]);
+    expect(closed).toBe(1);
+    expect(c.status).toBe('down');
+    await clock.advance(0);
+  });
+});

@@ -1,0 +1,422 @@
+import type { Clock } from './clock.js';
+
+/**
+ * An in-memory model of what ringcast uses of Redis: strings, hashes and lists
+ * with TTLs, and pub/sub with PUBLISH receiver counts, over connections that can
+ * be dropped, restored and stalled. Time comes from a {@link Clock}, so on a
+ * `VirtualClock` a run is deterministic. It backs the in-memory transports that
+ * run the real dispatcher and worker cores in unit tests and the simulator; it
+ * is a model of Redis's semantics, not a Redis: no persistence, no RESP, no Lua.
+ *
+ * Timing model: a command is applied, and its reply delivered, one clock turn
+ * after it was sent, in the order its connection sent it; a published message
+ * reaches each subscribed connection one turn after the PUBLISH was applied, in
+ * publish order per connection. A dropped connection loses its subscriptions and
+ * every message not yet delivered to it; its commands in flight either never
+ * reach Redis or are applied with their reply lost (the `applyInFlight` choice),
+ * as a TCP connection cut either way would do.
+ */
+export class MemoryRedis {
+  readonly clock: Clock;
+  readonly #strings = new Map<string, string>();
+  readonly #hashes = new Map<string, Map<string, string>>();
+  readonly #lists = new Map<string, string[]>();
+  readonly #expiry = new Map<string, number>();
+  readonly #channels = new Map<string, Set<MemoryConnection>>();
+  readonly #connections = new Set<MemoryConnection>();
+  /** Commands are not applied before this time (epoch ms): Redis is stalled. */
+  #stalledUntil = 0;
+  /** Counters a checker can read: how often each thing happened. */
+  readonly counters = { commands: 0, published: 0, delivered: 0, lostMessages: 0 };
+
+  constructor(clock: Clock) {
+    this.clock = clock;
+  }
+
+  /** Opens a connection; it is ready at once. */
+  connect(name: string): MemoryConnection {
+    const connection = new MemoryConnection(this, name);
+    this.#connections.add(connection);
+    return connection;
+  }
+
+  /** Stops applying commands for `ms`; they queue and run, in order, afterwards. */
+  stall(ms: number): void {
+    this.#stalledUntil = Math.max(this.#stalledUntil, this.clock.now() + ms);
+  }
+
+  get stalledUntil(): number {
+    return this.#stalledUntil;
+  }
+
+  /** Redis restarted with nothing kept: every connection drops and all data is gone. */
+  restart(applyInFlight = false): void {
+    for (const connection of this.#connections) connection.drop(applyInFlight);
+    this.#strings.clear();
+    this.#hashes.clear();
+    this.#lists.clear();
+    this.#expiry.clear();
+  }
+
+  /** Every key that exists now (for checkers and tests). */
+  keys(): string[] {
+    const now = this.clock.now();
+    const all = [...this.#strings.keys(), ...this.#hashes.keys(), ...this.#lists.keys()];
+    return all.filter((key) => !this.#expired(key, now));
+  }
+
+  /** @internal A connection dropped: it hears nothing until it subscribes again. */
+  _forget(connection: MemoryConnection): void {
+    for (const subscribers of this.#channels.values()) subscribers.delete(connection);
+  }
+
+  /** @internal */
+  _closed(connection: MemoryConnection): void {
+    this._forget(connection);
+    this.#connections.delete(connection);
+  }
+
+  // ── commands, applied in order by MemoryConnection ──────────────────────
+
+  /** @internal */
+  _publish(channel: string, message: string): number {
+    this.counters.published++;
+    const subscribers = this.#channels.get(channel);
+    if (!subscribers) return 0;
+    for (const connection of subscribers) connection._deliver(channel, message);
+    return subscribers.size;
+  }
+
+  /** @internal */
+  _subscribe(connection: MemoryConnection, channels: string[], on: boolean): void {
+    for (const channel of channels) {
+      let subscribers = this.#channels.get(channel);
+      if (on) {
+        if (!subscribers) {
+          subscribers = new Set();
+          this.#channels.set(channel, subscribers);
+        }
+        subscribers.add(connection);
+      } else if (subscribers) {
+        subscribers.delete(connection);
+        if (subscribers.size === 0) this.#channels.delete(channel);
+      }
+    }
+  }
+
+  numsub(channels: string[]): number[] {
+    return channels.map((channel) => this.#channels.get(channel)?.size ?? 0);
+  }
+
+  get(key: string): string | null {
+    this.#sweep(key);
+    return this.#strings.get(key) ?? null;
+  }
+
+  /** SET with PX and NX; returns whether it was set. */
+  set(key: string, value: string, options: { px?: number; nx?: boolean } = {}): boolean {
+    this.#sweep(key);
+    if (options.nx && this.#exists(key)) return false;
+    this.del([key]);
+    this.#strings.set(key, value);
+    if (options.px !== undefined) this.#expiry.set(key, this.clock.now() + options.px);
+    return true;
+  }
+
+  del(keys: string[]): number {
+    let n = 0;
+    for (const key of keys) {
+      this.#sweep(key);
+      if (this.#strings.delete(key) || this.#hashes.delete(key) || this.#lists.delete(key)) n++;
+      this.#expiry.delete(key);
+    }
+    return n;
+  }
+
+  pexpire(key: string, ms: number): boolean {
+    this.#sweep(key);
+    if (!this.#exists(key)) return false;
+    this.#expiry.set(key, this.clock.now() + ms);
+    return true;
+  }
+
+  pttl(key: string): number {
+    this.#sweep(key);
+    if (!this.#exists(key)) return -2;
+    const at = this.#expiry.get(key);
+    return at === undefined ? -1 : at - this.clock.now();
+  }
+
+  hset(key: string, field: string, value: string): number {
+    const hash = this.#hash(key, true)!;
+    const added = hash.has(field) ? 0 : 1;
+    hash.set(field, value);
+    return added;
+  }
+
+  hdel(key: string, fields: string[]): number {
+    const hash = this.#hash(key, false);
+    if (!hash) return 0;
+    let n = 0;
+    for (const field of fields) if (hash.delete(field)) n++;
+    if (hash.size === 0) this.del([key]);
+    return n;
+  }
+
+  hget(key: string, field: string): string | null {
+    return this.#hash(key, false)?.get(field) ?? null;
+  }
+
+  hgetall(key: string): Record<string, string> {
+    // A null prototype, as ioredis builds it: a field named "__proto__" is just a field.
+    const result = Object.create(null) as Record<string, string>;
+    for (const [field, value] of this.#hash(key, false) ?? []) result[field] = value;
+    return result;
+  }
+
+  rpush(key: string, values: string[]): number {
+    this.#sweep(key);
+    let list = this.#lists.get(key);
+    if (!list) {
+      list = [];
+      this.#lists.set(key, list);
+    }
+    list.push(...values);
+    return list.length;
+  }
+
+  /** LRANGE with Redis's inclusive, negative-from-the-end indexes. */
+  lrange(key: string, start: number, stop: number): string[] {
+    this.#sweep(key);
+    const list = this.#lists.get(key) ?? [];
+    const [from, to] = range(list.length, start, stop);
+    return list.slice(from, to + 1);
+  }
+
+  ltrim(key: string, start: number, stop: number): void {
+    this.#sweep(key);
+    const list = this.#lists.get(key);
+    if (!list) return;
+    const [from, to] = range(list.length, start, stop);
+    const kept = list.slice(from, to + 1);
+    if (kept.length === 0) this.del([key]);
+    else this.#lists.set(key, kept);
+  }
+
+  #hash(key: string, create: boolean): Map<string, string> | undefined {
+    this.#sweep(key);
+    let hash = this.#hashes.get(key);
+    if (!hash && create) {
+      hash = new Map();
+      this.#hashes.set(key, hash);
+    }
+    return hash;
+  }
+
+  #exists(key: string): boolean {
+    return this.#strings.has(key) || this.#hashes.has(key) || this.#lists.has(key);
+  }
+
+  #expired(key: string, now: number): boolean {
+    const at = this.#expiry.get(key);
+    return at !== undefined && at <= now;
+  }
+
+  /** Removes `key` if its TTL ran out: Redis expires keys lazily too, as far as a client can tell. */
+  #sweep(key: string): void {
+    if (this.#expired(key, this.clock.now())) {
+      this.#expiry.delete(key);
+      this.#strings.delete(key);
+      this.#hashes.delete(key);
+      this.#lists.delete(key);
+    }
+  }
+}
+
+function range(length: number, start: number, stop: number): [number, number] {
+  const from = Math.max(0, start < 0 ? length + start : start);
+  const to = Math.min(length - 1, stop < 0 ? length + stop : stop);
+  return [from, to];
+}
+
+type ConnectionEvent = 'ready' | 'close';
+
+interface Pending {
+  run: () => unknown;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+}
+
+/** The error a command gets when its connection is not up, worded as ioredis words it. */
+export class ConnectionClosedError extends Error {
+  constructor() {
+    super('Connection is closed.');
+    this.name = 'ConnectionClosedError';
+  }
+}
+
+/**
+ * One client connection to a {@link MemoryRedis}. Commands queue in order and
+ * are applied one clock turn later; `onMessage` hears the channels it
+ * subscribed to. `drop()` and `restore()` model a connection cut and healed;
+ * like ioredis, the owner re-subscribes after a restore.
+ */
+export class MemoryConnection {
+  readonly name: string;
+  readonly #redis: MemoryRedis;
+  #status: 'ready' | 'down' | 'closed' = 'ready';
+  /** Bumped on every drop: deliveries and commands from before a drop are void. */
+  #generation = 0;
+  #queue: Pending[] = [];
+  #flushing = false;
+  readonly #subscribed = new Set<string>();
+  #onMessage: ((channel: string, message: string) => void) | undefined;
+  readonly #listeners: Record<ConnectionEvent, Array<() => void>> = { ready: [], close: [] };
+
+  /** @internal Use {@link MemoryRedis.connect}. */
+  constructor(redis: MemoryRedis, name: string) {
+    this.#redis = redis;
+    this.name = name;
+  }
+
+  get status(): 'ready' | 'down' | 'closed' {
+    return this.#status;
+  }
+
+  /** Channels this connection hears now. */
+  get channels(): string[] {
+    return [...this.#subscribed];
+  }
+
+  onMessage(listener: (channel: string, message: string) => void): void {
+    this.#onMessage = listener;
+  }
+
+  on(event: ConnectionEvent, listener: () => void): void {
+    this.#listeners[event].push(listener);
+  }
+
+  /** Queues `run` to be applied against Redis in order; its result is the reply. */
+  command<T>(run: (redis: MemoryRedis) => T): Promise<T> {
+    if (this.#status !== 'ready') return Promise.reject(new ConnectionClosedError());
+    return new Promise<T>((resolve, reject) => {
+      this.#queue.push({
+        run: () => run(this.#redis),
+        resolve: resolve as (value: unknown) => void,
+        reject,
+      });
+      this.#schedule();
+    });
+  }
+
+  publish(channel: string, message: string): Promise<number> {
+    return this.command((redis) => redis._publish(channel, message));
+  }
+
+  subscribe(channels: string[]): Promise<void> {
+    return this.command((redis) => {
+      for (const channel of channels) this.#subscribed.add(channel);
+      redis._subscribe(this, channels, true);
+    });
+  }
+
+  unsubscribe(channels: string[]): Promise<void> {
+    return this.command((redis) => {
+      for (const channel of channels) this.#subscribed.delete(channel);
+      redis._subscribe(this, channels, false);
+    });
+  }
+
+  /**
+   * The connection is cut: subscriptions and undelivered messages are lost;
+   * commands in flight fail, applied first when `applyInFlight` (their reply is
+   * what was lost) or never applied.
+   */
+  drop(applyInFlight = false): void {
+    if (this.#status !== 'ready') return;
+    this.#status = 'down';
+    this.#generation++;
+    this.#subscribed.clear();
+    this.#redis._forget(this);
+    const queue = this.#queue;
+    this.#queue = [];
+    for (const pending of queue) {
+      if (applyInFlight) {
+        try {
+          pending.run();
+        } catch {
+          // Its reply is lost either way.
+        }
+      }
+      pending.reject(new ConnectionClosedError());
+    }
+    this.#emit('close');
+  }
+
+  /** The connection is back, with no subscriptions: its owner re-subscribes. */
+  restore(): void {
+    if (this.#status !== 'down') return;
+    this.#status = 'ready';
+    this.#emit('ready');
+  }
+
+  /** Closes for good; later commands fail. */
+  close(): void {
+    if (this.#status === 'closed') return;
+    if (this.#status === 'ready') this.drop(false);
+    this.#status = 'closed';
+    this.#redis._closed(this);
+  }
+
+  /** @internal A message published on a channel this connection hears. */
+  _deliver(channel: string, message: string): void {
+    const generation = this.#generation;
+    this.#redis.clock.setImmediate(() => {
+      if (generation !== this.#generation || this.#status !== 'ready') {
+        this.#redis.counters.lostMessages++;
+        return;
+      }
+      this.#redis.counters.delivered++;
+      this.#onMessage?.(channel, message);
+    });
+  }
+
+  #schedule(): void {
+    if (this.#flushing) return;
+    this.#flushing = true;
+    const generation = this.#generation;
+    const wait = this.#redis.stalledUntil - this.#redis.clock.now();
+    const flush = () => this.#flush(generation);
+    if (wait > 0) this.#redis.clock.setTimeout(flush, wait);
+    else this.#redis.clock.setImmediate(flush);
+  }
+
+  #flush(generation: number): void {
+    this.#flushing = false;
+    if (generation !== this.#generation) {
+      if (this.#queue.length > 0) this.#schedule();
+      return;
+    }
+    if (this.#redis.stalledUntil > this.#redis.clock.now()) {
+      this.#schedule();
+      return;
+    }
+    const queue = this.#queue;
+    this.#queue = [];
+    for (const pending of queue) {
+      this.#redis.counters.commands++;
+      let value: unknown;
+      try {
+        value = pending.run();
+      } catch (error) {
+        pending.reject(error);
+        continue;
+      }
+      pending.resolve(value);
+    }
+  }
+
+  #emit(event: ConnectionEvent): void {
+    for (const listener of [...this.#listeners[event]]) listener();
+  }
+}
