@@ -39,18 +39,38 @@ function read(value: object, key: string): unknown {
 }
 
 /**
+ * `value instanceof Error`, false where even asking throws: a revoked proxy, or a
+ * proxy whose `getPrototypeOf` trap throws, anywhere on the prototype chain.
+ */
+function isError(value: unknown): value is Error {
+  try {
+    return value instanceof Error;
+  } catch {
+    return false;
+  }
+}
+
+/** The message of whatever was thrown, as a string. Never throws. */
+function messageOf(thrown: unknown): string {
+  if (!isError(thrown)) return safeString(thrown);
+  const message = read(thrown, 'message');
+  return typeof message === 'string' ? message : safeString(message);
+}
+
+/**
  * What a handler threw, as the wire's {@link RemoteError}: an Error's name,
  * message (truncated), `retryable === true` and a short string `code`; any other
- * thrown value becomes `NonError` with its string form. Never throws.
+ * thrown value becomes `NonError` with its string form. Never throws, whatever
+ * was thrown: every step that could run the thrower's code (a getter, a proxy
+ * trap, `toString`) is guarded.
  */
 export function serializeError(error: unknown): RemoteError {
-  if (error instanceof Error) {
+  if (isError(error)) {
     const name = read(error, 'name');
-    const message = read(error, 'message');
     const code = read(error, 'code');
     const out: RemoteError = {
       name: typeof name === 'string' && name.length > 0 ? name.slice(0, MAX_NAME) : 'Error',
-      message: (typeof message === 'string' ? message : safeString(message)).slice(0, MAX_MESSAGE),
+      message: messageOf(error).slice(0, MAX_MESSAGE),
       retryable: read(error, 'retryable') === true,
     };
     if (typeof code === 'string' && code.length > 0 && code.length <= MAX_CODE) out.code = code;
@@ -108,7 +128,7 @@ export class ReplyEncoder {
     try {
       encoded = encodeCompactOkValue(id, token, value);
     } catch (thrown) {
-      const why = thrown instanceof Error ? safeString(thrown.message) : safeString(thrown);
+      const why = messageOf(thrown);
       const error: RemoteError = {
         name: 'TypeError',
         message: `handler result is not JSON-serialisable: ${why}`.slice(0, MAX_MESSAGE),
