@@ -2,6 +2,7 @@ export { DEFAULT_NAMESPACE, isValidNamespace, type Names, names } from './channe
 export {
   assertNoForbiddenKeys,
   byteLength,
+  checkEncodedMessage,
   DEFAULT_MAX_MESSAGE_BYTES,
   type DecodeOptions,
   type DecodeResult,

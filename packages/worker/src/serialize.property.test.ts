@@ -49,7 +49,8 @@ type Recipe =
       revokedPrototype: boolean;
       cyclicCause: boolean;
     }
-  | { kind: 'unprintable'; thrown: Recipe };
+  | { kind: 'unprintable'; thrown: Recipe }
+  | { kind: 'parsed'; json: string };
 
 const targetArb = fc.constantFrom<Target>('object', 'error', 'function');
 
@@ -87,6 +88,18 @@ const recipe: fc.Arbitrary<Recipe> = fc.letrec<{ recipe: Recipe }>((tie) => ({
       cyclicCause: fc.boolean(),
     }),
     fc.record({ kind: fc.constant('unprintable' as const), thrown: tie('recipe') }),
+    // Client JSON a handler echoes: parsed, it may hold keys the decoder refuses.
+    fc
+      .tuple(
+        fc.constantFrom('__proto__', 'constructor', 'prototype', 'a'),
+        fc.jsonValue({ maxDepth: 2 }),
+        fc.boolean(),
+      )
+      .map(([key, inner, wrap]) => {
+        const value = key === 'constructor' ? { prototype: inner } : inner;
+        const json = `{${JSON.stringify(key)}:${JSON.stringify(value)}}`;
+        return { kind: 'parsed' as const, json: wrap ? `[1,${json}]` : json };
+      }),
   ),
 })).recipe;
 
@@ -100,6 +113,8 @@ function build(r: Recipe): unknown {
   switch (r.kind) {
     case 'plain':
       return r.value;
+    case 'parsed':
+      return JSON.parse(r.json);
     case 'symbol':
       return Symbol(r.description);
     case 'revoked':
@@ -221,7 +236,11 @@ describe('serializing anything a handler throws', () => {
         },
       });
     }
-    expect(serializeError(error)).toEqual({ name: 'Error', message: 'undefined', retryable: false });
+    expect(serializeError(error)).toEqual({
+      name: 'Error',
+      message: 'undefined',
+      retryable: false,
+    });
   });
 
   it('turns a result whose toJSON throws a revoked proxy into a TypeError result', () => {

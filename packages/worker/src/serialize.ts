@@ -1,5 +1,6 @@
 import {
   byteLength,
+  checkEncodedMessage,
   encodeCompactAck,
   encodeCompactError,
   encodeCompactOkValue,
@@ -119,9 +120,11 @@ export class ReplyEncoder {
 
   /**
    * A successful result. A value JSON cannot encode (a BigInt, a cycle, a
-   * throwing `toJSON`) becomes a `TypeError` result, and one too large for a
-   * frame a `RangeError` result, so a bad value never crashes the worker or goes
-   * unanswered. `ok` says which it was.
+   * throwing `toJSON`) becomes a `TypeError` result, one too large for a frame a
+   * `RangeError` result, and one the dispatcher's decoder would drop (a
+   * `__proto__` key, say from echoed client JSON) an `InvalidResult` result, so a
+   * bad value never crashes the worker or leaves its caller waiting for the
+   * timeout. `ok` says which it was.
    */
   ok(id: string, token: string, value: unknown): { encoded: string; ok: boolean } {
     let encoded: string;
@@ -141,6 +144,15 @@ export class ReplyEncoder {
       const error: RemoteError = {
         name: 'RangeError',
         message: `handler result encodes to ${size} bytes, over the limit of ${this.#limit} bytes`,
+        retryable: false,
+      };
+      return { encoded: this.error(id, token, error), ok: false };
+    }
+    const refused = checkEncodedMessage(encoded);
+    if (refused) {
+      const error: RemoteError = {
+        name: 'InvalidResult',
+        message: `handler result would be dropped by the dispatcher: ${refused.message}`,
         retryable: false,
       };
       return { encoded: this.error(id, token, error), ok: false };
