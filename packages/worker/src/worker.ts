@@ -386,6 +386,11 @@ class RingcastWorker implements Worker {
     clearInterval(this.#heartbeat);
     const { command } = this.#connections!;
 
+    // close() may be called from a handler while its frame is still being taken
+    // in; the rest of that frame is nacked, and what it started must be known.
+    await Promise.resolve();
+    this.#settleBeforeLeave();
+
     // Leave first, so dispatchers stop sending and re-route at once.
     const leave = encode([{ kind: 'leave', id: this.#o.id, incarnation: this.#info.incarnation }]);
     await within(
@@ -399,14 +404,6 @@ class RingcastWorker implements Worker {
       ]),
       CLOSE_STEP_MS,
     );
-
-    // Oldest first, as they would have run: their dispatchers re-route them in that order.
-    const live = this.#attempts.values().sort((a, b) => a.seq - b.seq);
-    for (const attempt of live) {
-      if (attempt.phase !== 'queued') continue;
-      this.#drop(attempt);
-      this.#nack(attempt.task, NackReason.DRAINING, 'the worker is shutting down');
-    }
 
     if (this.#stats.inflight > 0 && !(await this.#whenIdle(this.#o.drainTimeoutMs))) {
       this.#o.logger.warn(
@@ -425,6 +422,25 @@ class RingcastWorker implements Worker {
     this.#sweep = undefined;
     await this.#disconnect();
     this.#o.logger.info(`worker ${this.#o.id} stopped`);
+  }
+
+  /**
+   * A dispatcher re-routes at once every attempt it has not seen acknowledged
+   * when the leave arrives. So before the leave, each attempt held here gets its
+   * answer: queued ones a `DRAINING` nack (they will run elsewhere), running ones
+   * their ack (they finish here). The replies are published now, ahead of the
+   * leave and on the same connection: Redis delivers them to each dispatcher first.
+   */
+  #settleBeforeLeave(): void {
+    // Oldest first, as they would have run: their dispatchers re-route them in that order.
+    const live = this.#attempts.values().sort((a, b) => a.seq - b.seq);
+    for (const attempt of live) {
+      if (attempt.phase !== 'queued') continue;
+      this.#drop(attempt);
+      this.#nack(attempt.task, NackReason.DRAINING, 'the worker is shutting down');
+    }
+    this.#flushAcks();
+    this.#outbox.flush();
   }
 
   async #disconnect(): Promise<void> {
