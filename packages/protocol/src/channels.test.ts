@@ -10,6 +10,7 @@ function all(n: ReturnType<typeof names>, workerId: string, dispatcherId: string
     n.registryKey,
     n.heartbeatKey(workerId),
     n.parkedKey(dispatcherId),
+    n.claimKey(workerId),
   ];
 }
 
@@ -34,6 +35,7 @@ describe('names', () => {
     expect(n.registryKey).toBe('ringcast:workers');
     expect(n.heartbeatKey('w1')).toBe('ringcast:hb:w1');
     expect(n.parkedKey('d1')).toBe('ringcast:parked:d1');
+    expect(n.claimKey('w1')).toBe('ringcast:claim:w1');
   });
 
   it('uses a custom namespace', () => {
@@ -75,7 +77,7 @@ describe('names', () => {
     'rejects the id %j in every id-taking name',
     (id) => {
       const n = names();
-      for (const fn of [n.workerChannel, n.replyChannel, n.heartbeatKey, n.parkedKey]) {
+      for (const fn of [n.workerChannel, n.replyChannel, n.heartbeatKey, n.parkedKey, n.claimKey]) {
         const error = thrown(() => fn(id));
         expect(error.code).toBe(ErrorCode.INVALID_OPTIONS);
       }

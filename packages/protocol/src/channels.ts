@@ -23,6 +23,12 @@ export interface Names {
   heartbeatKey(workerId: string): string;
   /** List of frames a worker could not deliver to this dispatcher (nobody was subscribed). */
   parkedKey(dispatcherId: string): string;
+  /**
+   * String with a TTL, refreshed by the worker process that holds the id; its
+   * value is that process's incarnation. Decides which of two processes started
+   * with one id keeps it.
+   */
+  claimKey(workerId: string): string;
 }
 
 export function isValidNamespace(value: unknown): value is string {
@@ -52,5 +58,6 @@ export function names(namespace: string = DEFAULT_NAMESPACE): Names {
     registryKey: `${namespace}:workers`,
     heartbeatKey: (id) => `${namespace}:hb:${checked('worker id', id)}`,
     parkedKey: (id) => `${namespace}:parked:${checked('dispatcher id', id)}`,
+    claimKey: (id) => `${namespace}:claim:${checked('worker id', id)}`,
   };
 }

@@ -2,9 +2,11 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   assertNoForbiddenKeys,
+  checkEncodedMessage,
   type DecodeResult,
   decode,
   encode,
+  encodeCompactOk,
   encodeFrame,
   encodeMessage,
   quote,
@@ -354,5 +356,54 @@ describe('round trip', () => {
       }),
       { numRuns: RUNS },
     );
+  });
+});
+
+describe('checkEncodedMessage', () => {
+  // Values with forbidden keys, plain or spelled with \u escapes, among harmless ones.
+  const key = fc.oneof(
+    fc.string(),
+    fc.constantFrom('__proto__', 'constructor', 'prototype', '\\u005f_proto__', 'proto\\u0074ype'),
+  );
+  const leaf = fc.oneof(fc.string(), fc.integer(), fc.boolean(), fc.constant(null));
+  const tree = fc.letrec<{ node: string }>((tie) => ({
+    node: fc.oneof(
+      { depthSize: 'small' },
+      leaf.map((v) => JSON.stringify(v)),
+      fc.array(tie('node'), { maxLength: 4 }).map((items) => `[${items.join(',')}]`),
+      fc
+        .array(fc.tuple(key, tie('node')), { maxLength: 4 })
+        // Keys go in raw, so that an escape in them stays an escape in the JSON.
+        .map(
+          (entries) =>
+            `{${entries.map(([k, v]) => `"${k.replace(/["\\]/g, '')}":${v}`).join(',')}}`,
+        ),
+    ),
+  })).node;
+  const sender = { worker: 'w1', incarnation: 'inc1' };
+
+  it('refuses exactly what decode drops from a frame of that message alone', () => {
+    let refusals = 0;
+    fc.assert(
+      fc.property(tree, (valueJson) => {
+        const encoded = encodeCompactOk('t1', 't1.1', valueJson);
+        const result = decode(encodeFrame([encoded], sender));
+        if (!result.ok) throw result.error;
+        const refused = checkEncodedMessage(encoded);
+        expect(refused === undefined).toBe(result.rejected.length === 0);
+        if (refused) {
+          refusals++;
+          expect(refused.message).toBe(result.rejected[0]!.error.message);
+        }
+      }),
+      { numRuns: RUNS * 2 },
+    );
+    expect(refusals, 'the values drawn must include refused ones').toBeGreaterThan(10);
+  });
+
+  it('refuses a message nested deeper than decode searches, once it could hold such a key', () => {
+    const deep = `${'['.repeat(300)}"\\u0041"${']'.repeat(300)}`;
+    expect(checkEncodedMessage(encodeCompactOk('t1', 't1.1', deep))?.message).toMatch(/deeper/);
+    expect(checkEncodedMessage(encodeCompactOk('t1', 't1.1', '{"prototype":1}'))).toBeUndefined();
   });
 });

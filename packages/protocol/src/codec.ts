@@ -227,9 +227,8 @@ export function decode(data: string | Uint8Array, options: DecodeOptions = {}): 
   }
 
   // Walking every payload costs more than parsing it; the walk runs only when the
-  // raw text could spell a dangerous key, directly or through a \u escape.
-  const suspicious =
-    text.includes('__proto__') || text.includes('prototype') || text.includes('\\u');
+  // raw text could spell a dangerous key.
+  const suspicious = mayHoldForbiddenKeys(text);
 
   const messages: Message[] = [];
   const rejected: RejectedMessage[] = [];
@@ -247,6 +246,36 @@ export function decode(data: string | Uint8Array, options: DecodeOptions = {}): 
     }
   }
   return { ok: true, messages, rejected };
+}
+
+/** Whether JSON text could spell a forbidden key, directly or through a `\u` escape. */
+function mayHoldForbiddenKeys(text: string): boolean {
+  return text.includes('__proto__') || text.includes('prototype') || text.includes('\\u');
+}
+
+/**
+ * The error {@link decode} would reject one encoded message with for what it
+ * holds (a forbidden key, or nesting too deep to search), or undefined: lets a
+ * sender refuse to send what its receiver would drop, by the receiver's own
+ * rules. The message is parsed only when its text could spell a forbidden key,
+ * so the usual message costs two or three substring searches.
+ *
+ * Not covered: decode searches every message of a frame when any of it could
+ * spell such a key, so a message nested deeper than the search goes (256) that
+ * passes here may still be dropped beside one that cannot.
+ */
+export function checkEncodedMessage(encoded: string): ProtocolError | undefined {
+  if (!mayHoldForbiddenKeys(encoded)) return undefined;
+  try {
+    assertNoForbiddenKeys(JSON.parse(encoded));
+    return undefined;
+  } catch (error) {
+    return error instanceof ProtocolError
+      ? error
+      : new ProtocolError(ErrorCode.INVALID_MESSAGE, 'invalid message: not JSON', {
+          cause: error,
+        });
+  }
 }
 
 /** Throws when a value holds a `__proto__` key or a `constructor` object with a `prototype`, at any depth. */

@@ -35,6 +35,8 @@ export const ErrorCode = {
   EXPIRED: 'EXPIRED',
   /** A Redis command failed. */
   REDIS_ERROR: 'REDIS_ERROR',
+  /** Another live process already runs a worker with this id in this namespace. */
+  DUPLICATE_WORKER: 'DUPLICATE_WORKER',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -3,6 +3,7 @@ export { type Clock, systemClock, type Timer } from './clock.js';
 export {
   assertNoForbiddenKeys,
   byteLength,
+  checkEncodedMessage,
   DEFAULT_MAX_MESSAGE_BYTES,
   type DecodeOptions,
   type DecodeResult,

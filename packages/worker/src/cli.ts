@@ -58,7 +58,16 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
-  await worker.start();
+  try {
+    await worker.start();
+  } catch (error) {
+    // A second copy of a worker is a configuration mistake, not a crash.
+    if (isRingcastError(error) && error.code === ErrorCode.DUPLICATE_WORKER) {
+      process.stderr.write(`ringcast-worker: ${error.message}\n`);
+      process.exit(2);
+    }
+    throw error;
+  }
 }
 
 main().catch((error: unknown) => {

@@ -177,6 +177,40 @@ describe('ReplyEncoder', () => {
     }
   });
 
+  it.each([
+    ['a __proto__ key', '{"a":1,"__proto__":{"polluted":true}}'],
+    ['a nested __proto__ key', '[{"x":{"__proto__":{}}}]'],
+    ['a constructor.prototype', '{"constructor":{"prototype":{"polluted":true}}}'],
+  ])(
+    'turns a value with %s, which the dispatcher would drop, into an InvalidResult result',
+    (_what, json) => {
+      const { encoded, ok } = encoder().ok(reply.id, reply.token, JSON.parse(json));
+      expect(ok).toBe(false);
+      expect(wire(encoded)).toMatchObject({
+        ok: false,
+        error: {
+          name: 'InvalidResult',
+          message: expect.stringMatching(
+            /would be dropped by the dispatcher.*(__proto__|constructor\.prototype)/,
+          ),
+          retryable: false,
+        },
+      });
+    },
+  );
+
+  it('keeps values that only look like forbidden keys', () => {
+    for (const value of [
+      { prototype: { a: 1 }, constructor: 'x', proto: 1 },
+      ['__proto__', 'constructor.prototype'],
+      { text: '\u0000 and prototype' },
+    ]) {
+      const { encoded, ok } = encoder().ok(reply.id, reply.token, value);
+      expect(ok).toBe(true);
+      expect(wire(encoded)).toMatchObject({ ok: true, value });
+    }
+  });
+
   it('turns a value too large for a frame into a RangeError result that fits', () => {
     const maxBytes = 4096;
     const { encoded, ok } = encoder(maxBytes).ok(reply.id, reply.token, 'é'.repeat(3000));

@@ -1,5 +1,6 @@
 import {
   byteLength,
+  checkEncodedMessage,
   encodeCompactAck,
   encodeCompactError,
   encodeCompactOkValue,
@@ -39,18 +40,38 @@ function read(value: object, key: string): unknown {
 }
 
 /**
+ * `value instanceof Error`, false where even asking throws: a revoked proxy, or a
+ * proxy whose `getPrototypeOf` trap throws, anywhere on the prototype chain.
+ */
+function isError(value: unknown): value is Error {
+  try {
+    return value instanceof Error;
+  } catch {
+    return false;
+  }
+}
+
+/** The message of whatever was thrown, as a string. Never throws. */
+function messageOf(thrown: unknown): string {
+  if (!isError(thrown)) return safeString(thrown);
+  const message = read(thrown, 'message');
+  return typeof message === 'string' ? message : safeString(message);
+}
+
+/**
  * What a handler threw, as the wire's {@link RemoteError}: an Error's name,
  * message (truncated), `retryable === true` and a short string `code`; any other
- * thrown value becomes `NonError` with its string form. Never throws.
+ * thrown value becomes `NonError` with its string form. Never throws, whatever
+ * was thrown: every step that could run the thrower's code (a getter, a proxy
+ * trap, `toString`) is guarded.
  */
 export function serializeError(error: unknown): RemoteError {
-  if (error instanceof Error) {
+  if (isError(error)) {
     const name = read(error, 'name');
-    const message = read(error, 'message');
     const code = read(error, 'code');
     const out: RemoteError = {
       name: typeof name === 'string' && name.length > 0 ? name.slice(0, MAX_NAME) : 'Error',
-      message: (typeof message === 'string' ? message : safeString(message)).slice(0, MAX_MESSAGE),
+      message: messageOf(error).slice(0, MAX_MESSAGE),
       retryable: read(error, 'retryable') === true,
     };
     if (typeof code === 'string' && code.length > 0 && code.length <= MAX_CODE) out.code = code;
@@ -99,16 +120,18 @@ export class ReplyEncoder {
 
   /**
    * A successful result. A value JSON cannot encode (a BigInt, a cycle, a
-   * throwing `toJSON`) becomes a `TypeError` result, and one too large for a
-   * frame a `RangeError` result, so a bad value never crashes the worker or goes
-   * unanswered. `ok` says which it was.
+   * throwing `toJSON`) becomes a `TypeError` result, one too large for a frame a
+   * `RangeError` result, and one the dispatcher's decoder would drop (a
+   * `__proto__` key, say from echoed client JSON) an `InvalidResult` result, so a
+   * bad value never crashes the worker or leaves its caller waiting for the
+   * timeout. `ok` says which it was.
    */
   ok(id: string, token: string, value: unknown): { encoded: string; ok: boolean } {
     let encoded: string;
     try {
       encoded = encodeCompactOkValue(id, token, value);
     } catch (thrown) {
-      const why = thrown instanceof Error ? safeString(thrown.message) : safeString(thrown);
+      const why = messageOf(thrown);
       const error: RemoteError = {
         name: 'TypeError',
         message: `handler result is not JSON-serialisable: ${why}`.slice(0, MAX_MESSAGE),
@@ -121,6 +144,15 @@ export class ReplyEncoder {
       const error: RemoteError = {
         name: 'RangeError',
         message: `handler result encodes to ${size} bytes, over the limit of ${this.#limit} bytes`,
+        retryable: false,
+      };
+      return { encoded: this.error(id, token, error), ok: false };
+    }
+    const refused = checkEncodedMessage(encoded);
+    if (refused) {
+      const error: RemoteError = {
+        name: 'InvalidResult',
+        message: `handler result would be dropped by the dispatcher: ${refused.message}`,
         retryable: false,
       };
       return { encoded: this.error(id, token, error), ok: false };

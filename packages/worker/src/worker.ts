@@ -20,6 +20,7 @@ import { nanoid } from 'nanoid';
 import { type Connections, connect, describeRedis } from './connection.js';
 import { WorkerError } from './errors.js';
 import { FinishedAttempts, hash } from './finished.js';
+import { IdentityClaim } from './identity.js';
 import { RateLimitedLog } from './log.js';
 import {
   type Handler,
@@ -58,6 +59,10 @@ export interface WorkerStats {
   inflight: number;
   /** Tasks waiting for a free slot now. */
   queued: number;
+  /** Checks that found another live process subscribed to this worker's channel: its id runs twice. */
+  sharedChannel: number;
+  /** Whether another live process holds this worker's id, so this one stopped taking tasks. */
+  fenced: boolean;
 }
 
 /** A worker: subscribes to its channel, runs handlers, replies. Made by {@link createWorker}. */
@@ -69,6 +74,7 @@ export interface Worker extends AsyncDisposable {
   /**
    * Subscribes, waits for Redis to confirm the subscription, registers the worker
    * and announces it. Resolves once tasks can reach it. A worker starts once.
+   * Rejects `DUPLICATE_WORKER` if another live process already serves its id.
    */
   start(): Promise<void>;
   /**
@@ -95,6 +101,8 @@ const SWEEP_INTERVAL_MS = 50;
 const MAX_CACHED_REPLY_CHANNELS = 1024;
 const LOG_INTERVAL_MS = 10_000;
 const MAX_RETRY_FRAMES = 1_000;
+/** Frames kept while a starting worker checks its id is its own: one round trip's worth. */
+const MAX_HELD_FRAMES = 1_000;
 const CLOSE_STEP_MS = 2_000;
 const ABORT_GRACE_MS = 1_000;
 const PROBE_TIMEOUT_MS = 1_000;
@@ -212,6 +220,7 @@ class RingcastWorker implements Worker {
   readonly #finished = new FinishedAttempts(FINISHED_MAX_BYTES, FINISHED_MAX_AGE_MS);
   readonly #invalidLog: RateLimitedLog;
   readonly #redisLog: RateLimitedLog;
+  readonly #identityLog: RateLimitedLog;
   readonly #stats: WorkerStats;
 
   #state: State = 'idle';
@@ -231,6 +240,9 @@ class RingcastWorker implements Worker {
   #retry: RetryFrame[] = [];
   #recovering = false;
   #probe: { nonce: string; seen: () => void } | undefined;
+  #identity: IdentityClaim | undefined;
+  /** Frames that arrived between subscribing and knowing the id is ours, to take in once it is. */
+  #held: string[] | undefined;
   /**
    * Epoch ms, read once per incoming frame and on every deadline sweep: a clock
    * read costs as much as a Map lookup, and tasks of one frame arrive together.
@@ -259,6 +271,7 @@ class RingcastWorker implements Worker {
     this.#replies = new ReplyEncoder(options.id, this.#info.incarnation, options.maxMessageBytes);
     this.#invalidLog = new RateLimitedLog(options.logger, 'warn', LOG_INTERVAL_MS);
     this.#redisLog = new RateLimitedLog(options.logger, 'warn', LOG_INTERVAL_MS);
+    this.#identityLog = new RateLimitedLog(options.logger, 'error', LOG_INTERVAL_MS);
     this.#outbox = new Outbox<string>(
       {
         publish: (channel, frame) => this.#publish(channel, frame),
@@ -290,6 +303,8 @@ class RingcastWorker implements Worker {
       dropped: 0,
       inflight: 0,
       queued: 0,
+      sharedChannel: 0,
+      fenced: false,
     };
   }
 
@@ -333,16 +348,33 @@ class RingcastWorker implements Worker {
     subscriber.on('close', this.#onSubscriberClose);
     subscriber.on('ready', this.#onSubscriberReady);
     subscriber.on('message', this.#onMessage);
+    const identity = new IdentityClaim(
+      command,
+      this.#names,
+      this.#o.id,
+      this.#info.incarnation,
+      this.#o.heartbeatTtlMs,
+    );
+    this.#identity = identity;
     try {
       await Promise.all([whenReady(command), whenReady(subscriber)]);
+      await identity.acquire(false);
+      this.#held = [];
       // Resolves on Redis's reply to SUBSCRIBE: from here on, tasks reach us.
       await subscriber.subscribe(this.#channel);
+      // Another process may have started with this id at the same moment.
+      await identity.acquire(true);
+      const held = this.#held;
+      this.#held = undefined;
+      for (const frame of held) this.#onMessage(this.#channel, frame);
       this.#live = true;
       this.#info.startedAt = Date.now();
       await this.#register();
     } catch (error) {
       this.#state = 'closed';
+      this.#held = undefined;
       await this.#disconnect();
+      if (error instanceof WorkerError && error.code === ErrorCode.DUPLICATE_WORKER) throw error;
       throw new WorkerError(
         ErrorCode.REDIS_ERROR,
         `worker ${this.#o.id} could not start: ${error instanceof Error ? error.message : safeString(error)}`,
@@ -356,6 +388,19 @@ class RingcastWorker implements Worker {
     this.#sweep.unref();
     this.#heartbeat = setInterval(this.#beat, this.#o.heartbeatIntervalMs);
     this.#heartbeat.unref();
+    identity.watch(this.#o.heartbeatIntervalMs, {
+      live: () => this.#live,
+      shared: (subscribers) => {
+        this.#stats.sharedChannel++;
+        this.#identityLog.log(
+          `worker ${this.#o.id}: ${subscribers} processes are subscribed to its channel: ` +
+            'another process was started with the same id and may run its tasks too; stop it',
+        );
+      },
+      fence: () => this.#fence(),
+      failed: (error) =>
+        this.#redisLog.log(`checking the worker id's claim failed: ${safeString(error)}`),
+    });
     this.#o.logger.info(
       `worker ${this.#o.id} started: weight ${this.#o.weight}, concurrency ${this.#o.concurrency}, ` +
         `handlers ${this.#info.handlers.join(', ')}, redis ${describeRedis(this.#o.redis)}, namespace ${this.#o.namespace}`,
@@ -384,28 +429,29 @@ class RingcastWorker implements Worker {
     }
     this.#state = 'closing';
     clearInterval(this.#heartbeat);
+    this.#identity?.stop();
     const { command } = this.#connections!;
 
-    // Leave first, so dispatchers stop sending and re-route at once.
-    const leave = encode([{ kind: 'leave', id: this.#o.id, incarnation: this.#info.incarnation }]);
-    await within(
-      Promise.all([
-        command.publish(this.#names.controlChannel, leave),
-        command
-          .multi()
-          .hdel(this.#names.registryKey, this.#o.id)
-          .del(this.#names.heartbeatKey(this.#o.id))
-          .exec(),
-      ]),
-      CLOSE_STEP_MS,
-    );
+    // close() may be called from a handler while its frame is still being taken
+    // in; the rest of that frame is nacked, and what it started must be known.
+    await Promise.resolve();
+    this.#settleBeforeLeave();
 
-    // Oldest first, as they would have run: their dispatchers re-route them in that order.
-    const live = this.#attempts.values().sort((a, b) => a.seq - b.seq);
-    for (const attempt of live) {
-      if (attempt.phase !== 'queued') continue;
-      this.#drop(attempt);
-      this.#nack(attempt.task, NackReason.DRAINING, 'the worker is shutting down');
+    // Leave first, so dispatchers stop sending and re-route at once. A fenced
+    // worker's id, registry entry and heartbeat are another process's.
+    const leave = encode([{ kind: 'leave', id: this.#o.id, incarnation: this.#info.incarnation }]);
+    if (!this.#stats.fenced) {
+      await within(
+        Promise.all([
+          command.publish(this.#names.controlChannel, leave),
+          command
+            .multi()
+            .hdel(this.#names.registryKey, this.#o.id)
+            .del(this.#names.heartbeatKey(this.#o.id), this.#names.claimKey(this.#o.id))
+            .exec(),
+        ]),
+        CLOSE_STEP_MS,
+      );
     }
 
     if (this.#stats.inflight > 0 && !(await this.#whenIdle(this.#o.drainTimeoutMs))) {
@@ -425,6 +471,25 @@ class RingcastWorker implements Worker {
     this.#sweep = undefined;
     await this.#disconnect();
     this.#o.logger.info(`worker ${this.#o.id} stopped`);
+  }
+
+  /**
+   * A dispatcher re-routes at once every attempt it has not seen acknowledged
+   * when the leave arrives. So before the leave, each attempt held here gets its
+   * answer: queued ones a `DRAINING` nack (they will run elsewhere), running ones
+   * their ack (they finish here). The replies are published now, ahead of the
+   * leave and on the same connection: Redis delivers them to each dispatcher first.
+   */
+  #settleBeforeLeave(): void {
+    // Oldest first, as they would have run: their dispatchers re-route them in that order.
+    const live = this.#attempts.values().sort((a, b) => a.seq - b.seq);
+    for (const attempt of live) {
+      if (attempt.phase !== 'queued') continue;
+      this.#drop(attempt);
+      this.#nack(attempt.task, NackReason.DRAINING, 'the worker is shutting down');
+    }
+    this.#flushAcks();
+    this.#outbox.flush();
   }
 
   async #disconnect(): Promise<void> {
@@ -506,8 +571,32 @@ class RingcastWorker implements Worker {
 
   #onSubscriberReady = (): void => {
     // The first ready belongs to start(); later ones follow a reconnect.
-    if (this.#state === 'running') void this.#recover();
+    if (this.#state === 'running' && !this.#stats.fenced) void this.#recover();
   };
+
+  /**
+   * Another live process took this id (it started while this one was cut off
+   * from Redis, or this one was paused past its TTL). Stop serving it: leave its
+   * channel, stop the heartbeat that would overwrite the other's registration.
+   * Running handlers finish and reply; close() leaves the id's keys alone.
+   */
+  #fence(): void {
+    if (this.#state !== 'running') return;
+    this.#stats.sharedChannel++;
+    this.#stats.fenced = true;
+    this.#live = false;
+    clearInterval(this.#heartbeat);
+    this.#identityLog.log(
+      `worker ${this.#o.id}: another live process now holds this worker id; ` +
+        'this one has stopped taking tasks and should be stopped',
+    );
+    const subscriber = this.#connections?.subscriber;
+    if (subscriber?.status === 'ready') {
+      subscriber.unsubscribe(this.#channel).catch((error: unknown) => {
+        this.#redisLog.log(`unsubscribing a fenced worker failed: ${safeString(error)}`);
+      });
+    }
+  }
 
   /**
    * After a reconnect ioredis re-sends SUBSCRIBE but nobody confirms it worked:
@@ -568,6 +657,13 @@ class RingcastWorker implements Worker {
         if (this.#probe && data === PROBE_PREFIX + this.#probe.nonce) this.#probe.seen();
         return;
       }
+      if (this.#held !== undefined) {
+        // Bounded: past it, their dispatchers re-send when no ack comes.
+        if (this.#held.length < MAX_HELD_FRAMES) this.#held.push(data);
+        return;
+      }
+      // The process that holds the id gets the same frames and answers them.
+      if (this.#stats.fenced) return;
       const decoded = decode(data, { maxBytes: this.#o.maxMessageBytes });
       if (!decoded.ok) {
         this.#invalid(decoded.error.message);
