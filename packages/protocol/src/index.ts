@@ -2,7 +2,6 @@ export { DEFAULT_NAMESPACE, isValidNamespace, type Names, names } from './channe
 export {
   assertNoForbiddenKeys,
   byteLength,
-  DEFAULT_MAX_MESSAGE_BYTES,
   type DecodeOptions,
   type DecodeResult,
   decode,
@@ -16,7 +15,6 @@ export {
   encodeMessage,
   type FrameSender,
   frameOverhead,
-  MAX_BATCH,
   type RejectedMessage,
 } from './codec.js';
 export {
@@ -36,6 +34,12 @@ export {
   RingcastError,
   type RingcastErrorOptions,
 } from './errors.js';
+export {
+  DEFAULT_MAX_MESSAGE_BYTES,
+  MAX_BATCH,
+  MAX_MESSAGE_BYTES,
+  MIN_MESSAGE_BYTES,
+} from './limits.js';
 export {
   type AckMessage,
   type CancelMessage,
