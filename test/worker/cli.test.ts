@@ -75,6 +75,20 @@ describe('ringcast-worker CLI: usage', () => {
     expect(bad.stderr.trimEnd().split('\n')).toHaveLength(1);
     expect(bad.stderr).toMatch(/concurrency must be an integer from 1/);
   });
+
+  it.each([
+    'Redis://:secret@127.0.0.1:1',
+    'redis:/:secret@127.0.0.1:1',
+    'tcp://u:secret@127.0.0.1:1',
+  ])('exits 2 with one line on the malformed URL %s, without its password', async (url) => {
+    const echo = join(dir, 'echo-url.mjs');
+    writeFileSync(echo, 'export default { echo: (p) => p };\n');
+    const { code, stdout, stderr } = await runCli(['--handlers', echo, '--redis', url]);
+    expect(code).toBe(2);
+    expect(stderr.trimEnd().split('\n')).toHaveLength(1);
+    expect(stderr).toMatch(/redis URL must start with redis:\/\/ or rediss:\/\//);
+    expect(stdout + stderr).not.toContain('secret');
+  });
 });
 
 describe.skipIf(!redisAvailability.available)('ringcast-worker CLI against Redis', () => {

@@ -65,5 +65,15 @@ export {
   type TaskMessage,
   type WorkerInfo,
 } from './messages.js';
+export {
+  checkInteger,
+  checkRedis,
+  checkRedisUrl,
+  checkTimer,
+  describeValue,
+  MAX_TIMER_MS,
+  type OptionFailure,
+} from './options.js';
 export { Outbox, type OutboxSink } from './outbox.js';
+export { describeRedis, errorMessage, redactText, redactUrl } from './redact.js';
 export { TaskTable } from './task-table.js';

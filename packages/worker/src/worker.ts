@@ -3,6 +3,7 @@ import {
   type CancelMessage,
   closeConnection,
   decode,
+  describeRedis,
   ErrorCode,
   encode,
   type Message,
@@ -17,7 +18,7 @@ import {
 } from '@ringcast/protocol';
 import type { ChainableCommander } from 'ioredis';
 import { nanoid } from 'nanoid';
-import { type Connections, connect, describeRedis } from './connection.js';
+import { type Connections, connect } from './connection.js';
 import { WorkerError } from './errors.js';
 import { FinishedAttempts, hash } from './finished.js';
 import { RateLimitedLog } from './log.js';
