@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { redisAvailability, uniqueNamespace, useRedis } from '../support/redis.js';
+import { freePort } from '../support/redis-server.js';
 import { spawnWorker, WORKER_CLI, type WorkerProcess } from '../support/workers.js';
 import { eventually, FakeDispatcher } from './fake-dispatcher.js';
 
@@ -88,6 +89,19 @@ describe('ringcast-worker CLI: usage', () => {
     expect(stderr.trimEnd().split('\n')).toHaveLength(1);
     expect(stderr).toMatch(/redis URL must start with redis:\/\/ or rediss:\/\//);
     expect(stdout + stderr).not.toContain('secret');
+  });
+
+  it('exits 1 with one line naming the cause when Redis refuses the connection', async () => {
+    const echo = join(dir, 'echo-refused.mjs');
+    writeFileSync(echo, 'export default { echo: (p) => p };\n');
+    const port = await freePort();
+    const url = `redis://:s3cr3t@127.0.0.1:${port}`;
+    const { code, stdout, stderr } = await runCli(['--handlers', echo, '--redis', url]);
+    expect(code).toBe(1);
+    expect(stderr.trimEnd().split('\n')).toEqual([
+      expect.stringMatching(/^ringcast-worker: worker .* could not start: connect ECONNREFUSED/),
+    ]);
+    expect(stdout + stderr).not.toContain('s3cr3t');
   });
 });
 

@@ -1,18 +1,21 @@
 import {
-  closeConnection,
+  closeConnections,
+  connectBoth,
   decode,
   ErrorCode,
   encodeCompactTask,
   encodeMessage,
+  errorMessage,
   type Message,
   type Names,
   names,
   Outbox,
   parseWorkerInfo,
   type RemoteError,
+  startFailure,
   TaskTable,
   type WorkerInfo,
-  whenReady,
+  watchConnections,
 } from '@ringcast/protocol';
 import { nanoid } from 'nanoid';
 import { type Connections, connect } from './connection.js';
@@ -280,7 +283,12 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
     const connections = connect(this.#options.redis, `ringcast:dispatcher:${this.id}`);
     this.#connections = connections;
     const { command, subscriber } = connections;
-    command.on('error', (error: Error) => this.#log('warn', `redis error: ${error.message}`));
+    // While starting, errors go into start()'s rejection rather than the log.
+    const errors = watchConnections(connections, (error, role) => {
+      if (this.#state !== 'starting') {
+        this.#log('warn', `redis ${role} connection error: ${errorMessage(error)}`);
+      }
+    });
     command.on('close', () => {
       this.#commandEpoch++;
     });
@@ -288,42 +296,39 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
     command.on('ready', () => {
       if (this.#commandEpoch > 0) this.#holdLivenessJudgement();
     });
-    subscriber.on('error', (error: Error) =>
-      this.#log('warn', `redis subscriber error: ${error.message}`),
-    );
     subscriber.on('message', (channel: string, data: string) => this.#onMessage(channel, data));
     subscriber.on('ready', () => {
       if (this.#subscribedOnce) void this.#resubscribed();
     });
     try {
-      await Promise.all([whenReady(command), whenReady(subscriber)]);
+      await connectBoth(connections);
       await subscriber.subscribe(this.#replyChannel, this.#names.controlChannel);
       this.#subscribedOnce = true;
       await this.#reconcile();
     } catch (error) {
+      const closedMeanwhile = this.#state !== 'starting';
       this.#state = 'closed';
-      await Promise.all([
-        closeConnection(subscriber),
-        connections.ownsCommand ? closeConnection(command) : undefined,
-      ]);
+      await closeConnections(connections);
+      if (closedMeanwhile) throw this.#closedWhileStarting();
+      const { message, cause } = startFailure(error, errors, this.#options.redis);
       throw new DispatchError(
         ErrorCode.REDIS_ERROR,
-        `dispatcher ${this.id} could not start: ${String(error)}`,
-        {
-          cause: error,
-        },
+        `dispatcher ${this.id} could not start: ${message}`,
+        { cause },
       );
     }
-    if (this.#state !== 'starting') {
-      // close() ran while we were starting; it owns the teardown.
-      throw new DispatchError(ErrorCode.CLOSED, `dispatcher ${this.id} was closed while starting`);
-    }
+    // close() ran while we were starting; it owns the teardown.
+    if (this.#state !== 'starting') throw this.#closedWhileStarting();
     this.#state = 'running';
     this.#reconcileTimer = setInterval(
       () => void this.#reconcile(),
       this.#options.reconcileIntervalMs,
     );
     this.#reconcileTimer.unref();
+  }
+
+  #closedWhileStarting(): DispatchError {
+    return new DispatchError(ErrorCode.CLOSED, `dispatcher ${this.id} was closed while starting`);
   }
 
   dispatch<K extends keyof M & string>(
@@ -535,8 +540,7 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
     const connections = this.#connections;
     if (connections) {
       await Promise.race([this.#outbox.drained(), new Promise((r) => setTimeout(r, 1000).unref())]);
-      await closeConnection(connections.subscriber);
-      if (connections.ownsCommand) await closeConnection(connections.command);
+      await closeConnections(connections);
     }
     this.#state = 'closed';
   }

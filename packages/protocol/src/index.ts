@@ -18,12 +18,18 @@ export {
   type RejectedMessage,
 } from './codec.js';
 export {
+  type ConnectionErrors,
   type ConnectionPair,
+  type ConnectionRole,
   closeConnection,
+  closeConnections,
+  connectBoth,
   connectionDefaults,
   isRedisClient,
   openConnections,
   type RedisConnection,
+  startFailure,
+  watchConnections,
   whenReady,
 } from './connection.js';
 export {

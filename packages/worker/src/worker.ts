@@ -1,20 +1,24 @@
 import { hostname } from 'node:os';
 import {
   type CancelMessage,
-  closeConnection,
+  type ConnectionRole,
+  closeConnections,
+  connectBoth,
   decode,
   describeRedis,
   ErrorCode,
   encode,
+  errorMessage,
   type Message,
   NackReason,
   type Names,
   names,
   Outbox,
+  startFailure,
   type TaskMessage,
   TaskTable,
   type WorkerInfo,
-  whenReady,
+  watchConnections,
 } from '@ringcast/protocol';
 import type { ChainableCommander } from 'ioredis';
 import { nanoid } from 'nanoid';
@@ -328,29 +332,34 @@ class RingcastWorker implements Worker {
     const connections = connect(this.#o.redis, `ringcast-worker:${this.#o.id}`);
     this.#connections = connections;
     const { command, subscriber } = connections;
-    command.on('error', this.#onRedisError);
+    const errors = watchConnections(connections, this.#onRedisError);
     command.on('ready', this.#onCommandReady);
-    subscriber.on('error', this.#onRedisError);
     subscriber.on('close', this.#onSubscriberClose);
     subscriber.on('ready', this.#onSubscriberReady);
     subscriber.on('message', this.#onMessage);
     try {
-      await Promise.all([whenReady(command), whenReady(subscriber)]);
+      await connectBoth(connections);
       // Resolves on Redis's reply to SUBSCRIBE: from here on, tasks reach us.
       await subscriber.subscribe(this.#channel);
       this.#live = true;
       this.#info.startedAt = Date.now();
       await this.#register();
     } catch (error) {
+      const closedMeanwhile = this.#state !== 'starting';
       this.#state = 'closed';
       await this.#disconnect();
+      if (closedMeanwhile) throw this.#closedWhileStarting();
+      const { message, cause } = startFailure(error, errors, this.#o.redis);
       throw new WorkerError(
         ErrorCode.REDIS_ERROR,
-        `worker ${this.#o.id} could not start: ${error instanceof Error ? error.message : safeString(error)}`,
-        { cause: error },
+        `worker ${this.#o.id} could not start: ${message}`,
+        {
+          cause,
+        },
       );
     }
-    if (this.#state !== 'starting') return;
+    // close() ran meanwhile, and finishes the shutdown once this settles.
+    if (this.#state !== 'starting') throw this.#closedWhileStarting();
     this.#state = 'running';
     // One sweep for every running handler's deadline, for as long as the worker runs.
     this.#sweep = setInterval(this.#sweepDeadlines, SWEEP_INTERVAL_MS);
@@ -361,6 +370,10 @@ class RingcastWorker implements Worker {
       `worker ${this.#o.id} started: weight ${this.#o.weight}, concurrency ${this.#o.concurrency}, ` +
         `handlers ${this.#info.handlers.join(', ')}, redis ${describeRedis(this.#o.redis)}, namespace ${this.#o.namespace}`,
     );
+  }
+
+  #closedWhileStarting(): WorkerError {
+    return new WorkerError(ErrorCode.CLOSED, `worker ${this.#o.id} was closed while starting`);
   }
 
   close(): Promise<void> {
@@ -377,9 +390,13 @@ class RingcastWorker implements Worker {
       this.#state = 'closed';
       return;
     }
+    // A start that failed has torn everything down already.
+    if (this.#state === 'closed') return;
     if (this.#state === 'starting') {
       // Mark first, so a start that succeeds does not count itself running.
       this.#state = 'closing';
+      // Not subscribed yet: cut a slow connect short rather than wait it out.
+      if (!this.#live) void this.#disconnect();
       await this.#starting?.catch(() => undefined);
       if (!this.#connections || (this.#state as State) === 'closed') return;
     }
@@ -431,16 +448,13 @@ class RingcastWorker implements Worker {
   async #disconnect(): Promise<void> {
     const connections = this.#connections;
     if (!connections) return;
-    const { command, subscriber, ownsCommand } = connections;
+    const { command, subscriber } = connections;
     command.off('ready', this.#onCommandReady);
     subscriber.off('ready', this.#onSubscriberReady);
     subscriber.off('close', this.#onSubscriberClose);
     if (subscriber.status === 'ready') await within(subscriber.unsubscribe(), CLOSE_STEP_MS);
     // The 'error' listeners stay: a closing socket may still emit one, and unheard it would crash.
-    await Promise.all([
-      closeConnection(subscriber),
-      ownsCommand ? closeConnection(command) : undefined,
-    ]);
+    await closeConnections(connections);
   }
 
   /** Resolves true once no handler runs, or false after `ms`. */
@@ -495,10 +509,10 @@ class RingcastWorker implements Worker {
       );
   };
 
-  #onRedisError = (error: unknown): void => {
-    this.#redisLog.log(
-      `Redis connection error: ${error instanceof Error ? error.message : safeString(error)}`,
-    );
+  #onRedisError = (error: Error, role: ConnectionRole): void => {
+    // While starting, errors go into start()'s rejection rather than the log.
+    if (this.#state === 'starting') return;
+    this.#redisLog.log(`Redis ${role} connection error: ${errorMessage(error)}`);
   };
 
   #onSubscriberClose = (): void => {
