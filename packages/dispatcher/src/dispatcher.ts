@@ -11,6 +11,7 @@ import {
   names,
   Outbox,
   parseWorkerInfo,
+  RateLimitedLog,
   type RemoteError,
   startFailure,
   TaskTable,
@@ -232,8 +233,7 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
   readonly #wheel: TimerWheel<TaskRecord>;
   readonly #outbox: Outbox<TaskRecord | undefined>;
   #idleWaiters: Array<() => void> = [];
-  #lastLog = 0;
-  #suppressedLogs = 0;
+  readonly #warnings: RateLimitedLog;
 
   readonly #stats = {
     dispatched: 0,
@@ -251,6 +251,7 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
     this.#names = names(options.namespace);
     this.#replyChannel = this.#names.replyChannel(this.id);
     this.#wheel = new TimerWheel(TICK_MS, (task, now) => this.#wake(task, now));
+    this.#warnings = new RateLimitedLog((line) => options.logger.warn(line), LOG_EVERY_MS);
     this.#outbox = new Outbox<TaskRecord | undefined>(
       {
         publish: (channel, frame) => {
@@ -286,7 +287,7 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
     // While starting, errors go into start()'s rejection rather than the log.
     const errors = watchConnections(connections, (error, role) => {
       if (this.#state !== 'starting') {
-        this.#log('warn', `redis ${role} connection error: ${errorMessage(error)}`);
+        this.#warn('connection', `redis ${role} connection error: ${errorMessage(error)}`);
       }
     });
     command.on('close', () => {
@@ -667,7 +668,7 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
   }
 
   #publishFailed(channel: string, error: unknown, tasks: Array<TaskRecord | undefined>): void {
-    this.#log('warn', `publish to ${channel} failed: ${String(error)}`);
+    this.#warn('publish', `publish to ${channel} failed: ${errorMessage(error)}`);
     const worker = this.#byChannel.get(channel);
     const retryAt = Date.now() + PUBLISH_RETRY_MS;
     for (const task of tasks) {
@@ -749,8 +750,8 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
     if (task.state === State.Sent) {
       const worker = task.worker!;
       worker.suspected = true;
-      this.#log(
-        'warn',
+      this.#warn(
+        'ack-timeout',
         `worker ${worker.id} did not acknowledge within ${this.#options.ackTimeoutMs} ms; suspecting it`,
       );
       this.#redeliver(task, true, `worker ${worker.id} did not acknowledge`);
@@ -770,13 +771,13 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
     const decoded = decode(data, { maxBytes: this.#options.maxMessageBytes });
     if (!decoded.ok) {
       this.#stats.invalidMessages++;
-      this.#log('warn', `dropped an invalid frame on ${channel}: ${decoded.error.message}`);
+      this.#warn('invalid', `dropped an invalid frame on ${channel}: ${decoded.error.message}`);
       return;
     }
     if (decoded.rejected.length > 0) {
       this.#stats.invalidMessages += decoded.rejected.length;
-      this.#log(
-        'warn',
+      this.#warn(
+        'invalid',
         `dropped ${decoded.rejected.length} invalid message(s) on ${channel}: ${decoded.rejected[0]!.error.message}`,
       );
     }
@@ -1041,7 +1042,7 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
       }
       this.#pump();
     } catch (error) {
-      this.#log('warn', `registry reconcile failed: ${String(error)}`);
+      this.#warn('reconcile', `registry reconcile failed: ${errorMessage(error)}`);
     } finally {
       this.#reconciling = false;
     }
@@ -1081,7 +1082,7 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
       await this.#recover(this.#unsettled());
       await this.#reconcile();
     } catch (error) {
-      this.#log('warn', `recovery after resubscribe failed: ${String(error)}`);
+      this.#warn('resubscribe', `recovery after resubscribe failed: ${errorMessage(error)}`);
     }
   }
 
@@ -1105,7 +1106,7 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
         this.#onMessage(this.#replyChannel, frame);
       }
     } catch (error) {
-      this.#log('warn', `collecting parked replies failed: ${String(error)}`);
+      this.#warn('parked', `collecting parked replies failed: ${errorMessage(error)}`);
     }
     const ackBy = Date.now() + this.#options.ackTimeoutMs;
     for (const task of open) {
@@ -1158,18 +1159,12 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
     return new DispatchError(code, message, options);
   }
 
-  #log(level: 'info' | 'warn', message: string): void {
-    if (level === 'warn') {
-      const now = Date.now();
-      if (now - this.#lastLog < LOG_EVERY_MS) {
-        this.#suppressedLogs++;
-        return;
-      }
-      if (this.#suppressedLogs > 0)
-        message += ` (${this.#suppressedLogs} similar lines suppressed)`;
-      this.#lastLog = now;
-      this.#suppressedLogs = 0;
-    }
+  #log(level: 'info', message: string): void {
     this.#options.logger[level](`[ringcast dispatcher ${this.id}] ${message}`);
+  }
+
+  /** A warning; at most one per `kind` (a constant naming the problem) per {@link LOG_EVERY_MS}. */
+  #warn(kind: string, message: string): void {
+    this.#warnings.log(kind, `[ringcast dispatcher ${this.id}] ${message}`);
   }
 }

@@ -81,5 +81,6 @@ export {
   type OptionFailure,
 } from './options.js';
 export { Outbox, type OutboxSink } from './outbox.js';
+export { RateLimitedLog } from './rate-limited-log.js';
 export { describeRedis, errorMessage, redactText, redactUrl } from './redact.js';
 export { TaskTable } from './task-table.js';

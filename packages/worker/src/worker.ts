@@ -14,6 +14,7 @@ import {
   type Names,
   names,
   Outbox,
+  RateLimitedLog,
   startFailure,
   type TaskMessage,
   TaskTable,
@@ -25,7 +26,6 @@ import { nanoid } from 'nanoid';
 import { type Connections, connect } from './connection.js';
 import { WorkerError } from './errors.js';
 import { FinishedAttempts, hash } from './finished.js';
-import { RateLimitedLog } from './log.js';
 import {
   type Handler,
   type HandlerContext,
@@ -215,8 +215,8 @@ class RingcastWorker implements Worker {
   /** Attempts queued or running after the turn they arrived in, by token. */
   readonly #attempts = new TaskTable<Attempt, string>((attempt) => attempt.task.token);
   readonly #finished = new FinishedAttempts(FINISHED_MAX_BYTES, FINISHED_MAX_AGE_MS);
-  readonly #invalidLog: RateLimitedLog;
-  readonly #redisLog: RateLimitedLog;
+  /** Warnings, at most one per kind per {@link LOG_INTERVAL_MS}. */
+  readonly #warnings: RateLimitedLog;
   readonly #stats: WorkerStats;
 
   #state: State = 'idle';
@@ -262,8 +262,7 @@ class RingcastWorker implements Worker {
       startedAt: 0,
     };
     this.#replies = new ReplyEncoder(options.id, this.#info.incarnation, options.maxMessageBytes);
-    this.#invalidLog = new RateLimitedLog(options.logger, 'warn', LOG_INTERVAL_MS);
-    this.#redisLog = new RateLimitedLog(options.logger, 'warn', LOG_INTERVAL_MS);
+    this.#warnings = new RateLimitedLog((line) => options.logger.warn(line), LOG_INTERVAL_MS);
     this.#outbox = new Outbox<string>(
       {
         publish: (channel, frame) => this.#publish(channel, frame),
@@ -503,16 +502,17 @@ class RingcastWorker implements Worker {
       .then(
         (results) => {
           const failed = results?.find(([error]) => error)?.[0];
-          if (failed) this.#redisLog.log(`heartbeat failed: ${failed.message}`);
+          if (failed) this.#warnings.log('heartbeat', `heartbeat failed: ${failed.message}`);
         },
-        (error: unknown) => this.#redisLog.log(`heartbeat failed: ${safeString(error)}`),
+        (error: unknown) =>
+          this.#warnings.log('heartbeat', `heartbeat failed: ${safeString(error)}`),
       );
   };
 
   #onRedisError = (error: Error, role: ConnectionRole): void => {
     // While starting, errors go into start()'s rejection rather than the log.
     if (this.#state === 'starting') return;
-    this.#redisLog.log(`Redis ${role} connection error: ${errorMessage(error)}`);
+    this.#warnings.log('connection', `Redis ${role} connection error: ${errorMessage(error)}`);
   };
 
   #onSubscriberClose = (): void => {
@@ -545,7 +545,7 @@ class RingcastWorker implements Worker {
             return;
           }
         } catch (error) {
-          this.#redisLog.log(`re-subscribing failed: ${safeString(error)}`);
+          this.#warnings.log('resubscribe', `re-subscribing failed: ${safeString(error)}`);
         }
         const t = timeout(delay);
         await t.promise;
@@ -626,7 +626,7 @@ class RingcastWorker implements Worker {
 
   #invalid(why: string): void {
     this.#stats.invalid++;
-    this.#invalidLog.log(`worker ${this.#o.id} dropped an invalid message: ${why}`);
+    this.#warnings.log('invalid', `worker ${this.#o.id} dropped an invalid message: ${why}`);
   }
 
   #onTask(task: TaskMessage): void {
@@ -880,7 +880,8 @@ class RingcastWorker implements Worker {
       })
       .catch((error: unknown) => {
         this.#stats.dropped += count;
-        this.#redisLog.log(
+        this.#warnings.log(
+          'park',
           `could not park ${count} repl(ies) for ${replyTo}: ${safeString(error)}`,
         );
       });
@@ -888,7 +889,7 @@ class RingcastWorker implements Worker {
 
   /** A publish failed (Redis unreachable): keep the frame, bounded, to send on reconnect. */
   #publishFailed(frame: RetryFrame, error: unknown): void {
-    this.#redisLog.log(`publish to ${frame.channel} failed: ${safeString(error)}`);
+    this.#warnings.log('publish', `publish to ${frame.channel} failed: ${safeString(error)}`);
     if (this.#state === 'closed') {
       this.#stats.dropped += frame.count;
       return;
