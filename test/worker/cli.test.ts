@@ -1,7 +1,9 @@
-import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { redisAvailability, uniqueNamespace, useRedis } from '../support/redis.js';
 import { freePort } from '../support/redis-server.js';
@@ -29,6 +31,50 @@ function runCli(
     child.once('exit', (code) => resolve({ code, stdout, stderr }));
   });
 }
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const BIN = join(ROOT, 'packages/worker/bin/ringcast-worker.js');
+
+describe('ringcast-worker as the README runs it', () => {
+  it('is linked by npm ci, and `npx ringcast-worker --help` works from the repository', async () => {
+    // Linked at install time, before any build: so the bin must not be a build output.
+    expect(existsSync(join(ROOT, 'node_modules/.bin/ringcast-worker'))).toBe(true);
+    const { stdout } = await promisify(execFile)('npx', ['ringcast-worker', '--help'], {
+      cwd: ROOT,
+    });
+    expect(stdout).toMatch(/^Usage: ringcast-worker --handlers <module>/);
+  });
+
+  it('ships its bin in the package', async () => {
+    const { stdout } = await promisify(execFile)('npm', ['pack', '--dry-run', '--json'], {
+      cwd: join(ROOT, 'packages/worker'),
+    });
+    const [pack] = JSON.parse(stdout) as [{ files: Array<{ path: string }> }];
+    const files = pack.files.map((f) => f.path);
+    expect(files).toContain('bin/ringcast-worker.js');
+    expect(files).toContain('dist/cli.js');
+  });
+
+  it('says to build first when the compiled CLI is missing', async () => {
+    const unbuilt = mkdtempSync(join(tmpdir(), 'ringcast-unbuilt-'));
+    mkdirSync(join(unbuilt, 'bin'));
+    copyFileSync(BIN, join(unbuilt, 'bin/ringcast-worker.js'));
+    const result = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      const child = spawn(process.execPath, [join(unbuilt, 'bin/ringcast-worker.js'), '--help'], {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      let stderr = '';
+      child.stderr.on('data', (c: Buffer) => {
+        stderr += c.toString();
+      });
+      child.once('exit', (code) => resolve({ code, stderr }));
+    });
+    expect(result.code).toBe(1);
+    expect(result.stderr.trimEnd().split('\n')).toEqual([
+      expect.stringContaining('run `npm run build` first'),
+    ]);
+  });
+});
 
 describe('ringcast-worker CLI: usage', () => {
   const dir = mkdtempSync(join(tmpdir(), 'ringcast-cli-'));
