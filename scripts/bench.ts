@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import type { Dispatcher } from '@ringcast/dispatcher';
+import { redactUrl } from '@ringcast/protocol';
 import {
   type BaselineVariant,
   type BaselineWorkers,
@@ -212,7 +213,7 @@ async function main(): Promise<number> {
   const pidsOf = (children: Child[]) => children.map((c) => c.process.pid ?? -1);
   const run = randomUUID().slice(0, 8);
   process.stderr.write(
-    `bench: redis ${url}${server ? ` (private, pid ${server.pid})` : ' (REDIS_URL)'}, logs in ${logDir}, ${config.quick ? 'quick' : 'full'} run\n`,
+    `bench: redis ${redactUrl(url)}${server ? ` (private, pid ${server.pid})` : ' (REDIS_URL)'}, logs in ${logDir}, ${config.quick ? 'quick' : 'full'} run\n`,
   );
   const results: Results = { baseline: {}, runs: {}, errors: 0 };
   const wants = (s: Scenario) => config.scenarios.has(s);

@@ -1,7 +1,7 @@
 // npm run demo: ringcast end to end, with a worker killed halfway. Flags: see scripts/demo/args.ts.
 import { randomUUID } from 'node:crypto';
 import { createDispatcher, type Dispatcher } from '@ringcast/dispatcher';
-import { names } from '@ringcast/protocol';
+import { describeRedis, errorMessage, names } from '@ringcast/protocol';
 import { Redis } from 'ioredis';
 import { redisServerBinary, startRedisServer } from '../test/support/redis-server.js';
 import { type DemoArgs, parseDemoArgs, USAGE, UsageError } from './demo/args.js';
@@ -54,15 +54,6 @@ function cleanup(interrupted: boolean): Promise<void> {
   return cleaning;
 }
 
-function hostOf(url: string): string {
-  try {
-    const parsed = new URL(url);
-    return `${parsed.hostname}:${parsed.port || '6379'}`;
-  } catch {
-    return '(unparsable URL)';
-  }
-}
-
 async function reachable(url: string): Promise<void> {
   const probe = new Redis(url, {
     lazyConnect: true,
@@ -87,12 +78,12 @@ async function findRedis(): Promise<RedisTarget> {
     try {
       await reachable(url);
     } catch (error) {
-      throw new Error(`REDIS_URL (${hostOf(url)}) is not reachable: ${String(error)}`);
+      throw new Error(`REDIS_URL (${describeRedis(url)}) is not reachable: ${errorMessage(error)}`);
     }
     return {
       mode: 'url',
       url,
-      describe: `Redis at REDIS_URL (${hostOf(url)})`,
+      describe: `Redis at REDIS_URL (${describeRedis(url)})`,
       stop: async () => {},
     };
   }

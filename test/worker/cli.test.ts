@@ -1,9 +1,12 @@
-import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { redisAvailability, uniqueNamespace, useRedis } from '../support/redis.js';
+import { freePort } from '../support/redis-server.js';
 import { spawnWorker, WORKER_CLI, type WorkerProcess } from '../support/workers.js';
 import { eventually, FakeDispatcher } from './fake-dispatcher.js';
 
@@ -28,6 +31,50 @@ function runCli(
     child.once('exit', (code) => resolve({ code, stdout, stderr }));
   });
 }
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const BIN = join(ROOT, 'packages/worker/bin/ringcast-worker.js');
+
+describe('ringcast-worker as the README runs it', () => {
+  it('is linked by npm ci, and `npx ringcast-worker --help` works from the repository', async () => {
+    // Linked at install time, before any build: so the bin must not be a build output.
+    expect(existsSync(join(ROOT, 'node_modules/.bin/ringcast-worker'))).toBe(true);
+    const { stdout } = await promisify(execFile)('npx', ['ringcast-worker', '--help'], {
+      cwd: ROOT,
+    });
+    expect(stdout).toMatch(/^Usage: ringcast-worker --handlers <module>/);
+  });
+
+  it('ships its bin in the package', async () => {
+    const { stdout } = await promisify(execFile)('npm', ['pack', '--dry-run', '--json'], {
+      cwd: join(ROOT, 'packages/worker'),
+    });
+    const [pack] = JSON.parse(stdout) as [{ files: Array<{ path: string }> }];
+    const files = pack.files.map((f) => f.path);
+    expect(files).toContain('bin/ringcast-worker.js');
+    expect(files).toContain('dist/cli.js');
+  });
+
+  it('says to build first when the compiled CLI is missing', async () => {
+    const unbuilt = mkdtempSync(join(tmpdir(), 'ringcast-unbuilt-'));
+    mkdirSync(join(unbuilt, 'bin'));
+    copyFileSync(BIN, join(unbuilt, 'bin/ringcast-worker.js'));
+    const result = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      const child = spawn(process.execPath, [join(unbuilt, 'bin/ringcast-worker.js'), '--help'], {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      let stderr = '';
+      child.stderr.on('data', (c: Buffer) => {
+        stderr += c.toString();
+      });
+      child.once('exit', (code) => resolve({ code, stderr }));
+    });
+    expect(result.code).toBe(1);
+    expect(result.stderr.trimEnd().split('\n')).toEqual([
+      expect.stringContaining('run `npm run build` first'),
+    ]);
+  });
+});
 
 describe('ringcast-worker CLI: usage', () => {
   const dir = mkdtempSync(join(tmpdir(), 'ringcast-cli-'));
@@ -74,6 +121,33 @@ describe('ringcast-worker CLI: usage', () => {
     expect(bad.code).toBe(2);
     expect(bad.stderr.trimEnd().split('\n')).toHaveLength(1);
     expect(bad.stderr).toMatch(/concurrency must be an integer from 1/);
+  });
+
+  it.each([
+    'Redis://:secret@127.0.0.1:1',
+    'redis:/:secret@127.0.0.1:1',
+    'tcp://u:secret@127.0.0.1:1',
+  ])('exits 2 with one line on the malformed URL %s, without its password', async (url) => {
+    const echo = join(dir, 'echo-url.mjs');
+    writeFileSync(echo, 'export default { echo: (p) => p };\n');
+    const { code, stdout, stderr } = await runCli(['--handlers', echo, '--redis', url]);
+    expect(code).toBe(2);
+    expect(stderr.trimEnd().split('\n')).toHaveLength(1);
+    expect(stderr).toMatch(/redis URL must start with redis:\/\/ or rediss:\/\//);
+    expect(stdout + stderr).not.toContain('secret');
+  });
+
+  it('exits 1 with one line naming the cause when Redis refuses the connection', async () => {
+    const echo = join(dir, 'echo-refused.mjs');
+    writeFileSync(echo, 'export default { echo: (p) => p };\n');
+    const port = await freePort();
+    const url = `redis://:s3cr3t@127.0.0.1:${port}`;
+    const { code, stdout, stderr } = await runCli(['--handlers', echo, '--redis', url]);
+    expect(code).toBe(1);
+    expect(stderr.trimEnd().split('\n')).toEqual([
+      expect.stringMatching(/^ringcast-worker: worker .* could not start: connect ECONNREFUSED/),
+    ]);
+    expect(stdout + stderr).not.toContain('s3cr3t');
   });
 });
 

@@ -1,18 +1,22 @@
 import {
-  closeConnection,
+  closeConnections,
+  connectBoth,
   decode,
   ErrorCode,
   encodeCompactTask,
   encodeMessage,
+  errorMessage,
   type Message,
   type Names,
   names,
   Outbox,
   parseWorkerInfo,
+  RateLimitedLog,
   type RemoteError,
+  startFailure,
   TaskTable,
   type WorkerInfo,
-  whenReady,
+  watchConnections,
 } from '@ringcast/protocol';
 import { nanoid } from 'nanoid';
 import { type Connections, connect } from './connection.js';
@@ -229,8 +233,7 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
   readonly #wheel: TimerWheel<TaskRecord>;
   readonly #outbox: Outbox<TaskRecord | undefined>;
   #idleWaiters: Array<() => void> = [];
-  #lastLog = 0;
-  #suppressedLogs = 0;
+  readonly #warnings: RateLimitedLog;
 
   readonly #stats = {
     dispatched: 0,
@@ -248,6 +251,7 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
     this.#names = names(options.namespace);
     this.#replyChannel = this.#names.replyChannel(this.id);
     this.#wheel = new TimerWheel(TICK_MS, (task, now) => this.#wake(task, now));
+    this.#warnings = new RateLimitedLog((line) => options.logger.warn(line), LOG_EVERY_MS);
     this.#outbox = new Outbox<TaskRecord | undefined>(
       {
         publish: (channel, frame) => {
@@ -280,7 +284,12 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
     const connections = connect(this.#options.redis, `ringcast:dispatcher:${this.id}`);
     this.#connections = connections;
     const { command, subscriber } = connections;
-    command.on('error', (error: Error) => this.#log('warn', `redis error: ${error.message}`));
+    // While starting, errors go into start()'s rejection rather than the log.
+    const errors = watchConnections(connections, (error, role) => {
+      if (this.#state !== 'starting') {
+        this.#warn('connection', `redis ${role} connection error: ${errorMessage(error)}`);
+      }
+    });
     command.on('close', () => {
       this.#commandEpoch++;
     });
@@ -288,42 +297,39 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
     command.on('ready', () => {
       if (this.#commandEpoch > 0) this.#holdLivenessJudgement();
     });
-    subscriber.on('error', (error: Error) =>
-      this.#log('warn', `redis subscriber error: ${error.message}`),
-    );
     subscriber.on('message', (channel: string, data: string) => this.#onMessage(channel, data));
     subscriber.on('ready', () => {
       if (this.#subscribedOnce) void this.#resubscribed();
     });
     try {
-      await Promise.all([whenReady(command), whenReady(subscriber)]);
+      await connectBoth(connections);
       await subscriber.subscribe(this.#replyChannel, this.#names.controlChannel);
       this.#subscribedOnce = true;
       await this.#reconcile();
     } catch (error) {
+      const closedMeanwhile = this.#state !== 'starting';
       this.#state = 'closed';
-      await Promise.all([
-        closeConnection(subscriber),
-        connections.ownsCommand ? closeConnection(command) : undefined,
-      ]);
+      await closeConnections(connections);
+      if (closedMeanwhile) throw this.#closedWhileStarting();
+      const { message, cause } = startFailure(error, errors, this.#options.redis);
       throw new DispatchError(
         ErrorCode.REDIS_ERROR,
-        `dispatcher ${this.id} could not start: ${String(error)}`,
-        {
-          cause: error,
-        },
+        `dispatcher ${this.id} could not start: ${message}`,
+        { cause },
       );
     }
-    if (this.#state !== 'starting') {
-      // close() ran while we were starting; it owns the teardown.
-      throw new DispatchError(ErrorCode.CLOSED, `dispatcher ${this.id} was closed while starting`);
-    }
+    // close() ran while we were starting; it owns the teardown.
+    if (this.#state !== 'starting') throw this.#closedWhileStarting();
     this.#state = 'running';
     this.#reconcileTimer = setInterval(
       () => void this.#reconcile(),
       this.#options.reconcileIntervalMs,
     );
     this.#reconcileTimer.unref();
+  }
+
+  #closedWhileStarting(): DispatchError {
+    return new DispatchError(ErrorCode.CLOSED, `dispatcher ${this.id} was closed while starting`);
   }
 
   dispatch<K extends keyof M & string>(
@@ -535,8 +541,7 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
     const connections = this.#connections;
     if (connections) {
       await Promise.race([this.#outbox.drained(), new Promise((r) => setTimeout(r, 1000).unref())]);
-      await closeConnection(connections.subscriber);
-      if (connections.ownsCommand) await closeConnection(connections.command);
+      await closeConnections(connections);
     }
     this.#state = 'closed';
   }
@@ -663,7 +668,7 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
   }
 
   #publishFailed(channel: string, error: unknown, tasks: Array<TaskRecord | undefined>): void {
-    this.#log('warn', `publish to ${channel} failed: ${String(error)}`);
+    this.#warn('publish', `publish to ${channel} failed: ${errorMessage(error)}`);
     const worker = this.#byChannel.get(channel);
     const retryAt = Date.now() + PUBLISH_RETRY_MS;
     for (const task of tasks) {
@@ -745,8 +750,8 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
     if (task.state === State.Sent) {
       const worker = task.worker!;
       worker.suspected = true;
-      this.#log(
-        'warn',
+      this.#warn(
+        'ack-timeout',
         `worker ${worker.id} did not acknowledge within ${this.#options.ackTimeoutMs} ms; suspecting it`,
       );
       this.#redeliver(task, true, `worker ${worker.id} did not acknowledge`);
@@ -766,13 +771,13 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
     const decoded = decode(data, { maxBytes: this.#options.maxMessageBytes });
     if (!decoded.ok) {
       this.#stats.invalidMessages++;
-      this.#log('warn', `dropped an invalid frame on ${channel}: ${decoded.error.message}`);
+      this.#warn('invalid', `dropped an invalid frame on ${channel}: ${decoded.error.message}`);
       return;
     }
     if (decoded.rejected.length > 0) {
       this.#stats.invalidMessages += decoded.rejected.length;
-      this.#log(
-        'warn',
+      this.#warn(
+        'invalid',
         `dropped ${decoded.rejected.length} invalid message(s) on ${channel}: ${decoded.rejected[0]!.error.message}`,
       );
     }
@@ -1037,7 +1042,7 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
       }
       this.#pump();
     } catch (error) {
-      this.#log('warn', `registry reconcile failed: ${String(error)}`);
+      this.#warn('reconcile', `registry reconcile failed: ${errorMessage(error)}`);
     } finally {
       this.#reconciling = false;
     }
@@ -1077,7 +1082,7 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
       await this.#recover(this.#unsettled());
       await this.#reconcile();
     } catch (error) {
-      this.#log('warn', `recovery after resubscribe failed: ${String(error)}`);
+      this.#warn('resubscribe', `recovery after resubscribe failed: ${errorMessage(error)}`);
     }
   }
 
@@ -1101,7 +1106,7 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
         this.#onMessage(this.#replyChannel, frame);
       }
     } catch (error) {
-      this.#log('warn', `collecting parked replies failed: ${String(error)}`);
+      this.#warn('parked', `collecting parked replies failed: ${errorMessage(error)}`);
     }
     const ackBy = Date.now() + this.#options.ackTimeoutMs;
     for (const task of open) {
@@ -1154,18 +1159,12 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
     return new DispatchError(code, message, options);
   }
 
-  #log(level: 'info' | 'warn', message: string): void {
-    if (level === 'warn') {
-      const now = Date.now();
-      if (now - this.#lastLog < LOG_EVERY_MS) {
-        this.#suppressedLogs++;
-        return;
-      }
-      if (this.#suppressedLogs > 0)
-        message += ` (${this.#suppressedLogs} similar lines suppressed)`;
-      this.#lastLog = now;
-      this.#suppressedLogs = 0;
-    }
+  #log(level: 'info', message: string): void {
     this.#options.logger[level](`[ringcast dispatcher ${this.id}] ${message}`);
+  }
+
+  /** A warning; at most one per `kind` (a constant naming the problem) per {@link LOG_EVERY_MS}. */
+  #warn(kind: string, message: string): void {
+    this.#warnings.log(kind, `[ringcast dispatcher ${this.id}] ${message}`);
   }
 }

@@ -1,11 +1,17 @@
 import {
   DEFAULT_MAX_MESSAGE_BYTES,
   DEFAULT_NAMESPACE,
+  describeValue,
   ErrorCode,
   isValidId,
+  MAX_MESSAGE_BYTES,
+  MAX_TIMER_MS,
+  MIN_MESSAGE_BYTES,
   RingcastError,
 } from '@ringcast/protocol';
+import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
+import { createDispatcher } from './dispatcher.js';
 import {
   DEFAULT_ACK_TIMEOUT_MS,
   DEFAULT_DRAIN_TIMEOUT_MS,
@@ -44,17 +50,18 @@ function rejects(options: unknown, ...fragments: string[]): RingcastError {
   return error;
 }
 
+/** Name, minimum, default and maximum: timers stop where Node would clamp them to 1 ms. */
 const NUMERIC = [
-  ['timeoutMs', 1, DEFAULT_TIMEOUT_MS],
-  ['ackTimeoutMs', 1, DEFAULT_ACK_TIMEOUT_MS],
-  ['maxAttempts', 1, DEFAULT_MAX_ATTEMPTS],
-  ['maxQueued', 0, DEFAULT_MAX_QUEUED],
-  ['maxMessageBytes', 256, DEFAULT_MAX_MESSAGE_BYTES],
-  ['drainTimeoutMs', 0, DEFAULT_DRAIN_TIMEOUT_MS],
-  ['reconcileIntervalMs', 10, DEFAULT_RECONCILE_INTERVAL_MS],
-  ['leaveGraceMs', 0, DEFAULT_LEAVE_GRACE_MS],
-  ['retryBackoffMs', 0, DEFAULT_RETRY_BACKOFF_MS],
-  ['maxRetryBackoffMs', 0, DEFAULT_MAX_RETRY_BACKOFF_MS],
+  ['timeoutMs', 1, DEFAULT_TIMEOUT_MS, MAX_TIMER_MS],
+  ['ackTimeoutMs', 1, DEFAULT_ACK_TIMEOUT_MS, MAX_TIMER_MS],
+  ['maxAttempts', 1, DEFAULT_MAX_ATTEMPTS, Number.MAX_SAFE_INTEGER],
+  ['maxQueued', 0, DEFAULT_MAX_QUEUED, Number.MAX_SAFE_INTEGER],
+  ['maxMessageBytes', MIN_MESSAGE_BYTES, DEFAULT_MAX_MESSAGE_BYTES, MAX_MESSAGE_BYTES],
+  ['drainTimeoutMs', 0, DEFAULT_DRAIN_TIMEOUT_MS, MAX_TIMER_MS],
+  ['reconcileIntervalMs', 10, DEFAULT_RECONCILE_INTERVAL_MS, MAX_TIMER_MS],
+  ['leaveGraceMs', 0, DEFAULT_LEAVE_GRACE_MS, MAX_TIMER_MS],
+  ['retryBackoffMs', 0, DEFAULT_RETRY_BACKOFF_MS, MAX_TIMER_MS],
+  ['maxRetryBackoffMs', 0, DEFAULT_MAX_RETRY_BACKOFF_MS, MAX_TIMER_MS],
 ] as const;
 
 describe('parseOptions defaults', () => {
@@ -91,7 +98,7 @@ describe('parseOptions defaults', () => {
       id: 'dispatcher-1.a_b',
       timeoutMs: 1,
       maxQueued: 0,
-      maxMessageBytes: 256,
+      maxMessageBytes: 4096,
       reconcileIntervalMs: 10,
       logger,
     });
@@ -100,18 +107,22 @@ describe('parseOptions defaults', () => {
     expect(o.id).toBe('dispatcher-1.a_b');
     expect(o.timeoutMs).toBe(1);
     expect(o.maxQueued).toBe(0);
-    expect(o.maxMessageBytes).toBe(256);
+    expect(o.maxMessageBytes).toBe(4096);
     expect(o.reconcileIntervalMs).toBe(10);
     expect(o.logger).toBe(logger);
   });
 });
 
 describe('parseOptions numeric options', () => {
-  describe.each(NUMERIC)('%s (min %i)', (name, min) => {
-    it('accepts the minimum and large safe integers', () => {
+  describe.each(NUMERIC)('%s (min %i)', (name, min, _default, max) => {
+    it('accepts the minimum and the maximum', () => {
       expect(parse({ [name]: min })[name]).toBe(min);
       expect(parse({ [name]: min + 12_345 })[name]).toBe(min + 12_345);
-      expect(parse({ [name]: Number.MAX_SAFE_INTEGER })[name]).toBe(Number.MAX_SAFE_INTEGER);
+      expect(parse({ [name]: max })[name]).toBe(max);
+    });
+
+    it('rejects one past the maximum', () => {
+      rejects({ [name]: max + 1 }, name, `from ${min} to ${max}`);
     });
 
     it.each([
@@ -125,7 +136,7 @@ describe('parseOptions numeric options', () => {
       ['null', null],
       ['a boolean', true],
     ])('rejects %s, naming the option', (_what, value) => {
-      rejects({ [name]: value }, name, `from ${min} to`, `got ${String(value)}`);
+      rejects({ [name]: value }, name, `from ${min} to`, `got ${describeValue(value)}`);
     });
   });
 });
@@ -158,7 +169,7 @@ describe('parseOptions other options', () => {
     expect(parse({ redis: opts }).redis).toBe(opts);
   });
 
-  it.each(['http://localhost:6379', 'localhost:6379', '', ' redis://h', 'redis:/h'])(
+  it.each(['http://localhost:6379', 'localhost:6379', '', ' redis://h', 'redis:/h', 'Redis://h'])(
     'rejects the redis URL %j',
     (url) => {
       rejects(
@@ -168,6 +179,34 @@ describe('parseOptions other options', () => {
       );
     },
   );
+
+  it.each(['Redis://:secret@h:6379', 'redis:/:secret@h:6379', 'tcp://user:secret@h:6379'])(
+    'rejects the redis URL %j without quoting its password',
+    (url) => {
+      const error = rejects({ redis: url }, 'redis URL must start with redis:// or rediss://');
+      expect(error.message).not.toContain('secret');
+      expect(error.message).toContain('***@h:6379');
+    },
+  );
+
+  it('createDispatcher refuses an application client with a keyPrefix at once', () => {
+    // ioredis prefixes keys but not channels: the registry would be read under the
+    // wrong name while nothing else failed, and every task would end NO_WORKERS.
+    const client = new Redis({ lazyConnect: true, keyPrefix: 'app:' });
+    try {
+      const error = thrown(() => createDispatcher({ redis: client }));
+      expect(error.code).toBe(ErrorCode.INVALID_OPTIONS);
+      expect(error.message).toMatch(/keyPrefix/);
+    } finally {
+      client.disconnect();
+    }
+  });
+
+  it('rejects an ioredis client or options with a keyPrefix', () => {
+    const client = { duplicate() {}, publish() {}, options: { keyPrefix: 'app:' } };
+    rejects({ redis: client }, 'keyPrefix');
+    rejects({ redis: { host: 'h', keyPrefix: 'app:' } }, 'keyPrefix');
+  });
 
   it.each([42, null, true])('rejects redis = %j', (value) => {
     rejects({ redis: value }, 'redis must be a URL, ioredis options or an ioredis client');

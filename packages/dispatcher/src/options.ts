@@ -1,9 +1,14 @@
 import {
+  checkInteger,
+  checkRedis,
+  checkTimer,
   DEFAULT_MAX_MESSAGE_BYTES,
   DEFAULT_NAMESPACE,
   ErrorCode,
   isValidId,
   isValidNamespace,
+  MAX_MESSAGE_BYTES,
+  MIN_MESSAGE_BYTES,
   RingcastError,
 } from '@ringcast/protocol';
 import type { Redis, RedisOptions } from 'ioredis';
@@ -26,11 +31,16 @@ export interface Logger {
   error(message: string): void;
 }
 
+/**
+ * Options of `createDispatcher`. Every delay and interval (`…Ms`) is an
+ * integer of at most 2147483647 (2³¹−1, the longest delay Node's timers honour).
+ */
 export interface DispatcherOptions {
   /**
-   * Redis to use: a URL, ioredis options, or a connected ioredis client. The
-   * subscriber connection is made with `duplicate()`. A client you pass in is
-   * never closed by the dispatcher.
+   * Redis to use: a `redis://` or `rediss://` URL, ioredis options, or a connected
+   * ioredis client. The subscriber connection is made with `duplicate()`. A client
+   * you pass in is never closed by the dispatcher. Options or a client with a
+   * `keyPrefix` are refused (`INVALID_OPTIONS`): use `namespace` instead.
    * @defaultValue `'redis://127.0.0.1:6379'`
    */
   redis?: string | RedisOptions | Redis;
@@ -46,7 +56,7 @@ export interface DispatcherOptions {
   maxAttempts?: number;
   /** Tasks that may wait locally for a free worker; beyond it `QUEUE_FULL`. @defaultValue 10000 */
   maxQueued?: number;
-  /** Largest encoded message; bigger tasks reject with `PAYLOAD_TOO_LARGE`. @defaultValue 1048576 */
+  /** Largest encoded frame, 4096 to 536870912; bigger tasks reject with `PAYLOAD_TOO_LARGE`. @defaultValue 1048576 */
   maxMessageBytes?: number;
   /** How long `close()` waits for in-flight tasks before rejecting them `CLOSED`. @defaultValue 10000 */
   drainTimeoutMs?: number;
@@ -104,13 +114,6 @@ function invalid(message: string): never {
   throw new RingcastError(ErrorCode.INVALID_OPTIONS, `invalid dispatcher options: ${message}`);
 }
 
-function integer(name: string, value: unknown, min: number, max = Number.MAX_SAFE_INTEGER): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    invalid(`${name} must be an integer from ${min} to ${max}, got ${String(value)}`);
-  }
-  return value;
-}
-
 /** Validates options and fills in defaults; throws `INVALID_OPTIONS` on any bad value. */
 export function parseOptions(options: DispatcherOptions = {}): ResolvedOptions {
   if (typeof options !== 'object' || options === null) invalid('options must be an object');
@@ -120,16 +123,7 @@ export function parseOptions(options: DispatcherOptions = {}): ResolvedOptions {
   for (const key of Object.keys(o)) {
     if (!known.has(key)) invalid(`unknown option "${key}"`);
   }
-  if (o['redis'] !== undefined) {
-    const redis = o['redis'];
-    if (typeof redis !== 'string' && (typeof redis !== 'object' || redis === null)) {
-      invalid('redis must be a URL, ioredis options or an ioredis client');
-    }
-    if (typeof redis === 'string' && !/^rediss?:\/\//.test(redis)) {
-      invalid(`redis URL must start with redis:// or rediss://, got ${JSON.stringify(redis)}`);
-    }
-    out.redis = redis as ResolvedOptions['redis'];
-  }
+  if (o['redis'] !== undefined) out.redis = checkRedis(invalid, o['redis']);
   if (o['namespace'] !== undefined) {
     if (!isValidNamespace(o['namespace']))
       invalid(`namespace ${JSON.stringify(o['namespace'])} is not valid`);
@@ -140,20 +134,33 @@ export function parseOptions(options: DispatcherOptions = {}): ResolvedOptions {
       invalid(`id ${JSON.stringify(o['id'])} must match [A-Za-z0-9_.-]{1,128}`);
     out.id = o['id'];
   }
-  const numeric = [
-    ['timeoutMs', 1],
-    ['ackTimeoutMs', 1],
+  const counts = [
     ['maxAttempts', 1],
     ['maxQueued', 0],
-    ['maxMessageBytes', 256],
+  ] as const;
+  for (const [name, min] of counts) {
+    if (o[name] !== undefined) out[name] = checkInteger(invalid, name, o[name], min);
+  }
+  if (o['maxMessageBytes'] !== undefined) {
+    out.maxMessageBytes = checkInteger(
+      invalid,
+      'maxMessageBytes',
+      o['maxMessageBytes'],
+      MIN_MESSAGE_BYTES,
+      MAX_MESSAGE_BYTES,
+    );
+  }
+  const timers = [
+    ['timeoutMs', 1],
+    ['ackTimeoutMs', 1],
     ['drainTimeoutMs', 0],
     ['reconcileIntervalMs', 10],
     ['leaveGraceMs', 0],
     ['retryBackoffMs', 0],
     ['maxRetryBackoffMs', 0],
   ] as const;
-  for (const [name, min] of numeric) {
-    if (o[name] !== undefined) out[name] = integer(name, o[name], min);
+  for (const [name, min] of timers) {
+    if (o[name] !== undefined) out[name] = checkTimer(invalid, name, o[name], min);
   }
   if (o['logger'] !== undefined) {
     const logger = o['logger'];

@@ -1,7 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   byteLength,
-  DEFAULT_MAX_MESSAGE_BYTES,
   type DecodeResult,
   decode,
   encode,
@@ -14,9 +13,9 @@ import {
   encodeMessage,
   type FrameSender,
   frameOverhead,
-  MAX_BATCH,
 } from './codec.js';
 import { ErrorCode, ProtocolError, RingcastError } from './errors.js';
+import { DEFAULT_MAX_MESSAGE_BYTES, MAX_BATCH } from './limits.js';
 import {
   type AckMessage,
   type CancelMessage,

@@ -1,4 +1,5 @@
 import { ErrorCode, ProtocolError, type RemoteError } from './errors.js';
+import { DEFAULT_MAX_MESSAGE_BYTES, MAX_BATCH } from './limits.js';
 import {
   CompactKind,
   compactContext,
@@ -10,10 +11,6 @@ import {
   parseMessage,
 } from './messages.js';
 
-/** Default limit for one encoded frame, in bytes. */
-export const DEFAULT_MAX_MESSAGE_BYTES = 1024 * 1024;
-/** Most messages one frame may carry; a frame is also bounded by its byte limit. */
-export const MAX_BATCH = 10_000;
 /** Deepest nesting a payload may have when it has to be searched for forbidden keys. */
 const MAX_DEPTH = 256;
 

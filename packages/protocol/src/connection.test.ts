@@ -1,6 +1,13 @@
 import { EventEmitter } from 'node:events';
 import { describe, expect, it, vi } from 'vitest';
-import { closeConnection, isRedisClient, whenReady } from './connection.js';
+import {
+  closeConnection,
+  connectBoth,
+  isRedisClient,
+  startFailure,
+  watchConnections,
+  whenReady,
+} from './connection.js';
 
 function fake(status: string | undefined) {
   const emitter = new EventEmitter();
@@ -65,5 +72,70 @@ describe('closeConnection', () => {
     client.quit.mockRejectedValueOnce(new Error('gone'));
     await closeConnection(client);
     expect(client.disconnect).toHaveBeenCalledOnce();
+  });
+});
+
+describe('closeConnection of a socket mid-handshake', () => {
+  it('keeps an error listener on the socket, so a late second error is heard', async () => {
+    const client = fake('connecting');
+    const socket = new EventEmitter();
+    // ioredis listens with once(): its listener is gone after the first error.
+    socket.once('error', () => {});
+    Object.assign(client, { stream: socket });
+    await closeConnection(client);
+    socket.emit('error', new Error('certificate'));
+    expect(() => socket.emit('error', new Error('tlsv1 alert decode error'))).not.toThrow();
+  });
+});
+
+describe('watchConnections, connectBoth and startFailure', () => {
+  function pair(command = fake('wait'), subscriber = fake('wait')) {
+    return { command, subscriber, ownsCommand: true };
+  }
+
+  it('reports every error with its connection and keeps the last', () => {
+    const p = pair();
+    const seen: string[] = [];
+    const errors = watchConnections(p, (error, role) => seen.push(`${role}: ${error.message}`));
+    p.command.emit('error', new Error('one'));
+    p.subscriber.emit('error', new Error('two'));
+    expect(seen).toEqual(['command: one', 'subscriber: two']);
+    expect(errors.last?.message).toBe('two');
+  });
+
+  it('survives a reporter that throws', () => {
+    const p = pair();
+    watchConnections(p, () => {
+      throw new Error('broken logger');
+    });
+    expect(() => p.command.emit('error', new Error('x'))).not.toThrow();
+  });
+
+  it('waits for both connections before it reports a failure', async () => {
+    const command = fake('connecting');
+    const subscriber = fake('connecting');
+    let settled = false;
+    const connecting = connectBoth(pair(command, subscriber)).catch((error: Error) => {
+      settled = true;
+      return error;
+    });
+    command.emit('end');
+    await new Promise((resolve) => setImmediate(resolve));
+    // The subscriber is still in its handshake: tearing it down now would be unsafe.
+    expect(settled).toBe(false);
+    subscriber.emit('ready');
+    expect(((await connecting) as Error).message).toMatch(/ended before it was ready/);
+  });
+
+  it('explains "Connection is closed." by the error that came before it, redacted', () => {
+    const errors = { last: new Error('connect ENOENT //:secret@h:6379') };
+    const failure = startFailure(new Error('Connection is closed.'), errors, 'redis://:secret@h:1');
+    expect(failure.message).toBe('connect ENOENT //***@h:6379 (redis h:1)');
+    expect(failure.cause).toBe(errors.last);
+    const own = new Error('NOPERM no permissions');
+    expect(startFailure(own, errors, { host: 'k', port: 2 })).toEqual({
+      message: 'NOPERM no permissions (redis k:2)',
+      cause: own,
+    });
   });
 });

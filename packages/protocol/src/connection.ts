@@ -1,3 +1,5 @@
+import { describeRedis, errorMessage } from './redact.js';
+
 /**
  * What ringcast needs of a Redis connection: ioredis, or a compatible stand-in
  * such as ioredis-mock. Structural, so this package stays free of run-time
@@ -6,9 +8,12 @@
 export interface RedisConnection {
   /** ioredis's connection state; a stand-in without one is taken to be ready. */
   readonly status?: string;
+  /** ioredis's socket, while it has one. */
+  readonly stream?: unknown;
   connect(): Promise<unknown>;
   quit(): Promise<unknown>;
   disconnect(): void;
+  on(event: 'error', listener: (error: Error) => void): unknown;
   once(event: string, listener: () => void): unknown;
   off(event: string, listener: () => void): unknown;
 }
@@ -44,9 +49,27 @@ export async function whenReady(client: RedisConnection): Promise<void> {
   });
 }
 
+const ignore = (): void => {};
+const guarded = new WeakSet<object>();
+
+/**
+ * ioredis hears its socket's errors with `once`: a TLS socket ended during its
+ * handshake reports the certificate error and then the server's alert, and that
+ * second error, unheard, would kill the process. A socket being torn down keeps
+ * a listener of its own until it is gone.
+ */
+function guardSocket(client: RedisConnection): void {
+  const stream = client.stream as { on?: unknown } | null | undefined;
+  if (typeof stream !== 'object' || stream === null || typeof stream.on !== 'function') return;
+  if (guarded.has(stream)) return;
+  guarded.add(stream);
+  (stream as { on(event: 'error', listener: () => void): unknown }).on('error', ignore);
+}
+
 /** Closes a connection politely, or at once if Redis does not answer within a second. */
 export async function closeConnection(client: RedisConnection): Promise<void> {
   if (client.status === 'end') return;
+  guardSocket(client);
   if (client.status !== 'ready') {
     client.disconnect();
     return;
@@ -94,4 +117,81 @@ export function openConnections<C extends { duplicate(options?: object): C }, O 
   }
   const command = create(redis as string | O, defaults);
   return { command, subscriber: command.duplicate(), ownsCommand: true };
+}
+
+/** Which of a side's two connections an error came from. */
+export type ConnectionRole = 'command' | 'subscriber';
+
+/** The errors a pair of connections reported; see {@link watchConnections}. */
+export interface ConnectionErrors {
+  /** The latest error either connection reported, for the message of a failed start. */
+  readonly last: Error | undefined;
+}
+
+/**
+ * Listens for `'error'` on both connections, for as long as they exist: ioredis
+ * throws an `'error'` nobody hears, so the listeners go on before the first
+ * connect and are never taken off. Each error goes to `report` and is kept as
+ * the latest, since a failed connect only rejects with "Connection is closed."
+ * and the reason (a refused connection, a wrong password, an untrusted
+ * certificate) came as an event before it.
+ */
+export function watchConnections(
+  pair: ConnectionPair<RedisConnection>,
+  report: (error: Error, role: ConnectionRole) => void,
+): ConnectionErrors {
+  const errors: { last: Error | undefined } = { last: undefined };
+  const listen = (role: ConnectionRole) => (error: Error) => {
+    errors.last = error;
+    try {
+      report(error, role);
+    } catch {
+      // A throwing logger must not turn a connection error into a crash.
+    }
+  };
+  pair.command.on('error', listen('command'));
+  pair.subscriber.on('error', listen('subscriber'));
+  return errors;
+}
+
+/**
+ * Connects both connections. It waits for both to succeed or fail before it
+ * reports a failure, so that neither is torn down in the middle of its handshake.
+ */
+export async function connectBoth(pair: ConnectionPair<RedisConnection>): Promise<void> {
+  const [command, subscriber] = await Promise.allSettled([
+    whenReady(pair.command),
+    whenReady(pair.subscriber),
+  ]);
+  if (command.status === 'rejected') throw command.reason;
+  if (subscriber.status === 'rejected') throw subscriber.reason;
+}
+
+/** Closes the subscriber, and the command connection if it is ours. */
+export async function closeConnections(pair: ConnectionPair<RedisConnection>): Promise<void> {
+  await Promise.all([
+    closeConnection(pair.subscriber),
+    pair.ownsCommand ? closeConnection(pair.command) : undefined,
+  ]);
+}
+
+/** What a closed connection's commands and connect reject with; it says nothing of why. */
+const UNINFORMATIVE = new Set([
+  'Connection is closed.',
+  'Redis connection ended before it was ready',
+]);
+
+/**
+ * Why a start failed, for its `REDIS_ERROR`: the error it failed with, or the
+ * connection error reported before it when that error says only that the
+ * connection closed. Redacted, with where the connection was going.
+ */
+export function startFailure(
+  error: unknown,
+  errors: ConnectionErrors,
+  target: unknown,
+): { message: string; cause: unknown } {
+  const generic = error instanceof Error && UNINFORMATIVE.has(error.message);
+  const cause = generic && errors.last !== undefined ? errors.last : error;
+  return { message: `${errorMessage(cause)} (redis ${describeRedis(target)})`, cause };
 }

@@ -4,7 +4,6 @@ export {
   assertNoForbiddenKeys,
   byteLength,
   checkEncodedMessage,
-  DEFAULT_MAX_MESSAGE_BYTES,
   type DecodeOptions,
   type DecodeResult,
   decode,
@@ -18,16 +17,21 @@ export {
   encodeMessage,
   type FrameSender,
   frameOverhead,
-  MAX_BATCH,
   type RejectedMessage,
 } from './codec.js';
 export {
+  type ConnectionErrors,
   type ConnectionPair,
+  type ConnectionRole,
   closeConnection,
+  closeConnections,
+  connectBoth,
   connectionDefaults,
   isRedisClient,
   openConnections,
   type RedisConnection,
+  startFailure,
+  watchConnections,
   whenReady,
 } from './connection.js';
 export {
@@ -38,6 +42,12 @@ export {
   RingcastError,
   type RingcastErrorOptions,
 } from './errors.js';
+export {
+  DEFAULT_MAX_MESSAGE_BYTES,
+  MAX_BATCH,
+  MAX_MESSAGE_BYTES,
+  MIN_MESSAGE_BYTES,
+} from './limits.js';
 export { ConnectionClosedError, MemoryConnection, MemoryRedis } from './memory-redis.js';
 export {
   type AckMessage,
@@ -64,6 +74,17 @@ export {
   type TaskMessage,
   type WorkerInfo,
 } from './messages.js';
+export {
+  checkInteger,
+  checkRedis,
+  checkRedisUrl,
+  checkTimer,
+  describeValue,
+  MAX_TIMER_MS,
+  type OptionFailure,
+} from './options.js';
 export { Outbox, type OutboxSink } from './outbox.js';
+export { RateLimitedLog } from './rate-limited-log.js';
+export { describeRedis, errorMessage, redactText, redactUrl } from './redact.js';
 export { TaskTable } from './task-table.js';
 export { VirtualClock } from './virtual-clock.js';

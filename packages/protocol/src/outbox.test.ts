@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decode, encodeMessage, frameOverhead } from './codec.js';
+import { decode, encodeCompactAck, encodeMessage, frameOverhead } from './codec.js';
+import { MAX_BATCH } from './limits.js';
 import type { AckMessage, Message } from './messages.js';
 import { Outbox, type OutboxSink } from './outbox.js';
 
@@ -227,6 +228,23 @@ describe('Outbox', () => {
     await outbox.drained();
     expect(sent.map((s) => messagesOf(s.frame).length)).toEqual([3, 1]);
     expect(sent[0]!.frame.length).toBe(maxBytes);
+  });
+
+  it('splits a channel batch so no frame carries more than MAX_BATCH messages', async () => {
+    // Small messages under a large byte limit: only the count can split them, and
+    // the receiver's decoder refuses a frame of more than MAX_BATCH whole.
+    const { sink, sent, published } = fakeSink(1);
+    const sender = { worker: 'w1', incarnation: 'inc' };
+    const outbox = new Outbox(sink, 512 * 1024 * 1024, sender);
+    const total = 2 * MAX_BATCH + 5_000;
+    for (let i = 0; i < total; i++) outbox.push('ch:a', encodeCompactAck(`t-${i}`, `t-${i}.1`), i);
+    await outbox.drained();
+    expect(sent.map((s) => messagesOf(s.frame, 512 * 1024 * 1024).length)).toEqual([
+      MAX_BATCH,
+      MAX_BATCH,
+      5_000,
+    ]);
+    expect(published.flatMap((p) => p.tags)).toEqual(Array.from({ length: total }, (_, i) => i));
   });
 
   it('sends a message larger than maxBytes alone (callers check sizes first)', async () => {

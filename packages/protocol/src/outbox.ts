@@ -1,4 +1,5 @@
 import { encodeFrame, type FrameSender, frameOverhead } from './codec.js';
+import { MAX_BATCH } from './limits.js';
 
 /** Where an {@link Outbox} sends frames, and who hears how each publish went. */
 export interface OutboxSink<T> {
@@ -22,8 +23,9 @@ interface Batch<T> {
 /**
  * Groups messages headed for the same channel in the same event-loop turn into
  * one frame, so a busy process makes one PUBLISH per channel per turn while a
- * lone message still leaves at the end of the turn it was sent in. Each message
- * carries a tag that comes back with its frame's outcome.
+ * lone message still leaves at the end of the turn it was sent in. A frame holds
+ * at most {@link MAX_BATCH} messages and `maxBytes` bytes; more makes more frames.
+ * Each message carries a tag that comes back with its frame's outcome.
  */
 export class Outbox<T> {
   readonly #sink: OutboxSink<T>;
@@ -54,8 +56,9 @@ export class Outbox<T> {
   /** Queues an encoded message (from `encodeMessage` or a compact encoder) for `channel`. */
   push(channel: string, encoded: string, tag: T): void {
     let batch = this.#batches.get(channel);
-    if (batch && !this.#fits(batch, encoded)) {
-      // Keep every frame under the receiver's byte limit: send what we have first.
+    if (batch && (batch.parts.length >= MAX_BATCH || !this.#fits(batch, encoded))) {
+      // Keep every frame within the receiver's limits, which its decoder enforces
+      // on the whole frame: send what we have first.
       this.#batches.delete(channel);
       this.#publish(channel, batch);
       batch = undefined;

@@ -3,7 +3,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadHandlers, parseCliArgs, USAGE, UsageError } from './cli-args.js';
-import { describeRedis } from './connection.js';
 
 describe('parseCliArgs', () => {
   it('maps every flag to a library option', () => {
@@ -127,14 +126,5 @@ describe('loadHandlers', () => {
     await expect(loadHandlers(none, dir)).rejects.toThrow(/exports no functions/);
     const broken = file('broken.mjs', 'export const = ;');
     await expect(loadHandlers(broken, dir)).rejects.toThrow(UsageError);
-  });
-});
-
-describe('describeRedis', () => {
-  it('gives host:port without credentials', () => {
-    expect(describeRedis('redis://user:secret@db.example:6380/2')).toBe('db.example:6380');
-    expect(describeRedis('redis://localhost')).toBe('localhost:6379');
-    expect(describeRedis({ host: 'h', port: 7000, password: 'secret' })).toBe('h:7000');
-    expect(describeRedis('::not a url')).not.toContain('::not');
   });
 });

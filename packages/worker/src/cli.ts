@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { ErrorCode, isRingcastError } from '@ringcast/protocol';
+import { ErrorCode, errorMessage, isRingcastError } from '@ringcast/protocol';
 import { loadHandlers, parseCliArgs, USAGE, UsageError } from './cli-args.js';
 import { createWorker, type Worker } from './worker.js';
 
@@ -9,6 +9,13 @@ const FORCE_EXIT_GRACE_MS = 5_000;
 function usageError(message: string): never {
   process.stderr.write(`ringcast-worker: ${message} (see --help)\n`);
   process.exit(2);
+}
+
+/** One line on stderr, exit 1: a ringcast error (Redis unreachable, say) says all there is to say. */
+function fatal(error: unknown): never {
+  if (isRingcastError(error)) process.stderr.write(`ringcast-worker: ${errorMessage(error)}\n`);
+  else console.error(error);
+  process.exit(1);
 }
 
 async function main(): Promise<void> {
@@ -48,19 +55,15 @@ async function main(): Promise<void> {
       console.error('ringcast-worker: drain did not finish in time, exiting');
       process.exit(1);
     }, drainTimeoutMs + FORCE_EXIT_GRACE_MS).unref();
-    worker.close().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        console.error(error);
-        process.exit(1);
-      },
-    );
+    worker.close().then(() => process.exit(0), fatal);
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
   try {
     await worker.start();
   } catch (error) {
+    // A signal during start closed the worker: close() decides the exit.
+    if (stopping && isRingcastError(error) && error.code === ErrorCode.CLOSED) return;
     // A second copy of a worker is a configuration mistake, not a crash.
     if (isRingcastError(error) && error.code === ErrorCode.DUPLICATE_WORKER) {
       process.stderr.write(`ringcast-worker: ${error.message}\n`);
@@ -70,7 +73,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((error: unknown) => {
-  console.error(error);
-  process.exit(1);
-});
+main().catch(fatal);

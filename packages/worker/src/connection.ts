@@ -1,4 +1,4 @@
-import { type ConnectionPair, isRedisClient, openConnections } from '@ringcast/protocol';
+import { type ConnectionPair, openConnections } from '@ringcast/protocol';
 import { Redis, type RedisOptions } from 'ioredis';
 
 export type Connections = ConnectionPair<Redis>;
@@ -10,19 +10,4 @@ export function connect(redis: string | RedisOptions | Redis, name: string): Con
       ? new Redis(target, defaults)
       : new Redis({ ...target, ...defaults }),
   );
-}
-
-/** `host:port` of a Redis target, without credentials, for log lines. */
-export function describeRedis(redis: string | RedisOptions | Redis): string {
-  if (typeof redis === 'string') {
-    try {
-      const url = new URL(redis);
-      return `${url.hostname}:${url.port || '6379'}`;
-    } catch {
-      return '(unparsable URL)';
-    }
-  }
-  const options = isRedisClient(redis) ? (redis as Redis).options : (redis as RedisOptions);
-  if (options.path) return options.path;
-  return `${options.host ?? '127.0.0.1'}:${options.port ?? 6379}`;
 }

@@ -1,4 +1,5 @@
 import { ErrorCode, ID_PATTERN } from '@ringcast/protocol';
+import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { WorkerError } from './errors.js';
 import {
@@ -14,7 +15,7 @@ import {
 
 const handlers = { echo: (payload: unknown) => payload };
 
-function rejects(options: unknown, pattern: RegExp): void {
+function rejects(options: unknown, pattern: RegExp): WorkerError {
   let caught: unknown;
   try {
     parseOptions(options as WorkerOptions);
@@ -24,6 +25,7 @@ function rejects(options: unknown, pattern: RegExp): void {
   expect(caught).toBeInstanceOf(WorkerError);
   expect((caught as WorkerError).code).toBe(ErrorCode.INVALID_OPTIONS);
   expect((caught as WorkerError).message).toMatch(pattern);
+  return caught as WorkerError;
 }
 
 describe('parseOptions', () => {
@@ -72,7 +74,15 @@ describe('parseOptions', () => {
     ['not an object', null, /expected an options object/],
     ['unknown option', { handlers, concurency: 2 }, /unknown option "concurency"/],
     ['redis of the wrong type', { handlers, redis: 42 }, /redis must be/],
-    ['empty redis URL', { handlers, redis: '' }, /redis must be/],
+    ['empty redis URL', { handlers, redis: '' }, /redis URL must start with redis:\/\//],
+    ['a tcp:// URL', { handlers, redis: 'tcp://h:6379' }, /redis URL must start with redis:\/\//],
+    ['a Redis:// URL', { handlers, redis: 'Redis://h:6379' }, /redis URL must start/],
+    ['a keyPrefix', { handlers, redis: { keyPrefix: 'app:' } }, /must not set keyPrefix/],
+    [
+      'a timer Node would clamp',
+      { handlers, drainTimeoutMs: 2 ** 31 },
+      /drainTimeoutMs must be an integer from 0 to 2147483647/,
+    ],
     ['namespace with a space', { handlers, namespace: 'a b' }, /namespace must match/],
     ['empty namespace', { handlers, namespace: '' }, /namespace must match/],
     ['id with a colon', { handlers, id: 'a:b' }, /id must match/],
@@ -107,6 +117,22 @@ describe('parseOptions', () => {
     ['logger missing warn', { handlers, logger: { info() {}, error() {} } }, /logger must be/],
   ])('rejects %s', (_what, options, pattern) => {
     rejects(options, pattern);
+  });
+
+  it('refuses an application client with a keyPrefix', () => {
+    const client = new Redis({ lazyConnect: true, keyPrefix: 'app:' });
+    try {
+      rejects({ handlers, redis: client }, /must not set keyPrefix/);
+    } finally {
+      client.disconnect();
+    }
+  });
+
+  it('quotes a malformed URL without its password', () => {
+    for (const redis of ['Redis://:secret@h:6379', 'redis:/:secret@h', 'tcp://u:secret@h']) {
+      const error = rejects({ handlers, redis }, /redis URL/);
+      expect(error.message).not.toContain('secret');
+    }
   });
 
   it('rejects more than 1024 handlers', () => {

@@ -1,11 +1,17 @@
 import { hostname } from 'node:os';
 import {
+  checkInteger,
+  checkRedis,
+  checkTimer,
   DEFAULT_MAX_MESSAGE_BYTES,
   DEFAULT_NAMESPACE,
+  describeValue as describe,
   ErrorCode,
   ID_PATTERN,
   isValidId,
   isValidNamespace,
+  MAX_MESSAGE_BYTES,
+  MIN_MESSAGE_BYTES,
 } from '@ringcast/protocol';
 import type { Redis, RedisOptions } from 'ioredis';
 import { nanoid } from 'nanoid';
@@ -18,12 +24,9 @@ export const DEFAULT_HEARTBEAT_TTL_MS = 3_000;
 export const DEFAULT_DRAIN_TIMEOUT_MS = 10_000;
 export const DEFAULT_PARK_TTL_MS = 60_000;
 export const DEFAULT_MAX_PARKED = 10_000;
-export { DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_NAMESPACE };
+export { DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_NAMESPACE, MIN_MESSAGE_BYTES };
 
-/** Smallest `maxMessageBytes`: room for an error result with a full name and code. */
-export const MIN_MESSAGE_BYTES = 4_096;
 const MAX_INT = 1_000_000;
-const MAX_TIMER_MS = 2_147_483_647;
 const MAX_HANDLERS = 1_024;
 const MAX_HANDLER_NAME = 128;
 
@@ -61,9 +64,10 @@ export interface Logger {
 
 export interface WorkerOptions {
   /**
-   * Redis to use: a URL, ioredis options, or an ioredis client. The subscriber
-   * connection is made with `duplicate()`. A client you pass in is never closed
-   * by the worker.
+   * Redis to use: a `redis://` or `rediss://` URL, ioredis options, or an ioredis
+   * client. The subscriber connection is made with `duplicate()`. A client you
+   * pass in is never closed by the worker. Options or a client with a `keyPrefix`
+   * are refused (`INVALID_OPTIONS`): use `namespace` instead.
    * @defaultValue `'redis://127.0.0.1:6379'`
    */
   redis?: string | RedisOptions | Redis;
@@ -182,19 +186,12 @@ function integer(
   fallback: number,
 ): number {
   const v = o[key];
-  if (v === undefined) return fallback;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
-    invalid(`${key} must be an integer from ${min} to ${max}, got ${describe(v)}`);
-  }
-  return v;
+  return v === undefined ? fallback : checkInteger(invalid, key, v, min, max);
 }
 
-function describe(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value.slice(0, 80));
-  if (typeof value === 'function') return 'a function';
-  if (value === null) return 'null';
-  if (typeof value === 'object') return Array.isArray(value) ? 'an array' : 'an object';
-  return String(value);
+function timer(o: Record<string, unknown>, key: string, min: number, fallback: number): number {
+  const v = o[key];
+  return v === undefined ? fallback : checkTimer(invalid, key, v, min);
 }
 
 function parseHandlers(value: unknown): Map<string, Handler> {
@@ -241,14 +238,8 @@ export function parseOptions(options: WorkerOptions): ResolvedOptions {
   }
   const d = defaultOptions();
 
-  let redis = d.redis;
-  if (o['redis'] !== undefined) {
-    const r = o['redis'];
-    if (typeof r === 'string' ? r.length === 0 : typeof r !== 'object' || r === null) {
-      invalid('redis must be a URL, ioredis options or an ioredis client');
-    }
-    redis = r as ResolvedOptions['redis'];
-  }
+  const redis =
+    o['redis'] === undefined ? d.redis : checkRedis<ResolvedOptions['redis']>(invalid, o['redis']);
 
   const namespace = o['namespace'] ?? d.namespace;
   if (!isValidNamespace(namespace)) {
@@ -261,28 +252,22 @@ export function parseOptions(options: WorkerOptions): ResolvedOptions {
   const concurrency = integer(o, 'concurrency', 1, MAX_INT, d.concurrency);
   const weight = integer(o, 'weight', 1, MAX_INT, concurrency);
   const maxQueue = integer(o, 'maxQueue', 0, MAX_INT, concurrency);
-  const heartbeatIntervalMs = integer(
-    o,
-    'heartbeatIntervalMs',
-    10,
-    MAX_TIMER_MS,
-    d.heartbeatIntervalMs,
-  );
-  const heartbeatTtlMs = integer(o, 'heartbeatTtlMs', 20, MAX_TIMER_MS, d.heartbeatTtlMs);
+  const heartbeatIntervalMs = timer(o, 'heartbeatIntervalMs', 10, d.heartbeatIntervalMs);
+  const heartbeatTtlMs = timer(o, 'heartbeatTtlMs', 20, d.heartbeatTtlMs);
   if (heartbeatTtlMs <= heartbeatIntervalMs) {
     invalid(
       `heartbeatTtlMs (${heartbeatTtlMs}) must exceed heartbeatIntervalMs (${heartbeatIntervalMs})`,
     );
   }
-  const drainTimeoutMs = integer(o, 'drainTimeoutMs', 0, MAX_TIMER_MS, d.drainTimeoutMs);
+  const drainTimeoutMs = timer(o, 'drainTimeoutMs', 0, d.drainTimeoutMs);
   const maxMessageBytes = integer(
     o,
     'maxMessageBytes',
     MIN_MESSAGE_BYTES,
-    512 * 1024 * 1024,
+    MAX_MESSAGE_BYTES,
     d.maxMessageBytes,
   );
-  const parkTtlMs = integer(o, 'parkTtlMs', 1, MAX_TIMER_MS, d.parkTtlMs);
+  const parkTtlMs = timer(o, 'parkTtlMs', 1, d.parkTtlMs);
   const maxParked = integer(o, 'maxParked', 1, MAX_INT, d.maxParked);
   const logger = parseLogger(o['logger']);
 

@@ -1,27 +1,32 @@
 import { hostname } from 'node:os';
 import {
   type CancelMessage,
-  closeConnection,
+  type ConnectionRole,
+  closeConnections,
+  connectBoth,
   decode,
+  describeRedis,
   ErrorCode,
   encode,
+  errorMessage,
   type Message,
   NackReason,
   type Names,
   names,
   Outbox,
+  RateLimitedLog,
+  startFailure,
   type TaskMessage,
   TaskTable,
   type WorkerInfo,
-  whenReady,
+  watchConnections,
 } from '@ringcast/protocol';
 import type { ChainableCommander } from 'ioredis';
 import { nanoid } from 'nanoid';
-import { type Connections, connect, describeRedis } from './connection.js';
+import { type Connections, connect } from './connection.js';
 import { WorkerError } from './errors.js';
 import { FinishedAttempts, hash } from './finished.js';
 import { IdentityClaim } from './identity.js';
-import { RateLimitedLog } from './log.js';
 import {
   type Handler,
   type HandlerContext,
@@ -218,9 +223,10 @@ class RingcastWorker implements Worker {
   /** Attempts queued or running after the turn they arrived in, by token. */
   readonly #attempts = new TaskTable<Attempt, string>((attempt) => attempt.task.token);
   readonly #finished = new FinishedAttempts(FINISHED_MAX_BYTES, FINISHED_MAX_AGE_MS);
-  readonly #invalidLog: RateLimitedLog;
-  readonly #redisLog: RateLimitedLog;
-  readonly #identityLog: RateLimitedLog;
+  /** Warnings, at most one per kind per {@link LOG_INTERVAL_MS}. */
+  readonly #warnings: RateLimitedLog;
+  /** Errors (a duplicate id), likewise. */
+  readonly #errors: RateLimitedLog;
   readonly #stats: WorkerStats;
 
   #state: State = 'idle';
@@ -269,9 +275,8 @@ class RingcastWorker implements Worker {
       startedAt: 0,
     };
     this.#replies = new ReplyEncoder(options.id, this.#info.incarnation, options.maxMessageBytes);
-    this.#invalidLog = new RateLimitedLog(options.logger, 'warn', LOG_INTERVAL_MS);
-    this.#redisLog = new RateLimitedLog(options.logger, 'warn', LOG_INTERVAL_MS);
-    this.#identityLog = new RateLimitedLog(options.logger, 'error', LOG_INTERVAL_MS);
+    this.#warnings = new RateLimitedLog((line) => options.logger.warn(line), LOG_INTERVAL_MS);
+    this.#errors = new RateLimitedLog((line) => options.logger.error(line), LOG_INTERVAL_MS);
     this.#outbox = new Outbox<string>(
       {
         publish: (channel, frame) => this.#publish(channel, frame),
@@ -342,9 +347,8 @@ class RingcastWorker implements Worker {
     const connections = connect(this.#o.redis, `ringcast-worker:${this.#o.id}`);
     this.#connections = connections;
     const { command, subscriber } = connections;
-    command.on('error', this.#onRedisError);
+    const errors = watchConnections(connections, this.#onRedisError);
     command.on('ready', this.#onCommandReady);
-    subscriber.on('error', this.#onRedisError);
     subscriber.on('close', this.#onSubscriberClose);
     subscriber.on('ready', this.#onSubscriberReady);
     subscriber.on('message', this.#onMessage);
@@ -357,7 +361,7 @@ class RingcastWorker implements Worker {
     );
     this.#identity = identity;
     try {
-      await Promise.all([whenReady(command), whenReady(subscriber)]);
+      await connectBoth(connections);
       await identity.acquire(false);
       this.#held = [];
       // Resolves on Redis's reply to SUBSCRIBE: from here on, tasks reach us.
@@ -371,17 +375,23 @@ class RingcastWorker implements Worker {
       this.#info.startedAt = Date.now();
       await this.#register();
     } catch (error) {
+      const closedMeanwhile = this.#state !== 'starting';
       this.#state = 'closed';
       this.#held = undefined;
       await this.#disconnect();
+      if (closedMeanwhile) throw this.#closedWhileStarting();
       if (error instanceof WorkerError && error.code === ErrorCode.DUPLICATE_WORKER) throw error;
+      const { message, cause } = startFailure(error, errors, this.#o.redis);
       throw new WorkerError(
         ErrorCode.REDIS_ERROR,
-        `worker ${this.#o.id} could not start: ${error instanceof Error ? error.message : safeString(error)}`,
-        { cause: error },
+        `worker ${this.#o.id} could not start: ${message}`,
+        {
+          cause,
+        },
       );
     }
-    if (this.#state !== 'starting') return;
+    // close() ran meanwhile, and finishes the shutdown once this settles.
+    if (this.#state !== 'starting') throw this.#closedWhileStarting();
     this.#state = 'running';
     // One sweep for every running handler's deadline, for as long as the worker runs.
     this.#sweep = setInterval(this.#sweepDeadlines, SWEEP_INTERVAL_MS);
@@ -392,19 +402,27 @@ class RingcastWorker implements Worker {
       live: () => this.#live,
       shared: (subscribers) => {
         this.#stats.sharedChannel++;
-        this.#identityLog.log(
+        this.#errors.log(
+          'shared-channel',
           `worker ${this.#o.id}: ${subscribers} processes are subscribed to its channel: ` +
             'another process was started with the same id and may run its tasks too; stop it',
         );
       },
       fence: () => this.#fence(),
       failed: (error) =>
-        this.#redisLog.log(`checking the worker id's claim failed: ${safeString(error)}`),
+        this.#warnings.log(
+          'identity',
+          `checking the worker id's claim failed: ${safeString(error)}`,
+        ),
     });
     this.#o.logger.info(
       `worker ${this.#o.id} started: weight ${this.#o.weight}, concurrency ${this.#o.concurrency}, ` +
         `handlers ${this.#info.handlers.join(', ')}, redis ${describeRedis(this.#o.redis)}, namespace ${this.#o.namespace}`,
     );
+  }
+
+  #closedWhileStarting(): WorkerError {
+    return new WorkerError(ErrorCode.CLOSED, `worker ${this.#o.id} was closed while starting`);
   }
 
   close(): Promise<void> {
@@ -421,9 +439,13 @@ class RingcastWorker implements Worker {
       this.#state = 'closed';
       return;
     }
+    // A start that failed has torn everything down already.
+    if (this.#state === 'closed') return;
     if (this.#state === 'starting') {
       // Mark first, so a start that succeeds does not count itself running.
       this.#state = 'closing';
+      // Not subscribed yet: cut a slow connect short rather than wait it out.
+      if (!this.#live) void this.#disconnect();
       await this.#starting?.catch(() => undefined);
       if (!this.#connections || (this.#state as State) === 'closed') return;
     }
@@ -495,16 +517,13 @@ class RingcastWorker implements Worker {
   async #disconnect(): Promise<void> {
     const connections = this.#connections;
     if (!connections) return;
-    const { command, subscriber, ownsCommand } = connections;
+    const { command, subscriber } = connections;
     command.off('ready', this.#onCommandReady);
     subscriber.off('ready', this.#onSubscriberReady);
     subscriber.off('close', this.#onSubscriberClose);
     if (subscriber.status === 'ready') await within(subscriber.unsubscribe(), CLOSE_STEP_MS);
     // The 'error' listeners stay: a closing socket may still emit one, and unheard it would crash.
-    await Promise.all([
-      closeConnection(subscriber),
-      ownsCommand ? closeConnection(command) : undefined,
-    ]);
+    await closeConnections(connections);
   }
 
   /** Resolves true once no handler runs, or false after `ms`. */
@@ -553,16 +572,17 @@ class RingcastWorker implements Worker {
       .then(
         (results) => {
           const failed = results?.find(([error]) => error)?.[0];
-          if (failed) this.#redisLog.log(`heartbeat failed: ${failed.message}`);
+          if (failed) this.#warnings.log('heartbeat', `heartbeat failed: ${failed.message}`);
         },
-        (error: unknown) => this.#redisLog.log(`heartbeat failed: ${safeString(error)}`),
+        (error: unknown) =>
+          this.#warnings.log('heartbeat', `heartbeat failed: ${safeString(error)}`),
       );
   };
 
-  #onRedisError = (error: unknown): void => {
-    this.#redisLog.log(
-      `Redis connection error: ${error instanceof Error ? error.message : safeString(error)}`,
-    );
+  #onRedisError = (error: Error, role: ConnectionRole): void => {
+    // While starting, errors go into start()'s rejection rather than the log.
+    if (this.#state === 'starting') return;
+    this.#warnings.log('connection', `Redis ${role} connection error: ${errorMessage(error)}`);
   };
 
   #onSubscriberClose = (): void => {
@@ -586,14 +606,18 @@ class RingcastWorker implements Worker {
     this.#stats.fenced = true;
     this.#live = false;
     clearInterval(this.#heartbeat);
-    this.#identityLog.log(
+    this.#errors.log(
+      'fenced',
       `worker ${this.#o.id}: another live process now holds this worker id; ` +
         'this one has stopped taking tasks and should be stopped',
     );
     const subscriber = this.#connections?.subscriber;
     if (subscriber?.status === 'ready') {
       subscriber.unsubscribe(this.#channel).catch((error: unknown) => {
-        this.#redisLog.log(`unsubscribing a fenced worker failed: ${safeString(error)}`);
+        this.#warnings.log(
+          'identity',
+          `unsubscribing a fenced worker failed: ${safeString(error)}`,
+        );
       });
     }
   }
@@ -619,7 +643,7 @@ class RingcastWorker implements Worker {
             return;
           }
         } catch (error) {
-          this.#redisLog.log(`re-subscribing failed: ${safeString(error)}`);
+          this.#warnings.log('resubscribe', `re-subscribing failed: ${safeString(error)}`);
         }
         const t = timeout(delay);
         await t.promise;
@@ -707,7 +731,7 @@ class RingcastWorker implements Worker {
 
   #invalid(why: string): void {
     this.#stats.invalid++;
-    this.#invalidLog.log(`worker ${this.#o.id} dropped an invalid message: ${why}`);
+    this.#warnings.log('invalid', `worker ${this.#o.id} dropped an invalid message: ${why}`);
   }
 
   #onTask(task: TaskMessage): void {
@@ -961,7 +985,8 @@ class RingcastWorker implements Worker {
       })
       .catch((error: unknown) => {
         this.#stats.dropped += count;
-        this.#redisLog.log(
+        this.#warnings.log(
+          'park',
           `could not park ${count} repl(ies) for ${replyTo}: ${safeString(error)}`,
         );
       });
@@ -969,7 +994,7 @@ class RingcastWorker implements Worker {
 
   /** A publish failed (Redis unreachable): keep the frame, bounded, to send on reconnect. */
   #publishFailed(frame: RetryFrame, error: unknown): void {
-    this.#redisLog.log(`publish to ${frame.channel} failed: ${safeString(error)}`);
+    this.#warnings.log('publish', `publish to ${frame.channel} failed: ${safeString(error)}`);
     if (this.#state === 'closed') {
       this.#stats.dropped += frame.count;
       return;

@@ -1,0 +1,65 @@
+import { describe, expect, it } from 'vitest';
+import { describeRedis, errorMessage, redactText, redactUrl } from './redact.js';
+
+describe('redactUrl', () => {
+  it.each([
+    ['redis://user:secret@db.example:6380/2', 'redis://***@db.example:6380/2'],
+    ['rediss://:secret@h', 'rediss://***@h'],
+    ['Redis://:secret@h:6379', 'Redis://***@h:6379'],
+    ['redis:/:secret@h', 'redis:/***@h'],
+    ['tcp://u:secret@h', 'tcp://***@h'],
+    ['//:secret@h:6379', '//***@h:6379'],
+    [':secret@h', '***@h'],
+    ['redis://:p@ss@word@h', 'redis://***@h'],
+    ['redis://h:6379/0', 'redis://h:6379/0'],
+  ])('%s gives %s', (url, redacted) => {
+    expect(redactUrl(url)).toBe(redacted);
+  });
+});
+
+describe('redactText', () => {
+  it('masks the credentials of a URL anywhere in a message', () => {
+    expect(redactText('connect ENOENT //:secret@127.0.0.1:6379')).toBe(
+      'connect ENOENT //***@127.0.0.1:6379',
+    );
+    expect(redactText('bad "redis://u:secret@h" and rediss://:secret@k:1 too')).toBe(
+      'bad "redis://***@h" and rediss://***@k:1 too',
+    );
+  });
+
+  it('leaves messages without credentials alone', () => {
+    for (const text of [
+      'connect ECONNREFUSED 127.0.0.1:6379',
+      'WRONGPASS invalid username-password pair or user is disabled.',
+      'mail ops@example.com',
+    ]) {
+      expect(redactText(text)).toBe(text);
+    }
+  });
+});
+
+describe('errorMessage', () => {
+  it('reads any thrown value, redacted, and never throws', () => {
+    expect(errorMessage(new Error('connect ENOENT //:secret@h'))).toBe('connect ENOENT //***@h');
+    expect(errorMessage('redis://:secret@h')).toBe('redis://***@h');
+    expect(errorMessage(42)).toBe('42');
+    const hostile = {
+      toString() {
+        throw new Error('no');
+      },
+    };
+    expect(errorMessage(hostile)).toBe('an unprintable error');
+  });
+});
+
+describe('describeRedis', () => {
+  it('gives host:port without credentials', () => {
+    expect(describeRedis('redis://user:secret@db.example:6380/2')).toBe('db.example:6380');
+    expect(describeRedis('redis://localhost')).toBe('localhost:6379');
+    expect(describeRedis({ host: 'h', port: 7000, password: 'secret' })).toBe('h:7000');
+    expect(describeRedis({ path: '/run/redis.sock' })).toBe('/run/redis.sock');
+    const client = { duplicate() {}, options: { host: 'c', port: 1, password: 'secret' } };
+    expect(describeRedis(client)).toBe('c:1');
+    expect(describeRedis('::not a url')).not.toContain('::not');
+  });
+});

@@ -1,0 +1,80 @@
+/**
+ * Credentials never reach a message or a log line: every place that prints a
+ * Redis target or an error that may quote one goes through these.
+ */
+
+const MASK = '***';
+/** A scheme (`redis:`) and the slashes after it, kept in a redacted URL. */
+const URL_HEAD = /^(?:[A-Za-z][A-Za-z0-9+.-]*:)?\/*/;
+/** Stretches of text ending in `@`: the userinfo of any URL quoted in a message. */
+const USERINFO = /[^\s"'`<>()[\]{}]*@/g;
+
+/**
+ * A URL with everything between its scheme and its last `@` masked, however
+ * malformed: `tcp://user:pw@host` gives `tcp://***@host`, `redis:/:pw@host`
+ * gives `redis:/***@host`. A URL without `@` is returned as it is.
+ */
+export function redactUrl(url: string): string {
+  const at = url.lastIndexOf('@');
+  if (at < 0) return url;
+  const head = URL_HEAD.exec(url)?.[0] ?? '';
+  return head.length > at ? url : `${head}${MASK}${url.slice(at)}`;
+}
+
+/**
+ * Text, such as an error message from the Redis client, with the credentials of
+ * any URL in it masked (`connect ENOENT //:pw@host` gives `connect ENOENT
+ * //***@host`). A plain `name@host` without `:` or `/` is left alone.
+ */
+export function redactText(text: string): string {
+  if (!text.includes('@')) return text;
+  return text.replace(USERINFO, (match) =>
+    match.includes(':') || match.includes('/') ? redactUrl(match) : match,
+  );
+}
+
+/** The message of anything thrown, redacted: for start failures and log lines. */
+export function errorMessage(error: unknown): string {
+  let message: string;
+  try {
+    message =
+      error instanceof Error ? error.message : typeof error === 'string' ? error : String(error);
+  } catch {
+    message = 'an unprintable error';
+  }
+  return redactText(message);
+}
+
+/** Where a Redis client connects, as far as ringcast needs to print it. */
+interface RedisTargetOptions {
+  host?: unknown;
+  port?: unknown;
+  path?: unknown;
+}
+
+/**
+ * `host:port` (or the socket path) of a Redis target given as a URL, ioredis
+ * options or a client, for log lines: never credentials.
+ */
+export function describeRedis(target: unknown): string {
+  if (typeof target === 'string') {
+    try {
+      const url = new URL(target);
+      return `${url.hostname || '127.0.0.1'}:${url.port || '6379'}`;
+    } catch {
+      return '(unparsable URL)';
+    }
+  }
+  if (typeof target !== 'object' || target === null) return '(unknown)';
+  const client = target as { options?: unknown; duplicate?: unknown };
+  const options = (
+    typeof client.duplicate === 'function' && typeof client.options === 'object'
+      ? client.options
+      : target
+  ) as RedisTargetOptions | null;
+  if (typeof options?.path === 'string' && options.path) return redactUrl(options.path);
+  const host = typeof options?.host === 'string' ? options.host : '127.0.0.1';
+  const port =
+    typeof options?.port === 'number' || typeof options?.port === 'string' ? options.port : 6379;
+  return `${host}:${port}`;
+}

@@ -1,0 +1,190 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createDispatcher } from '@ringcast/dispatcher';
+import { ErrorCode, type RingcastError } from '@ringcast/protocol';
+import { createWorker } from '@ringcast/worker';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { privateRedisAvailable, uniqueNamespace, usePrivateRedis } from './support/redis.js';
+import { freePort, type RedisServer, startRedisServer } from './support/redis-server.js';
+import { track } from './support/track.js';
+
+/** Both sides start the same way: each case runs for a dispatcher and an in-process worker. */
+const SIDES = [
+  [
+    'dispatcher',
+    (redis: string) =>
+      track(createDispatcher({ redis, namespace: uniqueNamespace(), logger: false })),
+  ],
+  [
+    'worker',
+    (redis: string) =>
+      track(
+        createWorker({
+          redis,
+          namespace: uniqueNamespace(),
+          handlers: { echo: (p: unknown) => p },
+          logger: false,
+        }),
+      ),
+  ],
+] as const;
+
+async function rejection(promise: Promise<unknown>): Promise<RingcastError> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(Error);
+  return error as RingcastError;
+}
+
+/**
+ * Collects what escapes to the process for a while after `run`: the one place a
+ * fixed wait is right, since the defect is that something happens later.
+ */
+async function escapes(run: () => Promise<void>, quietMs = 500): Promise<unknown[]> {
+  const escaped: unknown[] = [];
+  const record = (error: unknown) => escaped.push(error);
+  process.on('uncaughtException', record);
+  process.on('unhandledRejection', record);
+  try {
+    await run();
+    await new Promise((resolve) => setTimeout(resolve, quietMs));
+  } finally {
+    process.off('uncaughtException', record);
+    process.off('unhandledRejection', record);
+  }
+  return escaped;
+}
+
+describe.skipIf(!privateRedisAvailable)('start() failures say why', () => {
+  const redis = usePrivateRedis();
+
+  describe.each(SIDES)('%s', (_side, create) => {
+    it('names a refused connection', async () => {
+      const port = await freePort();
+      const target = create(`redis://127.0.0.1:${port}`);
+      const error = await rejection(target.start());
+      expect(error.code).toBe(ErrorCode.REDIS_ERROR);
+      expect(error.message).toContain('ECONNREFUSED');
+      expect(error.message).not.toContain('Connection is closed');
+      await target.close();
+    });
+
+    it('names a wrong password, without quoting it', async () => {
+      const url = `redis://nobody:s3cr3t@127.0.0.1:${redis.server.port}`;
+      const target = create(url);
+      const error = await rejection(target.start());
+      expect(error.code).toBe(ErrorCode.REDIS_ERROR);
+      expect(error.message).toMatch(/WRONGPASS/);
+      expect(error.message).not.toContain('s3cr3t');
+      await target.close();
+    });
+
+    it('rejects CLOSED when close() comes during start()', async () => {
+      const target = create(redis.url);
+      const starting = rejection(target.start());
+      await target.close();
+      const error = await starting;
+      expect(error.code).toBe(ErrorCode.CLOSED);
+    });
+  });
+});
+
+function opensslAvailable(): boolean {
+  return spawnSync('openssl', ['version'], { stdio: 'ignore' }).status === 0;
+}
+
+describe.skipIf(!privateRedisAvailable || !opensslAvailable())(
+  'start() against TLS with an untrusted certificate',
+  () => {
+    let dir: string;
+    let server: RedisServer | undefined;
+    let url: string;
+
+    beforeAll(async () => {
+      // A self-signed certificate, made for this run: the client cannot trust it.
+      dir = mkdtempSync(join(tmpdir(), 'ringcast-tls-'));
+      const key = join(dir, 'key.pem');
+      const cert = join(dir, 'cert.pem');
+      execFileSync(
+        'openssl',
+        [
+          'req',
+          '-x509',
+          '-newkey',
+          'rsa:2048',
+          '-nodes',
+          '-days',
+          '1',
+          '-subj',
+          '/CN=localhost',
+        ].concat(['-keyout', key, '-out', cert]),
+        { stdio: 'ignore' },
+      );
+      const tlsPort = await freePort();
+      server = await startRedisServer({
+        args: [
+          '--tls-port',
+          String(tlsPort),
+          '--tls-cert-file',
+          cert,
+          '--tls-key-file',
+          key,
+          '--tls-ca-cert-file',
+          cert,
+          '--tls-auth-clients',
+          'no',
+        ],
+      });
+      url = `rediss://:s3cr3t@127.0.0.1:${tlsPort}`;
+    });
+
+    afterAll(async () => {
+      await server?.stop();
+      if (dir) rmSync(dir, { recursive: true, force: true });
+    });
+
+    describe.each(SIDES)('%s', (_side, create) => {
+      it('rejects REDIS_ERROR naming the certificate, and nothing escapes afterwards', async () => {
+        let error: RingcastError | undefined;
+        const escaped = await escapes(async () => {
+          const target = create(url);
+          error = await rejection(target.start());
+          await target.close();
+        });
+        expect(error?.code).toBe(ErrorCode.REDIS_ERROR);
+        expect(error?.message).toMatch(/certificate/);
+        expect(error?.message).not.toContain('s3cr3t');
+        expect(escaped).toEqual([]);
+      });
+
+      it('rejects CLOSED when closed during the handshake, and nothing escapes afterwards', async () => {
+        const codes: string[] = [];
+        const escaped = await escapes(async () => {
+          // Tearing a TLS socket down mid-handshake draws an alert from the server as
+          // a second socket error. At setImmediate the socket is connecting and no
+          // reply can have come back yet; the later closes may come before or after
+          // the handshake failed on its own, which makes start() CLOSED or REDIS_ERROR.
+          const waits = [
+            () => new Promise((resolve) => setImmediate(resolve)),
+            () => new Promise((resolve) => setTimeout(resolve, 2)),
+            () => new Promise((resolve) => setTimeout(resolve, 5)),
+          ];
+          for (const wait of waits) {
+            const target = create(url);
+            const starting = rejection(target.start());
+            await wait();
+            await target.close();
+            codes.push((await starting).code);
+          }
+        });
+        expect(codes[0]).toBe(ErrorCode.CLOSED);
+        for (const code of codes) expect([ErrorCode.CLOSED, ErrorCode.REDIS_ERROR]).toContain(code);
+        expect(escaped).toEqual([]);
+      });
+    });
+  },
+);
