@@ -19,7 +19,19 @@ import { type Connections, connect } from './connection.js';
 import { DispatchError } from './errors.js';
 import { type DispatcherOptions, parseOptions, type ResolvedOptions } from './options.js';
 import { Ring, type Weighted } from './ring.js';
-import { TimerWheel, type WheelEntry } from './timer-wheel.js';
+import {
+  acknowledge,
+  endAttempt,
+  publishFailed,
+  queue,
+  resend,
+  retryAfterError,
+  TaskState as State,
+  settle,
+  startAttempt,
+  type TaskRecord as Task,
+} from './task.js';
+import { TimerWheel } from './timer-wheel.js';
 import { isToken } from './token.js';
 
 /** Payload and result types of each handler, for typed `dispatch` calls. */
@@ -28,7 +40,11 @@ export type TaskMap = Record<string, { payload: unknown; result: unknown }>;
 export interface DispatchOptions {
   /** Overrides the dispatcher's `timeoutMs` for this task. */
   timeoutMs?: number;
-  /** Times a retryable handler error is retried (exponential backoff with jitter). @defaultValue 0 */
+  /**
+   * Times a retryable handler error is retried (exponential backoff with jitter).
+   * Each retry is one more run on top of the dispatcher's `maxAttempts`.
+   * @defaultValue 0
+   */
   retries?: number;
   /** Aborting it rejects the task with `CANCELLED` and cancels it on the worker. */
   signal?: AbortSignal;
@@ -111,14 +127,6 @@ export function createDispatcher<M extends TaskMap = TaskMap>(
   return new RingDispatcher<M>(parseOptions(options));
 }
 
-enum State {
-  Queued,
-  Sent,
-  Acked,
-  Waiting,
-  Settled,
-}
-
 interface WorkerState extends Weighted {
   readonly id: string;
   readonly incarnation: string;
@@ -138,34 +146,7 @@ interface WorkerState extends Weighted {
   gone: boolean;
 }
 
-interface TaskRecord extends WheelEntry {
-  /** The dispatcher's counter when the task was made; its id is the incarnation, then this in base 36. */
-  readonly seq: number;
-  readonly id: string;
-  readonly handler: string;
-  /**
-   * The payload, JSON-encoded once. The message is built around it per attempt,
-   * not kept whole: a task in flight holds as few objects as it can, since every
-   * young-generation collection it lives through copies them.
-   */
-  readonly payload: string | undefined;
-  readonly deadline: number;
-  readonly resolve: (value: unknown) => void;
-  readonly reject: (error: unknown) => void;
-  state: State;
-  /** The current attempt's number, 0 until the task is first sent; its token is `${id}.${attempt}`. */
-  attempt: number;
-  /** Attempts that may have run; bounded by `maxAttempts`. */
-  spent: number;
-  retriesLeft: number;
-  retried: number;
-  worker: WorkerState | undefined;
-  /** Incarnation of the worker process that acknowledged the current attempt. */
-  ackedBy: string | undefined;
-  lastWorker: WorkerState | undefined;
-  signal: AbortSignal | undefined;
-  onAbort: (() => void) | undefined;
-}
+type TaskRecord = Task<WorkerState>;
 
 const BUSY_BACKOFF_MS = 20;
 /**
@@ -432,7 +413,7 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
       deadline,
       resolve,
       reject,
-      state: State.Queued,
+      state: State.New,
       attempt: 0,
       spent: 0,
       retriesLeft: retries,
@@ -556,11 +537,9 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
     this.#now = now;
     let worker = task.lastWorker ? this.#ring.pick(this.#canTakeElsewhere, task) : undefined;
     worker ??= this.#ring.pick(this.#canTake, task);
-    if (!worker) return false;
-    if (task.attempt > 0) this.#stats.redelivered++;
-    task.attempt++;
-    task.spent++;
-    task.state = State.Sent;
+    // Refused only past the attempt bound, which every caller checked before.
+    if (!worker || !startAttempt(task, this.#options.maxAttempts)) return false;
+    if (task.attempt > 1) this.#stats.redelivered++;
     task.worker = worker;
     task.ackedBy = undefined;
     task.lastWorker = worker;
@@ -580,7 +559,7 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
   }
 
   #enqueue(task: TaskRecord): void {
-    task.state = State.Queued;
+    queue(task);
     this.#queue.push(task);
     this.#queued++;
   }
@@ -596,10 +575,7 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
         queue[this.#queueHead++] = undefined;
         continue;
       }
-      if (!this.#send(task)) {
-        task.state = State.Queued;
-        break;
-      }
+      if (!this.#send(task)) break;
       queue[this.#queueHead++] = undefined;
       this.#queued--;
     }
@@ -630,9 +606,9 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
    * may have run, which spends one of the task's attempts.
    */
   #redeliver(task: TaskRecord, ran: boolean, why: string): void {
+    if (task.state !== State.Sent && task.state !== State.Acked) return;
     this.#release(task);
-    if (!ran) task.spent--;
-    if (task.spent >= this.#options.maxAttempts) {
+    if (!endAttempt(task, ran, this.#options.maxAttempts)) {
       this.#fail(
         task,
         ErrorCode.WORKER_LOST,
@@ -641,7 +617,11 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
       );
       return;
     }
-    task.state = State.Queued;
+    this.#requeue(task);
+  }
+
+  /** Sends a task that is between attempts now, or queues it ahead of newer tasks. */
+  #requeue(task: TaskRecord): void {
     if (this.#queued === 0 && this.#send(task)) return;
     // Ahead of newer tasks: it has waited longest.
     if (this.#queueHead > 0) this.#queue[--this.#queueHead] = task;
@@ -669,8 +649,7 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
     for (const task of tasks) {
       if (task && task.state === State.Sent && task.worker === worker) {
         this.#release(task);
-        task.spent--;
-        task.state = State.Waiting;
+        publishFailed(task);
         this.#wheel.schedule(task, Math.min(task.deadline, retryAt));
       }
     }
@@ -680,9 +659,9 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
   // ── settling ───────────────────────────────────────────────────────────
 
   #settle(task: TaskRecord): boolean {
-    if (task.state === State.Settled) return false;
-    if (task.state === State.Queued) this.#queued--;
-    task.state = State.Settled;
+    const from = settle(task);
+    if (from === undefined) return false;
+    if (from === State.Queued) this.#queued--;
     this.#release(task);
     this.#wheel.cancel(task);
     this.#ledger.delete(task, task.seq);
@@ -752,7 +731,9 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
       this.#redeliver(task, true, `worker ${worker.id} did not acknowledge`);
       this.#pump();
     } else if (task.state === State.Waiting) {
-      this.#redeliver(task, false, 'retry');
+      // Its last attempt is over and accounted for: this is the next one.
+      queue(task);
+      this.#requeue(task);
       this.#pump();
     } else if (task.state === State.Acked && task.worker?.leaving) {
       this.#redeliver(task, true, `worker ${task.worker.id} left without finishing`);
@@ -826,10 +807,7 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
     switch (message.kind) {
       case 'ack':
         task.ackedBy = message.incarnation;
-        if (task.state === State.Sent) {
-          task.state = State.Acked;
-          this.#wheel.schedule(task, task.deadline);
-        }
+        if (acknowledge(task)) this.#wheel.schedule(task, task.deadline);
         return;
       case 'nack':
         switch (message.reason) {
@@ -889,16 +867,13 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
           );
           return;
         }
-        if (message.error.retryable && task.retriesLeft > 0) {
-          task.retriesLeft--;
+        // A retry, not one of maxAttempts, pays for this run (see task.ts).
+        if (message.error.retryable && retryAfterError(task)) {
           const delay = Math.min(
             this.#options.maxRetryBackoffMs,
-            this.#options.retryBackoffMs * 2 ** task.retried++,
+            this.#options.retryBackoffMs * 2 ** (task.retried - 1),
           );
           this.#release(task);
-          // A handler error is not a lost attempt: it does not spend one of maxAttempts.
-          task.spent--;
-          task.state = State.Waiting;
           this.#wheel.schedule(
             task,
             Math.min(task.deadline, Date.now() + delay * (0.5 + Math.random() / 2)),
@@ -1105,8 +1080,7 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
     }
     const ackBy = Date.now() + this.#options.ackTimeoutMs;
     for (const task of open) {
-      if ((task.state !== State.Sent && task.state !== State.Acked) || !task.worker) continue;
-      task.state = State.Sent;
+      if (!task.worker || !resend(task)) continue;
       this.#wheel.schedule(task, Math.min(task.deadline, ackBy));
       this.#outbox.push(task.worker.channel, this.#encodeAttempt(task), undefined);
     }
