@@ -124,4 +124,46 @@ describe.skipIf(!redisAvailability.available)('the attempt bound', () => {
       await worker.close();
     }
   });
+
+  it('retries 1e9 with an always-retryable error: TIMEOUT carries the last handler error', async () => {
+    const ns = uniqueNamespace();
+    let runs = 0;
+    const worker = track(
+      createWorker({
+        redis: redis.url,
+        namespace: ns,
+        logger: false,
+        handlers: {
+          flaky: () => {
+            runs++;
+            throw Object.assign(new Error(`failure ${runs}`), {
+              name: 'FlakyError',
+              retryable: true,
+              code: 'E_FLAKY',
+            });
+          },
+        },
+      }),
+    );
+    const d = track(
+      createDispatcher({ redis: redis.url, namespace: ns, logger: false, retryBackoffMs: 5 }),
+    );
+    try {
+      await worker.start();
+      await d.start();
+      const error = await rejection(d.dispatch('flaky', null, { retries: 1e9, timeoutMs: 300 }));
+      expect(error.code).toBe(ErrorCode.TIMEOUT);
+      expect(runs).toBeGreaterThan(1);
+      expect(error.remote).toMatchObject({
+        name: 'FlakyError',
+        retryable: true,
+        code: 'E_FLAKY',
+      });
+      expect(error.remote?.message).toMatch(/^failure \d+$/);
+      expect(error.message).toContain(`FlakyError: ${error.remote?.message}`);
+    } finally {
+      await d.close();
+      await worker.close();
+    }
+  });
 });

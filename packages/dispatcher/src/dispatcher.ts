@@ -418,6 +418,7 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
       spent: 0,
       retriesLeft: retries,
       retried: 0,
+      lastError: undefined,
       worker: undefined,
       ackedBy: undefined,
       lastWorker: undefined,
@@ -700,6 +701,22 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
     task.reject(this.#error(code, message, undefined, remote));
   }
 
+  /**
+   * Rejects `task` with `TIMEOUT`. A handler error its retries were still
+   * answering when time ran out goes with it, as `remote` and in the message:
+   * otherwise the caller would learn only that it was slow.
+   */
+  #timeout(task: TaskRecord, where: string, cancelRemote: boolean, error = task.lastError): void {
+    const last = error ? `; its last handler error was ${error.name}: ${error.message}` : '';
+    this.#fail(
+      task,
+      ErrorCode.TIMEOUT,
+      `task did not settle within its timeout${where}${last}`,
+      cancelRemote,
+      error,
+    );
+  }
+
   #cancel(task: TaskRecord): void {
     this.#fail(task, ErrorCode.CANCELLED, 'the caller aborted the task', true);
     this.#pump();
@@ -716,7 +733,7 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
           : task.attempt > 0
             ? ''
             : ' waiting for a free worker';
-        this.#fail(task, ErrorCode.TIMEOUT, `task did not settle within its timeout${where}`, true);
+        this.#timeout(task, where, true);
       }
       this.#pump();
       return;
@@ -824,12 +841,7 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
             );
             return;
           case ErrorCode.EXPIRED:
-            this.#fail(
-              task,
-              ErrorCode.TIMEOUT,
-              'the task reached its worker after its deadline',
-              false,
-            );
+            this.#timeout(task, ', and reached its worker after its deadline', false);
             return;
           default:
             this.#fail(
@@ -848,13 +860,12 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
         // The worker aborts a handler at the deadline, and that error result can reach
         // us before our own timer fires (a busy loop, a coarse tick): the caller's
         // timeout is what happened, not a handler failure.
-        if (Date.now() >= task.deadline || isDeadlineAbort(message.error)) {
-          this.#fail(
-            task,
-            ErrorCode.TIMEOUT,
-            `task did not settle within its timeout on worker ${message.worker}`,
-            false,
-          );
+        if (isDeadlineAbort(message.error)) {
+          this.#timeout(task, ` on worker ${message.worker}`, false);
+          return;
+        }
+        if (Date.now() >= task.deadline) {
+          this.#timeout(task, ` on worker ${message.worker}`, false, message.error);
           return;
         }
         // A worker that ran out of drain time aborted the handler: the task did not
@@ -868,7 +879,7 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
           return;
         }
         // A retry, not one of maxAttempts, pays for this run (see task.ts).
-        if (message.error.retryable && retryAfterError(task)) {
+        if (message.error.retryable && retryAfterError(task, message.error)) {
           const delay = Math.min(
             this.#options.maxRetryBackoffMs,
             this.#options.retryBackoffMs * 2 ** (task.retried - 1),

@@ -27,6 +27,7 @@ function task(retries = 0): TaskRecord<string> {
     spent: 0,
     retriesLeft: retries,
     retried: 0,
+    lastError: undefined,
     worker: undefined,
     ackedBy: undefined,
     lastWorker: undefined,
@@ -38,6 +39,8 @@ function task(retries = 0): TaskRecord<string> {
     wheelSlot: -1,
   };
 }
+
+const flaky = { name: 'FlakyError', message: 'again', retryable: true };
 
 type Outcome = 'lost' | 'refused' | 'publishFailed' | 'retryableError';
 
@@ -55,7 +58,7 @@ function runs(maxAttempts: number, retries: number, outcomes: Outcome[]): number
     if (outcome === 'lost' && !endAttempt(t, true, maxAttempts)) break;
     if (outcome === 'refused' && !endAttempt(t, false, maxAttempts)) break;
     if (outcome === 'publishFailed') publishFailed(t);
-    if (outcome === 'retryableError' && !retryAfterError(t)) break;
+    if (outcome === 'retryableError' && !retryAfterError(t, flaky)) break;
   }
   return ran;
 }
@@ -96,7 +99,7 @@ describe('the attempt bound', () => {
   it('counts an attempt once however many transitions report its end', () => {
     const t = task(1);
     expect(startAttempt(t, 1)).toBe(true);
-    expect(retryAfterError(t)).toBe(true);
+    expect(retryAfterError(t, flaky)).toBe(true);
     // A second report of the same end (the old double decrement) changes nothing.
     expect(endAttempt(t, false, 1)).toBe(false);
     expect(publishFailed(t)).toBe(false);
@@ -124,7 +127,7 @@ describe('transitions', () => {
     expect(resend(t)).toBe(true);
     expect(t.state).toBe(TaskState.Sent);
     expect(t.attempt).toBe(1);
-    expect(retryAfterError(t)).toBe(false);
+    expect(retryAfterError(t, flaky)).toBe(false);
     expect(settle(t)).toBe(TaskState.Sent);
     expect(settle(t)).toBeUndefined();
     expect(startAttempt(t, 3)).toBe(false);

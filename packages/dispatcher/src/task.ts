@@ -22,6 +22,7 @@
  * attempt adds one to `spent` when it starts and takes at most one back when it
  * ends (a transition leaves Sent or Acked only once), so nothing is counted twice.
  */
+import type { RemoteError } from '@ringcast/protocol';
 import type { WheelEntry } from './timer-wheel.js';
 
 export enum TaskState {
@@ -61,6 +62,8 @@ export interface TaskRecord<W> extends WheelEntry {
   readonly retriesLeft: number;
   /** Retries made so far: the exponent of the next backoff. */
   readonly retried: number;
+  /** The handler error the last retry followed: a timeout that overtakes the retries reports it. */
+  readonly lastError: RemoteError | undefined;
   worker: W | undefined;
   /** Incarnation of the worker process that acknowledged the current attempt. */
   ackedBy: string | undefined;
@@ -141,17 +144,18 @@ export function publishFailed<W>(task: TaskRecord<W>): boolean {
 }
 
 /**
- * The handler failed with a retryable error: if the task has retries left,
+ * The handler failed with a retryable `error`: if the task has retries left,
  * Sent or Acked → Waiting, and the run is paid for by a retry instead of an
  * attempt. False, and no change, when no retry is left.
  */
-export function retryAfterError<W>(task: TaskRecord<W>): boolean {
+export function retryAfterError<W>(task: TaskRecord<W>, error: RemoteError): boolean {
   if (task.state !== TaskState.Sent && task.state !== TaskState.Acked) return false;
   if (task.retriesLeft <= 0) return false;
   const t = open(task);
   t.retriesLeft--;
   t.retried++;
   t.spent--;
+  t.lastError = error;
   t.state = TaskState.Waiting;
   return true;
 }
