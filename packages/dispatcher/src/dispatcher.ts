@@ -15,6 +15,13 @@ import {
   whenReady,
 } from '@ringcast/protocol';
 import { nanoid } from 'nanoid';
+import {
+  type CallOptions,
+  type DispatchOptions,
+  encodePayload,
+  readCallOptions,
+  thrownMessage,
+} from './admission.js';
 import { type Connections, connect } from './connection.js';
 import { DispatchError } from './errors.js';
 import { type DispatcherOptions, parseOptions, type ResolvedOptions } from './options.js';
@@ -37,18 +44,7 @@ import { isToken } from './token.js';
 /** Payload and result types of each handler, for typed `dispatch` calls. */
 export type TaskMap = Record<string, { payload: unknown; result: unknown }>;
 
-export interface DispatchOptions {
-  /** Overrides the dispatcher's `timeoutMs` for this task. */
-  timeoutMs?: number;
-  /**
-   * Times a retryable handler error is retried (exponential backoff with jitter).
-   * Each retry is one more run on top of the dispatcher's `maxAttempts`.
-   * @defaultValue 0
-   */
-  retries?: number;
-  /** Aborting it rejects the task with `CANCELLED` and cancels it on the worker. */
-  signal?: AbortSignal;
-}
+export type { DispatchOptions } from './admission.js';
 
 /** What the dispatcher knows of one live worker. */
 export interface WorkerView {
@@ -69,8 +65,12 @@ export interface WorkerView {
 }
 
 export interface DispatcherStats {
+  /** Calls admitted: each is settled, in flight or queued, so `settled.ok + Σ settled.error + inflight + queued === dispatched`. */
   dispatched: number;
+  /** Admitted calls that settled, by outcome. */
   settled: { ok: number; error: Partial<Record<ErrorCode, number>> };
+  /** Calls refused before admission (closed, bad arguments, too large, queue full, aborted signal), by code; not in `dispatched`. */
+  rejected: Partial<Record<ErrorCode, number>>;
   /** New attempts made because an earlier one was lost, refused or failed. */
   redelivered: number;
   /** Replies for an attempt that was no longer current, dropped. */
@@ -196,6 +196,8 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
   #callHandler: unknown;
   #callPayload: unknown;
   #callOptions: DispatchOptions | undefined;
+  /** The checked options of the call in progress: one object for every call. */
+  readonly #call: CallOptions = { timeoutMs: 0, retries: 0, signal: undefined, aborted: false };
 
   /** Tasks not yet settled, by `seq`, which is its own hash (the table spreads consecutive numbers). */
   readonly #ledger = new TaskTable<TaskRecord, number>((task) => task.seq);
@@ -217,6 +219,7 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
     dispatched: 0,
     ok: 0,
     error: {} as Partial<Record<ErrorCode, number>>,
+    rejected: {} as Partial<Record<ErrorCode, number>>,
     redelivered: 0,
     staleReplies: 0,
     invalidMessages: 0,
@@ -255,7 +258,9 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
 
   async start(): Promise<void> {
     if (this.#state !== 'new') {
-      throw new DispatchError(ErrorCode.CLOSED, `dispatcher ${this.id} was already started`);
+      const why =
+        this.#state === 'closing' || this.#state === 'closed' ? 'is closed' : 'was already started';
+      throw new DispatchError(ErrorCode.CLOSED, `dispatcher ${this.id} ${why}`);
     }
     this.#state = 'starting';
     const connections = connect(this.#options.redis, `ringcast:dispatcher:${this.id}`);
@@ -331,49 +336,36 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
     this.#callOptions = undefined;
     if (this.#state !== 'running') {
       const why = this.#state === 'new' || this.#state === 'starting' ? 'not started' : 'closed';
-      reject(this.#error(ErrorCode.CLOSED, `dispatcher ${this.id} is ${why}`));
+      reject(this.#refuse(new DispatchError(ErrorCode.CLOSED, `dispatcher ${this.id} is ${why}`)));
       return;
     }
     if (typeof handler !== 'string' || handler.length === 0 || handler.length > 128) {
       reject(
-        this.#error(ErrorCode.UNKNOWN_HANDLER, 'handler must be a name of 1 to 128 characters'),
-      );
-      return;
-    }
-    const timeoutMs = options?.timeoutMs ?? this.#options.timeoutMs;
-    const retries = options?.retries ?? 0;
-    if (
-      !Number.isFinite(timeoutMs) ||
-      timeoutMs <= 0 ||
-      !Number.isInteger(retries) ||
-      retries < 0
-    ) {
-      reject(
-        this.#error(
-          ErrorCode.INVALID_OPTIONS,
-          'timeoutMs must be positive and retries a non-negative integer',
+        this.#refuse(
+          new DispatchError(
+            ErrorCode.UNKNOWN_HANDLER,
+            'handler must be a name of 1 to 128 characters',
+          ),
         ),
       );
       return;
     }
-    const signal = options?.signal;
-    if (signal?.aborted) {
-      reject(this.#error(ErrorCode.CANCELLED, 'the signal was aborted before dispatch'));
-      return;
-    }
+    // Everything is checked before anything is sent: a bad option must not leave a task behind.
+    const call = this.#call;
     let payloadJson: string | undefined;
     try {
-      payloadJson = JSON.stringify(payload);
+      readCallOptions(options, this.#options.timeoutMs, call);
+      if (call.aborted) {
+        throw new DispatchError(ErrorCode.CANCELLED, 'the signal was aborted before dispatch');
+      }
+      payloadJson = encodePayload(payload);
     } catch (error) {
-      reject(
-        this.#error(
-          ErrorCode.INVALID_MESSAGE,
-          `payload is not JSON-serialisable: ${String(error)}`,
-          error,
-        ),
-      );
+      call.signal = undefined;
+      reject(this.#refuse(error as DispatchError));
       return;
     }
+    const { timeoutMs, retries, signal } = call;
+    call.signal = undefined;
     const seq = this.#counter++;
     const id = this.#incarnation + seq.toString(36);
     const now = Date.now();
@@ -388,9 +380,11 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
         (payloadJson === undefined ? 0 : Buffer.byteLength(payloadJson));
       if (bytes > this.#options.maxMessageBytes) {
         reject(
-          this.#error(
-            ErrorCode.PAYLOAD_TOO_LARGE,
-            `task of ${bytes} bytes exceeds maxMessageBytes (${this.#options.maxMessageBytes})`,
+          this.#refuse(
+            new DispatchError(
+              ErrorCode.PAYLOAD_TOO_LARGE,
+              `task of ${bytes} bytes exceeds maxMessageBytes (${this.#options.maxMessageBytes})`,
+            ),
           ),
         );
         return;
@@ -398,9 +392,11 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
     }
     if (this.#workers.size > 0 && !this.#handlers.has(handler)) {
       reject(
-        this.#error(
-          ErrorCode.UNKNOWN_HANDLER,
-          `no live worker has a handler named ${JSON.stringify(handler)}`,
+        this.#refuse(
+          new DispatchError(
+            ErrorCode.UNKNOWN_HANDLER,
+            `no live worker has a handler named ${JSON.stringify(handler)}`,
+          ),
         ),
       );
       return;
@@ -429,13 +425,34 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
       wheelNext: undefined,
       wheelSlot: -1,
     };
+    // Listening before the task can be sent: a signal that refuses the listener leaves nothing behind.
+    if (signal) {
+      task.onAbort = () => this.#cancel(task);
+      try {
+        signal.addEventListener('abort', task.onAbort, { once: true });
+      } catch (error) {
+        reject(
+          this.#refuse(
+            new DispatchError(
+              ErrorCode.INVALID_OPTIONS,
+              'invalid dispatch options: signal.addEventListener threw',
+              { cause: error },
+            ),
+          ),
+        );
+        return;
+      }
+    }
     const sent = this.#queued === 0 && this.#send(task, now);
     if (!sent) {
       if (this.#queued >= this.#options.maxQueued) {
+        this.#unlisten(task);
         reject(
-          this.#error(
-            ErrorCode.QUEUE_FULL,
-            `every worker is full and the local queue holds ${this.#options.maxQueued} tasks`,
+          this.#refuse(
+            new DispatchError(
+              ErrorCode.QUEUE_FULL,
+              `every worker is full and the local queue holds ${this.#options.maxQueued} tasks`,
+            ),
           ),
         );
         return;
@@ -445,10 +462,6 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
     }
     this.#ledger.add(task, seq);
     this.#stats.dispatched++;
-    if (signal) {
-      task.onAbort = () => this.#cancel(task);
-      signal.addEventListener('abort', task.onAbort, { once: true });
-    }
   };
 
   workers(): WorkerView[] {
@@ -473,6 +486,7 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
     return {
       dispatched: s.dispatched,
       settled: { ok: s.ok, error: { ...s.error } },
+      rejected: { ...s.rejected },
       redelivered: s.redelivered,
       staleReplies: s.staleReplies,
       invalidMessages: s.invalidMessages,
@@ -666,13 +680,29 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
     this.#release(task);
     this.#wheel.cancel(task);
     this.#ledger.delete(task, task.seq);
-    if (task.onAbort) task.signal!.removeEventListener('abort', task.onAbort);
+    if (task.onAbort) this.#unlisten(task);
     if (this.#ledger.size === 0 && this.#idleWaiters.length > 0) {
       const waiters = this.#idleWaiters;
       this.#idleWaiters = [];
       for (const resolve of waiters) resolve();
     }
     return true;
+  }
+
+  /**
+   * Removes the task's abort listener. Settling runs inside Redis's message
+   * handler, so a signal that throws here is logged, never let through.
+   */
+  #unlisten(task: TaskRecord): void {
+    const { signal, onAbort } = task;
+    task.signal = undefined;
+    task.onAbort = undefined;
+    if (!signal || !onAbort) return;
+    try {
+      signal.removeEventListener('abort', onAbort);
+    } catch (error) {
+      this.#log('warn', `a task's signal threw from removeEventListener: ${thrownMessage(error)}`);
+    }
   }
 
   #succeed(task: TaskRecord, value: unknown): void {
@@ -718,6 +748,8 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
   }
 
   #cancel(task: TaskRecord): void {
+    // Only a signal that is not really one calls its listener while it is being added.
+    if (task.state === State.New) return;
     this.#fail(task, ErrorCode.CANCELLED, 'the caller aborted the task', true);
     this.#pump();
   }
@@ -1130,7 +1162,13 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
     return task !== undefined && task.id === id ? task : undefined;
   }
 
-  /** Builds a rejection, and counts it: every error a caller sees is in `stats()`. */
+  /** Counts a call refused before admission (`stats().rejected`) and returns its error. */
+  #refuse(error: DispatchError): DispatchError {
+    this.#stats.rejected[error.code] = (this.#stats.rejected[error.code] ?? 0) + 1;
+    return error;
+  }
+
+  /** Builds the rejection of an admitted task, and counts it: every error a caller sees is in `stats()`. */
   #error(code: ErrorCode, message: string, cause?: unknown, remote?: RemoteError): DispatchError {
     this.#stats.error[code] = (this.#stats.error[code] ?? 0) + 1;
     const options: { cause?: unknown; remote?: RemoteError } = {};
