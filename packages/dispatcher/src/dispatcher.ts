@@ -285,6 +285,8 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
       await Promise.all([whenReady(command), whenReady(subscriber)]);
       await subscriber.subscribe(this.#replyChannel, this.#names.controlChannel);
       this.#subscribedOnce = true;
+      // Subscribed, replies reach us rather than the parked list: what it holds now is all there is.
+      await this.#collectParked();
       await this.#reconcile();
     } catch (error) {
       this.#state = 'closed';
@@ -1108,6 +1110,23 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
    */
   async #recover(attempts: Iterable<TaskRecord>): Promise<void> {
     const open = [...attempts];
+    await this.#collectParked();
+    const ackBy = Date.now() + this.#options.ackTimeoutMs;
+    for (const task of open) {
+      if (!task.worker || !resend(task)) continue;
+      this.#wheel.schedule(task, Math.min(task.deadline, ackBy));
+      this.#outbox.push(task.worker.channel, this.#encodeAttempt(task), undefined);
+    }
+  }
+
+  /**
+   * Takes the replies workers parked for this dispatcher's id and handles them
+   * as if they had just arrived. At start they can only be a former process's
+   * under the same id: their task ids carry its incarnation, so they settle
+   * nothing here and count as stale, but they are drained rather than left to
+   * expire.
+   */
+  async #collectParked(): Promise<void> {
     try {
       const key = this.#names.parkedKey(this.id);
       const [[, frames]] = (await this.#connections!.command.multi()
@@ -1120,12 +1139,6 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
       }
     } catch (error) {
       this.#log('warn', `collecting parked replies failed: ${String(error)}`);
-    }
-    const ackBy = Date.now() + this.#options.ackTimeoutMs;
-    for (const task of open) {
-      if (!task.worker || !resend(task)) continue;
-      this.#wheel.schedule(task, Math.min(task.deadline, ackBy));
-      this.#outbox.push(task.worker.channel, this.#encodeAttempt(task), undefined);
     }
   }
 
