@@ -63,6 +63,7 @@ class StubRedis extends EventEmitter {
     concurrency: WORKER_CONCURRENCY,
     maxQueue: WORKER_CONCURRENCY,
     heartbeatTtlMs: 3000,
+    maxMessageBytes: 1024 * 1024,
     handlers: ['echo'],
     host: 'stub',
     pid: 0,

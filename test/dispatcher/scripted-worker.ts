@@ -58,6 +58,7 @@ export class ScriptedWorker {
       concurrency: 16,
       maxQueue: 0,
       heartbeatTtlMs: 60_000,
+      maxMessageBytes: 1024 * 1024,
       handlers: ['echo'],
       host: 'test',
       pid: 1,

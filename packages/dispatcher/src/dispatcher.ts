@@ -56,6 +56,8 @@ export interface WorkerView {
   handlers: string[];
   host: string;
   pid: number;
+  /** The largest frame it accepts: no task larger is sent to it. */
+  maxMessageBytes: number;
   /** Attempts this dispatcher has on the worker now. */
   inflight: number;
   /** False while the worker is suspected (no ack, nobody subscribed) or leaving. */
@@ -135,6 +137,8 @@ interface WorkerState extends Weighted {
   readonly concurrency: number;
   /** Attempts this dispatcher may have on the worker: its concurrency plus its local queue. */
   readonly capacity: number;
+  /** The largest frame it accepts. */
+  readonly maxMessageBytes: number;
   readonly handlers: ReadonlySet<string>;
   readonly channel: string;
   inflight: number;
@@ -152,8 +156,8 @@ const BUSY_BACKOFF_MS = 20;
 /**
  * Bytes a task's compact message and its frame take beyond the task's id, the
  * dispatcher's id, the handler and the payload: punctuation and quotes (~15), a
- * deadline (up to 24 digits), the attempt number (7) and the frame (~25),
- * with room to spare.
+ * deadline (up to 24 digits), the attempt number (7) and the frame with our
+ * frame limit in it (~50), with room to spare.
  */
 const TASK_OVERHEAD = 160;
 /** Longest a handler name (at most 128 characters) can be once JSON-escaped: `\uXXXX` each, and quotes. */
@@ -207,8 +211,10 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
   readonly #workers = new Map<string, WorkerState>();
   readonly #byChannel = new Map<string, WorkerState>();
   readonly #ring = new Ring<WorkerState>();
-  /** Every handler name some live worker registered. */
-  #handlers = new Set<string>();
+  /** Every handler name some live worker registered, with the largest frame one of them accepts. */
+  #handlers = new Map<string, number>();
+  /** The smallest frame limit of this dispatcher and every live worker: a task within it fits them all. */
+  #smallestLimit: number;
   readonly #wheel: TimerWheel<TaskRecord>;
   readonly #outbox: Outbox<TaskRecord | undefined>;
   #idleWaiters: Array<() => void> = [];
@@ -231,6 +237,7 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
     this.id = options.id;
     this.#names = names(options.namespace);
     this.#replyChannel = this.#names.replyChannel(this.id);
+    this.#smallestLimit = options.maxMessageBytes;
     this.#wheel = new TimerWheel(TICK_MS, (task, now) => this.#wake(task, now));
     this.#outbox = new Outbox<TaskRecord | undefined>(
       {
@@ -252,7 +259,8 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
         failed: (channel, error, _frame, tasks) => this.#publishFailed(channel, error, tasks),
       },
       options.maxMessageBytes,
-      { replyTo: this.id },
+      // Workers keep their replies within what we accept: a larger frame would be dropped unread.
+      { replyTo: this.id, maxBytes: options.maxMessageBytes },
     );
   }
 
@@ -372,42 +380,46 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
     const id = this.#incarnation + seq.toString(36);
     const now = Date.now();
     const deadline = now + timeoutMs;
-    // Ids are ASCII; the handler and payload are counted in UTF-8 only when they might not fit.
-    const fixed = TASK_OVERHEAD + 2 * id.length + this.id.length;
-    const size = fixed + MAX_HANDLER_JSON + (payloadJson?.length ?? 0);
-    if (size * 3 > this.#options.maxMessageBytes) {
-      const bytes =
-        fixed +
-        Buffer.byteLength(JSON.stringify(handler)) +
-        (payloadJson === undefined ? 0 : Buffer.byteLength(payloadJson));
-      if (bytes > this.#options.maxMessageBytes) {
+    // Ids are ASCII; the handler and payload are counted in UTF-8 only when a
+    // bound of 3 bytes per character might not fit the smallest receiver.
+    let bytes = (TASK_OVERHEAD + 2 * id.length + this.id.length + MAX_HANDLER_JSON) * 3;
+    if (payloadJson !== undefined) bytes += payloadJson.length * 3;
+    if (bytes > this.#smallestLimit) bytes = this.#taskBytes(id, handler, payloadJson);
+    if (bytes > this.#options.maxMessageBytes) {
+      reject(
+        this.#refuse(
+          new DispatchError(
+            ErrorCode.PAYLOAD_TOO_LARGE,
+            `task of ${bytes} bytes exceeds maxMessageBytes (${this.#options.maxMessageBytes})`,
+          ),
+        ),
+      );
+      return;
+    }
+    if (this.#workers.size > 0) {
+      const largest = this.#handlers.get(handler);
+      if (largest === undefined) {
         reject(
           this.#refuse(
             new DispatchError(
-              ErrorCode.PAYLOAD_TOO_LARGE,
-              `task of ${bytes} bytes exceeds maxMessageBytes (${this.#options.maxMessageBytes})`,
+              ErrorCode.UNKNOWN_HANDLER,
+              `no live worker has a handler named ${JSON.stringify(handler)}`,
             ),
           ),
         );
         return;
       }
-    }
-    if (this.#workers.size > 0 && !this.#handlers.has(handler)) {
-      reject(
-        this.#refuse(
-          new DispatchError(
-            ErrorCode.UNKNOWN_HANDLER,
-            `no live worker has a handler named ${JSON.stringify(handler)}`,
-          ),
-        ),
-      );
-      return;
+      if (bytes > largest) {
+        reject(this.#refuse(this.#tooLargeForWorkers(bytes, handler, largest)));
+        return;
+      }
     }
     const task: TaskRecord = {
       seq,
       id,
       handler,
       payload: payloadJson,
+      bytes,
       deadline,
       resolve,
       reject,
@@ -474,6 +486,7 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
       weight: w.weight,
       concurrency: w.concurrency,
       maxQueue: w.info.maxQueue,
+      maxMessageBytes: w.maxMessageBytes,
       handlers: [...w.handlers],
       host: w.info.host,
       pid: w.info.pid,
@@ -543,7 +556,10 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
 
   /** Whether `w` can take an attempt of `task` now. Pure, and no closure: it runs for every send. */
   #canTake = (w: WorkerState, task: TaskRecord): boolean =>
-    w.inflight < w.capacity && this.#routable(w, this.#now) && w.handlers.has(task.handler);
+    w.inflight < w.capacity &&
+    this.#routable(w, this.#now) &&
+    w.handlers.has(task.handler) &&
+    task.bytes <= w.maxMessageBytes;
 
   /** Like {@link #canTake}, and not the worker the last attempt went to (by id: a restart under the same id is no better a bet). */
   #canTakeElsewhere = (w: WorkerState, task: TaskRecord): boolean =>
@@ -562,7 +578,41 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
     task.lastWorker = worker;
     worker.inflight++;
     this.#wheel.schedule(task, Math.min(task.deadline, now + this.#options.ackTimeoutMs));
-    this.#outbox.push(worker.channel, this.#encodeAttempt(task), task);
+    this.#outbox.push(worker.channel, this.#encodeAttempt(task), task, worker.maxMessageBytes);
+    return true;
+  }
+
+  /** Exact bytes of a task's frame (the attempt number and deadline at their longest). */
+  #taskBytes(id: string, handler: string, payloadJson: string | undefined): number {
+    return (
+      TASK_OVERHEAD +
+      2 * id.length +
+      this.id.length +
+      Buffer.byteLength(JSON.stringify(handler)) +
+      (payloadJson === undefined ? 0 : Buffer.byteLength(payloadJson))
+    );
+  }
+
+  #tooLargeForWorkers(bytes: number, handler: string, largest: number): DispatchError {
+    return new DispatchError(
+      ErrorCode.PAYLOAD_TOO_LARGE,
+      `task of ${bytes} bytes exceeds the largest frame any live worker with handler ` +
+        `${JSON.stringify(handler)} accepts (${largest} bytes)`,
+    );
+  }
+
+  /**
+   * Fails a task no live worker with its handler accepts a frame of its size
+   * from, rather than let it wait at the head of the queue for its timeout.
+   * Its size may be a loose bound: it is counted exactly before it is judged.
+   */
+  #failIfTooLarge(task: TaskRecord): boolean {
+    const largest = this.#handlers.get(task.handler);
+    if (largest === undefined || task.bytes <= largest) return false;
+    task.bytes = this.#taskBytes(task.id, task.handler, task.payload);
+    if (task.bytes <= largest) return false;
+    const error = this.#tooLargeForWorkers(task.bytes, task.handler, largest);
+    this.#fail(task, error.code, error.message, false);
     return true;
   }
 
@@ -592,7 +642,10 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
         queue[this.#queueHead++] = undefined;
         continue;
       }
-      if (!this.#send(task)) break;
+      if (!this.#send(task)) {
+        if (this.#failIfTooLarge(task)) continue;
+        break;
+      }
       queue[this.#queueHead++] = undefined;
       this.#queued--;
     }
@@ -728,6 +781,7 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
         worker.channel,
         encodeMessage({ kind: 'cancel', id: task.id, token }),
         undefined,
+        worker.maxMessageBytes,
       );
     }
     task.reject(this.#error(code, message, undefined, remote));
@@ -951,6 +1005,7 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
       weight: info.weight,
       concurrency: info.concurrency,
       capacity: info.concurrency + info.maxQueue,
+      maxMessageBytes: info.maxMessageBytes,
       handlers: new Set(info.handlers),
       channel: this.#names.workerChannel(info.id),
       inflight: 0,
@@ -1008,7 +1063,16 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
   #rebuildRing(): void {
     const workers = [...this.#workers.values()];
     this.#ring.rebuild(workers);
-    this.#handlers = new Set(workers.flatMap((w) => [...w.handlers]));
+    const handlers = new Map<string, number>();
+    let smallest = this.#options.maxMessageBytes;
+    for (const w of workers) {
+      smallest = Math.min(smallest, w.maxMessageBytes);
+      for (const h of w.handlers) {
+        handlers.set(h, Math.max(handlers.get(h) ?? 0, w.maxMessageBytes));
+      }
+    }
+    this.#handlers = handlers;
+    this.#smallestLimit = smallest;
   }
 
   /** Re-reads the registry and heartbeats, so a missed hello or a silent death heals. */
@@ -1115,7 +1179,12 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
     for (const task of open) {
       if (!task.worker || !resend(task)) continue;
       this.#wheel.schedule(task, Math.min(task.deadline, ackBy));
-      this.#outbox.push(task.worker.channel, this.#encodeAttempt(task), undefined);
+      this.#outbox.push(
+        task.worker.channel,
+        this.#encodeAttempt(task),
+        undefined,
+        task.worker.maxMessageBytes,
+      );
     }
   }
 

@@ -19,6 +19,7 @@ function task(retries = 0): TaskRecord<string> {
     id: 't0',
     handler: 'h',
     payload: undefined,
+    bytes: 0,
     deadline: 0,
     resolve: () => {},
     reject: () => {},

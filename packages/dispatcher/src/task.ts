@@ -51,6 +51,11 @@ export interface TaskRecord<W> extends WheelEntry {
    * young-generation collection it lives through copies them.
    */
   readonly payload: string | undefined;
+  /**
+   * Bytes the task's frame takes, at most: no worker that accepts less gets it.
+   * Counted exactly only when a rough bound might not fit, so it may be loose.
+   */
+  bytes: number;
   readonly deadline: number;
   readonly resolve: (value: unknown) => void;
   readonly reject: (error: unknown) => void;

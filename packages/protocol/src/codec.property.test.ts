@@ -119,6 +119,7 @@ const workerInfoArb: fc.Arbitrary<WorkerInfo> = fc.record({
   concurrency: fc.integer({ min: 1, max: 1_000_000 }),
   maxQueue: fc.integer({ min: 0, max: 1_000_000 }),
   heartbeatTtlMs: fc.integer({ min: 0, max: 86_400_000 }),
+  maxMessageBytes: fc.integer({ min: 256, max: 1024 ** 3 }),
   handlers: fc.array(text(128), { maxLength: 8 }),
   host: anyText.filter((s) => s.length <= 256),
   pid: fc.integer({ min: -1, max: 4_194_304 }),

@@ -1,4 +1,5 @@
 import { ErrorCode, ProtocolError, type RemoteError } from './errors.js';
+import { DEFAULT_MAX_MESSAGE_BYTES } from './limits.js';
 import {
   CompactKind,
   compactContext,
@@ -10,8 +11,7 @@ import {
   parseMessage,
 } from './messages.js';
 
-/** Default limit for one encoded frame, in bytes. */
-export const DEFAULT_MAX_MESSAGE_BYTES = 1024 * 1024;
+export { DEFAULT_MAX_MESSAGE_BYTES };
 /** Most messages one frame may carry; a frame is also bounded by its byte limit. */
 export const MAX_BATCH = 10_000;
 /** Deepest nesting a payload may have when it has to be searched for forbidden keys. */
@@ -42,12 +42,17 @@ const FRAME_TAIL = ']}';
 
 /**
  * Who sent a frame. Its compact messages take these fields from the frame
- * rather than carry them each: `replyTo` for tasks, `worker` and `incarnation`
- * for acks and results.
+ * rather than carry them each: `replyTo` and `maxBytes` for tasks, `worker`
+ * and `incarnation` for acks and results.
  */
 export interface FrameSender {
   /** The dispatcher that sends the frame's tasks and wants their replies. */
   replyTo?: string;
+  /**
+   * The largest frame that dispatcher accepts (its `maxMessageBytes`, as `b`):
+   * the worker keeps its replies within it. Once per frame, so it costs no task anything.
+   */
+  maxBytes?: number;
   /** The worker that sends the frame's replies. */
   worker?: string;
   /** That worker process's incarnation. */
@@ -58,6 +63,7 @@ function frameHead(sender: FrameSender | undefined): string {
   if (!sender) return FRAME_HEAD;
   let head = `{"v":${PROTOCOL_VERSION}`;
   if (sender.replyTo !== undefined) head += `,"r":${JSON.stringify(sender.replyTo)}`;
+  if (sender.maxBytes !== undefined) head += `,"b":${sender.maxBytes}`;
   if (sender.worker !== undefined) head += `,"w":${JSON.stringify(sender.worker)}`;
   if (sender.incarnation !== undefined) head += `,"i":${JSON.stringify(sender.incarnation)}`;
   return `${head},"m":[`;
