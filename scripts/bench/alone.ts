@@ -89,6 +89,18 @@ class StubRedis extends EventEmitter {
   async pubsub(): Promise<unknown[]> {
     return [];
   }
+  /** The parked-replies read at start: nothing is ever parked here. */
+  multi() {
+    const chain = {
+      lrange: () => chain,
+      del: () => chain,
+      exec: async () => [
+        [null, []],
+        [null, 0],
+      ],
+    };
+    return chain;
+  }
   async quit(): Promise<string> {
     return 'OK';
   }
