@@ -75,6 +75,20 @@ describe.skipIf(!redisAvailability.available)('frame limits that differ between 
     expect(d.stats().redelivered).toBe(0);
   });
 
+  it('a queued task too large for the workers that joined fails at once, and blocks nobody', async () => {
+    newNamespace();
+    const d = await dispatcher();
+    const big = rejection(d.dispatch('echo', 'x'.repeat(2 * SMALL)));
+    const small = d.dispatch('echo', 'fits');
+    expect(d.stats().queued).toBe(2);
+    const joined = Date.now();
+    await worker('small', { echo: (p) => p }, { maxMessageBytes: SMALL });
+    expect((await big).code).toBe(ErrorCode.PAYLOAD_TOO_LARGE);
+    await expect(small).resolves.toBe('fits');
+    // Its hello prompts a registry read at once: well before the 10 s timeout.
+    expect(Date.now() - joined).toBeLessThan(3_000);
+  });
+
   it('sends a task only to workers that accept its size', async () => {
     newNamespace();
     const whoami: Handler = (_p, ctx) => ctx.workerId;

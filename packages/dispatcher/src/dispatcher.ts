@@ -380,9 +380,10 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
     const id = this.#incarnation + seq.toString(36);
     const now = Date.now();
     const deadline = now + timeoutMs;
-    // Ids are ASCII; the handler and payload are counted in UTF-8 only when a
-    // bound of 3 bytes per character might not fit the smallest receiver.
-    let bytes = (TASK_OVERHEAD + 2 * id.length + this.id.length + MAX_HANDLER_JSON) * 3;
+    // Ids are ASCII; the handler and payload are counted in UTF-8 only when
+    // their bounds (escaped at most 6 bytes per handler character, 3 per
+    // payload character) might not fit the smallest receiver.
+    let bytes = TASK_OVERHEAD + 2 * id.length + this.id.length + MAX_HANDLER_JSON;
     if (payloadJson !== undefined) bytes += payloadJson.length * 3;
     if (bytes > this.#smallestLimit) bytes = this.#taskBytes(id, handler, payloadJson);
     if (bytes > this.#options.maxMessageBytes) {
