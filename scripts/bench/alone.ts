@@ -63,6 +63,7 @@ class StubRedis extends EventEmitter {
     concurrency: WORKER_CONCURRENCY,
     maxQueue: WORKER_CONCURRENCY,
     heartbeatTtlMs: 3000,
+    maxMessageBytes: 1024 * 1024,
     handlers: ['echo'],
     host: 'stub',
     pid: 0,
@@ -87,6 +88,18 @@ class StubRedis extends EventEmitter {
   }
   async pubsub(): Promise<unknown[]> {
     return [];
+  }
+  /** The parked-replies read at start: nothing is ever parked here. */
+  multi() {
+    const chain = {
+      lrange: () => chain,
+      del: () => chain,
+      exec: async () => [
+        [null, []],
+        [null, 0],
+      ],
+    };
+    return chain;
   }
   async quit(): Promise<string> {
     return 'OK';

@@ -32,6 +32,7 @@ describe.skipIf(!redisAvailability.available)('dispatcher warnings', () => {
       weight: 1,
       concurrency: 1,
       maxQueue: 0,
+      maxMessageBytes: 1024 * 1024,
       heartbeatTtlMs: 10_000,
       handlers: ['echo'],
       host: 'nowhere',

@@ -221,6 +221,8 @@ export class Ledger {
     for (const d of dispatchers) {
       const s = d.stats();
       counted += s.settled.ok + Object.values(s.settled.error).reduce((a, b) => a + (b ?? 0), 0);
+      // Calls refused before admission (QUEUE_FULL, say) settle too, counted apart.
+      counted += Object.values(s.rejected).reduce((a, b) => a + (b ?? 0), 0);
     }
     if (dispatchers.length > 0)
       doubleSettled += Math.max(0, counted - settlements - this.#external);

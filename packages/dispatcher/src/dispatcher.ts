@@ -19,24 +19,36 @@ import {
   watchConnections,
 } from '@ringcast/protocol';
 import { nanoid } from 'nanoid';
+import {
+  type CallOptions,
+  type DispatchOptions,
+  encodePayload,
+  readCallOptions,
+  thrownMessage,
+} from './admission.js';
 import { type Connections, connect } from './connection.js';
 import { DispatchError } from './errors.js';
 import { type DispatcherOptions, parseOptions, type ResolvedOptions } from './options.js';
 import { Ring, type Weighted } from './ring.js';
-import { TimerWheel, type WheelEntry } from './timer-wheel.js';
+import {
+  acknowledge,
+  endAttempt,
+  publishFailed,
+  queue,
+  resend,
+  retryAfterError,
+  TaskState as State,
+  settle,
+  startAttempt,
+  type TaskRecord as Task,
+} from './task.js';
+import { TimerWheel } from './timer-wheel.js';
 import { isToken } from './token.js';
 
 /** Payload and result types of each handler, for typed `dispatch` calls. */
 export type TaskMap = Record<string, { payload: unknown; result: unknown }>;
 
-export interface DispatchOptions {
-  /** Overrides the dispatcher's `timeoutMs` for this task. */
-  timeoutMs?: number;
-  /** Times a retryable handler error is retried (exponential backoff with jitter). @defaultValue 0 */
-  retries?: number;
-  /** Aborting it rejects the task with `CANCELLED` and cancels it on the worker. */
-  signal?: AbortSignal;
-}
+export type { DispatchOptions } from './admission.js';
 
 /** What the dispatcher knows of one live worker. */
 export interface WorkerView {
@@ -48,6 +60,8 @@ export interface WorkerView {
   handlers: string[];
   host: string;
   pid: number;
+  /** The largest frame it accepts: no task larger is sent to it. */
+  maxMessageBytes: number;
   /** Attempts this dispatcher has on the worker now. */
   inflight: number;
   /** False while the worker is suspected (no ack, nobody subscribed) or leaving. */
@@ -57,8 +71,12 @@ export interface WorkerView {
 }
 
 export interface DispatcherStats {
+  /** Calls admitted: each is settled, in flight or queued, so `settled.ok + Σ settled.error + inflight + queued === dispatched`. */
   dispatched: number;
+  /** Admitted calls that settled, by outcome. */
   settled: { ok: number; error: Partial<Record<ErrorCode, number>> };
+  /** Calls refused before admission (closed, bad arguments, too large, queue full, aborted signal), by code; not in `dispatched`. */
+  rejected: Partial<Record<ErrorCode, number>>;
   /** New attempts made because an earlier one was lost, refused or failed. */
   redelivered: number;
   /** Replies for an attempt that was no longer current, dropped. */
@@ -115,14 +133,6 @@ export function createDispatcher<M extends TaskMap = TaskMap>(
   return new RingDispatcher<M>(parseOptions(options));
 }
 
-enum State {
-  Queued,
-  Sent,
-  Acked,
-  Waiting,
-  Settled,
-}
-
 interface WorkerState extends Weighted {
   readonly id: string;
   readonly incarnation: string;
@@ -131,6 +141,8 @@ interface WorkerState extends Weighted {
   readonly concurrency: number;
   /** Attempts this dispatcher may have on the worker: its concurrency plus its local queue. */
   readonly capacity: number;
+  /** The largest frame it accepts. */
+  readonly maxMessageBytes: number;
   readonly handlers: ReadonlySet<string>;
   readonly channel: string;
   inflight: number;
@@ -142,41 +154,14 @@ interface WorkerState extends Weighted {
   gone: boolean;
 }
 
-interface TaskRecord extends WheelEntry {
-  /** The dispatcher's counter when the task was made; its id is the incarnation, then this in base 36. */
-  readonly seq: number;
-  readonly id: string;
-  readonly handler: string;
-  /**
-   * The payload, JSON-encoded once. The message is built around it per attempt,
-   * not kept whole: a task in flight holds as few objects as it can, since every
-   * young-generation collection it lives through copies them.
-   */
-  readonly payload: string | undefined;
-  readonly deadline: number;
-  readonly resolve: (value: unknown) => void;
-  readonly reject: (error: unknown) => void;
-  state: State;
-  /** The current attempt's number, 0 until the task is first sent; its token is `${id}.${attempt}`. */
-  attempt: number;
-  /** Attempts that may have run; bounded by `maxAttempts`. */
-  spent: number;
-  retriesLeft: number;
-  retried: number;
-  worker: WorkerState | undefined;
-  /** Incarnation of the worker process that acknowledged the current attempt. */
-  ackedBy: string | undefined;
-  lastWorker: WorkerState | undefined;
-  signal: AbortSignal | undefined;
-  onAbort: (() => void) | undefined;
-}
+type TaskRecord = Task<WorkerState>;
 
 const BUSY_BACKOFF_MS = 20;
 /**
  * Bytes a task's compact message and its frame take beyond the task's id, the
  * dispatcher's id, the handler and the payload: punctuation and quotes (~15), a
- * deadline (up to 24 digits), the attempt number (7) and the frame (~25),
- * with room to spare.
+ * deadline (up to 24 digits), the attempt number (7) and the frame with our
+ * frame limit in it (~50), with room to spare.
  */
 const TASK_OVERHEAD = 160;
 /** Longest a handler name (at most 128 characters) can be once JSON-escaped: `\uXXXX` each, and quotes. */
@@ -219,6 +204,8 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
   #callHandler: unknown;
   #callPayload: unknown;
   #callOptions: DispatchOptions | undefined;
+  /** The checked options of the call in progress: one object for every call. */
+  readonly #call: CallOptions = { timeoutMs: 0, retries: 0, signal: undefined, aborted: false };
 
   /** Tasks not yet settled, by `seq`, which is its own hash (the table spreads consecutive numbers). */
   readonly #ledger = new TaskTable<TaskRecord, number>((task) => task.seq);
@@ -228,8 +215,10 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
   readonly #workers = new Map<string, WorkerState>();
   readonly #byChannel = new Map<string, WorkerState>();
   readonly #ring = new Ring<WorkerState>();
-  /** Every handler name some live worker registered. */
-  #handlers = new Set<string>();
+  /** Every handler name some live worker registered, with the largest frame one of them accepts. */
+  #handlers = new Map<string, number>();
+  /** The smallest frame limit of this dispatcher and every live worker: a task within it fits them all. */
+  #smallestLimit: number;
   readonly #wheel: TimerWheel<TaskRecord>;
   readonly #outbox: Outbox<TaskRecord | undefined>;
   #idleWaiters: Array<() => void> = [];
@@ -239,6 +228,7 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
     dispatched: 0,
     ok: 0,
     error: {} as Partial<Record<ErrorCode, number>>,
+    rejected: {} as Partial<Record<ErrorCode, number>>,
     redelivered: 0,
     staleReplies: 0,
     invalidMessages: 0,
@@ -250,6 +240,7 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
     this.id = options.id;
     this.#names = names(options.namespace);
     this.#replyChannel = this.#names.replyChannel(this.id);
+    this.#smallestLimit = options.maxMessageBytes;
     this.#wheel = new TimerWheel(TICK_MS, (task, now) => this.#wake(task, now));
     this.#warnings = new RateLimitedLog((line) => options.logger.warn(line), LOG_EVERY_MS);
     this.#outbox = new Outbox<TaskRecord | undefined>(
@@ -272,13 +263,16 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
         failed: (channel, error, _frame, tasks) => this.#publishFailed(channel, error, tasks),
       },
       options.maxMessageBytes,
-      { replyTo: this.id },
+      // Workers keep their replies within what we accept: a larger frame would be dropped unread.
+      { replyTo: this.id, maxBytes: options.maxMessageBytes },
     );
   }
 
   async start(): Promise<void> {
     if (this.#state !== 'new') {
-      throw new DispatchError(ErrorCode.CLOSED, `dispatcher ${this.id} was already started`);
+      const why =
+        this.#state === 'closing' || this.#state === 'closed' ? 'is closed' : 'was already started';
+      throw new DispatchError(ErrorCode.CLOSED, `dispatcher ${this.id} ${why}`);
     }
     this.#state = 'starting';
     const connections = connect(this.#options.redis, `ringcast:dispatcher:${this.id}`);
@@ -305,6 +299,8 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
       await connectBoth(connections);
       await subscriber.subscribe(this.#replyChannel, this.#names.controlChannel);
       this.#subscribedOnce = true;
+      // Subscribed, replies reach us rather than the parked list: what it holds now is all there is.
+      await this.#collectParked();
       await this.#reconcile();
     } catch (error) {
       const closedMeanwhile = this.#state !== 'starting';
@@ -356,93 +352,90 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
     this.#callOptions = undefined;
     if (this.#state !== 'running') {
       const why = this.#state === 'new' || this.#state === 'starting' ? 'not started' : 'closed';
-      reject(this.#error(ErrorCode.CLOSED, `dispatcher ${this.id} is ${why}`));
+      reject(this.#refuse(new DispatchError(ErrorCode.CLOSED, `dispatcher ${this.id} is ${why}`)));
       return;
     }
     if (typeof handler !== 'string' || handler.length === 0 || handler.length > 128) {
       reject(
-        this.#error(ErrorCode.UNKNOWN_HANDLER, 'handler must be a name of 1 to 128 characters'),
-      );
-      return;
-    }
-    const timeoutMs = options?.timeoutMs ?? this.#options.timeoutMs;
-    const retries = options?.retries ?? 0;
-    if (
-      !Number.isFinite(timeoutMs) ||
-      timeoutMs <= 0 ||
-      !Number.isInteger(retries) ||
-      retries < 0
-    ) {
-      reject(
-        this.#error(
-          ErrorCode.INVALID_OPTIONS,
-          'timeoutMs must be positive and retries a non-negative integer',
+        this.#refuse(
+          new DispatchError(
+            ErrorCode.UNKNOWN_HANDLER,
+            'handler must be a name of 1 to 128 characters',
+          ),
         ),
       );
       return;
     }
-    const signal = options?.signal;
-    if (signal?.aborted) {
-      reject(this.#error(ErrorCode.CANCELLED, 'the signal was aborted before dispatch'));
-      return;
-    }
+    // Everything is checked before anything is sent: a bad option must not leave a task behind.
+    const call = this.#call;
     let payloadJson: string | undefined;
     try {
-      payloadJson = JSON.stringify(payload);
+      readCallOptions(options, this.#options.timeoutMs, call);
+      if (call.aborted) {
+        throw new DispatchError(ErrorCode.CANCELLED, 'the signal was aborted before dispatch');
+      }
+      payloadJson = encodePayload(payload);
     } catch (error) {
-      reject(
-        this.#error(
-          ErrorCode.INVALID_MESSAGE,
-          `payload is not JSON-serialisable: ${String(error)}`,
-          error,
-        ),
-      );
+      call.signal = undefined;
+      reject(this.#refuse(error as DispatchError));
       return;
     }
+    const { timeoutMs, retries, signal } = call;
+    call.signal = undefined;
     const seq = this.#counter++;
     const id = this.#incarnation + seq.toString(36);
     const now = Date.now();
     const deadline = now + timeoutMs;
-    // Ids are ASCII; the handler and payload are counted in UTF-8 only when they might not fit.
-    const fixed = TASK_OVERHEAD + 2 * id.length + this.id.length;
-    const size = fixed + MAX_HANDLER_JSON + (payloadJson?.length ?? 0);
-    if (size * 3 > this.#options.maxMessageBytes) {
-      const bytes =
-        fixed +
-        Buffer.byteLength(JSON.stringify(handler)) +
-        (payloadJson === undefined ? 0 : Buffer.byteLength(payloadJson));
-      if (bytes > this.#options.maxMessageBytes) {
-        reject(
-          this.#error(
+    // Ids are ASCII; the handler and payload are counted in UTF-8 only when
+    // their bounds (escaped at most 6 bytes per handler character, 3 per
+    // payload character) might not fit the smallest receiver.
+    let bytes = TASK_OVERHEAD + 2 * id.length + this.id.length + MAX_HANDLER_JSON;
+    if (payloadJson !== undefined) bytes += payloadJson.length * 3;
+    if (bytes > this.#smallestLimit) bytes = this.#taskBytes(id, handler, payloadJson);
+    if (bytes > this.#options.maxMessageBytes) {
+      reject(
+        this.#refuse(
+          new DispatchError(
             ErrorCode.PAYLOAD_TOO_LARGE,
             `task of ${bytes} bytes exceeds maxMessageBytes (${this.#options.maxMessageBytes})`,
+          ),
+        ),
+      );
+      return;
+    }
+    if (this.#workers.size > 0) {
+      const largest = this.#handlers.get(handler);
+      if (largest === undefined) {
+        reject(
+          this.#refuse(
+            new DispatchError(
+              ErrorCode.UNKNOWN_HANDLER,
+              `no live worker has a handler named ${JSON.stringify(handler)}`,
+            ),
           ),
         );
         return;
       }
-    }
-    if (this.#workers.size > 0 && !this.#handlers.has(handler)) {
-      reject(
-        this.#error(
-          ErrorCode.UNKNOWN_HANDLER,
-          `no live worker has a handler named ${JSON.stringify(handler)}`,
-        ),
-      );
-      return;
+      if (bytes > largest) {
+        reject(this.#refuse(this.#tooLargeForWorkers(bytes, handler, largest)));
+        return;
+      }
     }
     const task: TaskRecord = {
       seq,
       id,
       handler,
       payload: payloadJson,
+      bytes,
       deadline,
       resolve,
       reject,
-      state: State.Queued,
+      state: State.New,
       attempt: 0,
       spent: 0,
       retriesLeft: retries,
       retried: 0,
+      lastError: undefined,
       worker: undefined,
       ackedBy: undefined,
       lastWorker: undefined,
@@ -453,13 +446,34 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
       wheelNext: undefined,
       wheelSlot: -1,
     };
+    // Listening before the task can be sent: a signal that refuses the listener leaves nothing behind.
+    if (signal) {
+      task.onAbort = () => this.#cancel(task);
+      try {
+        signal.addEventListener('abort', task.onAbort, { once: true });
+      } catch (error) {
+        reject(
+          this.#refuse(
+            new DispatchError(
+              ErrorCode.INVALID_OPTIONS,
+              'invalid dispatch options: signal.addEventListener threw',
+              { cause: error },
+            ),
+          ),
+        );
+        return;
+      }
+    }
     const sent = this.#queued === 0 && this.#send(task, now);
     if (!sent) {
       if (this.#queued >= this.#options.maxQueued) {
+        this.#unlisten(task);
         reject(
-          this.#error(
-            ErrorCode.QUEUE_FULL,
-            `every worker is full and the local queue holds ${this.#options.maxQueued} tasks`,
+          this.#refuse(
+            new DispatchError(
+              ErrorCode.QUEUE_FULL,
+              `every worker is full and the local queue holds ${this.#options.maxQueued} tasks`,
+            ),
           ),
         );
         return;
@@ -469,10 +483,6 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
     }
     this.#ledger.add(task, seq);
     this.#stats.dispatched++;
-    if (signal) {
-      task.onAbort = () => this.#cancel(task);
-      signal.addEventListener('abort', task.onAbort, { once: true });
-    }
   };
 
   workers(): WorkerView[] {
@@ -483,6 +493,7 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
       weight: w.weight,
       concurrency: w.concurrency,
       maxQueue: w.info.maxQueue,
+      maxMessageBytes: w.maxMessageBytes,
       handlers: [...w.handlers],
       host: w.info.host,
       pid: w.info.pid,
@@ -497,6 +508,7 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
     return {
       dispatched: s.dispatched,
       settled: { ok: s.ok, error: { ...s.error } },
+      rejected: { ...s.rejected },
       redelivered: s.redelivered,
       staleReplies: s.staleReplies,
       invalidMessages: s.invalidMessages,
@@ -550,7 +562,10 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
 
   /** Whether `w` can take an attempt of `task` now. Pure, and no closure: it runs for every send. */
   #canTake = (w: WorkerState, task: TaskRecord): boolean =>
-    w.inflight < w.capacity && this.#routable(w, this.#now) && w.handlers.has(task.handler);
+    w.inflight < w.capacity &&
+    this.#routable(w, this.#now) &&
+    w.handlers.has(task.handler) &&
+    task.bytes <= w.maxMessageBytes;
 
   /** Like {@link #canTake}, and not the worker the last attempt went to (by id: a restart under the same id is no better a bet). */
   #canTakeElsewhere = (w: WorkerState, task: TaskRecord): boolean =>
@@ -561,17 +576,49 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
     this.#now = now;
     let worker = task.lastWorker ? this.#ring.pick(this.#canTakeElsewhere, task) : undefined;
     worker ??= this.#ring.pick(this.#canTake, task);
-    if (!worker) return false;
-    if (task.attempt > 0) this.#stats.redelivered++;
-    task.attempt++;
-    task.spent++;
-    task.state = State.Sent;
+    // Refused only past the attempt bound, which every caller checked before.
+    if (!worker || !startAttempt(task, this.#options.maxAttempts)) return false;
+    if (task.attempt > 1) this.#stats.redelivered++;
     task.worker = worker;
     task.ackedBy = undefined;
     task.lastWorker = worker;
     worker.inflight++;
     this.#wheel.schedule(task, Math.min(task.deadline, now + this.#options.ackTimeoutMs));
-    this.#outbox.push(worker.channel, this.#encodeAttempt(task), task);
+    this.#outbox.push(worker.channel, this.#encodeAttempt(task), task, worker.maxMessageBytes);
+    return true;
+  }
+
+  /** Exact bytes of a task's frame (the attempt number and deadline at their longest). */
+  #taskBytes(id: string, handler: string, payloadJson: string | undefined): number {
+    return (
+      TASK_OVERHEAD +
+      2 * id.length +
+      this.id.length +
+      Buffer.byteLength(JSON.stringify(handler)) +
+      (payloadJson === undefined ? 0 : Buffer.byteLength(payloadJson))
+    );
+  }
+
+  #tooLargeForWorkers(bytes: number, handler: string, largest: number): DispatchError {
+    return new DispatchError(
+      ErrorCode.PAYLOAD_TOO_LARGE,
+      `task of ${bytes} bytes exceeds the largest frame any live worker with handler ` +
+        `${JSON.stringify(handler)} accepts (${largest} bytes)`,
+    );
+  }
+
+  /**
+   * Fails a task no live worker with its handler accepts a frame of its size
+   * from, rather than let it wait at the head of the queue for its timeout.
+   * Its size may be a loose bound: it is counted exactly before it is judged.
+   */
+  #failIfTooLarge(task: TaskRecord): boolean {
+    const largest = this.#handlers.get(task.handler);
+    if (largest === undefined || task.bytes <= largest) return false;
+    task.bytes = this.#taskBytes(task.id, task.handler, task.payload);
+    if (task.bytes <= largest) return false;
+    const error = this.#tooLargeForWorkers(task.bytes, task.handler, largest);
+    this.#fail(task, error.code, error.message, false);
     return true;
   }
 
@@ -585,7 +632,7 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
   }
 
   #enqueue(task: TaskRecord): void {
-    task.state = State.Queued;
+    queue(task);
     this.#queue.push(task);
     this.#queued++;
   }
@@ -602,7 +649,7 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
         continue;
       }
       if (!this.#send(task)) {
-        task.state = State.Queued;
+        if (this.#failIfTooLarge(task)) continue;
         break;
       }
       queue[this.#queueHead++] = undefined;
@@ -635,9 +682,9 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
    * may have run, which spends one of the task's attempts.
    */
   #redeliver(task: TaskRecord, ran: boolean, why: string): void {
+    if (task.state !== State.Sent && task.state !== State.Acked) return;
     this.#release(task);
-    if (!ran) task.spent--;
-    if (task.spent >= this.#options.maxAttempts) {
+    if (!endAttempt(task, ran, this.#options.maxAttempts)) {
       this.#fail(
         task,
         ErrorCode.WORKER_LOST,
@@ -646,7 +693,11 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
       );
       return;
     }
-    task.state = State.Queued;
+    this.#requeue(task);
+  }
+
+  /** Sends a task that is between attempts now, or queues it ahead of newer tasks. */
+  #requeue(task: TaskRecord): void {
     if (this.#queued === 0 && this.#send(task)) return;
     // Ahead of newer tasks: it has waited longest.
     if (this.#queueHead > 0) this.#queue[--this.#queueHead] = task;
@@ -674,8 +725,7 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
     for (const task of tasks) {
       if (task && task.state === State.Sent && task.worker === worker) {
         this.#release(task);
-        task.spent--;
-        task.state = State.Waiting;
+        publishFailed(task);
         this.#wheel.schedule(task, Math.min(task.deadline, retryAt));
       }
     }
@@ -685,19 +735,38 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
   // ── settling ───────────────────────────────────────────────────────────
 
   #settle(task: TaskRecord): boolean {
-    if (task.state === State.Settled) return false;
-    if (task.state === State.Queued) this.#queued--;
-    task.state = State.Settled;
+    const from = settle(task);
+    if (from === undefined) return false;
+    if (from === State.Queued) this.#queued--;
     this.#release(task);
     this.#wheel.cancel(task);
     this.#ledger.delete(task, task.seq);
-    if (task.onAbort) task.signal!.removeEventListener('abort', task.onAbort);
+    if (task.onAbort) this.#unlisten(task);
     if (this.#ledger.size === 0 && this.#idleWaiters.length > 0) {
       const waiters = this.#idleWaiters;
       this.#idleWaiters = [];
       for (const resolve of waiters) resolve();
     }
     return true;
+  }
+
+  /**
+   * Removes the task's abort listener. Settling runs inside Redis's message
+   * handler, so a signal that throws here is logged, never let through.
+   */
+  #unlisten(task: TaskRecord): void {
+    const { signal, onAbort } = task;
+    task.signal = undefined;
+    task.onAbort = undefined;
+    if (!signal || !onAbort) return;
+    try {
+      signal.removeEventListener('abort', onAbort);
+    } catch (error) {
+      this.#warn(
+        'signal',
+        `a task's signal threw from removeEventListener: ${thrownMessage(error)}`,
+      );
+    }
   }
 
   #succeed(task: TaskRecord, value: unknown): void {
@@ -721,12 +790,31 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
         worker.channel,
         encodeMessage({ kind: 'cancel', id: task.id, token }),
         undefined,
+        worker.maxMessageBytes,
       );
     }
     task.reject(this.#error(code, message, undefined, remote));
   }
 
+  /**
+   * Rejects `task` with `TIMEOUT`. A handler error its retries were still
+   * answering when time ran out goes with it, as `remote` and in the message:
+   * otherwise the caller would learn only that it was slow.
+   */
+  #timeout(task: TaskRecord, where: string, cancelRemote: boolean, error = task.lastError): void {
+    const last = error ? `; its last handler error was ${error.name}: ${error.message}` : '';
+    this.#fail(
+      task,
+      ErrorCode.TIMEOUT,
+      `task did not settle within its timeout${where}${last}`,
+      cancelRemote,
+      error,
+    );
+  }
+
   #cancel(task: TaskRecord): void {
+    // Only a signal that is not really one calls its listener while it is being added.
+    if (task.state === State.New) return;
     this.#fail(task, ErrorCode.CANCELLED, 'the caller aborted the task', true);
     this.#pump();
   }
@@ -742,7 +830,7 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
           : task.attempt > 0
             ? ''
             : ' waiting for a free worker';
-        this.#fail(task, ErrorCode.TIMEOUT, `task did not settle within its timeout${where}`, true);
+        this.#timeout(task, where, true);
       }
       this.#pump();
       return;
@@ -757,7 +845,9 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
       this.#redeliver(task, true, `worker ${worker.id} did not acknowledge`);
       this.#pump();
     } else if (task.state === State.Waiting) {
-      this.#redeliver(task, false, 'retry');
+      // Its last attempt is over and accounted for: this is the next one.
+      queue(task);
+      this.#requeue(task);
       this.#pump();
     } else if (task.state === State.Acked && task.worker?.leaving) {
       this.#redeliver(task, true, `worker ${task.worker.id} left without finishing`);
@@ -831,10 +921,7 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
     switch (message.kind) {
       case 'ack':
         task.ackedBy = message.incarnation;
-        if (task.state === State.Sent) {
-          task.state = State.Acked;
-          this.#wheel.schedule(task, task.deadline);
-        }
+        if (acknowledge(task)) this.#wheel.schedule(task, task.deadline);
         return;
       case 'nack':
         switch (message.reason) {
@@ -851,12 +938,7 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
             );
             return;
           case ErrorCode.EXPIRED:
-            this.#fail(
-              task,
-              ErrorCode.TIMEOUT,
-              'the task reached its worker after its deadline',
-              false,
-            );
+            this.#timeout(task, ', and reached its worker after its deadline', false);
             return;
           default:
             this.#fail(
@@ -875,13 +957,12 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
         // The worker aborts a handler at the deadline, and that error result can reach
         // us before our own timer fires (a busy loop, a coarse tick): the caller's
         // timeout is what happened, not a handler failure.
-        if (Date.now() >= task.deadline || isDeadlineAbort(message.error)) {
-          this.#fail(
-            task,
-            ErrorCode.TIMEOUT,
-            `task did not settle within its timeout on worker ${message.worker}`,
-            false,
-          );
+        if (isDeadlineAbort(message.error)) {
+          this.#timeout(task, ` on worker ${message.worker}`, false);
+          return;
+        }
+        if (Date.now() >= task.deadline) {
+          this.#timeout(task, ` on worker ${message.worker}`, false, message.error);
           return;
         }
         // A worker that ran out of drain time aborted the handler: the task did not
@@ -894,16 +975,13 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
           );
           return;
         }
-        if (message.error.retryable && task.retriesLeft > 0) {
-          task.retriesLeft--;
+        // A retry, not one of maxAttempts, pays for this run (see task.ts).
+        if (message.error.retryable && retryAfterError(task, message.error)) {
           const delay = Math.min(
             this.#options.maxRetryBackoffMs,
-            this.#options.retryBackoffMs * 2 ** task.retried++,
+            this.#options.retryBackoffMs * 2 ** (task.retried - 1),
           );
           this.#release(task);
-          // A handler error is not a lost attempt: it does not spend one of maxAttempts.
-          task.spent--;
-          task.state = State.Waiting;
           this.#wheel.schedule(
             task,
             Math.min(task.deadline, Date.now() + delay * (0.5 + Math.random() / 2)),
@@ -936,6 +1014,7 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
       weight: info.weight,
       concurrency: info.concurrency,
       capacity: info.concurrency + info.maxQueue,
+      maxMessageBytes: info.maxMessageBytes,
       handlers: new Set(info.handlers),
       channel: this.#names.workerChannel(info.id),
       inflight: 0,
@@ -993,7 +1072,16 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
   #rebuildRing(): void {
     const workers = [...this.#workers.values()];
     this.#ring.rebuild(workers);
-    this.#handlers = new Set(workers.flatMap((w) => [...w.handlers]));
+    const handlers = new Map<string, number>();
+    let smallest = this.#options.maxMessageBytes;
+    for (const w of workers) {
+      smallest = Math.min(smallest, w.maxMessageBytes);
+      for (const h of w.handlers) {
+        handlers.set(h, Math.max(handlers.get(h) ?? 0, w.maxMessageBytes));
+      }
+    }
+    this.#handlers = handlers;
+    this.#smallestLimit = smallest;
   }
 
   /** Re-reads the registry and heartbeats, so a missed hello or a silent death heals. */
@@ -1095,6 +1183,28 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
    */
   async #recover(attempts: Iterable<TaskRecord>): Promise<void> {
     const open = [...attempts];
+    await this.#collectParked();
+    const ackBy = Date.now() + this.#options.ackTimeoutMs;
+    for (const task of open) {
+      if (!task.worker || !resend(task)) continue;
+      this.#wheel.schedule(task, Math.min(task.deadline, ackBy));
+      this.#outbox.push(
+        task.worker.channel,
+        this.#encodeAttempt(task),
+        undefined,
+        task.worker.maxMessageBytes,
+      );
+    }
+  }
+
+  /**
+   * Takes the replies workers parked for this dispatcher's id and handles them
+   * as if they had just arrived. At start they can only be a former process's
+   * under the same id: their task ids carry its incarnation, so they settle
+   * nothing here and count as stale, but they are drained rather than left to
+   * expire.
+   */
+  async #collectParked(): Promise<void> {
     try {
       const key = this.#names.parkedKey(this.id);
       const [[, frames]] = (await this.#connections!.command.multi()
@@ -1107,13 +1217,6 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
       }
     } catch (error) {
       this.#warn('parked', `collecting parked replies failed: ${errorMessage(error)}`);
-    }
-    const ackBy = Date.now() + this.#options.ackTimeoutMs;
-    for (const task of open) {
-      if ((task.state !== State.Sent && task.state !== State.Acked) || !task.worker) continue;
-      task.state = State.Sent;
-      this.#wheel.schedule(task, Math.min(task.deadline, ackBy));
-      this.#outbox.push(task.worker.channel, this.#encodeAttempt(task), undefined);
     }
   }
 
@@ -1150,7 +1253,13 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
     return task !== undefined && task.id === id ? task : undefined;
   }
 
-  /** Builds a rejection, and counts it: every error a caller sees is in `stats()`. */
+  /** Counts a call refused before admission (`stats().rejected`) and returns its error. */
+  #refuse(error: DispatchError): DispatchError {
+    this.#stats.rejected[error.code] = (this.#stats.rejected[error.code] ?? 0) + 1;
+    return error;
+  }
+
+  /** Builds the rejection of an admitted task, and counts it: every error a caller sees is in `stats()`. */
   #error(code: ErrorCode, message: string, cause?: unknown, remote?: RemoteError): DispatchError {
     this.#stats.error[code] = (this.#stats.error[code] ?? 0) + 1;
     const options: { cause?: unknown; remote?: RemoteError } = {};

@@ -52,7 +52,14 @@ export interface DispatcherOptions {
   timeoutMs?: number;
   /** Time a worker has to acknowledge an attempt before it goes elsewhere. @defaultValue 5000 */
   ackTimeoutMs?: number;
-  /** Attempts a task may be delivered for (lost attempts and retries count). @defaultValue 3 */
+  /**
+   * Attempts of a task that may run without a retry paying for them: the first,
+   * and each new one after an attempt was lost (no ack, its worker died or left
+   * without finishing). Attempts that provably reached no handler do not count;
+   * each of a task's `retries` allows one more run. So a handler runs at most
+   * `maxAttempts + retries` times for one task.
+   * @defaultValue 3
+   */
   maxAttempts?: number;
   /** Tasks that may wait locally for a free worker; beyond it `QUEUE_FULL`. @defaultValue 10000 */
   maxQueued?: number;

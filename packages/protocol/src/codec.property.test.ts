@@ -12,6 +12,7 @@ import {
   quote,
 } from './codec.js';
 import { ErrorCode, ProtocolError } from './errors.js';
+import { MAX_MESSAGE_BYTES, MIN_MESSAGE_BYTES } from './limits.js';
 import {
   type Message,
   NackReason,
@@ -121,6 +122,7 @@ const workerInfoArb: fc.Arbitrary<WorkerInfo> = fc.record({
   concurrency: fc.integer({ min: 1, max: 1_000_000 }),
   maxQueue: fc.integer({ min: 0, max: 1_000_000 }),
   heartbeatTtlMs: fc.integer({ min: 0, max: 86_400_000 }),
+  maxMessageBytes: fc.integer({ min: MIN_MESSAGE_BYTES, max: MAX_MESSAGE_BYTES }),
   handlers: fc.array(text(128), { maxLength: 8 }),
   host: anyText.filter((s) => s.length <= 256),
   pid: fc.integer({ min: -1, max: 4_194_304 }),

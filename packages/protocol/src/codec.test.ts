@@ -26,6 +26,7 @@ import {
   type OkResultMessage,
   PROTOCOL_VERSION,
   parseMessage,
+  parseWorkerInfo,
   type TaskMessage,
 } from './messages.js';
 
@@ -58,6 +59,7 @@ const hello: HelloMessage = {
     concurrency: 16,
     maxQueue: 16,
     heartbeatTtlMs: 3000,
+    maxMessageBytes: 65_536,
     handlers: ['images.resize', 'mail.send'],
     host: 'host-a.internal',
     pid: 4242,
@@ -668,6 +670,19 @@ describe('id checks', () => {
   });
 });
 
+describe('worker info', () => {
+  it('carries the frame limit the worker accepts; one from an older worker is the default', () => {
+    expect(parseWorkerInfo(hello.worker).maxMessageBytes).toBe(65_536);
+    const { maxMessageBytes: _, ...older } = hello.worker;
+    expect(parseWorkerInfo(older).maxMessageBytes).toBe(DEFAULT_MAX_MESSAGE_BYTES);
+    for (const bad of [0, 255, 4095, 1.5, '65536', 2 ** 31]) {
+      expect(() => parseWorkerInfo({ ...hello.worker, maxMessageBytes: bad })).toThrow(
+        /maxMessageBytes/,
+      );
+    }
+  });
+});
+
 describe('compact forms', () => {
   const dispatcher: FrameSender = { replyTo: 'd-1' };
   const worker: FrameSender = { worker: 'w_1', incarnation: 'inc-1' };
@@ -820,9 +835,37 @@ describe('compact forms', () => {
     expect(({} as { polluted?: unknown }).polluted).toBeUndefined();
   });
 
+  it("carries the dispatcher's frame limit once per frame, to every task in it", () => {
+    const sender: FrameSender = { replyTo: 'd-1', maxBytes: 65_536 };
+    const frame = encodeFrame(
+      [encodeCompactTask('t-1', 1, 'h', 1, '1'), encodeCompactTask('t-2', 1, 'h', 1, undefined)],
+      sender,
+    );
+    expect(frame.startsWith('{"v":2,"r":"d-1","b":65536,"m":[')).toBe(true);
+    const result = expectDecoded(decode(frame));
+    expect(result.messages.map((m) => (m as TaskMessage).replyMaxBytes)).toEqual([65_536, 65_536]);
+    // A dispatcher that predates the field sends none.
+    const old = expectDecoded(
+      decode(encodeFrame([encodeCompactTask('t', 1, 'h', 1, '1')], dispatcher)),
+    );
+    expect((old.messages[0] as TaskMessage).replyMaxBytes).toBeUndefined();
+    // A limit out of range makes the task invalid, as a bad replyTo would.
+    for (const b of [0, 255, 1.5, '4096', 2 ** 31]) {
+      const bad = expectDecoded(decode(rawCompact({ r: 'd-1', b }, [1, 't', 1, 'h', 1])));
+      expect(bad.messages).toEqual([]);
+      expect(bad.rejected[0]?.context).toMatchObject({ kind: 'task', id: 't', replyTo: 'd-1' });
+    }
+  });
+
   it('frameOverhead counts the sender too, in bytes', () => {
     const parts = [encodeCompactAck('a', 'b'), encodeCompactOk('c', 'd', '"é"')];
-    for (const sender of [undefined, dispatcher, worker, { worker: 'w', incarnation: 'ïñç😀' }]) {
+    for (const sender of [
+      undefined,
+      dispatcher,
+      worker,
+      { worker: 'w', incarnation: 'ïñç😀' },
+      { replyTo: 'd', maxBytes: 1_048_576 },
+    ]) {
       const frame = encodeFrame(parts, sender);
       const sum = parts.reduce((n, p) => n + Buffer.byteLength(p), 0);
       expect(frameOverhead(parts.length, sender) + sum).toBe(Buffer.byteLength(frame));

@@ -39,12 +39,17 @@ const FRAME_TAIL = ']}';
 
 /**
  * Who sent a frame. Its compact messages take these fields from the frame
- * rather than carry them each: `replyTo` for tasks, `worker` and `incarnation`
- * for acks and results.
+ * rather than carry them each: `replyTo` and `maxBytes` for tasks, `worker`
+ * and `incarnation` for acks and results.
  */
 export interface FrameSender {
   /** The dispatcher that sends the frame's tasks and wants their replies. */
   replyTo?: string;
+  /**
+   * The largest frame that dispatcher accepts (its `maxMessageBytes`, as `b`):
+   * the worker keeps its replies within it. Once per frame, so it costs no task anything.
+   */
+  maxBytes?: number;
   /** The worker that sends the frame's replies. */
   worker?: string;
   /** That worker process's incarnation. */
@@ -55,6 +60,7 @@ function frameHead(sender: FrameSender | undefined): string {
   if (!sender) return FRAME_HEAD;
   let head = `{"v":${PROTOCOL_VERSION}`;
   if (sender.replyTo !== undefined) head += `,"r":${JSON.stringify(sender.replyTo)}`;
+  if (sender.maxBytes !== undefined) head += `,"b":${sender.maxBytes}`;
   if (sender.worker !== undefined) head += `,"w":${JSON.stringify(sender.worker)}`;
   if (sender.incarnation !== undefined) head += `,"i":${JSON.stringify(sender.incarnation)}`;
   return `${head},"m":[`;

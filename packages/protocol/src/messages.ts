@@ -1,4 +1,5 @@
 import { ErrorCode, ProtocolError, type RemoteError } from './errors.js';
+import { DEFAULT_MAX_MESSAGE_BYTES, MAX_MESSAGE_BYTES, MIN_MESSAGE_BYTES } from './limits.js';
 
 /** Bumped on any incompatible change to the wire format. Frames of another version are rejected. */
 export const PROTOCOL_VERSION = 2;
@@ -28,6 +29,11 @@ export interface TaskMessage {
   deadline: number;
   /** Id of the dispatcher that wants the reply. */
   replyTo: string;
+  /**
+   * The largest frame that dispatcher accepts: replies must fit it. Absent from
+   * dispatchers that predate it; a worker then holds replies to its own limit.
+   */
+  replyMaxBytes?: number;
 }
 
 /** Dispatcher → worker: stop the attempt `token` of task `id` (its signal aborts). */
@@ -87,6 +93,11 @@ export interface WorkerInfo {
   maxQueue: number;
   /** How long its heartbeat key lives; dispatchers wait this long before judging it after Redis stalled. */
   heartbeatTtlMs: number;
+  /**
+   * The largest frame it accepts: dispatchers send it no task that would not fit.
+   * Taken as {@link DEFAULT_MAX_MESSAGE_BYTES} from workers that predate it.
+   */
+  maxMessageBytes: number;
   handlers: string[];
   host: string;
   pid: number;
@@ -183,6 +194,11 @@ function asInt(v: unknown, name: string, min: number, max: number): number {
   return v;
 }
 
+/** A frame limit a sender advertises. */
+function maxBytes(v: unknown, name: string): number {
+  return asInt(v, name, MIN_MESSAGE_BYTES, MAX_MESSAGE_BYTES);
+}
+
 function finite(obj: Record<string, unknown>, key: string): number {
   return asFinite(obj[key], key);
 }
@@ -238,6 +254,10 @@ function workerInfo(value: unknown): WorkerInfo {
     // Absent from workers that predate it: they are taken to queue nothing.
     maxQueue: o['maxQueue'] === undefined ? 0 : int(o, 'maxQueue', 0, 1_000_000),
     heartbeatTtlMs: o['heartbeatTtlMs'] === undefined ? 0 : int(o, 'heartbeatTtlMs', 0, 86_400_000),
+    maxMessageBytes:
+      o['maxMessageBytes'] === undefined
+        ? DEFAULT_MAX_MESSAGE_BYTES
+        : int(o, 'maxMessageBytes', MIN_MESSAGE_BYTES, MAX_MESSAGE_BYTES),
     handlers: handlers as string[],
     host: typeof o['host'] === 'string' ? o['host'].slice(0, 256) : '',
     pid: typeof o['pid'] === 'number' && Number.isInteger(o['pid']) ? o['pid'] : 0,
@@ -268,6 +288,8 @@ function message(value: unknown): Message {
         deadline: finite(o, 'deadline'),
         replyTo: safeId(o, 'replyTo'),
       };
+      if (o['replyMaxBytes'] !== undefined)
+        task.replyMaxBytes = maxBytes(o['replyMaxBytes'], 'replyMaxBytes');
       if (o['payload'] !== undefined) task.payload = o['payload'];
       return task;
     }
@@ -379,6 +401,7 @@ export function parseCompact(item: readonly unknown[], frame: Record<string, unk
         deadline: asFinite(item[4], 'deadline'),
         replyTo: asSafeId(frame['r'], 'r'),
       };
+      if (frame['b'] !== undefined) task.replyMaxBytes = maxBytes(frame['b'], 'b');
       if (item.length === 6) task.payload = item[5];
       return task;
     }

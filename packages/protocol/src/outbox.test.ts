@@ -219,6 +219,25 @@ describe('Outbox', () => {
     expect(published.flatMap((p) => p.tags)).toEqual(messages.map((_, i) => i));
   });
 
+  it("keeps each channel's frames within the limit its pushes give, not the default", async () => {
+    const { sink, sent } = fakeSink(1);
+    const outbox = new Outbox(sink, 1_000_000);
+    const part = encodeMessage(ack(1));
+    const small = frameOverhead(4) + 4 * part.length;
+    for (let i = 0; i < 40; i++) {
+      outbox.push('ch:small', encodeMessage(ack(i % 10)), i, small);
+      outbox.push('ch:large', encodeMessage(ack(i % 10)), i);
+    }
+    await outbox.drained();
+    const frames = (channel: string) => sent.filter((s) => s.channel === channel);
+    expect(frames('ch:large')).toHaveLength(1);
+    expect(frames('ch:small')).toHaveLength(10);
+    for (const { frame } of frames('ch:small')) {
+      expect(Buffer.byteLength(frame)).toBeLessThanOrEqual(small);
+      expect(messagesOf(frame, small)).toHaveLength(4);
+    }
+  });
+
   it('fills a frame up to exactly maxBytes', async () => {
     const { sink, sent } = fakeSink(1);
     const part = encodeMessage(ack(1));

@@ -18,6 +18,8 @@ interface Batch<T> {
   chars: number;
   /** Exact UTF-8 length of the parts, counted only once `chars` alone cannot rule out the limit; else -1. */
   bytes: number;
+  /** The receiver's frame limit: the smallest any push for this frame gave. */
+  maxBytes: number;
 }
 
 /**
@@ -38,7 +40,10 @@ export class Outbox<T> {
   #inflight = 0;
   #idle: Array<() => void> = [];
 
-  /** `sender` goes into every frame, for the compact messages that rely on it. */
+  /**
+   * `maxBytes` bounds every frame whose pushes name no limit of their own;
+   * `sender` goes into every frame, for the compact messages that rely on it.
+   */
   constructor(sink: OutboxSink<T>, maxBytes: number, sender?: FrameSender) {
     this.#sink = sink;
     this.#maxBytes = maxBytes;
@@ -53,9 +58,14 @@ export class Outbox<T> {
     return n;
   }
 
-  /** Queues an encoded message (from `encodeMessage` or a compact encoder) for `channel`. */
-  push(channel: string, encoded: string, tag: T): void {
+  /**
+   * Queues an encoded message (from `encodeMessage` or a compact encoder) for
+   * `channel`, whose receiver takes frames of at most `maxBytes`: a frame
+   * larger than that is dropped unread, so none is built.
+   */
+  push(channel: string, encoded: string, tag: T, maxBytes = this.#maxBytes): void {
     let batch = this.#batches.get(channel);
+    if (batch && maxBytes < batch.maxBytes) batch.maxBytes = maxBytes;
     if (batch && (batch.parts.length >= MAX_BATCH || !this.#fits(batch, encoded))) {
       // Keep every frame within the receiver's limits, which its decoder enforces
       // on the whole frame: send what we have first.
@@ -64,7 +74,7 @@ export class Outbox<T> {
       batch = undefined;
     }
     if (!batch) {
-      batch = { parts: [], tags: [], chars: 0, bytes: -1 };
+      batch = { parts: [], tags: [], chars: 0, bytes: -1, maxBytes };
       this.#batches.set(channel, batch);
     }
     batch.parts.push(encoded);
@@ -84,13 +94,13 @@ export class Outbox<T> {
    */
   #fits(batch: Batch<T>, encoded: string): boolean {
     const overhead = this.#overhead + batch.parts.length;
-    if ((batch.chars + encoded.length) * 3 + overhead <= this.#maxBytes) return true;
+    if ((batch.chars + encoded.length) * 3 + overhead <= batch.maxBytes) return true;
     if (batch.bytes < 0) {
       let bytes = 0;
       for (const part of batch.parts) bytes += Buffer.byteLength(part, 'utf8');
       batch.bytes = bytes;
     }
-    return batch.bytes + Buffer.byteLength(encoded, 'utf8') + overhead <= this.#maxBytes;
+    return batch.bytes + Buffer.byteLength(encoded, 'utf8') + overhead <= batch.maxBytes;
   }
 
   /** Sends everything queued now rather than at the end of the turn. */

@@ -220,6 +220,25 @@ describe('ReplyEncoder', () => {
     expect(JSON.stringify(message)).toMatch(/over the limit/);
   });
 
+  it("holds a reply to the limit its dispatcher gave, not the worker's own", () => {
+    const value = 'v'.repeat(6000);
+    // The worker accepts 1 MiB; the dispatcher said it accepts 4096 bytes.
+    const tooLarge = encoder().ok(reply.id, reply.token, value, 4096);
+    expect(tooLarge.ok).toBe(false);
+    expect(wire(tooLarge.encoded, 4096)).toMatchObject({
+      ok: false,
+      error: { name: 'RangeError' },
+    });
+    // A dispatcher that accepts more than the worker does gets it whole.
+    const small = encoder(4096);
+    const fits = small.ok(reply.id, reply.token, value, DEFAULT_MAX_MESSAGE_BYTES);
+    expect(fits.ok).toBe(true);
+    expect(wire(fits.encoded)).toMatchObject({ ok: true, value });
+    const remote = serializeError(new Error('x'.repeat(8192)));
+    const shortened = encoder().error(reply.id, reply.token, remote, 4096);
+    expect(Buffer.byteLength(encodeFrame([shortened], small.sender))).toBeLessThanOrEqual(4096);
+  });
+
   it('shortens an error message that would not fit a small frame', () => {
     const remote = serializeError(new Error('x'.repeat(8192)));
     const encoded = encoder(4096).error(reply.id, reply.token, remote);

@@ -5,7 +5,6 @@ import {
   encodeCompactError,
   encodeCompactOkValue,
   encodeMessage,
-  type FrameSender,
   frameOverhead,
   type NackReason,
   type RemoteError,
@@ -80,11 +79,6 @@ export function serializeError(error: unknown): RemoteError {
   return { name: 'NonError', message: safeString(error).slice(0, MAX_MESSAGE), retryable: false };
 }
 
-/** Bytes left for one message in a frame of `maxBytes` from `sender`. */
-export function messageLimit(maxBytes: number, sender?: FrameSender): number {
-  return maxBytes - frameOverhead(1, sender);
-}
-
 /**
  * Encodes one worker's replies. Acks and results take the compact form, whose
  * frames carry the worker's id and incarnation once ({@link ReplyEncoder.sender});
@@ -94,11 +88,20 @@ export function messageLimit(maxBytes: number, sender?: FrameSender): number {
 export class ReplyEncoder {
   /** What the frames carrying these replies must say of their sender. */
   readonly sender: { readonly worker: string; readonly incarnation: string };
+  /** Bytes a frame from this sender adds around one reply. */
+  readonly #overhead: number;
   readonly #limit: number;
 
+  /** `maxBytes` bounds the replies to dispatchers that did not say what they accept. */
   constructor(worker: string, incarnation: string, maxBytes: number) {
     this.sender = { worker, incarnation };
-    this.#limit = messageLimit(maxBytes, this.sender);
+    this.#overhead = frameOverhead(1, this.sender);
+    this.#limit = maxBytes - this.#overhead;
+  }
+
+  /** Bytes left for one reply to a dispatcher that accepts frames of `maxBytes`. */
+  #limitFor(maxBytes: number | undefined): number {
+    return maxBytes === undefined ? this.#limit : maxBytes - this.#overhead;
   }
 
   /** The attempt arrived and is queued or running. */
@@ -124,9 +127,15 @@ export class ReplyEncoder {
    * `RangeError` result, and one the dispatcher's decoder would drop (a
    * `__proto__` key, say from echoed client JSON) an `InvalidResult` result, so a
    * bad value never crashes the worker or leaves its caller waiting for the
-   * timeout. `ok` says which it was.
+   * timeout. `ok` says which it was. `maxBytes` is the frame limit of the
+   * dispatcher it goes to, when it said.
    */
-  ok(id: string, token: string, value: unknown): { encoded: string; ok: boolean } {
+  ok(
+    id: string,
+    token: string,
+    value: unknown,
+    maxBytes?: number,
+  ): { encoded: string; ok: boolean } {
     let encoded: string;
     try {
       encoded = encodeCompactOkValue(id, token, value);
@@ -137,16 +146,17 @@ export class ReplyEncoder {
         message: `handler result is not JSON-serialisable: ${why}`.slice(0, MAX_MESSAGE),
         retryable: false,
       };
-      return { encoded: this.error(id, token, error), ok: false };
+      return { encoded: this.error(id, token, error, maxBytes), ok: false };
     }
-    const size = byteLength(encoded, this.#limit);
-    if (size > this.#limit) {
+    const limit = this.#limitFor(maxBytes);
+    const size = byteLength(encoded, limit);
+    if (size > limit) {
       const error: RemoteError = {
         name: 'RangeError',
-        message: `handler result encodes to ${size} bytes, over the limit of ${this.#limit} bytes`,
+        message: `handler result encodes to ${size} bytes, over the limit of ${limit} bytes`,
         retryable: false,
       };
-      return { encoded: this.error(id, token, error), ok: false };
+      return { encoded: this.error(id, token, error, maxBytes), ok: false };
     }
     const refused = checkEncodedMessage(encoded);
     if (refused) {
@@ -155,15 +165,16 @@ export class ReplyEncoder {
         message: `handler result would be dropped by the dispatcher: ${refused.message}`,
         retryable: false,
       };
-      return { encoded: this.error(id, token, error), ok: false };
+      return { encoded: this.error(id, token, error, maxBytes), ok: false };
     }
     return { encoded, ok: true };
   }
 
-  /** An error result, its message shortened if the whole would not fit a frame. */
-  error(id: string, token: string, error: RemoteError): string {
+  /** An error result, its message shortened if the whole would not fit a frame of `maxBytes`. */
+  error(id: string, token: string, error: RemoteError, maxBytes?: number): string {
     const encoded = encodeCompactError(id, token, error);
-    if (byteLength(encoded, this.#limit) <= this.#limit) return encoded;
+    const limit = this.#limitFor(maxBytes);
+    if (byteLength(encoded, limit) <= limit) return encoded;
     const short = { ...error, message: `${error.message.slice(0, SHORT_MESSAGE)}… (truncated)` };
     return encodeCompactError(id, token, short);
   }

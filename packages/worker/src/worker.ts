@@ -268,6 +268,7 @@ class RingcastWorker implements Worker {
       concurrency: options.concurrency,
       maxQueue: options.maxQueue,
       heartbeatTtlMs: options.heartbeatTtlMs,
+      maxMessageBytes: options.maxMessageBytes,
       handlers: [...options.handlers.keys()],
       host: hostname(),
       pid: process.pid,
@@ -748,7 +749,12 @@ class RingcastWorker implements Worker {
     if (finished !== undefined) {
       // Re-sent after it finished: its dispatcher lost the reply; send it again.
       this.#stats.duplicates++;
-      this.#outbox.push(this.#replyChannel(task.replyTo), finished, task.replyTo);
+      this.#outbox.push(
+        this.#replyChannel(task.replyTo),
+        finished,
+        task.replyTo,
+        this.#replyLimit(task),
+      );
       return;
     }
     if (this.#state !== 'running' && this.#state !== 'starting') {
@@ -863,7 +869,7 @@ class RingcastWorker implements Worker {
 
   #succeeded(attempt: Attempt, value: unknown): void {
     const { task } = attempt;
-    const result = this.#replies.ok(task.id, task.token, value);
+    const result = this.#replies.ok(task.id, task.token, value, task.replyMaxBytes);
     if (result.ok) this.#stats.succeeded++;
     else this.#stats.failed++;
     this.#ended(attempt, result.encoded);
@@ -876,7 +882,10 @@ class RingcastWorker implements Worker {
     const cause = abortedBy(attempt) ?? error;
     const { task } = attempt;
     this.#stats.failed++;
-    this.#ended(attempt, this.#replies.error(task.id, task.token, serializeError(cause)));
+    this.#ended(
+      attempt,
+      this.#replies.error(task.id, task.token, serializeError(cause), task.replyMaxBytes),
+    );
   }
 
   #ended(attempt: Attempt, encoded: string): void {
@@ -910,7 +919,12 @@ class RingcastWorker implements Worker {
     if (this.#attempts.size > 0) this.#attempts.delete(attempt, attempt.hash);
     this.#finished.add(token, encoded, this.#now, attempt.hash);
     if (this.#state !== 'closed') {
-      this.#outbox.push(this.#replyChannel(replyTo), encoded, replyTo);
+      this.#outbox.push(
+        this.#replyChannel(replyTo),
+        encoded,
+        replyTo,
+        this.#replyLimit(attempt.task),
+      );
     }
   }
 
@@ -934,7 +948,17 @@ class RingcastWorker implements Worker {
       this.#replyChannel(task.replyTo),
       this.#replies.ack(task.id, task.token),
       task.replyTo,
+      this.#replyLimit(task),
     );
+  }
+
+  /**
+   * The largest frame the task's dispatcher accepts, as its task frame said; a
+   * frame over it would be dropped unread and its tasks taken for lost. One that
+   * did not say gets frames within our own limit, as both sides once assumed.
+   */
+  #replyLimit(task: { replyMaxBytes?: number }): number {
+    return task.replyMaxBytes ?? this.#o.maxMessageBytes;
   }
 
   #encodeNack(task: { id: string; token: string }, reason: NackReason, message: string): string {
@@ -942,7 +966,7 @@ class RingcastWorker implements Worker {
   }
 
   #nack(
-    task: { id: string; token: string; replyTo: string },
+    task: { id: string; token: string; replyTo: string; replyMaxBytes?: number },
     reason: NackReason,
     message: string,
   ): void {
@@ -952,6 +976,7 @@ class RingcastWorker implements Worker {
       this.#replyChannel(task.replyTo),
       this.#encodeNack(task, reason, message),
       task.replyTo,
+      this.#replyLimit(task),
     );
   }
 

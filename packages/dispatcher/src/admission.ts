@@ -1,0 +1,199 @@
+/**
+ * The checks a `dispatch()` call passes before anything is sent: its options
+ * and its payload. Whatever the caller hands over — a proxy, a throwing getter,
+ * an `AbortController` where its signal belongs — ends in a typed error here,
+ * never in a half-sent task. They run on every call, so they allocate nothing
+ * unless they fail.
+ */
+import { ErrorCode } from '@ringcast/protocol';
+import { DispatchError } from './errors.js';
+
+export interface DispatchOptions {
+  /** Overrides the dispatcher's `timeoutMs` for this task. */
+  timeoutMs?: number;
+  /**
+   * Times a retryable handler error is retried (exponential backoff with jitter).
+   * Each retry is one more run on top of the dispatcher's `maxAttempts`.
+   * @defaultValue 0
+   */
+  retries?: number;
+  /** Aborting it rejects the task with `CANCELLED` and cancels it on the worker. */
+  signal?: AbortSignal;
+}
+
+/** A call's options once checked. One instance serves every call. */
+export interface CallOptions {
+  timeoutMs: number;
+  retries: number;
+  signal: AbortSignal | undefined;
+  /** `signal.aborted`, read once. */
+  aborted: boolean;
+}
+
+/** A value named for an error message without calling anything of it. */
+function describe(value: unknown): string {
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  if (typeof value === 'string') return JSON.stringify(value.slice(0, 64));
+  if (value === null) return 'null';
+  const type = typeof value;
+  return type === 'object' ? 'an object' : type === 'undefined' ? 'undefined' : `a ${type}`;
+}
+
+/** What a thrown value says, without letting a hostile one throw again. */
+export function thrownMessage(error: unknown): string {
+  try {
+    return error instanceof Error ? String(error.message) : describe(error);
+  } catch {
+    return 'an unreadable error';
+  }
+}
+
+function invalid(message: string, cause?: unknown): DispatchError {
+  return new DispatchError(
+    ErrorCode.INVALID_OPTIONS,
+    `invalid dispatch options: ${message}`,
+    cause === undefined ? undefined : { cause },
+  );
+}
+
+/**
+ * `value.aborted` if `value` can serve as the task's signal — an `AbortSignal`,
+ * or something with its shape (from another realm or a polyfill) — else
+ * undefined. An `AbortController`, or `{}`, fails here rather than when the
+ * task settles. May throw what the value's getters throw.
+ */
+function signalState(value: unknown): boolean | undefined {
+  if (value instanceof AbortSignal) return value.aborted;
+  if (typeof value !== 'object' || value === null) return undefined;
+  const s = value as Record<string, unknown>;
+  const aborted = s['aborted'];
+  if (
+    typeof aborted !== 'boolean' ||
+    typeof s['addEventListener'] !== 'function' ||
+    typeof s['removeEventListener'] !== 'function'
+  ) {
+    return undefined;
+  }
+  return aborted;
+}
+
+/**
+ * Checks a call's `options` and writes them, defaults filled in, to `out`. Each
+ * field is read once, so a getter cannot answer the check one thing and the
+ * dispatcher another. Throws a {@link DispatchError} `INVALID_OPTIONS` (with
+ * what was thrown as its `cause`, when reading threw).
+ */
+export function readCallOptions(
+  options: unknown,
+  defaultTimeoutMs: number,
+  out: CallOptions,
+): void {
+  out.timeoutMs = defaultTimeoutMs;
+  out.retries = 0;
+  out.signal = undefined;
+  out.aborted = false;
+  if (options === undefined) return;
+  if (typeof options !== 'object' || options === null) {
+    throw invalid(`options must be an object, got ${describe(options)}`);
+  }
+  let unknown: string | undefined;
+  let timeoutMs: unknown;
+  let retries: unknown;
+  let signal: unknown;
+  let aborted: boolean | undefined;
+  try {
+    for (const key in options) {
+      if (key !== 'timeoutMs' && key !== 'retries' && key !== 'signal') {
+        unknown = key;
+        break;
+      }
+    }
+    const o = options as Record<string, unknown>;
+    timeoutMs = o['timeoutMs'];
+    retries = o['retries'];
+    signal = o['signal'];
+    if (signal !== undefined) aborted = signalState(signal);
+  } catch (error) {
+    throw invalid(`reading them threw: ${thrownMessage(error)}`, error);
+  }
+  if (unknown !== undefined)
+    throw invalid(`unknown option ${JSON.stringify(unknown.slice(0, 64))}`);
+  if (timeoutMs !== undefined) {
+    if (typeof timeoutMs !== 'number' || !Number.isFinite(timeoutMs) || timeoutMs <= 0) {
+      throw invalid(`timeoutMs must be a positive number, got ${describe(timeoutMs)}`);
+    }
+    out.timeoutMs = timeoutMs;
+  }
+  if (retries !== undefined) {
+    if (typeof retries !== 'number' || !Number.isInteger(retries) || retries < 0) {
+      throw invalid(`retries must be a non-negative integer, got ${describe(retries)}`);
+    }
+    out.retries = retries;
+  }
+  if (signal !== undefined) {
+    if (aborted === undefined) {
+      throw invalid(
+        `signal must be an AbortSignal (an AbortController's .signal), got ${describe(signal)}`,
+      );
+    }
+    out.signal = signal as AbortSignal;
+    out.aborted = aborted;
+  }
+}
+
+/** Objects JSON would turn into `{}` or lose silently: a payload of one is refused. */
+function isLossy(value: object): boolean {
+  return (
+    (value instanceof Map ||
+      value instanceof Set ||
+      value instanceof WeakMap ||
+      value instanceof WeakSet ||
+      value instanceof Promise ||
+      value instanceof Error) &&
+    typeof (value as { toJSON?: unknown }).toJSON !== 'function'
+  );
+}
+
+function unsendable(message: string, cause?: unknown): DispatchError {
+  return new DispatchError(
+    ErrorCode.INVALID_MESSAGE,
+    `payload ${message}`,
+    cause === undefined ? undefined : { cause },
+  );
+}
+
+/**
+ * The payload as JSON, or undefined for `undefined` (no payload). Throws a
+ * {@link DispatchError} `INVALID_MESSAGE` for a payload JSON cannot encode (a
+ * BigInt, a cycle, a throwing `toJSON`) and for one it would not carry
+ * faithfully at the top level: a function or symbol (JSON drops them), and a
+ * Map, Set, WeakMap, WeakSet, Promise or Error (JSON writes `{}`) without a
+ * `toJSON`. Only the top level is checked: a deep walk would cost every task
+ * as much as encoding it; nested values follow JSON's rules.
+ */
+export function encodePayload(payload: unknown): string | undefined {
+  if (payload === undefined) return undefined;
+  let json: string | undefined;
+  let lossy: string | undefined;
+  try {
+    if (typeof payload === 'object' && payload !== null) {
+      // Plain objects and arrays pass on one property read (a quarter of the
+      // cost of Object.getPrototypeOf, measured); the rest are looked at closer.
+      const ctor: unknown = (payload as { constructor?: unknown }).constructor;
+      if (ctor !== Object && ctor !== Array && isLossy(payload)) {
+        const name: unknown = (ctor as { name?: unknown } | undefined)?.name;
+        lossy = typeof name === 'string' ? name.slice(0, 64) : 'object';
+      }
+    }
+    if (lossy === undefined) json = JSON.stringify(payload);
+  } catch (error) {
+    throw unsendable(`is not JSON-serialisable: ${thrownMessage(error)}`, error);
+  }
+  if (lossy !== undefined) {
+    throw unsendable(`of type ${lossy} would arrive as {}; convert it to plain data first`);
+  }
+  if (json === undefined) {
+    throw unsendable(`${describe(payload)} has no JSON form; pass undefined for no payload`);
+  }
+  return json;
+}

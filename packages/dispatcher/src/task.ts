@@ -1,0 +1,174 @@
+/**
+ * A task's record and its state machine. `state`, `attempt`, `spent`,
+ * `retriesLeft` and `retried` change here and nowhere else.
+ *
+ * | from                  | event                                              | to      | counters                               |
+ * |-----------------------|----------------------------------------------------|---------|----------------------------------------|
+ * | New, Waiting          | {@link queue}: no worker can take it now            | Queued  |                                        |
+ * | New, Queued, Waiting  | {@link startAttempt}, if {@link mayStartAttempt}    | Sent    | attempt + 1, spent + 1                 |
+ * | Sent                  | {@link acknowledge}: the worker acked               | Acked   |                                        |
+ * | Sent, Acked           | {@link resend}: the same attempt again (recovery)   | Sent    |                                        |
+ * | Sent, Acked           | {@link endAttempt}, may have run (no ack, worker died or left) | Queued |                          |
+ * | Sent, Acked           | {@link endAttempt}, never ran (nobody subscribed, BUSY or DRAINING nack) | Queued | spent − 1      |
+ * | Sent                  | {@link publishFailed}: Redis refused the publish    | Waiting | spent − 1                              |
+ * | Sent, Acked           | {@link retryAfterError}, if retries are left        | Waiting | spent − 1, retriesLeft − 1, retried + 1 |
+ * | any but Settled       | {@link settle}                                      | Settled |                                        |
+ *
+ * **The attempt bound**, the one rule: `spent` counts the attempts that may have
+ * run, less those a retry paid for, and a new attempt starts only while it is
+ * below `maxAttempts`. A retryable handler error moves its run from `spent` to
+ * the task's `retries`; an attempt that provably reached no handler is taken
+ * back. So a task's handler runs at most `maxAttempts + retries` times. Each
+ * attempt adds one to `spent` when it starts and takes at most one back when it
+ * ends (a transition leaves Sent or Acked only once), so nothing is counted twice.
+ */
+import type { RemoteError } from '@ringcast/protocol';
+import type { WheelEntry } from './timer-wheel.js';
+
+export enum TaskState {
+  /** Made by `dispatch()`, not yet sent or queued. */
+  New,
+  /** Waiting in the local queue for a worker. */
+  Queued,
+  /** The current attempt was published; no ack yet. */
+  Sent,
+  /** The current attempt's worker acknowledged it. */
+  Acked,
+  /** Between attempts: a retry's backoff, or a publish Redis refused. */
+  Waiting,
+  Settled,
+}
+
+/** A task in the dispatcher's ledger; `W` is the dispatcher's view of a worker. */
+export interface TaskRecord<W> extends WheelEntry {
+  /** The dispatcher's counter when the task was made; its id is the incarnation, then this in base 36. */
+  readonly seq: number;
+  readonly id: string;
+  readonly handler: string;
+  /**
+   * The payload, JSON-encoded once. The message is built around it per attempt,
+   * not kept whole: a task in flight holds as few objects as it can, since every
+   * young-generation collection it lives through copies them.
+   */
+  readonly payload: string | undefined;
+  /**
+   * Bytes the task's frame takes, at most: no worker that accepts less gets it.
+   * Counted exactly only when a rough bound might not fit, so it may be loose.
+   */
+  bytes: number;
+  readonly deadline: number;
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (error: unknown) => void;
+  readonly state: TaskState;
+  /** The current attempt's number, 0 until the task is first sent; its token is `${id}.${attempt}`. */
+  readonly attempt: number;
+  /** Attempts that may have run, less those a retry paid for; bounded by `maxAttempts`. */
+  readonly spent: number;
+  readonly retriesLeft: number;
+  /** Retries made so far: the exponent of the next backoff. */
+  readonly retried: number;
+  /** The handler error the last retry followed: a timeout that overtakes the retries reports it. */
+  readonly lastError: RemoteError | undefined;
+  worker: W | undefined;
+  /** Incarnation of the worker process that acknowledged the current attempt. */
+  ackedBy: string | undefined;
+  lastWorker: W | undefined;
+  signal: AbortSignal | undefined;
+  onAbort: (() => void) | undefined;
+}
+
+/** The record's counters as this module alone may write them. */
+type Mutable<W> = {
+  -readonly [K in keyof TaskRecord<W>]: TaskRecord<W>[K];
+};
+
+function open<W>(task: TaskRecord<W>): Mutable<W> {
+  return task as Mutable<W>;
+}
+
+/** The attempt bound: whether a new attempt of `task` may start. */
+export function mayStartAttempt(task: TaskRecord<unknown>, maxAttempts: number): boolean {
+  return task.spent < maxAttempts;
+}
+
+/** New or Waiting → Queued. */
+export function queue<W>(task: TaskRecord<W>): void {
+  if (task.state !== TaskState.New && task.state !== TaskState.Waiting) return;
+  open(task).state = TaskState.Queued;
+}
+
+/**
+ * Starts a new attempt: New, Queued or Waiting → Sent. False, and no change,
+ * when the attempt bound forbids it or the task is not between attempts.
+ */
+export function startAttempt<W>(task: TaskRecord<W>, maxAttempts: number): boolean {
+  const s = task.state;
+  if (s !== TaskState.New && s !== TaskState.Queued && s !== TaskState.Waiting) return false;
+  if (!mayStartAttempt(task, maxAttempts)) return false;
+  const t = open(task);
+  t.attempt++;
+  t.spent++;
+  t.state = TaskState.Sent;
+  return true;
+}
+
+/** Sent → Acked; false if the task was not waiting for an ack. */
+export function acknowledge<W>(task: TaskRecord<W>): boolean {
+  if (task.state !== TaskState.Sent) return false;
+  open(task).state = TaskState.Acked;
+  return true;
+}
+
+/** Sent or Acked → Sent: the current attempt is sent again, as itself, and needs a fresh ack. */
+export function resend<W>(task: TaskRecord<W>): boolean {
+  if (task.state !== TaskState.Sent && task.state !== TaskState.Acked) return false;
+  open(task).state = TaskState.Sent;
+  return true;
+}
+
+/**
+ * The current attempt is over without an outcome: Sent or Acked → Queued.
+ * `ran` says whether it may have reached a handler; if not, it is taken back.
+ * Returns whether a new attempt may start (false also when no attempt was open).
+ */
+export function endAttempt<W>(task: TaskRecord<W>, ran: boolean, maxAttempts: number): boolean {
+  if (task.state !== TaskState.Sent && task.state !== TaskState.Acked) return false;
+  const t = open(task);
+  if (!ran) t.spent--;
+  t.state = TaskState.Queued;
+  return mayStartAttempt(task, maxAttempts);
+}
+
+/** Redis refused the publish, so no worker heard it: Sent → Waiting, the attempt taken back. */
+export function publishFailed<W>(task: TaskRecord<W>): boolean {
+  if (task.state !== TaskState.Sent) return false;
+  const t = open(task);
+  t.spent--;
+  t.state = TaskState.Waiting;
+  return true;
+}
+
+/**
+ * The handler failed with a retryable `error`: if the task has retries left,
+ * Sent or Acked → Waiting, and the run is paid for by a retry instead of an
+ * attempt. False, and no change, when no retry is left.
+ */
+export function retryAfterError<W>(task: TaskRecord<W>, error: RemoteError): boolean {
+  if (task.state !== TaskState.Sent && task.state !== TaskState.Acked) return false;
+  if (task.retriesLeft <= 0) return false;
+  const t = open(task);
+  t.retriesLeft--;
+  t.retried++;
+  t.spent--;
+  t.lastError = error;
+  t.state = TaskState.Waiting;
+  return true;
+}
+
+/** Any state → Settled. Returns the state it left, or undefined if it had settled already. */
+export function settle<W>(task: TaskRecord<W>): TaskState | undefined {
+  const from = task.state;
+  if (from === TaskState.Settled) return undefined;
+  open(task).state = TaskState.Settled;
+  return from;
+}
