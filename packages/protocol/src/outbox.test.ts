@@ -315,3 +315,30 @@ describe('Outbox', () => {
     );
   });
 });
+
+describe('Outbox scheduling', () => {
+  it('flushes through the scheduler it was given, once per turn', () => {
+    const flushes: Array<() => void> = [];
+    const frames: string[] = [];
+    const outbox = new Outbox<number>(
+      {
+        publish: (_channel, frame) => {
+          frames.push(frame);
+          return Promise.resolve(1);
+        },
+        published: () => undefined,
+        failed: () => undefined,
+      },
+      1 << 20,
+      undefined,
+      (flush) => flushes.push(flush),
+    );
+    outbox.push('c', encodeMessage({ kind: 'ack', id: 'a', token: 'a.1', worker: 'w' }), 1);
+    outbox.push('c', encodeMessage({ kind: 'ack', id: 'b', token: 'b.1', worker: 'w' }), 2);
+    expect(flushes).toHaveLength(1);
+    expect(frames).toHaveLength(0);
+    flushes[0]!();
+    expect(frames).toHaveLength(1);
+    expect(decode(frames[0]!).ok).toBe(true);
+  });
+});

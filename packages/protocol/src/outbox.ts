@@ -40,11 +40,21 @@ export class Outbox<T> {
   #inflight = 0;
   #idle: Array<() => void> = [];
 
+  /** Runs the end-of-turn flush: `setImmediate`, or a virtual clock's, so a simulation controls it. */
+  readonly #schedule: (flush: () => void) => void;
+
   /**
    * `maxBytes` bounds every frame whose pushes name no limit of their own;
-   * `sender` goes into every frame, for the compact messages that rely on it.
+   * `sender` goes into every frame, for the compact messages that rely on it;
+   * `schedule` runs the flush at the end of the turn.
    */
-  constructor(sink: OutboxSink<T>, maxBytes: number, sender?: FrameSender) {
+  constructor(
+    sink: OutboxSink<T>,
+    maxBytes: number,
+    sender?: FrameSender,
+    schedule: (flush: () => void) => void = setImmediate,
+  ) {
+    this.#schedule = schedule;
     this.#sink = sink;
     this.#maxBytes = maxBytes;
     this.#sender = sender;
@@ -83,7 +93,7 @@ export class Outbox<T> {
     if (batch.bytes >= 0) batch.bytes += Buffer.byteLength(encoded, 'utf8');
     if (!this.#scheduled) {
       this.#scheduled = true;
-      setImmediate(this.#flushScheduled);
+      this.#schedule(this.#flushScheduled);
     }
   }
 
