@@ -36,6 +36,7 @@ export {
   RingcastError,
   type RingcastErrorOptions,
 } from './errors.js';
+export { encodeHeartbeat, type Heartbeat, parseHeartbeat, usableCapacity } from './heartbeat.js';
 export {
   type AckMessage,
   type CancelMessage,

@@ -12,6 +12,7 @@ import {
   Outbox,
   type TaskMessage,
   TaskTable,
+  usableCapacity,
   type WorkerInfo,
   whenReady,
 } from '@ringcast/protocol';
@@ -28,6 +29,8 @@ import {
   type ResolvedOptions,
   type WorkerOptions,
 } from './options.js';
+import { OVERDUE_AFTER_MS, OverdueSlots } from './overdue.js';
+import { Presence } from './presence.js';
 import { ReplyEncoder, safeString, serializeError } from './serialize.js';
 import { Slots } from './slots.js';
 import { VERSION } from './version.js';
@@ -58,6 +61,12 @@ export interface WorkerStats {
   inflight: number;
   /** Tasks waiting for a free slot now. */
   queued: number;
+  /**
+   * Slots held now by handlers that outlived their task's deadline by more than a
+   * second (they ignore `ctx.signal`); dispatchers count them against this
+   * worker's capacity until they return.
+   */
+  overdue: number;
 }
 
 /** A worker: subscribes to its channel, runs handlers, replies. Made by {@link createWorker}. */
@@ -204,7 +213,11 @@ class RingcastWorker implements Worker {
   readonly #channel: string;
   readonly #info: WorkerInfo;
   readonly #slots: Slots<Attempt>;
-  readonly #capacity: number;
+  /** Attempts it holds, running or queued, before it nacks BUSY; less while slots are overdue. */
+  #capacity: number;
+  readonly #overdue: OverdueSlots;
+  /** The heartbeat, from a thread of its own (presence.ts); made at start, before registering. */
+  #presence: Presence | undefined;
   readonly #outbox: Outbox<string>;
   readonly #replies: ReplyEncoder;
   /** Attempts queued or running after the turn they arrived in, by token. */
@@ -218,9 +231,6 @@ class RingcastWorker implements Worker {
   #connections: Connections | undefined;
   #starting: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
-  /** Whether the subscription is known to be live; the heartbeat only runs while it is. */
-  #live = false;
-  #heartbeat: NodeJS.Timeout | undefined;
   #sweep: NodeJS.Timeout | undefined;
   readonly #replyChannels = new Map<string, string>();
   #unacked: Attempt[] = [];
@@ -243,6 +253,12 @@ class RingcastWorker implements Worker {
     this.#channel = this.#names.workerChannel(options.id);
     this.#slots = new Slots(options.concurrency, this.#execute);
     this.#capacity = options.concurrency + options.maxQueue;
+    this.#overdue = new OverdueSlots(options.id, options.concurrency, options.logger, (count) => {
+      this.#stats.overdue = count;
+      // Slots that never free cannot take work, and a queue behind them never drains.
+      this.#capacity = count + usableCapacity(options.concurrency, options.maxQueue, count);
+      this.#presence?.setOverdue(count);
+    });
     this.#info = {
       id: options.id,
       incarnation: nanoid(),
@@ -290,6 +306,7 @@ class RingcastWorker implements Worker {
       dropped: 0,
       inflight: 0,
       queued: 0,
+      overdue: 0,
     };
   }
 
@@ -337,11 +354,27 @@ class RingcastWorker implements Worker {
       await Promise.all([whenReady(command), whenReady(subscriber)]);
       // Resolves on Redis's reply to SUBSCRIBE: from here on, tasks reach us.
       await subscriber.subscribe(this.#channel);
-      this.#live = true;
       this.#info.startedAt = Date.now();
+      // The heartbeat thread is connected before the worker is registered, so that
+      // no dispatcher can send a task (which may block the main loop) before it runs.
+      this.#presence = new Presence({
+        redis: this.#o.redis,
+        command,
+        registryKey: this.#names.registryKey,
+        heartbeatKey: this.#names.heartbeatKey(this.#o.id),
+        id: this.#o.id,
+        entry: JSON.stringify(this.#info),
+        ttlMs: this.#o.heartbeatTtlMs,
+        incarnation: this.#info.incarnation,
+        intervalMs: this.#o.heartbeatIntervalMs,
+        logger: this.#o.logger,
+      });
+      await this.#presence.start();
       await this.#register();
+      this.#presence.setLive(true);
     } catch (error) {
       this.#state = 'closed';
+      await this.#presence?.stop();
       await this.#disconnect();
       throw new WorkerError(
         ErrorCode.REDIS_ERROR,
@@ -354,8 +387,6 @@ class RingcastWorker implements Worker {
     // One sweep for every running handler's deadline, for as long as the worker runs.
     this.#sweep = setInterval(this.#sweepDeadlines, SWEEP_INTERVAL_MS);
     this.#sweep.unref();
-    this.#heartbeat = setInterval(this.#beat, this.#o.heartbeatIntervalMs);
-    this.#heartbeat.unref();
     this.#o.logger.info(
       `worker ${this.#o.id} started: weight ${this.#o.weight}, concurrency ${this.#o.concurrency}, ` +
         `handlers ${this.#info.handlers.join(', ')}, redis ${describeRedis(this.#o.redis)}, namespace ${this.#o.namespace}`,
@@ -383,7 +414,8 @@ class RingcastWorker implements Worker {
       if (!this.#connections || (this.#state as State) === 'closed') return;
     }
     this.#state = 'closing';
-    clearInterval(this.#heartbeat);
+    // Before the heartbeat key is deleted below, so that no beat brings it back.
+    await this.#presence?.stop();
     const { command } = this.#connections!;
 
     // Leave first, so dispatchers stop sending and re-route at once.
@@ -479,21 +511,6 @@ class RingcastWorker implements Worker {
       );
   }
 
-  #beat = (): void => {
-    if (this.#state !== 'running' || !this.#live) return;
-    const { command } = this.#connections!;
-    // The registry entry too, so a Redis that restarted empty heals.
-    this.#writeRegistration(command.pipeline())
-      .exec()
-      .then(
-        (results) => {
-          const failed = results?.find(([error]) => error)?.[0];
-          if (failed) this.#redisLog.log(`heartbeat failed: ${failed.message}`);
-        },
-        (error: unknown) => this.#redisLog.log(`heartbeat failed: ${safeString(error)}`),
-      );
-  };
-
   #onRedisError = (error: unknown): void => {
     this.#redisLog.log(
       `Redis connection error: ${error instanceof Error ? error.message : safeString(error)}`,
@@ -501,7 +518,8 @@ class RingcastWorker implements Worker {
   };
 
   #onSubscriberClose = (): void => {
-    this.#live = false;
+    // No heartbeat until the subscription is proven again (see #recover).
+    this.#presence?.setLive(false);
   };
 
   #onSubscriberReady = (): void => {
@@ -523,8 +541,8 @@ class RingcastWorker implements Worker {
         try {
           await subscriber.subscribe(this.#channel);
           if (await this.#probeSubscription()) {
-            this.#live = true;
             await this.#register();
+            this.#presence?.setLive(true);
             this.#o.logger.info(`worker ${this.#o.id}: subscription restored, re-registered`);
             this.#resend();
             return;
@@ -773,13 +791,21 @@ class RingcastWorker implements Worker {
   #sweepDeadlines = (): void => {
     const now = Date.now();
     this.#now = now;
-    if (this.#stats.inflight === 0) return;
+    if (this.#stats.inflight === 0) {
+      if (this.#stats.overdue > 0) this.#overdue.update(undefined, now);
+      return;
+    }
+    let overdue: string[] | undefined;
     for (const attempt of this.#attempts.values()) {
-      if (attempt.phase !== 'running') continue;
-      if (attempt.task.deadline > now || attempt.abortReason !== undefined) continue;
-      if (attempt.controller?.signal.aborted) continue;
+      if (attempt.phase !== 'running' || attempt.task.deadline > now) continue;
+      if (attempt.task.deadline + OVERDUE_AFTER_MS <= now) {
+        overdue ??= [];
+        overdue.push(attempt.task.handler);
+      }
+      if (attempt.abortReason !== undefined || attempt.controller?.signal.aborted) continue;
       abort(attempt, new WorkerError(ErrorCode.TIMEOUT, 'the task deadline passed'));
     }
+    if (overdue !== undefined || this.#stats.overdue > 0) this.#overdue.update(overdue, now);
   };
 
   /** Records the attempt's final reply (for re-sent attempts) and sends it. */
