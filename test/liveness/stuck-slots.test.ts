@@ -95,4 +95,37 @@ describe.skipIf(!redisAvailability.available)('slots held past their deadline', 
     );
     await d.close();
   });
+
+  it('sends back tasks queued behind slots that turned stuck, to run elsewhere', async () => {
+    const namespace = uniqueNamespace();
+    await startWorker({
+      namespace,
+      id: 'stuck',
+      concurrency: 2,
+      maxQueue: 2,
+      handlers: { hang: () => new Promise(() => undefined), work: () => 'stuck' },
+    });
+    const d = track(
+      createDispatcher({ redis: redis.url, namespace, logger: false, reconcileIntervalMs: 100 }),
+    );
+    await d.start();
+    await eventually(() => d.workers().length === 1, 10_000, 'the stuck worker');
+    // Alone, it takes both hangs and queues both tasks behind them.
+    const hung = Promise.allSettled([
+      d.dispatch('hang', 1, { timeoutMs: 200 }),
+      d.dispatch('hang', 2, { timeoutMs: 200 }),
+    ]);
+    const queued = Promise.allSettled([
+      d.dispatch('work', 1, { timeoutMs: 10_000 }),
+      d.dispatch('work', 2, { timeoutMs: 10_000 }),
+    ]);
+    await startWorker({ namespace, id: 'good', concurrency: 2, handlers: { work: () => 'good' } });
+    await hung;
+    const results = await queued;
+    expect(results.map((r) => (r.status === 'fulfilled' ? r.value : String(r.reason)))).toEqual([
+      'good',
+      'good',
+    ]);
+    await d.close();
+  });
 });

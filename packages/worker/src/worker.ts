@@ -258,6 +258,7 @@ class RingcastWorker implements Worker {
       // Slots that never free cannot take work, and a queue behind them never drains.
       this.#capacity = count + usableCapacity(options.concurrency, options.maxQueue, count);
       this.#presence?.setOverdue(count);
+      this.#shed();
     });
     this.#info = {
       id: options.id,
@@ -716,6 +717,25 @@ class RingcastWorker implements Worker {
     attempt.phase = 'done';
     this.#attempts.delete(attempt, attempt.hash);
     this.#stats.queued--;
+  }
+
+  /**
+   * Slots turned overdue: attempts queued beyond the smaller capacity wait for
+   * slots that may never free. The newest go back to their dispatchers (BUSY),
+   * which send them to other workers rather than let them time out here.
+   */
+  #shed(): void {
+    let excess = this.#stats.inflight + this.#stats.queued - this.#capacity;
+    if (excess <= 0 || this.#stats.queued === 0) return;
+    const queued = this.#attempts
+      .values()
+      .filter((attempt) => attempt.phase === 'queued')
+      .sort((a, b) => b.seq - a.seq);
+    for (const attempt of queued) {
+      if (excess-- <= 0) break;
+      this.#drop(attempt);
+      this.#nack(attempt.task, NackReason.BUSY, "this worker's slots are held past their deadline");
+    }
   }
 
   // ── execution ──────────────────────────────────────────────────────────
