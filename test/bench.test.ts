@@ -145,7 +145,11 @@ describe.skipIf(!privateRedisAvailable)('scripts/bench/alone.ts', () => {
         ],
         { cwd: root, env, timeout: 60_000 },
       );
-      const profiles = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'));
+      // CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile: the worker's heartbeat
+      // thread writes one of its own; the main thread is thread 0.
+      const profiles = readdirSync(dir).filter((f) =>
+        /^CPU\.\d+\.\d+\.\d+\.0\.\d+\.cpuprofile$/.test(f),
+      );
       expect(profiles).toHaveLength(1);
       const profile = JSON.parse(readFileSync(join(dir, profiles[0]!), 'utf8')) as {
         nodes: unknown[];

@@ -27,7 +27,8 @@ Options:
   --w W         tasks in flight (default: dispatcher 1000, worker 200 = its capacity)
   --frame B     tasks per frame fed to the worker (default 200)
   --runs R      runs (default 3)
-  --profile DIR worker side: the worker writes a V8 CPU profile per run into DIR
+  --profile DIR worker side: the worker writes a V8 CPU profile per run into DIR (its main
+                thread's is the file whose thread field is 0; the heartbeat thread writes one too)
                 (read it with scripts/bench/profile-top.ts); for the dispatcher side,
                 run this script under node --cpu-prof instead
   -h, --help    this text`;

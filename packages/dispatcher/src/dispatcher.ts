@@ -10,7 +10,6 @@ import {
   type Names,
   names,
   Outbox,
-  parseWorkerInfo,
   RateLimitedLog,
   type RemoteError,
   startFailure,
@@ -28,6 +27,14 @@ import {
 } from './admission.js';
 import { type Connections, connect } from './connection.js';
 import { DispatchError } from './errors.js';
+import {
+  applyHeartbeat,
+  HeartbeatProbe,
+  type Liveness,
+  pruneRegistry,
+  readRegistry,
+  waitsForAck,
+} from './liveness.js';
 import { type DispatcherOptions, parseOptions, type ResolvedOptions } from './options.js';
 import { Ring, type Weighted } from './ring.js';
 import {
@@ -64,8 +71,18 @@ export interface WorkerView {
   maxMessageBytes: number;
   /** Attempts this dispatcher has on the worker now. */
   inflight: number;
-  /** False while the worker is suspected (no ack, nobody subscribed) or leaving. */
+  /**
+   * False while the worker is suspected (no ack, nobody subscribed), leaving, or
+   * its event loop is blocked (it gets no new tasks until it turns again).
+   */
   healthy: boolean;
+  /** How long its event loop had been blocked at its last heartbeat, in ms; 0 while it turns. */
+  blockedMs: number;
+  /**
+   * Its slots held past their task's deadline by handlers that ignore their signal;
+   * they are taken off the capacity this dispatcher uses on it.
+   */
+  overdue: number;
   /** Milliseconds since the worker was last heard from. */
   lastSeenMs: number;
 }
@@ -133,14 +150,14 @@ export function createDispatcher<M extends TaskMap = TaskMap>(
   return new RingDispatcher<M>(parseOptions(options));
 }
 
-interface WorkerState extends Weighted {
+interface WorkerState extends Weighted, Liveness {
   readonly id: string;
   readonly incarnation: string;
   readonly info: WorkerInfo;
   readonly weight: number;
   readonly concurrency: number;
-  /** Attempts this dispatcher may have on the worker: its concurrency plus its local queue. */
-  readonly capacity: number;
+  /** Attempts this dispatcher may have on the worker: its concurrency plus its local queue, less slots stuck past their deadline. */
+  capacity: number;
   /** The largest frame it accepts. */
   readonly maxMessageBytes: number;
   readonly handlers: ReadonlySet<string>;
@@ -172,6 +189,8 @@ const MAYBE_HEARD = -1;
 const TICK_MS = 10;
 /** Heartbeat TTL assumed for workers that do not advertise theirs. */
 const DEFAULT_WORKER_TTL_MS = 3_000;
+/** Longest wait for a fresh heartbeat when an ack is late; past it the last known one decides. */
+const PROBE_TIMEOUT_MS = 1_000;
 const LOG_EVERY_MS = 10_000;
 
 class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
@@ -221,6 +240,7 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
   #smallestLimit: number;
   readonly #wheel: TimerWheel<TaskRecord>;
   readonly #outbox: Outbox<TaskRecord | undefined>;
+  readonly #probe = new HeartbeatProbe(() => this.#connections?.command, PROBE_TIMEOUT_MS);
   #idleWaiters: Array<() => void> = [];
   readonly #warnings: RateLimitedLog;
 
@@ -500,6 +520,8 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
       inflight: w.inflight,
       healthy: this.#routable(w, now),
       lastSeenMs: now - w.lastSeen,
+      blockedMs: w.blockedMs,
+      overdue: w.overdue,
     }));
   }
 
@@ -666,7 +688,7 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
   }
 
   #routable(w: WorkerState, now: number): boolean {
-    return !w.suspected && !w.leaving && !w.gone && w.busyUntil <= now;
+    return !w.suspected && !w.leaving && !w.gone && w.busyUntil <= now && !w.blocked;
   }
 
   /** Takes the attempt off its worker's books. */
@@ -836,14 +858,7 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
       return;
     }
     if (task.state === State.Sent) {
-      const worker = task.worker!;
-      worker.suspected = true;
-      this.#warn(
-        'ack-timeout',
-        `worker ${worker.id} did not acknowledge within ${this.#options.ackTimeoutMs} ms; suspecting it`,
-      );
-      this.#redeliver(task, true, `worker ${worker.id} did not acknowledge`);
-      this.#pump();
+      this.#ackMissing(task);
     } else if (task.state === State.Waiting) {
       // Its last attempt is over and accounted for: this is the next one.
       queue(task);
@@ -853,6 +868,51 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
       this.#redeliver(task, true, `worker ${task.worker.id} left without finishing`);
       this.#pump();
     }
+  }
+
+  /**
+   * The ack window of the task's attempt closed. If the worker is alive with its
+   * event loop blocked, the attempt is most likely waiting in its socket or queue:
+   * sending it elsewhere too would run it twice, so wait one more window (bounded
+   * by the deadline, and by the heartbeat: a dead worker's lapses). Otherwise the
+   * attempt or its ack was lost: suspect the worker, try another. The decision
+   * takes a fresh heartbeat, since the last reconcile round may predate the block
+   * (see liveness.ts).
+   */
+  #ackMissing(task: TaskRecord): void {
+    const worker = task.worker!;
+    const attempt = task.attempt;
+    // While the heartbeat is read, the deadline still bounds the task.
+    this.#wheel.schedule(task, task.deadline);
+    void this.#probe.read(this.#names.heartbeatKey(worker.id)).then((read) => {
+      if (task.state !== State.Sent || task.worker !== worker || task.attempt !== attempt) return;
+      if (read.ok && read.beat?.incarnation === worker.incarnation) {
+        applyHeartbeat(worker, read.beat, this.#options.reconcileIntervalMs);
+      }
+      // Redis did not answer in time: the last round's view of the worker decides.
+      const busy = read.ok
+        ? waitsForAck(read.beat, worker.incarnation)
+        : worker.blockedMs > 0 || worker.stalledMs > 0;
+      if (busy) {
+        this.#warn(
+          'blocked-loop',
+          `worker ${worker.id}'s event loop is blocked (${worker.blockedMs || worker.stalledMs} ms); ` +
+            'waiting for its acks instead of sending its tasks elsewhere',
+        );
+        this.#wheel.schedule(
+          task,
+          Math.min(task.deadline, Date.now() + this.#options.ackTimeoutMs),
+        );
+        return;
+      }
+      worker.suspected = true;
+      this.#warn(
+        'ack-timeout',
+        `worker ${worker.id} did not acknowledge within ${this.#options.ackTimeoutMs} ms; suspecting it`,
+      );
+      this.#redeliver(task, true, `worker ${worker.id} did not acknowledge`);
+      this.#pump();
+    });
   }
 
   // ── receiving ──────────────────────────────────────────────────────────
@@ -1023,6 +1083,10 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
       busyUntil: 0,
       lastSeen: Date.now(),
       gone: false,
+      blockedMs: 0,
+      blocked: false,
+      stalledMs: 0,
+      overdue: 0,
     };
     if (existing) {
       // Restarted under the same id, on the same channel: attempts the new process
@@ -1091,30 +1155,19 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
     try {
       const { command } = this.#connections;
       const started = Date.now();
-      // ioredis builds this object safely even for a field named "__proto__"; values are validated below.
-      const registry = await command.hgetall(this.#names.registryKey);
-      const infos: WorkerInfo[] = [];
-      for (const json of Object.values(registry)) {
-        try {
-          infos.push(parseWorkerInfo(JSON.parse(json)));
-        } catch {
-          this.#stats.invalidMessages++;
-        }
-      }
-      const beats =
-        infos.length > 0
-          ? await command.mget(infos.map((w) => this.#names.heartbeatKey(w.id)))
-          : [];
+      const round = await readRegistry(command, this.#names);
+      this.#stats.invalidMessages += round.invalid;
       // An answer this slow means Redis stalled (paused, swapping): heartbeats stalled with it.
       if (Date.now() - started > this.#options.reconcileIntervalMs) this.#holdLivenessJudgement();
       const judge = Date.now() >= this.#judgeLivenessAfter;
       const alive = new Set<string>();
-      infos.forEach((info, i) => {
-        if (beats[i] === info.incarnation) {
+      for (const { info, beat } of round.workers) {
+        if (beat?.incarnation === info.incarnation) {
           alive.add(info.id);
           this.#upsertWorker(info);
+          applyHeartbeat(this.#workers.get(info.id)!, beat, this.#options.reconcileIntervalMs);
         }
-      });
+      }
       for (const w of [...this.#workers.values()]) {
         if (!alive.has(w.id) && judge) this.#workerGone(w, `worker ${w.id}'s heartbeat lapsed`);
       }
@@ -1129,6 +1182,11 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
         });
       }
       this.#pump();
+      // Dead workers' entries go, so the registry (read whole every round) stays
+      // as small as the fleet; never while a lapse may be Redis's doing.
+      if (judge && round.lapsed.length > 0) {
+        await pruneRegistry(command, this.#names, round.lapsed);
+      }
     } catch (error) {
       this.#warn('reconcile', `registry reconcile failed: ${errorMessage(error)}`);
     } finally {

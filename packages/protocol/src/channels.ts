@@ -19,7 +19,7 @@ export interface Names {
   readonly controlChannel: string;
   /** Hash: worker id → encoded {@link WorkerInfo}. */
   readonly registryKey: string;
-  /** String with a TTL, refreshed by the worker; its value is the worker's incarnation. */
+  /** String with a TTL, refreshed by the worker; its value is an encoded `Heartbeat` (heartbeat.ts). */
   heartbeatKey(workerId: string): string;
   /** List of frames a worker could not deliver to this dispatcher (nobody was subscribed). */
   parkedKey(dispatcherId: string): string;

@@ -42,6 +42,7 @@ export {
   RingcastError,
   type RingcastErrorOptions,
 } from './errors.js';
+export { encodeHeartbeat, type Heartbeat, parseHeartbeat, usableCapacity } from './heartbeat.js';
 export {
   DEFAULT_MAX_MESSAGE_BYTES,
   MAX_BATCH,

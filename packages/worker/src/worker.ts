@@ -18,6 +18,7 @@ import {
   startFailure,
   type TaskMessage,
   TaskTable,
+  usableCapacity,
   type WorkerInfo,
   watchConnections,
 } from '@ringcast/protocol';
@@ -34,6 +35,8 @@ import {
   type ResolvedOptions,
   type WorkerOptions,
 } from './options.js';
+import { OVERDUE_AFTER_MS, OverdueSlots } from './overdue.js';
+import { Presence } from './presence.js';
 import { ReplyEncoder, safeString, serializeError } from './serialize.js';
 import { Slots } from './slots.js';
 import { VERSION } from './version.js';
@@ -68,6 +71,12 @@ export interface WorkerStats {
   sharedChannel: number;
   /** Whether another live process holds this worker's id, so this one stopped taking tasks. */
   fenced: boolean;
+  /**
+   * Slots held now by handlers that outlived their task's deadline by more than a
+   * second (they ignore `ctx.signal`); dispatchers count them against this
+   * worker's capacity until they return.
+   */
+  overdue: number;
 }
 
 /** A worker: subscribes to its channel, runs handlers, replies. Made by {@link createWorker}. */
@@ -217,7 +226,13 @@ class RingcastWorker implements Worker {
   readonly #channel: string;
   readonly #info: WorkerInfo;
   readonly #slots: Slots<Attempt>;
-  readonly #capacity: number;
+  /** Attempts it holds, running or queued, before it nacks BUSY; less while slots are overdue. */
+  #capacity: number;
+  readonly #overdue: OverdueSlots;
+  /** The heartbeat, from a thread of its own (presence.ts); made at start, before registering. */
+  #presence: Presence | undefined;
+  /** Whether the subscription is known to be live; the heartbeat only runs while it is. */
+  #live = false;
   readonly #outbox: Outbox<string>;
   readonly #replies: ReplyEncoder;
   /** Attempts queued or running after the turn they arrived in, by token. */
@@ -233,9 +248,6 @@ class RingcastWorker implements Worker {
   #connections: Connections | undefined;
   #starting: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
-  /** Whether the subscription is known to be live; the heartbeat only runs while it is. */
-  #live = false;
-  #heartbeat: NodeJS.Timeout | undefined;
   #sweep: NodeJS.Timeout | undefined;
   readonly #replyChannels = new Map<string, string>();
   #unacked: Attempt[] = [];
@@ -261,6 +273,13 @@ class RingcastWorker implements Worker {
     this.#channel = this.#names.workerChannel(options.id);
     this.#slots = new Slots(options.concurrency, this.#execute);
     this.#capacity = options.concurrency + options.maxQueue;
+    this.#overdue = new OverdueSlots(options.id, options.concurrency, options.logger, (count) => {
+      this.#stats.overdue = count;
+      // Slots that never free cannot take work, and a queue behind them never drains.
+      this.#capacity = count + usableCapacity(options.concurrency, options.maxQueue, count);
+      this.#presence?.setOverdue(count);
+      this.#shed();
+    });
     this.#info = {
       id: options.id,
       incarnation: nanoid(),
@@ -311,6 +330,7 @@ class RingcastWorker implements Worker {
       queued: 0,
       sharedChannel: 0,
       fenced: false,
+      overdue: 0,
     };
   }
 
@@ -374,11 +394,28 @@ class RingcastWorker implements Worker {
       for (const frame of held) this.#onMessage(this.#channel, frame);
       this.#live = true;
       this.#info.startedAt = Date.now();
+      // The heartbeat thread is connected before the worker is registered, so that
+      // no dispatcher can send a task (which may block the main loop) before it runs.
+      this.#presence = new Presence({
+        redis: this.#o.redis,
+        command,
+        registryKey: this.#names.registryKey,
+        heartbeatKey: this.#names.heartbeatKey(this.#o.id),
+        id: this.#o.id,
+        entry: JSON.stringify(this.#info),
+        ttlMs: this.#o.heartbeatTtlMs,
+        incarnation: this.#info.incarnation,
+        intervalMs: this.#o.heartbeatIntervalMs,
+        logger: this.#o.logger,
+      });
+      await this.#presence.start();
       await this.#register();
+      this.#presence.setLive(true);
     } catch (error) {
       const closedMeanwhile = this.#state !== 'starting';
       this.#state = 'closed';
       this.#held = undefined;
+      await this.#presence?.stop();
       await this.#disconnect();
       if (closedMeanwhile) throw this.#closedWhileStarting();
       if (error instanceof WorkerError && error.code === ErrorCode.DUPLICATE_WORKER) throw error;
@@ -397,8 +434,6 @@ class RingcastWorker implements Worker {
     // One sweep for every running handler's deadline, for as long as the worker runs.
     this.#sweep = setInterval(this.#sweepDeadlines, SWEEP_INTERVAL_MS);
     this.#sweep.unref();
-    this.#heartbeat = setInterval(this.#beat, this.#o.heartbeatIntervalMs);
-    this.#heartbeat.unref();
     identity.watch(this.#o.heartbeatIntervalMs, {
       live: () => this.#live,
       shared: (subscribers) => {
@@ -451,8 +486,9 @@ class RingcastWorker implements Worker {
       if (!this.#connections || (this.#state as State) === 'closed') return;
     }
     this.#state = 'closing';
-    clearInterval(this.#heartbeat);
     this.#identity?.stop();
+    // Before the heartbeat key is deleted below, so that no beat brings it back.
+    await this.#presence?.stop();
     const { command } = this.#connections!;
 
     // close() may be called from a handler while its frame is still being taken
@@ -564,22 +600,6 @@ class RingcastWorker implements Worker {
       );
   }
 
-  #beat = (): void => {
-    if (this.#state !== 'running' || !this.#live) return;
-    const { command } = this.#connections!;
-    // The registry entry too, so a Redis that restarted empty heals.
-    this.#writeRegistration(command.pipeline())
-      .exec()
-      .then(
-        (results) => {
-          const failed = results?.find(([error]) => error)?.[0];
-          if (failed) this.#warnings.log('heartbeat', `heartbeat failed: ${failed.message}`);
-        },
-        (error: unknown) =>
-          this.#warnings.log('heartbeat', `heartbeat failed: ${safeString(error)}`),
-      );
-  };
-
   #onRedisError = (error: Error, role: ConnectionRole): void => {
     // While starting, errors go into start()'s rejection rather than the log.
     if (this.#state === 'starting') return;
@@ -587,7 +607,9 @@ class RingcastWorker implements Worker {
   };
 
   #onSubscriberClose = (): void => {
+    // No heartbeat until the subscription is proven again (see #recover).
     this.#live = false;
+    this.#presence?.setLive(false);
   };
 
   #onSubscriberReady = (): void => {
@@ -606,7 +628,9 @@ class RingcastWorker implements Worker {
     this.#stats.sharedChannel++;
     this.#stats.fenced = true;
     this.#live = false;
-    clearInterval(this.#heartbeat);
+    // Stop beating: the other process's registration is the id's now.
+    this.#presence?.setLive(false);
+    void this.#presence?.stop();
     this.#errors.log(
       'fenced',
       `worker ${this.#o.id}: another live process now holds this worker id; ` +
@@ -637,8 +661,9 @@ class RingcastWorker implements Worker {
         try {
           await subscriber.subscribe(this.#channel);
           if (await this.#probeSubscription()) {
-            this.#live = true;
             await this.#register();
+            this.#live = true;
+            this.#presence?.setLive(true);
             this.#o.logger.info(`worker ${this.#o.id}: subscription restored, re-registered`);
             this.#resend();
             return;
@@ -826,6 +851,25 @@ class RingcastWorker implements Worker {
     this.#stats.queued--;
   }
 
+  /**
+   * Slots turned overdue: attempts queued beyond the smaller capacity wait for
+   * slots that may never free. The newest go back to their dispatchers (BUSY),
+   * which send them to other workers rather than let them time out here.
+   */
+  #shed(): void {
+    let excess = this.#stats.inflight + this.#stats.queued - this.#capacity;
+    if (excess <= 0 || this.#stats.queued === 0) return;
+    const queued = this.#attempts
+      .values()
+      .filter((attempt) => attempt.phase === 'queued')
+      .sort((a, b) => b.seq - a.seq);
+    for (const attempt of queued) {
+      if (excess-- <= 0) break;
+      this.#drop(attempt);
+      this.#nack(attempt.task, NackReason.BUSY, "this worker's slots are held past their deadline");
+    }
+  }
+
   // ── execution ──────────────────────────────────────────────────────────
 
   /** Runs an attempt that {@link Slots} gave a slot; every way out gives the slot back. */
@@ -902,13 +946,21 @@ class RingcastWorker implements Worker {
   #sweepDeadlines = (): void => {
     const now = Date.now();
     this.#now = now;
-    if (this.#stats.inflight === 0) return;
+    if (this.#stats.inflight === 0) {
+      if (this.#stats.overdue > 0) this.#overdue.update(undefined, now);
+      return;
+    }
+    let overdue: string[] | undefined;
     for (const attempt of this.#attempts.values()) {
-      if (attempt.phase !== 'running') continue;
-      if (attempt.task.deadline > now || attempt.abortReason !== undefined) continue;
-      if (attempt.controller?.signal.aborted) continue;
+      if (attempt.phase !== 'running' || attempt.task.deadline > now) continue;
+      if (attempt.task.deadline + OVERDUE_AFTER_MS <= now) {
+        overdue ??= [];
+        overdue.push(attempt.task.handler);
+      }
+      if (attempt.abortReason !== undefined || attempt.controller?.signal.aborted) continue;
       abort(attempt, new WorkerError(ErrorCode.TIMEOUT, 'the task deadline passed'));
     }
+    if (overdue !== undefined || this.#stats.overdue > 0) this.#overdue.update(overdue, now);
   };
 
   /** Records the attempt's final reply (for re-sent attempts) and sends it. */

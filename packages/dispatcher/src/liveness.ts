@@ -1,0 +1,245 @@
+/**
+ * Liveness: what a worker's heartbeat says, and what a dispatcher does with it.
+ *
+ * A worker's heartbeat key (`{ns}:hb:<id>`, with a TTL) is written by a thread of
+ * the worker process (worker/src/presence.ts), so it stays alive while a handler
+ * blocks the worker's event loop, and it says how long that loop has been blocked
+ * (`blockedMs`), its last stall (`stalledMs`) and how many slots handlers hold past
+ * their deadline (`overdue`). The format is protocol/src/heartbeat.ts. Here:
+ *
+ * - **A blocked worker gets nothing new**: it could not even read it until its loop
+ *   frees; other workers can. (`blocked`, checked by the dispatcher's routing.)
+ * - **A late ack from a blocked worker is waited for, not re-sent.** A task that
+ *   reached the worker sits in its socket or its queue and runs when the loop
+ *   frees; sending it elsewhere as well runs it twice, and the next worker may
+ *   block on it in turn. So when an ack window closes, the dispatcher reads that
+ *   worker's heartbeat afresh (`HeartbeatProbe`: the last reconcile round may be a
+ *   second old, and the ack timeout can close before any round learned of the
+ *   block) and, while the worker is alive and blocked (or its stall ended so
+ *   lately that its acks may still be on the wire: `waitsForAck`), waits one more
+ *   ack window. The wait is bounded by the task's deadline (then `TIMEOUT`) and by
+ *   the heartbeat itself: a process that dies, or stops, lets its key lapse and
+ *   its tasks go elsewhere as before. A worker whose loop turns and still does not
+ *   ack is suspected as before.
+ * - **Slots held past their deadline are not capacity**: see `usableCapacity`.
+ * - **Dead workers leave the registry** (`pruneRegistry`): an entry whose
+ *   heartbeat lapsed is deleted, atomically, so a worker that re-registered in
+ *   between is never touched; workers write their entry with every beat, so a
+ *   pruned worker that was only held up comes back by itself.
+ */
+import {
+  type Heartbeat,
+  isValidId,
+  type Names,
+  parseHeartbeat,
+  parseWorkerInfo,
+  usableCapacity,
+  type WorkerInfo,
+} from '@ringcast/protocol';
+import type { Redis } from 'ioredis';
+
+/** What the dispatcher keeps of a worker that its heartbeat updates. */
+export interface Liveness {
+  readonly incarnation: string;
+  readonly concurrency: number;
+  readonly info: WorkerInfo;
+  /** Attempts this dispatcher may have on the worker: its usable slots and a queue to match. */
+  capacity: number;
+  /** How long the worker's event loop had been blocked at its last heartbeat; 0 if turning. */
+  blockedMs: number;
+  /** Blocked long enough to be skipped by routing (see {@link applyHeartbeat}). */
+  blocked: boolean;
+  /** Its event loop's last stall that ended lately (ms); 0 if none. */
+  stalledMs: number;
+  /** Its slots held past their task's deadline. */
+  overdue: number;
+}
+
+/**
+ * Takes a heartbeat of the worker's own incarnation into its state. A worker
+ * whose loop had been blocked for `blockedAfterMs` (the dispatcher's reconcile
+ * interval) gets no new tasks until a heartbeat says it turns again: by then the
+ * block has lasted as long as the next look at it takes, and tasks sent there
+ * would wait for its end while other workers idle. A shorter block is not worth
+ * skipping the worker for a whole round.
+ */
+export function applyHeartbeat(w: Liveness, beat: Heartbeat, blockedAfterMs: number): void {
+  w.blockedMs = beat.blockedMs;
+  w.blocked = beat.blockedMs >= blockedAfterMs;
+  w.stalledMs = beat.stalledMs;
+  if (beat.overdue !== w.overdue) {
+    w.overdue = beat.overdue;
+    w.capacity = usableCapacity(w.concurrency, w.info.maxQueue, beat.overdue);
+  }
+}
+
+/**
+ * Whether a missing ack is explained: the worker (this incarnation) is alive and
+ * its loop is blocked, or was blocked so lately that its acks may still be coming.
+ */
+export function waitsForAck(beat: Heartbeat | undefined, incarnation: string): boolean {
+  return (
+    beat !== undefined &&
+    beat.incarnation === incarnation &&
+    (beat.blockedMs > 0 || beat.stalledMs > 0)
+  );
+}
+
+/** A registry entry whose heartbeat key was absent. */
+export interface LapsedEntry {
+  /** The hash field: the worker's id, or whatever an unreadable entry was stored under. */
+  field: string;
+  /** The entry exactly as read, so that a rewritten one is never deleted. */
+  entry: string;
+  /** The key whose absence was seen; undefined when the field is no id (no worker can beat for it). */
+  heartbeatKey: string | undefined;
+}
+
+export interface RegistryRead {
+  /** Every readable entry, with its heartbeat if it has one. */
+  workers: Array<{ info: WorkerInfo; beat: Heartbeat | undefined }>;
+  /** Entries that could not be read. */
+  invalid: number;
+  /** Entries without a heartbeat key, readable or not: candidates for pruning. */
+  lapsed: LapsedEntry[];
+}
+
+/** One reconcile round's reads: the registry, then every entry's heartbeat in one MGET. */
+export async function readRegistry(command: Redis, names: Names): Promise<RegistryRead> {
+  // ioredis builds this object safely even for a field named "__proto__"; values are validated below.
+  const registry = await command.hgetall(names.registryKey);
+  const read: RegistryRead = { workers: [], invalid: 0, lapsed: [] };
+  const entries: Array<{ field: string; entry: string; info: WorkerInfo | undefined }> = [];
+  const keys: string[] = [];
+  const unkeyed: LapsedEntry[] = [];
+  for (const [field, entry] of Object.entries(registry)) {
+    let info: WorkerInfo | undefined;
+    try {
+      info = parseWorkerInfo(JSON.parse(entry));
+    } catch {
+      read.invalid++;
+    }
+    const id = info?.id ?? field;
+    if (!isValidId(id)) {
+      unkeyed.push({ field, entry, heartbeatKey: undefined });
+      continue;
+    }
+    entries.push({ field, entry, info });
+    keys.push(names.heartbeatKey(id));
+  }
+  const beats = keys.length > 0 ? await command.mget(keys) : [];
+  entries.forEach(({ field, entry, info }, i) => {
+    const value = beats[i];
+    if (value === null || value === undefined) {
+      read.lapsed.push({ field, entry, heartbeatKey: keys[i] });
+    }
+    if (info) read.workers.push({ info, beat: parseHeartbeat(value) });
+  });
+  read.lapsed.push(...unkeyed);
+  return read;
+}
+
+/** Most entries pruned per round: the script runs inside Redis, and must stay short. */
+export const PRUNE_BATCH = 1_000;
+
+/**
+ * Deletes each entry only if it is still exactly what was read and its heartbeat
+ * key is still absent, both checked inside Redis in one step: a worker that
+ * registered again in the meantime (its MULTI writes entry and heartbeat
+ * together) is never deleted. KEYS: the registry, then one heartbeat key per
+ * entry (the registry again for an entry that has none, unread).
+ * ARGV: per entry its field, the entry as read, and '1' if its key must be absent.
+ */
+const PRUNE_SCRIPT = `
+local pruned = 0
+for i = 1, #KEYS - 1 do
+  local field = ARGV[3 * i - 2]
+  if (ARGV[3 * i] == '0' or redis.call('EXISTS', KEYS[i + 1]) == 0)
+    and redis.call('HGET', KEYS[1], field) == ARGV[3 * i - 1] then
+    redis.call('HDEL', KEYS[1], field)
+    pruned = pruned + 1
+  end
+end
+return pruned
+`;
+
+/** Prunes lapsed entries (up to {@link PRUNE_BATCH}); resolves with how many went. */
+export async function pruneRegistry(
+  command: Redis,
+  names: Names,
+  lapsed: readonly LapsedEntry[],
+): Promise<number> {
+  const batch = lapsed.slice(0, PRUNE_BATCH);
+  if (batch.length === 0) return 0;
+  const keys: string[] = [names.registryKey];
+  const args: string[] = [];
+  for (const { field, entry, heartbeatKey } of batch) {
+    keys.push(heartbeatKey ?? names.registryKey);
+    args.push(field, entry, heartbeatKey === undefined ? '0' : '1');
+  }
+  return Number(await command.eval(PRUNE_SCRIPT, keys.length, ...keys, ...args));
+}
+
+/** A fresh read of one heartbeat: `ok: false` when Redis did not answer in time. */
+export type ProbeResult = { ok: true; beat: Heartbeat | undefined } | { ok: false };
+
+/**
+ * Fresh heartbeat reads for ack windows that close. Reads asked for in the same
+ * turn share one MGET (a blocked worker's ack windows tend to close together),
+ * and each is bounded, so a task never waits on a Redis that does not answer.
+ */
+export class HeartbeatProbe {
+  readonly #command: () => Redis | undefined;
+  readonly #timeoutMs: number;
+  #pending = new Map<string, Array<(result: ProbeResult) => void>>();
+  #scheduled = false;
+
+  constructor(command: () => Redis | undefined, timeoutMs: number) {
+    this.#command = command;
+    this.#timeoutMs = timeoutMs;
+  }
+
+  read(key: string): Promise<ProbeResult> {
+    return new Promise((resolve) => {
+      const waiting = this.#pending.get(key);
+      if (waiting) waiting.push(resolve);
+      else this.#pending.set(key, [resolve]);
+      if (!this.#scheduled) {
+        this.#scheduled = true;
+        setImmediate(this.#flush);
+      }
+    });
+  }
+
+  readonly #flush = (): void => {
+    this.#scheduled = false;
+    const pending = this.#pending;
+    this.#pending = new Map();
+    const keys = [...pending.keys()];
+    const answer = (results: Array<ProbeResult>) => {
+      keys.forEach((key, i) => {
+        for (const resolve of pending.get(key)!) resolve(results[i]!);
+      });
+    };
+    const command = this.#command();
+    if (!command) {
+      answer(keys.map(() => ({ ok: false })));
+      return;
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<null>((resolve) => {
+      timer = setTimeout(() => resolve(null), this.#timeoutMs);
+      timer.unref();
+    });
+    Promise.race([command.mget(keys), timeout])
+      .then(
+        (values) =>
+          values === null
+            ? keys.map((): ProbeResult => ({ ok: false }))
+            : values.map((value): ProbeResult => ({ ok: true, beat: parseHeartbeat(value) })),
+        () => keys.map((): ProbeResult => ({ ok: false })),
+      )
+      .then(answer)
+      .finally(() => clearTimeout(timer));
+  };
+}

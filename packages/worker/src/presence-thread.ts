@@ -1,0 +1,119 @@
+/**
+ * The heartbeat thread (see presence.ts). It runs in a `worker_thread` of the
+ * worker process with a Redis connection of its own, so the heartbeat key stays
+ * alive while a handler blocks the main event loop, and each beat says how long
+ * that loop has been blocked. It dies with the process: a crashed or killed
+ * worker still looks dead once its TTL lapses.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import {
+  closeConnection,
+  connectionDefaults,
+  encodeHeartbeat,
+  errorMessage,
+} from '@ringcast/protocol';
+import { Redis } from 'ioredis';
+import {
+  type BeatTarget,
+  LoopWatch,
+  queueBeat,
+  SharedLoopState,
+  STOP_MESSAGE,
+} from './presence-state.js';
+import { restoreBuffers, type ThreadRedisTarget } from './thread-redis.js';
+
+/** What the main thread gives the heartbeat thread at its start. */
+export interface PresenceThreadData extends BeatTarget {
+  /** Marks the data as ours: this module may be imported in a thread of the application's too. */
+  kind: 'ringcast-presence';
+  buffer: SharedArrayBuffer;
+  redis: ThreadRedisTarget;
+  connectionName: string;
+  incarnation: string;
+  intervalMs: number;
+}
+
+/** What the heartbeat thread tells the main thread: `ready` once connected. */
+export type PresenceThreadMessage = { kind: 'ready' } | { kind: 'error'; message: string };
+
+const ERROR_REPORT_INTERVAL_MS = 10_000;
+const STOP_WRITE_WAIT_MS = 1_000;
+
+function run(port: NonNullable<typeof parentPort>, data: PresenceThreadData): void {
+  const state = new SharedLoopState(data.buffer);
+  const watch = new LoopWatch(state, data.intervalMs, data.ttlMs);
+  const defaults = connectionDefaults(data.connectionName);
+  const redis =
+    typeof data.redis === 'string'
+      ? new Redis(data.redis, defaults)
+      : new Redis({ ...(restoreBuffers(data.redis) as object), ...defaults });
+
+  let stopped = false;
+  let writing: Promise<void> | undefined;
+  let lastReport = Number.NEGATIVE_INFINITY;
+
+  const report = (error: unknown): void => {
+    // The main thread logs it; a stream of failures is reported now and then.
+    const message = errorMessage(error);
+    const now = Date.now();
+    if (now - lastReport < ERROR_REPORT_INTERVAL_MS) return;
+    lastReport = now;
+    port.postMessage({ kind: 'error', message } satisfies PresenceThreadMessage);
+  };
+
+  const beat = (): void => {
+    const now = process.hrtime.bigint();
+    // Sampled on every tick, beating or not, so a tick that came late is noticed.
+    const loop = watch.sample(now);
+    if (stopped || writing || !state.beating) return;
+    const value = encodeHeartbeat({ incarnation: data.incarnation, ...loop });
+    writing = queueBeat(redis.multi(), data, value)
+      .exec()
+      .then((results) => {
+        const failed = results?.find(([error]) => error)?.[0];
+        if (failed) throw failed;
+        state.threadBeat = process.hrtime.bigint();
+      })
+      .catch(report)
+      .finally(() => {
+        writing = undefined;
+      });
+  };
+
+  const stop = async (): Promise<void> => {
+    stopped = true;
+    clearInterval(timer);
+    // A beat in flight lands before the worker deletes its heartbeat key, not after.
+    if (writing) {
+      let timeout: NodeJS.Timeout | undefined;
+      await Promise.race([
+        writing,
+        new Promise((resolve) => {
+          timeout = setTimeout(resolve, STOP_WRITE_WAIT_MS);
+        }),
+      ]);
+      clearTimeout(timeout);
+    }
+    await closeConnection(redis);
+    port.close();
+  };
+
+  redis.on('error', report);
+  port.on('message', (message: unknown) => {
+    if (message === STOP_MESSAGE && !stopped) void stop();
+  });
+  const timer = setInterval(beat, data.intervalMs);
+  redis.connect().then(() => {
+    port.postMessage({ kind: 'ready' } satisfies PresenceThreadMessage);
+    beat();
+  }, report);
+}
+
+// Only as the thread presence.ts starts: never run on import, and never in an
+// application's own worker thread that happened to load this file.
+if (
+  parentPort &&
+  (workerData as Partial<PresenceThreadData> | null)?.kind === 'ringcast-presence'
+) {
+  run(parentPort, workerData as PresenceThreadData);
+}
