@@ -24,6 +24,7 @@ import {
 } from '@ringcast/protocol';
 import type { ChainableCommander } from 'ioredis';
 import { nanoid } from 'nanoid';
+import pLimit, { type LimitFunction } from 'p-limit';
 import { type Connections, connect } from './connection.js';
 import { WorkerError } from './errors.js';
 import { FinishedAttempts, hash } from './finished.js';
@@ -38,7 +39,6 @@ import {
 import { OVERDUE_AFTER_MS, OverdueSlots } from './overdue.js';
 import { Presence } from './presence.js';
 import { ReplyEncoder, safeString, serializeError } from './serialize.js';
-import { Slots } from './slots.js';
 import { VERSION } from './version.js';
 
 /** Counters since start. */
@@ -225,7 +225,13 @@ class RingcastWorker implements Worker {
   readonly #names: Names;
   readonly #channel: string;
   readonly #info: WorkerInfo;
-  readonly #slots: Slots<Attempt>;
+  /**
+   * Slots for handlers that return a promise: p-limit holds one until the promise
+   * settles, and queues attempts that find every slot taken. A handler started on
+   * a free slot that returns a plain value finishes before anything else can run,
+   * so it never enters the limiter.
+   */
+  readonly #limit: LimitFunction;
   /** Attempts it holds, running or queued, before it nacks BUSY; less while slots are overdue. */
   #capacity: number;
   readonly #overdue: OverdueSlots;
@@ -271,7 +277,7 @@ class RingcastWorker implements Worker {
     this.#o = options;
     this.#names = names(options.namespace);
     this.#channel = this.#names.workerChannel(options.id);
-    this.#slots = new Slots(options.concurrency, this.#execute);
+    this.#limit = pLimit(options.concurrency);
     this.#capacity = options.concurrency + options.maxQueue;
     this.#overdue = new OverdueSlots(options.id, options.concurrency, options.logger, (count) => {
       this.#stats.overdue = count;
@@ -804,7 +810,7 @@ class RingcastWorker implements Worker {
     // capacity's worth, so that queue stays bounded too.
     if (
       this.#stats.inflight + this.#stats.queued >= this.#capacity ||
-      this.#slots.waiting >= 2 * this.#capacity
+      this.#limit.pendingCount >= 2 * this.#capacity
     ) {
       this.#nack(task, NackReason.BUSY, 'concurrency and queue are full');
       return;
@@ -820,7 +826,7 @@ class RingcastWorker implements Worker {
       abortReason: undefined,
     };
     this.#stats.queued++;
-    this.#slots.run(attempt);
+    this.#run(attempt);
     // A handler that returned a plain value has finished already, its result
     // standing in for the ack. Nothing can arrive while it runs, so only an attempt
     // still queued or running needs to be found again (re-sent, cancelled, drained).
@@ -872,13 +878,35 @@ class RingcastWorker implements Worker {
 
   // ── execution ──────────────────────────────────────────────────────────
 
-  /** Runs an attempt that {@link Slots} gave a slot; every way out gives the slot back. */
-  #execute = (attempt: Attempt): void => {
-    if (attempt.phase !== 'queued') {
-      // Cancelled or drained while it waited.
-      this.#slots.release();
-      return;
+  /**
+   * Starts the attempt now if a slot is free and nobody waits for one, else
+   * queues it in the limiter until a slot frees.
+   */
+  #run(attempt: Attempt): void {
+    const limit = this.#limit;
+    if (limit.activeCount < this.#o.concurrency && limit.pendingCount === 0) {
+      const value = this.#execute(attempt);
+      // A promise holds its slot in the limiter until it settles.
+      if (value !== undefined) void limit(this.#settle, attempt, value);
+    } else {
+      void limit(this.#queued, attempt);
     }
+  }
+
+  /** A queued attempt's turn: the limiter holds its slot until what this returns settles. */
+  #queued = (attempt: Attempt): Promise<void> | undefined => {
+    const value = this.#execute(attempt);
+    return value === undefined ? undefined : this.#settle(attempt, value);
+  };
+
+  /**
+   * Runs the attempt's handler. Returns the thenable it returned, still to be
+   * settled; undefined when the attempt has ended already (it returned a plain
+   * value, threw, expired while queued, or was cancelled or drained while it waited).
+   */
+  #execute(attempt: Attempt): unknown {
+    // Cancelled or drained while it waited: the slot goes straight back.
+    if (attempt.phase !== 'queued') return undefined;
     const { task } = attempt;
     this.#stats.queued--;
     if (task.deadline <= Date.now()) {
@@ -887,8 +915,7 @@ class RingcastWorker implements Worker {
         this.#encodeNack(task, NackReason.EXPIRED, 'the deadline passed while queued'),
       );
       this.#stats.nacked.EXPIRED++;
-      this.#slots.release();
-      return;
+      return undefined;
     }
     attempt.phase = 'running';
     this.#stats.inflight++;
@@ -897,19 +924,21 @@ class RingcastWorker implements Worker {
       value = attempt.handler(task.payload, new AttemptContext(attempt, this.#o.id));
     } catch (error) {
       this.#failed(attempt, error);
-      return;
+      return undefined;
     }
-    if (isThenable(value)) {
-      // Promise.resolve adopts any thenable safely: one outcome, a throwing `then` rejects.
-      Promise.resolve(value).then(
-        (result) => this.#succeeded(attempt, result),
-        (error: unknown) => this.#failed(attempt, error),
-      );
-    } else {
-      // A plain value: the attempt ends here, without a promise.
-      this.#succeeded(attempt, value);
-    }
-  };
+    if (isThenable(value)) return value;
+    // A plain value: the attempt ends here, without a promise.
+    this.#succeeded(attempt, value);
+    return undefined;
+  }
+
+  /** Never rejects: the limiter would pass the rejection on to a promise nobody awaits. */
+  #settle = (attempt: Attempt, value: unknown): Promise<void> =>
+    // Promise.resolve adopts any thenable safely: one outcome, a throwing `then` rejects.
+    Promise.resolve(value).then(
+      (result) => this.#succeeded(attempt, result),
+      (error: unknown) => this.#failed(attempt, error),
+    );
 
   #succeeded(attempt: Attempt, value: unknown): void {
     const { task } = attempt;
@@ -940,7 +969,6 @@ class RingcastWorker implements Worker {
       this.#idleWaiters = [];
       for (const resolve of waiters) resolve();
     }
-    this.#slots.release();
   }
 
   #sweepDeadlines = (): void => {
