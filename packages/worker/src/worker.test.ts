@@ -327,6 +327,30 @@ describe('worker core on the memory transport', () => {
     await t.settle(t.worker.close());
   });
 
+  it('after Redis restarts empty, registers again and sends what it could not while it was down', async () => {
+    const slow = manual();
+    const t = await setup({ job: slow.handler });
+    await t.settle(t.worker.start());
+    await t.send(t.task());
+    t.redis.restart();
+    t.peer.restore();
+    await t.settle(t.peer.subscribe([n.replyChannel(DISPATCHER), n.controlChannel]));
+    // The handler finishes while the worker's connections are down.
+    slow.runs[0]!.resolve('kept');
+    await t.clock.advance(10);
+    expect(t.redis.keys()).toEqual([]);
+    t.transport.command!.restore();
+    t.transport.subscriber!.restore();
+    await t.clock.advance(2_000);
+    expect(t.replies.at(-1)).toMatchObject({ kind: 'result', value: 'kept' });
+    expect(t.redis.hget(n.registryKey, ID)).not.toBeNull();
+    expect(t.redis.get(n.heartbeatKey(ID))).not.toBeNull();
+    // The identity check takes the lapsed claim back.
+    expect(t.redis.get(n.claimKey(ID))).toBe(t.worker.info().incarnation);
+    expect(t.worker.stats()).toMatchObject({ fenced: false, dropped: 0 });
+    await t.settle(t.worker.close());
+  });
+
   it('parks a reply nobody heard, and keeps one it could not publish until the connection is back', async () => {
     const slow = manual();
     const t = await setup({ job: slow.handler });
