@@ -10,6 +10,12 @@
  * until it settles. Attempts that find every slot taken queue in p-limit; one
  * dropped meanwhile (cancelled, drained, shed) gives its slot straight back when
  * its turn comes.
+ *
+ * Cost, measured when p-limit replaced a hand-written limiter: nothing for
+ * synchronous handlers; about 1.5 µs of CPU per asynchronous one (its promises
+ * and microtask hops; 1.4-1.7 µs against 0.1-0.2 µs in isolation, 200 jobs in
+ * flight on 100 slots), roughly +10% of the worker's CPU per task in
+ * `scripts/bench/alone.ts --side worker` with an async echo handler.
  */
 import { type Clock, ErrorCode, NackReason, type TaskTable, type Timer } from '@ringcast/protocol';
 import pLimit, { type LimitFunction } from 'p-limit';
