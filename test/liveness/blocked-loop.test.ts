@@ -6,6 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createDispatcher, type Dispatcher } from '@ringcast/dispatcher';
+import { ErrorCode } from '@ringcast/protocol';
+import { createWorker, type WorkerError } from '@ringcast/worker';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { redisAvailability, uniqueNamespace, useRedis } from '../support/redis.js';
 import { track } from '../support/track.js';
@@ -173,6 +175,41 @@ describe.skipIf(!redisAvailability.available)('a worker whose event loop is bloc
     expect(runs().get('long')).toBe(1);
     expect([...missing]).toEqual([]);
     expect(d.stats().redelivered).toBe(0);
+    await d.close();
+  });
+
+  it('keeps its id while blocked: a second process with the same id is refused', async () => {
+    const ns = uniqueNamespace();
+    await worker(ns, 'twin');
+    const d = await dispatcher(ns);
+    await untilHealthy(d, ['twin']);
+    const blocker = outcome(d.dispatch('spin', { k: 'blocker', ms: 6 * TTL_MS }));
+    // Wait until it runs, then past the TTL: a claim kept only by the blocked loop would lapse.
+    const until = Date.now() + 10_000;
+    while (!runs().has('blocker')) {
+      if (Date.now() > until) throw new Error('the blocker never ran');
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    await new Promise((r) => setTimeout(r, 2 * TTL_MS));
+    const twin = track(
+      createWorker({
+        redis: redis.url,
+        namespace: ns,
+        id: 'twin',
+        logger: false,
+        heartbeatIntervalMs: INTERVAL_MS,
+        heartbeatTtlMs: TTL_MS,
+        handlers: { note: () => 'twin' },
+      }),
+    );
+    const refused = await twin.start().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    await twin.close();
+    expect((refused as WorkerError | undefined)?.code).toBe(ErrorCode.DUPLICATE_WORKER);
+    expect((await blocker).value?.worker).toBe('twin');
+    expect(runs().get('blocker')).toBe(1);
     await d.close();
   });
 });

@@ -139,6 +139,9 @@ export class MemoryWorkerTransport implements WorkerTransport {
       this.#run((redis) => {
         redis.hset(this.#names.registryKey, this.#id, setup.entry);
         redis.set(this.#names.heartbeatKey(this.#id), value, { px: setup.ttlMs });
+        // As the Redis transport's beat does: the claim lives while its holder beats.
+        const claim = this.#names.claimKey(this.#id);
+        if (redis.get(claim) === setup.incarnation) redis.pexpire(claim, setup.ttlMs);
       }),
     );
   }

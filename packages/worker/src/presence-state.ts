@@ -196,7 +196,10 @@ export class LoopWatch {
 export interface BeatTarget {
   registryKey: string;
   heartbeatKey: string;
+  /** The worker id's claim (identity.ts): kept alive with every beat while this process holds it. */
+  claimKey: string;
   id: string;
+  incarnation: string;
   /** The registry entry, JSON. */
   entry: string;
   ttlMs: number;
@@ -215,5 +218,16 @@ export function queueBeat(
 ): ChainableCommander {
   return batch
     .hset(target.registryKey, target.id, target.entry)
-    .set(target.heartbeatKey, value, 'PX', target.ttlMs);
+    .set(target.heartbeatKey, value, 'PX', target.ttlMs)
+    .eval(REFRESH_CLAIM, 1, target.claimKey, target.incarnation, target.ttlMs);
 }
+
+/**
+ * Extends the id's claim only while this incarnation holds it. The claim is also
+ * checked from the main loop (identity.ts), but a loop blocked past the TTL would
+ * let it lapse while the worker is alive, and a duplicate could take the id.
+ */
+const REFRESH_CLAIM = `if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0`;

@@ -29,7 +29,6 @@ export interface PresenceThreadData extends BeatTarget {
   buffer: SharedArrayBuffer;
   redis: ThreadRedisTarget;
   connectionName: string;
-  incarnation: string;
   intervalMs: number;
 }
 

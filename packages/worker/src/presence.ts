@@ -55,7 +55,6 @@ export interface PresenceOptions extends BeatTarget {
   redis: string | RedisOptions | Redis;
   /** The worker's command connection: for beats from the main loop when the thread cannot. */
   command: Redis;
-  incarnation: string;
   intervalMs: number;
   logger: Logger;
 }
@@ -186,6 +185,7 @@ export class Presence {
       connectionName: `ringcast-worker-presence:${o.id}`,
       registryKey: o.registryKey,
       heartbeatKey: o.heartbeatKey,
+      claimKey: o.claimKey,
       id: o.id,
       entry: o.entry,
       ttlMs: o.ttlMs,

@@ -188,6 +188,7 @@ export class RedisWorkerTransport implements WorkerTransport {
       command: this.#command(),
       registryKey: this.#names.registryKey,
       heartbeatKey: this.#names.heartbeatKey(this.#id),
+      claimKey: this.#names.claimKey(this.#id),
       id: this.#id,
       ...setup,
     });

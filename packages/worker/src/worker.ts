@@ -239,6 +239,24 @@ class RingcastWorker implements Worker {
       await transport.subscribe();
       // Another process may have started with this id at the same moment.
       await identity.acquire(true);
+      // Kept from now on: what follows (the heartbeat thread starting) can outlast the claim's TTL.
+      identity.watch(this.#o.heartbeatIntervalMs, {
+        live: () => this.#live,
+        shared: (subscribers) => {
+          this.#stats.sharedChannel++;
+          this.#errors.log(
+            'shared-channel',
+            `worker ${this.#o.id}: ${subscribers} processes are subscribed to its channel: ` +
+              'another process was started with the same id and may run its tasks too; stop it',
+          );
+        },
+        fence: () => this.#fence(),
+        failed: (error) =>
+          this.#warnings.log(
+            'identity',
+            `checking the worker id's claim failed: ${safeString(error)}`,
+          ),
+      });
       this.#intake.release(true);
       this.#live = true;
       this.#info.startedAt = transport.clock.now();
@@ -257,6 +275,7 @@ class RingcastWorker implements Worker {
     } catch (error) {
       const closedMeanwhile = this.#state !== 'starting';
       this.#state = 'closed';
+      identity.stop();
       this.#intake.release(false);
       await this.#presence?.stop();
       await transport.close();
@@ -273,23 +292,6 @@ class RingcastWorker implements Worker {
     if (this.#state !== 'starting') throw this.#closedWhileStarting();
     this.#state = 'running';
     this.#executor.startSweep();
-    identity.watch(this.#o.heartbeatIntervalMs, {
-      live: () => this.#live,
-      shared: (subscribers) => {
-        this.#stats.sharedChannel++;
-        this.#errors.log(
-          'shared-channel',
-          `worker ${this.#o.id}: ${subscribers} processes are subscribed to its channel: ` +
-            'another process was started with the same id and may run its tasks too; stop it',
-        );
-      },
-      fence: () => this.#fence(),
-      failed: (error) =>
-        this.#warnings.log(
-          'identity',
-          `checking the worker id's claim failed: ${safeString(error)}`,
-        ),
-    });
     this.#o.logger.info(
       `worker ${this.#o.id} started: weight ${this.#o.weight}, concurrency ${this.#o.concurrency}, ` +
         `handlers ${this.#info.handlers.join(', ')}, redis ${transport.describe()}, namespace ${this.#o.namespace}`,
