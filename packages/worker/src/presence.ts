@@ -153,7 +153,11 @@ export class Presence {
     if (!thread || this.#threadState === 'down') return;
     // Held open while we wait: a process with nothing else to do must not exit mid-close.
     thread.ref();
-    const exited = once(thread, 'exit').then(() => true);
+    // `once` rejects if the thread emits 'error' while it stops: it has stopped either way.
+    const exited = once(thread, 'exit').then(
+      () => true,
+      () => true,
+    );
     thread.postMessage(STOP_MESSAGE);
     let timer: NodeJS.Timeout | undefined;
     const done = await Promise.race([
@@ -163,7 +167,7 @@ export class Presence {
       }),
     ]);
     clearTimeout(timer);
-    if (!done) await thread.terminate();
+    if (!done) await thread.terminate().catch(() => undefined);
   }
 
   #startThread(): void {
