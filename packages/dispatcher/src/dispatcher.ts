@@ -1,6 +1,5 @@
 import {
-  closeConnections,
-  connectBoth,
+  type Clock,
   decode,
   ErrorCode,
   encodeCompactTask,
@@ -12,10 +11,9 @@ import {
   Outbox,
   RateLimitedLog,
   type RemoteError,
-  startFailure,
   TaskTable,
+  type Timer,
   type WorkerInfo,
-  watchConnections,
 } from '@ringcast/protocol';
 import { nanoid } from 'nanoid';
 import {
@@ -25,17 +23,17 @@ import {
   readCallOptions,
   thrownMessage,
 } from './admission.js';
-import { type Connections, connect } from './connection.js';
 import { DispatchError } from './errors.js';
 import {
   applyHeartbeat,
   HeartbeatProbe,
   type Liveness,
-  pruneRegistry,
+  PRUNE_BATCH,
   readRegistry,
   waitsForAck,
 } from './liveness.js';
 import { type DispatcherOptions, parseOptions, type ResolvedOptions } from './options.js';
+import { RedisTransport } from './redis-transport.js';
 import { Ring, type Weighted } from './ring.js';
 import {
   acknowledge,
@@ -51,6 +49,7 @@ import {
 } from './task.js';
 import { TimerWheel } from './timer-wheel.js';
 import { isToken } from './token.js';
+import type { DispatcherTransport } from './transport.js';
 
 /** Payload and result types of each handler, for typed `dispatch` calls. */
 export type TaskMap = Record<string, { payload: unknown; result: unknown }>;
@@ -147,7 +146,19 @@ function oldestFirst(a: { seq: number }, b: { seq: number }): number {
 export function createDispatcher<M extends TaskMap = TaskMap>(
   options?: DispatcherOptions,
 ): Dispatcher<M> {
-  return new RingDispatcher<M>(parseOptions(options));
+  const resolved = parseOptions(options);
+  return new RingDispatcher<M>(resolved, new RedisTransport(resolved.redis));
+}
+
+/**
+ * @internal A dispatcher on the given transport (an in-memory one in unit tests
+ * and the simulator). Not part of the documented API.
+ */
+export function createDispatcherCore<M extends TaskMap = TaskMap>(
+  transport: DispatcherTransport,
+  options?: DispatcherOptions,
+): Dispatcher<M> {
+  return new RingDispatcher<M>(parseOptions(options), transport);
 }
 
 interface WorkerState extends Weighted, Liveness {
@@ -184,8 +195,6 @@ const TASK_OVERHEAD = 160;
 /** Longest a handler name (at most 128 characters) can be once JSON-escaped: `\uXXXX` each, and quotes. */
 const MAX_HANDLER_JSON = 128 * 6 + 2;
 const PUBLISH_RETRY_MS = 200;
-/** A publish whose fate is unknown: it may have been heard, so its attempt may have run. */
-const MAYBE_HEARD = -1;
 const TICK_MS = 10;
 /** Heartbeat TTL assumed for workers that do not advertise theirs. */
 const DEFAULT_WORKER_TTL_MS = 3_000;
@@ -201,20 +210,16 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
   /** Prefix of every task id: fresh per instance, so ids never repeat across restarts. */
   readonly #incarnation = nanoid(8).replace(/[^A-Za-z0-9]/g, 'x');
   #counter = 0;
-  #connections: Connections | undefined;
+  readonly #transport: DispatcherTransport;
+  readonly #clock: Clock;
+  /** Whether `start()` opened the transport: only then is there anything to read or close. */
+  #opened = false;
   #state: 'new' | 'starting' | 'running' | 'closing' | 'closed' = 'new';
   #closing: Promise<void> | undefined;
-  #reconcileTimer: NodeJS.Timeout | undefined;
+  #reconcileTimer: Timer | undefined;
   #reconciling = false;
   #reconcileAgain = false;
   #subscribedOnce = false;
-  /**
-   * Bumped whenever the command connection drops. ioredis re-sends a command that
-   * was in flight then, so a PUBLISH may reach Redis twice: the first copy heard by
-   * the worker, the second answered 0 by a Redis that restarted before the worker
-   * re-subscribed. A count from across a drop cannot prove nobody heard the task.
-   */
-  #commandEpoch = 0;
   /** Heartbeat lapses are not taken as deaths before this (epoch ms); see `#holdLivenessJudgement`. */
   #judgeLivenessAfter = 0;
   /** The clock reading of the send in progress, for the worker filters it passes to the ring. */
@@ -240,7 +245,7 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
   #smallestLimit: number;
   readonly #wheel: TimerWheel<TaskRecord>;
   readonly #outbox: Outbox<TaskRecord | undefined>;
-  readonly #probe = new HeartbeatProbe(() => this.#connections?.command, PROBE_TIMEOUT_MS);
+  readonly #probe: HeartbeatProbe;
   #idleWaiters: Array<() => void> = [];
   readonly #warnings: RateLimitedLog;
 
@@ -255,29 +260,31 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
     recoveredReplies: 0,
   };
 
-  constructor(options: ResolvedOptions) {
+  constructor(options: ResolvedOptions, transport: DispatcherTransport) {
     this.#options = options;
+    this.#transport = transport;
+    const clock = transport.clock;
+    this.#clock = clock;
+    this.#probe = new HeartbeatProbe(
+      (ids) => transport.readHeartbeats(ids),
+      clock,
+      PROBE_TIMEOUT_MS,
+    );
     this.id = options.id;
     this.#names = names(options.namespace);
     this.#replyChannel = this.#names.replyChannel(this.id);
     this.#smallestLimit = options.maxMessageBytes;
-    this.#wheel = new TimerWheel(TICK_MS, (task, now) => this.#wake(task, now));
-    this.#warnings = new RateLimitedLog((line) => options.logger.warn(line), LOG_EVERY_MS);
+    this.#wheel = new TimerWheel(clock, TICK_MS, (task, now) => this.#wake(task, now));
+    this.#warnings = new RateLimitedLog(
+      (line) => options.logger.warn(line),
+      LOG_EVERY_MS,
+      () => clock.now(),
+    );
     this.#outbox = new Outbox<TaskRecord | undefined>(
       {
-        publish: (channel, frame) => {
-          const epoch = this.#commandEpoch;
-          return this.#connections!.command.publish(channel, frame).then(
-            (receivers) =>
-              receivers === 0 && epoch !== this.#commandEpoch ? MAYBE_HEARD : receivers,
-            (error: unknown) => {
-              if (epoch !== this.#commandEpoch) return MAYBE_HEARD;
-              throw error;
-            },
-          );
-        },
+        publish: (channel, frame) => transport.publish(channel, frame),
         published: (channel, receivers, _frame, tasks) => {
-          // MAYBE_HEARD: the ack timeout decides, and a new attempt then counts as spent.
+          // MAYBE_HEARD (transport.ts): the ack timeout decides, and a new attempt then counts as spent.
           if (receivers === 0) this.#nobodyListening(channel, tasks);
         },
         failed: (channel, error, _frame, tasks) => this.#publishFailed(channel, error, tasks),
@@ -285,6 +292,7 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
       options.maxMessageBytes,
       // Workers keep their replies within what we accept: a larger frame would be dropped unread.
       { replyTo: this.id, maxBytes: options.maxMessageBytes },
+      (flush) => clock.setImmediate(flush),
     );
   }
 
@@ -295,29 +303,27 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
       throw new DispatchError(ErrorCode.CLOSED, `dispatcher ${this.id} ${why}`);
     }
     this.#state = 'starting';
-    const connections = connect(this.#options.redis, `ringcast:dispatcher:${this.id}`);
-    this.#connections = connections;
-    const { command, subscriber } = connections;
-    // While starting, errors go into start()'s rejection rather than the log.
-    const errors = watchConnections(connections, (error, role) => {
-      if (this.#state !== 'starting') {
-        this.#warn('connection', `redis ${role} connection error: ${errorMessage(error)}`);
-      }
-    });
-    command.on('close', () => {
-      this.#commandEpoch++;
-    });
-    // Heartbeats could not be refreshed while Redis was away: judge none until they could have been.
-    command.on('ready', () => {
-      if (this.#commandEpoch > 0) this.#holdLivenessJudgement();
-    });
-    subscriber.on('message', (channel: string, data: string) => this.#onMessage(channel, data));
-    subscriber.on('ready', () => {
-      if (this.#subscribedOnce) void this.#resubscribed();
-    });
+    const transport = this.#transport;
+    this.#opened = true;
     try {
-      await connectBoth(connections);
-      await subscriber.subscribe(this.#replyChannel, this.#names.controlChannel);
+      await transport.open(
+        { id: this.id, names: this.#names },
+        {
+          message: (channel, data) => this.#onMessage(channel, data),
+          subscriberReady: () => {
+            if (this.#subscribedOnce) void this.#resubscribed();
+          },
+          // Heartbeats could not be refreshed while Redis was away: judge none until they could have been.
+          commandRestored: () => this.#holdLivenessJudgement(),
+          error: (error, role) => {
+            // While starting, errors go into start()'s rejection rather than the log.
+            if (this.#state !== 'starting') {
+              this.#warn('connection', `redis ${role} connection error: ${errorMessage(error)}`);
+            }
+          },
+        },
+      );
+      await transport.subscribe([this.#replyChannel, this.#names.controlChannel]);
       this.#subscribedOnce = true;
       // Subscribed, replies reach us rather than the parked list: what it holds now is all there is.
       await this.#collectParked();
@@ -325,9 +331,9 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
     } catch (error) {
       const closedMeanwhile = this.#state !== 'starting';
       this.#state = 'closed';
-      await closeConnections(connections);
+      await transport.close();
       if (closedMeanwhile) throw this.#closedWhileStarting();
-      const { message, cause } = startFailure(error, errors, this.#options.redis);
+      const { message, cause } = transport.describeFailure(error);
       throw new DispatchError(
         ErrorCode.REDIS_ERROR,
         `dispatcher ${this.id} could not start: ${message}`,
@@ -337,11 +343,10 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
     // close() ran while we were starting; it owns the teardown.
     if (this.#state !== 'starting') throw this.#closedWhileStarting();
     this.#state = 'running';
-    this.#reconcileTimer = setInterval(
+    this.#reconcileTimer = this.#clock.setInterval(
       () => void this.#reconcile(),
       this.#options.reconcileIntervalMs,
     );
-    this.#reconcileTimer.unref();
   }
 
   #closedWhileStarting(): DispatchError {
@@ -404,7 +409,7 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
     call.signal = undefined;
     const seq = this.#counter++;
     const id = this.#incarnation + seq.toString(36);
-    const now = Date.now();
+    const now = this.#clock.now();
     const deadline = now + timeoutMs;
     // Ids are ASCII; the handler and payload are counted in UTF-8 only when
     // their bounds (escaped at most 6 bytes per handler character, 3 per
@@ -506,7 +511,7 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
   };
 
   workers(): WorkerView[] {
-    const now = Date.now();
+    const now = this.#clock.now();
     return [...this.#workers.values()].map((w) => ({
       id: w.id,
       incarnation: w.incarnation,
@@ -555,9 +560,9 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
     this.#state = 'closing';
     if (wasRunning && this.#ledger.size > 0) {
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, this.#options.drainTimeoutMs);
+        const timer = this.#clock.setTimeout(resolve, this.#options.drainTimeoutMs);
         this.#idleWaiters.push(() => {
-          clearTimeout(timer);
+          this.#clock.clearTimer(timer);
           resolve();
         });
       });
@@ -570,12 +575,14 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
         true,
       );
     }
-    clearInterval(this.#reconcileTimer);
+    this.#clock.clearTimer(this.#reconcileTimer);
     this.#wheel.clear();
-    const connections = this.#connections;
-    if (connections) {
-      await Promise.race([this.#outbox.drained(), new Promise((r) => setTimeout(r, 1000).unref())]);
-      await closeConnections(connections);
+    if (this.#opened) {
+      await Promise.race([
+        this.#outbox.drained(),
+        new Promise((r) => this.#clock.setTimeout(() => r(undefined), 1000)),
+      ]);
+      await this.#transport.close();
     }
     this.#state = 'closed';
   }
@@ -594,7 +601,7 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
     w.id !== task.lastWorker!.id && this.#canTake(w, task);
 
   /** Sends a new attempt of `task` to a worker; false when no worker can take it now. */
-  #send(task: TaskRecord, now = Date.now()): boolean {
+  #send(task: TaskRecord, now = this.#clock.now()): boolean {
     this.#now = now;
     let worker = task.lastWorker ? this.#ring.pick(this.#canTakeElsewhere, task) : undefined;
     worker ??= this.#ring.pick(this.#canTake, task);
@@ -743,7 +750,7 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
   #publishFailed(channel: string, error: unknown, tasks: Array<TaskRecord | undefined>): void {
     this.#warn('publish', `publish to ${channel} failed: ${errorMessage(error)}`);
     const worker = this.#byChannel.get(channel);
-    const retryAt = Date.now() + PUBLISH_RETRY_MS;
+    const retryAt = this.#clock.now() + PUBLISH_RETRY_MS;
     for (const task of tasks) {
       if (task && task.state === State.Sent && task.worker === worker) {
         this.#release(task);
@@ -884,7 +891,7 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
     const attempt = task.attempt;
     // While the heartbeat is read, the deadline still bounds the task.
     this.#wheel.schedule(task, task.deadline);
-    void this.#probe.read(this.#names.heartbeatKey(worker.id)).then((read) => {
+    void this.#probe.read(worker.id).then((read) => {
       if (task.state !== State.Sent || task.worker !== worker || task.attempt !== attempt) return;
       if (read.ok && read.beat?.incarnation === worker.incarnation) {
         applyHeartbeat(worker, read.beat, this.#options.reconcileIntervalMs);
@@ -901,7 +908,7 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
         );
         this.#wheel.schedule(
           task,
-          Math.min(task.deadline, Date.now() + this.#options.ackTimeoutMs),
+          Math.min(task.deadline, this.#clock.now() + this.#options.ackTimeoutMs),
         );
         return;
       }
@@ -932,7 +939,7 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
       );
     }
     const control = channel === this.#names.controlChannel;
-    const now = Date.now();
+    const now = this.#clock.now();
     for (const message of decoded.messages) {
       if (control) this.#onControl(message);
       else this.#onReply(message, now);
@@ -989,7 +996,7 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
           case ErrorCode.DRAINING:
             if (task.worker) {
               if (message.reason === ErrorCode.DRAINING) task.worker.leaving = true;
-              else task.worker.busyUntil = Date.now() + BUSY_BACKOFF_MS;
+              else task.worker.busyUntil = this.#clock.now() + BUSY_BACKOFF_MS;
             }
             this.#redeliver(
               task,
@@ -1021,7 +1028,7 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
           this.#timeout(task, ` on worker ${message.worker}`, false);
           return;
         }
-        if (Date.now() >= task.deadline) {
+        if (this.#clock.now() >= task.deadline) {
           this.#timeout(task, ` on worker ${message.worker}`, false, message.error);
           return;
         }
@@ -1044,7 +1051,7 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
           this.#release(task);
           this.#wheel.schedule(
             task,
-            Math.min(task.deadline, Date.now() + delay * (0.5 + Math.random() / 2)),
+            Math.min(task.deadline, this.#clock.now() + delay * (0.5 + Math.random() / 2)),
           );
           return;
         }
@@ -1064,7 +1071,7 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
   #upsertWorker(info: WorkerInfo): void {
     const existing = this.#workers.get(info.id);
     if (existing) {
-      existing.lastSeen = Date.now();
+      existing.lastSeen = this.#clock.now();
       if (existing.incarnation === info.incarnation) return;
     }
     const worker: WorkerState = {
@@ -1081,7 +1088,7 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
       suspected: false,
       leaving: false,
       busyUntil: 0,
-      lastSeen: Date.now(),
+      lastSeen: this.#clock.now(),
       gone: false,
       blockedMs: 0,
       blocked: false,
@@ -1125,7 +1132,7 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
   /** The worker said goodbye: unacknowledged attempts go elsewhere now, acknowledged ones get a grace period. */
   #workerLeaving(w: WorkerState): void {
     w.leaving = true;
-    const graceEnd = Date.now() + this.#options.leaveGraceMs;
+    const graceEnd = this.#clock.now() + this.#options.leaveGraceMs;
     for (const task of this.#attemptsOn(w)) {
       if (task.state === State.Sent) this.#redeliver(task, false, `worker ${w.id} left`);
       else this.#wheel.schedule(task, Math.min(task.deadline, graceEnd));
@@ -1150,16 +1157,17 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
 
   /** Re-reads the registry and heartbeats, so a missed hello or a silent death heals. */
   async #reconcile(): Promise<void> {
-    if (this.#reconciling || !this.#connections) return;
+    if (this.#reconciling || !this.#opened) return;
     this.#reconciling = true;
     try {
-      const { command } = this.#connections;
-      const started = Date.now();
-      const round = await readRegistry(command, this.#names);
+      const transport = this.#transport;
+      const started = this.#clock.now();
+      const round = await readRegistry(transport);
       this.#stats.invalidMessages += round.invalid;
       // An answer this slow means Redis stalled (paused, swapping): heartbeats stalled with it.
-      if (Date.now() - started > this.#options.reconcileIntervalMs) this.#holdLivenessJudgement();
-      const judge = Date.now() >= this.#judgeLivenessAfter;
+      if (this.#clock.now() - started > this.#options.reconcileIntervalMs)
+        this.#holdLivenessJudgement();
+      const judge = this.#clock.now() >= this.#judgeLivenessAfter;
       const alive = new Set<string>();
       for (const { info, beat } of round.workers) {
         if (beat?.incarnation === info.incarnation) {
@@ -1173,19 +1181,16 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
       }
       const suspected = [...this.#workers.values()].filter((w) => w.suspected);
       if (suspected.length > 0) {
-        const counts = (await command.pubsub(
-          'NUMSUB',
-          ...suspected.map((w) => w.channel),
-        )) as unknown[];
+        const counts = await transport.subscriberCounts(suspected.map((w) => w.channel));
         suspected.forEach((w, i) => {
-          if (Number(counts[i * 2 + 1]) > 0) w.suspected = false;
+          if (counts[i]! > 0) w.suspected = false;
         });
       }
       this.#pump();
       // Dead workers' entries go, so the registry (read whole every round) stays
       // as small as the fleet; never while a lapse may be Redis's doing.
       if (judge && round.lapsed.length > 0) {
-        await pruneRegistry(command, this.#names, round.lapsed);
+        await transport.prune(round.lapsed.slice(0, PRUNE_BATCH));
       }
     } catch (error) {
       this.#warn('reconcile', `registry reconcile failed: ${errorMessage(error)}`);
@@ -1212,7 +1217,7 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
   #holdLivenessJudgement(): void {
     let ttl = DEFAULT_WORKER_TTL_MS;
     for (const w of this.#workers.values()) ttl = Math.max(ttl, w.info.heartbeatTtlMs);
-    this.#judgeLivenessAfter = Math.max(this.#judgeLivenessAfter, Date.now() + ttl);
+    this.#judgeLivenessAfter = Math.max(this.#judgeLivenessAfter, this.#clock.now() + ttl);
   }
 
   /**
@@ -1222,9 +1227,9 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
    * their record of it instead of running it again.
    */
   async #resubscribed(): Promise<void> {
-    if (this.#state !== 'running' || !this.#connections) return;
+    if (this.#state !== 'running' || !this.#opened) return;
     try {
-      await this.#connections.subscriber.subscribe(this.#replyChannel, this.#names.controlChannel);
+      await this.#transport.subscribe([this.#replyChannel, this.#names.controlChannel]);
       await this.#recover(this.#unsettled());
       await this.#reconcile();
     } catch (error) {
@@ -1242,7 +1247,7 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
   async #recover(attempts: Iterable<TaskRecord>): Promise<void> {
     const open = [...attempts];
     await this.#collectParked();
-    const ackBy = Date.now() + this.#options.ackTimeoutMs;
+    const ackBy = this.#clock.now() + this.#options.ackTimeoutMs;
     for (const task of open) {
       if (!task.worker || !resend(task)) continue;
       this.#wheel.schedule(task, Math.min(task.deadline, ackBy));
@@ -1264,11 +1269,7 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
    */
   async #collectParked(): Promise<void> {
     try {
-      const key = this.#names.parkedKey(this.id);
-      const [[, frames]] = (await this.#connections!.command.multi()
-        .lrange(key, 0, -1)
-        .del(key)
-        .exec()) as [[unknown, string[]], unknown];
+      const frames = await this.#transport.takeParked();
       for (const frame of frames) {
         this.#stats.recoveredReplies++;
         this.#onMessage(this.#replyChannel, frame);
