@@ -356,10 +356,14 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
     clock.clearTimer(this.#reconcileTimer);
     this.#wheel.clear();
     if (this.#opened) {
+      let timer: Timer | undefined;
       await Promise.race([
         this.#delivery.drained(),
-        new Promise((r) => clock.setTimeout(() => r(undefined), OUTBOX_DRAIN_MS)),
+        new Promise((resolve) => {
+          timer = clock.setTimeout(() => resolve(undefined), OUTBOX_DRAIN_MS);
+        }),
       ]);
+      clock.clearTimer(timer);
       await this.#transport.close();
     }
     this.#state = 'closed';
