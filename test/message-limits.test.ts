@@ -1,18 +1,10 @@
 // Dispatchers and workers with different maxMessageBytes: no frame is ever larger than its receiver accepts.
-import { createDispatcher, DispatchError, type Dispatcher, ErrorCode } from '@ringcast/dispatcher';
+import { createDispatcher, type Dispatcher, ErrorCode } from '@ringcast/dispatcher';
 import { createWorker, type Handler, type Worker } from '@ringcast/worker';
 import { afterEach, describe, expect, it } from 'vitest';
 import { redisAvailability, uniqueNamespace, useRedis } from './support/redis.js';
+import { rejection } from './support/rejection.js';
 import { track } from './support/track.js';
-
-async function rejection(promise: Promise<unknown>): Promise<DispatchError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(DispatchError);
-  return error as DispatchError;
-}
 
 const SMALL = 4096;
 

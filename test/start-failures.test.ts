@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { createDispatcher } from '@ringcast/dispatcher';
 import { ErrorCode, type RingcastError } from '@ringcast/protocol';
 import { createWorker } from '@ringcast/worker';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { privateRedisAvailable, uniqueNamespace, usePrivateRedis } from './support/redis.js';
 import { freePort, type RedisServer, startRedisServer } from './support/redis-server.js';
@@ -14,12 +15,12 @@ import { track } from './support/track.js';
 const SIDES = [
   [
     'dispatcher',
-    (redis: string) =>
+    (redis: string | Redis) =>
       track(createDispatcher({ redis, namespace: uniqueNamespace(), logger: false })),
   ],
   [
     'worker',
-    (redis: string) =>
+    (redis: string | Redis) =>
       track(
         createWorker({
           redis,
@@ -81,6 +82,19 @@ describe.skipIf(!privateRedisAvailable)('start() failures say why', () => {
       expect(error.message).toMatch(/WRONGPASS/);
       expect(error.message).not.toContain('s3cr3t');
       await target.close();
+    });
+
+    it("rejects with the cause when the application's own client cannot connect", async () => {
+      const port = await freePort();
+      // Retries forever, as ioredis clients do by default: start() must not wait for it.
+      const client = track(new Redis(`redis://127.0.0.1:${port}`));
+      client.on('error', () => {});
+      const target = create(client);
+      const error = await rejection(target.start());
+      expect(error.code).toBe(ErrorCode.REDIS_ERROR);
+      expect(error.message).toContain('ECONNREFUSED');
+      await target.close();
+      client.disconnect();
     });
 
     it('rejects CLOSED when close() comes during start()', async () => {

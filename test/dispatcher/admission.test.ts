@@ -1,7 +1,6 @@
 // What dispatch() accepts, what it refuses at once, and how both are counted.
 import {
   createDispatcher,
-  DispatchError,
   type Dispatcher,
   type DispatcherStats,
   type DispatchOptions,
@@ -10,16 +9,8 @@ import {
 import { createWorker, type Handler, type Worker } from '@ringcast/worker';
 import { afterEach, describe, expect, it } from 'vitest';
 import { redisAvailability, uniqueNamespace, useRedis } from '../support/redis.js';
+import { rejection } from '../support/rejection.js';
 import { track } from '../support/track.js';
-
-async function rejection(promise: Promise<unknown>): Promise<DispatchError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(DispatchError);
-  return error as DispatchError;
-}
 
 /** Settles as `promise` does, or rejects after `ms`: a hang is a failure, not a test timeout. */
 function within<T>(promise: Promise<T>, ms: number): Promise<T> {

@@ -1,21 +1,13 @@
 // The attempt bound: a task's handler runs at most maxAttempts + retries times.
-import { createDispatcher, DispatchError, ErrorCode } from '@ringcast/dispatcher';
+import { createDispatcher, ErrorCode } from '@ringcast/dispatcher';
 import { names } from '@ringcast/protocol';
 import { createWorker } from '@ringcast/worker';
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { redisAvailability, uniqueNamespace, useRedis } from '../support/redis.js';
+import { rejection } from '../support/rejection.js';
 import { track } from '../support/track.js';
 import { ScriptedWorker } from './scripted-worker.js';
-
-async function rejection(promise: Promise<unknown>): Promise<DispatchError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(DispatchError);
-  return error as DispatchError;
-}
 
 const retryable = { name: 'FlakyError', message: 'try again', retryable: true };
 

@@ -1,5 +1,10 @@
 import { fileURLToPath } from 'node:url';
-import { createDispatcher, DispatchError, type Dispatcher, ErrorCode } from '@ringcast/dispatcher';
+import {
+  createDispatcher,
+  type DispatchError,
+  type Dispatcher,
+  ErrorCode,
+} from '@ringcast/dispatcher';
 import { encode, names, type WorkerInfo } from '@ringcast/protocol';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -10,6 +15,7 @@ import {
   usePrivateRedis,
   useRedis,
 } from '../support/redis.js';
+import { rejection } from '../support/rejection.js';
 import { track } from '../support/track.js';
 import { spawnWorker, type WorkerProcess } from '../support/workers.js';
 
@@ -71,15 +77,6 @@ describe.skipIf(!redisAvailability.available)('dispatcher against real workers',
       startedAt: Date.now(),
       ...fields,
     };
-  }
-
-  async function rejection(promise: Promise<unknown>): Promise<DispatchError> {
-    const error = await promise.then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-    expect(error).toBeInstanceOf(DispatchError);
-    return error as DispatchError;
   }
 
   it('dispatches tasks and settles each with its own result', async () => {

@@ -1,8 +1,9 @@
 import { fileURLToPath } from 'node:url';
-import { createDispatcher, DispatchError, type Dispatcher, ErrorCode } from '@ringcast/dispatcher';
+import { createDispatcher, type Dispatcher, ErrorCode } from '@ringcast/dispatcher';
 import { createWorker, type Worker } from '@ringcast/worker';
 import { afterEach, describe, expect, it } from 'vitest';
 import { redisAvailability, uniqueNamespace, useRedis } from '../support/redis.js';
+import { rejection } from '../support/rejection.js';
 import { track } from '../support/track.js';
 import { spawnWorker, type WorkerProcess } from '../support/workers.js';
 
@@ -50,15 +51,6 @@ describe.skipIf(!redisAvailability.available)('a worker whose handlers misbehave
       (value) => ({ value }),
       (error: unknown) => ({ error }),
     );
-  }
-
-  async function rejection(promise: Promise<unknown>): Promise<DispatchError> {
-    const error = await promise.then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-    expect(error).toBeInstanceOf(DispatchError);
-    return error as DispatchError;
   }
 
   it.each([

@@ -1,8 +1,9 @@
-import { names } from '@ringcast/protocol';
+import { type Names, names, systemClock } from '@ringcast/protocol';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // The claim's script runs on a real Redis, so its test lives here rather than beside it.
 import { IdentityClaim } from '../../packages/worker/src/identity.js';
+import { checkClaim } from '../../packages/worker/src/redis-transport.js';
 import { redisAvailability, uniqueNamespace, useRedis } from '../support/redis.js';
 import { track } from '../support/track.js';
 
@@ -19,6 +20,15 @@ function interleavings(): Array<Array<'a' | 'b'>> {
   };
   walk(0, 0, []);
   return out;
+}
+
+/** A claim checked by the Redis transport's script over `command`. */
+function redisClaim(command: Redis, n: Names, id: string, incarnation: string, ttlMs: number) {
+  const store = {
+    claim: (inc: string, ttl: number, subscribed: boolean) =>
+      checkClaim(command, n, id, inc, ttl, subscribed),
+  };
+  return new IdentityClaim(store, systemClock, n.namespace, id, incarnation, ttlMs);
 }
 
 describe.skipIf(!redisAvailability.available)('the worker id claim', () => {
@@ -50,7 +60,7 @@ describe.skipIf(!redisAvailability.available)('the worker id claim', () => {
         if (stale) await command.set(key, 'dead-incarnation', 'PX', 60_000);
         const procs = (['a', 'b'] as const).map((name, i) => ({
           name,
-          claim: new IdentityClaim(command, n, 'w', `inc-${name}`, 60_000),
+          claim: redisClaim(command, n, 'w', `inc-${name}`, 60_000),
           subscriber: subscribers[i]!,
           next: 0,
           outcome: undefined as 'held' | 'refused' | undefined,
@@ -81,14 +91,14 @@ describe.skipIf(!redisAvailability.available)('the worker id claim', () => {
     const n = names(uniqueNamespace());
     const channel = n.workerChannel('w');
     const [holderSub, otherSub] = subscribers as [Redis, Redis];
-    const holder = new IdentityClaim(command, n, 'w', 'inc-1', 300);
+    const holder = redisClaim(command, n, 'w', 'inc-1', 300);
     expect(await holder.check(false)).toEqual({ held: true, subscribers: 0 });
     await holderSub.subscribe(channel);
     expect(await holder.check(true)).toEqual({ held: true, subscribers: 1 });
 
     // Killed: its subscription is gone, its claim not yet. The restart takes the id.
     await holderSub.unsubscribe(channel);
-    const restart = new IdentityClaim(command, n, 'w', 'inc-2', 300);
+    const restart = redisClaim(command, n, 'w', 'inc-2', 300);
     expect(await restart.check(false)).toEqual({ held: true, subscribers: 0 });
     await otherSub.subscribe(channel);
 

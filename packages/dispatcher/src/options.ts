@@ -7,8 +7,10 @@ import {
   ErrorCode,
   isValidId,
   isValidNamespace,
+  type Logger,
   MAX_MESSAGE_BYTES,
   MIN_MESSAGE_BYTES,
+  parseLogger,
   RingcastError,
 } from '@ringcast/protocol';
 import type { Redis, RedisOptions } from 'ioredis';
@@ -20,16 +22,16 @@ export const DEFAULT_MAX_ATTEMPTS = 3;
 export const DEFAULT_MAX_QUEUED = 10_000;
 export const DEFAULT_DRAIN_TIMEOUT_MS = 10_000;
 export const DEFAULT_RECONCILE_INTERVAL_MS = 1_000;
-export const DEFAULT_LEAVE_GRACE_MS = 10_000;
+/**
+ * Longer than a worker's default drain (10 s) plus the second it gives aborted
+ * handlers: a result that arrives within it is never run a second time elsewhere.
+ */
+export const DEFAULT_LEAVE_GRACE_MS = 15_000;
 export const DEFAULT_RETRY_BACKOFF_MS = 100;
 export const DEFAULT_MAX_RETRY_BACKOFF_MS = 5_000;
 
 /** Where log lines go. `false` silences them. */
-export interface Logger {
-  info(message: string): void;
-  warn(message: string): void;
-  error(message: string): void;
-}
+export type { Logger };
 
 /**
  * Options of `createDispatcher`. Every delay and interval (`…Ms`) is an
@@ -69,7 +71,7 @@ export interface DispatcherOptions {
   drainTimeoutMs?: number;
   /** How often the worker registry and heartbeats are re-read. @defaultValue 1000 */
   reconcileIntervalMs?: number;
-  /** How long a worker that announced leave may finish acknowledged attempts. @defaultValue 10000 */
+  /** How long a worker that announced leave may finish acknowledged attempts; keep it a second longer than the workers' `drainTimeoutMs`. @defaultValue 15000 */
   leaveGraceMs?: number;
   /** First delay before retrying a retryable handler error; doubles, with jitter. @defaultValue 100 */
   retryBackoffMs?: number;
@@ -95,8 +97,6 @@ export interface ResolvedOptions {
   maxRetryBackoffMs: number;
   logger: Logger;
 }
-
-const silent: Logger = { info() {}, warn() {}, error() {} };
 
 export function defaultOptions(): ResolvedOptions {
   return {
@@ -169,18 +169,6 @@ export function parseOptions(options: DispatcherOptions = {}): ResolvedOptions {
   for (const [name, min] of timers) {
     if (o[name] !== undefined) out[name] = checkTimer(invalid, name, o[name], min);
   }
-  if (o['logger'] !== undefined) {
-    const logger = o['logger'];
-    if (logger === false) out.logger = silent;
-    else if (
-      typeof logger === 'object' &&
-      logger !== null &&
-      ['info', 'warn', 'error'].every(
-        (k) => typeof (logger as Record<string, unknown>)[k] === 'function',
-      )
-    ) {
-      out.logger = logger as Logger;
-    } else invalid('logger must have info, warn and error functions, or be false');
-  }
+  out.logger = parseLogger(o['logger'], out.logger, invalid);
   return out;
 }

@@ -51,6 +51,15 @@ describe('whenReady', () => {
     doomed.emit('end');
     await expect(failed).rejects.toThrow('ended before it was ready');
   });
+
+  it("rejects with a connecting client's first error, and stops listening", async () => {
+    const retrying = fake('reconnecting');
+    const failed = whenReady(retrying);
+    retrying.emit('error', new Error('connect ECONNREFUSED 127.0.0.1:1'));
+    await expect(failed).rejects.toThrow('ECONNREFUSED');
+    expect(retrying.listenerCount('ready')).toBe(0);
+    expect(retrying.listenerCount('error')).toBe(0);
+  });
 });
 
 describe('closeConnection', () => {

@@ -28,7 +28,12 @@ export function isRedisClient(value: unknown): boolean {
   );
 }
 
-/** Connects a lazily created client, or waits for one that is already connecting. */
+/**
+ * Connects a lazily created client, or waits for one that is already
+ * connecting. A connection error or the end of the connection rejects at once:
+ * an application's client retrying an unreachable Redis forever would otherwise
+ * hold `start()` forever.
+ */
 export async function whenReady(client: RedisConnection): Promise<void> {
   if (client.status === 'ready' || client.status === undefined) return;
   if (client.status === 'wait') {
@@ -36,16 +41,26 @@ export async function whenReady(client: RedisConnection): Promise<void> {
     return;
   }
   await new Promise<void>((resolve, reject) => {
-    const onReady = () => {
+    const settle = () => {
+      client.off('ready', onReady);
       client.off('end', onEnd);
+      client.off('error', onError as () => void);
+    };
+    const onReady = () => {
+      settle();
       resolve();
     };
     const onEnd = () => {
-      client.off('ready', onReady);
+      settle();
       reject(new Error('Redis connection ended before it was ready'));
+    };
+    const onError = (error: Error) => {
+      settle();
+      reject(error);
     };
     client.once('ready', onReady);
     client.once('end', onEnd);
+    client.on('error', onError);
   });
 }
 

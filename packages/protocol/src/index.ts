@@ -49,6 +49,7 @@ export {
   MAX_MESSAGE_BYTES,
   MIN_MESSAGE_BYTES,
 } from './limits.js';
+export { type Logger, parseLogger, silentLogger } from './logger.js';
 export { ConnectionClosedError, MemoryConnection, MemoryRedis } from './memory-redis.js';
 export {
   type AckMessage,

@@ -12,6 +12,9 @@ describe('redactUrl', () => {
     [':secret@h', '***@h'],
     ['redis://:p@ss@word@h', 'redis://***@h'],
     ['redis://h:6379/0', 'redis://h:6379/0'],
+    ['Redis://127.0.0.1:1/?password=secret', 'Redis://127.0.0.1:1/?password=***'],
+    ['redis://h/0?db=1&password=secret&family=6', 'redis://h/0?db=1&password=***&family=6'],
+    ['redis://:a@h?username=u&PASSWORD=secret', 'redis://***@h?username=***&PASSWORD=***'],
   ])('%s gives %s', (url, redacted) => {
     expect(redactUrl(url)).toBe(redacted);
   });
@@ -24,6 +27,9 @@ describe('redactText', () => {
     );
     expect(redactText('bad "redis://u:secret@h" and rediss://:secret@k:1 too')).toBe(
       'bad "redis://***@h" and rediss://***@k:1 too',
+    );
+    expect(redactText('got "Redis://h:1/?password=secret"')).toBe(
+      'got "Redis://h:1/?password=***"',
     );
   });
 

@@ -8,17 +8,25 @@ const MASK = '***';
 const URL_HEAD = /^(?:[A-Za-z][A-Za-z0-9+.-]*:)?\/*/;
 /** Stretches of text ending in `@`: the userinfo of any URL quoted in a message. */
 const USERINFO = /[^\s"'`<>()[\]{}]*@/g;
+/** A secret passed as a query parameter (ioredis reads `?password=`), up to the next `&`, `#` or space. */
+const SECRET_PARAM = /([?&](?:password|pass|pwd|username|user|token|secret)=)[^&#\s"'`]*/gi;
 
 /**
  * A URL with everything between its scheme and its last `@` masked, however
  * malformed: `tcp://user:pw@host` gives `tcp://***@host`, `redis:/:pw@host`
- * gives `redis:/***@host`. A URL without `@` is returned as it is.
+ * gives `redis:/***@host`; credentials in its query (`?password=pw`) are masked
+ * too. A URL with neither is returned as it is.
  */
 export function redactUrl(url: string): string {
   const at = url.lastIndexOf('@');
-  if (at < 0) return url;
   const head = URL_HEAD.exec(url)?.[0] ?? '';
-  return head.length > at ? url : `${head}${MASK}${url.slice(at)}`;
+  const masked = at < 0 || head.length > at ? url : `${head}${MASK}${url.slice(at)}`;
+  return redactParams(masked);
+}
+
+/** Masks credentials given as query parameters (`?password=…`). */
+function redactParams(text: string): string {
+  return text.includes('=') ? text.replace(SECRET_PARAM, `$1${MASK}`) : text;
 }
 
 /**
@@ -27,18 +35,20 @@ export function redactUrl(url: string): string {
  * //***@host`). A plain `name@host` without `:` or `/` is left alone.
  */
 export function redactText(text: string): string {
-  if (!text.includes('@')) return text;
-  return text.replace(USERINFO, (match) =>
-    match.includes(':') || match.includes('/') ? redactUrl(match) : match,
-  );
+  const masked = text.includes('@')
+    ? text.replace(USERINFO, (match) =>
+        match.includes(':') || match.includes('/') ? redactUrl(match) : match,
+      )
+    : text;
+  return redactParams(masked);
 }
 
 /** The message of anything thrown, redacted: for start failures and log lines. */
 export function errorMessage(error: unknown): string {
   let message: string;
   try {
-    message =
-      error instanceof Error ? error.message : typeof error === 'string' ? error : String(error);
+    const raw: unknown = error instanceof Error ? error.message : error;
+    message = typeof raw === 'string' ? raw : String(raw);
   } catch {
     message = 'an unprintable error';
   }

@@ -127,4 +127,22 @@ describe('loadHandlers', () => {
     const broken = file('broken.mjs', 'export const = ;');
     await expect(loadHandlers(broken, dir)).rejects.toThrow(UsageError);
   });
+
+  it('reports whatever a module throws as one redacted line, even what cannot be printed', async () => {
+    const unprintable = file('unprintable.mjs', 'throw Object.create(null);');
+    await expect(loadHandlers(unprintable, dir)).rejects.toThrow(
+      /could not load handlers module .*: an unprintable error/,
+    );
+    const secret = file(
+      'secret.mjs',
+      'throw { toString() { return "cannot reach redis://:hunter2@h:6379"; } };',
+    );
+    const error = await loadHandlers(secret, dir).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(UsageError);
+    expect((error as Error).message).toContain('redis://***@h:6379');
+    expect((error as Error).message).not.toContain('hunter2');
+  });
 });

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { DEFAULT_NAMESPACE } from '@ringcast/protocol';
+import { DEFAULT_NAMESPACE, errorMessage } from '@ringcast/protocol';
 import {
   DEFAULT_CONCURRENCY,
   DEFAULT_DRAIN_TIMEOUT_MS,
@@ -89,7 +89,7 @@ export function parseCliArgs(
       },
     }));
   } catch (error) {
-    throw new UsageError(error instanceof Error ? error.message : String(error));
+    throw new UsageError(errorMessage(error));
   }
   if (values['help']) return { help: true };
   const handlers = values['handlers'];
@@ -133,7 +133,8 @@ export async function loadHandlers(
   try {
     mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
   } catch (error) {
-    const why = error instanceof Error ? error.message : String(error);
+    // Whatever the module threw, even a value that cannot be printed, becomes one redacted line.
+    const why = errorMessage(error);
     throw new UsageError(`could not load handlers module ${file}: ${why.split('\n')[0]}`);
   }
   const handlers: Record<string, Handler> = {};

@@ -69,7 +69,7 @@ export class FinishedAttempts {
   }
 
   /** Records the encoded reply of a finished attempt; `tag` is `hash(token)`, if known. */
-  add(token: string, encoded: string, now = Date.now(), tag = hash(token)): void {
+  add(token: string, encoded: string, now: number, tag = hash(token)): void {
     const at = (tag & this.#mask) * FIELDS;
     const chars = token.length + encoded.length;
     // UTF-8 takes at most 3 bytes per UTF-16 unit.
@@ -89,7 +89,7 @@ export class FinishedAttempts {
   }
 
   /** The encoded reply of a finished attempt, if it is still kept; `tag` is `hash(token)`, if known. */
-  get(token: string, now = Date.now(), tag = hash(token)): string | undefined {
+  get(token: string, now: number, tag = hash(token)): string | undefined {
     const index = this.#index;
     const at = (tag & this.#mask) * FIELDS;
     const where = index[at + WHERE]!;

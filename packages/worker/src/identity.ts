@@ -1,5 +1,6 @@
-import { ErrorCode, type Names } from '@ringcast/protocol';
+import { type Clock, ErrorCode, type Timer } from '@ringcast/protocol';
 import { WorkerError } from './errors.js';
+import type { ClaimCheck } from './transport.js';
 
 /**
  * Which process may serve a worker id.
@@ -18,42 +19,14 @@ import { WorkerError } from './errors.js';
  * refreshing: dead, or paused past its TTL); otherwise another live process holds
  * the id and this one must not serve it. A worker asks once before it
  * subscribes (the usual duplicate never receives a task), once after (two that
- * start at once: the second to run the script yields), and then on every
+ * start at once: the second to check yields), and then on every
  * interval, which keeps the claim and finds a duplicate that slipped in while
  * this one was disconnected.
  */
 
-/**
- * KEYS[1] the claim key; ARGV: incarnation, TTL in ms, channel, how many of the
- * channel's subscribers are the caller's own (0 or 1). Returns [held, subscribers].
- * PUBSUB is nondeterministic; Redis 5 and later replicate a script's effects, so
- * it may still write after it.
- */
-const CLAIM_SCRIPT = `
-local holder = redis.call('GET', KEYS[1])
-local subscribers = redis.call('PUBSUB', 'NUMSUB', ARGV[3])[2]
-if holder == ARGV[1] then
-  redis.call('PEXPIRE', KEYS[1], ARGV[2])
-  return {1, subscribers}
-end
-if holder and subscribers > tonumber(ARGV[4]) then
-  return {0, subscribers}
-end
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-return {1, subscribers}
-`;
-
-/** The one Redis call the claim needs; an ioredis client is one. */
+/** The claim's one atomic operation, which the transport provides (a Lua script on Redis). */
 export interface ClaimStore {
-  eval(script: string, numKeys: number, ...args: Array<string | number>): Promise<unknown>;
-}
-
-/** What one check of the claim found. */
-export interface ClaimCheck {
-  /** Whether this process holds the id (it may have just taken it). */
-  held: boolean;
-  /** Subscribers to the worker's channel, this process's own included if it has one. */
-  subscribers: number;
+  claim(incarnation: string, ttlMs: number, subscribed: boolean): Promise<ClaimCheck>;
 }
 
 /** What {@link IdentityClaim.watch} needs from its worker. */
@@ -70,38 +43,33 @@ export interface IdentityHost {
 
 export class IdentityClaim {
   readonly #store: ClaimStore;
+  readonly #clock: Clock;
   readonly #id: string;
   readonly #namespace: string;
-  readonly #key: string;
-  readonly #channel: string;
   readonly #incarnation: string;
   readonly #ttlMs: number;
-  #timer: NodeJS.Timeout | undefined;
+  #timer: Timer | undefined;
   #checking = false;
 
-  constructor(store: ClaimStore, names: Names, id: string, incarnation: string, ttlMs: number) {
+  constructor(
+    store: ClaimStore,
+    clock: Clock,
+    namespace: string,
+    id: string,
+    incarnation: string,
+    ttlMs: number,
+  ) {
     this.#store = store;
+    this.#clock = clock;
     this.#id = id;
-    this.#namespace = names.namespace;
-    this.#key = names.claimKey(id);
-    this.#channel = names.workerChannel(id);
+    this.#namespace = namespace;
     this.#incarnation = incarnation;
     this.#ttlMs = ttlMs;
   }
 
   /** Takes or keeps the claim if no other live process holds it. `subscribed`: whether this process is subscribed now. */
-  async check(subscribed: boolean): Promise<ClaimCheck> {
-    const reply = await this.#store.eval(
-      CLAIM_SCRIPT,
-      1,
-      this.#key,
-      this.#incarnation,
-      this.#ttlMs,
-      this.#channel,
-      subscribed ? 1 : 0,
-    );
-    const [held, subscribers] = Array.isArray(reply) ? reply : [];
-    return { held: held === 1, subscribers: typeof subscribers === 'number' ? subscribers : 0 };
+  check(subscribed: boolean): Promise<ClaimCheck> {
+    return this.#store.claim(this.#incarnation, this.#ttlMs, subscribed);
   }
 
   /** Like {@link check}, for a starting worker: rejects `DUPLICATE_WORKER` when another live process holds the id. */
@@ -119,7 +87,7 @@ export class IdentityClaim {
   /** Checks every `intervalMs`, one check at a time, until {@link stop} or until the worker is fenced. */
   watch(intervalMs: number, host: IdentityHost): void {
     this.stop();
-    const timer = setInterval(() => {
+    const timer = this.#clock.setInterval(() => {
       if (this.#checking) return;
       this.#checking = true;
       const live = host.live();
@@ -139,12 +107,11 @@ export class IdentityClaim {
           this.#checking = false;
         });
     }, intervalMs);
-    timer.unref();
     this.#timer = timer;
   }
 
   stop(): void {
-    clearInterval(this.#timer);
+    this.#clock.clearTimer(this.#timer);
     this.#timer = undefined;
   }
 }

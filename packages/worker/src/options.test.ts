@@ -66,8 +66,19 @@ describe('parseOptions', () => {
 
   it('accepts a silent logger and a custom one', () => {
     expect(() => parseOptions({ handlers, logger: false })).not.toThrow();
-    const logger = { info() {}, warn() {}, error() {} };
-    expect(parseOptions({ handlers, logger }).logger).toBe(logger);
+    const lines: string[] = [];
+    const logger = {
+      info: (m: string) => lines.push(`info ${m}`),
+      warn: () => {
+        throw new Error('a logger that throws');
+      },
+      error: (m: string) => lines.push(`error ${m}`),
+    };
+    const parsed = parseOptions({ handlers, logger }).logger;
+    parsed.info('i');
+    expect(() => parsed.warn('w')).not.toThrow();
+    parsed.error('e');
+    expect(lines).toEqual(['info i', 'error e']);
   });
 
   it.each<[string, unknown, RegExp]>([

@@ -10,8 +10,10 @@ import {
   ID_PATTERN,
   isValidId,
   isValidNamespace,
+  type Logger,
   MAX_MESSAGE_BYTES,
   MIN_MESSAGE_BYTES,
+  parseLogger,
 } from '@ringcast/protocol';
 import type { Redis, RedisOptions } from 'ioredis';
 import { nanoid } from 'nanoid';
@@ -56,11 +58,7 @@ export type Handler = {
 }['bivarianceHack'];
 
 /** Where log lines go. */
-export interface Logger {
-  info(message: string): void;
-  warn(message: string): void;
-  error(message: string): void;
-}
+export type { Logger };
 
 export interface WorkerOptions {
   /**
@@ -125,8 +123,6 @@ const consoleLogger: Logger = {
   warn: (message) => console.warn(`[ringcast-worker] ${message}`),
   error: (message) => console.error(`[ringcast-worker] ${message}`),
 };
-
-const silentLogger: Logger = { info() {}, warn() {}, error() {} };
 
 /** A readable id that is unique in practice: host, pid and a random suffix. */
 export function defaultWorkerId(): string {
@@ -211,22 +207,6 @@ function parseHandlers(value: unknown): Map<string, Handler> {
   return map;
 }
 
-function parseLogger(value: unknown): Logger {
-  if (value === undefined) return consoleLogger;
-  if (value === false) return silentLogger;
-  const l = value as Partial<Record<keyof Logger, unknown>> | null;
-  if (
-    typeof l !== 'object' ||
-    l === null ||
-    typeof l.info !== 'function' ||
-    typeof l.warn !== 'function' ||
-    typeof l.error !== 'function'
-  ) {
-    invalid('logger must be false or an object with info, warn and error functions');
-  }
-  return value as Logger;
-}
-
 /** Validates options and fills in defaults. Throws {@link WorkerError} with `INVALID_OPTIONS`. */
 export function parseOptions(options: WorkerOptions): ResolvedOptions {
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
@@ -269,7 +249,7 @@ export function parseOptions(options: WorkerOptions): ResolvedOptions {
   );
   const parkTtlMs = timer(o, 'parkTtlMs', 1, d.parkTtlMs);
   const maxParked = integer(o, 'maxParked', 1, MAX_INT, d.maxParked);
-  const logger = parseLogger(o['logger']);
+  const logger = parseLogger(o['logger'], consoleLogger, invalid);
 
   return {
     redis,

@@ -238,7 +238,7 @@ describe('serializing anything a handler throws', () => {
     }
     expect(serializeError(error)).toEqual({
       name: 'Error',
-      message: 'undefined',
+      message: '[unprintable value]',
       retryable: false,
     });
   });

@@ -71,9 +71,12 @@ describe('serializeError', () => {
     });
     expect(serializeError(error)).toEqual({
       name: 'Error',
-      message: 'undefined',
+      message: '[unprintable value]',
       retryable: false,
     });
+    const bare = new Error('x');
+    Object.defineProperty(bare, 'message', { value: undefined });
+    expect(serializeError(bare).message).toBe('');
   });
 
   it('reports non-Error throws as NonError with a safe string form', () => {

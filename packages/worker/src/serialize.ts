@@ -24,10 +24,13 @@ export function safeString(value: unknown): string {
     try {
       return Object.prototype.toString.call(value);
     } catch {
-      return '[unprintable value]';
+      return UNPRINTABLE;
     }
   }
 }
+
+/** What stands for a part of a thrown value that cannot be read or printed. */
+const UNPRINTABLE = '[unprintable value]';
 
 /** Reads a property without letting a throwing getter or proxy escape. */
 function read(value: object, key: string): unknown {
@@ -53,7 +56,13 @@ function isError(value: unknown): value is Error {
 /** The message of whatever was thrown, as a string. Never throws. */
 function messageOf(thrown: unknown): string {
   if (!isError(thrown)) return safeString(thrown);
-  const message = read(thrown, 'message');
+  let message: unknown;
+  try {
+    message = thrown.message;
+  } catch {
+    return UNPRINTABLE;
+  }
+  if (message === undefined) return '';
   return typeof message === 'string' ? message : safeString(message);
 }
 

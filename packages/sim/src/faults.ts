@@ -1,0 +1,101 @@
+import type { Random } from './random.js';
+
+/**
+ * The faults a simulated run can suffer, each a model of something real:
+ * - `subscriber-drop`: a process's subscriber connection is cut and restored
+ *   `durationMs` later; what was published meanwhile is gone (PUBLISH counted 0).
+ * - `command-drop`: a command connection is cut; its commands in flight were
+ *   applied with the reply lost, or never applied (`applyInFlight`).
+ * - `redis-restart`: Redis restarts empty; every connection drops and returns.
+ * - `redis-stall`: Redis answers nothing for `durationMs`, then everything at once.
+ * - `worker-crash`: a worker dies (no heartbeat, no goodbye); `worker-restart`
+ *   starts it again under the same id.
+ * - `worker-pause`: a worker process is stopped (SIGSTOP) and resumed.
+ * - `worker-block`: a handler blocks a worker's event loop; its heartbeat thread
+ *   keeps beating.
+ * - `worker-drain`: a worker closes gracefully; `worker-join` adds a new one.
+ * - `clock-skew`: a process's clock jumps ahead or behind by up to `durationMs`.
+ */
+export const FAULT_KINDS = [
+  'subscriber-drop',
+  'command-drop',
+  'redis-restart',
+  'redis-stall',
+  'worker-crash',
+  'worker-restart',
+  'worker-pause',
+  'worker-block',
+  'worker-drain',
+  'worker-join',
+  'clock-skew',
+] as const;
+
+export type FaultKind = (typeof FAULT_KINDS)[number];
+
+export interface Fault {
+  /** Milliseconds after the run started. */
+  at: number;
+  kind: FaultKind;
+  /** Which process it hits: an index the world maps onto its dispatchers and workers. */
+  target: number;
+  durationMs: number;
+  applyInFlight: boolean;
+}
+
+export interface FaultPlan {
+  /** Faults are injected during this many ms from the start; then the run heals. */
+  windowMs: number;
+  /** Processes a fault can target. */
+  processes: number;
+  /** Mean faults per second of the window. */
+  perSecond: number;
+  /** Kinds this run may use (a seed picks a subset, so runs differ in character). */
+  kinds?: readonly FaultKind[];
+}
+
+/** Draws a run's faults, in time order, from `random`. */
+export function planFaults(random: Random, plan: FaultPlan): Fault[] {
+  const kinds = plan.kinds ?? FAULT_KINDS.filter(() => random.chance(0.6));
+  if (kinds.length === 0 || plan.perSecond <= 0) return [];
+  const faults: Fault[] = [];
+  const meanGapMs = 1_000 / plan.perSecond;
+  for (
+    let at = random.next() * meanGapMs;
+    at < plan.windowMs;
+    at += exponential(random, meanGapMs)
+  ) {
+    const kind = random.pick(kinds);
+    faults.push({
+      at: Math.floor(at),
+      kind,
+      target: random.int(0, Math.max(0, plan.processes - 1)),
+      durationMs: duration(random, kind),
+      applyInFlight: random.chance(0.5),
+    });
+  }
+  return faults;
+}
+
+function exponential(random: Random, mean: number): number {
+  return -Math.log(1 - random.next()) * mean;
+}
+
+/** How long a fault lasts: realistic orders of magnitude against the default timers (1 s beats, 3 s TTL, 5 s ack). */
+function duration(random: Random, kind: FaultKind): number {
+  switch (kind) {
+    case 'subscriber-drop':
+    case 'command-drop':
+      return random.int(1, 2_000);
+    case 'redis-restart':
+      return random.int(10, 1_000);
+    case 'redis-stall':
+    case 'worker-pause':
+      return random.int(100, 8_000);
+    case 'worker-block':
+      return random.int(100, 10_000);
+    case 'clock-skew':
+      return random.int(-2_000, 2_000);
+    default:
+      return 0;
+  }
+}

@@ -1,0 +1,167 @@
+/**
+ * A frame in: decoded and validated, each task either answered from this
+ * worker's record (a re-sent attempt that is live here is acked again, one that
+ * finished here gets its final reply again: never run twice) or passed to
+ * admission; each cancel passed to the executor. Invalid messages are counted,
+ * logged (rate-limited) and, when they can be answered, nacked.
+ */
+import {
+  type CancelMessage,
+  type Clock,
+  decode,
+  type Message,
+  NackReason,
+  type RateLimitedLog,
+  type TaskMessage,
+  type TaskTable,
+} from '@ringcast/protocol';
+import type { Admission } from './admission.js';
+import type { Attempt } from './attempt.js';
+import type { Executor } from './executor.js';
+import { hash } from './finished.js';
+import type { Logger } from './options.js';
+import type { Replies } from './replies.js';
+import { safeString } from './serialize.js';
+import type { WorkerStats } from './stats.js';
+
+/** Frames kept while a starting worker checks its id is its own: one round trip's worth. */
+const MAX_HELD_FRAMES = 1_000;
+/** Prefix of the worker's self-addressed probe (recovery.ts); real frames always start with `{`. */
+export const PROBE_PREFIX = 'ringcast-probe:';
+
+/** What intake needs of its worker. */
+export interface IntakeHost {
+  /** Whether another process holds this worker's id: it answers the frames, not this one. */
+  fenced(): boolean;
+  /** A probe frame came back (recovery.ts). */
+  probe(data: string): void;
+}
+
+export class Intake {
+  readonly #id: string;
+  readonly #maxMessageBytes: number;
+  readonly #clock: Clock;
+  readonly #logger: Logger;
+  readonly #warnings: RateLimitedLog;
+  readonly #stats: WorkerStats;
+  readonly #live: TaskTable<Attempt, string>;
+  readonly #admission: Pick<Admission, 'take'>;
+  readonly #executor: Pick<Executor, 'cancel'>;
+  readonly #replies: Pick<Replies, 'ack' | 'nack' | 'resendFinal'>;
+  readonly #host: IntakeHost;
+  /** Frames that arrived between subscribing and knowing the id is ours, to take in once it is. */
+  #held: string[] | undefined;
+  /**
+   * Epoch ms, read once per incoming frame: a clock read costs as much as a Map
+   * lookup, and tasks of one frame arrive together.
+   */
+  #now = 0;
+
+  constructor(
+    options: { id: string; maxMessageBytes: number; logger: Logger },
+    clock: Clock,
+    warnings: RateLimitedLog,
+    stats: WorkerStats,
+    live: TaskTable<Attempt, string>,
+    admission: Pick<Admission, 'take'>,
+    executor: Pick<Executor, 'cancel'>,
+    replies: Pick<Replies, 'ack' | 'nack' | 'resendFinal'>,
+    host: IntakeHost,
+  ) {
+    this.#id = options.id;
+    this.#maxMessageBytes = options.maxMessageBytes;
+    this.#logger = options.logger;
+    this.#clock = clock;
+    this.#warnings = warnings;
+    this.#stats = stats;
+    this.#live = live;
+    this.#admission = admission;
+    this.#executor = executor;
+    this.#replies = replies;
+    this.#host = host;
+  }
+
+  /** Keeps frames instead of taking them in, until {@link release}. */
+  hold(): void {
+    this.#held = [];
+  }
+
+  /** Takes in the frames held since {@link hold}, or drops them (`take` false). */
+  release(take: boolean): void {
+    const held = this.#held;
+    this.#held = undefined;
+    if (take && held) for (const frame of held) this.frame(frame);
+  }
+
+  /** A frame arrived on the worker's channel. */
+  frame = (data: string): void => {
+    this.#now = this.#clock.now();
+    try {
+      if (data.startsWith(PROBE_PREFIX)) {
+        this.#host.probe(data);
+        return;
+      }
+      if (this.#held !== undefined) {
+        // Bounded: past it, their dispatchers re-send when no ack comes.
+        if (this.#held.length < MAX_HELD_FRAMES) this.#held.push(data);
+        return;
+      }
+      // The process that holds the id gets the same frames and answers them.
+      if (this.#host.fenced()) return;
+      const decoded = decode(data, { maxBytes: this.#maxMessageBytes });
+      if (!decoded.ok) {
+        this.#invalid(decoded.error.message);
+        return;
+      }
+      for (const message of decoded.messages) this.#message(message);
+      for (const { error, context } of decoded.rejected) {
+        this.#invalid(error.message);
+        if (context?.kind === 'task' && context.id && context.token && context.replyTo) {
+          this.#replies.nack(
+            { id: context.id, token: context.token, replyTo: context.replyTo },
+            NackReason.INVALID_MESSAGE,
+            error.message,
+          );
+        }
+      }
+    } catch (error) {
+      this.#logger.error(`worker ${this.#id}: failed to handle a message: ${safeString(error)}`);
+    }
+  };
+
+  #message(message: Message): void {
+    if (message.kind === 'task') this.#task(message);
+    else if (message.kind === 'cancel') this.#cancel(message);
+    else this.#invalid(`unexpected "${message.kind}" message on a worker channel`);
+  }
+
+  #invalid(why: string): void {
+    this.#stats.invalid++;
+    this.#warnings.log('invalid', `worker ${this.#id} dropped an invalid message: ${why}`);
+  }
+
+  #task(task: TaskMessage): void {
+    this.#stats.received++;
+    const tag = hash(task.token);
+    const live = this.#live.get(task.token, tag);
+    if (live) {
+      // Re-sent while queued or running: confirm again, never run twice.
+      this.#stats.duplicates++;
+      if (live.acked) this.#replies.ack(live.task);
+      return;
+    }
+    if (this.#replies.resendFinal(task, tag, this.#now)) {
+      // Re-sent after it finished: its dispatcher lost the reply; it is sent again.
+      this.#stats.duplicates++;
+      return;
+    }
+    this.#admission.take(task, tag, this.#now);
+  }
+
+  #cancel(message: CancelMessage): void {
+    const attempt = this.#live.get(message.token, hash(message.token));
+    if (!attempt || attempt.task.id !== message.id) return;
+    this.#stats.cancelled++;
+    this.#executor.cancel(attempt);
+  }
+}

@@ -1,0 +1,224 @@
+/**
+ * The worker's transport on ioredis: the one file that talks to Redis. It owns
+ * the two connections (commands, and the subscriber), their lifecycle and
+ * events, the MULTI batches and the id claim's Lua script. The heartbeat runs in
+ * a thread with a connection of its own (presence.ts).
+ */
+import {
+  type Clock,
+  type ConnectionErrors,
+  type ConnectionPair,
+  closeConnections,
+  connectBoth,
+  describeRedis,
+  type Names,
+  openConnections,
+  startFailure,
+  systemClock,
+  watchConnections,
+} from '@ringcast/protocol';
+import { Redis, type RedisOptions } from 'ioredis';
+import { Presence } from './presence.js';
+import type {
+  ClaimCheck,
+  PresenceHandle,
+  PresenceSetup,
+  WorkerTransport,
+  WorkerTransportEvents,
+} from './transport.js';
+
+/** How long close() waits for Redis to confirm the unsubscribe. */
+const UNSUBSCRIBE_MS = 2_000;
+
+/**
+ * KEYS[1] the claim key; ARGV: incarnation, TTL in ms, channel, how many of the
+ * channel's subscribers are the caller's own (0 or 1). Returns [held, subscribers].
+ * PUBSUB is nondeterministic; Redis 5 and later replicate a script's effects, so
+ * it may still write after it. The rules are identity.ts's.
+ */
+const CLAIM_SCRIPT = `
+local holder = redis.call('GET', KEYS[1])
+local subscribers = redis.call('PUBSUB', 'NUMSUB', ARGV[3])[2]
+if holder == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return {1, subscribers}
+end
+if holder and subscribers > tonumber(ARGV[4]) then
+  return {0, subscribers}
+end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return {1, subscribers}
+`;
+
+/** The one Redis call the claim needs; an ioredis client is one. */
+export interface EvalClient {
+  eval(script: string, numKeys: number, ...args: Array<string | number>): Promise<unknown>;
+}
+
+/** One atomic check of the id's claim (see identity.ts for what it decides). */
+export async function checkClaim(
+  client: EvalClient,
+  names: Names,
+  id: string,
+  incarnation: string,
+  ttlMs: number,
+  subscribed: boolean,
+): Promise<ClaimCheck> {
+  const reply = await client.eval(
+    CLAIM_SCRIPT,
+    1,
+    names.claimKey(id),
+    incarnation,
+    ttlMs,
+    names.workerChannel(id),
+    subscribed ? 1 : 0,
+  );
+  const [held, subscribers] = Array.isArray(reply) ? reply : [];
+  return { held: held === 1, subscribers: typeof subscribers === 'number' ? subscribers : 0 };
+}
+
+/** A MULTI's replies: throws the first command's error, as `exec` does not. */
+function check(results: Array<[Error | null, unknown]> | null): void {
+  const failed = results?.find(([error]) => error)?.[0];
+  if (failed) throw failed;
+}
+
+export class RedisWorkerTransport implements WorkerTransport {
+  readonly clock: Clock;
+  readonly #redis: string | RedisOptions | Redis;
+  readonly #names: Names;
+  readonly #id: string;
+  readonly #channel: string;
+  #connections: ConnectionPair<Redis> | undefined;
+  #errors: ConnectionErrors | undefined;
+  #events: WorkerTransportEvents | undefined;
+
+  /** `redis`: a URL, ioredis options, or a client the caller keeps (never closed here). */
+  constructor(redis: string | RedisOptions | Redis, names: Names, id: string, clock = systemClock) {
+    this.clock = clock;
+    this.#redis = redis;
+    this.#names = names;
+    this.#id = id;
+    this.#channel = names.workerChannel(id);
+  }
+
+  get subscriberUp(): boolean {
+    return this.#connections?.subscriber.status === 'ready';
+  }
+
+  async connect(events: WorkerTransportEvents): Promise<void> {
+    this.#events = events;
+    const connections = openConnections<Redis, RedisOptions>(
+      this.#redis,
+      `ringcast-worker:${this.#id}`,
+      (target, defaults) =>
+        typeof target === 'string'
+          ? new Redis(target, defaults)
+          : new Redis({ ...target, ...defaults }),
+    );
+    this.#connections = connections;
+    const { command, subscriber } = connections;
+    this.#errors = watchConnections(connections, (error, role) => events.error(error, role));
+    command.on('ready', this.#onCommandReady);
+    subscriber.on('close', this.#onSubscriberClose);
+    subscriber.on('ready', this.#onSubscriberReady);
+    subscriber.on('message', this.#onMessage);
+    await connectBoth(connections);
+  }
+
+  #onCommandReady = (): void => this.#events?.commandReady();
+  #onSubscriberClose = (): void => this.#events?.subscriberClosed();
+  #onSubscriberReady = (): void => this.#events?.subscriberReady();
+  #onMessage = (_channel: string, data: string): void => this.#events?.message(data);
+
+  #command(): Redis {
+    const connections = this.#connections;
+    if (!connections) throw new Error('Connection is closed.');
+    return connections.command;
+  }
+
+  async subscribe(): Promise<void> {
+    await this.#connections?.subscriber.subscribe(this.#channel);
+  }
+
+  async unsubscribe(): Promise<void> {
+    await this.#connections?.subscriber.unsubscribe(this.#channel);
+  }
+
+  async publish(channel: string, frame: string): Promise<number> {
+    return this.#command().publish(channel, frame);
+  }
+
+  async claim(incarnation: string, ttlMs: number, subscribed: boolean): Promise<ClaimCheck> {
+    return checkClaim(this.#command(), this.#names, this.#id, incarnation, ttlMs, subscribed);
+  }
+
+  async register(entry: string, incarnation: string, ttlMs: number): Promise<void> {
+    const results = await this.#command()
+      .multi()
+      .hset(this.#names.registryKey, this.#id, entry)
+      .set(this.#names.heartbeatKey(this.#id), incarnation, 'PX', ttlMs)
+      .exec();
+    check(results);
+  }
+
+  async leave(): Promise<void> {
+    const results = await this.#command()
+      .multi()
+      .hdel(this.#names.registryKey, this.#id)
+      .del(this.#names.heartbeatKey(this.#id), this.#names.claimKey(this.#id))
+      .exec();
+    check(results);
+  }
+
+  async park(replyTo: string, frame: string, ttlMs: number, max: number): Promise<void> {
+    const key = this.#names.parkedKey(replyTo);
+    const results = await this.#command()
+      .multi()
+      .rpush(key, frame)
+      .pexpire(key, ttlMs)
+      .ltrim(key, -max, -1)
+      .exec();
+    check(results);
+  }
+
+  presence(setup: PresenceSetup): PresenceHandle {
+    return new Presence({
+      redis: this.#redis,
+      command: this.#command(),
+      registryKey: this.#names.registryKey,
+      heartbeatKey: this.#names.heartbeatKey(this.#id),
+      id: this.#id,
+      ...setup,
+    });
+  }
+
+  startFailure(error: unknown): { message: string; cause: unknown } {
+    return startFailure(error, this.#errors ?? { last: undefined }, this.#redis);
+  }
+
+  describe(): string {
+    return describeRedis(this.#redis);
+  }
+
+  async close(): Promise<void> {
+    const connections = this.#connections;
+    if (!connections) return;
+    const { command, subscriber } = connections;
+    command.off('ready', this.#onCommandReady);
+    subscriber.off('ready', this.#onSubscriberReady);
+    subscriber.off('close', this.#onSubscriberClose);
+    if (subscriber.status === 'ready') {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        subscriber.unsubscribe().catch(() => undefined),
+        new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, UNSUBSCRIBE_MS);
+        }),
+      ]);
+      clearTimeout(timer);
+    }
+    // The 'error' listeners stay: a closing socket may still emit one, and unheard it would crash.
+    await closeConnections(connections);
+  }
+}

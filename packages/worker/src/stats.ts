@@ -1,0 +1,65 @@
+import type { NackReason } from '@ringcast/protocol';
+
+/** Counters since start. */
+export interface WorkerStats {
+  /** Task messages received, duplicates included. */
+  received: number;
+  /** Acks sent (a result that stood in for its ack is not counted here). */
+  acked: number;
+  /** Handler runs that produced a value. */
+  succeeded: number;
+  /** Handler runs that threw, or whose value could not be sent. */
+  failed: number;
+  /** Tasks refused, by reason. */
+  nacked: Record<NackReason, number>;
+  /** Frames and messages dropped as invalid. */
+  invalid: number;
+  /** Re-sent attempts answered from the worker's record instead of running again. */
+  duplicates: number;
+  /** Attempts cancelled by their dispatcher (queued ones never run). */
+  cancelled: number;
+  /** Replies kept in Redis because their dispatcher was not subscribed. */
+  parked: number;
+  /** Replies dropped because Redis could not take them and the retry list was full. */
+  dropped: number;
+  /** Handlers running now. */
+  inflight: number;
+  /** Tasks waiting for a free slot now. */
+  queued: number;
+  /** Checks that found another live process subscribed to this worker's channel: its id runs twice. */
+  sharedChannel: number;
+  /** Whether another live process holds this worker's id, so this one stopped taking tasks. */
+  fenced: boolean;
+  /**
+   * Slots held now by handlers that outlived their task's deadline by more than a
+   * second (they ignore `ctx.signal`); dispatchers count them against this
+   * worker's capacity until they return.
+   */
+  overdue: number;
+}
+
+/** Counters at zero. The collaborators update them in place: one object, no per-task cost. */
+export function zeroStats(): WorkerStats {
+  return {
+    received: 0,
+    acked: 0,
+    succeeded: 0,
+    failed: 0,
+    nacked: { BUSY: 0, DRAINING: 0, UNKNOWN_HANDLER: 0, EXPIRED: 0, INVALID_MESSAGE: 0 },
+    invalid: 0,
+    duplicates: 0,
+    cancelled: 0,
+    parked: 0,
+    dropped: 0,
+    inflight: 0,
+    queued: 0,
+    sharedChannel: 0,
+    fenced: false,
+    overdue: 0,
+  };
+}
+
+/** A copy the caller may keep. */
+export function snapshot(stats: WorkerStats): WorkerStats {
+  return { ...stats, nacked: { ...stats.nacked } };
+}

@@ -1,0 +1,390 @@
+/**
+ * The worker core on the in-memory transport and a virtual clock: no Redis, no
+ * sleeps. A fake dispatcher publishes task frames with protocol's encoders on a
+ * MemoryRedis connection of its own and reads the replies and control messages.
+ */
+import {
+  decode,
+  ErrorCode,
+  encode,
+  MemoryRedis,
+  type Message,
+  NackReason,
+  names,
+  parseHeartbeat,
+  type TaskMessage,
+  VirtualClock,
+} from '@ringcast/protocol';
+import { afterEach, describe, expect, it } from 'vitest';
+import { MemoryWorkerTransport } from './memory-transport.js';
+import type { Handler, HandlerContext } from './options.js';
+import { createWorkerCore, type Worker } from './worker.js';
+
+const NS = 'unit';
+const n = names(NS);
+const ID = 'w1';
+const DISPATCHER = 'd1';
+const TICK = 1;
+
+/** A handler whose runs the test finishes by hand. */
+function manual() {
+  const runs: Array<{
+    payload: unknown;
+    ctx: HandlerContext;
+    resolve: (v: unknown) => void;
+    reject: (e: unknown) => void;
+  }> = [];
+  const handler: Handler = (payload, ctx) =>
+    new Promise((resolve, reject) => {
+      runs.push({ payload, ctx, resolve, reject });
+    });
+  return { runs, handler };
+}
+
+const open: Worker[] = [];
+
+afterEach(() => {
+  expect(open.filter((w) => w.stats().inflight > 0)).toEqual([]);
+  open.length = 0;
+});
+
+async function setup(
+  handlers: Record<string, Handler>,
+  options: { concurrency?: number; maxQueue?: number; drainTimeoutMs?: number } = {},
+) {
+  const clock = new VirtualClock();
+  const redis = new MemoryRedis(clock);
+  const transport = new MemoryWorkerTransport(redis, n, ID);
+  const worker = createWorkerCore(
+    { id: ID, namespace: NS, handlers, logger: false, ...options },
+    transport,
+  );
+  open.push(worker);
+  const peer = redis.connect('dispatcher');
+  const replies: Message[] = [];
+  const control: Message[] = [];
+  peer.onMessage((channel, data) => {
+    const decoded = decode(data);
+    if (!decoded.ok) throw decoded.error;
+    (channel === n.controlChannel ? control : replies).push(...decoded.messages);
+  });
+  await settle(clock, peer.subscribe([n.replyChannel(DISPATCHER), n.controlChannel]));
+
+  /** Runs the clock until `promise` settles (events due meanwhile run in order). */
+  async function settle<T>(c: VirtualClock, promise: Promise<T>): Promise<T> {
+    let done = false;
+    const watched = promise.finally(() => {
+      done = true;
+    });
+    // Observed here, so a rejection is not reported unhandled while the clock runs.
+    watched.catch(() => undefined);
+    await c.runUntil(c.now() + 60_000, () => done);
+    return watched;
+  }
+
+  let seq = 0;
+  function task(fields: Partial<TaskMessage> = {}): TaskMessage {
+    seq++;
+    return {
+      kind: 'task',
+      id: `t${seq}`,
+      attempt: 1,
+      token: `tok${seq}`,
+      handler: 'job',
+      payload: { seq },
+      deadline: clock.now() + 10_000,
+      replyTo: DISPATCHER,
+      ...fields,
+    };
+  }
+
+  return {
+    clock,
+    redis,
+    transport,
+    worker,
+    peer,
+    replies,
+    control,
+    task,
+    settle: <T>(promise: Promise<T>) => settle(clock, promise),
+    /** Publishes messages to the worker as one frame and lets a few turns pass. */
+    send: async (...messages: Message[]) => {
+      await settle(clock, peer.publish(n.workerChannel(ID), encode(messages)));
+      await clock.advance(TICK);
+    },
+    kinds: () => replies.map((m) => (m.kind === 'nack' ? `nack:${m.reason}` : m.kind)),
+  };
+}
+
+describe('worker core on the memory transport', () => {
+  it('registers, announces itself, and beats while it runs', async () => {
+    const t = await setup({ job: () => 1 });
+    await t.settle(t.worker.start());
+    await t.clock.advance(TICK);
+    const entry = t.redis.hget(n.registryKey, ID);
+    expect(JSON.parse(entry!)).toMatchObject({ id: ID, handlers: ['job'] });
+    expect(t.control.map((m) => m.kind)).toEqual(['hello']);
+    expect(t.redis.numsub([n.workerChannel(ID)])).toEqual([1]);
+    // The heartbeat key outlives its TTL only if it is refreshed.
+    await t.clock.advance(10_000);
+    const beat = parseHeartbeat(t.redis.get(n.heartbeatKey(ID)));
+    expect(beat?.incarnation).toBe(t.worker.info().incarnation);
+    expect(t.redis.pttl(n.heartbeatKey(ID))).toBeGreaterThan(0);
+    await t.settle(t.worker.close());
+    expect(t.redis.hget(n.registryKey, ID)).toBeNull();
+    expect(t.redis.get(n.heartbeatKey(ID))).toBeNull();
+    expect(t.control.map((m) => m.kind)).toEqual(['hello', 'leave']);
+  });
+
+  it('answers a synchronous handler with its result alone, an asynchronous one with an ack first', async () => {
+    const slow = manual();
+    const t = await setup({ job: (p) => p, slow: slow.handler });
+    await t.settle(t.worker.start());
+    await t.send(t.task());
+    expect(t.replies).toMatchObject([{ kind: 'result', id: 't1', ok: true, value: { seq: 1 } }]);
+    await t.send(t.task({ handler: 'slow' }));
+    expect(t.kinds()).toEqual(['result', 'ack']);
+    slow.runs[0]!.resolve('done');
+    await t.clock.advance(TICK);
+    expect(t.replies.at(-1)).toMatchObject({ kind: 'result', id: 't2', ok: true, value: 'done' });
+    expect(t.worker.stats()).toMatchObject({ received: 2, acked: 1, succeeded: 2, inflight: 0 });
+    await t.settle(t.worker.close());
+  });
+
+  it('acks a re-sent running attempt again and answers a re-sent finished one from its record', async () => {
+    const slow = manual();
+    let runs = 0;
+    const t = await setup({ job: () => ++runs, slow: slow.handler });
+    await t.settle(t.worker.start());
+    const once = t.task();
+    await t.send(once);
+    // The dispatcher lost the result and sends the attempt again: it must not run twice.
+    await t.send(once);
+    expect(runs).toBe(1);
+    expect(t.replies).toMatchObject([
+      { kind: 'result', token: once.token, value: 1 },
+      { kind: 'result', token: once.token, value: 1 },
+    ]);
+    // A lost ack: the re-sent attempt is still running here and is acked again.
+    const running = t.task({ handler: 'slow' });
+    await t.send(running);
+    await t.send(running);
+    expect(t.kinds().slice(2)).toEqual(['ack', 'ack']);
+    expect(slow.runs).toHaveLength(1);
+    expect(t.worker.stats().duplicates).toBe(2);
+    slow.runs[0]!.resolve(0);
+    await t.settle(t.worker.close());
+  });
+
+  it('refuses unknown handlers, expired tasks, and tasks beyond its capacity', async () => {
+    const slow = manual();
+    const t = await setup({ job: slow.handler }, { concurrency: 1, maxQueue: 1 });
+    await t.settle(t.worker.start());
+    await t.send(
+      t.task({ handler: 'nope' }),
+      t.task({ deadline: t.clock.now() - 1 }),
+      t.task(),
+      t.task(),
+      t.task(),
+    );
+    expect(t.kinds()).toEqual([
+      `nack:${NackReason.UNKNOWN_HANDLER}`,
+      `nack:${NackReason.EXPIRED}`,
+      `nack:${NackReason.BUSY}`,
+      'ack',
+      'ack',
+    ]);
+    expect(t.worker.stats()).toMatchObject({ inflight: 1, queued: 1 });
+    slow.runs[0]!.resolve(1);
+    await t.clock.advance(TICK);
+    slow.runs[1]!.resolve(2);
+    await t.clock.advance(TICK);
+    expect(t.worker.stats()).toMatchObject({ inflight: 0, queued: 0, succeeded: 2 });
+    await t.settle(t.worker.close());
+  });
+
+  it('runs at most `concurrency` asynchronous handlers at once, the rest in arrival order', async () => {
+    const slow = manual();
+    const t = await setup({ job: slow.handler }, { concurrency: 2, maxQueue: 3 });
+    await t.settle(t.worker.start());
+    await t.send(t.task(), t.task(), t.task(), t.task(), t.task());
+    const started = () => slow.runs.map((run) => (run.payload as { seq: number }).seq);
+    expect(started()).toEqual([1, 2]);
+    expect(t.worker.stats()).toMatchObject({ inflight: 2, queued: 3 });
+    slow.runs[1]!.resolve(0);
+    await t.clock.advance(TICK);
+    expect(started()).toEqual([1, 2, 3]);
+    for (let i = 0; i < 5; i++) slow.runs[i]?.resolve(0);
+    await t.clock.advance(TICK);
+    for (let i = 0; i < 5; i++) slow.runs[i]?.resolve(0);
+    await t.clock.advance(TICK);
+    expect(started()).toEqual([1, 2, 3, 4, 5]);
+    expect(t.worker.stats()).toMatchObject({ inflight: 0, queued: 0, succeeded: 5 });
+    await t.settle(t.worker.close());
+  });
+
+  it('cancels: a queued attempt never runs, a running one sees its signal abort', async () => {
+    const slow = manual();
+    const t = await setup({ job: slow.handler }, { concurrency: 1 });
+    await t.settle(t.worker.start());
+    const running = t.task();
+    const queued = t.task();
+    await t.send(running, queued);
+    await t.send({ kind: 'cancel', id: queued.id, token: queued.token });
+    await t.send({ kind: 'cancel', id: running.id, token: running.token });
+    const { ctx, reject } = slow.runs[0]!;
+    expect(ctx.signal.aborted).toBe(true);
+    expect(ctx.signal.reason).toMatchObject({ code: ErrorCode.CANCELLED });
+    reject(new Error('gave up'));
+    await t.clock.advance(TICK);
+    expect(t.replies.at(-1)).toMatchObject({
+      kind: 'result',
+      id: running.id,
+      ok: false,
+      error: { code: ErrorCode.CANCELLED },
+    });
+    // The slot the cancelled queued attempt would have taken goes straight back.
+    expect(slow.runs).toHaveLength(1);
+    expect(t.worker.stats()).toMatchObject({ cancelled: 2, queued: 0, inflight: 0 });
+    await t.settle(t.worker.close());
+  });
+
+  it('aborts a handler at its deadline (TIMEOUT) and counts its slot overdue while it ignores that', async () => {
+    const slow = manual();
+    const t = await setup({ job: slow.handler });
+    await t.settle(t.worker.start());
+    await t.send(t.task({ deadline: t.clock.now() + 500 }));
+    await t.clock.advance(600);
+    expect(slow.runs[0]!.ctx.signal.reason).toMatchObject({ code: ErrorCode.TIMEOUT });
+    await t.clock.advance(1_000);
+    expect(t.worker.stats().overdue).toBe(1);
+    await t.clock.advance(1_000);
+    expect(parseHeartbeat(t.redis.get(n.heartbeatKey(ID)))?.overdue).toBe(1);
+    // It gives up at last, with whatever its API throws: the reply says why it was aborted.
+    slow.runs[0]!.reject(new Error('AbortError'));
+    await t.clock.advance(100);
+    expect(t.worker.stats().overdue).toBe(0);
+    expect(t.replies.at(-1)).toMatchObject({ kind: 'result', error: { code: ErrorCode.TIMEOUT } });
+    await t.settle(t.worker.close());
+  });
+
+  it('drains on close: queued attempts nacked DRAINING and running ones acked before the leave, then they finish', async () => {
+    const slow = manual();
+    const t = await setup({ job: slow.handler }, { concurrency: 1 });
+    await t.settle(t.worker.start());
+    const running = t.task();
+    const queued = t.task();
+    // Both arrive in one turn and close() begins before their acks go out.
+    void t.peer.publish(n.workerChannel(ID), encode([running, queued]));
+    await t.clock.runUntil(t.clock.now(), () => t.worker.stats().inflight === 1);
+    expect(t.replies).toEqual([]);
+    const closed = t.worker.close();
+    await t.clock.advance(TICK);
+    expect(t.kinds()).toEqual([`nack:${NackReason.DRAINING}`, 'ack']);
+    expect(t.control.map((m) => m.kind)).toEqual(['hello', 'leave']);
+    expect(t.redis.hget(n.registryKey, ID)).toBeNull();
+    // Tasks that arrive now are refused.
+    await t.send(t.task());
+    expect(t.kinds().at(-1)).toBe(`nack:${NackReason.DRAINING}`);
+    slow.runs[0]!.resolve('finished');
+    await t.settle(closed);
+    expect(t.replies.at(-1)).toMatchObject({ kind: 'result', id: running.id, value: 'finished' });
+    expect(slow.runs).toHaveLength(1);
+  });
+
+  it('aborts handlers still running after drainTimeoutMs, reason CLOSED', async () => {
+    const slow = manual();
+    const t = await setup({ job: slow.handler }, { drainTimeoutMs: 1_000 });
+    await t.settle(t.worker.start());
+    await t.send(t.task({ deadline: t.clock.now() + 60_000 }));
+    const closed = t.worker.close();
+    await t.clock.advance(1_100);
+    const { ctx, reject } = slow.runs[0]!;
+    expect(ctx.signal.reason).toMatchObject({ code: ErrorCode.CLOSED });
+    reject(ctx.signal.reason);
+    await t.settle(closed);
+    expect(t.replies.at(-1)).toMatchObject({ kind: 'result', error: { code: ErrorCode.CLOSED } });
+  });
+
+  it('stops beating while its subscriber connection is down, and recovers once it is back', async () => {
+    const t = await setup({ job: (p) => p }, {});
+    await t.settle(t.worker.start());
+    t.transport.subscriber!.drop();
+    // No beat while the subscription is lost: the key lapses, dispatchers stop routing here.
+    await t.clock.advance(5_000);
+    expect(t.redis.get(n.heartbeatKey(ID))).toBeNull();
+    // Redis restarted meanwhile: the registration is gone too, and must come back.
+    t.redis.hdel(n.registryKey, [ID]);
+    t.transport.subscriber!.restore();
+    await t.clock.advance(2_000);
+    expect(t.redis.numsub([n.workerChannel(ID)])).toEqual([1]);
+    expect(t.redis.hget(n.registryKey, ID)).not.toBeNull();
+    expect(t.redis.get(n.heartbeatKey(ID))).not.toBeNull();
+    expect(t.control.map((m) => m.kind)).toEqual(['hello', 'hello']);
+    await t.send(t.task());
+    expect(t.kinds()).toEqual(['result']);
+    await t.settle(t.worker.close());
+  });
+
+  it('after Redis restarts empty, registers again and sends what it could not while it was down', async () => {
+    const slow = manual();
+    const t = await setup({ job: slow.handler });
+    await t.settle(t.worker.start());
+    await t.send(t.task());
+    t.redis.restart();
+    t.peer.restore();
+    await t.settle(t.peer.subscribe([n.replyChannel(DISPATCHER), n.controlChannel]));
+    // The handler finishes while the worker's connections are down.
+    slow.runs[0]!.resolve('kept');
+    await t.clock.advance(10);
+    expect(t.redis.keys()).toEqual([]);
+    t.transport.command!.restore();
+    t.transport.subscriber!.restore();
+    await t.clock.advance(2_000);
+    expect(t.replies.at(-1)).toMatchObject({ kind: 'result', value: 'kept' });
+    expect(t.redis.hget(n.registryKey, ID)).not.toBeNull();
+    expect(t.redis.get(n.heartbeatKey(ID))).not.toBeNull();
+    // The identity check takes the lapsed claim back.
+    expect(t.redis.get(n.claimKey(ID))).toBe(t.worker.info().incarnation);
+    expect(t.worker.stats()).toMatchObject({ fenced: false, dropped: 0 });
+    await t.settle(t.worker.close());
+  });
+
+  it('parks a reply nobody heard, and keeps one it could not publish until the connection is back', async () => {
+    const slow = manual();
+    const t = await setup({ job: slow.handler });
+    await t.settle(t.worker.start());
+    await t.send(t.task(), t.task());
+    // The dispatcher is between subscriptions: the result goes to its parked list.
+    await t.settle(t.peer.unsubscribe([n.replyChannel(DISPATCHER)]));
+    slow.runs[0]!.resolve('parked');
+    await t.clock.advance(10);
+    const parked = t.redis.lrange(n.parkedKey(DISPATCHER), 0, -1);
+    expect(parked).toHaveLength(1);
+    expect(t.worker.stats().parked).toBe(1);
+    // Redis cannot be reached: the result waits for the command connection.
+    await t.settle(t.peer.subscribe([n.replyChannel(DISPATCHER)]));
+    t.transport.command!.drop();
+    slow.runs[1]!.resolve('retried');
+    await t.clock.advance(10);
+    expect(t.replies.filter((m) => m.kind === 'result')).toEqual([]);
+    t.transport.command!.restore();
+    await t.clock.advance(10);
+    expect(t.replies.at(-1)).toMatchObject({ kind: 'result', value: 'retried' });
+    await t.settle(t.worker.close());
+  });
+
+  it('refuses to start when another live process holds its id', async () => {
+    const t = await setup({ job: () => 1 });
+    await t.settle(t.worker.start());
+    const other = createWorkerCore(
+      { id: ID, namespace: NS, handlers: { job: () => 1 }, logger: false },
+      new MemoryWorkerTransport(t.redis, n, ID),
+    );
+    await expect(t.settle(other.start())).rejects.toMatchObject({
+      code: ErrorCode.DUPLICATE_WORKER,
+    });
+    await t.settle(t.worker.close());
+  });
+});
