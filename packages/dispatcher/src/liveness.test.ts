@@ -1,17 +1,12 @@
-import { names, parseHeartbeat, type WorkerInfo } from '@ringcast/protocol';
-import type { Redis } from 'ioredis';
+import { parseHeartbeat, systemClock, VirtualClock, type WorkerInfo } from '@ringcast/protocol';
 import { describe, expect, it } from 'vitest';
 import {
   applyHeartbeat,
   HeartbeatProbe,
   type Liveness,
-  PRUNE_BATCH,
-  pruneRegistry,
   readRegistry,
   waitsForAck,
 } from './liveness.js';
-
-const n = names('t');
 
 function info(id: string, fields: Partial<WorkerInfo> = {}): WorkerInfo {
   return {
@@ -78,15 +73,16 @@ describe('readRegistry', () => {
       junk: '{"not json',
       'bad id!': '{}',
     };
-    const beats: Record<string, string> = {
-      [n.heartbeatKey('a')]: 'inc-a;b=500',
-      [n.heartbeatKey('c')]: 'a-newer-incarnation',
-    };
-    const command = {
-      hgetall: async () => registry,
-      mget: async (keys: string[]) => keys.map((k) => beats[k] ?? null),
-    } as unknown as Redis;
-    const read = await readRegistry(command, n);
+    const beats: Record<string, string> = { a: 'inc-a;b=500', c: 'a-newer-incarnation' };
+    const reads: string[][] = [];
+    const read = await readRegistry({
+      readRegistry: async () => registry,
+      readHeartbeats: async (ids) => {
+        reads.push([...ids]);
+        return ids.map((id) => beats[id] ?? null);
+      },
+    });
+    expect(reads).toEqual([['a', 'b', 'c', 'junk']]);
     expect(read.invalid).toBe(2);
     expect(read.workers.map((w) => [w.info.id, w.beat?.incarnation, w.beat?.blockedMs])).toEqual([
       ['a', 'inc-a', 500],
@@ -94,64 +90,23 @@ describe('readRegistry', () => {
       ['c', 'a-newer-incarnation', 0],
     ]);
     expect(read.lapsed).toEqual([
-      { field: 'b', entry: registry['b'], heartbeatKey: n.heartbeatKey('b') },
-      { field: 'junk', entry: '{"not json', heartbeatKey: n.heartbeatKey('junk') },
-      { field: 'bad id!', entry: '{}', heartbeatKey: undefined },
+      { field: 'b', entry: registry['b'], id: 'b' },
+      { field: 'junk', entry: '{"not json', id: 'junk' },
+      { field: 'bad id!', entry: '{}', id: undefined },
     ]);
-  });
-});
-
-describe('pruneRegistry', () => {
-  it('passes each entry as read, with its key, and at most a batch per round', async () => {
-    const calls: unknown[][] = [];
-    const command = {
-      eval: async (...args: unknown[]) => {
-        calls.push(args);
-        return 2;
-      },
-    } as unknown as Redis;
-    expect(
-      await pruneRegistry(command, n, [
-        { field: 'b', entry: 'E', heartbeatKey: 't:hb:b' },
-        { field: 'x y', entry: 'F', heartbeatKey: undefined },
-      ]),
-    ).toBe(2);
-    expect(calls[0]!.slice(1)).toEqual([
-      3,
-      n.registryKey,
-      't:hb:b',
-      n.registryKey,
-      'b',
-      'E',
-      '1',
-      'x y',
-      'F',
-      '0',
-    ]);
-    const many = Array.from({ length: PRUNE_BATCH + 5 }, (_, i) => ({
-      field: `w${i}`,
-      entry: '{}',
-      heartbeatKey: `t:hb:w${i}`,
-    }));
-    await pruneRegistry(command, n, many);
-    expect(calls[1]![1]).toBe(PRUNE_BATCH + 1);
-    expect(await pruneRegistry(command, n, [])).toBe(0);
-    expect(calls).toHaveLength(2);
   });
 });
 
 describe('HeartbeatProbe', () => {
-  it('reads every key asked for in one turn with one MGET', async () => {
+  it('reads every worker asked for in one turn with one read', async () => {
     const reads: string[][] = [];
-    const command = {
-      mget: async (keys: string[]) => {
-        reads.push(keys);
-        return keys.map((k) => (k === 'k1' ? 'inc;b=300' : null));
-      },
-    } as unknown as Redis;
-    const probe = new HeartbeatProbe(() => command, 1_000);
-    const results = await Promise.all([probe.read('k1'), probe.read('k2'), probe.read('k1')]);
-    expect(reads).toEqual([['k1', 'k2']]);
+    const read = async (ids: readonly string[]) => {
+      reads.push([...ids]);
+      return ids.map((id) => (id === 'w1' ? 'inc;b=300' : null));
+    };
+    const probe = new HeartbeatProbe(read, systemClock, 1_000);
+    const results = await Promise.all([probe.read('w1'), probe.read('w2'), probe.read('w1')]);
+    expect(reads).toEqual([['w1', 'w2']]);
     expect(results).toEqual([
       { ok: true, beat: { incarnation: 'inc', blockedMs: 300, stalledMs: 0, overdue: 0 } },
       { ok: true, beat: undefined },
@@ -159,11 +114,28 @@ describe('HeartbeatProbe', () => {
     ]);
   });
 
-  it('answers not-ok when Redis fails, does not answer in time, or is not connected', async () => {
-    const failing = { mget: async () => Promise.reject(new Error('down')) } as unknown as Redis;
-    expect(await new HeartbeatProbe(() => failing, 1_000).read('k')).toEqual({ ok: false });
-    const silent = { mget: () => new Promise(() => undefined) } as unknown as Redis;
-    expect(await new HeartbeatProbe(() => silent, 20).read('k')).toEqual({ ok: false });
-    expect(await new HeartbeatProbe(() => undefined, 20).read('k')).toEqual({ ok: false });
+  it('answers not-ok when Redis fails, does not answer in time, or the read throws', async () => {
+    const clock = new VirtualClock();
+    const failing = async () => Promise.reject(new Error('down'));
+    const failed = new HeartbeatProbe(failing, clock, 1_000).read('w');
+    await clock.advance(0);
+    expect(await failed).toEqual({ ok: false });
+    const silent = () => new Promise<Array<string | null>>(() => undefined);
+    const late = new HeartbeatProbe(silent, clock, 20).read('w');
+    await clock.advance(19);
+    let answered = false;
+    void late.then(() => {
+      answered = true;
+    });
+    await clock.advance(0);
+    expect(answered).toBe(false);
+    await clock.advance(1);
+    expect(await late).toEqual({ ok: false });
+    const throwing = () => {
+      throw new Error('not open');
+    };
+    const thrown = new HeartbeatProbe(throwing, clock, 20).read('w');
+    await clock.advance(0);
+    expect(await thrown).toEqual({ ok: false });
   });
 });

@@ -22,21 +22,21 @@
  *   its tasks go elsewhere as before. A worker whose loop turns and still does not
  *   ack is suspected as before.
  * - **Slots held past their deadline are not capacity**: see `usableCapacity`.
- * - **Dead workers leave the registry** (`pruneRegistry`): an entry whose
+ * - **Dead workers leave the registry** (the transport's `prune`): an entry whose
  *   heartbeat lapsed is deleted, atomically, so a worker that re-registered in
  *   between is never touched; workers write their entry with every beat, so a
  *   pruned worker that was only held up comes back by itself.
  */
 import {
+  type Clock,
   type Heartbeat,
   isValidId,
-  type Names,
   parseHeartbeat,
   parseWorkerInfo,
+  type Timer,
   usableCapacity,
   type WorkerInfo,
 } from '@ringcast/protocol';
-import type { Redis } from 'ioredis';
 
 /** What the dispatcher keeps of a worker that its heartbeat updates. */
 export interface Liveness {
@@ -91,8 +91,8 @@ export interface LapsedEntry {
   field: string;
   /** The entry exactly as read, so that a rewritten one is never deleted. */
   entry: string;
-  /** The key whose absence was seen; undefined when the field is no id (no worker can beat for it). */
-  heartbeatKey: string | undefined;
+  /** The worker whose heartbeat was absent; undefined when the field is no id (no worker can beat for it). */
+  id: string | undefined;
 }
 
 export interface RegistryRead {
@@ -104,13 +104,18 @@ export interface RegistryRead {
   lapsed: LapsedEntry[];
 }
 
-/** One reconcile round's reads: the registry, then every entry's heartbeat in one MGET. */
-export async function readRegistry(command: Redis, names: Names): Promise<RegistryRead> {
-  // ioredis builds this object safely even for a field named "__proto__"; values are validated below.
-  const registry = await command.hgetall(names.registryKey);
+/** What a reconcile round reads: the transport's, narrowed. */
+export interface RegistryReader {
+  readRegistry(): Promise<Record<string, string>>;
+  readHeartbeats(ids: readonly string[]): Promise<Array<string | null>>;
+}
+
+/** One reconcile round's reads: the registry, then every entry's heartbeat in one read. */
+export async function readRegistry(reader: RegistryReader): Promise<RegistryRead> {
+  const registry = await reader.readRegistry();
   const read: RegistryRead = { workers: [], invalid: 0, lapsed: [] };
   const entries: Array<{ field: string; entry: string; info: WorkerInfo | undefined }> = [];
-  const keys: string[] = [];
+  const ids: string[] = [];
   const unkeyed: LapsedEntry[] = [];
   for (const [field, entry] of Object.entries(registry)) {
     let info: WorkerInfo | undefined;
@@ -121,92 +126,60 @@ export async function readRegistry(command: Redis, names: Names): Promise<Regist
     }
     const id = info?.id ?? field;
     if (!isValidId(id)) {
-      unkeyed.push({ field, entry, heartbeatKey: undefined });
+      unkeyed.push({ field, entry, id: undefined });
       continue;
     }
     entries.push({ field, entry, info });
-    keys.push(names.heartbeatKey(id));
+    ids.push(id);
   }
-  const beats = keys.length > 0 ? await command.mget(keys) : [];
+  const beats = ids.length > 0 ? await reader.readHeartbeats(ids) : [];
   entries.forEach(({ field, entry, info }, i) => {
     const value = beats[i];
-    if (value === null || value === undefined) {
-      read.lapsed.push({ field, entry, heartbeatKey: keys[i] });
-    }
+    if (value === null || value === undefined) read.lapsed.push({ field, entry, id: ids[i] });
     if (info) read.workers.push({ info, beat: parseHeartbeat(value) });
   });
   read.lapsed.push(...unkeyed);
   return read;
 }
 
-/** Most entries pruned per round: the script runs inside Redis, and must stay short. */
+/** Most entries pruned per round: the prune runs inside Redis, and must stay short. */
 export const PRUNE_BATCH = 1_000;
-
-/**
- * Deletes each entry only if it is still exactly what was read and its heartbeat
- * key is still absent, both checked inside Redis in one step: a worker that
- * registered again in the meantime (its MULTI writes entry and heartbeat
- * together) is never deleted. KEYS: the registry, then one heartbeat key per
- * entry (the registry again for an entry that has none, unread).
- * ARGV: per entry its field, the entry as read, and '1' if its key must be absent.
- */
-const PRUNE_SCRIPT = `
-local pruned = 0
-for i = 1, #KEYS - 1 do
-  local field = ARGV[3 * i - 2]
-  if (ARGV[3 * i] == '0' or redis.call('EXISTS', KEYS[i + 1]) == 0)
-    and redis.call('HGET', KEYS[1], field) == ARGV[3 * i - 1] then
-    redis.call('HDEL', KEYS[1], field)
-    pruned = pruned + 1
-  end
-end
-return pruned
-`;
-
-/** Prunes lapsed entries (up to {@link PRUNE_BATCH}); resolves with how many went. */
-export async function pruneRegistry(
-  command: Redis,
-  names: Names,
-  lapsed: readonly LapsedEntry[],
-): Promise<number> {
-  const batch = lapsed.slice(0, PRUNE_BATCH);
-  if (batch.length === 0) return 0;
-  const keys: string[] = [names.registryKey];
-  const args: string[] = [];
-  for (const { field, entry, heartbeatKey } of batch) {
-    keys.push(heartbeatKey ?? names.registryKey);
-    args.push(field, entry, heartbeatKey === undefined ? '0' : '1');
-  }
-  return Number(await command.eval(PRUNE_SCRIPT, keys.length, ...keys, ...args));
-}
 
 /** A fresh read of one heartbeat: `ok: false` when Redis did not answer in time. */
 export type ProbeResult = { ok: true; beat: Heartbeat | undefined } | { ok: false };
 
 /**
  * Fresh heartbeat reads for ack windows that close. Reads asked for in the same
- * turn share one MGET (a blocked worker's ack windows tend to close together),
+ * turn share one read (a blocked worker's ack windows tend to close together),
  * and each is bounded, so a task never waits on a Redis that does not answer.
  */
 export class HeartbeatProbe {
-  readonly #command: () => Redis | undefined;
+  readonly #read: (ids: readonly string[]) => Promise<Array<string | null>>;
+  readonly #clock: Clock;
   readonly #timeoutMs: number;
   #pending = new Map<string, Array<(result: ProbeResult) => void>>();
   #scheduled = false;
 
-  constructor(command: () => Redis | undefined, timeoutMs: number) {
-    this.#command = command;
+  /** `read` fetches heartbeats by worker id (the transport's `readHeartbeats`). */
+  constructor(
+    read: (ids: readonly string[]) => Promise<Array<string | null>>,
+    clock: Clock,
+    timeoutMs: number,
+  ) {
+    this.#read = read;
+    this.#clock = clock;
     this.#timeoutMs = timeoutMs;
   }
 
-  read(key: string): Promise<ProbeResult> {
+  /** The heartbeat of worker `id`. */
+  read(id: string): Promise<ProbeResult> {
     return new Promise((resolve) => {
-      const waiting = this.#pending.get(key);
+      const waiting = this.#pending.get(id);
       if (waiting) waiting.push(resolve);
-      else this.#pending.set(key, [resolve]);
+      else this.#pending.set(id, [resolve]);
       if (!this.#scheduled) {
         this.#scheduled = true;
-        setImmediate(this.#flush);
+        this.#clock.setImmediate(this.#flush);
       }
     });
   }
@@ -215,31 +188,31 @@ export class HeartbeatProbe {
     this.#scheduled = false;
     const pending = this.#pending;
     this.#pending = new Map();
-    const keys = [...pending.keys()];
+    const ids = [...pending.keys()];
     const answer = (results: Array<ProbeResult>) => {
-      keys.forEach((key, i) => {
-        for (const resolve of pending.get(key)!) resolve(results[i]!);
+      ids.forEach((id, i) => {
+        for (const resolve of pending.get(id)!) resolve(results[i]!);
       });
     };
-    const command = this.#command();
-    if (!command) {
-      answer(keys.map(() => ({ ok: false })));
-      return;
-    }
-    let timer: NodeJS.Timeout | undefined;
+    let timer: Timer | undefined;
     const timeout = new Promise<null>((resolve) => {
-      timer = setTimeout(() => resolve(null), this.#timeoutMs);
-      timer.unref();
+      timer = this.#clock.setTimeout(() => resolve(null), this.#timeoutMs);
     });
-    Promise.race([command.mget(keys), timeout])
+    let reading: Promise<Array<string | null>>;
+    try {
+      reading = this.#read(ids);
+    } catch (error) {
+      reading = Promise.reject(error);
+    }
+    Promise.race([reading, timeout])
       .then(
         (values) =>
           values === null
-            ? keys.map((): ProbeResult => ({ ok: false }))
+            ? ids.map((): ProbeResult => ({ ok: false }))
             : values.map((value): ProbeResult => ({ ok: true, beat: parseHeartbeat(value) })),
-        () => keys.map((): ProbeResult => ({ ok: false })),
+        () => ids.map((): ProbeResult => ({ ok: false })),
       )
       .then(answer)
-      .finally(() => clearTimeout(timer));
+      .finally(() => this.#clock.clearTimer(timer));
   };
 }

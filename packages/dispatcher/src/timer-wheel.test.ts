@@ -1,5 +1,15 @@
+import type { Clock, Timer } from '@ringcast/protocol';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { TimerWheel, type WheelEntry } from './timer-wheel.js';
+
+/** Node's timers and Date, looked up at call time so that vitest's fake ones drive the wheel. */
+const clock: Clock = {
+  now: () => Date.now(),
+  setTimeout: (callback, ms) => setTimeout(callback, ms) as unknown as Timer,
+  setInterval: (callback, ms) => setInterval(callback, ms) as unknown as Timer,
+  clearTimer: (timer) => clearInterval(timer as unknown as NodeJS.Timeout),
+  setImmediate: (callback) => setImmediate(callback),
+};
 
 interface Entry extends WheelEntry {
   readonly name: string;
@@ -20,7 +30,7 @@ let wheels: TimerWheel<Entry>[] = [];
 /** A wheel recording `[name, now]` for every fire, plus an optional hook run inside the callback. */
 function setup(hook?: (e: Entry, now: number) => void) {
   const fired: Array<[string, number]> = [];
-  const wheel = new TimerWheel<Entry>(TICK, (e, now) => {
+  const wheel = new TimerWheel<Entry>(clock, TICK, (e, now) => {
     fired.push([e.name, now]);
     hook?.(e, now);
   });

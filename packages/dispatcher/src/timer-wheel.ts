@@ -1,3 +1,5 @@
+import type { Clock, Timer } from '@ringcast/protocol';
+
 /**
  * A member of the wheel. The dispatcher's task records implement it directly,
  * so scheduling a deadline allocates nothing.
@@ -22,14 +24,16 @@ const IDLE_TICKS = 100;
  */
 export class TimerWheel<T extends WheelEntry> {
   readonly #slots: Array<WheelEntry | undefined> = new Array(SLOTS).fill(undefined);
+  readonly #clock: Clock;
   readonly #tickMs: number;
   readonly #fire: (entry: T, now: number) => void;
   #size = 0;
   #lastTick = 0;
-  #interval: NodeJS.Timeout | undefined;
+  #interval: Timer | undefined;
   #idleTicks = 0;
 
-  constructor(tickMs: number, fire: (entry: T, now: number) => void) {
+  constructor(clock: Clock, tickMs: number, fire: (entry: T, now: number) => void) {
+    this.#clock = clock;
     this.#tickMs = tickMs;
     this.#fire = fire;
   }
@@ -114,23 +118,22 @@ export class TimerWheel<T extends WheelEntry> {
   }
 
   #start(): void {
-    this.#lastTick = Math.floor(Date.now() / this.#tickMs) - 1;
+    this.#lastTick = Math.floor(this.#clock.now() / this.#tickMs) - 1;
     this.#idleTicks = 0;
-    this.#interval = setInterval(this.#tick, this.#tickMs);
-    this.#interval.unref();
+    this.#interval = this.#clock.setInterval(this.#tick, this.#tickMs);
   }
 
   #tick = (): void => {
     if (this.#size > 0) {
       this.#idleTicks = 0;
-      this.advance(Date.now());
+      this.advance(this.#clock.now());
     } else if (++this.#idleTicks >= IDLE_TICKS) {
       this.#stop();
     }
   };
 
   #stop(): void {
-    if (this.#interval) clearInterval(this.#interval);
+    this.#clock.clearTimer(this.#interval);
     this.#interval = undefined;
   }
 }

@@ -1,18 +1,16 @@
-/** A ring member: anything with a positive integer weight. */
-export interface Weighted {
-  readonly weight: number;
-}
+import type { Strategy, Weighted } from '../strategy.js';
 
 /** Cycles longer than this are scaled down; the shares stay within rounding of the weights. */
 const MAX_CYCLE = 10_000;
 
 /**
+ * The `weighted-round-robin` strategy, the default.
  * Smooth weighted round-robin (nginx's upstream algorithm), precomputed: over
  * one full cycle every member appears exactly its weight's share of times,
  * spread out rather than in bursts. `pick` walks the sequence and skips members
  * the caller rejects (full, suspected), so a full member never starves others.
  */
-export class Ring<T extends Weighted> {
+export class WeightedRoundRobin<T extends Weighted> implements Strategy<T> {
   #sequence: T[] = [];
   #cursor = 0;
 

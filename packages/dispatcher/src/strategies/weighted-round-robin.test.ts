@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { buildSequence, Ring } from './ring.js';
+import { buildSequence, WeightedRoundRobin as Ring } from './weighted-round-robin.js';
 
 interface Member {
   readonly name: string;

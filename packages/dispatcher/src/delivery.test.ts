@@ -1,0 +1,123 @@
+/** Delivery and redelivery on the in-memory transport: lost acks, deaf channels, refusals, leaving and dying workers. */
+import { ErrorCode } from '@ringcast/protocol';
+import { afterEach, describe, expect, it } from 'vitest';
+import { closeAll, n, outcome, setup } from './testing/core-fixture.js';
+
+afterEach(closeAll);
+
+describe('redelivery on the memory transport', () => {
+  it('sends a new attempt elsewhere when the ack does not come', async () => {
+    const { clock, dispatcher, worker, join, start } = setup();
+    const silent = worker('w1', () => 'silent');
+    await join(silent);
+    await start();
+    const result = outcome(dispatcher.dispatch('echo', 'hi'));
+    await clock.advance(0);
+    expect(silent.received.map((t) => t.attempt)).toEqual([1]);
+    // A second worker joins with the next reconcile round, before the ack window closes.
+    const good = worker('w2', () => ({ ok: 'done' }));
+    await join(good);
+    await clock.advance(499);
+    expect(result.settled).toBe(false);
+    await clock.advance(20);
+    expect(result).toEqual({ settled: true, value: 'done' });
+    expect(good.received.map((t) => t.attempt)).toEqual([2]);
+    expect(dispatcher.workers().find((v) => v.id === 'w1')?.healthy).toBe(false);
+    expect(dispatcher.stats()).toMatchObject({ redelivered: 1, settled: { ok: 1 } });
+  });
+
+  it('re-routes at once when nobody listens on the worker channel, without spending an attempt', async () => {
+    const { clock, dispatcher, worker, join, start } = setup({ maxAttempts: 1 });
+    const deaf = worker('w1', () => ({ ok: 'never' }));
+    await join(deaf, false);
+    const good = worker('w2', () => ({ ok: 'heard' }));
+    await join(good);
+    await start();
+    const result = outcome(dispatcher.dispatch('echo', 1));
+    await clock.advance(0);
+    expect(result).toEqual({ settled: true, value: 'heard' });
+    expect(good.received.map((t) => t.attempt)).toEqual([2]);
+    expect(dispatcher.stats().redelivered).toBe(1);
+  });
+
+  it('takes a worker whose heartbeat lapsed for dead, sends its attempts elsewhere and prunes its entry', async () => {
+    const { clock, redis, dispatcher, worker, join, start } = setup();
+    const dying = worker('w1', () => 'ack', { heartbeatTtlMs: 1_000 });
+    await join(dying);
+    await start();
+    const result = outcome(dispatcher.dispatch('echo', 'z'));
+    await clock.advance(0);
+    expect(dying.received).toHaveLength(1);
+    const good = worker('w2', () => ({ ok: 'survived' }));
+    await join(good);
+    // The heartbeat is never refreshed: it lapses at 1 s, the next round notices.
+    await clock.advance(1_300);
+    expect(result).toEqual({ settled: true, value: 'survived' });
+    expect(dispatcher.workers().map((v) => v.id)).toEqual(['w2']);
+    expect(redis.hget(n.registryKey, 'w1')).toBeNull();
+    expect(good.received.map((t) => t.attempt)).toEqual([2]);
+  });
+
+  it('waits another ack window for a worker whose event loop is blocked, instead of running the task twice', async () => {
+    const { clock, dispatcher, worker, join, start } = setup();
+    const blocked = worker('w1', () => 'silent');
+    await join(blocked);
+    const other = worker('w2', () => ({ ok: 'ran twice' }));
+    await join(other);
+    await start();
+    const result = outcome(dispatcher.dispatch('echo', 'once'));
+    await clock.advance(0);
+    expect(blocked.received).toHaveLength(1);
+    // Its loop blocks after taking the task; its heartbeat thread says so.
+    const beat = blocked.beat(';b=600');
+    await clock.advance(0);
+    await beat;
+    await clock.advance(600);
+    expect(result.settled).toBe(false);
+    expect(other.received).toHaveLength(0);
+    // The loop turns again: the task it held runs there, once.
+    void blocked.finish(blocked.received[0]!, 'ran once');
+    await clock.advance(0);
+    expect(result).toEqual({ settled: true, value: 'ran once' });
+    expect(dispatcher.stats().redelivered).toBe(0);
+  });
+
+  it('re-routes a BUSY nack at once, without spending an attempt', async () => {
+    const { clock, dispatcher, worker, join, start } = setup({ maxAttempts: 1 });
+    const busy = worker('w1', () => ({ nack: ErrorCode.BUSY }));
+    await join(busy);
+    const free = worker('w2', () => ({ ok: 'free' }));
+    await join(free);
+    await start();
+    const result = outcome(dispatcher.dispatch('echo', 1));
+    await clock.advance(0);
+    expect(result).toEqual({ settled: true, value: 'free' });
+    expect(busy.received).toHaveLength(1);
+  });
+
+  it('rejects at once with a nack that says the task cannot run anywhere', async () => {
+    const { clock, dispatcher, worker, join, start } = setup();
+    const w = worker('w1', () => ({ nack: ErrorCode.INVALID_MESSAGE }));
+    await join(w);
+    await start();
+    const result = outcome(dispatcher.dispatch('echo', 1));
+    await clock.advance(0);
+    expect(result.error?.code).toBe(ErrorCode.INVALID_MESSAGE);
+  });
+
+  it('sends what a leaving worker never acknowledged elsewhere at once', async () => {
+    const { clock, dispatcher, worker, join, start } = setup({ maxAttempts: 1 });
+    const leaving = worker('w1', () => 'silent');
+    await join(leaving);
+    const staying = worker('w2', () => ({ ok: 'stayed' }));
+    await join(staying);
+    await start();
+    const result = outcome(dispatcher.dispatch('echo', 1));
+    await clock.advance(0);
+    expect(leaving.received).toHaveLength(1);
+    void leaving.leave();
+    await clock.advance(0);
+    expect(result).toEqual({ settled: true, value: 'stayed' });
+    expect(dispatcher.workers().find((v) => v.id === 'w1')?.healthy).toBe(false);
+  });
+});

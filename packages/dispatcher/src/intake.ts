@@ -1,0 +1,188 @@
+/**
+ * Intake: what turns a `dispatch()` call into a task. The call's arguments are
+ * checked (admission.ts) and sized (task-size.ts) before anything is made, so a
+ * refused call leaves nothing behind and counts under `stats().rejected`; an
+ * admitted one gets its record, an abort listener if it has a signal, and
+ * either its first attempt at once or a place in the local queue.
+ *
+ * `dispatch()` runs for every task, so it allocates only the task's record and
+ * its promise: the arguments wait in fields for one shared promise executor.
+ */
+import { type Clock, ErrorCode } from '@ringcast/protocol';
+import {
+  type CallOptions,
+  type DispatchOptions,
+  encodePayload,
+  readCallOptions,
+} from './admission.js';
+import type { Delivery } from './delivery.js';
+import { DispatchError } from './errors.js';
+import type { Ledger } from './ledger.js';
+import type { LocalQueue } from './local-queue.js';
+import type { Membership } from './membership.js';
+import type { ResolvedOptions } from './options.js';
+import type { Settlement } from './settlement.js';
+import type { Counters } from './stats.js';
+import { TaskState as State } from './task.js';
+import { exactTaskBytes, roughTaskBytes, tooLargeForWorkers } from './task-size.js';
+import type { TimerWheel } from './timer-wheel.js';
+import type { Task } from './worker-state.js';
+
+/** What intake needs of the rest of the dispatcher. */
+export interface IntakeHost {
+  readonly id: string;
+  readonly options: Pick<ResolvedOptions, 'timeoutMs' | 'maxMessageBytes' | 'maxQueued'>;
+  readonly clock: Clock;
+  readonly counters: Counters;
+  readonly ledger: Pick<Ledger, 'nextSeq' | 'idOf' | 'add'>;
+  readonly membership: Pick<Membership, 'size' | 'smallestLimit' | 'largestFrameFor'>;
+  readonly queue: Pick<LocalQueue, 'size' | 'push'>;
+  readonly wheel: Pick<TimerWheel<Task>, 'schedule'>;
+  readonly delivery: Pick<Delivery, 'send'>;
+  readonly settlement: Pick<Settlement, 'cancel' | 'unlisten'>;
+  /** Why no task is taken now (not started, closed), or undefined while running. */
+  closedReason(): string | undefined;
+}
+
+export class Intake {
+  readonly #host: IntakeHost;
+  /** The arguments of the `dispatch` call in progress, for {@link admit}. */
+  #handler: unknown;
+  #payload: unknown;
+  #options: DispatchOptions | undefined;
+  /** The checked options of the call in progress: one object for every call. */
+  readonly #call: CallOptions = { timeoutMs: 0, retries: 0, signal: undefined, aborted: false };
+
+  constructor(host: IntakeHost) {
+    this.#host = host;
+  }
+
+  /**
+   * Holds a call's arguments for {@link admit}, which the Promise constructor
+   * runs synchronously right after: one executor for every call, rather than a
+   * closure (and its context) per task.
+   */
+  take(handler: unknown, payload: unknown, options: DispatchOptions | undefined): void {
+    this.#handler = handler;
+    this.#payload = payload;
+    this.#options = options;
+  }
+
+  /**
+   * The executor of `dispatch()`'s promise: validates the call set by
+   * {@link take} and sends or queues the task.
+   */
+  readonly admit = (resolve: (value: unknown) => void, reject: (error: unknown) => void): void => {
+    const host = this.#host;
+    const handler: unknown = this.#handler;
+    const payload = this.#payload;
+    const options = this.#options;
+    // Not kept past the call: the caller's payload is theirs to let go of.
+    this.#payload = undefined;
+    this.#options = undefined;
+    const counters = host.counters;
+    const closed = host.closedReason();
+    if (closed !== undefined) {
+      reject(counters.refuse(new DispatchError(ErrorCode.CLOSED, closed)));
+      return;
+    }
+    if (typeof handler !== 'string' || handler.length === 0 || handler.length > 128) {
+      const message = 'handler must be a name of 1 to 128 characters';
+      reject(counters.refuse(new DispatchError(ErrorCode.UNKNOWN_HANDLER, message)));
+      return;
+    }
+    // Everything is checked before anything is sent: a bad option must not leave a task behind.
+    const call = this.#call;
+    let payloadJson: string | undefined;
+    try {
+      readCallOptions(options, host.options.timeoutMs, call);
+      if (call.aborted) {
+        throw new DispatchError(ErrorCode.CANCELLED, 'the signal was aborted before dispatch');
+      }
+      payloadJson = encodePayload(payload);
+    } catch (error) {
+      call.signal = undefined;
+      reject(counters.refuse(error as DispatchError));
+      return;
+    }
+    const { timeoutMs, retries, signal } = call;
+    call.signal = undefined;
+    const { ledger, membership } = host;
+    const { maxMessageBytes, maxQueued } = host.options;
+    const seq = ledger.nextSeq();
+    const id = ledger.idOf(seq);
+    const now = host.clock.now();
+    const deadline = now + timeoutMs;
+    let bytes = roughTaskBytes(id, host.id, payloadJson);
+    if (bytes > membership.smallestLimit) bytes = exactTaskBytes(id, host.id, handler, payloadJson);
+    if (bytes > maxMessageBytes) {
+      const message = `task of ${bytes} bytes exceeds maxMessageBytes (${maxMessageBytes})`;
+      reject(counters.refuse(new DispatchError(ErrorCode.PAYLOAD_TOO_LARGE, message)));
+      return;
+    }
+    if (membership.size > 0) {
+      const largest = membership.largestFrameFor(handler);
+      if (largest === undefined) {
+        const message = `no live worker has a handler named ${JSON.stringify(handler)}`;
+        reject(counters.refuse(new DispatchError(ErrorCode.UNKNOWN_HANDLER, message)));
+        return;
+      }
+      if (bytes > largest) {
+        reject(counters.refuse(tooLargeForWorkers(bytes, handler, largest)));
+        return;
+      }
+    }
+    const task: Task = {
+      seq,
+      id,
+      handler,
+      payload: payloadJson,
+      bytes,
+      deadline,
+      resolve,
+      reject,
+      state: State.New,
+      attempt: 0,
+      spent: 0,
+      retriesLeft: retries,
+      retried: 0,
+      lastError: undefined,
+      worker: undefined,
+      ackedBy: undefined,
+      lastWorker: undefined,
+      signal,
+      onAbort: undefined,
+      wakeAt: 0,
+      wheelPrev: undefined,
+      wheelNext: undefined,
+      wheelSlot: -1,
+    };
+    // Listening before the task can be sent: a signal that refuses the listener leaves nothing behind.
+    if (signal) {
+      task.onAbort = () => host.settlement.cancel(task);
+      try {
+        signal.addEventListener('abort', task.onAbort, { once: true });
+      } catch (error) {
+        const message = 'invalid dispatch options: signal.addEventListener threw';
+        reject(
+          counters.refuse(new DispatchError(ErrorCode.INVALID_OPTIONS, message, { cause: error })),
+        );
+        return;
+      }
+    }
+    const queue = host.queue;
+    const sent = queue.size === 0 && host.delivery.send(task, now);
+    if (!sent) {
+      if (queue.size >= maxQueued) {
+        host.settlement.unlisten(task);
+        const message = `every worker is full and the local queue holds ${maxQueued} tasks`;
+        reject(counters.refuse(new DispatchError(ErrorCode.QUEUE_FULL, message)));
+        return;
+      }
+      queue.push(task);
+      host.wheel.schedule(task, deadline);
+    }
+    ledger.add(task);
+    counters.dispatched++;
+  };
+}

@@ -1,0 +1,14 @@
+/**
+ * @internal Not part of the documented API: the dispatcher core on a transport
+ * of the caller's choosing, for unit tests and the deterministic simulator.
+ * Imported as `@ringcast/dispatcher/internal`; it may change in any release.
+ */
+export { createDispatcherCore } from './dispatcher.js';
+export { MemoryTransport } from './memory-transport.js';
+export { RedisTransport } from './redis-transport.js';
+export {
+  type DispatcherTransport,
+  MAYBE_HEARD,
+  type TransportContext,
+  type TransportEvents,
+} from './transport.js';

@@ -1,0 +1,272 @@
+/**
+ * Membership: which workers are alive, as the registry and their heartbeats
+ * say. Workers join and leave through reconcile rounds (every
+ * `reconcileIntervalMs`, and soon after a hello), leave gracefully with a
+ * `leave` message, and die when their heartbeat lapses. Every change rebuilds
+ * the strategy's view and the per-handler frame limits admission checks.
+ */
+import { type Clock, errorMessage, type Names, type WorkerInfo } from '@ringcast/protocol';
+import type { Delivery } from './delivery.js';
+import type { Ledger } from './ledger.js';
+import { applyHeartbeat, PRUNE_BATCH, readRegistry } from './liveness.js';
+import type { LocalQueue } from './local-queue.js';
+import type { DispatcherLog } from './log.js';
+import type { ResolvedOptions } from './options.js';
+import type { Counters } from './stats.js';
+import type { Strategy } from './strategy.js';
+import { TaskState as State } from './task.js';
+import type { TimerWheel } from './timer-wheel.js';
+import type { DispatcherTransport } from './transport.js';
+import { newWorkerState, routable, type Task, type WorkerState } from './worker-state.js';
+
+/** Heartbeat TTL assumed for workers that do not advertise theirs. */
+const DEFAULT_WORKER_TTL_MS = 3_000;
+
+/** What the dispatcher knows of one live worker. */
+export interface WorkerView {
+  id: string;
+  incarnation: string;
+  weight: number;
+  concurrency: number;
+  maxQueue: number;
+  handlers: string[];
+  host: string;
+  pid: number;
+  /** The largest frame it accepts: no task larger is sent to it. */
+  maxMessageBytes: number;
+  /** Attempts this dispatcher has on the worker now. */
+  inflight: number;
+  /**
+   * False while the worker is suspected (no ack, nobody subscribed), leaving, or
+   * its event loop is blocked (it gets no new tasks until it turns again).
+   */
+  healthy: boolean;
+  /** How long its event loop had been blocked at its last heartbeat, in ms; 0 while it turns. */
+  blockedMs: number;
+  /**
+   * Its slots held past their task's deadline by handlers that ignore their signal;
+   * they are taken off the capacity this dispatcher uses on it.
+   */
+  overdue: number;
+  /** Milliseconds since the worker was last heard from. */
+  lastSeenMs: number;
+}
+
+/** What membership needs of the rest of the dispatcher. */
+export interface MembershipHost {
+  readonly names: Names;
+  readonly options: Pick<
+    ResolvedOptions,
+    'maxMessageBytes' | 'reconcileIntervalMs' | 'leaveGraceMs'
+  >;
+  readonly clock: Clock;
+  readonly transport: Pick<
+    DispatcherTransport,
+    'readRegistry' | 'readHeartbeats' | 'subscriberCounts' | 'prune'
+  >;
+  readonly strategy: Strategy<WorkerState>;
+  readonly ledger: Pick<Ledger, 'attemptsOn'>;
+  readonly delivery: Pick<Delivery, 'redeliver'>;
+  readonly queue: Pick<LocalQueue, 'pump'>;
+  readonly wheel: Pick<TimerWheel<Task>, 'schedule'>;
+  readonly counters: Counters;
+  readonly log: Pick<DispatcherLog, 'info' | 'warn'>;
+  /** Whether the dispatcher is running (not starting, not closing). */
+  running(): boolean;
+}
+
+export class Membership {
+  readonly #host: MembershipHost;
+  readonly #workers = new Map<string, WorkerState>();
+  readonly #byChannel = new Map<string, WorkerState>();
+  /** Every handler name some live worker registered, with the largest frame one of them accepts. */
+  #handlers = new Map<string, number>();
+  /** The smallest frame limit of this dispatcher and every live worker: a task within it fits them all. */
+  #smallestLimit: number;
+  #reconciling = false;
+  #reconcileAgain = false;
+  /** Heartbeat lapses are not taken as deaths before this (epoch ms); see {@link holdLivenessJudgement}. */
+  #judgeLivenessAfter = 0;
+
+  constructor(host: MembershipHost) {
+    this.#host = host;
+    this.#smallestLimit = host.options.maxMessageBytes;
+  }
+
+  get size(): number {
+    return this.#workers.size;
+  }
+
+  /** The smallest frame limit of this dispatcher and every live worker. */
+  get smallestLimit(): number {
+    return this.#smallestLimit;
+  }
+
+  get(id: string): WorkerState | undefined {
+    return this.#workers.get(id);
+  }
+
+  /** The live worker on `channel`, if any. */
+  onChannel(channel: string): WorkerState | undefined {
+    return this.#byChannel.get(channel);
+  }
+
+  /** The largest frame any live worker with `handler` accepts; undefined if none has it. */
+  largestFrameFor(handler: string): number | undefined {
+    return this.#handlers.get(handler);
+  }
+
+  view(now: number): WorkerView[] {
+    return [...this.#workers.values()].map((w) => ({
+      id: w.id,
+      incarnation: w.incarnation,
+      weight: w.weight,
+      concurrency: w.concurrency,
+      maxQueue: w.info.maxQueue,
+      maxMessageBytes: w.maxMessageBytes,
+      handlers: [...w.handlers],
+      host: w.info.host,
+      pid: w.info.pid,
+      inflight: w.inflight,
+      healthy: routable(w, now),
+      lastSeenMs: now - w.lastSeen,
+      blockedMs: w.blockedMs,
+      overdue: w.overdue,
+    }));
+  }
+
+  /** Re-reads the registry and heartbeats, so a missed hello or a silent death heals. */
+  async reconcile(): Promise<void> {
+    if (this.#reconciling) return;
+    this.#reconciling = true;
+    const host = this.#host;
+    const { clock, transport } = host;
+    try {
+      const started = clock.now();
+      const round = await readRegistry(transport);
+      host.counters.invalidMessages += round.invalid;
+      // An answer this slow means Redis stalled (paused, swapping): heartbeats stalled with it.
+      if (clock.now() - started > host.options.reconcileIntervalMs) this.holdLivenessJudgement();
+      const judge = clock.now() >= this.#judgeLivenessAfter;
+      const alive = new Set<string>();
+      for (const { info, beat } of round.workers) {
+        if (beat?.incarnation === info.incarnation) {
+          alive.add(info.id);
+          this.#upsert(info);
+          applyHeartbeat(this.#workers.get(info.id)!, beat, host.options.reconcileIntervalMs);
+        }
+      }
+      for (const w of [...this.#workers.values()]) {
+        if (!alive.has(w.id) && judge) this.#gone(w, `worker ${w.id}'s heartbeat lapsed`);
+      }
+      const suspected = [...this.#workers.values()].filter((w) => w.suspected);
+      if (suspected.length > 0) {
+        const counts = await transport.subscriberCounts(suspected.map((w) => w.channel));
+        suspected.forEach((w, i) => {
+          if (counts[i]! > 0) w.suspected = false;
+        });
+      }
+      host.queue.pump();
+      // Dead workers' entries go, so the registry (read whole every round) stays
+      // as small as the fleet; never while a lapse may be Redis's doing.
+      if (judge && round.lapsed.length > 0) {
+        await transport.prune(round.lapsed.slice(0, PRUNE_BATCH));
+      }
+    } catch (error) {
+      host.log.warn('reconcile', `registry reconcile failed: ${errorMessage(error)}`);
+    } finally {
+      this.#reconciling = false;
+    }
+    if (this.#reconcileAgain && host.running()) {
+      this.#reconcileAgain = false;
+      await this.reconcile();
+    }
+  }
+
+  /** Reconciles now, or right after the round in progress (whose reads may predate the news). */
+  reconcileSoon(): void {
+    if (this.#reconciling) this.#reconcileAgain = true;
+    else void this.reconcile();
+  }
+
+  /**
+   * After Redis was unreachable or stalled, a worker's heartbeat key may have lapsed
+   * (or vanished with a restarted Redis) while the worker was fine; give every
+   * worker one heartbeat TTL to refresh it before a lapse counts as death.
+   */
+  holdLivenessJudgement(): void {
+    let ttl = DEFAULT_WORKER_TTL_MS;
+    for (const w of this.#workers.values()) ttl = Math.max(ttl, w.info.heartbeatTtlMs);
+    this.#judgeLivenessAfter = Math.max(this.#judgeLivenessAfter, this.#host.clock.now() + ttl);
+  }
+
+  /** The worker said goodbye: unacknowledged attempts go elsewhere now, acknowledged ones get a grace period. */
+  leaving(w: WorkerState): void {
+    const host = this.#host;
+    w.leaving = true;
+    const graceEnd = host.clock.now() + host.options.leaveGraceMs;
+    for (const task of host.ledger.attemptsOn(w)) {
+      if (task.state === State.Sent) host.delivery.redeliver(task, false, `worker ${w.id} left`);
+      else host.wheel.schedule(task, Math.min(task.deadline, graceEnd));
+    }
+    host.queue.pump();
+  }
+
+  #upsert(info: WorkerInfo): void {
+    const host = this.#host;
+    const now = host.clock.now();
+    const existing = this.#workers.get(info.id);
+    if (existing) {
+      existing.lastSeen = now;
+      if (existing.incarnation === info.incarnation) return;
+    }
+    const worker = newWorkerState(info, host.names.workerChannel(info.id), now);
+    if (existing) {
+      // Restarted under the same id, on the same channel: attempts the new process
+      // already acknowledged are running there, not lost with the old one.
+      for (const task of host.ledger.attemptsOn(existing)) {
+        if (task.ackedBy !== info.incarnation) continue;
+        existing.inflight--;
+        worker.inflight++;
+        task.worker = worker;
+        task.lastWorker = worker;
+      }
+      this.#gone(existing, `worker ${info.id} restarted`);
+    }
+    this.#workers.set(info.id, worker);
+    this.#byChannel.set(worker.channel, worker);
+    this.#rebuild();
+    host.log.info(
+      `worker ${info.id} joined (weight ${info.weight}, concurrency ${info.concurrency})`,
+    );
+  }
+
+  /** The worker is dead or restarted: everything it had goes elsewhere. */
+  #gone(w: WorkerState, why: string): void {
+    if (w.gone) return;
+    const host = this.#host;
+    w.gone = true;
+    this.#workers.delete(w.id);
+    this.#byChannel.delete(w.channel);
+    this.#rebuild();
+    const attempts = host.ledger.attemptsOn(w);
+    host.log.info(`${why}; re-dispatching its ${attempts.length} unfinished attempt(s)`);
+    for (const task of attempts) host.delivery.redeliver(task, true, why);
+    host.queue.pump();
+  }
+
+  #rebuild(): void {
+    const workers = [...this.#workers.values()];
+    this.#host.strategy.rebuild(workers);
+    const handlers = new Map<string, number>();
+    let smallest = this.#host.options.maxMessageBytes;
+    for (const w of workers) {
+      smallest = Math.min(smallest, w.maxMessageBytes);
+      for (const h of w.handlers) {
+        handlers.set(h, Math.max(handlers.get(h) ?? 0, w.maxMessageBytes));
+      }
+    }
+    this.#handlers = handlers;
+    this.#smallestLimit = smallest;
+  }
+}

@@ -1,0 +1,143 @@
+/**
+ * The dispatcher's transport on protocol's `MemoryRedis`: the same operations
+ * as `redis-transport.ts`, over an in-memory model of Redis whose time is a
+ * `Clock` (a `VirtualClock` in unit tests and the simulator). What Redis does
+ * in MULTI or Lua happens here inside one `command(...)` of the model, so it
+ * stays atomic. Unlike ioredis, a command sent while a connection is down fails
+ * at once rather than waiting in an offline queue.
+ */
+import {
+  type Clock,
+  errorMessage,
+  type MemoryConnection,
+  type MemoryRedis,
+  type Names,
+} from '@ringcast/protocol';
+import {
+  type DispatcherTransport,
+  MAYBE_HEARD,
+  type TransportContext,
+  type TransportEvents,
+} from './transport.js';
+
+export class MemoryTransport implements DispatcherTransport {
+  readonly clock: Clock;
+  readonly #redis: MemoryRedis;
+  #command: MemoryConnection | undefined;
+  #subscriber: MemoryConnection | undefined;
+  #names: Names | undefined;
+  #parkedKey = '';
+  /** Bumped whenever the command connection drops; see `MAYBE_HEARD`. */
+  #commandEpoch = 0;
+
+  constructor(redis: MemoryRedis) {
+    this.#redis = redis;
+    this.clock = redis.clock;
+  }
+
+  /** The command connection, for tests that cut it (`drop`, `restore`). */
+  get command(): MemoryConnection | undefined {
+    return this.#command;
+  }
+
+  /** The subscriber connection, for tests that cut it. */
+  get subscriber(): MemoryConnection | undefined {
+    return this.#subscriber;
+  }
+
+  async open(context: TransportContext, events: TransportEvents): Promise<void> {
+    this.#names = context.names;
+    this.#parkedKey = context.names.parkedKey(context.id);
+    const name = `ringcast:dispatcher:${context.id}`;
+    const command = this.#redis.connect(name);
+    const subscriber = this.#redis.connect(`${name}:sub`);
+    this.#command = command;
+    this.#subscriber = subscriber;
+    command.on('close', () => {
+      this.#commandEpoch++;
+    });
+    command.on('ready', () => {
+      if (this.#commandEpoch > 0) events.commandRestored();
+    });
+    subscriber.onMessage((channel, message) => events.message(channel, message));
+    subscriber.on('ready', () => events.subscriberReady());
+  }
+
+  describeFailure(error: unknown): { message: string; cause: unknown } {
+    return { message: errorMessage(error), cause: error };
+  }
+
+  subscribe(channels: readonly string[]): Promise<void> {
+    return this.#sub().subscribe([...channels]);
+  }
+
+  publish(channel: string, frame: string): Promise<number> {
+    const epoch = this.#commandEpoch;
+    return this.#cmd()
+      .publish(channel, frame)
+      .then(
+        (receivers) => (receivers === 0 && epoch !== this.#commandEpoch ? MAYBE_HEARD : receivers),
+        (error: unknown) => {
+          if (epoch !== this.#commandEpoch) return MAYBE_HEARD;
+          throw error;
+        },
+      );
+  }
+
+  readRegistry(): Promise<Record<string, string>> {
+    const key = this.#names!.registryKey;
+    return this.#cmd().command((redis) => redis.hgetall(key));
+  }
+
+  readHeartbeats(ids: readonly string[]): Promise<Array<string | null>> {
+    const names = this.#names!;
+    const keys = ids.map((id) => names.heartbeatKey(id));
+    return this.#cmd().command((redis) => keys.map((key) => redis.get(key)));
+  }
+
+  prune(
+    entries: ReadonlyArray<{ field: string; entry: string; id: string | undefined }>,
+  ): Promise<number> {
+    const names = this.#names!;
+    const registry = names.registryKey;
+    return this.#cmd().command((redis) => {
+      let pruned = 0;
+      for (const { field, entry, id } of entries) {
+        const lapsed = id === undefined || redis.pttl(names.heartbeatKey(id)) === -2;
+        if (lapsed && redis.hget(registry, field) === entry) {
+          redis.hdel(registry, [field]);
+          pruned++;
+        }
+      }
+      return pruned;
+    });
+  }
+
+  subscriberCounts(channels: readonly string[]): Promise<number[]> {
+    return this.#cmd().command((redis) => redis.numsub([...channels]));
+  }
+
+  takeParked(): Promise<string[]> {
+    const key = this.#parkedKey;
+    return this.#cmd().command((redis) => {
+      const frames = redis.lrange(key, 0, -1);
+      redis.del([key]);
+      return frames;
+    });
+  }
+
+  async close(): Promise<void> {
+    this.#command?.close();
+    this.#subscriber?.close();
+  }
+
+  #cmd(): MemoryConnection {
+    if (!this.#command) throw new Error('the transport is not open');
+    return this.#command;
+  }
+
+  #sub(): MemoryConnection {
+    if (!this.#subscriber) throw new Error('the transport is not open');
+    return this.#subscriber;
+  }
+}

@@ -1,0 +1,164 @@
+/**
+ * The dispatcher's transport on ioredis: the only file of the dispatcher that
+ * talks to Redis. It owns the two connections (commands, and a subscriber) and
+ * their lifecycle, the MULTI and the Lua script, and what a dropped command
+ * connection means for a publish in flight.
+ */
+import {
+  type Clock,
+  type ConnectionErrors,
+  closeConnections,
+  connectBoth,
+  type Names,
+  openConnections,
+  startFailure,
+  systemClock,
+  watchConnections,
+} from '@ringcast/protocol';
+import { Redis, type RedisOptions } from 'ioredis';
+import {
+  type DispatcherTransport,
+  MAYBE_HEARD,
+  type TransportContext,
+  type TransportEvents,
+} from './transport.js';
+
+type Connections = ReturnType<typeof openConnections<Redis, RedisOptions>>;
+
+/**
+ * Deletes each entry only if it is still exactly what was read and its heartbeat
+ * key is still absent, both checked inside Redis in one step: a worker that
+ * registered again in the meantime (its MULTI writes entry and heartbeat
+ * together) is never deleted. KEYS: the registry, then one heartbeat key per
+ * entry (the registry again for an entry that has none, unread).
+ * ARGV: per entry its field, the entry as read, and '1' if its key must be absent.
+ */
+const PRUNE_SCRIPT = `
+local pruned = 0
+for i = 1, #KEYS - 1 do
+  local field = ARGV[3 * i - 2]
+  if (ARGV[3 * i] == '0' or redis.call('EXISTS', KEYS[i + 1]) == 0)
+    and redis.call('HGET', KEYS[1], field) == ARGV[3 * i - 1] then
+    redis.call('HDEL', KEYS[1], field)
+    pruned = pruned + 1
+  end
+end
+return pruned
+`;
+
+export class RedisTransport implements DispatcherTransport {
+  readonly clock: Clock = systemClock;
+  readonly #redis: string | RedisOptions | Redis;
+  #connections: Connections | undefined;
+  #errors: ConnectionErrors | undefined;
+  #names: Names | undefined;
+  #parkedKey = '';
+  /**
+   * Bumped whenever the command connection drops. ioredis re-sends a command that
+   * was in flight then, so a PUBLISH may reach Redis twice: the first copy heard by
+   * the worker, the second answered 0 by a Redis that restarted before the worker
+   * re-subscribed. A count from across a drop cannot prove nobody heard the task.
+   */
+  #commandEpoch = 0;
+
+  /** `redis`: a URL, ioredis options, or the application's client (then only a duplicate subscribes). */
+  constructor(redis: string | RedisOptions | Redis) {
+    this.#redis = redis;
+  }
+
+  async open(context: TransportContext, events: TransportEvents): Promise<void> {
+    this.#names = context.names;
+    this.#parkedKey = context.names.parkedKey(context.id);
+    const connections = openConnections<Redis, RedisOptions>(
+      this.#redis,
+      `ringcast:dispatcher:${context.id}`,
+      (target, defaults) =>
+        typeof target === 'string'
+          ? new Redis(target, defaults)
+          : new Redis({ ...target, ...defaults }),
+    );
+    this.#connections = connections;
+    const { command, subscriber } = connections;
+    this.#errors = watchConnections(connections, (error, role) => events.error(error, role));
+    command.on('close', () => {
+      this.#commandEpoch++;
+    });
+    command.on('ready', () => {
+      if (this.#commandEpoch > 0) events.commandRestored();
+    });
+    subscriber.on('message', (channel: string, data: string) => events.message(channel, data));
+    subscriber.on('ready', () => events.subscriberReady());
+    await connectBoth(connections);
+  }
+
+  describeFailure(error: unknown): { message: string; cause: unknown } {
+    return startFailure(error, this.#errors ?? { last: undefined }, this.#redis);
+  }
+
+  async subscribe(channels: readonly string[]): Promise<void> {
+    await this.#open().subscriber.subscribe(...channels);
+  }
+
+  publish(channel: string, frame: string): Promise<number> {
+    const epoch = this.#commandEpoch;
+    return this.#open()
+      .command.publish(channel, frame)
+      .then(
+        (receivers) => (receivers === 0 && epoch !== this.#commandEpoch ? MAYBE_HEARD : receivers),
+        (error: unknown) => {
+          if (epoch !== this.#commandEpoch) return MAYBE_HEARD;
+          throw error;
+        },
+      );
+  }
+
+  readRegistry(): Promise<Record<string, string>> {
+    // ioredis builds this object safely even for a field named "__proto__".
+    return this.#open().command.hgetall(this.#names!.registryKey);
+  }
+
+  async readHeartbeats(ids: readonly string[]): Promise<Array<string | null>> {
+    if (ids.length === 0) return [];
+    const names = this.#names!;
+    return this.#open().command.mget(ids.map((id) => names.heartbeatKey(id)));
+  }
+
+  async prune(
+    entries: ReadonlyArray<{ field: string; entry: string; id: string | undefined }>,
+  ): Promise<number> {
+    if (entries.length === 0) return 0;
+    const names = this.#names!;
+    const keys: string[] = [names.registryKey];
+    const args: string[] = [];
+    for (const { field, entry, id } of entries) {
+      keys.push(id === undefined ? names.registryKey : names.heartbeatKey(id));
+      args.push(field, entry, id === undefined ? '0' : '1');
+    }
+    return Number(await this.#open().command.eval(PRUNE_SCRIPT, keys.length, ...keys, ...args));
+  }
+
+  async subscriberCounts(channels: readonly string[]): Promise<number[]> {
+    if (channels.length === 0) return [];
+    const counts = (await this.#open().command.pubsub('NUMSUB', ...channels)) as unknown[];
+    return channels.map((_, i) => Number(counts[i * 2 + 1]));
+  }
+
+  async takeParked(): Promise<string[]> {
+    const key = this.#parkedKey;
+    const [[, frames]] = (await this.#open()
+      .command.multi()
+      .lrange(key, 0, -1)
+      .del(key)
+      .exec()) as [[unknown, string[]], unknown];
+    return frames;
+  }
+
+  async close(): Promise<void> {
+    if (this.#connections) await closeConnections(this.#connections);
+  }
+
+  #open(): Connections {
+    if (!this.#connections) throw new Error('the transport is not open');
+    return this.#connections;
+  }
+}

@@ -1,0 +1,123 @@
+/**
+ * Settling a task: the one way out of the ledger. Success, failure, timeout
+ * and cancel all end here, exactly once per task (the state machine's `settle`
+ * refuses a second time), with the task's timers, queue slot, worker slot and
+ * abort listener released and the outcome counted.
+ */
+import { ErrorCode, type RemoteError } from '@ringcast/protocol';
+import { thrownMessage } from './admission.js';
+import type { Ledger } from './ledger.js';
+import type { LocalQueue } from './local-queue.js';
+import type { DispatcherLog } from './log.js';
+import type { Counters } from './stats.js';
+import { TaskState as State, settle } from './task.js';
+import type { TimerWheel } from './timer-wheel.js';
+import { release, type Task, type WorkerState } from './worker-state.js';
+
+/** What settling needs of the rest of the dispatcher. */
+export interface SettlementHost {
+  readonly ledger: Pick<Ledger, 'delete' | 'size'>;
+  readonly queue: Pick<LocalQueue, 'dropped' | 'pump'>;
+  readonly wheel: Pick<TimerWheel<Task>, 'cancel'>;
+  readonly counters: Counters;
+  readonly log: Pick<DispatcherLog, 'warn'>;
+  /** Tells the worker to stop the attempt `token` of task `id`. */
+  cancelRemote(worker: WorkerState, id: string, token: string): void;
+}
+
+export class Settlement {
+  readonly #host: SettlementHost;
+  #idleWaiters: Array<() => void> = [];
+
+  constructor(host: SettlementHost) {
+    this.#host = host;
+  }
+
+  /** Runs `waiter` once the ledger is empty (now, if it is). */
+  whenIdle(waiter: () => void): void {
+    if (this.#host.ledger.size === 0) waiter();
+    else this.#idleWaiters.push(waiter);
+  }
+
+  succeed(task: Task, value: unknown): void {
+    if (!this.#settle(task)) return;
+    this.#host.counters.ok++;
+    task.resolve(value);
+  }
+
+  fail(
+    task: Task,
+    code: ErrorCode,
+    message: string,
+    cancelRemote: boolean,
+    remote?: RemoteError,
+  ): void {
+    const worker = task.worker;
+    const attempt = task.attempt;
+    if (!this.#settle(task)) return;
+    if (cancelRemote && worker && !worker.gone) {
+      this.#host.cancelRemote(worker, task.id, `${task.id}.${attempt}`);
+    }
+    task.reject(this.#host.counters.failure(code, message, remote));
+  }
+
+  /**
+   * Rejects `task` with `TIMEOUT`. A handler error its retries were still
+   * answering when time ran out goes with it, as `remote` and in the message:
+   * otherwise the caller would learn only that it was slow.
+   */
+  timeout(task: Task, where: string, cancelRemote: boolean, error = task.lastError): void {
+    const last = error ? `; its last handler error was ${error.name}: ${error.message}` : '';
+    this.fail(
+      task,
+      ErrorCode.TIMEOUT,
+      `task did not settle within its timeout${where}${last}`,
+      cancelRemote,
+      error,
+    );
+  }
+
+  /** The caller's signal aborted. */
+  cancel(task: Task): void {
+    // Only a signal that is not really one calls its listener while it is being added.
+    if (task.state === State.New) return;
+    this.fail(task, ErrorCode.CANCELLED, 'the caller aborted the task', true);
+    this.#host.queue.pump();
+  }
+
+  /**
+   * Removes the task's abort listener. Settling runs inside Redis's message
+   * handler, so a signal that throws here is logged, never let through.
+   */
+  unlisten(task: Task): void {
+    const { signal, onAbort } = task;
+    task.signal = undefined;
+    task.onAbort = undefined;
+    if (!signal || !onAbort) return;
+    try {
+      signal.removeEventListener('abort', onAbort);
+    } catch (error) {
+      this.#host.log.warn(
+        'signal',
+        `a task's signal threw from removeEventListener: ${thrownMessage(error)}`,
+      );
+    }
+  }
+
+  #settle(task: Task): boolean {
+    const from = settle(task);
+    if (from === undefined) return false;
+    const host = this.#host;
+    if (from === State.Queued) host.queue.dropped();
+    release(task);
+    host.wheel.cancel(task);
+    host.ledger.delete(task);
+    if (task.onAbort) this.unlisten(task);
+    if (host.ledger.size === 0 && this.#idleWaiters.length > 0) {
+      const waiters = this.#idleWaiters;
+      this.#idleWaiters = [];
+      for (const resolve of waiters) resolve();
+    }
+    return true;
+  }
+}

@@ -1,0 +1,62 @@
+/** The dispatcher's counters, and the snapshot `stats()` returns. */
+import type { ErrorCode, RemoteError } from '@ringcast/protocol';
+import { DispatchError } from './errors.js';
+
+export interface DispatcherStats {
+  /** Calls admitted: each is settled, in flight or queued, so `settled.ok + Σ settled.error + inflight + queued === dispatched`. */
+  dispatched: number;
+  /** Admitted calls that settled, by outcome. */
+  settled: { ok: number; error: Partial<Record<ErrorCode, number>> };
+  /** Calls refused before admission (closed, bad arguments, too large, queue full, aborted signal), by code; not in `dispatched`. */
+  rejected: Partial<Record<ErrorCode, number>>;
+  /** New attempts made because an earlier one was lost, refused or failed. */
+  redelivered: number;
+  /** Replies for an attempt that was no longer current, dropped. */
+  staleReplies: number;
+  /** Frames or messages from Redis that failed validation, dropped. */
+  invalidMessages: number;
+  /** Replies workers parked while this dispatcher was not subscribed, recovered. */
+  recoveredReplies: number;
+  queued: number;
+  inflight: number;
+  workers: number;
+}
+
+/** The running counts; the modules that see each event count it here. */
+export class Counters {
+  dispatched = 0;
+  ok = 0;
+  readonly error: Partial<Record<ErrorCode, number>> = {};
+  readonly rejected: Partial<Record<ErrorCode, number>> = {};
+  redelivered = 0;
+  staleReplies = 0;
+  invalidMessages = 0;
+  recoveredReplies = 0;
+
+  /** Counts a call refused before admission (`stats().rejected`) and returns its error. */
+  refuse(error: DispatchError): DispatchError {
+    this.rejected[error.code] = (this.rejected[error.code] ?? 0) + 1;
+    return error;
+  }
+
+  /** Builds the rejection of an admitted task, and counts it: every error a caller sees is in `stats()`. */
+  failure(code: ErrorCode, message: string, remote?: RemoteError): DispatchError {
+    this.error[code] = (this.error[code] ?? 0) + 1;
+    return new DispatchError(code, message, remote ? { remote } : {});
+  }
+
+  snapshot(queued: number, inflight: number, workers: number): DispatcherStats {
+    return {
+      dispatched: this.dispatched,
+      settled: { ok: this.ok, error: { ...this.error } },
+      rejected: { ...this.rejected },
+      redelivered: this.redelivered,
+      staleReplies: this.staleReplies,
+      invalidMessages: this.invalidMessages,
+      recoveredReplies: this.recoveredReplies,
+      queued,
+      inflight,
+      workers,
+    };
+  }
+}

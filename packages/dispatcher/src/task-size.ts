@@ -1,0 +1,56 @@
+/**
+ * How many bytes a task's frame takes, so that no task goes to a worker that
+ * would drop it unread. Counted roughly (from UTF-16 lengths) on every
+ * dispatch, and exactly only when the rough bound might not fit.
+ */
+import { ErrorCode } from '@ringcast/protocol';
+import { DispatchError } from './errors.js';
+
+/**
+ * Bytes a task's compact message and its frame take beyond the task's id, the
+ * dispatcher's id, the handler and the payload: punctuation and quotes (~15), a
+ * deadline (up to 24 digits), the attempt number (7) and the frame with our
+ * frame limit in it (~50), with room to spare.
+ */
+const TASK_OVERHEAD = 160;
+/** Longest a handler name (at most 128 characters) can be once JSON-escaped: `\uXXXX` each, and quotes. */
+const MAX_HANDLER_JSON = 128 * 6 + 2;
+
+/**
+ * An upper bound of a task's frame: ids are ASCII; the handler and payload are
+ * bounded by their escaped length at most 6 bytes per handler character and 3
+ * per payload character.
+ */
+export function roughTaskBytes(
+  id: string,
+  dispatcherId: string,
+  payloadJson: string | undefined,
+): number {
+  let bytes = TASK_OVERHEAD + 2 * id.length + dispatcherId.length + MAX_HANDLER_JSON;
+  if (payloadJson !== undefined) bytes += payloadJson.length * 3;
+  return bytes;
+}
+
+/** Exact bytes of a task's frame (the attempt number and deadline at their longest). */
+export function exactTaskBytes(
+  id: string,
+  dispatcherId: string,
+  handler: string,
+  payloadJson: string | undefined,
+): number {
+  return (
+    TASK_OVERHEAD +
+    2 * id.length +
+    dispatcherId.length +
+    Buffer.byteLength(JSON.stringify(handler)) +
+    (payloadJson === undefined ? 0 : Buffer.byteLength(payloadJson))
+  );
+}
+
+export function tooLargeForWorkers(bytes: number, handler: string, largest: number): DispatchError {
+  return new DispatchError(
+    ErrorCode.PAYLOAD_TOO_LARGE,
+    `task of ${bytes} bytes exceeds the largest frame any live worker with handler ` +
+      `${JSON.stringify(handler)} accepts (${largest} bytes)`,
+  );
+}

@@ -1,0 +1,218 @@
+/**
+ * A fixture for unit tests of the dispatcher core on the in-memory transport:
+ * no Redis, no sleeps. Time is a VirtualClock; workers are fakes that talk to
+ * the dispatcher through MemoryRedis connections with the protocol's own
+ * encoders, so a test decides exactly when an ack, a result or a connection
+ * goes missing. Test-only: excluded from the build.
+ */
+import {
+  decode,
+  encodeCompactAck,
+  encodeCompactError,
+  encodeCompactOk,
+  encodeFrame,
+  encodeMessage,
+  type MemoryConnection,
+  MemoryRedis,
+  type NackReason,
+  names,
+  type RemoteError,
+  type TaskMessage,
+  VirtualClock,
+  type WorkerInfo,
+} from '@ringcast/protocol';
+import { createDispatcherCore, type Dispatcher } from '../dispatcher.js';
+import type { DispatchError } from '../errors.js';
+import { MemoryTransport } from '../memory-transport.js';
+import type { DispatcherOptions } from '../options.js';
+
+export const NS = 'unit';
+export const n = names(NS);
+
+/** What a fake worker does with an attempt it receives. */
+export type Reply =
+  | 'ack'
+  | 'silent'
+  | { ok: unknown }
+  | { error: RemoteError }
+  | { nack: NackReason };
+export type Script = (task: TaskMessage) => Reply;
+
+/**
+ * A hand-made worker: a registry entry, a heartbeat, a subscription, and
+ * replies a script decides. Like a real worker it parks a reply nobody heard,
+ * and answers a re-sent attempt it already finished from its record.
+ */
+export class FakeWorker {
+  readonly received: TaskMessage[] = [];
+  readonly cancelled: string[] = [];
+  readonly info: WorkerInfo;
+  readonly command: MemoryConnection;
+  readonly subscriber: MemoryConnection;
+  /** Replies of finished attempts, by token. */
+  readonly #finished = new Map<string, string>();
+  readonly #script: Script;
+
+  constructor(redis: MemoryRedis, id: string, script: Script, extra: Partial<WorkerInfo> = {}) {
+    this.info = {
+      id,
+      incarnation: `inc-${id}`,
+      weight: 1,
+      concurrency: 4,
+      maxQueue: 0,
+      heartbeatTtlMs: 60_000,
+      maxMessageBytes: 1024 * 1024,
+      handlers: ['echo'],
+      host: 'test',
+      pid: 1,
+      version: '0',
+      startedAt: 0,
+      ...extra,
+    };
+    this.#script = script;
+    this.command = redis.connect(`worker:${id}`);
+    this.subscriber = redis.connect(`worker:${id}:sub`);
+    this.subscriber.onMessage((_channel, frame) => this.#onFrame(frame));
+  }
+
+  /** Registers and beats; subscribes unless told not to (then nobody hears its channel). */
+  async start(subscribe = true): Promise<void> {
+    const { id } = this.info;
+    if (subscribe) await this.subscriber.subscribe([n.workerChannel(id)]);
+    await this.command.command((redis) => {
+      redis.hset(n.registryKey, id, JSON.stringify(this.info));
+    });
+    await this.beat();
+  }
+
+  /** Writes its heartbeat: its incarnation, then what its loop reports (`;b=2000` blocked 2 s). */
+  beat(report = ''): Promise<boolean> {
+    const { id, incarnation, heartbeatTtlMs } = this.info;
+    return this.command.command((redis) =>
+      redis.set(n.heartbeatKey(id), incarnation + report, { px: heartbeatTtlMs }),
+    );
+  }
+
+  /** Says goodbye on the control channel, as a draining worker does. */
+  leave(): Promise<number> {
+    const { id, incarnation } = this.info;
+    return this.command.publish(
+      n.controlChannel,
+      encodeFrame([encodeMessage({ kind: 'leave', id, incarnation })]),
+    );
+  }
+
+  /** Finishes `task` with `value`, as the handler returning it; resolves once Redis took the reply. */
+  finish(task: TaskMessage, value: unknown): Promise<number> {
+    const reply = encodeCompactOk(task.id, task.token, JSON.stringify(value));
+    this.#finished.set(task.token, reply);
+    return this.#reply(task.replyTo, reply);
+  }
+
+  close(): void {
+    this.command.close();
+    this.subscriber.close();
+  }
+
+  #onFrame(frame: string): void {
+    const decoded = decode(frame, { maxBytes: 1024 * 1024 });
+    if (!decoded.ok) throw new Error(`the dispatcher sent an invalid frame: ${frame}`);
+    for (const message of decoded.messages) {
+      if (message.kind === 'cancel') this.cancelled.push(message.token);
+      if (message.kind !== 'task') continue;
+      this.received.push(message);
+      const done = this.#finished.get(message.token);
+      if (done !== undefined) {
+        void this.#reply(message.replyTo, done);
+        continue;
+      }
+      const reply = this.#script(message);
+      if (reply === 'silent') continue;
+      if (typeof reply === 'object' && 'nack' in reply) {
+        const nack = encodeMessage({
+          kind: 'nack',
+          id: message.id,
+          token: message.token,
+          worker: this.info.id,
+          reason: reply.nack,
+        });
+        void this.#reply(message.replyTo, nack);
+        continue;
+      }
+      void this.#reply(message.replyTo, encodeCompactAck(message.id, message.token));
+      if (reply === 'ack') continue;
+      if ('ok' in reply) void this.finish(message, reply.ok);
+      else {
+        const failed = encodeCompactError(message.id, message.token, reply.error);
+        void this.#reply(message.replyTo, failed);
+      }
+    }
+  }
+
+  /** Publishes a reply; parks it, as a worker does, when nobody was subscribed. */
+  #reply(dispatcher: string, encoded: string): Promise<number> {
+    const { id, incarnation } = this.info;
+    const frame = encodeFrame([encoded], { worker: id, incarnation });
+    const published = this.command.publish(n.replyChannel(dispatcher), frame);
+    void published.then((receivers) => {
+      if (receivers === 0) {
+        void this.command.command((redis) => redis.rpush(n.parkedKey(dispatcher), [frame]));
+      }
+    });
+    return published;
+  }
+}
+
+/** A promise's outcome, observed without leaving a rejection unhandled. */
+export function outcome<T>(promise: Promise<T>) {
+  const seen: { value?: T; error?: DispatchError; settled: boolean } = { settled: false };
+  promise.then(
+    (value) => Object.assign(seen, { value, settled: true }),
+    (error: DispatchError) => Object.assign(seen, { error, settled: true }),
+  );
+  return seen;
+}
+
+let open: Array<() => Promise<void>> = [];
+
+/** Closes every dispatcher made since the last call; for `afterEach`. */
+export async function closeAll(): Promise<void> {
+  for (const close of open) await close();
+  open = [];
+}
+
+/** A dispatcher core on a fresh MemoryRedis and VirtualClock, with short timers. */
+export function setup(options: DispatcherOptions = {}) {
+  const clock = new VirtualClock();
+  const redis = new MemoryRedis(clock);
+  const transport = new MemoryTransport(redis);
+  const dispatcher: Dispatcher = createDispatcherCore(transport, {
+    namespace: NS,
+    id: 'd1',
+    logger: false,
+    timeoutMs: 5_000,
+    ackTimeoutMs: 500,
+    reconcileIntervalMs: 200,
+    drainTimeoutMs: 1_000,
+    ...options,
+  });
+  open.push(async () => {
+    const closed = dispatcher.close();
+    await clock.advance(2_000);
+    await closed;
+  });
+  const worker = (id: string, script: Script, extra?: Partial<WorkerInfo>) =>
+    new FakeWorker(redis, id, script, extra);
+  /** Registers (and subscribes) a fake worker, letting the clock apply its commands. */
+  const join = async (w: FakeWorker, subscribe = true) => {
+    const joined = w.start(subscribe);
+    await clock.advance(0);
+    await joined;
+  };
+  const start = async () => {
+    const started = dispatcher.start();
+    await clock.advance(0);
+    await started;
+  };
+  return { clock, redis, transport, dispatcher, worker, join, start };
+}

@@ -1,0 +1,76 @@
+/**
+ * The dispatcher core's one door to Redis and to time. Every command, every
+ * subscription and every clock reading or timer of the core goes through a
+ * {@link DispatcherTransport}: `redis-transport.ts` on ioredis in production,
+ * `memory-transport.ts` on protocol's `MemoryRedis` and a `VirtualClock` in unit
+ * tests and the simulator. The core does not know which one it has.
+ *
+ * The operations are semantic (read the registry, prune it, take parked
+ * replies), so each implementation owns how it does them atomically: the Redis
+ * one with MULTI and Lua, the memory one inside one command of its model.
+ */
+import type { Clock, ConnectionRole, Names } from '@ringcast/protocol';
+
+/**
+ * What {@link DispatcherTransport.publish} resolves with when it cannot tell: the
+ * command connection dropped while the publish was in flight, and a client
+ * re-sends such a command, so the frame may have reached its worker (the first
+ * copy) even if the answer says nobody heard it. The ack timeout decides.
+ */
+export const MAYBE_HEARD = -1;
+
+/** Who the transport works for: the names of its keys and channels come from here. */
+export interface TransportContext {
+  /** The dispatcher's id: its parked replies are kept under it. */
+  readonly id: string;
+  readonly names: Names;
+}
+
+/** What the transport reports to the core. Handlers must not throw. */
+export interface TransportEvents {
+  /** A message on a subscribed channel. */
+  message(channel: string, data: string): void;
+  /**
+   * The subscriber connection (re)connected. After a drop it may have lost its
+   * subscriptions, and messages published meanwhile are gone.
+   */
+  subscriberReady(): void;
+  /**
+   * The command connection is back after a drop: Redis was unreachable for a
+   * while, so heartbeats could not be refreshed meanwhile.
+   */
+  commandRestored(): void;
+  /** A connection reported an error; it reconnects by itself. */
+  error(error: Error, role: ConnectionRole): void;
+}
+
+export interface DispatcherTransport {
+  /** Every clock reading and timer of the core. */
+  readonly clock: Clock;
+  /** Connects; `events` hear everything from now on. Rejects if either connection fails. */
+  open(context: TransportContext, events: TransportEvents): Promise<void>;
+  /** Why `open` or the first subscribe failed, redacted, for the start's error. */
+  describeFailure(error: unknown): { message: string; cause: unknown };
+  /** Subscribes the subscriber connection to `channels`. */
+  subscribe(channels: readonly string[]): Promise<void>;
+  /** Publishes a frame; resolves with its receivers, or {@link MAYBE_HEARD}. */
+  publish(channel: string, frame: string): Promise<number>;
+  /** Every registry entry, by field, exactly as stored. */
+  readRegistry(): Promise<Record<string, string>>;
+  /** The heartbeat values of the given worker ids, in order (null: none). */
+  readHeartbeats(ids: readonly string[]): Promise<Array<string | null>>;
+  /**
+   * Deletes each registry entry only if it is still exactly `entry` and, when
+   * `id` is given, that worker's heartbeat is still absent; all in one atomic
+   * step. Resolves with how many went.
+   */
+  prune(
+    entries: ReadonlyArray<{ field: string; entry: string; id: string | undefined }>,
+  ): Promise<number>;
+  /** How many connections subscribe to each channel, in order. */
+  subscriberCounts(channels: readonly string[]): Promise<number[]>;
+  /** Takes (reads and deletes, atomically) the replies workers parked for this dispatcher. */
+  takeParked(): Promise<string[]>;
+  /** Closes the connections it opened. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,70 @@
+/**
+ * What the dispatcher keeps of one live worker, and of a task's attempt on it.
+ * Membership makes and retires these records; routing reads them on every send.
+ */
+import type { WorkerInfo } from '@ringcast/protocol';
+import type { Liveness } from './liveness.js';
+import type { Weighted } from './strategy.js';
+import type { TaskRecord } from './task.js';
+
+export interface WorkerState extends Weighted, Liveness {
+  readonly id: string;
+  readonly incarnation: string;
+  readonly info: WorkerInfo;
+  readonly weight: number;
+  readonly concurrency: number;
+  /** Attempts this dispatcher may have on the worker: its concurrency plus its local queue, less slots stuck past their deadline. */
+  capacity: number;
+  /** The largest frame it accepts. */
+  readonly maxMessageBytes: number;
+  readonly handlers: ReadonlySet<string>;
+  readonly channel: string;
+  inflight: number;
+  suspected: boolean;
+  leaving: boolean;
+  /** A BUSY nack keeps the worker out of picks until then (epoch ms). */
+  busyUntil: number;
+  lastSeen: number;
+  gone: boolean;
+}
+
+/** A task in this dispatcher's ledger. */
+export type Task = TaskRecord<WorkerState>;
+
+/** A fresh record of a worker that registered, first seen at `now`. */
+export function newWorkerState(info: WorkerInfo, channel: string, now: number): WorkerState {
+  return {
+    id: info.id,
+    incarnation: info.incarnation,
+    info,
+    weight: info.weight,
+    concurrency: info.concurrency,
+    capacity: info.concurrency + info.maxQueue,
+    maxMessageBytes: info.maxMessageBytes,
+    handlers: new Set(info.handlers),
+    channel,
+    inflight: 0,
+    suspected: false,
+    leaving: false,
+    busyUntil: 0,
+    lastSeen: now,
+    gone: false,
+    blockedMs: 0,
+    blocked: false,
+    stalledMs: 0,
+    overdue: 0,
+  };
+}
+
+/** Whether `w` may get new attempts at `now`, whatever its load. */
+export function routable(w: WorkerState, now: number): boolean {
+  return !w.suspected && !w.leaving && !w.gone && w.busyUntil <= now && !w.blocked;
+}
+
+/** Takes the task's attempt off its worker's books. */
+export function release(task: Task): void {
+  const w = task.worker;
+  if (!w) return;
+  w.inflight--;
+  task.worker = undefined;
+}
