@@ -57,9 +57,18 @@ describe('readCallOptions', () => {
     ['a number', 5, /options must be an object, got 5/],
     ['a string', 'fast', /options must be an object/],
     ['an unknown key', { timeout: 5000 }, /unknown option "timeout"/],
-    ['a string timeout', { timeoutMs: '5000' }, /timeoutMs must be a positive number, got "5000"/],
+    [
+      'a string timeout',
+      { timeoutMs: '5000' },
+      /timeoutMs must be a positive number up to 2147483647, got "5000"/,
+    ],
     ['a zero timeout', { timeoutMs: 0 }, /timeoutMs/],
     ['an infinite timeout', { timeoutMs: Number.POSITIVE_INFINITY }, /timeoutMs/],
+    [
+      'a timeout past the timer cap',
+      { timeoutMs: 2 ** 31 },
+      /timeoutMs must be a positive number up to 2147483647/,
+    ],
     ['NaN retries', { retries: Number.NaN }, /retries must be a non-negative integer/],
     ['negative retries', { retries: -1 }, /retries/],
     ['fractional retries', { retries: 1.5 }, /retries/],
@@ -160,6 +169,8 @@ describe('encodePayload', () => {
     ['a Promise', Promise.resolve(1), /of type Promise/],
     ['an Error', new TypeError('x'), /of type TypeError/],
     ['a BigInt', 10n, /not JSON-serialisable/],
+    ['NaN', Number.NaN, /would arrive as null/],
+    ['Infinity', Number.POSITIVE_INFINITY, /would arrive as null/],
     [
       'a cycle',
       (() => {

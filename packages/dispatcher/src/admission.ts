@@ -5,7 +5,7 @@
  * never in a half-sent task. They run on every call, so they allocate nothing
  * unless they fail.
  */
-import { ErrorCode } from '@ringcast/protocol';
+import { ErrorCode, MAX_TIMER_MS } from '@ringcast/protocol';
 import { DispatchError } from './errors.js';
 
 export interface DispatchOptions {
@@ -119,8 +119,17 @@ export function readCallOptions(
   if (unknown !== undefined)
     throw invalid(`unknown option ${JSON.stringify(unknown.slice(0, 64))}`);
   if (timeoutMs !== undefined) {
-    if (typeof timeoutMs !== 'number' || !Number.isFinite(timeoutMs) || timeoutMs <= 0) {
-      throw invalid(`timeoutMs must be a positive number, got ${describe(timeoutMs)}`);
+    // Capped as the dispatcher's own timers are (the shared validator's rule), so a
+    // task's timeout means the same whether it was set per call or per dispatcher.
+    if (
+      typeof timeoutMs !== 'number' ||
+      !Number.isFinite(timeoutMs) ||
+      timeoutMs <= 0 ||
+      timeoutMs > MAX_TIMER_MS
+    ) {
+      throw invalid(
+        `timeoutMs must be a positive number up to ${MAX_TIMER_MS}, got ${describe(timeoutMs)}`,
+      );
     }
     out.timeoutMs = timeoutMs;
   }
@@ -168,7 +177,7 @@ function unsendable(message: string, cause?: unknown): DispatchError {
  * BigInt, a cycle, a throwing `toJSON`) and for one it would not carry
  * faithfully at the top level: a function or symbol (JSON drops them), and a
  * Map, Set, WeakMap, WeakSet, Promise or Error (JSON writes `{}`) without a
- * `toJSON`. Only the top level is checked: a deep walk would cost every task
+ * `toJSON`, and NaN or ±Infinity (JSON writes `null`). Only the top level is checked: a deep walk would cost every task
  * as much as encoding it; nested values follow JSON's rules.
  */
 export function encodePayload(payload: unknown): string | undefined {
@@ -194,6 +203,10 @@ export function encodePayload(payload: unknown): string | undefined {
   }
   if (json === undefined) {
     throw unsendable(`${describe(payload)} has no JSON form; pass undefined for no payload`);
+  }
+  // JSON writes NaN and ±Infinity as null: refused like the other lossy payloads.
+  if (typeof payload === 'number' && !Number.isFinite(payload)) {
+    throw unsendable(`${describe(payload)} would arrive as null; JSON has no such number`);
   }
   return json;
 }

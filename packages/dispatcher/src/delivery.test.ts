@@ -120,4 +120,58 @@ describe('redelivery on the memory transport', () => {
     expect(result).toEqual({ settled: true, value: 'stayed' });
     expect(dispatcher.workers().find((v) => v.id === 'w1')?.healthy).toBe(false);
   });
+
+  it('leaves what a leaving worker acknowledged to it, though its heartbeat is gone', async () => {
+    const { clock, dispatcher, worker, join, start } = setup({
+      leaveGraceMs: 10_000,
+      timeoutMs: 20_000,
+    });
+    const leaving = worker('w1', () => 'ack');
+    await join(leaving);
+    const staying = worker('w2', () => ({ ok: 'ran twice' }));
+    await join(staying);
+    await start();
+    const result = outcome(dispatcher.dispatch('echo', 1));
+    await clock.advance(0);
+    const task = leaving.received[0]!;
+    // A draining worker says goodbye and deletes its registry entry and heartbeat.
+    void leaving.leave();
+    void leaving.command.command((redis) => {
+      redis.hdel(n.registryKey, ['w1']);
+      redis.del([n.heartbeatKey('w1')]);
+    });
+    await clock.advance(0);
+    // Several reconcile rounds find it gone; its acknowledged attempt stays with it.
+    await clock.advance(2_000);
+    expect(staying.received).toHaveLength(0);
+    expect(result.settled).toBe(false);
+    void leaving.finish(task, 'finished by the leaver');
+    await clock.advance(0);
+    expect(result).toEqual({ settled: true, value: 'finished by the leaver' });
+    expect(dispatcher.stats().redelivered).toBe(0);
+  });
+
+  it('re-sends what a leaving worker acknowledged once its grace ends unfinished', async () => {
+    const { clock, dispatcher, worker, join, start } = setup({
+      leaveGraceMs: 3_000,
+      timeoutMs: 20_000,
+    });
+    const leaving = worker('w1', () => 'ack');
+    await join(leaving);
+    const staying = worker('w2', () => ({ ok: 'elsewhere' }));
+    await join(staying);
+    await start();
+    const result = outcome(dispatcher.dispatch('echo', 1));
+    await clock.advance(0);
+    void leaving.leave();
+    void leaving.command.command((redis) => {
+      redis.hdel(n.registryKey, ['w1']);
+      redis.del([n.heartbeatKey('w1')]);
+    });
+    await clock.advance(0);
+    await clock.advance(2_000);
+    expect(result.settled).toBe(false);
+    await clock.advance(1_500);
+    expect(result).toEqual({ settled: true, value: 'elsewhere' });
+  });
 });

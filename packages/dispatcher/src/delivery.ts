@@ -44,6 +44,8 @@ export interface DeliveryHost {
   workerOn(channel: string): WorkerState | undefined;
   /** The largest frame any live worker with `handler` accepts; undefined if none has it. */
   largestFrameFor(handler: string): number | undefined;
+  /** Live workers known now. */
+  workerCount(): number;
 }
 
 export class Delivery {
@@ -151,13 +153,22 @@ export class Delivery {
   }
 
   /**
-   * Fails a task no live worker with its handler accepts a frame of its size
-   * from, rather than let it wait at the head of the queue for its timeout.
-   * Its size may be a loose bound: it is counted exactly before it is judged.
+   * Fails a queued task that no live worker can run, rather than let it wait at
+   * the head of the queue for its timeout: one never sent whose handler no live
+   * worker has (as `dispatch()` refuses it once workers are known: it was queued
+   * before any joined), and one no live worker with its handler accepts a frame
+   * of its size from. Its size may be a loose bound: it is counted exactly
+   * before it is judged. A task that was sent before waits: its worker may come back.
    */
-  failIfTooLarge(task: Task): boolean {
+  failIfUnrunnable(task: Task): boolean {
     const largest = this.#host.largestFrameFor(task.handler);
-    if (largest === undefined || task.bytes <= largest) return false;
+    if (largest === undefined) {
+      if (task.attempt > 0 || this.#host.workerCount() === 0) return false;
+      const message = `no live worker has a handler named ${JSON.stringify(task.handler)}`;
+      this.#host.settlement.fail(task, ErrorCode.UNKNOWN_HANDLER, message, false);
+      return true;
+    }
+    if (task.bytes <= largest) return false;
     task.bytes = exactTaskBytes(task.id, this.#host.id, task.handler, task.payload);
     if (task.bytes <= largest) return false;
     const error = tooLargeForWorkers(task.bytes, task.handler, largest);

@@ -1,5 +1,5 @@
 /** The dispatcher core on the in-memory transport: a task from dispatch() to settlement, deadlines, close. */
-import { ErrorCode } from '@ringcast/protocol';
+import { ErrorCode, encodeCompactOk, encodeFrame } from '@ringcast/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import { closeAll, n, outcome, setup } from './testing/core-fixture.js';
 
@@ -98,5 +98,68 @@ describe('dispatch on the memory transport', () => {
     await clock.advance(120);
     expect(result).toEqual({ settled: true, value: 2 });
     expect(w.received.map((t) => t.attempt)).toEqual([1, 2]);
+  });
+
+  it("keeps a call's own options when its payload's toJSON dispatches again", async () => {
+    const { clock, dispatcher, worker, join, start } = setup();
+    await join(worker('w1', () => 'ack'));
+    await start();
+    const controller = new AbortController();
+    let inner: ReturnType<typeof outcome> | undefined;
+    const payload = {
+      toJSON() {
+        inner = outcome(dispatcher.dispatch('echo', 'inner', { timeoutMs: 100 }));
+        return 'outer';
+      },
+    };
+    const outer = outcome(
+      dispatcher.dispatch('echo', payload, { timeoutMs: 4_000, signal: controller.signal }),
+    );
+    await clock.advance(200);
+    expect(inner?.error?.code).toBe(ErrorCode.TIMEOUT);
+    // The outer task kept its own timeout, and its own signal still cancels it.
+    expect(outer.settled).toBe(false);
+    controller.abort();
+    await clock.advance(0);
+    expect(outer.error?.code).toBe(ErrorCode.CANCELLED);
+  });
+
+  it('fails UNKNOWN_HANDLER, not TIMEOUT, a queued task no worker that joined can run, and sends the ones behind it', async () => {
+    const { clock, dispatcher, worker, join, start } = setup();
+    await start();
+    // Queued while no worker is known: nothing can be said of the handler yet.
+    const nobody = outcome(dispatcher.dispatch('resize', 1));
+    const echo = outcome(dispatcher.dispatch('echo', 2));
+    await clock.advance(10);
+    expect(nobody.settled).toBe(false);
+    await join(worker('w1', (task) => ({ ok: task.payload })));
+    await clock.advance(500);
+    expect(nobody.error?.code).toBe(ErrorCode.UNKNOWN_HANDLER);
+    expect(echo).toEqual({ settled: true, value: 2 });
+  });
+
+  it('fails INVALID_MESSAGE at once a result it cannot read, instead of waiting for the timeout', async () => {
+    const { clock, dispatcher, worker, join, start } = setup({ timeoutMs: 20_000 });
+    const w = worker('w1', () => 'ack');
+    await join(w);
+    await start();
+    const deep = outcome(dispatcher.dispatch('echo', 'deep'));
+    const fine = outcome(dispatcher.dispatch('echo', 'fine'));
+    await clock.advance(0);
+    const [a, b] = w.received;
+    // One frame: a result nested past the decoder's depth limit beside one whose
+    // text makes the decoder search the whole frame for forbidden keys.
+    const nested = `${'['.repeat(300)}${']'.repeat(300)}`;
+    const frame = encodeFrame(
+      [
+        encodeCompactOk(a!.id, a!.token, nested),
+        encodeCompactOk(b!.id, b!.token, JSON.stringify({ note: 'a prototype' })),
+      ],
+      { worker: 'w1', incarnation: w.info.incarnation },
+    );
+    void w.command.publish(n.replyChannel('d1'), frame);
+    await clock.advance(0);
+    expect(fine).toEqual({ settled: true, value: { note: 'a prototype' } });
+    expect(deep.error?.code).toBe(ErrorCode.INVALID_MESSAGE);
   });
 });

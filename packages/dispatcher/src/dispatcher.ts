@@ -138,7 +138,7 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
     this.#wheel = wheel;
     const queue = new LocalQueue({
       send: (task) => this.#delivery.send(task),
-      failIfTooLarge: (task) => this.#delivery.failIfTooLarge(task),
+      failIfUnrunnable: (task) => this.#delivery.failIfUnrunnable(task),
     });
     this.#queue = queue;
     const delivery = {
@@ -184,6 +184,7 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
       settlement,
       workerOn: (channel) => membership.onChannel(channel),
       largestFrameFor: (handler) => membership.largestFrameFor(handler),
+      workerCount: () => membership.size,
     });
     this.#replies = new Replies({
       names: ns,

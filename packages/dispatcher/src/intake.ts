@@ -94,8 +94,15 @@ export class Intake {
     // Everything is checked before anything is sent: a bad option must not leave a task behind.
     const call = this.#call;
     let payloadJson: string | undefined;
+    let timeoutMs: number;
+    let retries: number;
+    let signal: AbortSignal | undefined;
     try {
       readCallOptions(options, host.options.timeoutMs, call);
+      // Taken out of the shared record before the payload is encoded: its toJSON
+      // or getters may call dispatch() again, which fills the record anew.
+      ({ timeoutMs, retries, signal } = call);
+      call.signal = undefined;
       if (call.aborted) {
         throw new DispatchError(ErrorCode.CANCELLED, 'the signal was aborted before dispatch');
       }
@@ -105,8 +112,6 @@ export class Intake {
       reject(counters.refuse(error as DispatchError));
       return;
     }
-    const { timeoutMs, retries, signal } = call;
-    call.signal = undefined;
     const { ledger, membership } = host;
     const { maxMessageBytes, maxQueued } = host.options;
     const seq = ledger.nextSeq();

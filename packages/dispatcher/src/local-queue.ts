@@ -11,8 +11,8 @@ import type { Task } from './worker-state.js';
 export interface QueueHost {
   /** Sends a new attempt of `task`; false when no worker can take it now. */
   send(task: Task): boolean;
-  /** Fails a task too large for every live worker with its handler; true if it did. */
-  failIfTooLarge(task: Task): boolean;
+  /** Fails a task no live worker can run (see Delivery.failIfUnrunnable); true if it did. */
+  failIfUnrunnable(task: Task): boolean;
 }
 
 export class LocalQueue {
@@ -61,7 +61,7 @@ export class LocalQueue {
         continue;
       }
       if (!this.#host.send(task)) {
-        if (this.#host.failIfTooLarge(task)) continue;
+        if (this.#host.failIfUnrunnable(task)) continue;
         break;
       }
       tasks[this.#head++] = undefined;

@@ -250,8 +250,27 @@ export class Membership {
     this.#byChannel.delete(w.channel);
     this.#rebuild();
     const attempts = host.ledger.attemptsOn(w);
-    host.log.info(`${why}; re-dispatching its ${attempts.length} unfinished attempt(s)`);
-    for (const task of attempts) host.delivery.redeliver(task, true, why);
+    // A worker that said goodbye removed its own heartbeat: it is draining, not
+    // dead. What it acknowledged it finishes; the grace period (see leaving())
+    // re-sends what it does not finish in time. Only the rest goes now.
+    const graceEnd = host.clock.now() + host.options.leaveGraceMs;
+    let moved = 0;
+    for (const task of attempts) {
+      if (w.leaving && task.state === State.Acked) {
+        if (task.wheelSlot < 0 || task.wakeAt > graceEnd) {
+          host.wheel.schedule(task, Math.min(task.deadline, graceEnd));
+        }
+        continue;
+      }
+      moved++;
+      host.delivery.redeliver(task, true, why);
+    }
+    host.log.info(
+      w.leaving
+        ? `worker ${w.id} left; re-dispatching its ${moved} unacknowledged attempt(s), ` +
+            `waiting for the ${attempts.length - moved} it is finishing`
+        : `${why}; re-dispatching its ${moved} unfinished attempt(s)`,
+    );
     host.queue.pump();
   }
 

@@ -12,6 +12,7 @@ import {
   decode,
   ErrorCode,
   type Message,
+  type MessageContext,
   type Names,
   type RemoteError,
   type ResultMessage,
@@ -84,6 +85,7 @@ export class Replies {
         'invalid',
         `dropped ${decoded.rejected.length} invalid message(s) on ${channel}: ${decoded.rejected[0]!.error.message}`,
       );
+      for (const { error, context } of decoded.rejected) this.#unreadableResult(context, error);
     }
     const control = channel === host.names.controlChannel;
     const now = host.clock.now();
@@ -92,6 +94,27 @@ export class Replies {
       else this.#onReply(message, now);
     }
     host.queue.pump();
+  }
+
+  /**
+   * A result we cannot read, for the current attempt of one of our tasks: the
+   * handler ran, but its outcome is lost. The caller learns it now, rather than
+   * at its timeout. The worker checks results with the decoder's own rules, so
+   * this takes a result only the whole frame's context could spoil.
+   */
+  #unreadableResult(context: MessageContext | undefined, error: Error): void {
+    if (context?.kind !== 'result' || context.id === undefined || context.token === undefined) {
+      return;
+    }
+    const task = this.#host.ledger.byId(context.id);
+    if (!task || !isToken(context.token, task.id, task.attempt)) return;
+    if (task.state !== State.Sent && task.state !== State.Acked) return;
+    this.#host.settlement.fail(
+      task,
+      ErrorCode.INVALID_MESSAGE,
+      `the worker's result could not be read: ${error.message}`,
+      false,
+    );
   }
 
   #onControl(message: Message): void {

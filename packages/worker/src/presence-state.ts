@@ -9,7 +9,7 @@
  * `performance.now()` (each thread has its own origin) or `Date.now()` (which
  * jumps with the wall clock). Every access is an `Atomics` one, so no read tears.
  */
-import type { ChainableCommander } from 'ioredis';
+import type { Redis } from 'ioredis';
 
 /** The main thread's word to the heartbeat thread (presence-thread.ts): finish the beat in flight, disconnect, exit. */
 export const STOP_MESSAGE = 'ringcast-presence-stop';
@@ -206,27 +206,33 @@ export interface BeatTarget {
 }
 
 /**
- * Queues one beat: the registry entry too, so a Redis that restarted empty
+ * Writes one beat: the registry entry too, so a Redis that restarted empty
  * heals, and a dispatcher that pruned the entry while this worker was held up
  * sees it again. Both in one MULTI, so a prune (which deletes an entry only if
- * its heartbeat key is absent) can never fall between them.
+ * its heartbeat key is absent) can never fall between them. Then the id's claim
+ * is extended, if this incarnation still holds it: the claim is also checked
+ * from the main loop (identity.ts), but a loop blocked past the TTL would let it
+ * lapse while the worker is alive, and a duplicate could take the id. Rejects,
+ * never throws, whatever the client does.
  */
-export function queueBeat(
-  batch: ChainableCommander,
+export async function writeBeat(
+  client: BeatClient,
   target: BeatTarget,
   value: string,
-): ChainableCommander {
-  return batch
+): Promise<void> {
+  const results = await client
+    .multi()
     .hset(target.registryKey, target.id, target.entry)
     .set(target.heartbeatKey, value, 'PX', target.ttlMs)
-    .eval(REFRESH_CLAIM, 1, target.claimKey, target.incarnation, target.ttlMs);
+    .exec();
+  const failed = results?.find(([error]) => error)?.[0];
+  if (failed) throw failed;
+  await client.eval(REFRESH_CLAIM, 1, target.claimKey, target.incarnation, target.ttlMs);
 }
 
-/**
- * Extends the id's claim only while this incarnation holds it. The claim is also
- * checked from the main loop (identity.ts), but a loop blocked past the TTL would
- * let it lapse while the worker is alive, and a duplicate could take the id.
- */
+/** What a beat needs of a Redis client: ioredis, or a stand-in with MULTI and EVAL. */
+export type BeatClient = Pick<Redis, 'multi' | 'eval'>;
+
 const REFRESH_CLAIM = `if redis.call('GET', KEYS[1]) == ARGV[1] then
   return redis.call('PEXPIRE', KEYS[1], ARGV[2])
 end

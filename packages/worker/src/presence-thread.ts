@@ -16,9 +16,9 @@ import { Redis } from 'ioredis';
 import {
   type BeatTarget,
   LoopWatch,
-  queueBeat,
   SharedLoopState,
   STOP_MESSAGE,
+  writeBeat,
 } from './presence-state.js';
 import { restoreBuffers, type ThreadRedisTarget } from './thread-redis.js';
 
@@ -66,11 +66,8 @@ function run(port: NonNullable<typeof parentPort>, data: PresenceThreadData): vo
     const loop = watch.sample(now);
     if (stopped || writing || !state.beating) return;
     const value = encodeHeartbeat({ incarnation: data.incarnation, ...loop });
-    writing = queueBeat(redis.multi(), data, value)
-      .exec()
-      .then((results) => {
-        const failed = results?.find(([error]) => error)?.[0];
-        if (failed) throw failed;
+    writing = writeBeat(redis, data, value)
+      .then(() => {
         state.threadBeat = process.hrtime.bigint();
       })
       .catch(report)

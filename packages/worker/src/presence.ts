@@ -34,10 +34,10 @@ import type { Logger } from './options.js';
 import {
   type BeatTarget,
   msToNs,
-  queueBeat,
   SharedLoopState,
   STALL_MS,
   STOP_MESSAGE,
+  writeBeat,
 } from './presence-state.js';
 import type { PresenceThreadData, PresenceThreadMessage } from './presence-thread.js';
 import { threadRedis } from './thread-redis.js';
@@ -279,12 +279,7 @@ export class Presence {
       overdue: this.#state.overdue,
     });
     this.#mainWriting = true;
-    queueBeat(this.#o.command.multi(), this.#o, value)
-      .exec()
-      .then((results) => {
-        const failed = results?.find(([error]) => error)?.[0];
-        if (failed) throw failed;
-      })
+    writeBeat(this.#o.command, this.#o, value)
       .catch((error: unknown) =>
         this.#errors.log('heartbeat', `worker ${this.#o.id}: heartbeat failed: ${describe(error)}`),
       )
