@@ -11,6 +11,7 @@ import {
   connectionDefaults,
   encodeHeartbeat,
   errorMessage,
+  RateLimitedLog,
 } from '@ringcast/protocol';
 import { Redis } from 'ioredis';
 import {
@@ -49,15 +50,13 @@ function run(port: NonNullable<typeof parentPort>, data: PresenceThreadData): vo
 
   let stopped = false;
   let writing: Promise<void> | undefined;
-  let lastReport = Number.NEGATIVE_INFINITY;
-
+  // The main thread logs what is reported; a stream of failures is reported now and then.
+  const reports = new RateLimitedLog(
+    (message) => port.postMessage({ kind: 'error', message } satisfies PresenceThreadMessage),
+    ERROR_REPORT_INTERVAL_MS,
+  );
   const report = (error: unknown): void => {
-    // The main thread logs it; a stream of failures is reported now and then.
-    const message = errorMessage(error);
-    const now = Date.now();
-    if (now - lastReport < ERROR_REPORT_INTERVAL_MS) return;
-    lastReport = now;
-    port.postMessage({ kind: 'error', message } satisfies PresenceThreadMessage);
+    reports.log('beat', errorMessage(error));
   };
 
   const beat = (): void => {
