@@ -174,4 +174,25 @@ describe('redelivery on the memory transport', () => {
     await clock.advance(1_500);
     expect(result).toEqual({ settled: true, value: 'elsewhere' });
   });
+
+  it('keeps the local queue count true when a lost attempt exhausts the task (simulator seed 54)', async () => {
+    const { clock, dispatcher, worker, join, start } = setup({ maxAttempts: 1, timeoutMs: 20_000 });
+    // One slot: the second task waits in the local queue behind the first.
+    const silent = worker('w1', () => 'silent', { concurrency: 1 });
+    await join(silent);
+    await start();
+    const lost = outcome(dispatcher.dispatch('echo', 1));
+    const behind = outcome(dispatcher.dispatch('echo', 2));
+    await clock.advance(0);
+    expect(dispatcher.stats().queued).toBe(1);
+    // No ack: the only attempt the bound allows is lost, and the task fails.
+    await clock.advance(600);
+    expect(lost.error?.code).toBe(ErrorCode.WORKER_LOST);
+    // The task behind it must still go out, long before its timeout (it stayed
+    // in the queue with a count of 0, which the pump took for empty).
+    await join(worker('w2', (task) => ({ ok: task.payload })));
+    await clock.advance(2_000);
+    expect(behind.settled).toBe(true);
+    expect(dispatcher.stats()).toMatchObject({ queued: 0, inflight: 0 });
+  });
 });

@@ -37,8 +37,9 @@ export class LocalQueue {
     this.#count++;
   }
 
-  /** Queues a task that is between attempts (already Queued) ahead of newer ones. */
+  /** Queues a task that is between attempts (Waiting → Queued) ahead of newer ones. */
   pushFront(task: Task): void {
+    queue(task);
     if (this.#head > 0) this.#tasks[--this.#head] = task;
     else this.#tasks.unshift(task);
     this.#count++;

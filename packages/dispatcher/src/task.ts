@@ -4,12 +4,12 @@
  *
  * | from                  | event                                              | to      | counters                               |
  * |-----------------------|----------------------------------------------------|---------|----------------------------------------|
- * | New, Waiting          | {@link queue}: no worker can take it now            | Queued  |                                        |
+ * | New, Waiting          | {@link queue}: into the local queue (no worker can take it now) | Queued |                           |
  * | New, Queued, Waiting  | {@link startAttempt}, if {@link mayStartAttempt}    | Sent    | attempt + 1, spent + 1                 |
  * | Sent                  | {@link acknowledge}: the worker acked               | Acked   |                                        |
  * | Sent, Acked           | {@link resend}: the same attempt again (recovery)   | Sent    |                                        |
- * | Sent, Acked           | {@link endAttempt}, may have run (no ack, worker died or left) | Queued |                          |
- * | Sent, Acked           | {@link endAttempt}, never ran (nobody subscribed, BUSY or DRAINING nack) | Queued | spent − 1      |
+ * | Sent, Acked           | {@link endAttempt}, may have run (no ack, worker died or left) | Waiting |                         |
+ * | Sent, Acked           | {@link endAttempt}, never ran (nobody subscribed, BUSY or DRAINING nack) | Waiting | spent − 1     |
  * | Sent                  | {@link publishFailed}: Redis refused the publish    | Waiting | spent − 1                              |
  * | Sent, Acked           | {@link retryAfterError}, if retries are left        | Waiting | spent − 1, retriesLeft − 1, retried + 1 |
  * | any but Settled       | {@link settle}                                      | Settled |                                        |
@@ -34,7 +34,11 @@ export enum TaskState {
   Sent,
   /** The current attempt's worker acknowledged it. */
   Acked,
-  /** Between attempts: a retry's backoff, or a publish Redis refused. */
+  /**
+   * Between attempts, not in the local queue: a retry's backoff, a publish Redis
+   * refused, or an attempt that just ended without an outcome, on its way to the
+   * next attempt, the queue or its failure. Only Queued tasks are in the queue.
+   */
   Waiting,
   Settled,
 }
@@ -127,7 +131,8 @@ export function resend<W>(task: TaskRecord<W>): boolean {
 }
 
 /**
- * The current attempt is over without an outcome: Sent or Acked → Queued.
+ * The current attempt is over without an outcome: Sent or Acked → Waiting (the
+ * caller sends it again, queues it, or fails it: it is not in the queue yet).
  * `ran` says whether it may have reached a handler; if not, it is taken back.
  * Returns whether a new attempt may start (false also when no attempt was open).
  */
@@ -135,7 +140,7 @@ export function endAttempt<W>(task: TaskRecord<W>, ran: boolean, maxAttempts: nu
   if (task.state !== TaskState.Sent && task.state !== TaskState.Acked) return false;
   const t = open(task);
   if (!ran) t.spent--;
-  t.state = TaskState.Queued;
+  t.state = TaskState.Waiting;
   return mayStartAttempt(task, maxAttempts);
 }
 

@@ -13,7 +13,7 @@ import type { DispatcherLog } from './log.js';
 import type { Membership } from './membership.js';
 import type { ResolvedOptions } from './options.js';
 import type { Settlement } from './settlement.js';
-import { queue, TaskState as State } from './task.js';
+import { TaskState as State } from './task.js';
 import type { TimerWheel } from './timer-wheel.js';
 import type { DispatcherTransport } from './transport.js';
 import type { Task } from './worker-state.js';
@@ -75,7 +75,6 @@ export class Timeouts {
       this.ackMissing(task);
     } else if (task.state === State.Waiting) {
       // Its last attempt is over and accounted for: this is the next one.
-      queue(task);
       host.delivery.requeue(task);
       host.queue.pump();
     } else if (task.state === State.Acked && task.worker?.leaving) {
