@@ -34,7 +34,7 @@ interface Call {
 export class Checker {
   readonly #calls = new Map<number, Call>();
   readonly #violations: string[] = [];
-  readonly #faults: Array<{ kind: string; at: number }> = [];
+  readonly #faults: Array<{ kind: string; at: number; until: number }> = [];
   #closedAt: number | undefined;
 
   /** A `dispatch()` call was made. */
@@ -90,9 +90,12 @@ export class Checker {
     if (record) record.retryableErrors++;
   }
 
-  /** A fault was injected. */
-  fault(kind: string, at: number): void {
-    this.#faults.push({ kind, at });
+  /**
+   * A fault was injected at `at`; its effects can explain a second run until
+   * `until` (a cut connection's duration plus the time the cores take to notice).
+   */
+  fault(kind: string, at: number, until = at): void {
+    this.#faults.push({ kind, at, until });
   }
 
   /** The dispatcher's close() resolved: nothing may settle after this. */
@@ -164,7 +167,7 @@ export class Checker {
 
   #faultBetween(call: Call): boolean {
     const end = call.settledAt ?? Number.POSITIVE_INFINITY;
-    return this.#faults.some((f) => f.at >= call.dispatchedAt && f.at <= end);
+    return this.#faults.some((f) => f.until >= call.dispatchedAt && f.at <= end);
   }
 
   #violation(message: string): void {

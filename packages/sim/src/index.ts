@@ -1,4 +1,6 @@
 export { Checker, type HandlerOutput, type Outcome } from './checker.js';
 export { FAULT_KINDS, type Fault, type FaultKind, type FaultPlan, planFaults } from './faults.js';
 export { Random } from './random.js';
+export { MODELLED_FAULTS, type RunOptions, type RunResult, runSeed } from './run.js';
 export { Trace } from './trace.js';
+export { World } from './world.js';
