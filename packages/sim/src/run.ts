@@ -73,7 +73,7 @@ export async function runSeed(seed: number, options: RunOptions = {}): Promise<R
       dispatchers: random.int(1, 2),
       workers: random.int(2, 4),
     });
-    const windowMs = options.windowMs ?? random.int(2_000, 10_000);
+    const windowMs = options.windowMs ?? random.int(2_000, 6_000);
     const calls = planWorkload(random.fork(), {
       windowMs,
       calls: options.calls ?? random.int(5, 40),
@@ -136,6 +136,7 @@ async function simulate(
   }
   await clock.runUntil(start + windowMs + 1);
   // Faults stop: every live process gets its connections back.
+  world.stopped = true;
   healAll(world);
   world.log('faults stopped');
   const maxTimeout = Math.max(0, ...calls.map((c) => c.timeoutMs));
@@ -270,7 +271,11 @@ function inject(world: World, fault: Fault, random: Random): boolean {
       if (!victim) return false;
       world.log(`FAULT worker-restart ${victim.id}`);
       if (victim.state !== 'crashed') world.crash(victim, fault.applyInFlight);
-      later(random.int(0, 1_000), () => void world.addWorker(victim.id));
+      later(random.int(0, 1_000), () => {
+        // Not once the run is closing, nor while another process serves the id.
+        const taken = world.workers.some((w) => w.id === victim.id && w.state !== 'crashed');
+        if (!world.stopped && !taken) void world.addWorker(victim.id);
+      });
       return true;
     }
     case 'worker-drain':
@@ -279,6 +284,7 @@ function inject(world: World, fault: Fault, random: Random): boolean {
       void world.drain(worker);
       return true;
     case 'worker-join':
+      if (world.stopped) return false;
       world.log('FAULT worker-join');
       void world.addWorker();
       return true;

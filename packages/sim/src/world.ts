@@ -113,6 +113,8 @@ export class World {
   /** Runs per call so far (for `retryable`'s first failures). */
   readonly #runs = new Map<number, number>();
   #workerSeq = 0;
+  /** Faults have stopped and the run is settling and closing: no process joins now. */
+  stopped = false;
 
   constructor(readonly options: WorldOptions) {
     this.#checker = options.checker;
