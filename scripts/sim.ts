@@ -1,6 +1,6 @@
 // npm run sim -- --seed S | --seeds N [--from S]: the deterministic simulator (packages/sim).
 import { parseArgs } from 'node:util';
-import { type RunResult, runSeed } from '@ringcast/sim';
+import { knownBug, type RunResult, runSeed } from '@ringcast/sim';
 
 const USAGE = `Usage: npm run sim -- [--seed S | --seeds N [--from S]] [--trace N]
 
@@ -77,7 +77,12 @@ for (let seed = from; seed < from + count; seed++) {
     failures++;
     failed ??= result;
     process.stdout.write(`seed ${seed}: ${result.violations.length} violation(s)\n`);
-    for (const v of result.violations) process.stdout.write(`  ${v}\n`);
+    for (const v of result.violations) {
+      const bug = knownBug(v);
+      process.stdout.write(
+        `  ${v}${bug ? ` (known bug, first seen with seed ${bug.seed})` : ''}\n`,
+      );
+    }
     process.stdout.write(`  replay: npm run sim -- --seed ${seed}\n`);
   }
 }

@@ -145,7 +145,9 @@ async function simulate(
     () => checker.pending === 0,
   );
   if (checker.pending > 0) {
-    world.log(`liveness: ${checker.pending} call(s) still pending after faults stopped`);
+    const message = `liveness: ${checker.pending} call(s) still pending ${LIVENESS_MARGIN_MS} ms past the longest timeout after faults stopped`;
+    world.log(message);
+    world.errors.push(message);
   }
   // Close the dispatchers, then the workers.
   let closed = 0;
