@@ -29,6 +29,9 @@ interface Call {
   maxAttempt: number;
   /** Runs that ended in a retryable error the handler threw on purpose. */
   retryableErrors: number;
+  /** Attempt numbers that ran; an attempt that ran twice is a re-sent attempt run again. */
+  attempts: Set<number>;
+  rerunAttempts: number[];
 }
 
 export class Checker {
@@ -50,6 +53,8 @@ export class Checker {
       runs: 0,
       maxAttempt: 0,
       retryableErrors: 0,
+      attempts: new Set(),
+      rerunAttempts: [],
     });
   }
 
@@ -82,6 +87,8 @@ export class Checker {
     }
     record.runs++;
     record.maxAttempt = Math.max(record.maxAttempt, attempt);
+    if (record.attempts.has(attempt)) record.rerunAttempts.push(attempt);
+    record.attempts.add(attempt);
   }
 
   /** A run of the call threw a retryable error on purpose. */
@@ -137,7 +144,13 @@ export class Checker {
       return;
     }
     if (call.runs > call.bound) {
-      this.#violation(`call ${call.id} ran ${call.runs} times, over its bound of ${call.bound}`);
+      const rerun =
+        call.rerunAttempts.length > 0
+          ? ` (attempt ${call.rerunAttempts.join(', ')} ran more than once: a re-sent attempt ran again)`
+          : '';
+      this.#violation(
+        `call ${call.id} ran ${call.runs} times, over its bound of ${call.bound}${rerun}`,
+      );
     }
     if (call.runs > 1 + call.retryableErrors && !this.#faultBetween(call)) {
       this.#violation(

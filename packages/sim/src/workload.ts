@@ -5,14 +5,7 @@
  */
 import type { Checker } from './checker.js';
 import type { Random } from './random.js';
-import {
-  HANDLER,
-  MAX_ATTEMPTS,
-  MAX_MESSAGE_BYTES,
-  type Mode,
-  type Payload,
-  type World,
-} from './world.js';
+import { HANDLER, MAX_MESSAGE_BYTES, type Mode, type Payload, type World } from './world.js';
 
 export interface PlannedCall {
   call: number;
@@ -93,7 +86,7 @@ function dispatchOne(world: World, checker: Checker, planned: PlannedCall): void
   const { clock } = world;
   const { call, payload, timeoutMs, retries } = planned;
   const dispatcher = world.dispatchers[planned.dispatcher]!;
-  checker.dispatched(call, payload.echo, MAX_ATTEMPTS + retries, clock.now());
+  checker.dispatched(call, payload.echo, dispatcher.maxAttempts + retries, clock.now());
   let signal: AbortSignal | undefined;
   if (planned.abortAfterMs !== undefined) {
     const controller = new AbortController();

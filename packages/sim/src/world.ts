@@ -25,7 +25,6 @@ import type { Trace } from './trace.js';
 
 export const NAMESPACE = 'sim';
 export const MAX_MESSAGE_BYTES = 16 * 1024;
-export const MAX_ATTEMPTS = 3;
 export const WORKER_DRAIN_TIMEOUT_MS = 1_500;
 export const DISPATCHER_DRAIN_TIMEOUT_MS = 1_000;
 export const HANDLER = 'job';
@@ -55,6 +54,8 @@ export interface SimProcess {
 export interface SimDispatcher extends SimProcess {
   readonly kind: 'dispatcher';
   readonly core: Dispatcher;
+  /** Its `maxAttempts` (1–3, drawn per dispatcher, so the attempt bound is tight in some runs). */
+  readonly maxAttempts: number;
 }
 
 export interface SimWorker extends SimProcess {
@@ -154,6 +155,7 @@ export class World {
     const clock = new ProcessClock(this.clock);
     const transport = new MemoryTransport(this.redis);
     (transport as { clock: Clock }).clock = clock;
+    const maxAttempts = this.#random.int(1, 3);
     const core = createDispatcherCore(transport, {
       namespace: NAMESPACE,
       id,
@@ -161,7 +163,7 @@ export class World {
       timeoutMs: 5_000,
       ackTimeoutMs: 600,
       reconcileIntervalMs: 100,
-      maxAttempts: MAX_ATTEMPTS,
+      maxAttempts,
       maxMessageBytes: MAX_MESSAGE_BYTES,
       drainTimeoutMs: DISPATCHER_DRAIN_TIMEOUT_MS,
       leaveGraceMs: WORKER_DRAIN_TIMEOUT_MS + 1_000,
@@ -173,6 +175,7 @@ export class World {
       id,
       clock,
       core,
+      maxAttempts,
       command: () => transport.command,
       subscriber: () => transport.subscriber,
       state: 'running',
