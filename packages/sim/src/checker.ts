@@ -29,12 +29,15 @@ interface Call {
   maxAttempt: number;
   /** Runs that ended in a retryable error the handler threw on purpose. */
   retryableErrors: number;
+  /** Attempt numbers that ran; an attempt that ran twice is a re-sent attempt run again. */
+  attempts: Set<number>;
+  rerunAttempts: number[];
 }
 
 export class Checker {
   readonly #calls = new Map<number, Call>();
   readonly #violations: string[] = [];
-  readonly #faults: Array<{ kind: string; at: number }> = [];
+  readonly #faults: Array<{ kind: string; at: number; until: number }> = [];
   #closedAt: number | undefined;
 
   /** A `dispatch()` call was made. */
@@ -50,6 +53,8 @@ export class Checker {
       runs: 0,
       maxAttempt: 0,
       retryableErrors: 0,
+      attempts: new Set(),
+      rerunAttempts: [],
     });
   }
 
@@ -82,6 +87,8 @@ export class Checker {
     }
     record.runs++;
     record.maxAttempt = Math.max(record.maxAttempt, attempt);
+    if (record.attempts.has(attempt)) record.rerunAttempts.push(attempt);
+    record.attempts.add(attempt);
   }
 
   /** A run of the call threw a retryable error on purpose. */
@@ -90,9 +97,12 @@ export class Checker {
     if (record) record.retryableErrors++;
   }
 
-  /** A fault was injected. */
-  fault(kind: string, at: number): void {
-    this.#faults.push({ kind, at });
+  /**
+   * A fault was injected at `at`; its effects can explain a second run until
+   * `until` (a cut connection's duration plus the time the cores take to notice).
+   */
+  fault(kind: string, at: number, until = at): void {
+    this.#faults.push({ kind, at, until });
   }
 
   /** The dispatcher's close() resolved: nothing may settle after this. */
@@ -134,7 +144,13 @@ export class Checker {
       return;
     }
     if (call.runs > call.bound) {
-      this.#violation(`call ${call.id} ran ${call.runs} times, over its bound of ${call.bound}`);
+      const rerun =
+        call.rerunAttempts.length > 0
+          ? ` (attempt ${call.rerunAttempts.join(', ')} ran more than once: a re-sent attempt ran again)`
+          : '';
+      this.#violation(
+        `call ${call.id} ran ${call.runs} times, over its bound of ${call.bound}${rerun}`,
+      );
     }
     if (call.runs > 1 + call.retryableErrors && !this.#faultBetween(call)) {
       this.#violation(
@@ -164,7 +180,7 @@ export class Checker {
 
   #faultBetween(call: Call): boolean {
     const end = call.settledAt ?? Number.POSITIVE_INFINITY;
-    return this.#faults.some((f) => f.at >= call.dispatchedAt && f.at <= end);
+    return this.#faults.some((f) => f.until >= call.dispatchedAt && f.at <= end);
   }
 
   #violation(message: string): void {

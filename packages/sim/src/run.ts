@@ -1,0 +1,304 @@
+/**
+ * One simulated run from a seed: a world, a workload, a fault plan, and the
+ * checker's verdict. Everything random is drawn from the seed (including
+ * `Math.random`, which the dispatcher's retry jitter reads: it is replaced by
+ * the seed's generator for the run), and all time is the world's VirtualClock,
+ * so the same seed gives the same run, event for event.
+ */
+import { Checker, type Outcome } from './checker.js';
+import { type Fault, type FaultKind, planFaults } from './faults.js';
+import { Random } from './random.js';
+import { Trace } from './trace.js';
+import { planWorkload, scheduleWorkload } from './workload.js';
+import {
+  DISPATCHER_DRAIN_TIMEOUT_MS,
+  type SimProcess,
+  WORKER_DRAIN_TIMEOUT_MS,
+  World,
+} from './world.js';
+
+/** The fault kinds the world can model (see README of the report for the others). */
+export const MODELLED_FAULTS: readonly FaultKind[] = [
+  'subscriber-drop',
+  'command-drop',
+  'redis-restart',
+  'redis-stall',
+  'worker-crash',
+  'worker-restart',
+  'worker-drain',
+  'worker-join',
+  'clock-skew',
+];
+
+export interface RunOptions {
+  /** Ms during which calls are made and faults injected. */
+  windowMs?: number;
+  calls?: number;
+  faultsPerSecond?: number;
+  traceLines?: number;
+}
+
+export interface RunResult {
+  seed: number;
+  violations: string[];
+  trace: string[];
+  /** How often each fault kind fired. */
+  coverage: Record<string, number>;
+  outcomes: Record<string, number>;
+  /** Trace events recorded. */
+  events: number;
+}
+
+const LIVENESS_MARGIN_MS = 3_000;
+const IGNORE_SIGNAL_MAX_MS = 8_000;
+
+export async function runSeed(seed: number, options: RunOptions = {}): Promise<RunResult> {
+  const random = new Random(seed);
+  const savedRandom = Math.random;
+  const jitter = random.fork();
+  Math.random = () => jitter.next();
+  const violations: string[] = [];
+  const onUnhandled = (error: unknown) => {
+    violations.push(`unhandled rejection: ${String(error)}`);
+  };
+  process.on('unhandledRejection', onUnhandled);
+  const checker = new Checker();
+  const trace = new Trace(options.traceLines ?? 200);
+  const coverage: Record<string, number> = {};
+  try {
+    const world = new World({
+      random: random.fork(),
+      checker,
+      trace,
+      dispatchers: random.int(1, 2),
+      workers: random.int(2, 4),
+    });
+    const windowMs = options.windowMs ?? random.int(2_000, 6_000);
+    const calls = planWorkload(random.fork(), {
+      windowMs,
+      calls: options.calls ?? random.int(5, 40),
+      dispatchers: world.options.dispatchers,
+    });
+    const faults = planFaults(random.fork(), {
+      windowMs,
+      processes: world.options.dispatchers + world.options.workers,
+      perSecond: options.faultsPerSecond ?? random.next() * 2,
+      kinds: MODELLED_FAULTS.filter(() => random.chance(0.6)),
+    });
+    try {
+      await simulate(world, checker, calls, faults, windowMs, coverage, random.fork());
+    } catch (error) {
+      violations.push(
+        `the run threw: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+      );
+    }
+    violations.push(...world.errors);
+  } finally {
+    Math.random = savedRandom;
+    // Let rejections of this run surface while its listener still hears them.
+    await new Promise((resolve) => setImmediate(resolve));
+    process.off('unhandledRejection', onUnhandled);
+  }
+  violations.push(...checker.finish());
+  return {
+    seed,
+    violations,
+    trace: trace.lines(),
+    coverage,
+    outcomes: checker.outcomes(),
+    events: trace.count,
+  };
+}
+
+async function simulate(
+  world: World,
+  checker: Checker,
+  calls: ReturnType<typeof planWorkload>,
+  faults: Fault[],
+  windowMs: number,
+  coverage: Record<string, number>,
+  random: Random,
+): Promise<void> {
+  const { clock } = world;
+  await world.start();
+  const start = clock.now();
+  world.log(
+    `started: ${world.dispatchers.length} dispatcher(s), ${world.workers.length} worker(s), ${calls.length} calls, ${faults.length} faults`,
+  );
+  scheduleWorkload(world, checker, calls);
+  for (const fault of faults) {
+    clock.setTimeout(() => {
+      if (inject(world, fault, random)) {
+        coverage[fault.kind] = (coverage[fault.kind] ?? 0) + 1;
+        checker.fault(fault.kind, clock.now(), clock.now() + aftermath(fault));
+      }
+    }, fault.at);
+  }
+  await clock.runUntil(start + windowMs + 1);
+  // Faults stop: every live process gets its connections back.
+  world.stopped = true;
+  healAll(world);
+  world.log('faults stopped');
+  const maxTimeout = Math.max(0, ...calls.map((c) => c.timeoutMs));
+  await clock.runUntil(
+    start + windowMs + maxTimeout + LIVENESS_MARGIN_MS,
+    () => checker.pending === 0,
+  );
+  if (checker.pending > 0) {
+    const message = `liveness: ${checker.pending} call(s) still pending ${LIVENESS_MARGIN_MS} ms past the longest timeout after faults stopped`;
+    world.log(message);
+    world.errors.push(message);
+  }
+  // Close the dispatchers, then the workers.
+  let closed = 0;
+  const dispatchersClosed = world.dispatchers.map((d) =>
+    d.core.close().then(
+      () => {
+        closed++;
+        world.log(`${d.id} closed`);
+      },
+      (error: unknown) => world.errors.push(`${d.id}.close() rejected: ${String(error)}`),
+    ),
+  );
+  await clock.runUntil(
+    clock.now() + DISPATCHER_DRAIN_TIMEOUT_MS + 5_000,
+    () => closed === dispatchersClosed.length,
+  );
+  if (closed < dispatchersClosed.length) world.errors.push('a dispatcher close() never resolved');
+  checker.closed(clock.now());
+  let workersClosed = 0;
+  const closing = world.workers
+    .filter((w) => w.state !== 'crashed')
+    .map((w) => world.drain(w).then(() => workersClosed++));
+  await clock.runUntil(
+    clock.now() + WORKER_DRAIN_TIMEOUT_MS + 5_000,
+    () => workersClosed === closing.length,
+  );
+  if (workersClosed < closing.length) world.errors.push('a worker close() never resolved');
+  // Handlers that ignore their signal outlive close(); let them end (harmlessly) before counting.
+  await clock.runUntil(clock.now() + IGNORE_SIGNAL_MAX_MS + 1_000);
+  for (const w of world.workers) {
+    if (w.state === 'crashed') continue;
+    const { inflight } = w.core.stats() as { inflight?: number };
+    if (inflight)
+      world.errors.push(`${w.id} still has ${inflight} task(s) in flight after close()`);
+  }
+  for (const d of world.dispatchers) {
+    const stats = d.core.stats();
+    if (stats.inflight > 0 || stats.queued > 0) {
+      world.errors.push(
+        `${d.id} still holds ${stats.inflight} in flight, ${stats.queued} queued after close()`,
+      );
+    }
+  }
+  // Nothing left ticking once everything closed.
+  for (const p of [...world.dispatchers, ...world.workers] as SimProcess[]) {
+    if (!p.clock.dead && p.clock.timers > 0) {
+      world.errors.push(`${p.id} left ${p.clock.timers} timer(s) set after close()`);
+    }
+  }
+}
+
+/**
+ * How long after it starts a fault can explain a second run of a task: its
+ * duration, plus what the cores take to notice (an ack timeout, a heartbeat
+ * TTL, a reconcile) — or a drain's grace — with room to spare.
+ */
+function aftermath(fault: Fault): number {
+  const notice = 2_000;
+  switch (fault.kind) {
+    case 'clock-skew':
+      return Number.POSITIVE_INFINITY;
+    case 'worker-drain':
+    case 'worker-restart':
+      return WORKER_DRAIN_TIMEOUT_MS * 2 + 1_000 + notice;
+    default:
+      return Math.max(0, fault.durationMs) + notice;
+  }
+}
+
+/** Restores every cut connection of a live process. */
+function healAll(world: World): void {
+  for (const p of [...world.dispatchers, ...world.workers] as SimProcess[]) {
+    if (p.clock.dead) continue;
+    p.command()?.restore();
+    p.subscriber()?.restore();
+  }
+}
+
+/** Applies one fault; false when it had nothing to hit (then it is not counted). */
+function inject(world: World, fault: Fault, random: Random): boolean {
+  const { clock, redis } = world;
+  const processes: SimProcess[] = [...world.dispatchers, ...world.workers];
+  const target = processes[fault.target % processes.length]!;
+  const workers = world.workers.filter((w) => w.state === 'running');
+  const worker = workers.length > 0 ? workers[fault.target % workers.length] : undefined;
+  const later = (ms: number, what: () => void) => clock.setTimeout(what, ms);
+  switch (fault.kind) {
+    case 'subscriber-drop':
+    case 'command-drop': {
+      if (target.clock.dead) return false;
+      const connection = fault.kind === 'command-drop' ? target.command() : target.subscriber();
+      if (connection?.status !== 'ready') return false;
+      world.log(
+        `FAULT ${fault.kind} ${target.id} for ${fault.durationMs} ms (applyInFlight ${fault.applyInFlight})`,
+      );
+      connection.drop(fault.applyInFlight);
+      later(fault.durationMs, () => {
+        if (!target.clock.dead) connection.restore();
+      });
+      return true;
+    }
+    case 'redis-stall':
+      world.log(`FAULT redis-stall ${fault.durationMs} ms`);
+      redis.stall(fault.durationMs);
+      return true;
+    case 'redis-restart':
+      world.log(`FAULT redis-restart, down ${fault.durationMs} ms`);
+      redis.restart(fault.applyInFlight);
+      later(fault.durationMs, () => healAll(world));
+      return true;
+    case 'worker-crash':
+      if (!worker) return false;
+      world.log(`FAULT worker-crash ${worker.id}`);
+      world.crash(worker, fault.applyInFlight);
+      return true;
+    case 'worker-restart': {
+      const crashed = world.workers.find(
+        (w) =>
+          w.state === 'crashed' &&
+          !world.workers.some((o) => o.id === w.id && o.state === 'running'),
+      );
+      const victim = crashed ?? worker;
+      if (!victim) return false;
+      world.log(`FAULT worker-restart ${victim.id}`);
+      if (victim.state !== 'crashed') world.crash(victim, fault.applyInFlight);
+      later(random.int(0, 1_000), () => {
+        // Not once the run is closing, nor while another process serves the id.
+        const taken = world.workers.some((w) => w.id === victim.id && w.state !== 'crashed');
+        if (!world.stopped && !taken) void world.addWorker(victim.id);
+      });
+      return true;
+    }
+    case 'worker-drain':
+      if (!worker) return false;
+      world.log(`FAULT worker-drain ${worker.id}`);
+      void world.drain(worker);
+      return true;
+    case 'worker-join':
+      if (world.stopped) return false;
+      world.log('FAULT worker-join');
+      void world.addWorker();
+      return true;
+    case 'clock-skew':
+      if (target.clock.dead) return false;
+      world.log(`FAULT clock-skew ${target.id} to ${fault.durationMs} ms`);
+      target.clock.skew = fault.durationMs;
+      return true;
+    default:
+      return false;
+  }
+}
+
+/** Outcome type re-exported for callers that print runs. */
+export type { Outcome };

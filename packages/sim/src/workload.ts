@@ -1,0 +1,130 @@
+/**
+ * A run's calls, drawn from a seed: when each `dispatch()` happens, on which
+ * dispatcher, what its handler does, its timeout, retries and signal, and its
+ * payload size (some near the message limit, a few over it).
+ */
+import type { Checker } from './checker.js';
+import type { Random } from './random.js';
+import { HANDLER, MAX_MESSAGE_BYTES, type Mode, type Payload, type World } from './world.js';
+
+export interface PlannedCall {
+  call: number;
+  at: number;
+  dispatcher: number;
+  payload: Payload;
+  timeoutMs: number;
+  retries: number;
+  /** Ms after the dispatch at which its signal aborts; undefined: no signal. */
+  abortAfterMs: number | undefined;
+}
+
+export interface WorkloadPlan {
+  windowMs: number;
+  calls: number;
+  dispatchers: number;
+}
+
+const MODES: readonly Mode[] = [
+  'sync',
+  'async',
+  'async',
+  'abortable',
+  'retryable',
+  'throw',
+  'ignore-signal',
+];
+
+/** Draws the calls of a run, in time order. */
+export function planWorkload(random: Random, plan: WorkloadPlan): PlannedCall[] {
+  const calls: PlannedCall[] = [];
+  for (let i = 0; i < plan.calls; i++) {
+    const call = i + 1;
+    const mode = random.pick(MODES);
+    const timeoutMs = random.int(500, 5_000);
+    const size = random.next();
+    // Most payloads are small; some are near the limit, a few just over it.
+    const padBytes =
+      size < 0.9
+        ? random.int(0, 200)
+        : size < 0.97
+          ? MAX_MESSAGE_BYTES - random.int(150, 700)
+          : MAX_MESSAGE_BYTES + random.int(-100, 200);
+    const echo = `e${call}`;
+    calls.push({
+      call,
+      at: random.int(0, plan.windowMs),
+      dispatcher: random.int(0, plan.dispatchers - 1),
+      payload: {
+        call,
+        echo,
+        mode,
+        delayMs: mode === 'ignore-signal' ? random.int(1_000, 8_000) : random.int(0, 1_500),
+        failRuns: mode === 'retryable' ? random.int(0, 3) : 0,
+        ...(padBytes > 0 ? { pad: 'x'.repeat(Math.max(0, padBytes)) } : {}),
+      },
+      timeoutMs,
+      retries: random.int(0, 2),
+      abortAfterMs: random.chance(0.15) ? random.int(0, timeoutMs) : undefined,
+    });
+  }
+  return calls.sort((a, b) => a.at - b.at || a.call - b.call);
+}
+
+/** Schedules every planned call on the world's clock; each reports to the checker. */
+export function scheduleWorkload(world: World, checker: Checker, calls: readonly PlannedCall[]) {
+  const { clock } = world;
+  const start = clock.now();
+  for (const planned of calls) {
+    clock.setTimeout(
+      () => dispatchOne(world, checker, planned),
+      planned.at - (clock.now() - start),
+    );
+  }
+}
+
+function dispatchOne(world: World, checker: Checker, planned: PlannedCall): void {
+  const { clock } = world;
+  const { call, payload, timeoutMs, retries } = planned;
+  const dispatcher = world.dispatchers[planned.dispatcher]!;
+  checker.dispatched(call, payload.echo, dispatcher.maxAttempts + retries, clock.now());
+  let signal: AbortSignal | undefined;
+  if (planned.abortAfterMs !== undefined) {
+    const controller = new AbortController();
+    signal = controller.signal;
+    clock.setTimeout(() => {
+      world.log(`call ${call}: signal aborted`);
+      controller.abort();
+    }, planned.abortAfterMs);
+  }
+  world.log(
+    `call ${call} dispatched on ${dispatcher.id}: ${payload.mode} ${payload.delayMs} ms, timeout ${timeoutMs}, retries ${retries}, pad ${payload.pad?.length ?? 0}`,
+  );
+  let promise: Promise<unknown>;
+  try {
+    promise = dispatcher.core.dispatch(HANDLER, payload, { timeoutMs, retries, signal });
+  } catch (error) {
+    world.errors.push(`dispatch() of call ${call} threw synchronously: ${String(error)}`);
+    checker.settled(call, { ok: false, code: 'THREW', message: String(error) }, clock.now());
+    return;
+  }
+  promise.then(
+    (value) => {
+      world.log(`call ${call} settled ok`);
+      checker.settled(call, { ok: true, value }, clock.now());
+    },
+    (error: unknown) => {
+      const code = (error as { code?: unknown } | null)?.code;
+      const message = (error as { message?: unknown } | null)?.message;
+      world.log(`call ${call} settled ${String(code)}`);
+      checker.settled(
+        call,
+        {
+          ok: false,
+          code: typeof code === 'string' ? code : 'NOT_A_DISPATCH_ERROR',
+          message: String(message),
+        },
+        clock.now(),
+      );
+    },
+  );
+}

@@ -1,0 +1,302 @@
+/**
+ * One simulated deployment: the real dispatcher and worker cores on their
+ * in-memory transports, all on ONE VirtualClock and ONE MemoryRedis. Each
+ * process sees the clock through its own {@link ProcessClock}, so it can be
+ * skewed or killed. Handlers are deterministic functions of their payload that
+ * tell the {@link Checker} when they run.
+ */
+
+import type { Dispatcher } from '@ringcast/dispatcher';
+import { createDispatcherCore, MemoryTransport } from '@ringcast/dispatcher/internal';
+import {
+  type Clock,
+  type Logger,
+  type MemoryConnection,
+  MemoryRedis,
+  names,
+  VirtualClock,
+} from '@ringcast/protocol';
+import type { HandlerContext, Worker } from '@ringcast/worker';
+import { createWorkerCore, MemoryWorkerTransport } from '@ringcast/worker/internal';
+import type { Checker } from './checker.js';
+import { ProcessClock } from './process-clock.js';
+import type { Random } from './random.js';
+import type { Trace } from './trace.js';
+
+export const NAMESPACE = 'sim';
+export const MAX_MESSAGE_BYTES = 16 * 1024;
+export const WORKER_DRAIN_TIMEOUT_MS = 1_500;
+export const DISPATCHER_DRAIN_TIMEOUT_MS = 1_000;
+export const HANDLER = 'job';
+
+/** What a simulated handler does with a run. */
+export type Mode = 'sync' | 'async' | 'retryable' | 'throw' | 'ignore-signal' | 'abortable';
+
+export interface Payload {
+  call: number;
+  echo: string;
+  mode: Mode;
+  delayMs: number;
+  /** `retryable`: the first this many runs throw a retryable error, later ones return. */
+  failRuns: number;
+  pad?: string;
+}
+
+export interface SimProcess {
+  readonly kind: 'dispatcher' | 'worker';
+  readonly id: string;
+  readonly clock: ProcessClock;
+  readonly command: () => MemoryConnection | undefined;
+  readonly subscriber: () => MemoryConnection | undefined;
+  state: 'running' | 'crashed' | 'closing' | 'closed' | 'failed';
+}
+
+export interface SimDispatcher extends SimProcess {
+  readonly kind: 'dispatcher';
+  readonly core: Dispatcher;
+  /** Its `maxAttempts` (1–3, drawn per dispatcher, so the attempt bound is tight in some runs). */
+  readonly maxAttempts: number;
+}
+
+export interface SimWorker extends SimProcess {
+  readonly kind: 'worker';
+  readonly core: Worker;
+  closed: Promise<void> | undefined;
+}
+
+export interface WorldOptions {
+  random: Random;
+  checker: Checker;
+  trace: Trace;
+  dispatchers: number;
+  workers: number;
+}
+
+/** A sleep on a process's clock that a signal can cut short. */
+function sleep(clock: Clock, ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(signal.reason);
+      return;
+    }
+    const onAbort = () => {
+      clock.clearTimer(timer);
+      reject(signal?.reason);
+    };
+    const timer = clock.setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+class SimError extends Error {
+  constructor(
+    message: string,
+    readonly retryable: boolean,
+  ) {
+    super(message);
+  }
+}
+
+export class World {
+  readonly clock = new VirtualClock();
+  readonly redis = new MemoryRedis(this.clock);
+  readonly origin = this.clock.now();
+  readonly dispatchers: SimDispatcher[] = [];
+  readonly workers: SimWorker[] = [];
+  /** Errors nobody should have seen: unexpected rejections inside the world. */
+  readonly errors: string[] = [];
+  readonly #checker: Checker;
+  readonly #trace: Trace;
+  readonly #random: Random;
+  /** Runs per call so far (for `retryable`'s first failures). */
+  readonly #runs = new Map<number, number>();
+  #workerSeq = 0;
+  /** Faults have stopped and the run is settling and closing: no process joins now. */
+  stopped = false;
+
+  constructor(readonly options: WorldOptions) {
+    this.#checker = options.checker;
+    this.#trace = options.trace;
+    this.#random = options.random;
+  }
+
+  log(what: string): void {
+    this.#trace.add(this.clock.now(), this.origin, what);
+  }
+
+  /** Starts the dispatchers and the first workers, letting the clock run until they are up. */
+  async start(): Promise<void> {
+    for (let i = 0; i < this.options.dispatchers; i++) this.#addDispatcher(`d${i + 1}`);
+    const started: Array<Promise<unknown>> = this.dispatchers.map((d) =>
+      d.core.start().then(() => this.log(`${d.id} started`)),
+    );
+    for (let i = 0; i < this.options.workers; i++) started.push(this.addWorker());
+    let done = false;
+    const all = Promise.all(started).finally(() => {
+      done = true;
+    });
+    all.catch(() => undefined);
+    await this.clock.runUntil(this.clock.now() + 10_000, () => done);
+    await all;
+  }
+
+  #logger(id: string): Logger {
+    return {
+      info: () => undefined,
+      warn: (message) => this.log(`${id} warn: ${message.slice(0, 160)}`),
+      error: (message) => this.log(`${id} ERROR: ${message.slice(0, 160)}`),
+    };
+  }
+
+  #addDispatcher(id: string): void {
+    const clock = new ProcessClock(this.clock);
+    const transport = new MemoryTransport(this.redis);
+    (transport as { clock: Clock }).clock = clock;
+    const maxAttempts = this.#random.int(1, 3);
+    const core = createDispatcherCore(transport, {
+      namespace: NAMESPACE,
+      id,
+      logger: this.#logger(id),
+      timeoutMs: 5_000,
+      ackTimeoutMs: 600,
+      reconcileIntervalMs: 100,
+      maxAttempts,
+      maxMessageBytes: MAX_MESSAGE_BYTES,
+      drainTimeoutMs: DISPATCHER_DRAIN_TIMEOUT_MS,
+      leaveGraceMs: WORKER_DRAIN_TIMEOUT_MS + 1_000,
+      retryBackoffMs: 50,
+      maxRetryBackoffMs: 400,
+    });
+    this.dispatchers.push({
+      kind: 'dispatcher',
+      id,
+      clock,
+      core,
+      maxAttempts,
+      command: () => transport.command,
+      subscriber: () => transport.subscriber,
+      state: 'running',
+    });
+  }
+
+  /** Starts a worker (a new id, or `id` again for a restart); resolves when its start() settles. */
+  addWorker(id = `w${++this.#workerSeq}`): Promise<void> {
+    const clock = new ProcessClock(this.clock);
+    const transport = new MemoryWorkerTransport(this.redis, names(NAMESPACE), id);
+    (transport as { clock: Clock }).clock = clock;
+    const core = createWorkerCore(
+      {
+        id,
+        namespace: NAMESPACE,
+        handlers: { [HANDLER]: (payload, ctx) => this.#handle(clock, payload as Payload, ctx) },
+        logger: this.#logger(id),
+        concurrency: this.#random.int(1, 4),
+        maxQueue: this.#random.int(0, 4),
+        heartbeatIntervalMs: 100,
+        heartbeatTtlMs: 400,
+        drainTimeoutMs: WORKER_DRAIN_TIMEOUT_MS,
+        maxMessageBytes: MAX_MESSAGE_BYTES,
+      },
+      transport,
+    );
+    const worker: SimWorker = {
+      kind: 'worker',
+      id,
+      clock,
+      core,
+      command: () => transport.command,
+      subscriber: () => transport.subscriber,
+      state: 'running',
+      closed: undefined,
+    };
+    this.workers.push(worker);
+    this.log(`${id} starting`);
+    return core.start().then(
+      () => this.log(`${id} started`),
+      (error: unknown) => {
+        // A start can fail under faults (Redis cut mid-start); the worker is then out.
+        if (worker.state === 'running') worker.state = 'failed';
+        this.log(`${id} failed to start: ${String(error).slice(0, 160)}`);
+      },
+    );
+  }
+
+  /** Workers that are up and not leaving. */
+  get running(): SimWorker[] {
+    return this.workers.filter((w) => w.state === 'running');
+  }
+
+  /** The worker dies: its timers stop and its connections are cut for good. */
+  crash(worker: SimWorker, applyInFlight: boolean): void {
+    if (worker.state === 'crashed' || worker.state === 'closed') return;
+    worker.state = 'crashed';
+    worker.clock.kill();
+    for (const connection of [worker.command(), worker.subscriber()]) {
+      connection?.drop(applyInFlight);
+      connection?.close();
+    }
+    this.log(`${worker.id} CRASHED`);
+  }
+
+  /** The worker closes gracefully. */
+  drain(worker: SimWorker): Promise<void> {
+    if (worker.closed) return worker.closed;
+    if (worker.state === 'running' || worker.state === 'failed') worker.state = 'closing';
+    this.log(`${worker.id} closing`);
+    worker.closed = worker.core.close().then(
+      () => {
+        if (worker.state !== 'crashed') worker.state = 'closed';
+        this.log(`${worker.id} closed`);
+      },
+      (error: unknown) => {
+        this.errors.push(`${worker.id}.close() rejected: ${String(error)}`);
+      },
+    );
+    return worker.closed;
+  }
+
+  #handle(clock: Clock, payload: Payload, ctx: HandlerContext): unknown {
+    const { call, echo, mode } = payload;
+    this.#checker.ran(call, ctx.attempt);
+    const runs = (this.#runs.get(call) ?? 0) + 1;
+    this.#runs.set(call, runs);
+    this.log(`${ctx.workerId} runs call ${call} attempt ${ctx.attempt} (${mode})`);
+    const output = { call, attempt: ctx.attempt, echo };
+    if (mode === 'sync') return output;
+    if (mode === 'throw') throw new SimError(`call ${call} fails`, false);
+    return this.#slow(clock, payload, ctx, runs, output);
+  }
+
+  async #slow(
+    clock: Clock,
+    payload: Payload,
+    ctx: HandlerContext,
+    runs: number,
+    output: unknown,
+  ): Promise<unknown> {
+    const { call, mode, delayMs } = payload;
+    switch (mode) {
+      case 'async':
+        await sleep(clock, delayMs);
+        return output;
+      case 'abortable':
+        await sleep(clock, delayMs, ctx.signal);
+        return output;
+      case 'ignore-signal':
+        await sleep(clock, delayMs);
+        return output;
+      case 'retryable':
+        await sleep(clock, delayMs);
+        if (runs <= payload.failRuns) {
+          this.#checker.retryableError(call);
+          throw new SimError(`retryable failure of call ${call}`, true);
+        }
+        return output;
+      default:
+        throw new Error(`unknown mode ${mode}`);
+    }
+  }
+}
