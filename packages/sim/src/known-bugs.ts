@@ -15,11 +15,6 @@ export interface KnownBug {
 
 export const KNOWN_BUGS: readonly KnownBug[] = [
   {
-    seed: 54,
-    pattern: /still holds \d+ in flight, -\d+ queued after close\(\)/,
-    what: "dispatcher: a task whose attempts are exhausted by redeliver() is failed WORKER_LOST from state Queued (endAttempt sets Queued first), so settlement calls queue.dropped() for a task that was never in the local queue: the queue's count goes negative, stats() shows queued < 0, and LocalQueue.pump's `while (count > 0)` stops sending queued tasks",
-  },
-  {
     seed: 100014,
     pattern:
       /over its bound of \d+ \(attempt [\d, ]+ ran more than once: a re-sent attempt ran again\)/,

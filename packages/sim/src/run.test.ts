@@ -24,14 +24,19 @@ describe('runSeed', () => {
   });
 });
 
+describe('seeds that found bugs, kept as regression cases', () => {
+  it('seed 54: a task failed WORKER_LOST after its last attempt no longer corrupts the local queue', async () => {
+    const result = await runSeed(54);
+    expect(
+      result.violations,
+      `npm run sim -- --seed 54\n${result.trace.slice(-40).join('\n')}`,
+    ).toEqual([]);
+  });
+});
+
 describe('known bugs (see known-bugs.ts)', () => {
   // Passes while the bug is there; when it is fixed this fails: then drop the
   // entry from KNOWN_BUGS and make this a plain regression case.
-  it.fails('seed 54: the dispatcher local-queue count goes negative after a WORKER_LOST', async () => {
-    const result = await runSeed(54);
-    expect(result.violations).toEqual([]);
-  });
-
   it.fails('seed 100014: a re-sent attempt runs again on a worker restarted under the same id', async () => {
     const result = await runSeed(100014);
     expect(result.violations.filter((v) => v.includes('over its bound'))).toEqual([]);
