@@ -1,9 +1,19 @@
 /** Delivery and redelivery on the in-memory transport: lost acks, deaf channels, refusals, leaving and dying workers. */
-import { ErrorCode } from '@ringcast/protocol';
+import { ErrorCode, type VirtualClock } from '@ringcast/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
-import { closeAll, n, outcome, setup } from './testing/core-fixture.js';
+import { closeAll, type FakeWorker, n, outcome, setup } from './testing/core-fixture.js';
 
 afterEach(closeAll);
+
+/** What a draining worker does: says goodbye, then deletes its registry entry and heartbeat. */
+async function leaveAndVanish(w: FakeWorker, clock: VirtualClock): Promise<void> {
+  void w.leave();
+  void w.command.command((redis) => {
+    redis.hdel(n.registryKey, [w.info.id]);
+    redis.del([n.heartbeatKey(w.info.id)]);
+  });
+  await clock.advance(0);
+}
 
 describe('redelivery on the memory transport', () => {
   it('sends a new attempt elsewhere when the ack does not come', async () => {
@@ -135,12 +145,7 @@ describe('redelivery on the memory transport', () => {
     await clock.advance(0);
     const task = leaving.received[0]!;
     // A draining worker says goodbye and deletes its registry entry and heartbeat.
-    void leaving.leave();
-    void leaving.command.command((redis) => {
-      redis.hdel(n.registryKey, ['w1']);
-      redis.del([n.heartbeatKey('w1')]);
-    });
-    await clock.advance(0);
+    await leaveAndVanish(leaving, clock);
     // Several reconcile rounds find it gone; its acknowledged attempt stays with it.
     await clock.advance(2_000);
     expect(staying.received).toHaveLength(0);
@@ -163,12 +168,7 @@ describe('redelivery on the memory transport', () => {
     await start();
     const result = outcome(dispatcher.dispatch('echo', 1));
     await clock.advance(0);
-    void leaving.leave();
-    void leaving.command.command((redis) => {
-      redis.hdel(n.registryKey, ['w1']);
-      redis.del([n.heartbeatKey('w1')]);
-    });
-    await clock.advance(0);
+    await leaveAndVanish(leaving, clock);
     await clock.advance(2_000);
     expect(result.settled).toBe(false);
     await clock.advance(1_500);

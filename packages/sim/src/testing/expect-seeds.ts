@@ -1,0 +1,21 @@
+import { expect } from 'vitest';
+import { describeFailure, runBatch } from '../batch.js';
+import { KNOWN_BUGS } from '../known-bugs.js';
+
+/**
+ * One test of `npm test`'s simulator batch: `SIM_SEEDS` seeds (default 300)
+ * from `from`. The batch is split over test files so that vitest runs the
+ * halves in parallel.
+ */
+export async function expectSeedsHold(from: number): Promise<void> {
+  const seeds = Number(process.env['SIM_SEEDS'] ?? 300);
+  const result = await runBatch(from, seeds);
+  console.info(
+    `sim: ${seeds} seeds from ${from} in ${result.seconds.toFixed(1)} s (${(seeds / result.seconds).toFixed(1)}/s); faults ${JSON.stringify(result.coverage)}; outcomes ${JSON.stringify(result.outcomes)}`,
+  );
+  for (const [seed, count] of Object.entries(result.known)) {
+    const bug = KNOWN_BUGS.find((b) => b.seed === Number(seed));
+    console.warn(`sim: KNOWN BUG (seed ${seed}) hit ${count} time(s): ${bug?.what}`);
+  }
+  expect(result.failed, describeFailure(result)).toEqual([]);
+}
