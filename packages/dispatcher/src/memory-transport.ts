@@ -14,8 +14,8 @@ import {
   type Names,
 } from '@ringcast/protocol';
 import {
+  CommandEpoch,
   type DispatcherTransport,
-  MAYBE_HEARD,
   type TransportContext,
   type TransportEvents,
 } from './transport.js';
@@ -27,8 +27,7 @@ export class MemoryTransport implements DispatcherTransport {
   #subscriber: MemoryConnection | undefined;
   #names: Names | undefined;
   #parkedKey = '';
-  /** Bumped whenever the command connection drops; see `MAYBE_HEARD`. */
-  #commandEpoch = 0;
+  readonly #commandEpoch = new CommandEpoch();
 
   constructor(redis: MemoryRedis) {
     this.#redis = redis;
@@ -54,10 +53,10 @@ export class MemoryTransport implements DispatcherTransport {
     this.#command = command;
     this.#subscriber = subscriber;
     command.on('close', () => {
-      this.#commandEpoch++;
+      this.#commandEpoch.dropped();
     });
     command.on('ready', () => {
-      if (this.#commandEpoch > 0) events.commandRestored();
+      if (this.#commandEpoch.everDropped) events.commandRestored();
     });
     subscriber.onMessage((channel, message) => events.message(channel, message));
     subscriber.on('ready', () => events.subscriberReady());
@@ -72,16 +71,7 @@ export class MemoryTransport implements DispatcherTransport {
   }
 
   publish(channel: string, frame: string): Promise<number> {
-    const epoch = this.#commandEpoch;
-    return this.#cmd()
-      .publish(channel, frame)
-      .then(
-        (receivers) => (receivers === 0 && epoch !== this.#commandEpoch ? MAYBE_HEARD : receivers),
-        (error: unknown) => {
-          if (epoch !== this.#commandEpoch) return MAYBE_HEARD;
-          throw error;
-        },
-      );
+    return this.#commandEpoch.publish(this.#cmd().publish(channel, frame));
   }
 
   readRegistry(): Promise<Record<string, string>> {

@@ -17,8 +17,8 @@ import {
 } from '@ringcast/protocol';
 import { Redis, type RedisOptions } from 'ioredis';
 import {
+  CommandEpoch,
   type DispatcherTransport,
-  MAYBE_HEARD,
   type TransportContext,
   type TransportEvents,
 } from './transport.js';
@@ -53,13 +53,7 @@ export class RedisTransport implements DispatcherTransport {
   #errors: ConnectionErrors | undefined;
   #names: Names | undefined;
   #parkedKey = '';
-  /**
-   * Bumped whenever the command connection drops. ioredis re-sends a command that
-   * was in flight then, so a PUBLISH may reach Redis twice: the first copy heard by
-   * the worker, the second answered 0 by a Redis that restarted before the worker
-   * re-subscribed. A count from across a drop cannot prove nobody heard the task.
-   */
-  #commandEpoch = 0;
+  readonly #commandEpoch = new CommandEpoch();
 
   /** `redis`: a URL, ioredis options, or the application's client (then only a duplicate subscribes). */
   constructor(redis: string | RedisOptions | Redis) {
@@ -81,10 +75,10 @@ export class RedisTransport implements DispatcherTransport {
     const { command, subscriber } = connections;
     this.#errors = watchConnections(connections, (error, role) => events.error(error, role));
     command.on('close', () => {
-      this.#commandEpoch++;
+      this.#commandEpoch.dropped();
     });
     command.on('ready', () => {
-      if (this.#commandEpoch > 0) events.commandRestored();
+      if (this.#commandEpoch.everDropped) events.commandRestored();
     });
     subscriber.on('message', (channel: string, data: string) => events.message(channel, data));
     subscriber.on('ready', () => events.subscriberReady());
@@ -100,16 +94,7 @@ export class RedisTransport implements DispatcherTransport {
   }
 
   publish(channel: string, frame: string): Promise<number> {
-    const epoch = this.#commandEpoch;
-    return this.#open()
-      .command.publish(channel, frame)
-      .then(
-        (receivers) => (receivers === 0 && epoch !== this.#commandEpoch ? MAYBE_HEARD : receivers),
-        (error: unknown) => {
-          if (epoch !== this.#commandEpoch) return MAYBE_HEARD;
-          throw error;
-        },
-      );
+    return this.#commandEpoch.publish(this.#open().command.publish(channel, frame));
   }
 
   readRegistry(): Promise<Record<string, string>> {

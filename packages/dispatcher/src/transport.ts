@@ -19,6 +19,39 @@ import type { Clock, ConnectionRole, Names } from '@ringcast/protocol';
  */
 export const MAYBE_HEARD = -1;
 
+/**
+ * Counts the drops of a command connection, for both transports' publishes. A
+ * client re-sends a command that was in flight when its connection dropped, so
+ * a PUBLISH may reach Redis twice: the first copy heard by the worker, the second
+ * answered 0 by a Redis that restarted before the worker re-subscribed. A count
+ * from across a drop cannot prove nobody heard the task: it is MAYBE_HEARD.
+ */
+export class CommandEpoch {
+  #epoch = 0;
+
+  /** The command connection dropped. */
+  dropped(): void {
+    this.#epoch++;
+  }
+
+  /** Whether it ever dropped: a later `ready` is a restoration. */
+  get everDropped(): boolean {
+    return this.#epoch > 0;
+  }
+
+  /** `sent`'s receiver count, or {@link MAYBE_HEARD} when the connection dropped meanwhile. */
+  publish(sent: Promise<number>): Promise<number> {
+    const epoch = this.#epoch;
+    return sent.then(
+      (receivers) => (receivers === 0 && epoch !== this.#epoch ? MAYBE_HEARD : receivers),
+      (error: unknown) => {
+        if (epoch !== this.#epoch) return MAYBE_HEARD;
+        throw error;
+      },
+    );
+  }
+}
+
 /** Who the transport works for: the names of its keys and channels come from here. */
 export interface TransportContext {
   /** The dispatcher's id: its parked replies are kept under it. */

@@ -17,7 +17,7 @@ import {
   World,
 } from './world.js';
 
-/** The fault kinds the world can model (see README of the report for the others). */
+/** The fault kinds the world can model; the others of FAULT_KINDS are not modelled yet (pause, block). */
 export const MODELLED_FAULTS: readonly FaultKind[] = [
   'subscriber-drop',
   'command-drop',
