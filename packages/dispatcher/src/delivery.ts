@@ -9,6 +9,7 @@
 import {
   type Clock,
   ErrorCode,
+  encodeCompactResend,
   encodeCompactTask,
   encodeMessage,
   errorMessage,
@@ -107,7 +108,16 @@ export class Delivery {
     const worker = task.worker;
     if (!worker || !resend(task)) return false;
     this.#host.wheel.schedule(task, Math.min(task.deadline, ackBy));
-    this.#outbox.push(worker.channel, encodeAttempt(task), undefined, worker.maxMessageBytes);
+    // Named for the process that may have run it: one restarted under the same id refuses it.
+    const frame = encodeCompactResend(
+      task.id,
+      task.attempt,
+      task.handler,
+      task.deadline,
+      task.ackedBy ?? worker.incarnation,
+      task.payload,
+    );
+    this.#outbox.push(worker.channel, frame, undefined, worker.maxMessageBytes);
     return true;
   }
 

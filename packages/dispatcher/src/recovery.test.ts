@@ -1,3 +1,4 @@
+import { ErrorCode, NackReason } from '@ringcast/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import { closeAll, outcome, setup } from './testing/core-fixture.js';
 
@@ -47,5 +48,47 @@ describe('recovery after resubscribe on the memory transport', () => {
     // The same attempt, sent again with its own token: not a new run.
     expect(w.received.slice(1).map((t) => t.token)).toEqual([task.token, task.token]);
     expect(dispatcher.stats()).toMatchObject({ redelivered: 0, recoveredReplies: 0 });
+  });
+
+  it('names the incarnation that had the attempt; a restarted worker refusing it (WORKER_LOST) spends the attempt', async () => {
+    const { clock, transport, dispatcher, worker, join, start } = setup({ maxAttempts: 2 });
+    // w1 acks the first send; the re-send reaches a process that has no record of it.
+    const w1 = worker('w1', (task) =>
+      task.incarnation === undefined ? 'ack' : { nack: NackReason.WORKER_LOST },
+    );
+    const w2 = worker('w2', () => ({ ok: 'from w2' }), { weight: 1 });
+    await join(w1);
+    await start();
+    const result = outcome(dispatcher.dispatch('echo', 'x'));
+    await clock.advance(0);
+    await join(w2);
+    await clock.advance(250);
+    transport.subscriber!.drop();
+    transport.subscriber!.restore();
+    await clock.advance(0);
+    expect(w1.received.map((t) => [t.token, t.incarnation])).toEqual([
+      [w1.received[0]!.token, undefined],
+      [w1.received[0]!.token, 'inc-w1'],
+    ]);
+    // The refused attempt counts as spent: the second and last goes to w2.
+    expect(result).toEqual({ settled: true, value: 'from w2' });
+    expect(w2.received.map((t) => t.attempt)).toEqual([2]);
+  });
+
+  it('fails WORKER_LOST when the refused re-send was the last attempt', async () => {
+    const { clock, transport, dispatcher, worker, join, start } = setup({ maxAttempts: 1 });
+    const w1 = worker('w1', (task) =>
+      task.incarnation === undefined ? 'ack' : { nack: NackReason.WORKER_LOST },
+    );
+    await join(w1);
+    await start();
+    const result = outcome(dispatcher.dispatch('echo', 'x'));
+    await clock.advance(0);
+    transport.subscriber!.drop();
+    transport.subscriber!.restore();
+    await clock.advance(0);
+    expect(result.settled).toBe(true);
+    expect(result.error?.code).toBe(ErrorCode.WORKER_LOST);
+    expect(w1.received).toHaveLength(2);
   });
 });

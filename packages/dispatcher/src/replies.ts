@@ -3,8 +3,9 @@
  * control channel. A reply (ack, nack, result) counts only for its task's
  * current attempt — its token must match — and moves the task along: an ack
  * starts the wait for the result; BUSY and DRAINING nacks send the attempt
- * elsewhere, other nacks reject the caller; a result settles the task, or
- * schedules a retry of a retryable handler error. Control messages are hellos
+ * elsewhere, a WORKER_LOST nack (a re-send that reached a restarted worker)
+ * counts it as lost there, other nacks reject the caller; a result settles the
+ * task, or schedules a retry of a retryable handler error. Control messages are hellos
  * (a worker that may have missed tasks while it reconnected) and leaves.
  */
 import {
@@ -174,6 +175,15 @@ export class Replies {
               task,
               false,
               `worker ${message.worker} refused the task (${message.reason})`,
+            );
+            return;
+          case ErrorCode.WORKER_LOST:
+            // A re-send reached a new process under the worker's id: the attempt may
+            // have run on the one before, so it counts as spent.
+            host.delivery.redeliver(
+              task,
+              true,
+              `worker ${message.worker} restarted before it answered attempt ${task.attempt}`,
             );
             return;
           case ErrorCode.EXPIRED:

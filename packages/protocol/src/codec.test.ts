@@ -8,6 +8,7 @@ import {
   encodeCompactError,
   encodeCompactOk,
   encodeCompactOkValue,
+  encodeCompactResend,
   encodeCompactTask,
   encodeFrame,
   encodeMessage,
@@ -716,6 +717,32 @@ describe('compact forms', () => {
     }
   });
 
+  it('round-trips a re-sent task with the incarnation it names', () => {
+    for (const [payloadJson, payload] of [
+      ['{"w":1}', { w: 1 }],
+      [undefined, undefined],
+    ] as const) {
+      const frame = encodeFrame(
+        [encodeCompactResend('t-9', 2, 'mail.send', 1_700_000_000_123, 'inc"7', payloadJson)],
+        dispatcher,
+      );
+      const expected: TaskMessage = {
+        kind: 'task',
+        id: 't-9',
+        attempt: 2,
+        token: 't-9.2',
+        handler: 'mail.send',
+        deadline: 1_700_000_000_123,
+        replyTo: 'd-1',
+        incarnation: 'inc"7',
+      };
+      if (payloadJson !== undefined) expected.payload = payload;
+      expect(expectDecoded(decode(frame)).messages).toStrictEqual([expected]);
+    }
+    const resent = expectDecoded(decode(rawCompact({}, [2, 't', 2, 'echo', 5, 'inc'])));
+    expect(resent.rejected[0]!.context).toEqual({ kind: 'task', id: 't', token: 't.2' });
+  });
+
   it('round-trips acks and results; worker and incarnation come from the frame', () => {
     const error = { name: 'TypeError', message: 'bad', retryable: true, code: 'E_X' };
     const frame = encodeFrame(
@@ -784,7 +811,10 @@ describe('compact forms', () => {
       ['a bad attempt', { r: 'd-1' }, [1, 't', 0, 'echo', 5]],
       ['a bad deadline', { r: 'd-1' }, [1, 't', 1, 'echo', 'soon']],
       ['an empty handler', { r: 'd-1' }, [1, 't', 1, '', 5]],
-      ['an unknown kind code', { r: 'd-1' }, [2, 't', 't.1']],
+      ['an unknown kind code', { r: 'd-1' }, [6, 't', 't.1']],
+      ['a re-send without its incarnation', { r: 'd-1' }, [2, 't', 1, 'echo', 5]],
+      ['a re-send with an incarnation that is no text', { r: 'd-1' }, [2, 't', 1, 'echo', 5, 7]],
+      ['a re-send with too many fields', { r: 'd-1' }, [2, 't', 1, 'echo', 5, 'i', {}, 8]],
       ['a kind code that is a string', { r: 'd-1' }, ['1', 't', 1, 'echo', 5]],
     ];
     for (const [why, header, item] of cases) {

@@ -123,6 +123,22 @@ export function encodeCompactTask(
   return payloadJson === undefined ? `${head}]` : `${head},${payloadJson}]`;
 }
 
+/**
+ * Encodes a re-sent attempt in compact form: a task that names the incarnation
+ * of its worker that may already have run it (see {@link TaskMessage.incarnation}).
+ */
+export function encodeCompactResend(
+  id: string,
+  attempt: number,
+  handler: string,
+  deadline: number,
+  incarnation: string,
+  payloadJson: string | undefined,
+): string {
+  const head = `[${CompactKind.RESEND},${quote(id)},${attempt},${quote(handler)},${deadline},${quote(incarnation)}`;
+  return payloadJson === undefined ? `${head}]` : `${head},${payloadJson}]`;
+}
+
 /** Encodes an ack in compact form, for a frame whose sender has `worker`. */
 export function encodeCompactAck(id: string, token: string): string {
   return `[${CompactKind.ACK},${quote(id)},${quote(token)}]`;

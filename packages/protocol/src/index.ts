@@ -12,6 +12,7 @@ export {
   encodeCompactError,
   encodeCompactOk,
   encodeCompactOkValue,
+  encodeCompactResend,
   encodeCompactTask,
   encodeFrame,
   encodeMessage,

@@ -4,13 +4,15 @@ import { DEFAULT_MAX_MESSAGE_BYTES, MAX_MESSAGE_BYTES, MIN_MESSAGE_BYTES } from 
 /** Bumped on any incompatible change to the wire format. Frames of another version are rejected. */
 export const PROTOCOL_VERSION = 2;
 
-/** Why a worker refused a task. BUSY and DRAINING re-route; the others reject the caller. */
+/** Why a worker refused a task. BUSY, DRAINING and WORKER_LOST re-route; the others reject the caller. */
 export const NackReason = {
   BUSY: ErrorCode.BUSY,
   DRAINING: ErrorCode.DRAINING,
   UNKNOWN_HANDLER: ErrorCode.UNKNOWN_HANDLER,
   EXPIRED: ErrorCode.EXPIRED,
   INVALID_MESSAGE: ErrorCode.INVALID_MESSAGE,
+  /** A re-sent attempt named an incarnation of this worker that is gone: it may have run there, and is not run here. */
+  WORKER_LOST: ErrorCode.WORKER_LOST,
 } as const;
 export type NackReason = (typeof NackReason)[keyof typeof NackReason];
 
@@ -34,6 +36,13 @@ export interface TaskMessage {
    * dispatchers that predate it; a worker then holds replies to its own limit.
    */
   replyMaxBytes?: number;
+  /**
+   * Set on a re-send (recovery): the incarnation of the worker that may already
+   * have run this attempt. A process under the same id but of another
+   * incarnation (a restart) has no record of it and must not run it: it nacks
+   * WORKER_LOST, and the dispatcher counts the attempt as spent.
+   */
+  incarnation?: string;
 }
 
 /** Dispatcher → worker: stop the attempt `token` of task `id` (its signal aborts). */
@@ -291,6 +300,7 @@ function message(value: unknown): Message {
       if (o['replyMaxBytes'] !== undefined)
         task.replyMaxBytes = maxBytes(o['replyMaxBytes'], 'replyMaxBytes');
       if (o['payload'] !== undefined) task.payload = o['payload'];
+      if (o['incarnation'] !== undefined) task.incarnation = text(o, 'incarnation', MAX_TOKEN);
       return task;
     }
     case 'cancel':
@@ -376,10 +386,12 @@ export function messageContext(value: unknown): MessageContext | undefined {
  *
  * - task `[1, id, attempt, handler, deadline, payload?]`: replyTo is the frame's
  *   `r`, and the token is `` `${id}.${attempt}` ``;
+ * - re-sent task `[2, id, attempt, handler, deadline, incarnation, payload?]`:
+ *   a task naming the incarnation that may have run it (see {@link TaskMessage});
  * - ack `[3, id, token]`, ok result `[4, id, token, value?]`, error result
  *   `[5, id, token, error]`: worker and incarnation are the frame's `w` and `i`.
  */
-export const CompactKind = { TASK: 1, ACK: 3, OK: 4, ERROR: 5 } as const;
+export const CompactKind = { TASK: 1, RESEND: 2, ACK: 3, OK: 4, ERROR: 5 } as const;
 
 /**
  * Validates one untrusted compact message (already parsed, already checked for
@@ -388,8 +400,13 @@ export const CompactKind = { TASK: 1, ACK: 3, OK: 4, ERROR: 5 } as const;
  */
 export function parseCompact(item: readonly unknown[], frame: Record<string, unknown>): Message {
   switch (item[0]) {
-    case CompactKind.TASK: {
-      if (item.length !== 5 && item.length !== 6) fail('a compact task has 5 or 6 fields');
+    case CompactKind.TASK:
+    case CompactKind.RESEND: {
+      // A re-send carries one more field, the incarnation, before the payload.
+      const fields = item[0] === CompactKind.RESEND ? 6 : 5;
+      if (item.length !== fields && item.length !== fields + 1) {
+        fail(`a compact ${fields === 6 ? 're-sent ' : ''}task has ${fields} or ${fields + 1} fields`);
+      }
       const id = asText(item[1], 'id');
       const attempt = asInt(item[2], 'attempt', 1, 1_000_000);
       const task: TaskMessage = {
@@ -402,7 +419,8 @@ export function parseCompact(item: readonly unknown[], frame: Record<string, unk
         replyTo: asSafeId(frame['r'], 'r'),
       };
       if (frame['b'] !== undefined) task.replyMaxBytes = maxBytes(frame['b'], 'b');
-      if (item.length === 6) task.payload = item[5];
+      if (fields === 6) task.incarnation = asText(item[5], 'incarnation', MAX_TOKEN);
+      if (item.length === fields + 1) task.payload = item[fields];
       return task;
     }
     case CompactKind.ACK: {
@@ -446,7 +464,7 @@ export function compactContext(
   const ctx: MessageContext = {};
   const id = item[1];
   if (typeof id === 'string' && id.length > 0 && id.length <= MAX_TEXT) ctx.id = id;
-  if (item[0] === CompactKind.TASK) {
+  if (item[0] === CompactKind.TASK || item[0] === CompactKind.RESEND) {
     ctx.kind = 'task';
     const attempt = item[2];
     if (ctx.id !== undefined && typeof attempt === 'number' && Number.isInteger(attempt)) {

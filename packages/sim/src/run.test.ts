@@ -32,13 +32,14 @@ describe('seeds that found bugs, kept as regression cases', () => {
       `npm run sim -- --seed 54\n${result.trace.slice(-40).join('\n')}`,
     ).toEqual([]);
   });
-});
 
-describe('known bugs (see known-bugs.ts)', () => {
-  // Passes while the bug is there; when it is fixed this fails: then drop the
-  // entry from KNOWN_BUGS and make this a plain regression case.
-  it.fails('seed 100014: a re-sent attempt runs again on a worker restarted under the same id', async () => {
+  it('seed 100014: a re-sent attempt is not run again by a worker restarted under the same id', async () => {
     const result = await runSeed(100014);
-    expect(result.violations.filter((v) => v.includes('over its bound'))).toEqual([]);
+    expect(
+      result.violations,
+      `npm run sim -- --seed 100014\n${result.trace.slice(-40).join('\n')}`,
+    ).toEqual([]);
+    // The run still has the restart that exposed the bug.
+    expect(result.coverage['worker-restart']).toBeGreaterThan(0);
   });
 });

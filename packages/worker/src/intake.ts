@@ -1,8 +1,8 @@
 /**
  * A frame in: decoded and validated, each task either answered from this
  * worker's record (a re-sent attempt that is live here is acked again, one that
- * finished here gets its final reply again: never run twice) or passed to
- * admission; each cancel passed to the executor. Invalid messages are counted,
+ * finished here gets its final reply again: never run twice), refused (a
+ * re-send meant for an earlier process under this id) or passed to admission; each cancel passed to the executor. Invalid messages are counted,
  * logged (rate-limited) and, when they can be answered, nacked.
  */
 import {
@@ -39,6 +39,7 @@ export interface IntakeHost {
 
 export class Intake {
   readonly #id: string;
+  readonly #incarnation: string;
   readonly #maxMessageBytes: number;
   readonly #clock: Clock;
   readonly #logger: Logger;
@@ -58,7 +59,7 @@ export class Intake {
   #now = 0;
 
   constructor(
-    options: { id: string; maxMessageBytes: number; logger: Logger },
+    options: { id: string; incarnation: string; maxMessageBytes: number; logger: Logger },
     clock: Clock,
     warnings: RateLimitedLog,
     stats: WorkerStats,
@@ -69,6 +70,7 @@ export class Intake {
     host: IntakeHost,
   ) {
     this.#id = options.id;
+    this.#incarnation = options.incarnation;
     this.#maxMessageBytes = options.maxMessageBytes;
     this.#logger = options.logger;
     this.#clock = clock;
@@ -153,6 +155,17 @@ export class Intake {
     if (this.#replies.resendFinal(task, tag, this.#now)) {
       // Re-sent after it finished: its dispatcher lost the reply; it is sent again.
       this.#stats.duplicates++;
+      return;
+    }
+    if (task.incarnation !== undefined && task.incarnation !== this.#incarnation) {
+      // A re-send of an attempt that another process under this id had (before
+      // a restart): it may have run there, and running it here could exceed the
+      // task's attempt bound. Its dispatcher counts it as lost with that process.
+      this.#replies.nack(
+        task,
+        NackReason.WORKER_LOST,
+        `attempt ${task.attempt} was with an earlier process of worker ${this.#id}, which is gone`,
+      );
       return;
     }
     this.#admission.take(task, tag, this.#now);

@@ -177,6 +177,30 @@ describe('worker core on the memory transport', () => {
     await t.settle(t.worker.close());
   });
 
+  it('refuses, as WORKER_LOST, a re-send meant for an earlier process under its id, and runs one meant for itself', async () => {
+    let runs = 0;
+    const t = await setup({ job: () => ++runs });
+    await t.settle(t.worker.start());
+    // Before a restart the attempt may have run on the earlier process: running it here could exceed its bound.
+    const earlier = t.task({ incarnation: 'an-earlier-process' });
+    await t.send(earlier);
+    expect(runs).toBe(0);
+    expect(t.replies).toMatchObject([
+      { kind: 'nack', token: earlier.token, reason: NackReason.WORKER_LOST },
+    ]);
+    // A re-send naming this process (its first send was lost in flight) runs.
+    const mine = t.task({ incarnation: t.worker.info().incarnation });
+    await t.send(mine);
+    expect(runs).toBe(1);
+    expect(t.replies.at(-1)).toMatchObject({ kind: 'result', token: mine.token, value: 1 });
+    // One it ran answers from its record, whatever incarnation the re-send names.
+    await t.send({ ...mine, incarnation: 'an-earlier-process' });
+    expect(runs).toBe(1);
+    expect(t.replies.at(-1)).toMatchObject({ kind: 'result', token: mine.token, value: 1 });
+    expect(t.worker.stats().nacked.WORKER_LOST).toBe(1);
+    await t.settle(t.worker.close());
+  });
+
   it('refuses unknown handlers, expired tasks, and tasks beyond its capacity', async () => {
     const slow = manual();
     const t = await setup({ job: slow.handler }, { concurrency: 1, maxQueue: 1 });

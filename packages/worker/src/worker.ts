@@ -156,7 +156,7 @@ class RingcastWorker implements Worker {
       overdueChanged: (count) => this.#presence?.setOverdue(count),
     });
     this.#intake = new Intake(
-      options,
+      { ...options, incarnation: this.#info.incarnation },
       clock,
       this.#warnings,
       this.#stats,
