@@ -405,7 +405,9 @@ export function parseCompact(item: readonly unknown[], frame: Record<string, unk
       // A re-send carries one more field, the incarnation, before the payload.
       const fields = item[0] === CompactKind.RESEND ? 6 : 5;
       if (item.length !== fields && item.length !== fields + 1) {
-        fail(`a compact ${fields === 6 ? 're-sent ' : ''}task has ${fields} or ${fields + 1} fields`);
+        fail(
+          `a compact ${fields === 6 ? 're-sent ' : ''}task has ${fields} or ${fields + 1} fields`,
+        );
       }
       const id = asText(item[1], 'id');
       const attempt = asInt(item[2], 'attempt', 1, 1_000_000);
