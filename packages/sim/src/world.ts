@@ -201,6 +201,9 @@ export class World {
         maxMessageBytes: MAX_MESSAGE_BYTES,
       },
       transport,
+      // Room for every reply of a run (a few dozen, each under MAX_MESSAGE_BYTES) at a
+      // sixty-fourth of the default, which costs more to allocate than a run takes.
+      { finishedBytes: 256 * 1024 },
     );
     const worker: SimWorker = {
       kind: 'worker',

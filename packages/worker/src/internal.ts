@@ -6,4 +6,4 @@
 export { MemoryWorkerTransport } from './memory-transport.js';
 export { RedisWorkerTransport } from './redis-transport.js';
 export type { WorkerTransport, WorkerTransportEvents } from './transport.js';
-export { createWorkerCore } from './worker.js';
+export { type CoreTuning, createWorkerCore } from './worker.js';

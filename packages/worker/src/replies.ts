@@ -20,7 +20,7 @@ import type { WorkerStats } from './stats.js';
 import type { WorkerTransport } from './transport.js';
 
 /** Off-heap bytes for replies of finished attempts (~75,000 of 200 bytes); their index takes half as much again. */
-const FINISHED_MAX_BYTES = 16 * 1024 * 1024;
+export const FINISHED_MAX_BYTES = 16 * 1024 * 1024;
 const FINISHED_MAX_AGE_MS = 5 * 60_000;
 const MAX_CACHED_REPLY_CHANNELS = 1024;
 const MAX_RETRY_FRAMES = 1_000;
@@ -40,6 +40,8 @@ export interface RepliesOptions {
   maxMessageBytes: number;
   parkTtlMs: number;
   maxParked: number;
+  /** Bytes kept of finished attempts' replies (default {@link FINISHED_MAX_BYTES}). */
+  finishedBytes?: number;
 }
 
 /** What {@link Replies} needs of its worker: whether it may still send. */
@@ -62,7 +64,7 @@ export class Replies {
   readonly #warnings: RateLimitedLog;
   readonly #host: RepliesHost;
   readonly #outbox: Outbox<string>;
-  readonly #finished = new FinishedAttempts(FINISHED_MAX_BYTES, FINISHED_MAX_AGE_MS);
+  readonly #finished: FinishedAttempts;
   readonly #replyChannels = new Map<string, string>();
   #unacked: Attempt[] = [];
   #ackScheduled = false;
@@ -76,6 +78,10 @@ export class Replies {
     host: RepliesHost,
   ) {
     this.#o = options;
+    this.#finished = new FinishedAttempts(
+      options.finishedBytes ?? FINISHED_MAX_BYTES,
+      FINISHED_MAX_AGE_MS,
+    );
     this.#transport = transport;
     this.#clock = transport.clock;
     this.#stats = stats;

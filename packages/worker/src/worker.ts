@@ -77,8 +77,21 @@ export function createWorker(options: WorkerOptions): Worker {
  * tests and the simulator); its `redis` option is not used.
  * @internal
  */
-export function createWorkerCore(options: WorkerOptions, transport: WorkerTransport): Worker {
-  return new RingcastWorker(parseOptions(options), transport);
+/** Settings of the core that are not worker options: for tests and the simulator only. */
+export interface CoreTuning {
+  /**
+   * Bytes kept of finished attempts' replies, to answer re-sends (default 16 MiB).
+   * The simulator runs thousands of short-lived workers that finish a few tasks each.
+   */
+  finishedBytes?: number;
+}
+
+export function createWorkerCore(
+  options: WorkerOptions,
+  transport: WorkerTransport,
+  tuning: CoreTuning = {},
+): Worker {
+  return new RingcastWorker(parseOptions(options), transport, tuning);
 }
 
 const LOG_INTERVAL_MS = 10_000;
@@ -109,7 +122,7 @@ class RingcastWorker implements Worker {
   #starting: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
 
-  constructor(options: ResolvedOptions, transport: WorkerTransport) {
+  constructor(options: ResolvedOptions, transport: WorkerTransport, tuning: CoreTuning = {}) {
     this.#o = options;
     this.#transport = transport;
     this.#names = names(options.namespace);
@@ -133,7 +146,7 @@ class RingcastWorker implements Worker {
     this.#errors = new RateLimitedLog((line) => options.logger.error(line), LOG_INTERVAL_MS, now);
     const live = new TaskTable<Attempt, string>((attempt) => attempt.task.token);
     this.#replies = new Replies(
-      { ...options, incarnation: this.#info.incarnation, names: this.#names },
+      { ...options, ...tuning, incarnation: this.#info.incarnation, names: this.#names },
       transport,
       this.#stats,
       this.#warnings,
