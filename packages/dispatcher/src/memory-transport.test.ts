@@ -46,7 +46,7 @@ describe('MemoryTransport', () => {
     };
     await transport.open({ id: 'd', names: n }, events);
     const heard = transport.publish('x', 'frame');
-    transport.command!.drop(true);
+    transport.command!.drop('applied');
     expect(await heard).toBe(MAYBE_HEARD);
     transport.command!.restore();
     const unheard = transport.publish('x', 'frame');

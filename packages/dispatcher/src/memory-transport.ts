@@ -12,6 +12,7 @@ import {
   type MemoryConnection,
   type MemoryRedis,
   type Names,
+  type ProcessGate,
 } from '@ringcast/protocol';
 import {
   CommandEpoch,
@@ -20,18 +21,28 @@ import {
   type TransportEvents,
 } from './transport.js';
 
+/** Whose time and whose process the transport serves; by default the model's own clock, always running. */
+export interface MemoryProcess {
+  /** The process's clock (the simulator's may be skewed). */
+  clock?: Clock;
+  /** The process Redis's replies and messages reach (see protocol's `ProcessGate`). */
+  gate?: ProcessGate;
+}
+
 export class MemoryTransport implements DispatcherTransport {
   readonly clock: Clock;
   readonly #redis: MemoryRedis;
+  readonly #gate: ProcessGate | undefined;
   #command: MemoryConnection | undefined;
   #subscriber: MemoryConnection | undefined;
   #names: Names | undefined;
   #parkedKey = '';
   readonly #commandEpoch = new CommandEpoch();
 
-  constructor(redis: MemoryRedis) {
+  constructor(redis: MemoryRedis, process: MemoryProcess = {}) {
     this.#redis = redis;
-    this.clock = redis.clock;
+    this.clock = process.clock ?? redis.clock;
+    this.#gate = process.gate;
   }
 
   /** The command connection, for tests that cut it (`drop`, `restore`). */
@@ -48,8 +59,8 @@ export class MemoryTransport implements DispatcherTransport {
     this.#names = context.names;
     this.#parkedKey = context.names.parkedKey(context.id);
     const name = `ringcast:dispatcher:${context.id}`;
-    const command = this.#redis.connect(name);
-    const subscriber = this.#redis.connect(`${name}:sub`);
+    const command = this.#redis.connect(name, this.#gate);
+    const subscriber = this.#redis.connect(`${name}:sub`, this.#gate);
     this.#command = command;
     this.#subscriber = subscriber;
     command.on('close', () => {

@@ -51,7 +51,13 @@ export {
   MIN_MESSAGE_BYTES,
 } from './limits.js';
 export { type Logger, parseLogger, silentLogger } from './logger.js';
-export { ConnectionClosedError, MemoryConnection, MemoryRedis } from './memory-redis.js';
+export {
+  ConnectionClosedError,
+  type InFlight,
+  MemoryConnection,
+  type ProcessGate,
+} from './memory-connection.js';
+export { MemoryRedis } from './memory-redis.js';
 export {
   type AckMessage,
   type CancelMessage,

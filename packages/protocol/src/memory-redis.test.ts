@@ -65,14 +65,14 @@ describe('MemoryRedis', () => {
     const { clock, redis } = setup();
     const c = redis.connect('c');
     const lost = c.command((r) => r.set('k', 'applied'));
-    c.drop(true);
+    c.drop('applied');
     await expect(lost).rejects.toThrow('Connection is closed.');
     expect(redis.get('k')).toBe('applied');
     const refused = c.command((r) => r.set('k2', 'v'));
     await expect(refused).rejects.toThrow('Connection is closed.');
     c.restore();
     const notApplied = c.command((r) => r.set('k3', 'v'));
-    c.drop(false);
+    c.drop('lost');
     await expect(notApplied).rejects.toThrow();
     expect(redis.get('k3')).toBeNull();
     await clock.advance(0);
@@ -130,5 +130,114 @@ describe('MemoryRedis', () => {
     expect(closed).toBe(1);
     expect(c.status).toBe('down');
     await clock.advance(0);
+  });
+
+  it('re-sends commands in flight after a restore, as ioredis does: once (resent) or applied twice (twice)', async () => {
+    const { clock, redis } = setup();
+    const c = redis.connect('c');
+    const resent = c.command((r) => r.rpush('once', ['x']));
+    c.drop('resent');
+    await clock.advance(10);
+    expect(redis.lrange('once', 0, -1)).toEqual([]);
+    c.restore();
+    await clock.advance(0);
+    expect(await resent).toBe(1);
+    expect(redis.lrange('once', 0, -1)).toEqual(['x']);
+    const twice = c.command((r) => r.rpush('twice', ['y']));
+    c.drop('twice');
+    expect(redis.lrange('twice', 0, -1)).toEqual(['y']);
+    c.restore();
+    await clock.advance(0);
+    // Answered by the second application: the caller never learns of the first.
+    expect(await twice).toBe(2);
+    expect(redis.lrange('twice', 0, -1)).toEqual(['y', 'y']);
+    // Closed for good before the restore: they fail.
+    const never = c.command((r) => r.rpush('never', ['z']));
+    c.drop('resent');
+    c.close();
+    await expect(never).rejects.toThrow('Connection is closed.');
+    expect(redis.lrange('never', 0, -1)).toEqual([]);
+  });
+
+  it("holds replies, messages and events while the connection's process cannot run, and drops them once it died", async () => {
+    const { clock, redis } = setup();
+    let running = true;
+    let dead = false;
+    const waiting: Array<() => void> = [];
+    const gate = {
+      run: (callback: () => void) => {
+        if (dead) return;
+        if (running) callback();
+        else waiting.push(callback);
+      },
+    };
+    const sub = redis.connect('sub', gate);
+    const pub = redis.connect('pub');
+    const heard: string[] = [];
+    sub.onMessage((_c, message) => heard.push(message));
+    const subscribed = sub.subscribe(['x']);
+    await clock.advance(0);
+    await subscribed;
+    running = false;
+    let replied = false;
+    void sub
+      .command((r) => r.set('k', 'v'))
+      .then(() => {
+        replied = true;
+      });
+    const published = pub.publish('x', 'm1');
+    await clock.advance(100);
+    // Redis applied the command and counted the subscriber; the process has read neither.
+    expect(redis.get('k')).toBe('v');
+    expect(await published).toBe(1);
+    expect(replied).toBe(false);
+    expect(heard).toEqual([]);
+    running = true;
+    for (const callback of waiting.splice(0)) callback();
+    await clock.advance(0);
+    expect(replied).toBe(true);
+    expect(heard).toEqual(['m1']);
+    dead = true;
+    void pub.publish('x', 'm2');
+    await clock.advance(10);
+    expect(heard).toEqual(['m1']);
+  });
+
+  it('cuts off a subscriber whose unread messages pass pubsubOutputLimit; it reconnects once its process runs', async () => {
+    const { clock, redis } = setup();
+    redis.pubsubOutputLimit = 10;
+    let running = true;
+    const waiting: Array<() => void> = [];
+    const gate = {
+      run: (callback: () => void) => (running ? callback() : waiting.push(callback)),
+    };
+    const sub = redis.connect('sub', gate);
+    const pub = redis.connect('pub');
+    const heard: string[] = [];
+    const events: string[] = [];
+    sub.onMessage((_c, message) => heard.push(message));
+    sub.on('close', () => events.push('close'));
+    sub.on('ready', () => events.push('ready'));
+    await Promise.all([sub.subscribe(['x']), clock.advance(0)]);
+    // A running reader never trips it, however much passes.
+    for (let i = 0; i < 5; i++) {
+      void pub.publish('x', '123456');
+      await clock.advance(1);
+    }
+    expect(heard).toHaveLength(5);
+    running = false;
+    void pub.publish('x', 'abcdef');
+    void pub.publish('x', 'ghijkl');
+    await clock.advance(10);
+    expect(redis.counters.cutOff).toBe(1);
+    expect(sub.status).toBe('down');
+    expect(redis.numsub(['x'])).toEqual([0]);
+    running = true;
+    for (const callback of waiting.splice(0)) callback();
+    await clock.advance(100);
+    expect(events).toEqual(['close', 'ready']);
+    expect(sub.status).toBe('ready');
+    // Both unread messages went with the connection.
+    expect(heard).toHaveLength(5);
   });
 });

@@ -1,4 +1,5 @@
 import type { Clock } from './clock.js';
+import { type InFlight, MemoryConnection, type ProcessGate } from './memory-connection.js';
 
 /**
  * An in-memory model of what ringcast uses of Redis: strings, hashes and lists
@@ -12,9 +13,8 @@ import type { Clock } from './clock.js';
  * after it was sent, in the order its connection sent it; a published message
  * reaches each subscribed connection one turn after the PUBLISH was applied, in
  * publish order per connection. A dropped connection loses its subscriptions and
- * every message not yet delivered to it; its commands in flight either never
- * reach Redis or are applied with their reply lost (the `applyInFlight` choice),
- * as a TCP connection cut either way would do.
+ * every message not yet delivered to it; what becomes of its commands in flight
+ * is the drop's {@link InFlight} choice (see memory-connection.ts).
  */
 export class MemoryRedis {
   readonly clock: Clock;
@@ -26,16 +26,31 @@ export class MemoryRedis {
   readonly #connections = new Set<MemoryConnection>();
   /** Commands are not applied before this time (epoch ms): Redis is stalled. */
   #stalledUntil = 0;
+  /**
+   * Redis's `client-output-buffer-limit pubsub`: a subscriber with more bytes
+   * published to it and not yet read is disconnected (see memory-connection.ts).
+   */
+  pubsubOutputLimit = Number.POSITIVE_INFINITY;
   /** Counters a checker can read: how often each thing happened. */
-  readonly counters = { commands: 0, published: 0, delivered: 0, lostMessages: 0 };
+  readonly counters = {
+    commands: 0,
+    published: 0,
+    delivered: 0,
+    lostMessages: 0,
+    /** Subscribers disconnected for exceeding {@link pubsubOutputLimit}. */
+    cutOff: 0,
+  };
 
   constructor(clock: Clock) {
     this.clock = clock;
   }
 
-  /** Opens a connection; it is ready at once. */
-  connect(name: string): MemoryConnection {
-    const connection = new MemoryConnection(this, name);
+  /**
+   * Opens a connection; it is ready at once. `gate` is the process it belongs to:
+   * replies, messages and events reach that process through it (by default at once).
+   */
+  connect(name: string, gate?: ProcessGate): MemoryConnection {
+    const connection = new MemoryConnection(this, name, gate);
     this.#connections.add(connection);
     return connection;
   }
@@ -50,8 +65,8 @@ export class MemoryRedis {
   }
 
   /** Redis restarted with nothing kept: every connection drops and all data is gone. */
-  restart(applyInFlight = false): void {
-    for (const connection of this.#connections) connection.drop(applyInFlight);
+  restart(inFlight: InFlight = 'lost'): void {
+    for (const connection of this.#connections) connection.drop(inFlight);
     this.#strings.clear();
     this.#hashes.clear();
     this.#lists.clear();
@@ -237,186 +252,4 @@ function range(length: number, start: number, stop: number): [number, number] {
   const from = Math.max(0, start < 0 ? length + start : start);
   const to = Math.min(length - 1, stop < 0 ? length + stop : stop);
   return [from, to];
-}
-
-type ConnectionEvent = 'ready' | 'close';
-
-interface Pending {
-  run: () => unknown;
-  resolve: (value: unknown) => void;
-  reject: (error: unknown) => void;
-}
-
-/** The error a command gets when its connection is not up, worded as ioredis words it. */
-export class ConnectionClosedError extends Error {
-  constructor() {
-    super('Connection is closed.');
-    this.name = 'ConnectionClosedError';
-  }
-}
-
-/**
- * One client connection to a {@link MemoryRedis}. Commands queue in order and
- * are applied one clock turn later; `onMessage` hears the channels it
- * subscribed to. `drop()` and `restore()` model a connection cut and healed;
- * like ioredis, the owner re-subscribes after a restore.
- */
-export class MemoryConnection {
-  readonly name: string;
-  readonly #redis: MemoryRedis;
-  #status: 'ready' | 'down' | 'closed' = 'ready';
-  /** Bumped on every drop: deliveries and commands from before a drop are void. */
-  #generation = 0;
-  #queue: Pending[] = [];
-  #flushing = false;
-  readonly #subscribed = new Set<string>();
-  #onMessage: ((channel: string, message: string) => void) | undefined;
-  readonly #listeners: Record<ConnectionEvent, Array<() => void>> = { ready: [], close: [] };
-
-  /** @internal Use {@link MemoryRedis.connect}. */
-  constructor(redis: MemoryRedis, name: string) {
-    this.#redis = redis;
-    this.name = name;
-  }
-
-  get status(): 'ready' | 'down' | 'closed' {
-    return this.#status;
-  }
-
-  /** Channels this connection hears now. */
-  get channels(): string[] {
-    return [...this.#subscribed];
-  }
-
-  onMessage(listener: (channel: string, message: string) => void): void {
-    this.#onMessage = listener;
-  }
-
-  on(event: ConnectionEvent, listener: () => void): void {
-    this.#listeners[event].push(listener);
-  }
-
-  /** Queues `run` to be applied against Redis in order; its result is the reply. */
-  command<T>(run: (redis: MemoryRedis) => T): Promise<T> {
-    if (this.#status !== 'ready') return Promise.reject(new ConnectionClosedError());
-    return new Promise<T>((resolve, reject) => {
-      this.#queue.push({
-        run: () => run(this.#redis),
-        resolve: resolve as (value: unknown) => void,
-        reject,
-      });
-      this.#schedule();
-    });
-  }
-
-  publish(channel: string, message: string): Promise<number> {
-    return this.command((redis) => redis._publish(channel, message));
-  }
-
-  subscribe(channels: string[]): Promise<void> {
-    return this.command((redis) => {
-      for (const channel of channels) this.#subscribed.add(channel);
-      redis._subscribe(this, channels, true);
-    });
-  }
-
-  unsubscribe(channels: string[]): Promise<void> {
-    return this.command((redis) => {
-      for (const channel of channels) this.#subscribed.delete(channel);
-      redis._subscribe(this, channels, false);
-    });
-  }
-
-  /**
-   * The connection is cut: subscriptions and undelivered messages are lost;
-   * commands in flight fail, applied first when `applyInFlight` (their reply is
-   * what was lost) or never applied.
-   */
-  drop(applyInFlight = false): void {
-    if (this.#status !== 'ready') return;
-    this.#status = 'down';
-    this.#generation++;
-    this.#subscribed.clear();
-    this.#redis._forget(this);
-    const queue = this.#queue;
-    this.#queue = [];
-    for (const pending of queue) {
-      if (applyInFlight) {
-        try {
-          pending.run();
-        } catch {
-          // Its reply is lost either way.
-        }
-      }
-      pending.reject(new ConnectionClosedError());
-    }
-    this.#emit('close');
-  }
-
-  /** The connection is back, with no subscriptions: its owner re-subscribes. */
-  restore(): void {
-    if (this.#status !== 'down') return;
-    this.#status = 'ready';
-    this.#emit('ready');
-  }
-
-  /** Closes for good; later commands fail. */
-  close(): void {
-    if (this.#status === 'closed') return;
-    if (this.#status === 'ready') this.drop(false);
-    this.#status = 'closed';
-    this.#redis._closed(this);
-  }
-
-  /** @internal A message published on a channel this connection hears. */
-  _deliver(channel: string, message: string): void {
-    const generation = this.#generation;
-    this.#redis.clock.setImmediate(() => {
-      if (generation !== this.#generation || this.#status !== 'ready') {
-        this.#redis.counters.lostMessages++;
-        return;
-      }
-      this.#redis.counters.delivered++;
-      this.#onMessage?.(channel, message);
-    });
-  }
-
-  #schedule(): void {
-    if (this.#flushing) return;
-    this.#flushing = true;
-    const generation = this.#generation;
-    const wait = this.#redis.stalledUntil - this.#redis.clock.now();
-    const flush = () => this.#flush(generation);
-    if (wait > 0) this.#redis.clock.setTimeout(flush, wait);
-    else this.#redis.clock.setImmediate(flush);
-  }
-
-  #flush(generation: number): void {
-    this.#flushing = false;
-    if (generation !== this.#generation) {
-      if (this.#queue.length > 0) this.#schedule();
-      return;
-    }
-    if (this.#redis.stalledUntil > this.#redis.clock.now()) {
-      this.#schedule();
-      return;
-    }
-    const queue = this.#queue;
-    this.#queue = [];
-    for (const pending of queue) {
-      this.#redis.counters.commands++;
-      let value: unknown;
-      try {
-        value = pending.run();
-      } catch (error) {
-        pending.reject(error);
-        continue;
-      }
-      pending.resolve(value);
-    }
-  }
-
-  #emit(event: ConnectionEvent): void {
-    for (const listener of [...this.#listeners[event]]) listener();
-  }
 }

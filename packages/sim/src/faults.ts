@@ -1,18 +1,25 @@
+import type { InFlight } from '@ringcast/protocol';
 import type { Random } from './random.js';
 
 /**
  * The faults a simulated run can suffer, each a model of something real:
  * - `subscriber-drop`: a process's subscriber connection is cut and restored
  *   `durationMs` later; what was published meanwhile is gone (PUBLISH counted 0).
- * - `command-drop`: a command connection is cut; its commands in flight were
- *   applied with the reply lost, or never applied (`applyInFlight`).
+ * - `command-drop`: a command connection is cut; its commands in flight meet
+ *   the fault's `inFlight` fate: never applied, applied with the reply lost, or
+ *   re-sent by the client once it reconnects (applied once then, or twice).
  * - `redis-restart`: Redis restarts empty; every connection drops and returns.
  * - `redis-stall`: Redis answers nothing for `durationMs`, then everything at once.
  * - `worker-crash`: a worker dies (no heartbeat, no goodbye); `worker-restart`
  *   starts it again under the same id.
- * - `worker-pause`: a worker process is stopped (SIGSTOP) and resumed.
+ * - `worker-pause`: a worker process is stopped (SIGSTOP) and resumed: nothing
+ *   of it runs meanwhile, heartbeat thread included.
  * - `worker-block`: a handler blocks a worker's event loop; its heartbeat thread
- *   keeps beating.
+ *   keeps beating and reports the block.
+ *
+ * A slow subscriber's cut-off is not drawn here: it follows from these. While a
+ * worker is paused or blocked, what is published to it piles up unread, and past
+ * the run's `pubsubOutputLimit` Redis disconnects it (memory-connection.ts).
  * - `worker-drain`: a worker closes gracefully; `worker-join` adds a new one.
  * - `clock-skew`: a process's clock jumps ahead or behind by up to `durationMs`.
  */
@@ -39,8 +46,11 @@ export interface Fault {
   /** Which process it hits: an index the world maps onto its dispatchers and workers. */
   target: number;
   durationMs: number;
-  applyInFlight: boolean;
+  /** What becomes of the commands in flight on a connection the fault cuts. */
+  inFlight: InFlight;
 }
+
+const IN_FLIGHT: readonly InFlight[] = ['lost', 'applied', 'resent', 'twice'];
 
 export interface FaultPlan {
   /** Faults are injected during this many ms from the start; then the run heals. */
@@ -70,7 +80,7 @@ export function planFaults(random: Random, plan: FaultPlan): Fault[] {
       kind,
       target: random.int(0, Math.max(0, plan.processes - 1)),
       durationMs: duration(random, kind),
-      applyInFlight: random.chance(0.5),
+      inFlight: random.pick(IN_FLIGHT),
     });
   }
   return faults;

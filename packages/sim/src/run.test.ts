@@ -42,4 +42,12 @@ describe('seeds that found bugs, kept as regression cases', () => {
     // The run still has the restart that exposed the bug.
     expect(result.coverage['worker-restart']).toBeGreaterThan(0);
   });
+
+  it('seed 100116: a worker closing while Redis stalls past the run ends its close() (the memory transport waited unboundedly)', async () => {
+    const result = await runSeed(100116);
+    expect(
+      result.violations,
+      `npm run sim -- --seed 100116\n${result.trace.slice(-40).join('\n')}`,
+    ).toEqual([]);
+  });
 });

@@ -6,7 +6,7 @@
  * so the same seed gives the same run, event for event.
  */
 import { Checker, type Outcome } from './checker.js';
-import { type Fault, type FaultKind, planFaults } from './faults.js';
+import { FAULT_KINDS, type Fault, planFaults } from './faults.js';
 import { Random } from './random.js';
 import { Trace } from './trace.js';
 import { planWorkload, scheduleWorkload } from './workload.js';
@@ -16,19 +16,6 @@ import {
   WORKER_DRAIN_TIMEOUT_MS,
   World,
 } from './world.js';
-
-/** The fault kinds the world can model; the others of FAULT_KINDS are not modelled yet (pause, block). */
-export const MODELLED_FAULTS: readonly FaultKind[] = [
-  'subscriber-drop',
-  'command-drop',
-  'redis-restart',
-  'redis-stall',
-  'worker-crash',
-  'worker-restart',
-  'worker-drain',
-  'worker-join',
-  'clock-skew',
-];
 
 export interface RunOptions {
   /** Ms during which calls are made and faults injected. */
@@ -66,7 +53,7 @@ export async function runSeed(seed: number, options: RunOptions = {}): Promise<R
   const trace = new Trace(options.traceLines ?? 200);
   const coverage: Record<string, number> = {};
   try {
-    const world = new World({
+    const world: World = new World({
       random: random.fork(),
       checker,
       trace,
@@ -83,7 +70,7 @@ export async function runSeed(seed: number, options: RunOptions = {}): Promise<R
       windowMs,
       processes: world.options.dispatchers + world.options.workers,
       perSecond: options.faultsPerSecond ?? random.next() * 2,
-      kinds: MODELLED_FAULTS.filter(() => random.chance(0.6)),
+      kinds: FAULT_KINDS.filter(() => random.chance(0.6)),
     });
     try {
       await simulate(world, checker, calls, faults, windowMs, coverage, random.fork());
@@ -93,6 +80,10 @@ export async function runSeed(seed: number, options: RunOptions = {}): Promise<R
       );
     }
     violations.push(...world.errors);
+    // Not drawn but caused (a paused or blocked worker's subscriber), so counted where it happened.
+    if (world.redis.counters.cutOff > 0) {
+      coverage['slow-subscriber-cutoff'] = world.redis.counters.cutOff;
+    }
   } finally {
     Math.random = savedRandom;
     // Let rejections of this run surface while its listener still hears them.
@@ -137,6 +128,7 @@ async function simulate(
   await clock.runUntil(start + windowMs + 1);
   // Faults stop: every live process gets its connections back.
   world.stopped = true;
+  world.thawAll();
   healAll(world);
   world.log('faults stopped');
   const maxTimeout = Math.max(0, ...calls.map((c) => c.timeoutMs));
@@ -221,8 +213,7 @@ function aftermath(fault: Fault): number {
 function healAll(world: World): void {
   for (const p of [...world.dispatchers, ...world.workers] as SimProcess[]) {
     if (p.clock.dead) continue;
-    p.command()?.restore();
-    p.subscriber()?.restore();
+    for (const connection of p.connections()) connection.restore();
   }
 }
 
@@ -241,9 +232,9 @@ function inject(world: World, fault: Fault, random: Random): boolean {
       const connection = fault.kind === 'command-drop' ? target.command() : target.subscriber();
       if (connection?.status !== 'ready') return false;
       world.log(
-        `FAULT ${fault.kind} ${target.id} for ${fault.durationMs} ms (applyInFlight ${fault.applyInFlight})`,
+        `FAULT ${fault.kind} ${target.id} for ${fault.durationMs} ms (in flight: ${fault.inFlight})`,
       );
-      connection.drop(fault.applyInFlight);
+      connection.drop(fault.inFlight);
       later(fault.durationMs, () => {
         if (!target.clock.dead) connection.restore();
       });
@@ -254,14 +245,14 @@ function inject(world: World, fault: Fault, random: Random): boolean {
       redis.stall(fault.durationMs);
       return true;
     case 'redis-restart':
-      world.log(`FAULT redis-restart, down ${fault.durationMs} ms`);
-      redis.restart(fault.applyInFlight);
+      world.log(`FAULT redis-restart, down ${fault.durationMs} ms (in flight: ${fault.inFlight})`);
+      redis.restart(fault.inFlight);
       later(fault.durationMs, () => healAll(world));
       return true;
     case 'worker-crash':
       if (!worker) return false;
       world.log(`FAULT worker-crash ${worker.id}`);
-      world.crash(worker, fault.applyInFlight);
+      world.crash(worker, fault.inFlight);
       return true;
     case 'worker-restart': {
       const crashed = world.workers.find(
@@ -272,7 +263,7 @@ function inject(world: World, fault: Fault, random: Random): boolean {
       const victim = crashed ?? worker;
       if (!victim) return false;
       world.log(`FAULT worker-restart ${victim.id}`);
-      if (victim.state !== 'crashed') world.crash(victim, fault.applyInFlight);
+      if (victim.state !== 'crashed') world.crash(victim, fault.inFlight);
       later(random.int(0, 1_000), () => {
         // Not once the run is closing, nor while another process serves the id.
         const taken = world.workers.some((w) => w.id === victim.id && w.state !== 'crashed');
@@ -280,6 +271,16 @@ function inject(world: World, fault: Fault, random: Random): boolean {
       });
       return true;
     }
+    case 'worker-pause':
+      if (!worker) return false;
+      world.log(`FAULT worker-pause ${worker.id} for ${fault.durationMs} ms`);
+      world.pause(worker, fault.durationMs);
+      return true;
+    case 'worker-block':
+      if (!worker) return false;
+      world.log(`FAULT worker-block ${worker.id} for ${fault.durationMs} ms`);
+      world.block(worker, fault.durationMs);
+      return true;
     case 'worker-drain':
       if (!worker) return false;
       world.log(`FAULT worker-drain ${worker.id}`);

@@ -10,6 +10,7 @@ import type { Dispatcher } from '@ringcast/dispatcher';
 import { createDispatcherCore, MemoryTransport } from '@ringcast/dispatcher/internal';
 import {
   type Clock,
+  type InFlight,
   type Logger,
   type MemoryConnection,
   MemoryRedis,
@@ -48,6 +49,8 @@ export interface SimProcess {
   readonly clock: ProcessClock;
   readonly command: () => MemoryConnection | undefined;
   readonly subscriber: () => MemoryConnection | undefined;
+  /** Every connection it has open (a worker's heartbeat thread has one of its own). */
+  readonly connections: () => MemoryConnection[];
   state: 'running' | 'crashed' | 'closing' | 'closed' | 'failed';
 }
 
@@ -61,6 +64,8 @@ export interface SimDispatcher extends SimProcess {
 export interface SimWorker extends SimProcess {
   readonly kind: 'worker';
   readonly core: Worker;
+  /** Its heartbeat thread's clock: frozen by a pause, not by a blocked loop. */
+  readonly thread: ProcessClock;
   closed: Promise<void> | undefined;
 }
 
@@ -121,6 +126,9 @@ export class World {
     this.#checker = options.checker;
     this.#trace = options.trace;
     this.#random = options.random;
+    // Redis's pub/sub output limit, scaled to the run's frames: a paused or blocked
+    // worker sent a few frames more than it can read is cut off.
+    this.redis.pubsubOutputLimit = this.#random.int(3, 8) * (MAX_MESSAGE_BYTES / 2);
   }
 
   log(what: string): void {
@@ -153,8 +161,7 @@ export class World {
 
   #addDispatcher(id: string): void {
     const clock = new ProcessClock(this.clock);
-    const transport = new MemoryTransport(this.redis);
-    (transport as { clock: Clock }).clock = clock;
+    const transport = new MemoryTransport(this.redis, { clock, gate: clock });
     const maxAttempts = this.#random.int(1, 3);
     const core = createDispatcherCore(transport, {
       namespace: NAMESPACE,
@@ -178,6 +185,7 @@ export class World {
       maxAttempts,
       command: () => transport.command,
       subscriber: () => transport.subscriber,
+      connections: () => [transport.command, transport.subscriber].filter((c) => c !== undefined),
       state: 'running',
     });
   }
@@ -185,8 +193,12 @@ export class World {
   /** Starts a worker (a new id, or `id` again for a restart); resolves when its start() settles. */
   addWorker(id = `w${++this.#workerSeq}`): Promise<void> {
     const clock = new ProcessClock(this.clock);
-    const transport = new MemoryWorkerTransport(this.redis, names(NAMESPACE), id);
-    (transport as { clock: Clock }).clock = clock;
+    const thread = clock.thread();
+    const transport = new MemoryWorkerTransport(this.redis, names(NAMESPACE), id, {
+      main: { clock, gate: clock },
+      thread: { clock: thread, gate: thread },
+      hrtime: () => clock.hrtime(),
+    });
     const core = createWorkerCore(
       {
         id,
@@ -209,9 +221,11 @@ export class World {
       kind: 'worker',
       id,
       clock,
+      thread,
       core,
       command: () => transport.command,
       subscriber: () => transport.subscriber,
+      connections: () => transport.connections,
       state: 'running',
       closed: undefined,
     };
@@ -233,15 +247,34 @@ export class World {
   }
 
   /** The worker dies: its timers stop and its connections are cut for good. */
-  crash(worker: SimWorker, applyInFlight: boolean): void {
+  crash(worker: SimWorker, inFlight: InFlight): void {
     if (worker.state === 'crashed' || worker.state === 'closed') return;
     worker.state = 'crashed';
     worker.clock.kill();
-    for (const connection of [worker.command(), worker.subscriber()]) {
-      connection?.drop(applyInFlight);
-      connection?.close();
+    for (const connection of worker.connections()) {
+      connection.drop(inFlight);
+      connection.close();
     }
     this.log(`${worker.id} CRASHED`);
+  }
+
+  /** The whole process stops (SIGSTOP) for `ms`, heartbeat thread included, then resumes. */
+  pause(worker: SimWorker, ms: number): void {
+    worker.clock.freeze(ms);
+    worker.thread.freeze(ms);
+  }
+
+  /** A handler blocks the worker's event loop for `ms`; its heartbeat thread keeps beating. */
+  block(worker: SimWorker, ms: number): void {
+    worker.clock.freeze(ms);
+  }
+
+  /** Ends every pause and block now: faults have stopped. */
+  thawAll(): void {
+    for (const worker of this.workers) {
+      worker.clock.thaw();
+      worker.thread.thaw();
+    }
   }
 
   /** The worker closes gracefully. */

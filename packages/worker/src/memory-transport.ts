@@ -3,8 +3,12 @@
  * Redis) and its clock: the real core runs on it in unit tests and in the
  * deterministic simulator, without a Redis and without sleeping. What is a Lua
  * script or a MULTI on Redis is one synchronous function over the model inside
- * one `command(...)`, so it stays atomic. The heartbeat beats from a timer on
- * the clock (there is no second thread to keep beating through a blocked loop).
+ * one `command(...)`, so it stays atomic. The heartbeat is modelled as the
+ * Redis transport's is (presence.ts): the main loop stamps its turns, and a
+ * "thread" — timers on a clock of its own, with a connection of its own — reads
+ * them with the same {@link LoopWatch} and beats, so a blocked loop is reported
+ * as blocked. By default the thread's clock is the main one; the simulator gives
+ * it its own, which keeps running while the main loop is blocked.
  */
 import {
   type Clock,
@@ -14,14 +18,17 @@ import {
   type MemoryConnection,
   type MemoryRedis,
   type Names,
+  type ProcessGate,
   type Timer,
 } from '@ringcast/protocol';
-import type {
-  ClaimCheck,
-  PresenceHandle,
-  PresenceSetup,
-  WorkerTransport,
-  WorkerTransportEvents,
+import { LoopWatch, msToNs, SharedLoopState, STALL_MS } from './presence-state.js';
+import {
+  type ClaimCheck,
+  type PresenceHandle,
+  type PresenceSetup,
+  UNSUBSCRIBE_MS,
+  type WorkerTransport,
+  type WorkerTransportEvents,
 } from './transport.js';
 
 /** The id claim of identity.ts, as redis-transport.ts's script decides it. */
@@ -44,21 +51,51 @@ export function claimOn(
   return { held: true, subscribers };
 }
 
+/** A clock and the process Redis reaches through it (see protocol's `ProcessGate`). */
+export interface MemoryThread {
+  clock: Clock;
+  gate?: ProcessGate;
+}
+
+/** Whose time and whose process the transport serves; by default the model's clock, always running. */
+export interface MemoryWorkerProcess {
+  /** The main loop. */
+  main?: MemoryThread;
+  /** The heartbeat thread (default: the main loop's clock and gate). */
+  thread?: MemoryThread;
+  /** Monotonic nanoseconds, as `process.hrtime.bigint()` (default: from the main clock). */
+  hrtime?: () => bigint;
+}
+
 export class MemoryWorkerTransport implements WorkerTransport {
   readonly clock: Clock;
+  readonly #gate: ProcessGate | undefined;
+  readonly #thread: MemoryThread;
+  readonly #hrtime: () => bigint;
   readonly #redis: MemoryRedis;
   readonly #names: Names;
   readonly #id: string;
   readonly #channel: string;
   #command: MemoryConnection | undefined;
   #subscriber: MemoryConnection | undefined;
+  #presence: MemoryPresence | undefined;
 
-  constructor(redis: MemoryRedis, names: Names, id: string) {
-    this.clock = redis.clock;
+  constructor(redis: MemoryRedis, names: Names, id: string, process: MemoryWorkerProcess = {}) {
+    const clock = process.main?.clock ?? redis.clock;
+    this.clock = clock;
+    this.#gate = process.main?.gate;
+    this.#thread = process.thread ?? { clock, ...(this.#gate ? { gate: this.#gate } : {}) };
+    this.#hrtime = process.hrtime ?? (() => msToNs(clock.now()));
     this.#redis = redis;
     this.#names = names;
     this.#id = id;
     this.#channel = names.workerChannel(id);
+  }
+
+  /** Every connection it has open, for a simulated heal after Redis came back. */
+  get connections(): MemoryConnection[] {
+    const all = [this.#command, this.#subscriber, this.#presence?.connection];
+    return all.filter((c): c is MemoryConnection => c !== undefined);
   }
 
   /** The command connection, for tests that cut it. */
@@ -76,8 +113,8 @@ export class MemoryWorkerTransport implements WorkerTransport {
   }
 
   async connect(events: WorkerTransportEvents): Promise<void> {
-    const command = this.#redis.connect(`ringcast-worker:${this.#id}`);
-    const subscriber = this.#redis.connect(`ringcast-worker:${this.#id}:subscriber`);
+    const command = this.#redis.connect(`ringcast-worker:${this.#id}`, this.#gate);
+    const subscriber = this.#redis.connect(`ringcast-worker:${this.#id}:subscriber`, this.#gate);
     this.#command = command;
     this.#subscriber = subscriber;
     command.on('ready', () => events.commandReady());
@@ -135,15 +172,26 @@ export class MemoryWorkerTransport implements WorkerTransport {
   }
 
   presence(setup: PresenceSetup): PresenceHandle {
-    return new MemoryPresence(setup, this.clock, (value) =>
-      this.#run((redis) => {
-        redis.hset(this.#names.registryKey, this.#id, setup.entry);
-        redis.set(this.#names.heartbeatKey(this.#id), value, { px: setup.ttlMs });
-        // As the Redis transport's beat does: the claim lives while its holder beats.
-        const claim = this.#names.claimKey(this.#id);
-        if (redis.get(claim) === setup.incarnation) redis.pexpire(claim, setup.ttlMs);
-      }),
-    );
+    const names = this.#names;
+    const id = this.#id;
+    const connection = this.#redis.connect(`ringcast-worker:${id}:presence`, this.#thread.gate);
+    const presence = new MemoryPresence(setup, {
+      main: this.clock,
+      thread: this.#thread.clock,
+      hrtime: this.#hrtime,
+      connection,
+      command: this.#command,
+      write: (value) =>
+        connection.command((redis) => {
+          redis.hset(names.registryKey, id, setup.entry);
+          redis.set(names.heartbeatKey(id), value, { px: setup.ttlMs });
+          // As the Redis transport's beat does: the claim lives while its holder beats.
+          const claim = names.claimKey(id);
+          if (redis.get(claim) === setup.incarnation) redis.pexpire(claim, setup.ttlMs);
+        }),
+    });
+    this.#presence = presence;
+    return presence;
   }
 
   startFailure(error: unknown): { message: string; cause: unknown } {
@@ -157,54 +205,96 @@ export class MemoryWorkerTransport implements WorkerTransport {
   async close(): Promise<void> {
     const subscriber = this.#subscriber;
     if (subscriber?.status === 'ready') {
-      await subscriber.unsubscribe([this.#channel]).catch(() => undefined);
+      let timer: Timer | undefined;
+      await Promise.race([
+        subscriber.unsubscribe([this.#channel]).catch(() => undefined),
+        new Promise<void>((resolve) => {
+          timer = this.clock.setTimeout(resolve, UNSUBSCRIBE_MS);
+        }),
+      ]);
+      this.clock.clearTimer(timer);
     }
     subscriber?.close();
     this.#command?.close();
   }
 }
 
-/** Beats every interval while live: the registry entry and the heartbeat key, together. */
+/** How often the main loop stamps its turn, as presence.ts's does. */
+const STAMP_INTERVAL_MS = 50;
+
+interface MemoryPresenceParts {
+  main: Clock;
+  thread: Clock;
+  hrtime: () => bigint;
+  /** The thread's own connection. */
+  connection: MemoryConnection;
+  /** The main command connection: beats stop while it is down, as replies cannot leave. */
+  command: MemoryConnection | undefined;
+  write: (value: string) => Promise<void>;
+}
+
+/**
+ * presence.ts's heartbeat on the memory model: the main loop stamps its turns
+ * every {@link STAMP_INTERVAL_MS}; the thread beats every interval while live,
+ * with what the {@link LoopWatch} reads of the stamps.
+ */
 class MemoryPresence implements PresenceHandle {
   readonly #setup: PresenceSetup;
-  readonly #clock: Clock;
-  readonly #write: (value: string) => Promise<void>;
-  #timer: Timer | undefined;
-  #live = false;
-  #overdue = 0;
+  readonly #parts: MemoryPresenceParts;
+  readonly #state = new SharedLoopState();
+  readonly #watch: LoopWatch;
+  #stamp: Timer | undefined;
+  #beat: Timer | undefined;
 
-  constructor(setup: PresenceSetup, clock: Clock, write: (value: string) => Promise<void>) {
+  constructor(setup: PresenceSetup, parts: MemoryPresenceParts) {
     this.#setup = setup;
-    this.#clock = clock;
-    this.#write = write;
+    this.#parts = parts;
+    this.#watch = new LoopWatch(this.#state, setup.intervalMs, setup.ttlMs);
+    this.#state.commandReady = parts.command?.status === 'ready';
+    parts.command?.on('close', () => {
+      this.#state.commandReady = false;
+    });
+    parts.command?.on('ready', () => {
+      this.#state.commandReady = true;
+    });
+  }
+
+  get connection(): MemoryConnection {
+    return this.#parts.connection;
   }
 
   async start(): Promise<void> {
-    this.#timer = this.#clock.setInterval(this.#beat, this.#setup.intervalMs);
+    const { main, thread } = this.#parts;
+    this.#onTurn();
+    this.#stamp = main.setInterval(this.#onTurn, STAMP_INTERVAL_MS);
+    this.#beat = thread.setInterval(this.#onBeat, this.#setup.intervalMs);
   }
 
   setLive(live: boolean): void {
-    this.#live = live;
+    this.#state.live = live;
   }
 
   setOverdue(count: number): void {
-    this.#overdue = count;
+    this.#state.overdue = count;
   }
 
   async stop(): Promise<void> {
-    this.#clock.clearTimer(this.#timer);
-    this.#timer = undefined;
-    this.#live = false;
+    this.#state.stop();
+    this.#parts.main.clearTimer(this.#stamp);
+    this.#parts.thread.clearTimer(this.#beat);
+    this.#stamp = undefined;
+    this.#beat = undefined;
+    this.#parts.connection.close();
   }
 
-  #beat = (): void => {
-    if (!this.#live) return;
-    const value = encodeHeartbeat({
-      incarnation: this.#setup.incarnation,
-      blockedMs: 0,
-      stalledMs: 0,
-      overdue: this.#overdue,
-    });
-    this.#write(value).catch(() => undefined);
+  #onTurn = (): void => {
+    this.#state.turn(this.#parts.hrtime(), msToNs(STALL_MS));
+  };
+
+  #onBeat = (): void => {
+    if (!this.#state.beating) return;
+    const report = this.#watch.sample(this.#parts.hrtime());
+    const value = encodeHeartbeat({ incarnation: this.#setup.incarnation, ...report });
+    this.#parts.write(value).catch(() => undefined);
   };
 }

@@ -19,16 +19,14 @@ import {
 } from '@ringcast/protocol';
 import { Redis, type RedisOptions } from 'ioredis';
 import { Presence } from './presence.js';
-import type {
-  ClaimCheck,
-  PresenceHandle,
-  PresenceSetup,
-  WorkerTransport,
-  WorkerTransportEvents,
+import {
+  type ClaimCheck,
+  type PresenceHandle,
+  type PresenceSetup,
+  UNSUBSCRIBE_MS,
+  type WorkerTransport,
+  type WorkerTransportEvents,
 } from './transport.js';
-
-/** How long close() waits for Redis to confirm the unsubscribe. */
-const UNSUBSCRIBE_MS = 2_000;
 
 /**
  * KEYS[1] the claim key; ARGV: incarnation, TTL in ms, channel, how many of the

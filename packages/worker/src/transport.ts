@@ -81,6 +81,9 @@ export interface WorkerTransport {
   startFailure(error: unknown): { message: string; cause: unknown };
   /** Where it connects, redacted, for the log. */
   describe(): string;
-  /** Unsubscribes if it can and closes the connections it owns. */
+  /** Unsubscribes if it can (waiting at most {@link UNSUBSCRIBE_MS}) and closes the connections it owns. */
   close(): Promise<void>;
 }
+
+/** How long close() waits for Redis to confirm the unsubscribe: a stalled Redis must not hold a close forever. */
+export const UNSUBSCRIBE_MS = 2_000;

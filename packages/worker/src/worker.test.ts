@@ -363,8 +363,7 @@ describe('worker core on the memory transport', () => {
     slow.runs[0]!.resolve('kept');
     await t.clock.advance(10);
     expect(t.redis.keys()).toEqual([]);
-    t.transport.command!.restore();
-    t.transport.subscriber!.restore();
+    for (const connection of t.transport.connections) connection.restore();
     await t.clock.advance(2_000);
     expect(t.replies.at(-1)).toMatchObject({ kind: 'result', value: 'kept' });
     expect(t.redis.hget(n.registryKey, ID)).not.toBeNull();
@@ -397,6 +396,15 @@ describe('worker core on the memory transport', () => {
     await t.clock.advance(10);
     expect(t.replies.at(-1)).toMatchObject({ kind: 'result', value: 'retried' });
     await t.settle(t.worker.close());
+  });
+
+  it('close() ends while Redis is stalled: the unsubscribe is waited for a bounded time', async () => {
+    const t = await setup({ job: () => 1 }, { drainTimeoutMs: 500 });
+    await t.settle(t.worker.start());
+    t.redis.stall(60_000);
+    const started = t.clock.now();
+    await t.settle(t.worker.close());
+    expect(t.clock.now() - started).toBeLessThan(10_000);
   });
 
   it('refuses to start when another live process holds its id', async () => {

@@ -3,12 +3,12 @@ import { describeFailure, runBatch } from '../batch.js';
 import { KNOWN_BUGS } from '../known-bugs.js';
 
 /**
- * One test of `npm test`'s simulator batch: `SIM_SEEDS` seeds (default 300)
+ * One test of `npm test`'s simulator batch: `SIM_SEEDS` seeds (default 1,000)
  * from `from`. The batch is split over test files so that vitest runs the
  * halves in parallel.
  */
 export async function expectSeedsHold(from: number): Promise<void> {
-  const seeds = Number(process.env['SIM_SEEDS'] ?? 300);
+  const seeds = Number(process.env['SIM_SEEDS'] ?? 1_000);
   const result = await runBatch(from, seeds);
   console.info(
     `sim: ${seeds} seeds from ${from} in ${result.seconds.toFixed(1)} s (${(seeds / result.seconds).toFixed(1)}/s); faults ${JSON.stringify(result.coverage)}; outcomes ${JSON.stringify(result.outcomes)}`,
