@@ -153,6 +153,7 @@ export class Intake {
       retried: 0,
       lastError: undefined,
       worker: undefined,
+      acknowledged: false,
       ackedBy: undefined,
       lastWorker: undefined,
       signal,

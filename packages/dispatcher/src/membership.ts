@@ -206,8 +206,10 @@ export class Membership {
     w.leaving = true;
     const graceEnd = host.clock.now() + host.options.leaveGraceMs;
     for (const task of host.ledger.attemptsOn(w)) {
-      if (task.state === State.Sent) host.delivery.redeliver(task, false, `worker ${w.id} left`);
-      else host.wheel.schedule(task, Math.min(task.deadline, graceEnd));
+      // Never acknowledged, it never ran there; one re-sent after an ack may be running.
+      if (task.state === State.Sent && !task.acknowledged) {
+        host.delivery.redeliver(task, false, `worker ${w.id} left`);
+      } else host.wheel.schedule(task, Math.min(task.deadline, graceEnd));
     }
     host.queue.pump();
   }

@@ -91,4 +91,32 @@ describe('recovery after resubscribe on the memory transport', () => {
     expect(result.error?.code).toBe(ErrorCode.WORKER_LOST);
     expect(w1.received).toHaveLength(2);
   });
+
+  it('a worker that leaves before answering a re-send keeps the attempt it acknowledged: no second run beyond maxAttempts', async () => {
+    const { clock, transport, dispatcher, worker, join, start } = setup({
+      maxAttempts: 1,
+      leaveGraceMs: 1_000,
+    });
+    // w1 acks the first send and is still running it; the re-send gets no answer before it leaves.
+    const w1 = worker('w1', (task) => (task.incarnation === undefined ? 'ack' : 'silent'));
+    const w2 = worker('w2', () => ({ ok: 'from w2' }));
+    await join(w1);
+    await start();
+    const result = outcome(dispatcher.dispatch('echo', 'x'));
+    await clock.advance(0);
+    await join(w2);
+    await clock.advance(250);
+    transport.subscriber!.drop();
+    transport.subscriber!.restore();
+    await clock.advance(0);
+    expect(w1.received).toHaveLength(2);
+    void w1.leave();
+    await clock.advance(0);
+    // Not sent elsewhere as if it had never run: w1 is finishing it.
+    expect(w2.received).toEqual([]);
+    void w1.finish(w1.received[0]!, 'from w1');
+    await clock.advance(0);
+    expect(result).toEqual({ settled: true, value: 'from w1' });
+    expect(w2.received).toEqual([]);
+  });
 });

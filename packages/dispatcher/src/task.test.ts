@@ -30,6 +30,7 @@ function task(retries = 0): TaskRecord<string> {
     retried: 0,
     lastError: undefined,
     worker: undefined,
+    acknowledged: false,
     ackedBy: undefined,
     lastWorker: undefined,
     signal: undefined,
@@ -111,6 +112,27 @@ describe('the attempt bound', () => {
     expect(mayStartAttempt(t, 1)).toBe(false);
     expect(startAttempt(t, 1)).toBe(false);
     expect(t.attempt).toBe(2);
+  });
+
+  it('never takes back an attempt its worker acknowledged, even while it is sent again', () => {
+    const t = task();
+    expect(startAttempt(t, 1)).toBe(true);
+    expect(acknowledge(t)).toBe(true);
+    // Recovery sends it again: Sent, but it may be running on its worker.
+    expect(resend(t)).toBe(true);
+    expect(t).toMatchObject({ state: TaskState.Sent, acknowledged: true });
+    expect(publishFailed(t)).toBe(false);
+    // A caller that believes it never ran (a leave before the fresh ack) cannot refund it.
+    expect(endAttempt(t, false, 1)).toBe(false);
+    expect(t.spent).toBe(1);
+    expect(startAttempt(t, 1)).toBe(false);
+    // A new attempt starts unacknowledged.
+    const u = task();
+    expect(startAttempt(u, 2)).toBe(true);
+    expect(acknowledge(u)).toBe(true);
+    expect(endAttempt(u, true, 2)).toBe(true);
+    expect(startAttempt(u, 2)).toBe(true);
+    expect(u).toMatchObject({ attempt: 2, acknowledged: false });
   });
 });
 

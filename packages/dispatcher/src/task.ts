@@ -6,11 +6,11 @@
  * |-----------------------|----------------------------------------------------|---------|----------------------------------------|
  * | New, Waiting          | {@link queue}: into the local queue (no worker can take it now) | Queued |                           |
  * | New, Queued, Waiting  | {@link startAttempt}, if {@link mayStartAttempt}    | Sent    | attempt + 1, spent + 1                 |
- * | Sent                  | {@link acknowledge}: the worker acked               | Acked   |                                        |
- * | Sent, Acked           | {@link resend}: the same attempt again (recovery)   | Sent    |                                        |
+ * | Sent                  | {@link acknowledge}: the worker acked               | Acked   | acknowledged = true                    |
+ * | Sent, Acked           | {@link resend}: the same attempt again (recovery)   | Sent    | (acknowledged kept)                    |
  * | Sent, Acked           | {@link endAttempt}, may have run (no ack, worker died or left) | Waiting |                         |
- * | Sent, Acked           | {@link endAttempt}, never ran (nobody subscribed, BUSY or DRAINING nack) | Waiting | spent − 1     |
- * | Sent                  | {@link publishFailed}: Redis refused the publish    | Waiting | spent − 1                              |
+ * | Sent, Acked           | {@link endAttempt}, never ran (nobody subscribed, BUSY or DRAINING nack) | Waiting | spent − 1 unless acknowledged |
+ * | Sent, not acknowledged | {@link publishFailed}: Redis refused the publish   | Waiting | spent − 1                              |
  * | Sent, Acked           | {@link retryAfterError}, if retries are left        | Waiting | spent − 1, retriesLeft − 1, retried + 1 |
  * | any but Settled       | {@link settle}                                      | Settled |                                        |
  *
@@ -18,7 +18,8 @@
  * run, less those a retry paid for, and a new attempt starts only while it is
  * below `maxAttempts`. A retryable handler error moves its run from `spent` to
  * the task's `retries`; an attempt that provably reached no handler is taken
- * back. So a task's handler runs at most `maxAttempts + retries` times. Each
+ * back — never one its worker acknowledged, even if it is being sent again. So
+ * a task's handler runs at most `maxAttempts + retries` times. Each
  * attempt adds one to `spent` when it starts and takes at most one back when it
  * ends (a transition leaves Sent or Acked only once), so nothing is counted twice.
  */
@@ -74,6 +75,12 @@ export interface TaskRecord<W> extends WheelEntry {
   /** The handler error the last retry followed: a timeout that overtakes the retries reports it. */
   readonly lastError: RemoteError | undefined;
   worker: W | undefined;
+  /**
+   * Whether the current attempt was ever acknowledged. A re-send (recovery)
+   * takes it back to Sent for a fresh ack, but it may still be running on its
+   * worker: only an attempt never acknowledged can be taken back as unrun.
+   */
+  readonly acknowledged: boolean;
   /** Incarnation of the worker process that acknowledged the current attempt. */
   ackedBy: string | undefined;
   lastWorker: W | undefined;
@@ -112,6 +119,7 @@ export function startAttempt<W>(task: TaskRecord<W>, maxAttempts: number): boole
   const t = open(task);
   t.attempt++;
   t.spent++;
+  t.acknowledged = false;
   t.state = TaskState.Sent;
   return true;
 }
@@ -119,7 +127,9 @@ export function startAttempt<W>(task: TaskRecord<W>, maxAttempts: number): boole
 /** Sent → Acked; false if the task was not waiting for an ack. */
 export function acknowledge<W>(task: TaskRecord<W>): boolean {
   if (task.state !== TaskState.Sent) return false;
-  open(task).state = TaskState.Acked;
+  const t = open(task);
+  t.acknowledged = true;
+  t.state = TaskState.Acked;
   return true;
 }
 
@@ -139,14 +149,15 @@ export function resend<W>(task: TaskRecord<W>): boolean {
 export function endAttempt<W>(task: TaskRecord<W>, ran: boolean, maxAttempts: number): boolean {
   if (task.state !== TaskState.Sent && task.state !== TaskState.Acked) return false;
   const t = open(task);
-  if (!ran) t.spent--;
+  // An attempt its worker acknowledged reached a handler, whatever the caller thinks.
+  if (!ran && !t.acknowledged) t.spent--;
   t.state = TaskState.Waiting;
   return mayStartAttempt(task, maxAttempts);
 }
 
 /** Redis refused the publish, so no worker heard it: Sent → Waiting, the attempt taken back. */
 export function publishFailed<W>(task: TaskRecord<W>): boolean {
-  if (task.state !== TaskState.Sent) return false;
+  if (task.state !== TaskState.Sent || task.acknowledged) return false;
   const t = open(task);
   t.spent--;
   t.state = TaskState.Waiting;

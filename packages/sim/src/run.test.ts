@@ -50,4 +50,12 @@ describe('seeds that found bugs, kept as regression cases', () => {
       `npm run sim -- --seed 100116\n${result.trace.slice(-40).join('\n')}`,
     ).toEqual([]);
   });
+
+  it('seed 709: a worker leaving before it answers a re-sent attempt it acknowledged does not get that attempt run elsewhere beyond maxAttempts', async () => {
+    const result = await runSeed(709);
+    expect(
+      result.violations,
+      `npm run sim -- --seed 709\n${result.trace.slice(-40).join('\n')}`,
+    ).toEqual([]);
+  });
 });

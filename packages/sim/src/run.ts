@@ -175,6 +175,18 @@ async function simulate(
     if (inflight)
       world.errors.push(`${w.id} still has ${inflight} task(s) in flight after close()`);
   }
+  // Nothing in a run sends garbage: a frame one core made that another refused is a bug.
+  for (const w of world.workers) {
+    const { invalid } = w.core.stats();
+    if (invalid > 0)
+      world.errors.push(`${w.id} dropped ${invalid} invalid message(s) from a dispatcher`);
+  }
+  for (const d of world.dispatchers) {
+    const { invalidMessages } = d.core.stats();
+    if (invalidMessages > 0) {
+      world.errors.push(`${d.id} dropped ${invalidMessages} invalid message(s) from a worker`);
+    }
+  }
   for (const d of world.dispatchers) {
     const stats = d.core.stats();
     if (stats.inflight > 0 || stats.queued > 0) {

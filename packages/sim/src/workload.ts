@@ -5,7 +5,14 @@
  */
 import type { Checker } from './checker.js';
 import type { Random } from './random.js';
-import { HANDLER, MAX_MESSAGE_BYTES, type Mode, type Payload, type World } from './world.js';
+import {
+  HANDLER,
+  MAX_MESSAGE_BYTES,
+  type Mode,
+  type Payload,
+  SMALL_MESSAGE_BYTES,
+  type World,
+} from './world.js';
 
 export interface PlannedCall {
   call: number;
@@ -42,13 +49,14 @@ export function planWorkload(random: Random, plan: WorkloadPlan): PlannedCall[] 
     const mode = random.pick(MODES);
     const timeoutMs = random.int(500, 5_000);
     const size = random.next();
-    // Most payloads are small; some are near the limit, a few just over it.
+    // Most payloads are small; some are near one of the limits, a few just over it.
+    const limit = random.chance(0.5) ? MAX_MESSAGE_BYTES : SMALL_MESSAGE_BYTES;
     const padBytes =
       size < 0.9
         ? random.int(0, 200)
         : size < 0.97
-          ? MAX_MESSAGE_BYTES - random.int(150, 700)
-          : MAX_MESSAGE_BYTES + random.int(-100, 200);
+          ? limit - random.int(150, 700)
+          : limit + random.int(-100, 200);
     const echo = `e${call}`;
     calls.push({
       call,

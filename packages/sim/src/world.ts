@@ -25,7 +25,10 @@ import type { Random } from './random.js';
 import type { Trace } from './trace.js';
 
 export const NAMESPACE = 'sim';
+/** The dispatchers' frame limit, and half the workers'. */
 export const MAX_MESSAGE_BYTES = 16 * 1024;
+/** The other workers' frame limit. */
+export const SMALL_MESSAGE_BYTES = 8 * 1024;
 export const WORKER_DRAIN_TIMEOUT_MS = 1_500;
 export const DISPATCHER_DRAIN_TIMEOUT_MS = 1_000;
 export const HANDLER = 'job';
@@ -67,6 +70,13 @@ export interface SimWorker extends SimProcess {
   /** Its heartbeat thread's clock: frozen by a pause, not by a blocked loop. */
   readonly thread: ProcessClock;
   closed: Promise<void> | undefined;
+}
+
+/** What a worker id is deployed with. */
+interface WorkerConfig {
+  concurrency: number;
+  maxQueue: number;
+  maxMessageBytes: number;
 }
 
 export interface WorldOptions {
@@ -119,6 +129,7 @@ export class World {
   /** Runs per call so far (for `retryable`'s first failures). */
   readonly #runs = new Map<number, number>();
   #workerSeq = 0;
+  readonly #configs = new Map<string, WorkerConfig>();
   /** Faults have stopped and the run is settling and closing: no process joins now. */
   stopped = false;
 
@@ -205,12 +216,10 @@ export class World {
         namespace: NAMESPACE,
         handlers: { [HANDLER]: (payload, ctx) => this.#handle(clock, payload as Payload, ctx) },
         logger: this.#logger(id),
-        concurrency: this.#random.int(1, 4),
-        maxQueue: this.#random.int(0, 4),
+        ...this.#configOf(id),
         heartbeatIntervalMs: 100,
         heartbeatTtlMs: 400,
         drainTimeoutMs: WORKER_DRAIN_TIMEOUT_MS,
-        maxMessageBytes: MAX_MESSAGE_BYTES,
       },
       transport,
       // Room for every reply of a run (a few dozen, each under MAX_MESSAGE_BYTES) at a
@@ -239,6 +248,24 @@ export class World {
         this.log(`${id} failed to start: ${String(error).slice(0, 160)}`);
       },
     );
+  }
+
+  /**
+   * A worker id's settings, drawn when it first starts: a restart under the same
+   * id is the same deployment, so it comes back with the same ones.
+   */
+  #configOf(id: string): WorkerConfig {
+    let config = this.#configs.get(id);
+    if (!config) {
+      config = {
+        concurrency: this.#random.int(1, 4),
+        maxQueue: this.#random.int(0, 4),
+        // Some workers take smaller frames than the dispatchers: a task must go where it fits.
+        maxMessageBytes: this.#random.chance(0.5) ? MAX_MESSAGE_BYTES : SMALL_MESSAGE_BYTES,
+      };
+      this.#configs.set(id, config);
+    }
+    return config;
   }
 
   /** Workers that are up and not leaving. */
