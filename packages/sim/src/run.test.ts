@@ -1,6 +1,7 @@
+import { MAX_BATCH } from '@ringcast/protocol';
 import { describe, expect, it } from 'vitest';
 import { knownBug } from './known-bugs.js';
-import { runSeed } from './run.js';
+import { isFloodRun, runSeed } from './run.js';
 
 describe('runSeed', () => {
   it('gives the same run for the same seed', async () => {
@@ -11,6 +12,15 @@ describe('runSeed', () => {
     expect(b.outcomes).toEqual(a.outcomes);
     expect(b.coverage).toEqual(a.coverage);
     expect(b.violations).toEqual(a.violations);
+  });
+
+  it('makes about one run in 200 a flood: one worker, a burst of more calls than a frame may carry', async () => {
+    const floods = Array.from({ length: 2_000 }, (_, i) => i + 1).filter(isFloodRun);
+    expect(floods.length).toBeGreaterThanOrEqual(4);
+    expect(floods.length).toBeLessThanOrEqual(20);
+    const result = await runSeed(floods[0]!);
+    expect(result.violations).toEqual([]);
+    expect(result.outcomes['ok']).toBeGreaterThan(MAX_BATCH);
   });
 
   it('passes a handful of seeds', async () => {

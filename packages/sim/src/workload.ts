@@ -29,6 +29,8 @@ export interface WorkloadPlan {
   windowMs: number;
   calls: number;
   dispatchers: number;
+  /** Calls made at one instant on the first dispatcher, on top of the others: a flood run's burst. */
+  burst?: number;
 }
 
 const MODES: readonly Mode[] = [
@@ -75,18 +77,40 @@ export function planWorkload(random: Random, plan: WorkloadPlan): PlannedCall[] 
       abortAfterMs: random.chance(0.15) ? random.int(0, timeoutMs) : undefined,
     });
   }
+  // A burst: small, quick calls all at once, so frames carry more than MAX_BATCH messages each way.
+  // Early, before most faults: it is there to fill frames, and a fault would take its worker away.
+  const burstAt = random.int(0, Math.min(200, plan.windowMs));
+  for (let i = 0; i < (plan.burst ?? 0); i++) {
+    const call = plan.calls + i + 1;
+    calls.push({
+      call,
+      at: burstAt,
+      dispatcher: 0,
+      payload: { call, echo: `e${call}`, mode: 'sync', delayMs: 0, failRuns: 0 },
+      timeoutMs: 10_000,
+      retries: 0,
+      abortAfterMs: undefined,
+    });
+  }
   return calls.sort((a, b) => a.at - b.at || a.call - b.call);
 }
 
-/** Schedules every planned call on the world's clock; each reports to the checker. */
+/**
+ * Schedules every planned call on the world's clock; each reports to the
+ * checker. Calls planned for the same millisecond are made in one turn, as an
+ * application making them in one loop: their tasks can share frames.
+ */
 export function scheduleWorkload(world: World, checker: Checker, calls: readonly PlannedCall[]) {
   const { clock } = world;
-  const start = clock.now();
-  for (const planned of calls) {
-    clock.setTimeout(
-      () => dispatchOne(world, checker, planned),
-      planned.at - (clock.now() - start),
-    );
+  for (let i = 0; i < calls.length; ) {
+    const at = calls[i]!.at;
+    let end = i;
+    while (end < calls.length && calls[end]!.at === at) end++;
+    const together = calls.slice(i, end);
+    clock.setTimeout(() => {
+      for (const planned of together) dispatchOne(world, checker, planned);
+    }, at);
+    i = end;
   }
 }
 

@@ -29,6 +29,10 @@ export const NAMESPACE = 'sim';
 export const MAX_MESSAGE_BYTES = 16 * 1024;
 /** The other workers' frame limit. */
 export const SMALL_MESSAGE_BYTES = 8 * 1024;
+/** Every process's frame limit in a flood run: room for more than MAX_BATCH small messages. */
+export const FLOOD_MESSAGE_BYTES = 4 * 1024 * 1024;
+/** A worker's queue in a flood run: a whole burst fits. */
+export const FLOOD_QUEUE = 30_000;
 export const WORKER_DRAIN_TIMEOUT_MS = 1_500;
 export const DISPATCHER_DRAIN_TIMEOUT_MS = 1_000;
 export const HANDLER = 'job';
@@ -85,6 +89,12 @@ export interface WorldOptions {
   trace: Trace;
   dispatchers: number;
   workers: number;
+  /**
+   * A flood run (see workload.ts): frames of more than MAX_BATCH messages must be
+   * possible, so every process takes frames of {@link FLOOD_MESSAGE_BYTES} and
+   * workers queue {@link FLOOD_QUEUE} tasks.
+   */
+  flood?: boolean;
 }
 
 /** A sleep on a process's clock that a signal can cut short. */
@@ -138,8 +148,10 @@ export class World {
     this.#trace = options.trace;
     this.#random = options.random;
     // Redis's pub/sub output limit, scaled to the run's frames: a paused or blocked
-    // worker sent a few frames more than it can read is cut off.
-    this.redis.pubsubOutputLimit = this.#random.int(3, 8) * (MAX_MESSAGE_BYTES / 2);
+    // worker sent a few frames more than it can read is cut off, and so is one sent
+    // a burst past the limit in one turn (Redis's hard limit closes it at once).
+    const frames = options.flood ? FLOOD_MESSAGE_BYTES : MAX_MESSAGE_BYTES;
+    this.redis.pubsubOutputLimit = this.#random.int(2, 6) * (frames / 2);
   }
 
   log(what: string): void {
@@ -182,7 +194,7 @@ export class World {
       ackTimeoutMs: 600,
       reconcileIntervalMs: 100,
       maxAttempts,
-      maxMessageBytes: MAX_MESSAGE_BYTES,
+      maxMessageBytes: this.options.flood ? FLOOD_MESSAGE_BYTES : MAX_MESSAGE_BYTES,
       drainTimeoutMs: DISPATCHER_DRAIN_TIMEOUT_MS,
       leaveGraceMs: WORKER_DRAIN_TIMEOUT_MS + 1_000,
       retryBackoffMs: 50,
@@ -263,6 +275,10 @@ export class World {
         // Some workers take smaller frames than the dispatchers: a task must go where it fits.
         maxMessageBytes: this.#random.chance(0.5) ? MAX_MESSAGE_BYTES : SMALL_MESSAGE_BYTES,
       };
+      if (this.options.flood) {
+        config.maxQueue = FLOOD_QUEUE;
+        config.maxMessageBytes = FLOOD_MESSAGE_BYTES;
+      }
       this.#configs.set(id, config);
     }
     return config;
