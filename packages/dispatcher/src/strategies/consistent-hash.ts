@@ -120,8 +120,8 @@ export class ConsistentHash<W extends Candidate> implements Strategy<W> {
     }
     const stamp = ++this.#stamp;
     const seen = this.#seen;
-    // Attempts a worker may hold per unit of weight, this one counted.
-    const perWeight = ((1 + this.#epsilon) * (this.#inflight + 1)) / this.#totalWeight;
+    // (1 + ε) × m, this attempt counted: a worker may hold ⌈that × weight / total⌉.
+    const allowed = (1 + this.#epsilon) * (this.#inflight + 1);
     let overBound: W | undefined;
     let looked = 0;
     let j = lowerBound(points, hashString(key));
@@ -133,7 +133,7 @@ export class ConsistentHash<W extends Candidate> implements Strategy<W> {
       looked++;
       const worker = this.#workers[owner]!;
       if (!accept(worker, arg)) continue;
-      if (worker.inflight < Math.ceil(perWeight * this.#weights[owner]!)) return worker;
+      if (worker.inflight < bound(allowed, this.#weights[owner]!, this.#totalWeight)) return worker;
       overBound ??= worker;
     }
     return overBound;
@@ -142,6 +142,14 @@ export class ConsistentHash<W extends Candidate> implements Strategy<W> {
   loadChanged(worker: W, delta: number): void {
     if (this.#members.has(worker)) this.#inflight += delta;
   }
+}
+
+/**
+ * ⌈allowed × weight / total⌉, with a rounding error forgiven: 1.25 × 100 × 11 / 55
+ * is 25, and must not come out as 25.000000000000004 and so 26.
+ */
+function bound(allowed: number, weight: number, total: number): number {
+  return Math.ceil((allowed * weight) / total - 1e-9);
 }
 
 /** The first index whose position is at least `h` (`points.length` if none). */

@@ -9,24 +9,18 @@ import { type HeapEntry, OrderedHeap } from './ordered-heap.js';
  */
 export const LATENCY_SMOOTHING = 0.2;
 /**
- * A worker never counts as more than this many times slower than the fleet's
- * average: it keeps at least 1/16 of its weight's turns, and those are the
- * probes that show when it is fast again.
+ * A worker never counts as more than this many times slower than the typical
+ * round trip (a moving average of every result's): it keeps about 1/16 of the
+ * turns a typical worker of its weight gets, and those are the probes that
+ * show when it is fast again.
  */
-const MAX_SLOWDOWN = 16;
-/**
- * Round trips of other workers, per worker in the fleet, after which a worker
- * that brought none back is believed half-way back to the fleet's average.
- */
-const SILENCE_PER_WORKER = 4 * MAX_SLOWDOWN;
+export const LATENCY_MAX_SLOWDOWN = 16;
 /** Round trips below the clock's resolution (1 ms) count as 1 ms. */
 const MIN_SAMPLE_MS = 1;
 
 interface Entry<W> extends HeapEntry<W> {
   /** Moving average of its round trips, in ms; NaN before the first. */
   average: number;
-  /** The round-trip count ({@link Latency.#samples}) when it last brought one back. */
-  heardAt: number;
   /** Virtual time of its last turn and of its next. */
   lastTurn: number;
   nextTurn: number;
@@ -44,60 +38,72 @@ interface Entry<W> extends HeapEntry<W> {
  * average per worker, which compares workers fairly while the mix of handlers
  * reaching each is alike.
  *
- * A worker's effective weight is `weight / (average / fleet average)`. Picks
- * follow effective weights exactly, as stride scheduling does (Waldspurger):
- * each worker's next turn is its last plus `1 / effective weight` in virtual
- * time, and the worker with the earliest next turn the filter accepts goes —
- * a heap, O(log n) a pick, no randomness. A new round trip re-times the
- * worker's next turn at once. Recovery: a worker's slowdown is capped at
- * {@link MAX_SLOWDOWN}× the average, so it keeps being probed; and one that has
- * brought back nothing for a while (gone quiet or filtered out) is believed
- * half-way back to the average, so it is given turns to show how it is now.
+ * A worker's effective weight is `weight / average`: shares go in proportion
+ * to weight and inversely to round trip. A worker without an average yet
+ * counts at the typical round trip, a (harmonic) moving average of every
+ * result's, whichever worker it came from. Picks follow effective weights exactly, as
+ * stride scheduling does (Waldspurger): each worker's next turn is its last
+ * plus `1 / effective weight` in virtual time, and the worker with the
+ * earliest next turn the filter accepts goes — a heap, O(log n) a pick, no
+ * randomness. A new round trip re-times the worker's next turn at once.
+ *
+ * Recovery is by probing: a worker's slowdown is capped at
+ * {@link LATENCY_MAX_SLOWDOWN}× the typical round trip, so however slow it got it
+ * keeps a share of the traffic, and the round trips of those tasks move its
+ * average back as soon as it is fast again (within about ten of them). The
+ * average changes only as results come back: a worker that stops answering
+ * altogether is held off by its capacity and the liveness rules, not by this.
  */
 export class Latency<W extends Weighted> implements Strategy<W> {
   readonly #heap = new OrderedHeap<W, Entry<W>>(earlier);
   #entries = new Map<W, Entry<W>>();
   /** Virtual time: the turn of the last pick. */
   #now = 0;
-  /** Round trips observed so far: the clock {@link SILENCE_PER_WORKER} counts in. */
-  #samples = 0;
-  /** Sum and count of the averages of workers that have one: the fleet's average. */
-  #sum = 0;
-  #averaged = 0;
+  /**
+   * Moving average of every result's rate (1 / round trip): its inverse is the
+   * typical round trip. A harmonic mean, so the one result of a stuck worker
+   * (a minute, say) moves it by a quarter at most, not a thousandfold.
+   */
+  #typicalRate = Number.NaN;
   #orders = 0;
+  /** Picks since every worker's next turn was last re-timed. */
+  #sinceRetime = 0;
 
   rebuild(workers: readonly W[]): void {
     const entries = new Map<W, Entry<W>>();
-    let sum = 0;
-    let averaged = 0;
     const list = workers.map((worker) => {
-      const entry = this.#entries.get(worker) ?? {
-        worker,
-        heapPos: 0,
-        average: Number.NaN,
-        heardAt: this.#samples,
-        lastTurn: this.#now,
-        nextTurn: this.#now,
-        order: ++this.#orders,
-      };
+      let entry = this.#entries.get(worker);
+      if (entry === undefined) {
+        // Due at once, as if its last turn were one stride ago.
+        entry = {
+          worker,
+          heapPos: 0,
+          average: Number.NaN,
+          lastTurn: 0,
+          nextTurn: this.#now,
+          order: ++this.#orders,
+        };
+        entry.lastTurn = this.#now - this.#stride(entry);
+      }
       // Virtual time restarts at 0, so it never grows past what a double adds exactly.
       entry.lastTurn -= this.#now;
       entry.nextTurn -= this.#now;
-      if (!Number.isNaN(entry.average)) {
-        sum += entry.average;
-        averaged++;
-      }
       entries.set(worker, entry);
       return entry;
     });
     this.#now = 0;
     this.#entries = entries;
-    this.#sum = sum;
-    this.#averaged = averaged;
     this.#heap.reset(list);
   }
 
   pick<A>(accept: (worker: W, arg: A) => boolean, arg: A): W | undefined {
+    // A turn is timed with the typical round trip of its day; every n picks all are
+    // timed afresh (O(n), so O(1) a pick), so a cap set while the typical read high
+    // does not keep a worker waiting long after.
+    if (++this.#sinceRetime >= this.#heap.size) {
+      this.#sinceRetime = 0;
+      this.#heap.updateAll(this.#retime);
+    }
     const entry = this.#heap.first(accept, arg);
     if (entry === undefined) return undefined;
     // A worker that was passed over (full, filtered) starts from now, without a burst of catch-up turns.
@@ -112,20 +118,16 @@ export class Latency<W extends Weighted> implements Strategy<W> {
     const entry = this.#entries.get(worker);
     if (entry === undefined || !(ms >= 0)) return;
     const sample = Math.max(ms, MIN_SAMPLE_MS);
-    this.#samples++;
-    entry.heardAt = this.#samples;
-    const old = entry.average;
-    if (Number.isNaN(old)) {
-      entry.average = sample;
-      this.#sum += sample;
-      this.#averaged++;
-    } else {
-      entry.average = old + LATENCY_SMOOTHING * (sample - old);
-      this.#sum += entry.average - old;
-    }
-    entry.nextTurn = entry.lastTurn + this.#stride(entry);
+    entry.average = smooth(entry.average, sample);
+    this.#typicalRate = smooth(this.#typicalRate, 1 / sample);
+    this.#retime(entry);
     this.#heap.update(entry);
   }
+
+  /** Times `entry`'s next turn from its last with its stride as it is now. */
+  readonly #retime = (entry: Entry<W>): void => {
+    entry.nextTurn = entry.lastTurn + this.#stride(entry);
+  };
 
   /** The average round trip of `worker` in ms, if it has one (for tests and the bench). */
   averageOf(worker: W): number | undefined {
@@ -133,20 +135,22 @@ export class Latency<W extends Weighted> implements Strategy<W> {
     return average === undefined || Number.isNaN(average) ? undefined : average;
   }
 
-  /** Virtual time between two turns of `entry`: 1 / its effective weight. */
+  /**
+   * Virtual time between two turns of `entry`: its round trip per unit of
+   * weight, in ms. Not divided by the typical round trip, which moves with
+   * every result: turns timed against different readings of it would skew the
+   * shares. A worker without an average yet counts as typical.
+   */
   #stride(entry: Entry<W>): number {
-    const weight = weightOf(entry.worker);
-    if (Number.isNaN(entry.average) || this.#averaged === 0) return 1 / weight;
-    const fleet = this.#sum / this.#averaged;
-    if (this.#samples - entry.heardAt > SILENCE_PER_WORKER * this.#entries.size) {
-      const old = entry.average;
-      entry.average = (old + fleet) / 2;
-      this.#sum += entry.average - old;
-      entry.heardAt = this.#samples;
-    }
-    const slowdown = Math.min(MAX_SLOWDOWN, entry.average / (this.#sum / this.#averaged));
-    return slowdown / weight;
+    const typical = Number.isNaN(this.#typicalRate) ? 1 : 1 / this.#typicalRate;
+    const average = Number.isNaN(entry.average) ? typical : entry.average;
+    return Math.min(average, LATENCY_MAX_SLOWDOWN * typical) / weightOf(entry.worker);
   }
+}
+
+/** The moving average `average` after `sample` (the sample itself as the first). */
+function smooth(average: number, sample: number): number {
+  return Number.isNaN(average) ? sample : average + LATENCY_SMOOTHING * (sample - average);
 }
 
 /** The earlier next turn; equal turns in a fixed order. */

@@ -41,6 +41,13 @@ export class OrderedHeap<W, E extends HeapEntry<W>> {
     for (let i = (entries.length >> 1) - 1; i >= 0; i--) this.#down(i);
   }
 
+  /** Calls `change` on every entry (which may change any key), then restores the order: O(n). */
+  updateAll(change: (entry: E) => void): void {
+    const h = this.#entries;
+    for (let i = 0; i < h.length; i++) change(h[i]!);
+    for (let i = (h.length >> 1) - 1; i >= 0; i--) this.#down(i);
+  }
+
   /** `entry`'s key changed: it moves to its place. */
   update(entry: E): void {
     const i = entry.heapPos;
