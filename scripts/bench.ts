@@ -547,7 +547,7 @@ async function strategies(config: Config, url: string, run: string, results: Res
     redelivered: r.redelivered,
     ratioToRing: round(r.summary.tasksPerSec / ring.summary.tasksPerSec, 3),
   });
-  for (const r of [...result.runs, result.keyed.bounded, result.keyed.unbounded]) {
+  for (const r of [...result.runs, ...result.keyed.flatMap((k) => [k.bounded, k.unbounded])]) {
     results.errors += r.summary.errors;
   }
   const fleet = STRATEGY_FLEET;
@@ -562,12 +562,13 @@ async function strategies(config: Config, url: string, run: string, results: Res
     w,
     n,
     runs: result.runs.map(line),
-    keyed: {
+    keyed: result.keyed.map((k) => ({
       keys: fleet.keys,
-      zipfExponent: fleet.zipfExponent,
-      bounded: line(result.keyed.bounded),
-      unbounded: line(result.keyed.unbounded),
-    },
+      zipfExponent: k.exponent,
+      topKeyShare: k.topKeyShare,
+      bounded: line(k.bounded),
+      unbounded: line(k.unbounded),
+    })),
   });
   const pctOf = (share: number) => `${round(share * 100, 1)} %`;
   const rows = [
@@ -589,14 +590,17 @@ async function strategies(config: Config, url: string, run: string, results: Res
     ]),
   ];
   const keyed = [
-    ['consistent-hash, Zipf keys', 'tasks/s', 'p50 ms', 'p99 ms', 'busiest worker'],
-    ...[result.keyed.bounded, result.keyed.unbounded].map((r) => [
-      r.name,
-      String(r.summary.tasksPerSec),
-      String(r.summary.p50),
-      String(r.summary.p99),
-      pctOf(r.busiestShare),
-    ]),
+    ['consistent-hash, Zipf keys', 'top key', 'tasks/s', 'p50 ms', 'p99 ms', 'busiest worker'],
+    ...result.keyed.flatMap((k) =>
+      [k.bounded, k.unbounded].map((r) => [
+        r.name,
+        pctOf(k.topKeyShare),
+        String(r.summary.tasksPerSec),
+        String(r.summary.p50),
+        String(r.summary.p99),
+        pctOf(r.busiestShare),
+      ]),
+    ),
   ];
   process.stderr.write(`\n${table(rows)}\n\n${table(keyed)}\n`);
   if (config.svg) {

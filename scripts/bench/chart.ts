@@ -35,7 +35,8 @@ export function strategiesSvg(result: StrategiesResult, w: number, when: string)
   const rows = result.runs;
   const maxRate = Math.max(...rows.map((r) => r.summary.tasksPerSec), 1);
   const keyedTop = top + rows.length * rowH + 56;
-  const height = keyedTop + 2 * rowH + 70;
+  const keyedRows = result.keyed.length * 2;
+  const height = keyedTop + keyedRows * rowH + 70;
   const out: string[] = [];
   out.push(
     `<svg xmlns="http://www.w3.org/2000/svg" width="900" height="${height}" viewBox="0 0 900 ${height}" role="img" aria-label="ringcast selection strategies benchmark">`,
@@ -88,16 +89,19 @@ export function strategiesSvg(result: StrategiesResult, w: number, when: string)
   );
   // The keyed runs.
   out.push(
-    `<text x="20" y="${keyedTop - 16}" ${TEXT} font-size="14" font-weight="600" fill="#222">consistent-hash with ${fleet.keys.toLocaleString('en-US')} Zipf-distributed keys (s = ${fleet.zipfExponent}), every worker equally fast</text>`,
+    `<text x="20" y="${keyedTop - 16}" ${TEXT} font-size="14" font-weight="600" fill="#222">consistent-hash with ${fleet.keys.toLocaleString('en-US')} Zipf-distributed keys, every worker equally fast</text>`,
   );
-  row(result.keyed.bounded, keyedTop, 'with the load bound', false);
-  row(result.keyed.unbounded, keyedTop + rowH, 'without it', false);
+  result.keyed.forEach((k, j) => {
+    const y = keyedTop + 2 * j * rowH;
+    row(k.bounded, y, `s = ${k.exponent}, with the bound`, false);
+    row(k.unbounded, y + rowH, `s = ${k.exponent}, without it`, false);
+  });
   out.push(
-    `<text x="${shareX}" y="${keyedTop + 2 * rowH + 14}" ${TEXT} font-size="11" fill="#666">workers sorted by share, busiest first</text>`,
+    `<text x="${shareX}" y="${keyedTop + keyedRows * rowH + 14}" ${TEXT} font-size="11" fill="#666">workers sorted by share, busiest first; s is the Zipf exponent (the top key carries ${result.keyed.map((k) => pct(k.topKeyShare)).join(' and ')} of the tasks)</text>`,
   );
   const fairX = shareX + shareW / ids.length;
   out.push(
-    `<line x1="${fairX}" y1="${keyedTop}" x2="${fairX}" y2="${keyedTop + 2 * rowH}" stroke="#333" stroke-dasharray="3 3"/>`,
+    `<line x1="${fairX}" y1="${keyedTop}" x2="${fairX}" y2="${keyedTop + keyedRows * rowH}" stroke="#333" stroke-dasharray="3 3"/>`,
   );
   // Legend.
   const legendY = height - 24;

@@ -13,9 +13,13 @@ export const STRATEGY_FLEET = {
   slowFactor: 5,
   /** What the fast workers' handler sleeps per task; long enough that sleeping, not CPU, sets the pace. */
   handlerMs: 10,
-  /** Distinct keys of the keyed runs, and the Zipf exponent of their popularity. */
+  /**
+   * Distinct keys of the keyed runs, and the Zipf exponents of their popularity: s = 1 is the
+   * classic skew of web objects (the top key ~10 % of tasks); s = 1.5 has a few very hot keys
+   * (the top one ~38 %), more than any one worker's fair share.
+   */
   keys: 10_000,
-  zipfExponent: 1,
+  zipfExponents: [1, 1.5],
 } as const;
 
 export interface StrategyRun {
@@ -28,9 +32,18 @@ export interface StrategyRun {
   redelivered: number;
 }
 
+export interface KeyedRuns {
+  /** The Zipf exponent of the keys' popularity. */
+  exponent: number;
+  /** Share of all tasks that carried the most popular key. */
+  topKeyShare: number;
+  bounded: StrategyRun;
+  unbounded: StrategyRun;
+}
+
 export interface StrategiesResult {
   runs: StrategyRun[];
-  keyed: { bounded: StrategyRun; unbounded: StrategyRun };
+  keyed: KeyedRuns[];
 }
 
 interface Options {
@@ -94,7 +107,6 @@ export async function runStrategies(options: Options): Promise<StrategiesResult>
   const abort = children.map((c) => c.died);
   // Uniform keys for consistent-hash in the main table; Zipf keys for the keyed runs.
   const uniform = Array.from({ length: fleet.keys }, (_, k) => `key-${k}`);
-  const zipf = zipfKeys(warmup + n, fleet.keys, fleet.zipfExponent);
 
   const measure = async (
     name: string,
@@ -152,20 +164,27 @@ export async function runStrategies(options: Options): Promise<StrategiesResult>
     }
     // The keyed runs: every worker equally fast, so the busiest share shows the keys' skew alone.
     const even = { ms: fleet.handlerMs };
-    const keyOf = (i: number) => zipf[i]!;
-    const bounded = await measure(
-      'consistent-hash (bounded)',
-      { strategy: 'consistent-hash' },
-      even,
-      keyOf,
-    );
-    const unbounded = await measure(
-      'consistent-hash (no bound)',
-      { strategy: 'consistent-hash', hashLoadEpsilon: false },
-      even,
-      keyOf,
-    );
-    return { runs, keyed: { bounded, unbounded } };
+    const keyed: KeyedRuns[] = [];
+    for (const exponent of fleet.zipfExponents) {
+      const zipf = zipfKeys(warmup + n, fleet.keys, exponent);
+      const keyOf = (i: number) => zipf[i]!;
+      const measured = zipf.slice(warmup);
+      const topKeyShare = round(measured.filter((k) => k === 'key-0').length / measured.length, 4);
+      const bounded = await measure(
+        `consistent-hash, s = ${exponent}, bounded`,
+        { strategy: 'consistent-hash' },
+        even,
+        keyOf,
+      );
+      const unbounded = await measure(
+        `consistent-hash, s = ${exponent}, no bound`,
+        { strategy: 'consistent-hash', hashLoadEpsilon: false },
+        even,
+        keyOf,
+      );
+      keyed.push({ exponent, topKeyShare, bounded, unbounded });
+    }
+    return { runs, keyed };
   } finally {
     await Promise.all(children.map((c) => c.stop()));
   }

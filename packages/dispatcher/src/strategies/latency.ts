@@ -17,6 +17,8 @@ export const LATENCY_SMOOTHING = 0.2;
 export const LATENCY_MAX_SLOWDOWN = 16;
 /** Round trips below the clock's resolution (1 ms) count as 1 ms. */
 const MIN_SAMPLE_MS = 1;
+/** Workers passed over in turn order before a pick searches the rest for one the filter accepts. */
+const SKIPS = 8;
 
 interface Entry<W> extends HeapEntry<W> {
   /** Moving average of its round trips, in ms; NaN before the first. */
@@ -104,14 +106,30 @@ export class Latency<W extends Weighted> implements Strategy<W> {
       this.#sinceRetime = 0;
       this.#heap.updateAll(this.#retime);
     }
-    const entry = this.#heap.first(accept, arg);
+    // The worker whose turn it is takes the task; one the filter rejects (full, say) loses
+    // its turn, as a full worker's slot in the ring is skipped, so it does not stay first
+    // and cost every later pick a look.
+    const heap = this.#heap;
+    const skips = Math.min(SKIPS, heap.size);
+    for (let k = 0; k < skips; k++) {
+      const entry = heap.peek()!;
+      this.#takeTurn(entry);
+      if (accept(entry.worker, arg)) return entry.worker;
+    }
+    // A fast worker passed over may be first again before a slow one's turn comes: look at all.
+    const entry = heap.first(accept, arg);
     if (entry === undefined) return undefined;
-    // A worker that was passed over (full, filtered) starts from now, without a burst of catch-up turns.
+    this.#takeTurn(entry);
+    return entry.worker;
+  }
+
+  /** `entry` has its turn now: virtual time moves to it (never back), and its next is timed. */
+  #takeTurn(entry: Entry<W>): void {
+    // A worker passed over while it could take nothing starts from now, with no catch-up turns.
     if (entry.nextTurn > this.#now) this.#now = entry.nextTurn;
     entry.lastTurn = this.#now;
     entry.nextTurn = this.#now + this.#stride(entry);
     this.#heap.update(entry);
-    return entry.worker;
   }
 
   observe(worker: W, ms: number): void {

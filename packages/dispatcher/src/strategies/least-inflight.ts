@@ -3,6 +3,8 @@ import { weightOf } from './alias-table.js';
 import { type HeapEntry, OrderedHeap } from './ordered-heap.js';
 
 interface Entry<W> extends HeapEntry<W> {
+  /** Its weight as counted (see weightOf), read on every comparison. */
+  weight: number;
   /** When it last had a turn (a pick counter): among equally loaded workers the oldest goes first. */
   turn: number;
 }
@@ -27,7 +29,13 @@ export class LeastInflight<W extends Candidate> implements Strategy<W> {
   rebuild(workers: readonly W[]): void {
     const entries = new Map<W, Entry<W>>();
     const list = workers.map((worker) => {
-      const entry = this.#entries.get(worker) ?? { worker, heapPos: 0, turn: ++this.#turns };
+      const entry = this.#entries.get(worker) ?? {
+        worker,
+        heapPos: 0,
+        weight: 1,
+        turn: ++this.#turns,
+      };
+      entry.weight = weightOf(worker);
       entries.set(worker, entry);
       return entry;
     });
@@ -51,7 +59,7 @@ export class LeastInflight<W extends Candidate> implements Strategy<W> {
 
 /** Less loaded per unit of weight (compared without dividing), then the older turn. */
 function before<W extends Candidate>(a: Entry<W>, b: Entry<W>): boolean {
-  const x = a.worker.inflight * weightOf(b.worker);
-  const y = b.worker.inflight * weightOf(a.worker);
+  const x = a.worker.inflight * b.weight;
+  const y = b.worker.inflight * a.weight;
   return x < y || (x === y && a.turn < b.turn);
 }
