@@ -76,10 +76,11 @@ for (const workers of sizes) {
   const inFlight = Math.max(1, workers * 190);
   const results: Record<string, number> = {};
   for (const name of STRATEGY_NAMES) measure(name, workers, tasks / 10, inFlight);
-  const samples: Record<string, number[]> = {};
+  const samples: Record<string, number[]> = Object.fromEntries(
+    STRATEGY_NAMES.map((name) => [name, []]),
+  );
   for (let r = 0; r < runs; r++) {
-    for (const name of STRATEGY_NAMES)
-      (samples[name] ??= []).push(measure(name, workers, tasks, inFlight));
+    for (const name of STRATEGY_NAMES) samples[name]!.push(measure(name, workers, tasks, inFlight));
   }
   for (const name of STRATEGY_NAMES) {
     const sorted = samples[name]!.sort((a, b) => a - b);
