@@ -29,6 +29,8 @@ Options:
   --runs R      runs (default 3)
   --strategy S  dispatcher side: the selection strategy (default weighted-round-robin);
                 consistent-hash routes every task by a key
+  --keys        dispatcher side: every task carries a key, whatever the strategy (to tell the
+                cost of passing options from the cost of hashing them)
   --profile DIR worker side: the worker writes a V8 CPU profile per run into DIR (its main
                 thread's is the file whose thread field is 0; the heartbeat thread writes one too)
                 (read it with scripts/bench/profile-top.ts); for the dispatcher side,
@@ -134,7 +136,12 @@ class StubRedis extends EventEmitter {
 /** Keys consistent-hash routes by, made before the clock starts. */
 const KEYS = Array.from({ length: 10_000 }, (_, k) => `key-${k}`);
 
-async function dispatcherAlone(n: number, w: number, strategy: StrategyName): Promise<Run> {
+async function dispatcherAlone(
+  n: number,
+  w: number,
+  strategy: StrategyName,
+  keyed: boolean,
+): Promise<Run> {
   const quiet = {
     info() {},
     warn: (m: string) => console.error(m),
@@ -150,7 +157,7 @@ async function dispatcherAlone(n: number, w: number, strategy: StrategyName): Pr
   await dispatcher.start();
   try {
     const send =
-      strategy === 'consistent-hash'
+      keyed || strategy === 'consistent-hash'
         ? (i: number) =>
             dispatcher.dispatch('echo', { ...PAYLOAD, i }, { key: KEYS[i % KEYS.length] })
         : (i: number) => dispatcher.dispatch('echo', { ...PAYLOAD, i });
@@ -277,6 +284,7 @@ async function main(): Promise<number> {
       runs: { type: 'string' },
       profile: { type: 'string' },
       strategy: { type: 'string' },
+      keys: { type: 'boolean' },
     },
   });
   if (values.help) {
@@ -305,7 +313,7 @@ async function main(): Promise<number> {
   for (let r = 0; r < runs; r++) {
     const run =
       side === 'dispatcher'
-        ? await dispatcherAlone(n, w, strategy)
+        ? await dispatcherAlone(n, w, strategy, values.keys ?? false)
         : await workerAlone(url, n, w, frameSize, values.profile);
     results.push(run);
     console.log(JSON.stringify(run));
