@@ -2,10 +2,14 @@
 // The contract (workload, scenarios, targets) is docs/benchmarks.md; this prints one JSON line
 // per scenario, a summary line with the ratios, and a table on stderr.
 import { randomUUID } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import type { Dispatcher } from '@ringcast/dispatcher';
+import type { Dispatcher, StrategyName } from '@ringcast/dispatcher';
 import { redactUrl } from '@ringcast/protocol';
 import {
   type BaselineVariant,
@@ -13,6 +17,7 @@ import {
   baselineClient,
   startBaselineWorkers,
 } from './bench/baseline.js';
+import { strategiesSvg } from './bench/chart.js';
 import {
   BenchError,
   type Child,
@@ -23,8 +28,22 @@ import {
 } from './bench/harness.js';
 import { closedLoop, medianOf, round, type Summary, summarize } from './bench/loop.js';
 import { closeDispatcher, readyDispatcher, startWorkers } from './bench/ringcast.js';
+import {
+  parseStrategies,
+  runStrategies,
+  STRATEGY_FLEET,
+  type StrategiesResult,
+  type StrategyRun,
+} from './bench/strategies.js';
 
-const SCENARIOS = ['baseline', 'throughput', 'latency', 'weighted', 'memory'] as const;
+const SCENARIOS = [
+  'baseline',
+  'throughput',
+  'latency',
+  'weighted',
+  'memory',
+  'strategies',
+] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 /** W and N per scenario, full and --quick. The memory scenario also measures at N / 10. */
@@ -33,6 +52,7 @@ const SIZES: Record<Scenario, { full: [number, number]; quick: [number, number] 
   latency: { full: [1, 5_000], quick: [1, 200] },
   weighted: { full: [200, 40_000], quick: [200, 800] },
   memory: { full: [1000, 1_000_000], quick: [1000, 20_000] },
+  strategies: { full: [200, 40_000], quick: [200, 400] },
   // The baseline runs both the throughput and the latency shape; these are unused.
   baseline: { full: [0, 0], quick: [0, 0] },
 };
@@ -49,7 +69,10 @@ const TARGETS = {
   p99Ratio: 1.5,
   weightedDeviationPct: 1,
   heapGrowthPct: 10,
+  strategyThroughputRatio: 0.9,
 };
+/** Where a full run of the strategies scenario draws its chart. */
+const DEFAULT_SVG = fileURLToPath(new URL('../docs/strategies.svg', import.meta.url));
 
 const HELP = `Usage: npm run bench -- [options]
 
@@ -67,6 +90,10 @@ Options:
                           concurrency); how deep a worker's queue is sets how large frames get
   --weighted-concurrency C  concurrency of the weighted scenario's workers (default: its W,
                           so no worker is ever full and the ring alone decides)
+  --strategy NAME         also run the throughput scenario with this selection strategy (repeatable
+                          or comma-separated; all for every one) and report its ratio to the ring's
+  --svg PATH              where the strategies scenario draws its chart (default: docs/strategies.svg
+                          on a full run, none with --quick)
   --workers-log DIR       keep the child processes' output in DIR
   --profile-workers DIR   run ringcast workers with --cpu-prof, profiles in DIR
   -h, --help              this text`;
@@ -82,6 +109,9 @@ interface Config {
   maxQueue: number | undefined;
   workerNodeArgs: string[];
   workersLog: string | undefined;
+  /** Strategies the throughput scenario runs besides the ring. */
+  strategies: StrategyName[];
+  svg: string | undefined;
 }
 
 /** A bad command line: reported in one line, exit code 2. */
@@ -118,6 +148,8 @@ function parseConfig(argv: string[]): Config | undefined {
       concurrency: { type: 'string' },
       'max-queue': { type: 'string' },
       'weighted-concurrency': { type: 'string' },
+      strategy: { type: 'string', multiple: true },
+      svg: { type: 'string' },
       'workers-log': { type: 'string' },
       'profile-workers': { type: 'string' },
     },
@@ -147,6 +179,10 @@ function parseConfig(argv: string[]): Config | undefined {
       ? ['--cpu-prof', '--cpu-prof-interval', '50', '--cpu-prof-dir', profile]
       : [],
     workersLog: values['workers-log'],
+    strategies: parseStrategies(values.strategy ?? [], (message) => {
+      throw new UsageError(`--strategy: ${message}`);
+    }).filter((name) => name !== 'weighted-round-robin'),
+    svg: values.svg ?? (quick ? undefined : DEFAULT_SVG),
   };
 }
 
@@ -172,6 +208,8 @@ const VARIANT_NAMES: Record<BaselineVariant, string> = {
 };
 
 const payload = (i: number) => ({ i, d: DATA });
+/** The keys consistent-hash's throughput run routes by, made before the clock starts. */
+const KEYS = Array.from({ length: 10_000 }, (_, k) => `key-${k}`);
 const isEcho = (i: number, value: unknown) => (value as { i?: unknown } | null)?.i === i;
 
 /** CPU µs per task are per run: the median of a sum is not a sum of medians. */
@@ -199,6 +237,9 @@ interface Results {
   latency?: Summary;
   weighted?: { worstDeviationPct: number; worstDeviationPts: number };
   memory?: { heapGrowthPct: number };
+  /** tasks/s of the throughput scenario with each strategy, over the ring's. */
+  strategyRatios?: Record<string, number>;
+  strategies?: StrategiesResult;
   /** Every run, by scenario (and baseline variant and shape), in repeat order. */
   runs: Record<string, Summary[]>;
   errors: number;
@@ -248,6 +289,56 @@ async function main(): Promise<number> {
   };
   const extras: Record<string, unknown> = {};
 
+  /** One measured run of `shape` through ringcast, with `strategy` (the ring when undefined). */
+  const ringcastRun = async (
+    shape: 'throughput' | 'latency',
+    strategy: StrategyName | undefined,
+  ): Promise<void> => {
+    const { w, n } = size(config, shape);
+    const { namespace, ids, children } = await startEcho();
+    const dispatcher = await readyDispatcher(
+      url,
+      namespace,
+      ids,
+      children,
+      strategy ? { strategy } : {},
+    );
+    const label = `ringcast ${shape}${strategy ? ` ${strategy}` : ''} W=${w}`;
+    const abort = children.map((c) => c.died);
+    // consistent-hash is measured on the path it is chosen for: every task with a key.
+    const send =
+      strategy === 'consistent-hash'
+        ? (i: number) => dispatcher.dispatch('echo', payload(i), { key: KEYS[i % KEYS.length] })
+        : (i: number) => dispatcher.dispatch('echo', payload(i));
+    try {
+      await closedLoop({ n: warmup(n), w, send, label, abort });
+      const before = dispatcher.stats();
+      const cpu = cpuMeter({
+        bench: [process.pid],
+        workers: pidsOf(children),
+        redis: redisPids,
+      });
+      const result = await closedLoop({ n, w, send, check: isEcho, label, abort });
+      if (result.firstError) process.stderr.write(`${label}: ${result.firstError}\n`);
+      record(strategy ? `${shape}-${strategy}` : shape, {
+        ...summarize(result),
+        cpuUsPerTask: cpu(n),
+      });
+      const after = dispatcher.stats();
+      if (!strategy) {
+        extras[shape] = {
+          // As the workers advertised it, so the worker's own default when not set here.
+          maxQueue: dispatcher.workers()[0]?.maxQueue,
+          redelivered: after.redelivered - before.redelivered,
+          staleReplies: after.staleReplies - before.staleReplies,
+          invalidMessages: after.invalidMessages - before.invalidMessages,
+        };
+      }
+    } finally {
+      await closeDispatcher(dispatcher);
+    }
+  };
+
   for (let rep = 0; rep < config.repeat; rep++) {
     for (const shape of shapes) {
       const { w, n } = size(config, shape);
@@ -288,32 +379,10 @@ async function main(): Promise<number> {
         }
       }
       if (wants(shape)) {
-        const { namespace, ids, children } = await startEcho();
-        const dispatcher = await readyDispatcher(url, namespace, ids, children);
-        const label = `ringcast ${shape} W=${w}`;
-        const abort = children.map((c) => c.died);
-        const send = (i: number) => dispatcher.dispatch('echo', payload(i));
-        try {
-          await closedLoop({ n: warmup(n), w, send, label, abort });
-          const before = dispatcher.stats();
-          const cpu = cpuMeter({
-            bench: [process.pid],
-            workers: pidsOf(children),
-            redis: redisPids,
-          });
-          const result = await closedLoop({ n, w, send, check: isEcho, label, abort });
-          if (result.firstError) process.stderr.write(`${label}: ${result.firstError}\n`);
-          record(shape, { ...summarize(result), cpuUsPerTask: cpu(n) });
-          const after = dispatcher.stats();
-          extras[shape] = {
-            // As the workers advertised it, so the worker's own default when not set here.
-            maxQueue: dispatcher.workers()[0]?.maxQueue,
-            redelivered: after.redelivered - before.redelivered,
-            staleReplies: after.staleReplies - before.staleReplies,
-            invalidMessages: after.invalidMessages - before.invalidMessages,
-          };
-        } finally {
-          await closeDispatcher(dispatcher);
+        await ringcastRun(shape, undefined);
+        // Each strategy right after the ring, so the two see the same machine.
+        if (shape === 'throughput') {
+          for (const strategy of config.strategies) await ringcastRun(shape, strategy);
         }
       }
     }
@@ -341,6 +410,7 @@ async function main(): Promise<number> {
       emit({
         scenario: shape,
         system: 'ringcast',
+        strategy: 'weighted-round-robin',
         workers: 2,
         concurrency: config.concurrency,
         ...median,
@@ -349,6 +419,26 @@ async function main(): Promise<number> {
       });
     }
   }
+  if (results.throughput) {
+    const ratios: Record<string, number> = {};
+    for (const strategy of config.strategies) {
+      const list = runs[`throughput-${strategy}`];
+      if (!list) continue;
+      const median = medianOf(list);
+      ratios[strategy] = round(median.tasksPerSec / results.throughput.tasksPerSec, 3);
+      emit({
+        scenario: 'throughput',
+        system: 'ringcast',
+        strategy,
+        workers: 2,
+        concurrency: config.concurrency,
+        ...median,
+        runs: list.map(perRun),
+        ratioToRing: ratios[strategy],
+      });
+    }
+    if (config.strategies.length > 0) results.strategyRatios = ratios;
+  }
 
   if (wants('weighted')) await weighted(config, url, run, results);
   if (wants('memory')) {
@@ -356,6 +446,7 @@ async function main(): Promise<number> {
     await memory(config, url, namespace, ids, children, results);
   }
   if (echo) await Promise.all(echo.children.map((c) => c.stop()));
+  if (wants('strategies')) await strategies(config, url, run, results);
 
   summary(results);
   if (results.errors > 0) {
@@ -431,6 +522,94 @@ async function weighted(config: Config, url: string, run: string, results: Resul
     worstDeviationPct,
     worstDeviationPts,
   });
+}
+
+async function strategies(config: Config, url: string, run: string, results: Results) {
+  const { w, n } = size(config, 'strategies');
+  process.stderr.write(`strategies W=${w} N=${n}:\n`);
+  const result = await runStrategies({
+    url,
+    namespace: `bench-${run}-strategies`,
+    w,
+    n,
+    warmup: warmup(n),
+    concurrency: config.concurrency,
+    nodeArgs: config.workerNodeArgs,
+    progress: (line) => process.stderr.write(`${line}\n`),
+  });
+  results.strategies = result;
+  const ring = result.runs.find((r) => r.name === 'weighted-round-robin')!;
+  const line = (r: StrategyRun) => ({
+    strategy: r.name,
+    ...r.summary,
+    shares: r.shares,
+    busiestShare: r.busiestShare,
+    redelivered: r.redelivered,
+    ratioToRing: round(r.summary.tasksPerSec / ring.summary.tasksPerSec, 3),
+  });
+  for (const r of [...result.runs, ...result.keyed.flatMap((k) => [k.bounded, k.unbounded])]) {
+    results.errors += r.summary.errors;
+  }
+  const fleet = STRATEGY_FLEET;
+  emit({
+    scenario: 'strategies',
+    system: 'ringcast',
+    workers: fleet.workers.length,
+    concurrency: config.concurrency,
+    slow: fleet.slow,
+    slowFactor: fleet.slowFactor,
+    handlerMs: fleet.handlerMs,
+    w,
+    n,
+    runs: result.runs.map(line),
+    keyed: result.keyed.map((k) => ({
+      keys: fleet.keys,
+      zipfExponent: k.exponent,
+      topKeyShare: k.topKeyShare,
+      bounded: line(k.bounded),
+      unbounded: line(k.unbounded),
+    })),
+  });
+  const pctOf = (share: number) => `${round(share * 100, 1)} %`;
+  const rows = [
+    [
+      'strategy',
+      'tasks/s',
+      '× ring',
+      'p50 ms',
+      'p99 ms',
+      ...fleet.workers.map((id) => (id === fleet.slow ? `${id} (slow)` : id)),
+    ],
+    ...result.runs.map((r) => [
+      r.name,
+      String(r.summary.tasksPerSec),
+      String(round(r.summary.tasksPerSec / ring.summary.tasksPerSec, 2)),
+      String(r.summary.p50),
+      String(r.summary.p99),
+      ...fleet.workers.map((id) => pctOf(r.shares[id] ?? 0)),
+    ]),
+  ];
+  const keyed = [
+    ['consistent-hash, Zipf keys', 'top key', 'tasks/s', 'p50 ms', 'p99 ms', 'busiest worker'],
+    ...result.keyed.flatMap((k) =>
+      [k.bounded, k.unbounded].map((r) => [
+        r.name,
+        pctOf(k.topKeyShare),
+        String(r.summary.tasksPerSec),
+        String(r.summary.p50),
+        String(r.summary.p99),
+        pctOf(r.busiestShare),
+      ]),
+    ),
+  ];
+  process.stderr.write(`\n${table(rows)}\n\n${table(keyed)}\n`);
+  if (config.svg) {
+    const when = `${new Date().toISOString().slice(0, 10)}, ${cpus().length} cores, Node ${process.version}`;
+    const path = resolve(config.svg);
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, strategiesSvg(result, w, when));
+    process.stderr.write(`strategies: chart written to ${path}\n`);
+  }
 }
 
 async function memory(
@@ -522,6 +701,9 @@ function summary(results: Results): void {
     p99Ratio: ratio(r.throughput?.p99, batchedT?.p99),
     weightedWorstDeviationPct: r.weighted?.worstDeviationPct ?? null,
     heapGrowthPct: r.memory?.heapGrowthPct ?? null,
+    // tasks/s of the throughput scenario with each --strategy, over the ring's.
+    strategyThroughputRatios: r.strategyRatios ?? null,
+    strategiesWorstRatio: r.strategyRatios ? Math.min(...Object.values(r.strategyRatios)) : null,
     // Where the throughput gap lies: the floor speaking ringcast's frames against
     // the floor (the wire format and its validation), and ringcast against that
     // (everything ringcast keeps per task and attempt).
@@ -537,6 +719,12 @@ function summary(results: Results): void {
         (s) => s.tasksPerSec,
       ),
       ringcastToWireRatio: paired('throughput', 'baseline-wire-throughput', (s) => s.tasksPerSec),
+      ...Object.fromEntries(
+        Object.keys(r.strategyRatios ?? {}).map((name) => [
+          `${name}/ring`,
+          paired(`throughput-${name}`, 'throughput', (s) => s.tasksPerSec),
+        ]),
+      ),
     },
     targets: TARGETS,
     errors: r.errors,
@@ -606,6 +794,12 @@ function summary(results: Results): void {
       String(line.weightedWorstDeviationPct ?? '—'),
       `± ${TARGETS.weightedDeviationPct}`,
       ok(line.weightedWorstDeviationPct, TARGETS.weightedDeviationPct),
+    ],
+    [
+      'worst strategy / ring, throughput',
+      String(line.strategiesWorstRatio ?? '—'),
+      `≥ ${TARGETS.strategyThroughputRatio}`,
+      ok(line.strategiesWorstRatio, TARGETS.strategyThroughputRatio, true),
     ],
     [
       'heap growth 100k → 1M %',

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { STRATEGY_NAMES } from '@ringcast/dispatcher';
 import { describe, expect, it } from 'vitest';
 import { privateRedisAvailable } from './support/redis.js';
 
@@ -30,9 +31,34 @@ describe.skipIf(!privateRedisAvailable)('npm run bench -- --quick', () => {
       'baseline',
       'latency',
       'memory',
+      'strategies',
       'throughput',
       'weighted',
     ]);
+    // The strategies scenario: every strategy, each worker's share, and the keyed runs.
+    const strategies = lines.find((l) => l['scenario'] === 'strategies') as {
+      runs: Array<{
+        strategy: string;
+        errors: number;
+        tasksPerSec: number;
+        shares: Record<string, number>;
+      }>;
+      keyed: Array<Record<string, { busiestShare: number; errors: number }>>;
+    };
+    expect(strategies.runs.map((r) => r.strategy)).toEqual(STRATEGY_NAMES);
+    for (const r of strategies.runs) {
+      expect(r.errors).toBe(0);
+      expect(r.tasksPerSec).toBeGreaterThan(0);
+      expect(Object.keys(r.shares)).toHaveLength(4);
+      expect(Object.values(r.shares).reduce((a, b) => a + b, 0)).toBeCloseTo(1, 2);
+    }
+    expect(strategies.keyed.map((k) => k['zipfExponent'])).toEqual([1, 1.5]);
+    for (const keyed of strategies.keyed) {
+      for (const run of ['bounded', 'unbounded']) {
+        expect(keyed[run]?.errors).toBe(0);
+        expect(keyed[run]?.busiestShare).toBeGreaterThanOrEqual(0.25);
+      }
+    }
     // The floor both ways, and at throughput the step between it and ringcast.
     const baselines = lines
       .filter((l) => l['scenario'] === 'baseline')
@@ -96,6 +122,63 @@ describe.skipIf(!privateRedisAvailable)('npm run bench -- --max-queue', () => {
     await expect(bench(['--max-queue=-1'])).rejects.toMatchObject({
       code: 2,
       stderr: expect.stringMatching(/--max-queue must be a non-negative integer/),
+    });
+  });
+});
+
+describe.skipIf(!privateRedisAvailable)('npm run bench -- --strategy and --svg', () => {
+  const bench = (args: string[]) => {
+    const env = { ...process.env };
+    delete env['REDIS_URL'];
+    return promisify(execFile)(tsx, ['scripts/bench.ts', '--quick', ...args], {
+      cwd: root,
+      env,
+      timeout: 90_000,
+      maxBuffer: 16 * 1024 * 1024,
+    });
+  };
+  const jsonLines = (stdout: string) =>
+    stdout
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+
+  it('runs the throughput scenario with every strategy and reports each one’s ratio to the ring', async () => {
+    const { stdout } = await bench(['--scenario', 'throughput', '--strategy', 'all']);
+    const lines = jsonLines(stdout);
+    const throughput = lines.filter((l) => l['scenario'] === 'throughput');
+    expect(throughput.map((l) => l['strategy'])).toEqual(STRATEGY_NAMES);
+    for (const l of throughput.slice(1)) {
+      expect(l).toMatchObject({ errors: 0 });
+      expect(l['ratioToRing']).toBeGreaterThan(0);
+    }
+    const summary = lines.find((l) => l['summary'] === true)!;
+    const ratios = summary['strategyThroughputRatios'] as Record<string, number>;
+    expect(Object.keys(ratios)).toEqual(STRATEGY_NAMES.filter((n) => n !== 'weighted-round-robin'));
+    expect(summary['strategiesWorstRatio']).toBe(Math.min(...Object.values(ratios)));
+  }, 120_000);
+
+  it('draws the strategies chart where --svg says', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ringcast-bench-svg-'));
+    try {
+      const path = join(dir, 'chart.svg');
+      await bench(['--scenario', 'strategies', '--svg', path]);
+      const svg = readFileSync(path, 'utf8');
+      expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
+      expect(svg.trimEnd().endsWith('</svg>')).toBe(true);
+      for (const name of STRATEGY_NAMES) expect(svg).toContain(`>${name}</text>`);
+      expect(svg).toContain('s = 1.5, with the bound');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+
+  it('refuses a strategy it does not know, in one line', async () => {
+    await expect(
+      bench(['--scenario', 'throughput', '--strategy', 'fastest']),
+    ).rejects.toMatchObject({
+      code: 2,
+      stderr: expect.stringMatching(/--strategy: unknown strategy "fastest"/),
     });
   });
 });

@@ -10,7 +10,7 @@
 //                                                  private redis-server, fed fixed frames
 import { EventEmitter } from 'node:events';
 import { parseArgs } from 'node:util';
-import { createDispatcher } from '@ringcast/dispatcher';
+import { createDispatcher, STRATEGY_NAMES, type StrategyName } from '@ringcast/dispatcher';
 import { decode, encodeCompactTask, encodeFrame, names, type WorkerInfo } from '@ringcast/protocol';
 import { Redis } from 'ioredis';
 import { BenchError, cleanup, cpuMeter, startRedis, useLogDir, waitFor } from './harness.js';
@@ -27,6 +27,10 @@ Options:
   --w W         tasks in flight (default: dispatcher 1000, worker 200 = its capacity)
   --frame B     tasks per frame fed to the worker (default 200)
   --runs R      runs (default 3)
+  --strategy S  dispatcher side: the selection strategy (default weighted-round-robin);
+                consistent-hash routes every task by a key
+  --keys        dispatcher side: every task carries a key, whatever the strategy (to tell the
+                cost of passing options from the cost of hashing them)
   --profile DIR worker side: the worker writes a V8 CPU profile per run into DIR (its main
                 thread's is the file whose thread field is 0; the heartbeat thread writes one too)
                 (read it with scripts/bench/profile-top.ts); for the dispatcher side,
@@ -40,6 +44,7 @@ const WORKER_CAPACITY = 2 * WORKER_CONCURRENCY;
 
 interface Run {
   side: string;
+  strategy?: StrategyName;
   n: number;
   w: number;
   tasksPerSec: number;
@@ -128,7 +133,15 @@ class StubRedis extends EventEmitter {
   }
 }
 
-async function dispatcherAlone(n: number, w: number): Promise<Run> {
+/** Keys consistent-hash routes by, made before the clock starts. */
+const KEYS = Array.from({ length: 10_000 }, (_, k) => `key-${k}`);
+
+async function dispatcherAlone(
+  n: number,
+  w: number,
+  strategy: StrategyName,
+  keyed: boolean,
+): Promise<Run> {
   const quiet = {
     info() {},
     warn: (m: string) => console.error(m),
@@ -139,10 +152,15 @@ async function dispatcherAlone(n: number, w: number): Promise<Run> {
     namespace: 'alone',
     timeoutMs: 60_000,
     logger: quiet,
+    strategy,
   });
   await dispatcher.start();
   try {
-    const send = (i: number) => dispatcher.dispatch('echo', { ...PAYLOAD, i });
+    const send =
+      keyed || strategy === 'consistent-hash'
+        ? (i: number) =>
+            dispatcher.dispatch('echo', { ...PAYLOAD, i }, { key: KEYS[i % KEYS.length] })
+        : (i: number) => dispatcher.dispatch('echo', { ...PAYLOAD, i });
     await closedLoop({ n: Math.min(50_000, n), w, send, label: 'warm-up' });
     const before = process.cpuUsage();
     const result = await closedLoop({ n, w, send, label: 'dispatcher alone' });
@@ -150,6 +168,7 @@ async function dispatcherAlone(n: number, w: number): Promise<Run> {
     if (result.errors > 0) throw new BenchError(`dispatcher alone: ${result.firstError}`);
     return {
       side: 'dispatcher (stub included)',
+      strategy,
       n,
       w,
       tasksPerSec: summarize(result).tasksPerSec,
@@ -264,6 +283,8 @@ async function main(): Promise<number> {
       frame: { type: 'string' },
       runs: { type: 'string' },
       profile: { type: 'string' },
+      strategy: { type: 'string' },
+      keys: { type: 'boolean' },
     },
   });
   if (values.help) {
@@ -278,6 +299,10 @@ async function main(): Promise<number> {
   const w = positive('w', values.w, side === 'dispatcher' ? 1000 : WORKER_CAPACITY);
   const frameSize = positive('frame', values.frame, 200);
   const runs = positive('runs', values.runs, 3);
+  const strategy = (values.strategy ?? 'weighted-round-robin') as StrategyName;
+  if (!(STRATEGY_NAMES as readonly string[]).includes(strategy)) {
+    throw new BenchError(`--strategy must be one of ${STRATEGY_NAMES.join(', ')}`);
+  }
   if (side === 'worker' && frameSize > w) throw new BenchError('--frame may not exceed --w');
   let url = '';
   if (side === 'worker') {
@@ -288,7 +313,7 @@ async function main(): Promise<number> {
   for (let r = 0; r < runs; r++) {
     const run =
       side === 'dispatcher'
-        ? await dispatcherAlone(n, w)
+        ? await dispatcherAlone(n, w, strategy, values.keys ?? false)
         : await workerAlone(url, n, w, frameSize, values.profile);
     results.push(run);
     console.log(JSON.stringify(run));
@@ -299,6 +324,7 @@ async function main(): Promise<number> {
     JSON.stringify({
       median: true,
       side,
+      ...(side === 'dispatcher' ? { strategy } : {}),
       runs,
       tasksPerSec: median((r) => r.tasksPerSec),
       cpuUsPerTask: median((r) => r.cpuUsPerTask),

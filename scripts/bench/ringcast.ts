@@ -1,6 +1,6 @@
 // ringcast's side of the bench: worker processes started with the CLI, a dispatcher in this process.
 import { fileURLToPath } from 'node:url';
-import { createDispatcher, type Dispatcher } from '@ringcast/dispatcher';
+import { createDispatcher, type Dispatcher, type DispatcherOptions } from '@ringcast/dispatcher';
 import { BenchError, type Child, spawnChild, waitFor } from './harness.js';
 
 const WORKER_CLI = fileURLToPath(new URL('../../packages/worker/dist/cli.js', import.meta.url));
@@ -53,8 +53,15 @@ export async function readyDispatcher(
   namespace: string,
   ids: string[],
   children: Child[],
+  options: Pick<DispatcherOptions, 'strategy' | 'hashLoadEpsilon'> = {},
 ): Promise<Dispatcher> {
-  const dispatcher = createDispatcher({ redis: url, namespace, logger, timeoutMs: 60_000 });
+  const dispatcher = createDispatcher({
+    redis: url,
+    namespace,
+    logger,
+    timeoutMs: 60_000,
+    ...options,
+  });
   await dispatcher.start();
   try {
     await waitFor(

@@ -1,10 +1,16 @@
 import { ErrorCode } from '@ringcast/protocol';
 import { describe, expect, it } from 'vitest';
-import { type CallOptions, encodePayload, readCallOptions } from './admission.js';
+import { type CallOptions, encodePayload, MAX_KEY_LENGTH, readCallOptions } from './admission.js';
 import { DispatchError } from './errors.js';
 
 function read(options: unknown): CallOptions {
-  const out: CallOptions = { timeoutMs: -1, retries: -1, signal: undefined, aborted: true };
+  const out: CallOptions = {
+    timeoutMs: -1,
+    retries: -1,
+    signal: undefined,
+    aborted: true,
+    key: 'stale',
+  };
   readCallOptions(options, 30_000, out);
   return out;
 }
@@ -27,13 +33,15 @@ const fakeSignal = {
 
 describe('readCallOptions', () => {
   it('fills in defaults', () => {
-    expect(read(undefined)).toEqual({
+    const defaults = {
       timeoutMs: 30_000,
       retries: 0,
       signal: undefined,
       aborted: false,
-    });
-    expect(read({})).toEqual({ timeoutMs: 30_000, retries: 0, signal: undefined, aborted: false });
+      key: undefined,
+    };
+    expect(read(undefined)).toEqual(defaults);
+    expect(read({})).toEqual(defaults);
     expect(read({ timeoutMs: undefined, retries: undefined, signal: undefined }).timeoutMs).toBe(
       30_000,
     );
@@ -46,7 +54,10 @@ describe('readCallOptions', () => {
       retries: 1e9,
       signal: controller.signal,
       aborted: false,
+      key: undefined,
     });
+    expect(read({ key: 'user-42' }).key).toBe('user-42');
+    expect(read({ key: 'k'.repeat(MAX_KEY_LENGTH) }).key).toHaveLength(MAX_KEY_LENGTH);
     expect(read({ signal: AbortSignal.abort() }).aborted).toBe(true);
     // Something shaped like a signal (another realm, a polyfill) is accepted.
     expect(read({ signal: fakeSignal }).signal).toBe(fakeSignal);
@@ -80,6 +91,10 @@ describe('readCallOptions', () => {
     ],
     ['a string signal', { signal: 'abort' }, /signal must be an AbortSignal/],
     ['a half signal', { signal: { aborted: false, addEventListener() {} } }, /signal/],
+    ['a numeric key', { key: 42 }, /key must be a string of 1 to 512 characters, got 42/],
+    ['an object key', { key: { id: 1 } }, /key must be a string .*, got an object/],
+    ['an empty key', { key: '' }, /key must be a string of 1 to 512 characters, got 0 characters/],
+    ['a key past the bound', { key: 'k'.repeat(513) }, /got 513 characters/],
   ])('refuses %s with INVALID_OPTIONS', (_what, options, message) => {
     const error = thrown(() => read(options));
     expect(error.code).toBe(ErrorCode.INVALID_OPTIONS);

@@ -8,6 +8,9 @@
 import { ErrorCode, MAX_TIMER_MS } from '@ringcast/protocol';
 import { DispatchError } from './errors.js';
 
+/** The longest routing `key` a task may carry, in UTF-16 code units: hashed on every attempt. */
+export const MAX_KEY_LENGTH = 512;
+
 export interface DispatchOptions {
   /** Overrides the dispatcher's `timeoutMs` for this task. */
   timeoutMs?: number;
@@ -19,6 +22,13 @@ export interface DispatchOptions {
   retries?: number;
   /** Aborting it rejects the task with `CANCELLED` and cancels it on the worker. */
   signal?: AbortSignal;
+  /**
+   * The task's routing key (1 to 512 characters), read by the `consistent-hash`
+   * strategy: tasks with the same key go to the same worker while membership is
+   * stable, and to the next one on the ring while that worker is full, over its
+   * load bound, or down. Other strategies ignore it.
+   */
+  key?: string;
 }
 
 /** A call's options once checked. One instance serves every call. */
@@ -28,6 +38,7 @@ export interface CallOptions {
   signal: AbortSignal | undefined;
   /** `signal.aborted`, read once. */
   aborted: boolean;
+  key: string | undefined;
 }
 
 /** A value named for an error message without calling anything of it. */
@@ -92,6 +103,7 @@ export function readCallOptions(
   out.retries = 0;
   out.signal = undefined;
   out.aborted = false;
+  out.key = undefined;
   if (options === undefined) return;
   if (typeof options !== 'object' || options === null) {
     throw invalid(`options must be an object, got ${describe(options)}`);
@@ -101,10 +113,11 @@ export function readCallOptions(
   let retries: unknown;
   let signal: unknown;
   let aborted: boolean | undefined;
+  let key: unknown;
   try {
-    for (const key in options) {
-      if (key !== 'timeoutMs' && key !== 'retries' && key !== 'signal') {
-        unknown = key;
+    for (const name in options) {
+      if (name !== 'timeoutMs' && name !== 'retries' && name !== 'signal' && name !== 'key') {
+        unknown = name;
         break;
       }
     }
@@ -112,6 +125,7 @@ export function readCallOptions(
     timeoutMs = o['timeoutMs'];
     retries = o['retries'];
     signal = o['signal'];
+    key = o['key'];
     if (signal !== undefined) aborted = signalState(signal);
   } catch (error) {
     throw invalid(`reading them threw: ${thrownMessage(error)}`, error);
@@ -138,6 +152,13 @@ export function readCallOptions(
       throw invalid(`retries must be a non-negative integer, got ${describe(retries)}`);
     }
     out.retries = retries;
+  }
+  if (key !== undefined) {
+    if (typeof key !== 'string' || key.length === 0 || key.length > MAX_KEY_LENGTH) {
+      const got = typeof key === 'string' ? `${key.length} characters` : describe(key);
+      throw invalid(`key must be a string of 1 to ${MAX_KEY_LENGTH} characters, got ${got}`);
+    }
+    out.key = key;
   }
   if (signal !== undefined) {
     if (aborted === undefined) {

@@ -25,7 +25,7 @@ import { endAttempt, publishFailed, resend, TaskState as State, startAttempt } f
 import { exactTaskBytes, tooLargeForWorkers } from './task-size.js';
 import type { TimerWheel } from './timer-wheel.js';
 import type { DispatcherTransport } from './transport.js';
-import { release, routable, type Task, type WorkerState } from './worker-state.js';
+import { assign, release, routable, type Task, type WorkerState } from './worker-state.js';
 
 const PUBLISH_RETRY_MS = 200;
 
@@ -89,15 +89,18 @@ export class Delivery {
   send(task: Task, now = this.#host.clock.now()): boolean {
     const host = this.#host;
     this.#now = now;
-    let worker = task.lastWorker ? host.strategy.pick(this.#canTakeElsewhere, task) : undefined;
-    worker ??= host.strategy.pick(this.#canTake, task);
+    const key = task.key;
+    let worker = task.lastWorker
+      ? host.strategy.pick(this.#canTakeElsewhere, task, key)
+      : undefined;
+    worker ??= host.strategy.pick(this.#canTake, task, key);
     // Refused only past the attempt bound, which every caller checked before.
     if (!worker || !startAttempt(task, host.options.maxAttempts)) return false;
     if (task.attempt > 1) host.counters.redelivered++;
-    task.worker = worker;
+    assign(task, worker);
+    task.sentAt = now;
     task.ackedBy = undefined;
     task.lastWorker = worker;
-    worker.inflight++;
     host.wheel.schedule(task, Math.min(task.deadline, now + host.options.ackTimeoutMs));
     this.#outbox.push(worker.channel, encodeAttempt(task), task, worker.maxMessageBytes);
     return true;

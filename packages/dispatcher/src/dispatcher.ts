@@ -29,7 +29,7 @@ import { RedisTransport } from './redis-transport.js';
 import { Replies } from './replies.js';
 import { Settlement } from './settlement.js';
 import { Counters, type DispatcherStats } from './stats.js';
-import { WeightedRoundRobin } from './strategies/weighted-round-robin.js';
+import { createStrategy } from './strategies/factory.js';
 import type { Strategy } from './strategy.js';
 import { Timeouts } from './timeouts.js';
 import { TimerWheel } from './timer-wheel.js';
@@ -105,7 +105,7 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
   readonly #counters = new Counters();
   readonly #log: DispatcherLog;
   readonly #ledger = new Ledger();
-  readonly #strategy: Strategy<WorkerState> = new WeightedRoundRobin<WorkerState>();
+  readonly #strategy: Strategy<WorkerState>;
   readonly #wheel: TimerWheel<Task>;
   readonly #queue: LocalQueue;
   readonly #membership: Membership;
@@ -129,6 +129,9 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
     const log = new DispatcherLog(options.logger, this.id, clock);
     this.#log = log;
     const ledger = this.#ledger;
+    this.#strategy = createStrategy<WorkerState>(options.strategy, {
+      hashLoadEpsilon: options.hashLoadEpsilon,
+    });
     const strategy = this.#strategy;
     // Collaborators are made one after another, and some need each other: a host
     // names what it needs, and reaches a later one through `this` when called.
@@ -198,6 +201,7 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
       queue,
       delivery,
       settlement,
+      strategy,
       recover: (attempts) => this.#recovery.recover(attempts),
     });
     this.#timeouts = new Timeouts({

@@ -1,4 +1,5 @@
 export { ErrorCode, isRingcastError, type RemoteError, RingcastError } from '@ringcast/protocol';
+export { MAX_KEY_LENGTH } from './admission.js';
 export {
   createDispatcher,
   type Dispatcher,
@@ -11,15 +12,18 @@ export { DispatchError } from './errors.js';
 export {
   DEFAULT_ACK_TIMEOUT_MS,
   DEFAULT_DRAIN_TIMEOUT_MS,
+  DEFAULT_HASH_LOAD_EPSILON,
   DEFAULT_LEAVE_GRACE_MS,
   DEFAULT_MAX_ATTEMPTS,
   DEFAULT_MAX_QUEUED,
   DEFAULT_MAX_RETRY_BACKOFF_MS,
   DEFAULT_RECONCILE_INTERVAL_MS,
   DEFAULT_RETRY_BACKOFF_MS,
+  DEFAULT_STRATEGY,
   DEFAULT_TIMEOUT_MS,
   type DispatcherOptions,
   defaultOptions,
   type Logger,
   parseOptions,
 } from './options.js';
+export { STRATEGY_NAMES, type StrategyName } from './strategy.js';

@@ -51,7 +51,13 @@ export class Intake {
   #payload: unknown;
   #options: DispatchOptions | undefined;
   /** The checked options of the call in progress: one object for every call. */
-  readonly #call: CallOptions = { timeoutMs: 0, retries: 0, signal: undefined, aborted: false };
+  readonly #call: CallOptions = {
+    timeoutMs: 0,
+    retries: 0,
+    signal: undefined,
+    aborted: false,
+    key: undefined,
+  };
 
   constructor(host: IntakeHost) {
     this.#host = host;
@@ -97,11 +103,12 @@ export class Intake {
     let timeoutMs: number;
     let retries: number;
     let signal: AbortSignal | undefined;
+    let key: string | undefined;
     try {
       readCallOptions(options, host.options.timeoutMs, call);
       // Taken out of the shared record before the payload is encoded: its toJSON
       // or getters may call dispatch() again, which fills the record anew.
-      ({ timeoutMs, retries, signal } = call);
+      ({ timeoutMs, retries, signal, key } = call);
       call.signal = undefined;
       if (call.aborted) {
         throw new DispatchError(ErrorCode.CANCELLED, 'the signal was aborted before dispatch');
@@ -144,6 +151,8 @@ export class Intake {
       payload: payloadJson,
       bytes,
       deadline,
+      key,
+      sentAt: 0,
       resolve,
       reject,
       state: State.New,

@@ -6,6 +6,9 @@
 export { createDispatcherCore } from './dispatcher.js';
 export { MemoryTransport } from './memory-transport.js';
 export { RedisTransport } from './redis-transport.js';
+/** The strategies by name, for measuring a pick alone (scripts/bench/pick-cost.ts). */
+export { createStrategy } from './strategies/factory.js';
+export type { Candidate, Strategy, StrategyName } from './strategy.js';
 export {
   type DispatcherTransport,
   MAYBE_HEARD,

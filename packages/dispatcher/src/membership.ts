@@ -87,9 +87,15 @@ export class Membership {
   #reconcileAgain = false;
   /** Heartbeat lapses are not taken as deaths before this (epoch ms); see {@link holdLivenessJudgement}. */
   #judgeLivenessAfter = 0;
+  /** What every worker's `inflight` changes are reported to: the strategy, if it keeps count. */
+  readonly #onLoad: ((worker: WorkerState, delta: number) => void) | undefined;
 
   constructor(host: MembershipHost) {
     this.#host = host;
+    const strategy = host.strategy;
+    this.#onLoad = strategy.loadChanged
+      ? (worker, delta) => strategy.loadChanged!(worker, delta)
+      : undefined;
     this.#smallestLimit = host.options.maxMessageBytes;
   }
 
@@ -222,10 +228,11 @@ export class Membership {
       existing.lastSeen = now;
       if (existing.incarnation === info.incarnation) return;
     }
-    const worker = newWorkerState(info, host.names.workerChannel(info.id), now);
+    const worker = newWorkerState(info, host.names.workerChannel(info.id), now, this.#onLoad);
     if (existing) {
       // Restarted under the same id, on the same channel: attempts the new process
-      // already acknowledged are running there, not lost with the old one.
+      // already acknowledged are running there, not lost with the old one. (The
+      // strategy counts them afresh in the rebuild that follows.)
       for (const task of host.ledger.attemptsOn(existing)) {
         if (task.ackedBy !== info.incarnation) continue;
         existing.inflight--;

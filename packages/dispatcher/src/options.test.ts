@@ -15,17 +15,20 @@ import { createDispatcher } from './dispatcher.js';
 import {
   DEFAULT_ACK_TIMEOUT_MS,
   DEFAULT_DRAIN_TIMEOUT_MS,
+  DEFAULT_HASH_LOAD_EPSILON,
   DEFAULT_LEAVE_GRACE_MS,
   DEFAULT_MAX_ATTEMPTS,
   DEFAULT_MAX_QUEUED,
   DEFAULT_MAX_RETRY_BACKOFF_MS,
   DEFAULT_RECONCILE_INTERVAL_MS,
   DEFAULT_RETRY_BACKOFF_MS,
+  DEFAULT_STRATEGY,
   DEFAULT_TIMEOUT_MS,
   type DispatcherOptions,
   type Logger,
   parseOptions,
 } from './options.js';
+import { STRATEGY_NAMES } from './strategy.js';
 
 /** parseOptions with deliberately ill-typed input. */
 function parse(options: unknown) {
@@ -261,4 +264,63 @@ describe('parseOptions other options', () => {
   ])('rejects logger = %s', (_what, logger) => {
     rejects({ logger }, 'logger must be false or an object with info, warn and error functions');
   });
+});
+
+describe('parseOptions strategy', () => {
+  it('defaults to the weighted ring and an ε of 0.25', () => {
+    const o = parseOptions();
+    expect(o.strategy).toBe(DEFAULT_STRATEGY);
+    expect(o.strategy).toBe('weighted-round-robin');
+    expect(o.hashLoadEpsilon).toBe(DEFAULT_HASH_LOAD_EPSILON);
+    expect(DEFAULT_HASH_LOAD_EPSILON).toBe(0.25);
+  });
+
+  it.each(STRATEGY_NAMES)('accepts %s, and createDispatcher makes a dispatcher with it', (name) => {
+    expect(parseOptions({ strategy: name }).strategy).toBe(name);
+    const d = createDispatcher({ strategy: name, logger: false });
+    expect(d.stats().workers).toBe(0);
+  });
+
+  it('knows exactly the seven strategies of the issue', () => {
+    expect([...STRATEGY_NAMES].sort()).toEqual(
+      [
+        'consistent-hash',
+        'latency',
+        'least-inflight',
+        'power-of-two',
+        'random',
+        'round-robin',
+        'weighted-round-robin',
+      ].sort(),
+    );
+  });
+
+  it.each([
+    ['an unknown name', 'fastest', '"fastest"'],
+    ['a misspelt name', 'least-connections', '"least-connections"'],
+    ['a name in the wrong case', 'Random', '"Random"'],
+    ['a number', 3, 'strategy 3 is'],
+    ['an object', { name: 'random' }, 'an object'],
+    ['null', null, 'null'],
+  ])('refuses %s with a typed INVALID_OPTIONS that lists the names', (_what, value, shown) => {
+    const error = rejects({ strategy: value }, 'strategy', shown, "'consistent-hash'");
+    expect(error).toBeInstanceOf(RingcastError);
+    // At createDispatcher, before anything connects.
+    const fromFactory = thrown(() => createDispatcher({ strategy: value as never, logger: false }));
+    expect(fromFactory.code).toBe(ErrorCode.INVALID_OPTIONS);
+    expect(fromFactory.message).toContain('is not one of');
+  });
+
+  it('takes hashLoadEpsilon as a number above 0 up to 100, or false for no bound', () => {
+    expect(parseOptions({ hashLoadEpsilon: 0.01 }).hashLoadEpsilon).toBe(0.01);
+    expect(parseOptions({ hashLoadEpsilon: 100 }).hashLoadEpsilon).toBe(100);
+    expect(parseOptions({ hashLoadEpsilon: false }).hashLoadEpsilon).toBe(Number.POSITIVE_INFINITY);
+  });
+
+  it.each([0, -0.5, 100.5, Number.NaN, Number.POSITIVE_INFINITY, '0.25', true, null])(
+    'refuses hashLoadEpsilon %j',
+    (value) => {
+      rejects({ hashLoadEpsilon: value }, 'hashLoadEpsilon must be a number above 0');
+    },
+  );
 });

@@ -4,6 +4,7 @@ import {
   checkTimer,
   DEFAULT_MAX_MESSAGE_BYTES,
   DEFAULT_NAMESPACE,
+  describeValue,
   ErrorCode,
   isValidId,
   isValidNamespace,
@@ -15,6 +16,7 @@ import {
 } from '@ringcast/protocol';
 import type { Redis, RedisOptions } from 'ioredis';
 import { nanoid } from 'nanoid';
+import { STRATEGY_NAMES, type StrategyName } from './strategy.js';
 
 export const DEFAULT_TIMEOUT_MS = 30_000;
 export const DEFAULT_ACK_TIMEOUT_MS = 5_000;
@@ -29,6 +31,16 @@ export const DEFAULT_RECONCILE_INTERVAL_MS = 1_000;
 export const DEFAULT_LEAVE_GRACE_MS = 15_000;
 export const DEFAULT_RETRY_BACKOFF_MS = 100;
 export const DEFAULT_MAX_RETRY_BACKOFF_MS = 5_000;
+export const DEFAULT_STRATEGY: StrategyName = 'weighted-round-robin';
+/**
+ * ε of `consistent-hash`'s bounded loads: no worker holds more than 1.25 × its
+ * fair share of the dispatcher's attempts in flight. The paper's analysis
+ * moves O(1/ε²) keys per change of load; 0.25 keeps hot keys from swamping a
+ * worker while most keys still stay on their first choice.
+ */
+export const DEFAULT_HASH_LOAD_EPSILON = 0.25;
+/** The largest `hashLoadEpsilon`: beyond it the bound would almost never act. */
+export const MAX_HASH_LOAD_EPSILON = 100;
 
 /** Where log lines go. `false` silences them. */
 export type { Logger };
@@ -79,6 +91,24 @@ export interface DispatcherOptions {
   maxRetryBackoffMs?: number;
   /** Where log lines go; `false` for none. @defaultValue console */
   logger?: Logger | false;
+  /**
+   * How a worker is picked for each attempt: `'weighted-round-robin'` (exact
+   * shares per cycle), `'round-robin'`, `'random'` (weighted), `'least-inflight'`,
+   * `'power-of-two'`, `'consistent-hash'` (by the task's `key`, with bounded
+   * loads) or `'latency'` (weights scaled by observed round trips). Every one
+   * skips workers that are full, suspected, draining, blocked, lack the handler
+   * or are too small for the task. See the README for when to choose which.
+   * @defaultValue `'weighted-round-robin'`
+   */
+  strategy?: StrategyName;
+  /**
+   * `consistent-hash` only: ε of its bounded loads. A worker holding more than
+   * ⌈(1 + ε) × its weighted fair share⌉ of this dispatcher's attempts in flight
+   * passes a key on to the next worker on the ring. A number above 0 and up to
+   * 100; `false` turns the bound off (plain consistent hashing).
+   * @defaultValue 0.25
+   */
+  hashLoadEpsilon?: number | false;
 }
 
 export interface ResolvedOptions {
@@ -96,6 +126,9 @@ export interface ResolvedOptions {
   retryBackoffMs: number;
   maxRetryBackoffMs: number;
   logger: Logger;
+  strategy: StrategyName;
+  /** `Infinity` when the bound is off. */
+  hashLoadEpsilon: number;
 }
 
 export function defaultOptions(): ResolvedOptions {
@@ -114,6 +147,8 @@ export function defaultOptions(): ResolvedOptions {
     retryBackoffMs: DEFAULT_RETRY_BACKOFF_MS,
     maxRetryBackoffMs: DEFAULT_MAX_RETRY_BACKOFF_MS,
     logger: console,
+    strategy: DEFAULT_STRATEGY,
+    hashLoadEpsilon: DEFAULT_HASH_LOAD_EPSILON,
   };
 }
 
@@ -170,5 +205,30 @@ export function parseOptions(options: DispatcherOptions = {}): ResolvedOptions {
     if (o[name] !== undefined) out[name] = checkTimer(invalid, name, o[name], min);
   }
   out.logger = parseLogger(o['logger'], out.logger, invalid);
+  if (o['strategy'] !== undefined) out.strategy = parseStrategy(o['strategy']);
+  const epsilon = o['hashLoadEpsilon'];
+  if (epsilon === false) out.hashLoadEpsilon = Number.POSITIVE_INFINITY;
+  else if (epsilon !== undefined) {
+    if (
+      typeof epsilon !== 'number' ||
+      !Number.isFinite(epsilon) ||
+      epsilon <= 0 ||
+      epsilon > MAX_HASH_LOAD_EPSILON
+    ) {
+      invalid(
+        `hashLoadEpsilon must be a number above 0 and up to ${MAX_HASH_LOAD_EPSILON}, or false; got ${describeValue(epsilon)}`,
+      );
+    }
+    out.hashLoadEpsilon = epsilon;
+  }
   return out;
+}
+
+function parseStrategy(value: unknown): StrategyName {
+  if (typeof value === 'string' && (STRATEGY_NAMES as readonly string[]).includes(value)) {
+    return value as StrategyName;
+  }
+  return invalid(
+    `strategy ${describeValue(value)} is not one of ${STRATEGY_NAMES.map((s) => `'${s}'`).join(', ')}`,
+  );
 }

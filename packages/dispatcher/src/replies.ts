@@ -26,10 +26,11 @@ import type { Membership } from './membership.js';
 import type { ResolvedOptions } from './options.js';
 import type { Settlement } from './settlement.js';
 import type { Counters } from './stats.js';
+import type { Strategy } from './strategy.js';
 import { acknowledge, retryAfterError, TaskState as State } from './task.js';
 import type { TimerWheel } from './timer-wheel.js';
 import { isToken } from './token.js';
-import { release, type Task } from './worker-state.js';
+import { release, type Task, type WorkerState } from './worker-state.js';
 
 /** How long a BUSY nack keeps its worker out of picks. */
 const BUSY_BACKOFF_MS = 20;
@@ -60,6 +61,8 @@ export interface RepliesHost {
   readonly queue: Pick<LocalQueue, 'pump'>;
   readonly delivery: Pick<Delivery, 'redeliver'>;
   readonly settlement: Pick<Settlement, 'succeed' | 'fail' | 'timeout'>;
+  /** Hears each successful round trip (the `latency` strategy weighs workers by them). */
+  readonly strategy: Pick<Strategy<WorkerState>, 'observe'>;
   /** Re-sends the given open attempts after collecting parked replies (recovery.ts). */
   recover(attempts: Iterable<Task>): Promise<void>;
 }
@@ -199,15 +202,18 @@ export class Replies {
             return;
         }
       case 'result':
-        this.#onResult(task, message);
+        this.#onResult(task, message, now);
         return;
     }
   }
 
-  #onResult(task: Task, result: ResultMessage): void {
+  #onResult(task: Task, result: ResultMessage, now: number): void {
     const host = this.#host;
     const from = result.worker;
     if (result.ok) {
+      // Only successes are timed: a worker that fails fast must not look fast.
+      if (task.worker && host.strategy.observe)
+        host.strategy.observe(task.worker, now - task.sentAt);
       host.settlement.succeed(task, result.value);
       return;
     }

@@ -21,6 +21,8 @@ function task(retries = 0): TaskRecord<string> {
     payload: undefined,
     bytes: 0,
     deadline: 0,
+    key: undefined,
+    sentAt: 0,
     resolve: () => {},
     reject: () => {},
     state: TaskState.New,

@@ -62,6 +62,10 @@ export interface TaskRecord<W> extends WheelEntry {
    */
   bytes: number;
   readonly deadline: number;
+  /** The caller's routing key, for the `consistent-hash` strategy. */
+  readonly key: string | undefined;
+  /** When the current attempt was sent (epoch ms): its round trip is timed from here. */
+  sentAt: number;
   readonly resolve: (value: unknown) => void;
   readonly reject: (error: unknown) => void;
   readonly state: TaskState;

@@ -1,6 +1,10 @@
 /**
  * What the dispatcher keeps of one live worker, and of a task's attempt on it.
  * Membership makes and retires these records; routing reads them on every send.
+ * An attempt goes on a worker's books through {@link assign} and off them
+ * through {@link release}, the only places `inflight` changes while the worker
+ * is live, so the strategy, which may keep workers in order of load, hears of
+ * every change (`onLoad`).
  */
 import type { WorkerInfo } from '@ringcast/protocol';
 import type { Liveness } from './liveness.js';
@@ -20,6 +24,8 @@ export interface WorkerState extends Weighted, Liveness {
   readonly handlers: ReadonlySet<string>;
   readonly channel: string;
   inflight: number;
+  /** Told of every change of `inflight` while the worker is live: the strategy's `loadChanged`, if it has one. */
+  readonly onLoad: ((worker: WorkerState, delta: number) => void) | undefined;
   suspected: boolean;
   leaving: boolean;
   /** A BUSY nack keeps the worker out of picks until then (epoch ms). */
@@ -32,7 +38,12 @@ export interface WorkerState extends Weighted, Liveness {
 export type Task = TaskRecord<WorkerState>;
 
 /** A fresh record of a worker that registered, first seen at `now`. */
-export function newWorkerState(info: WorkerInfo, channel: string, now: number): WorkerState {
+export function newWorkerState(
+  info: WorkerInfo,
+  channel: string,
+  now: number,
+  onLoad?: (worker: WorkerState, delta: number) => void,
+): WorkerState {
   return {
     id: info.id,
     incarnation: info.incarnation,
@@ -44,6 +55,7 @@ export function newWorkerState(info: WorkerInfo, channel: string, now: number): 
     handlers: new Set(info.handlers),
     channel,
     inflight: 0,
+    onLoad,
     suspected: false,
     leaving: false,
     busyUntil: 0,
@@ -61,10 +73,19 @@ export function routable(w: WorkerState, now: number): boolean {
   return !w.suspected && !w.leaving && !w.gone && w.busyUntil <= now && !w.blocked;
 }
 
+/** Puts the task's new attempt on `w`'s books. */
+export function assign(task: Task, w: WorkerState): void {
+  task.worker = w;
+  w.inflight++;
+  w.onLoad?.(w, 1);
+}
+
 /** Takes the task's attempt off its worker's books. */
 export function release(task: Task): void {
   const w = task.worker;
   if (!w) return;
   w.inflight--;
   task.worker = undefined;
+  // A dead worker is off the strategy's books already.
+  if (!w.gone) w.onLoad?.(w, -1);
 }
