@@ -23,6 +23,8 @@ export interface PlannedCall {
   retries: number;
   /** Ms after the dispatch at which its signal aborts; undefined: no signal. */
   abortAfterMs: number | undefined;
+  /** Its routing key (consistent-hash), from a few shared ones; undefined: none. */
+  key?: string;
 }
 
 export interface WorkloadPlan {
@@ -75,6 +77,7 @@ export function planWorkload(random: Random, plan: WorkloadPlan): PlannedCall[] 
       timeoutMs,
       retries: random.int(0, 2),
       abortAfterMs: random.chance(0.15) ? random.int(0, timeoutMs) : undefined,
+      ...(random.chance(0.5) ? { key: `k${random.int(1, 8)}` } : {}),
     });
   }
   // A burst: small, quick calls all at once, so frames carry more than MAX_BATCH messages each way.
@@ -133,7 +136,12 @@ function dispatchOne(world: World, checker: Checker, planned: PlannedCall): void
   );
   let promise: Promise<unknown>;
   try {
-    promise = dispatcher.core.dispatch(HANDLER, payload, { timeoutMs, retries, signal });
+    promise = dispatcher.core.dispatch(HANDLER, payload, {
+      timeoutMs,
+      retries,
+      signal,
+      ...(planned.key === undefined ? {} : { key: planned.key }),
+    });
   } catch (error) {
     world.errors.push(`dispatch() of call ${call} threw synchronously: ${String(error)}`);
     checker.settled(call, { ok: false, code: 'THREW', message: String(error) }, clock.now());

@@ -6,7 +6,7 @@
  * tell the {@link Checker} when they run.
  */
 
-import type { Dispatcher } from '@ringcast/dispatcher';
+import { type Dispatcher, STRATEGY_NAMES, type StrategyName } from '@ringcast/dispatcher';
 import { createDispatcherCore, MemoryTransport } from '@ringcast/dispatcher/internal';
 import {
   type Clock,
@@ -66,6 +66,8 @@ export interface SimDispatcher extends SimProcess {
   readonly core: Dispatcher;
   /** Its `maxAttempts` (1–3, drawn per dispatcher, so the attempt bound is tight in some runs). */
   readonly maxAttempts: number;
+  /** Its selection strategy, drawn per dispatcher. */
+  readonly strategy: StrategyName;
 }
 
 export interface SimWorker extends SimProcess {
@@ -162,7 +164,7 @@ export class World {
   async start(): Promise<void> {
     for (let i = 0; i < this.options.dispatchers; i++) this.#addDispatcher(`d${i + 1}`);
     const started: Array<Promise<unknown>> = this.dispatchers.map((d) =>
-      d.core.start().then(() => this.log(`${d.id} started`)),
+      d.core.start().then(() => this.log(`${d.id} started (${d.strategy})`)),
     );
     for (let i = 0; i < this.options.workers; i++) started.push(this.addWorker());
     let done = false;
@@ -186,6 +188,8 @@ export class World {
     const clock = new ProcessClock(this.clock);
     const transport = new MemoryTransport(this.redis, { clock, gate: clock });
     const maxAttempts = this.#random.int(1, 3);
+    // Every strategy keeps the same rules: the checker holds each of them to it.
+    const strategy = this.#random.pick(STRATEGY_NAMES);
     const core = createDispatcherCore(transport, {
       namespace: NAMESPACE,
       id,
@@ -194,6 +198,7 @@ export class World {
       ackTimeoutMs: 600,
       reconcileIntervalMs: 100,
       maxAttempts,
+      strategy,
       maxMessageBytes: this.options.flood ? FLOOD_MESSAGE_BYTES : MAX_MESSAGE_BYTES,
       drainTimeoutMs: DISPATCHER_DRAIN_TIMEOUT_MS,
       leaveGraceMs: WORKER_DRAIN_TIMEOUT_MS + 1_000,
@@ -206,6 +211,7 @@ export class World {
       clock,
       core,
       maxAttempts,
+      strategy,
       command: () => transport.command,
       subscriber: () => transport.subscriber,
       connections: () => [transport.command, transport.subscriber].filter((c) => c !== undefined),
