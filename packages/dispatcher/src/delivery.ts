@@ -13,6 +13,7 @@ import {
   encodeCompactTask,
   encodeMessage,
   errorMessage,
+  type FrameSender,
   Outbox,
 } from '@ringcast/protocol';
 import type { LocalQueue } from './local-queue.js';
@@ -52,12 +53,15 @@ export interface DeliveryHost {
 export class Delivery {
   readonly #host: DeliveryHost;
   readonly #outbox: Outbox<Task | undefined>;
+  /** What heads our frames: workers keep their replies within what we accept. */
+  readonly #sender: FrameSender;
   /** The clock reading of the send in progress, for the worker filters it passes to the strategy. */
   #now = 0;
 
   constructor(host: DeliveryHost) {
     this.#host = host;
     const { transport, options, clock } = host;
+    this.#sender = { replyTo: host.id, maxBytes: options.maxMessageBytes };
     this.#outbox = new Outbox<Task | undefined>(
       {
         publish: (channel, frame) => transport.publish(channel, frame),
@@ -69,7 +73,7 @@ export class Delivery {
       },
       options.maxMessageBytes,
       // Workers keep their replies within what we accept: a larger frame would be dropped unread.
-      { replyTo: host.id, maxBytes: options.maxMessageBytes },
+      this.#sender,
       (flush) => clock.setImmediate(flush),
     );
   }
@@ -110,9 +114,12 @@ export class Delivery {
   resend(task: Task, ackBy: number): boolean {
     const worker = task.worker;
     if (!worker || !resend(task)) return false;
+    // Its round trip would include the outage: not a latency sample (replies.ts).
+    task.sentAt = 0;
     this.#host.wheel.schedule(task, Math.min(task.deadline, ackBy));
     // Named for the process that may have run it: one restarted under the same id refuses it.
-    const frame = encodeCompactResend(
+    // Its size bound has room for the name (task-size.ts): it fits as the first send did.
+    const part = encodeCompactResend(
       task.id,
       task.attempt,
       task.handler,
@@ -120,7 +127,7 @@ export class Delivery {
       task.ackedBy ?? worker.incarnation,
       task.payload,
     );
-    this.#outbox.push(worker.channel, frame, undefined, worker.maxMessageBytes);
+    this.#outbox.push(worker.channel, part, undefined, worker.maxMessageBytes);
     return true;
   }
 

@@ -31,6 +31,7 @@ import { Settlement } from './settlement.js';
 import { Counters, type DispatcherStats } from './stats.js';
 import { createStrategy } from './strategies/factory.js';
 import type { Strategy } from './strategy.js';
+import { isDelayed } from './task.js';
 import { Timeouts } from './timeouts.js';
 import { TimerWheel } from './timer-wheel.js';
 import type { DispatcherTransport } from './transport.js';
@@ -342,6 +343,17 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
     const wasRunning = this.#state === 'running';
     this.#state = 'closing';
     const clock = this.#clock;
+    // Tasks not due yet are not drained: nothing of them was sent, so they end now.
+    for (const task of this.#ledger.unsettled()) {
+      if (isDelayed(task)) {
+        this.#settlement.fail(
+          task,
+          ErrorCode.CLOSED,
+          `dispatcher ${this.id} closed before the task was due`,
+          false,
+        );
+      }
+    }
     if (wasRunning && this.#ledger.size > 0) {
       await new Promise<void>((resolve) => {
         const timer = clock.setTimeout(resolve, this.#options.drainTimeoutMs);

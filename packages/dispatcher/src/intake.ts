@@ -207,7 +207,7 @@ export class Intake {
     } else if (!(queue.size === 0 && host.delivery.send(task, now))) {
       if (queue.size + counters.delayed >= maxQueued) {
         host.settlement.unlisten(task);
-        const message = `every worker is full and the local queue holds ${maxQueued} tasks`;
+        const message = `every worker is full, and the local queue (${queue.size}) and the delayed tasks (${counters.delayed}) hold maxQueued (${maxQueued})`;
         reject(counters.refuse(new DispatchError(ErrorCode.QUEUE_FULL, message)));
         return;
       }

@@ -78,8 +78,9 @@ export class LocalQueue {
       if (this.#lanes.length > 1) this.#lanes = [this.#defaultLane];
       return;
     }
-    for (const lane of this.#lanes) this.#compact(lane);
-    if (this.#lanes.length > 1) this.#dropEmptyLanes();
+    let emptied = false;
+    for (const lane of this.#lanes) emptied = this.#compact(lane) || emptied;
+    if (emptied && this.#lanes.length > 1) this.#dropEmptyLanes();
   }
 
   /** Sends from `lane` until it is empty or a task cannot go; true in the second case. */
@@ -102,15 +103,19 @@ export class LocalQueue {
     return false;
   }
 
-  /** Clears the slots behind the head, so settled tasks are not kept alive by the queue. */
-  #compact(lane: Lane): void {
+  /** Clears the slots behind the head, so settled tasks are not kept alive by the queue; true if it emptied. */
+  #compact(lane: Lane): boolean {
     if (lane.head === lane.tasks.length) {
+      if (lane.head === 0) return false;
       lane.tasks.length = 0;
       lane.head = 0;
-    } else if (lane.head > 1024 && lane.head * 2 > lane.tasks.length) {
+      return true;
+    }
+    if (lane.head > 1024 && lane.head * 2 > lane.tasks.length) {
       lane.tasks.splice(0, lane.head);
       lane.head = 0;
     }
+    return false;
   }
 
   #dropEmptyLanes(): void {

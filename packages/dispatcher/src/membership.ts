@@ -265,7 +265,8 @@ export class Membership {
     const graceEnd = host.clock.now() + host.options.leaveGraceMs;
     let moved = 0;
     for (const task of attempts) {
-      if (w.leaving && task.state === State.Acked) {
+      // Acknowledged, even if re-sent since (Sent again): it is finishing there.
+      if (w.leaving && (task.state === State.Acked || task.acknowledged)) {
         if (task.wheelSlot < 0 || task.wakeAt > graceEnd) {
           host.wheel.schedule(task, Math.min(task.deadline, graceEnd));
         }

@@ -1,6 +1,6 @@
-import { ErrorCode, NackReason } from '@ringcast/protocol';
+import { ErrorCode, NackReason, type VirtualClock } from '@ringcast/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
-import { closeAll, outcome, setup } from './testing/core-fixture.js';
+import { closeAll, n, outcome, setup } from './testing/core-fixture.js';
 
 afterEach(closeAll);
 
@@ -118,5 +118,66 @@ describe('recovery after resubscribe on the memory transport', () => {
     await clock.advance(0);
     expect(result).toEqual({ settled: true, value: 'from w1' });
     expect(w2.received).toEqual([]);
+  });
+
+  /** A leaving worker removes its own heartbeat and registry entry: the next reconcile finds it gone. */
+  async function leaveForGood(
+    w: ReturnType<ReturnType<typeof setup>['worker']>,
+    clock: VirtualClock,
+  ) {
+    void w.leave();
+    const removed = w.command.command((r) => {
+      r.del([n.heartbeatKey(w.info.id)]);
+      r.hdel(n.registryKey, [w.info.id]);
+    });
+    await clock.advance(0);
+    await removed;
+    await clock.advance(300);
+  }
+
+  it('keeps a re-sent attempt a leaving worker acknowledged for the grace period after its heartbeat goes', async () => {
+    const { clock, transport, dispatcher, worker, join, start } = setup({
+      maxAttempts: 2,
+      leaveGraceMs: 5_000,
+    });
+    const w1 = worker('w1', (task) => (task.incarnation === undefined ? 'ack' : 'silent'));
+    const w2 = worker('w2', () => ({ ok: 'from w2' }));
+    await join(w1);
+    await start();
+    const result = outcome(dispatcher.dispatch('echo', 'x'));
+    await clock.advance(0);
+    await join(w2);
+    await clock.advance(250);
+    transport.subscriber!.drop();
+    transport.subscriber!.restore();
+    await clock.advance(0);
+    expect(w1.received).toHaveLength(2);
+    await leaveForGood(w1, clock);
+    // w1 is still finishing the attempt it acknowledged: within the grace it runs nowhere else.
+    expect(w2.received).toEqual([]);
+    expect(result.settled).toBe(false);
+    void w1.finish(w1.received[0]!, 'from w1');
+    await clock.advance(0);
+    expect(result).toEqual({ settled: true, value: 'from w1' });
+  });
+
+  it('with maxAttempts 1, does not fail it WORKER_LOST while the leaving worker is finishing it', async () => {
+    const { clock, transport, dispatcher, worker, join, start } = setup({
+      maxAttempts: 1,
+      leaveGraceMs: 5_000,
+    });
+    const w1 = worker('w1', (task) => (task.incarnation === undefined ? 'ack' : 'silent'));
+    await join(w1);
+    await start();
+    const result = outcome(dispatcher.dispatch('echo', 'x'));
+    await clock.advance(250);
+    transport.subscriber!.drop();
+    transport.subscriber!.restore();
+    await clock.advance(0);
+    await leaveForGood(w1, clock);
+    expect(result.settled).toBe(false);
+    void w1.finish(w1.received[0]!, 'from w1');
+    await clock.advance(0);
+    expect(result).toEqual({ settled: true, value: 'from w1' });
   });
 });

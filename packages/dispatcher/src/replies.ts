@@ -188,6 +188,8 @@ export class Replies {
               true,
               `worker ${message.worker} restarted before it answered attempt ${task.attempt}`,
             );
+            // The restart is news: its new registration should replace the old one now.
+            host.membership.reconcileSoon();
             return;
           case ErrorCode.EXPIRED:
             host.settlement.timeout(task, ', and reached its worker after its deadline', false);
@@ -211,8 +213,9 @@ export class Replies {
     const host = this.#host;
     const from = result.worker;
     if (result.ok) {
-      // Only successes are timed: a worker that fails fast must not look fast.
-      if (task.worker && host.strategy.observe)
+      // Only successes are timed: a worker that fails fast must not look fast. A
+      // re-sent attempt (sentAt 0) is not: its round trip includes the outage.
+      if (task.worker && task.sentAt > 0 && host.strategy.observe)
         host.strategy.observe(task.worker, now - task.sentAt);
       host.settlement.succeed(task, result.value);
       return;

@@ -10,7 +10,10 @@ import { DispatchError } from './errors.js';
  * Bytes a task's compact message and its frame take beyond the task's id, the
  * dispatcher's id, the handler and the payload: punctuation and quotes (~15), a
  * deadline (up to 24 digits), the attempt number (7) and the frame with our
- * frame limit in it (~50), with room to spare.
+ * frame limit in it (~50), with room to spare. With the id counted twice, that
+ * room holds what a re-send adds (the incarnation it names, up to 64
+ * characters), so a task that fits its worker fits it again when recovery
+ * re-sends it: task-size.test.ts holds the bound to both.
  */
 const TASK_OVERHEAD = 160;
 /** Longest a handler name (at most 128 characters) can be once JSON-escaped: `\uXXXX` each, and quotes. */

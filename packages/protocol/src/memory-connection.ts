@@ -71,6 +71,8 @@ export class MemoryConnection {
   #flushing = false;
   /** Bytes published to this connection that its process has not read yet. */
   #unread = 0;
+  /** Past the output limit: Redis disconnects it once the current command is done. */
+  #cuttingOff = false;
   readonly #subscribed = new Set<string>();
   #onMessage: ((channel: string, message: string) => void) | undefined;
   readonly #listeners: Record<ConnectionEvent, Array<() => void>> = { ready: [], close: [] };
@@ -136,21 +138,26 @@ export class MemoryConnection {
    */
   drop(inFlight: InFlight = 'lost'): void {
     if (this.#status !== 'ready') return;
-    this.#status = 'down';
-    this.#generation++;
-    this.#unread = 0;
-    this.#subscribed.clear();
-    this.#redis._forget(this);
     const queue = this.#queue;
     this.#queue = [];
-    for (const pending of queue) {
-      if (inFlight === 'applied' || inFlight === 'twice') {
+    // Applied before the cut, so what they did dies with the connection too: a
+    // SUBSCRIBE among them leaves no subscription behind.
+    if (inFlight === 'applied' || inFlight === 'twice') {
+      for (const pending of queue) {
         try {
           pending.run();
         } catch {
           // Its reply is lost either way.
         }
       }
+    }
+    this.#status = 'down';
+    this.#generation++;
+    this.#unread = 0;
+    this.#cuttingOff = false;
+    this.#subscribed.clear();
+    this.#redis._forget(this);
+    for (const pending of queue) {
       if (inFlight === 'resent' || inFlight === 'twice') this.#resend.push(pending);
       else this.#reply(() => pending.reject(new ConnectionClosedError()));
     }
@@ -182,10 +189,19 @@ export class MemoryConnection {
 
   /** @internal A message published on a channel this connection hears. */
   _deliver(channel: string, message: string): void {
+    if (this.#cuttingOff) {
+      this.#redis.counters.lostMessages++;
+      return;
+    }
     const generation = this.#generation;
     this.#unread += message.length;
     if (this.#unread > this.#redis.pubsubOutputLimit) {
-      this.#cutOff();
+      // Redis frees the client after this command: the PUBLISH still counts it.
+      this.#cuttingOff = true;
+      this.#redis.counters.lostMessages++;
+      this.#redis.clock.setImmediate(() => {
+        if (this.#cuttingOff && generation === this.#generation) this.#cutOff();
+      });
       return;
     }
     this.#redis.clock.setImmediate(() =>
@@ -204,7 +220,6 @@ export class MemoryConnection {
   /** Redis disconnects a subscriber that reads too slowly; the client reconnects once it runs. */
   #cutOff(): void {
     this.#redis.counters.cutOff++;
-    this.#redis.counters.lostMessages++;
     this.drop('lost');
     this.#gate.run(() =>
       this.#redis.clock.setTimeout(() => this.#gate.run(() => this.restore()), RECONNECT_MS),

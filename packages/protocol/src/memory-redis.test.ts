@@ -240,4 +240,36 @@ describe('MemoryRedis', () => {
     // Both unread messages went with the connection.
     expect(heard).toHaveLength(5);
   });
+
+  it("a SUBSCRIBE applied just before its connection is cut ('applied') dies with the connection", async () => {
+    const { clock, redis } = setup();
+    const sub = redis.connect('sub');
+    const pub = redis.connect('pub');
+    const heard: string[] = [];
+    sub.onMessage((_c, m) => heard.push(m));
+    void sub.subscribe(['ch']).catch(() => undefined);
+    sub.drop('applied');
+    const receivers = pub.publish('ch', 'while-down');
+    await clock.advance(0);
+    expect(await receivers).toBe(0);
+    // Restored, its owner has not subscribed again: it hears nothing.
+    sub.restore();
+    const after = pub.publish('ch', 'after-restore');
+    await clock.advance(0);
+    await after;
+    expect(heard).toEqual([]);
+  });
+
+  it('a PUBLISH that trips a subscriber past its output limit still counts it (Redis frees the client after the reply)', async () => {
+    const { clock, redis } = setup();
+    redis.pubsubOutputLimit = 10;
+    const sub = redis.connect('sub');
+    const pub = redis.connect('pub');
+    await Promise.all([sub.subscribe(['ch']), clock.advance(0)]);
+    const receivers = pub.publish('ch', 'x'.repeat(20));
+    await clock.advance(0);
+    expect(await receivers).toBe(1);
+    expect(redis.counters.cutOff).toBe(1);
+    expect(sub.status).toBe('down');
+  });
 });

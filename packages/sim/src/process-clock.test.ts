@@ -59,4 +59,21 @@ describe('ProcessClock', () => {
     await base.advance(200);
     expect(ran).toBe(0);
   });
+
+  it('a timeout cleared while the process is frozen does not run at the thaw (as in Node)', async () => {
+    const base = new VirtualClock(0);
+    const clock = new ProcessClock(base);
+    const fired: string[] = [];
+    // Both come due while frozen; the first, run at the thaw, clears the second.
+    const second = { timer: undefined as ReturnType<ProcessClock['setTimeout']> | undefined };
+    clock.setTimeout(() => {
+      fired.push('first');
+      clock.clearTimer(second.timer);
+    }, 10);
+    second.timer = clock.setTimeout(() => fired.push('second'), 20);
+    clock.freeze(100);
+    await base.advance(150);
+    expect(fired).toEqual(['first']);
+    expect(clock.timers).toBe(0);
+  });
 });

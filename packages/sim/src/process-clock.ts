@@ -82,8 +82,10 @@ export class ProcessClock implements Clock, ProcessGate {
 
   setTimeout(callback: () => void, ms: number): Timer {
     const timer = this.#base.setTimeout(() => {
-      this.#timers.delete(timer);
-      this.run(callback);
+      // Due while frozen, it waits; cleared meanwhile, it does not run (as in Node).
+      this.run(() => {
+        if (this.#timers.delete(timer)) callback();
+      });
     }, ms);
     if (!this.#dead) this.#timers.add(timer);
     else this.#base.clearTimer(timer);

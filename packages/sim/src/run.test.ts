@@ -51,6 +51,7 @@ const REGRESSION_SEEDS: ReadonlyArray<[number, string]> = [
     709,
     'a worker leaving before it answers a re-sent attempt it acknowledged: not run elsewhere beyond maxAttempts',
   ],
+  [100182, "a re-sent task within a few bytes of its worker's frame limit still fits the limit"],
 ];
 
 describe('seeds that found bugs, kept as regression cases', () => {
