@@ -214,7 +214,12 @@ export class Delivery {
     const worker = this.#host.workerOn(channel);
     if (worker) worker.suspected = true;
     for (const task of tasks) {
-      if (task && task.state === State.Sent && !task.acknowledged && task.worker === worker) {
+      if (
+        task?.state === State.Sent &&
+        !task.acknowledged &&
+        !task.resent &&
+        task.worker === worker
+      ) {
         this.redeliver(task, false, `nobody was subscribed to ${channel}`);
       }
     }
@@ -227,7 +232,12 @@ export class Delivery {
     const worker = host.workerOn(channel);
     const retryAt = host.clock.now() + PUBLISH_RETRY_MS;
     for (const task of tasks) {
-      if (task && task.state === State.Sent && !task.acknowledged && task.worker === worker) {
+      if (
+        task?.state === State.Sent &&
+        !task.acknowledged &&
+        !task.resent &&
+        task.worker === worker
+      ) {
         release(task);
         publishFailed(task);
         host.wheel.schedule(task, Math.min(task.deadline, retryAt));

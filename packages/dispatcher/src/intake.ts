@@ -169,6 +169,7 @@ export class Intake {
       lastError: undefined,
       worker: undefined,
       acknowledged: false,
+      resent: false,
       ackedBy: undefined,
       lastWorker: undefined,
       signal,

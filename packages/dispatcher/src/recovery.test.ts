@@ -180,4 +180,26 @@ describe('recovery after resubscribe on the memory transport', () => {
     await clock.advance(0);
     expect(result).toEqual({ settled: true, value: 'from w1' });
   });
+
+  it('a refusal (BUSY) of a re-sent copy does not refund the attempt: the first copy may still run', async () => {
+    const { clock, transport, dispatcher, worker, join, start } = setup({ maxAttempts: 1 });
+    // The first copy waits unanswered in the worker; the re-sent one is refused.
+    const w1 = worker('w1', (task) =>
+      task.incarnation === undefined ? 'silent' : { nack: NackReason.BUSY },
+    );
+    const w2 = worker('w2', () => ({ ok: 'from w2' }));
+    await join(w1);
+    await start();
+    const result = outcome(dispatcher.dispatch('echo', 'x'));
+    await clock.advance(0);
+    await join(w2);
+    await clock.advance(100);
+    transport.subscriber!.drop();
+    transport.subscriber!.restore();
+    await clock.advance(0);
+    expect(w1.received.map((t) => t.incarnation)).toEqual([undefined, 'inc-w1']);
+    // Not sent to w2 as if it had never run: its one attempt is spent.
+    expect(w2.received).toEqual([]);
+    expect(result.error?.code).toBe(ErrorCode.WORKER_LOST);
+  });
 });

@@ -34,6 +34,7 @@ function task(retries = 0): TaskRecord<string> {
     lastError: undefined,
     worker: undefined,
     acknowledged: false,
+    resent: false,
     ackedBy: undefined,
     lastWorker: undefined,
     signal: undefined,
@@ -129,13 +130,21 @@ describe('the attempt bound', () => {
     expect(endAttempt(t, false, 1)).toBe(false);
     expect(t.spent).toBe(1);
     expect(startAttempt(t, 1)).toBe(false);
+    // Sent twice and never acknowledged: a refusal of one copy does not refund it either.
+    const twice = task();
+    expect(startAttempt(twice, 1)).toBe(true);
+    expect(resend(twice)).toBe(true);
+    expect(twice).toMatchObject({ acknowledged: false, resent: true });
+    expect(publishFailed(twice)).toBe(false);
+    expect(endAttempt(twice, false, 1)).toBe(false);
+    expect(twice.spent).toBe(1);
     // A new attempt starts unacknowledged.
     const u = task();
     expect(startAttempt(u, 2)).toBe(true);
     expect(acknowledge(u)).toBe(true);
     expect(endAttempt(u, true, 2)).toBe(true);
     expect(startAttempt(u, 2)).toBe(true);
-    expect(u).toMatchObject({ attempt: 2, acknowledged: false });
+    expect(u).toMatchObject({ attempt: 2, acknowledged: false, resent: false });
   });
 });
 

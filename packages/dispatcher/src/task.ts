@@ -8,10 +8,10 @@
  * | New, Waiting          | {@link queue}: into the local queue (no worker can take it now) | Queued |                           |
  * | New, Queued, Waiting  | {@link startAttempt}, if {@link mayStartAttempt}    | Sent    | attempt + 1, spent + 1                 |
  * | Sent                  | {@link acknowledge}: the worker acked               | Acked   | acknowledged = true                    |
- * | Sent, Acked           | {@link resend}: the same attempt again (recovery)   | Sent    | (acknowledged kept)                    |
+ * | Sent, Acked           | {@link resend}: the same attempt again (recovery)   | Sent    | resent = true (acknowledged kept)      |
  * | Sent, Acked           | {@link endAttempt}, may have run (no ack, worker died or left) | Waiting |                         |
- * | Sent, Acked           | {@link endAttempt}, never ran (nobody subscribed, BUSY or DRAINING nack) | Waiting | spent − 1 unless acknowledged |
- * | Sent, not acknowledged | {@link publishFailed}: Redis refused the publish   | Waiting | spent − 1                              |
+ * | Sent, Acked           | {@link endAttempt}, never ran (nobody subscribed, BUSY or DRAINING nack) | Waiting | spent − 1 unless acknowledged or resent |
+ * | Sent, neither         | {@link publishFailed}: Redis refused the publish   | Waiting | spent − 1                              |
  * | Sent, Acked           | {@link retryAfterError}, if retries are left        | Waiting | spent − 1, retriesLeft − 1, retried + 1 |
  * | any but Settled       | {@link settle}                                      | Settled |                                        |
  *
@@ -19,7 +19,8 @@
  * run, less those a retry paid for, and a new attempt starts only while it is
  * below `maxAttempts`. A retryable handler error moves its run from `spent` to
  * the task's `retries`; an attempt that provably reached no handler is taken
- * back — never one its worker acknowledged, even if it is being sent again. So
+ * back — never one its worker acknowledged, nor one sent twice (the refusal of
+ * one copy says nothing of the other). So
  * a task's handler runs at most `maxAttempts + retries` times. Each
  * attempt adds one to `spent` when it starts and takes at most one back when it
  * ends (a transition leaves Sent or Acked only once), so nothing is counted twice.
@@ -89,6 +90,12 @@ export interface TaskRecord<W> extends WheelEntry {
    * worker: only an attempt never acknowledged can be taken back as unrun.
    */
   readonly acknowledged: boolean;
+  /**
+   * Whether the current attempt was sent more than once (recovery). A refusal
+   * (BUSY, DRAINING) or a silent channel answers for one copy only: the other
+   * may still be taken and run, so the attempt cannot be taken back as unrun.
+   */
+  readonly resent: boolean;
   /** Incarnation of the worker process that acknowledged the current attempt. */
   ackedBy: string | undefined;
   lastWorker: W | undefined;
@@ -139,6 +146,7 @@ export function startAttempt<W>(task: TaskRecord<W>, maxAttempts: number): boole
   t.attempt++;
   t.spent++;
   t.acknowledged = false;
+  t.resent = false;
   t.state = TaskState.Sent;
   return true;
 }
@@ -155,7 +163,9 @@ export function acknowledge<W>(task: TaskRecord<W>): boolean {
 /** Sent or Acked → Sent: the current attempt is sent again, as itself, and needs a fresh ack. */
 export function resend<W>(task: TaskRecord<W>): boolean {
   if (task.state !== TaskState.Sent && task.state !== TaskState.Acked) return false;
-  open(task).state = TaskState.Sent;
+  const t = open(task);
+  t.resent = true;
+  t.state = TaskState.Sent;
   return true;
 }
 
@@ -168,15 +178,16 @@ export function resend<W>(task: TaskRecord<W>): boolean {
 export function endAttempt<W>(task: TaskRecord<W>, ran: boolean, maxAttempts: number): boolean {
   if (task.state !== TaskState.Sent && task.state !== TaskState.Acked) return false;
   const t = open(task);
-  // An attempt its worker acknowledged reached a handler, whatever the caller thinks.
-  if (!ran && !t.acknowledged) t.spent--;
+  // An attempt its worker acknowledged reached a handler, whatever the caller thinks;
+  // one sent twice may yet reach one through the other copy.
+  if (!ran && !t.acknowledged && !t.resent) t.spent--;
   t.state = TaskState.Waiting;
   return mayStartAttempt(task, maxAttempts);
 }
 
 /** Redis refused the publish, so no worker heard it: Sent → Waiting, the attempt taken back. */
 export function publishFailed<W>(task: TaskRecord<W>): boolean {
-  if (task.state !== TaskState.Sent || task.acknowledged) return false;
+  if (task.state !== TaskState.Sent || task.acknowledged || task.resent) return false;
   const t = open(task);
   t.spent--;
   t.state = TaskState.Waiting;

@@ -52,6 +52,10 @@ const REGRESSION_SEEDS: ReadonlyArray<[number, string]> = [
     'a worker leaving before it answers a re-sent attempt it acknowledged: not run elsewhere beyond maxAttempts',
   ],
   [100182, "a re-sent task within a few bytes of its worker's frame limit still fits the limit"],
+  [
+    200740,
+    'a BUSY refusal of one copy of a re-sent attempt does not refund it while the other copy runs',
+  ],
 ];
 
 describe('seeds that found bugs, kept as regression cases', () => {
