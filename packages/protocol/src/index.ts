@@ -36,6 +36,13 @@ export {
   whenReady,
 } from './connection.js';
 export {
+  BACKLOG_PRIORITY_STEP,
+  backlogScore,
+  isValidPriority,
+  PRIORITY_MAX,
+  PRIORITY_MIN,
+} from './durable.js';
+export {
   ErrorCode,
   isRingcastError,
   ProtocolError,
