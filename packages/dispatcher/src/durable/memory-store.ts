@@ -49,6 +49,12 @@ import type {
 
 const CANCELLED_JSON = errorJson(CANCELLED_BEFORE_START);
 
+/** What the settle step found, before the TypeScript side decodes the record. */
+interface SettleReply {
+  kind: SettleResult['kind'];
+  hash?: Record<string, string>;
+}
+
 export class MemoryStore implements DurableStore {
   readonly malformed = new MalformedRecords();
   readonly #connection: MemoryConnection;
@@ -142,29 +148,25 @@ export class MemoryStore implements DurableStore {
     const request = settleRequest(this.#names, id, owner, outcome, now);
     const names = this.#names;
     const key = request.taskKey;
-    const reply = await this.#connection.command(
-      (
-        redis,
-      ): { kind: 'settled' | 'stale' | 'already' | 'unknown'; hash?: Record<string, string> } => {
-        const state = redis.hget(key, 'state');
-        if (state === null) return { kind: 'unknown' };
-        if (isTerminalText(state)) return { kind: 'already', hash: redis.hgetall(key) };
-        if (state === 'active') {
-          if (owner === undefined || redis.hget(key, 'owner') !== owner) {
-            return { kind: 'stale', hash: redis.hgetall(key) };
-          }
-          redis.srem(names.activeKey(owner), [id]);
-        } else if (state === 'waiting' || state === 'delayed') {
-          if (owner !== undefined) return { kind: 'stale', hash: redis.hgetall(key) };
-          redis.zrem(names.backlogKey, [id]);
-          redis.zrem(names.delayedKey, [id]);
-        } else {
-          return { kind: 'unknown' };
+    const reply = await this.#connection.command((redis): SettleReply => {
+      const state = redis.hget(key, 'state');
+      if (state === null) return { kind: 'unknown' };
+      if (isTerminalText(state)) return { kind: 'already', hash: redis.hgetall(key) };
+      if (state === 'active') {
+        if (owner === undefined || redis.hget(key, 'owner') !== owner) {
+          return { kind: 'stale', hash: redis.hgetall(key) };
         }
-        this.#finish(redis, id, request.state, request.field, request.value, now);
-        return { kind: 'settled' };
-      },
-    );
+        redis.srem(names.activeKey(owner), [id]);
+      } else if (state === 'waiting' || state === 'delayed') {
+        if (owner !== undefined) return { kind: 'stale', hash: redis.hgetall(key) };
+        redis.zrem(names.backlogKey, [id]);
+        redis.zrem(names.delayedKey, [id]);
+      } else {
+        return { kind: 'unknown' };
+      }
+      this.#finish(redis, id, request.state, request.field, request.value, now);
+      return { kind: 'settled' };
+    });
     if (reply.kind === 'settled' || reply.kind === 'unknown') return { kind: reply.kind };
     const record = decodeRecord(reply.hash ?? {}, this.malformed, id);
     return record ? { kind: reply.kind, record } : { kind: 'unknown' };
@@ -301,6 +303,8 @@ export class MemoryStore implements DurableStore {
     redis.hdel(key, ['owner']);
     const ttl = storedInteger(redis.hget(key, 'resultTtlMs'));
     redis.pexpire(key, ttl !== undefined && ttl >= 1 ? ttl : DEFAULT_RESULT_TTL_MS);
+    // In the same step as the write, as the script publishes: a waiter that
+    // subscribed and then reads the record either finds it finished or hears of it.
     redis._publish(this.#names.settledChannel, id);
   }
 }
