@@ -10,8 +10,10 @@ function read(options: unknown): CallOptions {
     signal: undefined,
     aborted: true,
     key: 'stale',
+    priority: 7,
+    runAt: 7,
   };
-  readCallOptions(options, 30_000, out);
+  readCallOptions(options, 30_000, 1_000_000, out);
   return out;
 }
 
@@ -39,6 +41,8 @@ describe('readCallOptions', () => {
       signal: undefined,
       aborted: false,
       key: undefined,
+      priority: 0,
+      runAt: 0,
     };
     expect(read(undefined)).toEqual(defaults);
     expect(read({})).toEqual(defaults);
@@ -55,7 +59,17 @@ describe('readCallOptions', () => {
       signal: controller.signal,
       aborted: false,
       key: undefined,
+      priority: 0,
+      runAt: 0,
     });
+    // The clock reads 1,000,000 in read().
+    expect(read({ priority: -1000 }).priority).toBe(-1000);
+    expect(read({ priority: 1000 }).priority).toBe(1000);
+    expect(read({ delayMs: 250 }).runAt).toBe(1_000_250);
+    expect(read({ delayMs: 0 }).runAt).toBe(0);
+    expect(read({ runAt: 1_500_000 }).runAt).toBe(1_500_000);
+    // A time already past means now.
+    expect(read({ runAt: 5 }).runAt).toBe(0);
     expect(read({ key: 'user-42' }).key).toBe('user-42');
     expect(read({ key: 'k'.repeat(MAX_KEY_LENGTH) }).key).toHaveLength(MAX_KEY_LENGTH);
     expect(read({ signal: AbortSignal.abort() }).aborted).toBe(true);
@@ -95,6 +109,31 @@ describe('readCallOptions', () => {
     ['an object key', { key: { id: 1 } }, /key must be a string .*, got an object/],
     ['an empty key', { key: '' }, /key must be a string of 1 to 512 characters, got 0 characters/],
     ['a key past the bound', { key: 'k'.repeat(513) }, /got 513 characters/],
+    [
+      'a fractional priority',
+      { priority: 1.5 },
+      /priority must be an integer from -1000 to 1000, got 1.5/,
+    ],
+    [
+      'a priority past the bound',
+      { priority: 1001 },
+      /priority must be an integer from -1000 to 1000/,
+    ],
+    ['a string priority', { priority: 'high' }, /priority must be an integer .*, got "high"/],
+    ['a negative delay', { delayMs: -1 }, /delayMs must be a number from 0 to 2147483647, got -1/],
+    ['a NaN delay', { delayMs: Number.NaN }, /delayMs must be a number/],
+    [
+      'a delay past the timer cap',
+      { delayMs: 2 ** 31 },
+      /delayMs must be a number from 0 to 2147483647/,
+    ],
+    ['a string runAt', { runAt: '2026-12-01' }, /runAt must be a time in epoch ms/],
+    [
+      'a runAt too far ahead',
+      { runAt: 1_000_000 + 2 ** 31 },
+      /runAt must be a time in epoch ms at most 2147483647 ms ahead/,
+    ],
+    ['both delayMs and runAt', { delayMs: 5, runAt: 1_000_005 }, /give delayMs or runAt, not both/],
   ])('refuses %s with INVALID_OPTIONS', (_what, options, message) => {
     const error = thrown(() => read(options));
     expect(error.code).toBe(ErrorCode.INVALID_OPTIONS);

@@ -5,7 +5,7 @@
  * never in a half-sent task. They run on every call, so they allocate nothing
  * unless they fail.
  */
-import { ErrorCode, MAX_TIMER_MS } from '@ringcast/protocol';
+import { ErrorCode, MAX_TIMER_MS, PRIORITY_MAX, PRIORITY_MIN } from '@ringcast/protocol';
 import { DispatchError } from './errors.js';
 
 /** The longest routing `key` a task may carry, in UTF-16 code units: hashed on every attempt. */
@@ -29,6 +29,19 @@ export interface DispatchOptions {
    * load bound, or down. Other strategies ignore it.
    */
   key?: string;
+  /**
+   * An integer from -1000 to 1000: while every worker is busy, queued tasks of a
+   * higher priority go first (oldest first within a priority).
+   * @defaultValue 0
+   */
+  priority?: number;
+  /**
+   * Not before this many ms from now. The task waits in the dispatcher; its
+   * `timeoutMs` counts from when it is due. Not with `runAt`.
+   */
+  delayMs?: number;
+  /** Not before this time (epoch ms), as `delayMs`. A time in the past means now. */
+  runAt?: number;
 }
 
 /** A call's options once checked. One instance serves every call. */
@@ -39,7 +52,21 @@ export interface CallOptions {
   /** `signal.aborted`, read once. */
   aborted: boolean;
   key: string | undefined;
+  priority: number;
+  /** When the task is due (epoch ms); 0: now. */
+  runAt: number;
 }
+
+/** The options a call may carry. */
+const OPTION_NAMES: ReadonlySet<string> = new Set([
+  'timeoutMs',
+  'retries',
+  'signal',
+  'key',
+  'priority',
+  'delayMs',
+  'runAt',
+]);
 
 /** A value named for an error message without calling anything of it. */
 function describe(value: unknown): string {
@@ -97,6 +124,7 @@ function signalState(value: unknown): boolean | undefined {
 export function readCallOptions(
   options: unknown,
   defaultTimeoutMs: number,
+  now: number,
   out: CallOptions,
 ): void {
   out.timeoutMs = defaultTimeoutMs;
@@ -104,6 +132,8 @@ export function readCallOptions(
   out.signal = undefined;
   out.aborted = false;
   out.key = undefined;
+  out.priority = 0;
+  out.runAt = 0;
   if (options === undefined) return;
   if (typeof options !== 'object' || options === null) {
     throw invalid(`options must be an object, got ${describe(options)}`);
@@ -114,9 +144,12 @@ export function readCallOptions(
   let signal: unknown;
   let aborted: boolean | undefined;
   let key: unknown;
+  let priority: unknown;
+  let delayMs: unknown;
+  let runAt: unknown;
   try {
     for (const name in options) {
-      if (name !== 'timeoutMs' && name !== 'retries' && name !== 'signal' && name !== 'key') {
+      if (!OPTION_NAMES.has(name)) {
         unknown = name;
         break;
       }
@@ -126,6 +159,9 @@ export function readCallOptions(
     retries = o['retries'];
     signal = o['signal'];
     key = o['key'];
+    priority = o['priority'];
+    delayMs = o['delayMs'];
+    runAt = o['runAt'];
     if (signal !== undefined) aborted = signalState(signal);
   } catch (error) {
     throw invalid(`reading them threw: ${thrownMessage(error)}`, error);
@@ -160,6 +196,20 @@ export function readCallOptions(
     }
     out.key = key;
   }
+  if (priority !== undefined) {
+    if (
+      typeof priority !== 'number' ||
+      !Number.isInteger(priority) ||
+      priority < PRIORITY_MIN ||
+      priority > PRIORITY_MAX
+    ) {
+      throw invalid(
+        `priority must be an integer from ${PRIORITY_MIN} to ${PRIORITY_MAX}, got ${describe(priority)}`,
+      );
+    }
+    out.priority = priority;
+  }
+  if (delayMs !== undefined || runAt !== undefined) out.runAt = dueTime(delayMs, runAt, now);
   if (signal !== undefined) {
     if (aborted === undefined) {
       throw invalid(
@@ -169,6 +219,34 @@ export function readCallOptions(
     out.signal = signal as AbortSignal;
     out.aborted = aborted;
   }
+}
+
+/**
+ * When a task given `delayMs` or `runAt` is due (epoch ms; 0 for now). Either
+ * is capped as timers are: a due time further than {@link MAX_TIMER_MS} ahead
+ * is refused rather than silently moved.
+ */
+function dueTime(delayMs: unknown, runAt: unknown, now: number): number {
+  if (delayMs !== undefined && runAt !== undefined) {
+    throw invalid('give delayMs or runAt, not both');
+  }
+  if (delayMs !== undefined) {
+    if (
+      typeof delayMs !== 'number' ||
+      !Number.isFinite(delayMs) ||
+      delayMs < 0 ||
+      delayMs > MAX_TIMER_MS
+    ) {
+      throw invalid(`delayMs must be a number from 0 to ${MAX_TIMER_MS}, got ${describe(delayMs)}`);
+    }
+    return delayMs === 0 ? 0 : now + delayMs;
+  }
+  if (typeof runAt !== 'number' || !Number.isFinite(runAt) || runAt - now > MAX_TIMER_MS) {
+    throw invalid(
+      `runAt must be a time in epoch ms at most ${MAX_TIMER_MS} ms ahead, got ${describe(runAt)}`,
+    );
+  }
+  return runAt <= now ? 0 : runAt;
 }
 
 /** Objects JSON would turn into `{}` or lose silently: a payload of one is refused. */

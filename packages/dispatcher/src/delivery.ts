@@ -37,7 +37,7 @@ export interface DeliveryHost {
   readonly transport: Pick<DispatcherTransport, 'publish'>;
   readonly strategy: Strategy<WorkerState>;
   readonly wheel: Pick<TimerWheel<Task>, 'schedule'>;
-  readonly queue: Pick<LocalQueue, 'size' | 'pushFront' | 'pump'>;
+  readonly queue: Pick<LocalQueue, 'size' | 'push' | 'pushFront' | 'pump'>;
   readonly counters: Counters;
   readonly log: Pick<DispatcherLog, 'warn'>;
   readonly settlement: Pick<Settlement, 'fail'>;
@@ -152,6 +152,15 @@ export class Delivery {
       return;
     }
     this.requeue(task);
+  }
+
+  /** A delayed task is due: it is sent now, or queued behind the tasks already waiting. */
+  due(task: Task, now: number): void {
+    const host = this.#host;
+    host.counters.delayed--;
+    if (host.queue.size === 0 && this.send(task, now)) return;
+    host.queue.push(task);
+    host.wheel.schedule(task, task.deadline);
   }
 
   /** Sends a task that is between attempts now, or queues it ahead of newer tasks. */

@@ -148,6 +148,7 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
       redeliver: (task: Task, ran: boolean, why: string) =>
         this.#delivery.redeliver(task, ran, why),
       requeue: (task: Task) => this.#delivery.requeue(task),
+      due: (task: Task, now: number) => this.#delivery.due(task, now),
       resend: (task: Task, ackBy: number) => this.#delivery.resend(task, ackBy),
     };
     this.#membership = new Membership({
@@ -325,7 +326,7 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
 
   stats(): DispatcherStats {
     const queued = this.#queue.size;
-    return this.#counters.snapshot(queued, this.#ledger.size - queued, this.#membership.size);
+    return this.#counters.snapshot(queued, this.#ledger.size, this.#membership.size);
   }
 
   close(): Promise<void> {

@@ -23,7 +23,7 @@ import type { Membership } from './membership.js';
 import type { ResolvedOptions } from './options.js';
 import type { Settlement } from './settlement.js';
 import type { Counters } from './stats.js';
-import { TaskState as State } from './task.js';
+import { delay, TaskState as State } from './task.js';
 import { exactTaskBytes, roughTaskBytes, tooLargeForWorkers } from './task-size.js';
 import type { TimerWheel } from './timer-wheel.js';
 import type { Task } from './worker-state.js';
@@ -57,6 +57,8 @@ export class Intake {
     signal: undefined,
     aborted: false,
     key: undefined,
+    priority: 0,
+    runAt: 0,
   };
 
   constructor(host: IntakeHost) {
@@ -104,11 +106,14 @@ export class Intake {
     let retries: number;
     let signal: AbortSignal | undefined;
     let key: string | undefined;
+    let priority: number;
+    let runAt: number;
+    const now = host.clock.now();
     try {
-      readCallOptions(options, host.options.timeoutMs, call);
+      readCallOptions(options, host.options.timeoutMs, now, call);
       // Taken out of the shared record before the payload is encoded: its toJSON
       // or getters may call dispatch() again, which fills the record anew.
-      ({ timeoutMs, retries, signal, key } = call);
+      ({ timeoutMs, retries, signal, key, priority, runAt } = call);
       call.signal = undefined;
       if (call.aborted) {
         throw new DispatchError(ErrorCode.CANCELLED, 'the signal was aborted before dispatch');
@@ -123,8 +128,8 @@ export class Intake {
     const { maxMessageBytes, maxQueued } = host.options;
     const seq = ledger.nextSeq();
     const id = ledger.idOf(seq);
-    const now = host.clock.now();
-    const deadline = now + timeoutMs;
+    // A delayed task's timeout counts from when it is due.
+    const deadline = (runAt || now) + timeoutMs;
     let bytes = roughTaskBytes(id, host.id, payloadJson);
     if (bytes > membership.smallestLimit) bytes = exactTaskBytes(id, host.id, handler, payloadJson);
     if (bytes > maxMessageBytes) {
@@ -152,6 +157,7 @@ export class Intake {
       bytes,
       deadline,
       key,
+      priority,
       sentAt: 0,
       resolve,
       reject,
@@ -186,9 +192,20 @@ export class Intake {
       }
     }
     const queue = host.queue;
-    const sent = queue.size === 0 && host.delivery.send(task, now);
-    if (!sent) {
-      if (queue.size >= maxQueued) {
+    if (runAt > 0) {
+      // Not due yet: it waits in memory too, so it counts against maxQueued.
+      if (queue.size + counters.delayed >= maxQueued) {
+        host.settlement.unlisten(task);
+        const message = `the local queue and the delayed tasks hold ${maxQueued} tasks`;
+        reject(counters.refuse(new DispatchError(ErrorCode.QUEUE_FULL, message)));
+        return;
+      }
+      // The wheel wakes it when due (timeouts.ts); then it is sent or queued like any other.
+      delay(task);
+      host.wheel.schedule(task, runAt);
+      counters.delayed++;
+    } else if (!(queue.size === 0 && host.delivery.send(task, now))) {
+      if (queue.size + counters.delayed >= maxQueued) {
         host.settlement.unlisten(task);
         const message = `every worker is full and the local queue holds ${maxQueued} tasks`;
         reject(counters.refuse(new DispatchError(ErrorCode.QUEUE_FULL, message)));

@@ -109,6 +109,7 @@ export class Settlement {
     if (from === undefined) return false;
     const host = this.#host;
     if (from === State.Queued) host.queue.dropped();
+    else if (from === State.Waiting && task.attempt === 0) host.counters.delayed--;
     release(task);
     host.wheel.cancel(task);
     host.ledger.delete(task);

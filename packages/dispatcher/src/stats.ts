@@ -3,7 +3,7 @@ import type { ErrorCode, RemoteError } from '@ringcast/protocol';
 import { DispatchError } from './errors.js';
 
 export interface DispatcherStats {
-  /** Calls admitted: each is settled, in flight or queued, so `settled.ok + Σ settled.error + inflight + queued === dispatched`. */
+  /** Calls admitted: each is settled, in flight, queued or delayed, so `settled.ok + Σ settled.error + inflight + queued + delayed === dispatched`. */
   dispatched: number;
   /** Admitted calls that settled, by outcome. */
   settled: { ok: number; error: Partial<Record<ErrorCode, number>> };
@@ -17,7 +17,11 @@ export interface DispatcherStats {
   invalidMessages: number;
   /** Replies workers parked while this dispatcher was not subscribed, recovered. */
   recoveredReplies: number;
+  /** Tasks waiting in the local queue for a worker with room. */
   queued: number;
+  /** Tasks not due yet (`delayMs`, `runAt`). */
+  delayed: number;
+  /** Tasks sent to a worker, or between attempts. */
   inflight: number;
   workers: number;
 }
@@ -32,6 +36,8 @@ export class Counters {
   staleReplies = 0;
   invalidMessages = 0;
   recoveredReplies = 0;
+  /** Tasks admitted and not due yet. */
+  delayed = 0;
 
   /** Counts a call refused before admission (`stats().rejected`) and returns its error. */
   refuse(error: DispatchError): DispatchError {
@@ -45,7 +51,8 @@ export class Counters {
     return new DispatchError(code, message, remote ? { remote } : {});
   }
 
-  snapshot(queued: number, inflight: number, workers: number): DispatcherStats {
+  /** `unsettled` is every task in the ledger: queued, delayed and in flight. */
+  snapshot(queued: number, unsettled: number, workers: number): DispatcherStats {
     return {
       dispatched: this.dispatched,
       settled: { ok: this.ok, error: { ...this.error } },
@@ -55,7 +62,8 @@ export class Counters {
       invalidMessages: this.invalidMessages,
       recoveredReplies: this.recoveredReplies,
       queued,
-      inflight,
+      delayed: this.delayed,
+      inflight: unsettled - queued - this.delayed,
       workers,
     };
   }

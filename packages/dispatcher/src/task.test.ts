@@ -22,6 +22,7 @@ function task(retries = 0): TaskRecord<string> {
     bytes: 0,
     deadline: 0,
     key: undefined,
+    priority: 0,
     sentAt: 0,
     resolve: () => {},
     reject: () => {},

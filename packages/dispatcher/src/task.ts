@@ -4,6 +4,7 @@
  *
  * | from                  | event                                              | to      | counters                               |
  * |-----------------------|----------------------------------------------------|---------|----------------------------------------|
+ * | New                   | {@link delay}: not due yet (`delayMs`, `runAt`)     | Waiting |                                        |
  * | New, Waiting          | {@link queue}: into the local queue (no worker can take it now) | Queued |                           |
  * | New, Queued, Waiting  | {@link startAttempt}, if {@link mayStartAttempt}    | Sent    | attempt + 1, spent + 1                 |
  * | Sent                  | {@link acknowledge}: the worker acked               | Acked   | acknowledged = true                    |
@@ -36,9 +37,10 @@ export enum TaskState {
   /** The current attempt's worker acknowledged it. */
   Acked,
   /**
-   * Between attempts, not in the local queue: a retry's backoff, a publish Redis
-   * refused, or an attempt that just ended without an outcome, on its way to the
-   * next attempt, the queue or its failure. Only Queued tasks are in the queue.
+   * Between attempts, not in the local queue: not due yet (before its first
+   * attempt), a retry's backoff, a publish Redis refused, or an attempt that just
+   * ended without an outcome, on its way to the next attempt, the queue or its
+   * failure. Only Queued tasks are in the queue.
    */
   Waiting,
   Settled,
@@ -64,6 +66,8 @@ export interface TaskRecord<W> extends WheelEntry {
   readonly deadline: number;
   /** The caller's routing key, for the `consistent-hash` strategy. */
   readonly key: string | undefined;
+  /** Higher goes first from the local queue; 0 by default. */
+  readonly priority: number;
   /** When the current attempt was sent (epoch ms): its round trip is timed from here. */
   sentAt: number;
   readonly resolve: (value: unknown) => void;
@@ -104,6 +108,17 @@ function open<W>(task: TaskRecord<W>): Mutable<W> {
 /** The attempt bound: whether a new attempt of `task` may start. */
 export function mayStartAttempt(task: TaskRecord<unknown>, maxAttempts: number): boolean {
   return task.spent < maxAttempts;
+}
+
+/** New → Waiting: the task is not due yet (`delayMs`, `runAt`); the wheel wakes it when it is. */
+export function delay<W>(task: TaskRecord<W>): void {
+  if (task.state !== TaskState.New) return;
+  open(task).state = TaskState.Waiting;
+}
+
+/** Whether `task` waits for its due time: Waiting before its first attempt. */
+export function isDelayed(task: TaskRecord<unknown>): boolean {
+  return task.state === TaskState.Waiting && task.attempt === 0;
 }
 
 /** New or Waiting → Queued. */

@@ -13,7 +13,7 @@ import type { DispatcherLog } from './log.js';
 import type { Membership } from './membership.js';
 import type { ResolvedOptions } from './options.js';
 import type { Settlement } from './settlement.js';
-import { TaskState as State } from './task.js';
+import { isDelayed, TaskState as State } from './task.js';
 import type { TimerWheel } from './timer-wheel.js';
 import type { DispatcherTransport } from './transport.js';
 import type { Task } from './worker-state.js';
@@ -29,7 +29,7 @@ export interface TimeoutsHost {
   readonly wheel: Pick<TimerWheel<Task>, 'schedule'>;
   readonly queue: Pick<LocalQueue, 'pump'>;
   readonly membership: Pick<Membership, 'size'>;
-  readonly delivery: Pick<Delivery, 'requeue' | 'redeliver'>;
+  readonly delivery: Pick<Delivery, 'requeue' | 'redeliver' | 'due'>;
   readonly settlement: Pick<Settlement, 'fail' | 'timeout'>;
   readonly log: Pick<DispatcherLog, 'warn'>;
 }
@@ -73,6 +73,9 @@ export class Timeouts {
     }
     if (task.state === State.Sent) {
       this.ackMissing(task);
+    } else if (isDelayed(task)) {
+      host.delivery.due(task, now);
+      host.queue.pump();
     } else if (task.state === State.Waiting) {
       // Its last attempt is over and accounted for: this is the next one.
       host.delivery.requeue(task);

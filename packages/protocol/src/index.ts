@@ -56,6 +56,8 @@ export {
   MAX_BATCH,
   MAX_MESSAGE_BYTES,
   MIN_MESSAGE_BYTES,
+  PRIORITY_MAX,
+  PRIORITY_MIN,
 } from './limits.js';
 export { type Logger, parseLogger, silentLogger } from './logger.js';
 export {

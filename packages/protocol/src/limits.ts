@@ -15,3 +15,8 @@ export const MAX_MESSAGE_BYTES = 512 * 1024 * 1024;
  * so the {@link Outbox} splits by this count as well as by bytes.
  */
 export const MAX_BATCH = 10_000;
+
+/** Lowest task priority (higher runs first; the default is 0). */
+export const PRIORITY_MIN = -1_000;
+/** Highest task priority. */
+export const PRIORITY_MAX = 1_000;

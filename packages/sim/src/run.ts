@@ -145,7 +145,8 @@ async function simulate(
   world.thawAll();
   healAll(world);
   world.log('faults stopped');
-  const maxTimeout = Math.max(0, ...calls.map((c) => c.timeoutMs));
+  // A delayed call's timeout counts from when it is due.
+  const maxTimeout = Math.max(0, ...calls.map((c) => c.timeoutMs + (c.delayMs ?? 0)));
   await clock.runUntil(
     start + windowMs + maxTimeout + LIVENESS_MARGIN_MS,
     () => checker.pending === 0,
@@ -203,9 +204,9 @@ async function simulate(
   }
   for (const d of world.dispatchers) {
     const stats = d.core.stats();
-    if (stats.inflight > 0 || stats.queued > 0) {
+    if (stats.inflight > 0 || stats.queued > 0 || stats.delayed > 0) {
       world.errors.push(
-        `${d.id} still holds ${stats.inflight} in flight, ${stats.queued} queued after close()`,
+        `${d.id} still holds ${stats.inflight} in flight, ${stats.queued} queued, ${stats.delayed} delayed after close()`,
       );
     }
   }

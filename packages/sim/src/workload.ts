@@ -25,6 +25,10 @@ export interface PlannedCall {
   abortAfterMs: number | undefined;
   /** Its routing key (consistent-hash), from a few shared ones; undefined: none. */
   key?: string;
+  /** Its priority in the local queue; undefined: the default. */
+  priority?: number;
+  /** Ms it waits before it is due; undefined: none. Its timeout counts from then. */
+  delayMs?: number;
 }
 
 export interface WorkloadPlan {
@@ -78,6 +82,8 @@ export function planWorkload(random: Random, plan: WorkloadPlan): PlannedCall[] 
       retries: random.int(0, 2),
       abortAfterMs: random.chance(0.15) ? random.int(0, timeoutMs) : undefined,
       ...(random.chance(0.5) ? { key: `k${random.int(1, 8)}` } : {}),
+      ...(random.chance(0.3) ? { priority: random.int(-3, 3) } : {}),
+      ...(random.chance(0.15) ? { delayMs: random.int(0, 2_000) } : {}),
     });
   }
   // A burst: small, quick calls all at once, so frames carry more than MAX_BATCH messages each way.
@@ -132,7 +138,7 @@ function dispatchOne(world: World, checker: Checker, planned: PlannedCall): void
     }, planned.abortAfterMs);
   }
   world.log(
-    `call ${call} dispatched on ${dispatcher.id}: ${payload.mode} ${payload.delayMs} ms, timeout ${timeoutMs}, retries ${retries}, pad ${payload.pad?.length ?? 0}`,
+    `call ${call} dispatched on ${dispatcher.id}: ${payload.mode} ${payload.delayMs} ms, timeout ${timeoutMs}, retries ${retries}, pad ${payload.pad?.length ?? 0}${planned.priority === undefined ? '' : `, priority ${planned.priority}`}${planned.delayMs === undefined ? '' : `, due in ${planned.delayMs} ms`}`,
   );
   let promise: Promise<unknown>;
   try {
@@ -141,6 +147,8 @@ function dispatchOne(world: World, checker: Checker, planned: PlannedCall): void
       retries,
       signal,
       ...(planned.key === undefined ? {} : { key: planned.key }),
+      ...(planned.priority === undefined ? {} : { priority: planned.priority }),
+      ...(planned.delayMs === undefined ? {} : { delayMs: planned.delayMs }),
     });
   } catch (error) {
     world.errors.push(`dispatch() of call ${call} threw synchronously: ${String(error)}`);
