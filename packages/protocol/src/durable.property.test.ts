@@ -1,13 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  BACKLOG_PRIORITY_STEP,
-  backlogScore,
-  isValidPriority,
-  PRIORITY_MAX,
-  PRIORITY_MIN,
-} from './durable.js';
+import { BACKLOG_PRIORITY_STEP, backlogScore, isValidPriority } from './durable.js';
 import { ErrorCode, RingcastError } from './errors.js';
+import { PRIORITY_MAX, PRIORITY_MIN } from './limits.js';
 
 const RUNS = 500;
 const priorityArb = fc.integer({ min: PRIORITY_MIN, max: PRIORITY_MAX });

@@ -3,15 +3,11 @@
  * priority first, then oldest. Redis pops the lowest score first, so a task's
  * score puts the inverted priority in the high part and its creation time in
  * the low part of one integer. Every writer of the backlog computes it here,
- * and the dispatcher checks priorities against the same bounds; the store's Lua
- * scripts take these constants rather than spelling them again.
+ * from the priority bounds every task is checked against (`limits.ts`); the
+ * store's Lua scripts take these constants rather than spelling them again.
  */
 import { ErrorCode, RingcastError } from './errors.js';
-
-/** Lowest priority a durable task may have. */
-export const PRIORITY_MIN = -1000;
-/** Highest priority a durable task may have. */
-export const PRIORITY_MAX = 1000;
+import { PRIORITY_MAX, PRIORITY_MIN } from './limits.js';
 /**
  * The weight of one priority step in a backlog score, and the bound on a
  * creation time (epoch ms before 2109): the creation time must fit below it,

@@ -35,13 +35,7 @@ export {
   watchConnections,
   whenReady,
 } from './connection.js';
-export {
-  BACKLOG_PRIORITY_STEP,
-  backlogScore,
-  isValidPriority,
-  PRIORITY_MAX,
-  PRIORITY_MIN,
-} from './durable.js';
+export { BACKLOG_PRIORITY_STEP, backlogScore, isValidPriority } from './durable.js';
 export {
   ErrorCode,
   isRingcastError,
