@@ -11,6 +11,13 @@ function all(n: ReturnType<typeof names>, workerId: string, dispatcherId: string
     n.heartbeatKey(workerId),
     n.parkedKey(dispatcherId),
     n.claimKey(workerId),
+    n.taskKey(workerId),
+    n.backlogKey,
+    n.delayedKey,
+    n.activeKey(dispatcherId),
+    n.dispatchersKey,
+    n.dispatcherHeartbeatKey(dispatcherId),
+    n.settledChannel,
   ];
 }
 
@@ -36,6 +43,21 @@ describe('names', () => {
     expect(n.heartbeatKey('w1')).toBe('ringcast:hb:w1');
     expect(n.parkedKey('d1')).toBe('ringcast:parked:d1');
     expect(n.claimKey('w1')).toBe('ringcast:claim:w1');
+    expect(n.taskKey('t1')).toBe('ringcast:task:t1');
+    expect(n.taskKeyPrefix).toBe('ringcast:task:');
+    expect(n.backlogKey).toBe('ringcast:backlog');
+    expect(n.delayedKey).toBe('ringcast:delayed');
+    expect(n.activeKey('d1')).toBe('ringcast:active:d1');
+    expect(n.dispatchersKey).toBe('ringcast:dispatchers');
+    expect(n.dispatcherHeartbeatKey('d1')).toBe('ringcast:dhb:d1');
+    expect(n.settledChannel).toBe('ringcast:settled');
+  });
+
+  it('builds every task key from the task key prefix', () => {
+    const n = names('tenant:a');
+    for (const id of ['t', 'a.b-c_9', 'x'.repeat(128)]) {
+      expect(n.taskKey(id)).toBe(n.taskKeyPrefix + id);
+    }
   });
 
   it('uses a custom namespace', () => {
@@ -77,7 +99,17 @@ describe('names', () => {
     'rejects the id %j in every id-taking name',
     (id) => {
       const n = names();
-      for (const fn of [n.workerChannel, n.replyChannel, n.heartbeatKey, n.parkedKey, n.claimKey]) {
+      const idNames = [
+        n.workerChannel,
+        n.replyChannel,
+        n.heartbeatKey,
+        n.parkedKey,
+        n.claimKey,
+        n.taskKey,
+        n.activeKey,
+        n.dispatcherHeartbeatKey,
+      ];
+      for (const fn of idNames) {
         const error = thrown(() => fn(id));
         expect(error.code).toBe(ErrorCode.INVALID_OPTIONS);
       }

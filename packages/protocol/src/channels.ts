@@ -29,6 +29,33 @@ export interface Names {
    * with one id keeps it.
    */
   claimKey(workerId: string): string;
+  /** Hash: one durable task's record (dispatcher `durable/record.ts` lists its fields). */
+  taskKey(taskId: string): string;
+  /**
+   * What every {@link taskKey} starts with: `taskKey(id) === taskKeyPrefix + id`.
+   * For the store's Lua scripts, which find task ids inside Redis (in the
+   * backlog, an owner's active set) and must name their records there.
+   */
+  readonly taskKeyPrefix: string;
+  /**
+   * Sorted set: the ids of waiting durable tasks, scored by protocol's
+   * `backlogScore` (highest priority first, then oldest).
+   */
+  readonly backlogKey: string;
+  /** Sorted set: the ids of delayed durable tasks, scored by when they are due (epoch ms). */
+  readonly delayedKey: string;
+  /** Set: the ids of the durable tasks one dispatcher owns (state `active`). */
+  activeKey(dispatcherId: string): string;
+  /** Hash: dispatcher id → JSON `{ id, incarnation, host, pid, startedAt }`, for dispatchers that own durable tasks. */
+  readonly dispatchersKey: string;
+  /**
+   * String with a TTL, refreshed by the dispatcher; its value is the
+   * dispatcher's incarnation. When it lapses, another dispatcher adopts the
+   * dead one's active tasks.
+   */
+  dispatcherHeartbeatKey(dispatcherId: string): string;
+  /** Channel: the id of every durable task that reached a terminal state, so waiters anywhere wake. */
+  readonly settledChannel: string;
 }
 
 export function isValidNamespace(value: unknown): value is string {
@@ -59,5 +86,13 @@ export function names(namespace: string = DEFAULT_NAMESPACE): Names {
     heartbeatKey: (id) => `${namespace}:hb:${checked('worker id', id)}`,
     parkedKey: (id) => `${namespace}:parked:${checked('dispatcher id', id)}`,
     claimKey: (id) => `${namespace}:claim:${checked('worker id', id)}`,
+    taskKey: (id) => `${namespace}:task:${checked('task id', id)}`,
+    taskKeyPrefix: `${namespace}:task:`,
+    backlogKey: `${namespace}:backlog`,
+    delayedKey: `${namespace}:delayed`,
+    activeKey: (id) => `${namespace}:active:${checked('dispatcher id', id)}`,
+    dispatchersKey: `${namespace}:dispatchers`,
+    dispatcherHeartbeatKey: (id) => `${namespace}:dhb:${checked('dispatcher id', id)}`,
+    settledChannel: `${namespace}:settled`,
   };
 }

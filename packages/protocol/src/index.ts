@@ -35,6 +35,7 @@ export {
   watchConnections,
   whenReady,
 } from './connection.js';
+export { BACKLOG_PRIORITY_STEP, backlogScore, isValidPriority } from './durable.js';
 export {
   ErrorCode,
   isRingcastError,

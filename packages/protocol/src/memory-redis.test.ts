@@ -1,5 +1,7 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { MemoryRedis } from './memory-redis.js';
+import { compareMembers } from './memory-sorted-set.js';
 import { VirtualClock } from './virtual-clock.js';
 
 function setup() {
@@ -271,5 +273,107 @@ describe('MemoryRedis', () => {
     expect(await receivers).toBe(1);
     expect(redis.counters.cutOff).toBe(1);
     expect(sub.status).toBe('down');
+  });
+
+  it('orders a sorted set by score, then equal scores by member, as ZPOPMIN and ZRANGEBYSCORE read it', () => {
+    const { redis } = setup();
+    expect(
+      redis.zadd('z', [
+        [2, 'b'],
+        [1, 'z'],
+        [2, 'a'],
+        [1, 'y'],
+        [3, 'c'],
+      ]),
+    ).toBe(5);
+    // Re-adding moves a member and counts nothing new.
+    expect(redis.zadd('z', [[0, 'c']])).toBe(0);
+    expect(redis.zscore('z', 'c')).toBe(0);
+    expect(redis.zcard('z')).toBe(5);
+    expect(redis.zrangebyscore('z', 1, 2)).toEqual(['y', 'z', 'a', 'b']);
+    expect(redis.zrangebyscore('z', 1, 2, { offset: 1, count: 2 })).toEqual(['z', 'a']);
+    expect(redis.zrangebyscore('z', Number.NEGATIVE_INFINITY, 0)).toEqual(['c']);
+    expect(redis.zrangebyscore('z', 5, 9)).toEqual([]);
+    expect(redis.zpopmin('z', 2)).toEqual([
+      ['c', 0],
+      ['y', 1],
+    ]);
+    expect(redis.zrem('z', ['a', 'missing'])).toBe(1);
+    expect(redis.zpopmin('z')).toEqual([['z', 1]]);
+    expect(redis.zpopmin('z', 10)).toEqual([['b', 2]]);
+    // An emptied sorted set is no key at all, as in Redis.
+    expect(redis.exists('z')).toBe(false);
+    expect(redis.keys()).toEqual([]);
+    expect(redis.zpopmin('z', 1)).toEqual([]);
+    expect(() => redis.zadd('z', [[Number.NaN, 'x']])).toThrow('not a valid float');
+  });
+
+  it('breaks score ties by UTF-8 bytes, as Redis compares members', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary' }), fc.string({ unit: 'binary' }), (a, b) => {
+        const bytes = Math.sign(Buffer.compare(Buffer.from(a), Buffer.from(b)));
+        expect(Math.sign(compareMembers(a, b))).toBe(bytes);
+      }),
+      { numRuns: 500 },
+    );
+    // U+FFFD is below U+1F600 in bytes, though its UTF-16 unit is above the surrogate's.
+    const { redis } = setup();
+    redis.zadd('z', [
+      [1, '\u{1F600}'],
+      [1, '\uFFFD'],
+      [1, 'a'],
+    ]);
+    expect(redis.zrangebyscore('z', 1, 1)).toEqual(['a', '\uFFFD', '\u{1F600}']);
+  });
+
+  it('keeps sets: SADD counts new members, SREM removes, an emptied set is gone', () => {
+    const { redis } = setup();
+    expect(redis.sadd('s', ['a', 'b', 'a'])).toBe(2);
+    expect(redis.sadd('s', ['b', 'c'])).toBe(1);
+    expect(redis.scard('s')).toBe(3);
+    expect(redis.sismember('s', 'c')).toBe(true);
+    expect(redis.smembers('s').sort()).toEqual(['a', 'b', 'c']);
+    expect(redis.srem('s', ['a', 'x'])).toBe(1);
+    expect(redis.srem('s', ['b', 'c'])).toBe(2);
+    expect(redis.exists('s')).toBe(false);
+    expect(redis.smembers('s')).toEqual([]);
+    // Adding nothing creates nothing.
+    expect(redis.sadd('s', [])).toBe(0);
+    expect(redis.zadd('z', [])).toBe(0);
+    redis.hmset('h', {});
+    expect(redis.keys()).toEqual([]);
+  });
+
+  it('sets several hash fields at once and lists them', () => {
+    const { redis } = setup();
+    redis.hmset('h', { a: '1', b: '2' });
+    redis.hmset('h', { b: '3', c: '4' });
+    expect(redis.hgetall('h')).toEqual({ a: '1', b: '3', c: '4' });
+    expect(redis.hkeys('h')).toEqual(['a', 'b', 'c']);
+    expect(redis.hlen('h')).toBe(3);
+    expect(redis.hlen('none')).toBe(0);
+    expect(redis.exists('h')).toBe(true);
+  });
+
+  it('expires sets and sorted sets on time, and restart empties them', async () => {
+    const { clock, redis } = setup();
+    redis.sadd('s', ['a']);
+    redis.zadd('z', [[1, 'a']]);
+    redis.hmset('h', { f: 'v' });
+    expect(redis.pexpire('s', 100)).toBe(true);
+    expect(redis.pexpire('z', 200)).toBe(true);
+    expect(redis.pttl('z')).toBe(200);
+    await clock.advance(100);
+    expect(redis.keys().sort()).toEqual(['h', 'z']);
+    expect(redis.scard('s')).toBe(0);
+    expect(redis.sadd('s', ['b'])).toBe(1);
+    // A new key under an expired name has no TTL.
+    expect(redis.pttl('s')).toBe(-1);
+    await clock.advance(100);
+    expect(redis.zcard('z')).toBe(0);
+    expect(redis.pttl('z')).toBe(-2);
+    redis.zadd('z', [[1, 'b']]);
+    redis.restart();
+    expect(redis.keys()).toEqual([]);
   });
 });

@@ -1,9 +1,10 @@
 import type { Clock } from './clock.js';
 import { type InFlight, MemoryConnection, type ProcessGate } from './memory-connection.js';
+import { MemorySortedSet } from './memory-sorted-set.js';
 
 /**
- * An in-memory model of what ringcast uses of Redis: strings, hashes and lists
- * with TTLs, and pub/sub with PUBLISH receiver counts, over connections that can
+ * An in-memory model of what ringcast uses of Redis: strings, hashes, lists,
+ * sets and sorted sets with TTLs, and pub/sub with PUBLISH receiver counts, over connections that can
  * be dropped, restored and stalled. Time comes from a {@link Clock}, so on a
  * `VirtualClock` a run is deterministic. It backs the in-memory transports that
  * run the real dispatcher and worker cores in unit tests and the simulator; it
@@ -21,6 +22,16 @@ export class MemoryRedis {
   readonly #strings = new Map<string, string>();
   readonly #hashes = new Map<string, Map<string, string>>();
   readonly #lists = new Map<string, string[]>();
+  readonly #sets = new Map<string, Set<string>>();
+  readonly #sortedSets = new Map<string, MemorySortedSet>();
+  /** Every keyspace above: a key lives in at most one of them. */
+  readonly #keyspaces: ReadonlyArray<Map<string, unknown>> = [
+    this.#strings,
+    this.#hashes,
+    this.#lists,
+    this.#sets,
+    this.#sortedSets,
+  ];
   readonly #expiry = new Map<string, number>();
   readonly #channels = new Map<string, Set<MemoryConnection>>();
   readonly #connections = new Set<MemoryConnection>();
@@ -67,16 +78,14 @@ export class MemoryRedis {
   /** Redis restarted with nothing kept: every connection drops and all data is gone. */
   restart(inFlight: InFlight = 'lost'): void {
     for (const connection of this.#connections) connection.drop(inFlight);
-    this.#strings.clear();
-    this.#hashes.clear();
-    this.#lists.clear();
+    for (const keyspace of this.#keyspaces) keyspace.clear();
     this.#expiry.clear();
   }
 
   /** Every key that exists now (for checkers and tests). */
   keys(): string[] {
     const now = this.clock.now();
-    const all = [...this.#strings.keys(), ...this.#hashes.keys(), ...this.#lists.keys()];
+    const all = this.#keyspaces.flatMap((keyspace) => [...keyspace.keys()]);
     return all.filter((key) => !this.#expired(key, now));
   }
 
@@ -142,10 +151,15 @@ export class MemoryRedis {
     let n = 0;
     for (const key of keys) {
       this.#sweep(key);
-      if (this.#strings.delete(key) || this.#hashes.delete(key) || this.#lists.delete(key)) n++;
+      if (this.#keyspaces.some((keyspace) => keyspace.delete(key))) n++;
       this.#expiry.delete(key);
     }
     return n;
+  }
+
+  exists(key: string): boolean {
+    this.#sweep(key);
+    return this.#exists(key);
   }
 
   pexpire(key: string, ms: number): boolean {
@@ -178,6 +192,14 @@ export class MemoryRedis {
     return n;
   }
 
+  /** HSET with several fields at once. */
+  hmset(key: string, fields: Readonly<Record<string, string>>): void {
+    // Redis refuses an HSET without fields; here it simply creates no empty hash.
+    if (Object.keys(fields).length === 0) return;
+    const hash = this.#hash(key, true)!;
+    for (const [field, value] of Object.entries(fields)) hash.set(field, value);
+  }
+
   hget(key: string, field: string): string | null {
     return this.#hash(key, false)?.get(field) ?? null;
   }
@@ -187,6 +209,14 @@ export class MemoryRedis {
     const result = Object.create(null) as Record<string, string>;
     for (const [field, value] of this.#hash(key, false) ?? []) result[field] = value;
     return result;
+  }
+
+  hkeys(key: string): string[] {
+    return [...(this.#hash(key, false)?.keys() ?? [])];
+  }
+
+  hlen(key: string): number {
+    return this.#hash(key, false)?.size ?? 0;
   }
 
   rpush(key: string, values: string[]): number {
@@ -218,6 +248,87 @@ export class MemoryRedis {
     else this.#lists.set(key, kept);
   }
 
+  sadd(key: string, members: string[]): number {
+    if (members.length === 0) return 0;
+    const set = this.#set(key, true)!;
+    let n = 0;
+    for (const member of members) {
+      if (set.has(member)) continue;
+      set.add(member);
+      n++;
+    }
+    return n;
+  }
+
+  srem(key: string, members: string[]): number {
+    const set = this.#set(key, false);
+    if (!set) return 0;
+    let n = 0;
+    for (const member of members) if (set.delete(member)) n++;
+    if (set.size === 0) this.del([key]);
+    return n;
+  }
+
+  sismember(key: string, member: string): boolean {
+    return this.#set(key, false)?.has(member) ?? false;
+  }
+
+  /** SMEMBERS; in insertion order here, where Redis promises none. */
+  smembers(key: string): string[] {
+    return [...(this.#set(key, false) ?? [])];
+  }
+
+  scard(key: string): number {
+    return this.#set(key, false)?.size ?? 0;
+  }
+
+  /** ZADD of `[score, member]` pairs; returns how many members are new. */
+  zadd(key: string, entries: ReadonlyArray<readonly [number, string]>): number {
+    if (entries.length === 0) return 0;
+    const zset = this.#sortedSet(key, true)!;
+    let n = 0;
+    for (const [score, member] of entries) if (zset.add(member, score)) n++;
+    return n;
+  }
+
+  zrem(key: string, members: string[]): number {
+    const zset = this.#sortedSet(key, false);
+    if (!zset) return 0;
+    let n = 0;
+    for (const member of members) if (zset.remove(member)) n++;
+    if (zset.size === 0) this.del([key]);
+    return n;
+  }
+
+  zscore(key: string, member: string): number | null {
+    return this.#sortedSet(key, false)?.score(member) ?? null;
+  }
+
+  zcard(key: string): number {
+    return this.#sortedSet(key, false)?.size ?? 0;
+  }
+
+  /** ZRANGEBYSCORE min max (inclusive) [LIMIT offset count]: members, lowest score first. */
+  zrangebyscore(
+    key: string,
+    min: number,
+    max: number,
+    limit?: { offset: number; count: number },
+  ): string[] {
+    const zset = this.#sortedSet(key, false);
+    if (!zset) return [];
+    return zset.rangeByScore(min, max, limit?.offset, limit?.count).map(([member]) => member);
+  }
+
+  /** ZPOPMIN key count: `[member, score]` pairs, lowest score first. */
+  zpopmin(key: string, count = 1): Array<[string, number]> {
+    const zset = this.#sortedSet(key, false);
+    if (!zset) return [];
+    const popped = zset.popMin(count);
+    if (zset.size === 0) this.del([key]);
+    return popped;
+  }
+
   #hash(key: string, create: boolean): Map<string, string> | undefined {
     this.#sweep(key);
     let hash = this.#hashes.get(key);
@@ -228,8 +339,28 @@ export class MemoryRedis {
     return hash;
   }
 
+  #set(key: string, create: boolean): Set<string> | undefined {
+    this.#sweep(key);
+    let set = this.#sets.get(key);
+    if (!set && create) {
+      set = new Set();
+      this.#sets.set(key, set);
+    }
+    return set;
+  }
+
+  #sortedSet(key: string, create: boolean): MemorySortedSet | undefined {
+    this.#sweep(key);
+    let zset = this.#sortedSets.get(key);
+    if (!zset && create) {
+      zset = new MemorySortedSet();
+      this.#sortedSets.set(key, zset);
+    }
+    return zset;
+  }
+
   #exists(key: string): boolean {
-    return this.#strings.has(key) || this.#hashes.has(key) || this.#lists.has(key);
+    return this.#keyspaces.some((keyspace) => keyspace.has(key));
   }
 
   #expired(key: string, now: number): boolean {
@@ -241,9 +372,7 @@ export class MemoryRedis {
   #sweep(key: string): void {
     if (this.#expired(key, this.clock.now())) {
       this.#expiry.delete(key);
-      this.#strings.delete(key);
-      this.#hashes.delete(key);
-      this.#lists.delete(key);
+      for (const keyspace of this.#keyspaces) keyspace.delete(key);
     }
   }
 }

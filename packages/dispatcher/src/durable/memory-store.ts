@@ -1,0 +1,330 @@
+/**
+ * The durable store on protocol's in-memory Redis model, for unit tests and the
+ * simulator. Each operation is one `command(...)` of a `MemoryConnection`, so
+ * it is applied in one step, as its Lua script is on Redis
+ * (`redis-scripts.ts`), and step for step the same; the contract suite holds
+ * the two to one behaviour.
+ */
+import {
+  BACKLOG_PRIORITY_STEP,
+  backlogScore,
+  type Clock,
+  isValidId,
+  isValidPriority,
+  type MemoryConnection,
+  type MemoryRedis,
+  type Names,
+} from '@ringcast/protocol';
+import { quarantine, type RawRecord } from './quarantine.js';
+import {
+  DEFAULT_RESULT_TTL_MS,
+  type DurableRecord,
+  decodeRecord,
+  MalformedRecords,
+  type NewRecord,
+  type TerminalState,
+} from './record.js';
+import {
+  addRequest,
+  CANCELLED_BEFORE_START,
+  checkAdopt,
+  checkBeat,
+  checkClaim,
+  checkId,
+  checkNow,
+  checkStarted,
+  DUE_BATCH,
+  errorJson,
+  settleRequest,
+} from './requests.js';
+import type {
+  AddOptions,
+  AddResult,
+  CancelResult,
+  DurableStore,
+  Outcome,
+  SettleResult,
+  StoreCounts,
+} from './store.js';
+
+const CANCELLED_JSON = errorJson(CANCELLED_BEFORE_START);
+
+/** What the settle step found, before the TypeScript side decodes the record. */
+interface SettleReply {
+  kind: SettleResult['kind'];
+  hash?: Record<string, string>;
+}
+
+export class MemoryStore implements DurableStore {
+  readonly malformed = new MalformedRecords();
+  readonly #connection: MemoryConnection;
+  readonly #names: Names;
+  readonly #clock: Clock;
+
+  /** `clock` dates the failure of an adopted record that cannot be read (adopt takes no time). */
+  constructor(connection: MemoryConnection, names: Names, clock: Clock) {
+    this.#connection = connection;
+    this.#names = names;
+    this.#clock = clock;
+  }
+
+  async add(record: NewRecord, options: AddOptions): Promise<AddResult> {
+    const request = addRequest(this.#names, record, options);
+    const names = this.#names;
+    return this.#connection.command((redis): AddResult => {
+      if (redis.exists(request.taskKey)) return 'exists';
+      if (request.placement !== 'claimed' && request.maxBacklog !== undefined) {
+        const waiting = redis.zcard(names.backlogKey) + redis.zcard(names.delayedKey);
+        if (waiting >= request.maxBacklog) return 'full';
+      }
+      redis.hmset(request.taskKey, request.fields);
+      if (request.placement === 'claimed') {
+        redis.sadd(names.activeKey(request.owner!), [request.id]);
+        return 'claimed';
+      }
+      const index = request.placement === 'delayed' ? names.delayedKey : names.backlogKey;
+      redis.zadd(index, [[request.score, request.id]]);
+      return 'added';
+    });
+  }
+
+  async claim(owner: string, n: number, now: number): Promise<DurableRecord[]> {
+    checkClaim(owner, n, now);
+    const names = this.#names;
+    const raws = await this.#connection.command((redis) => {
+      const due = redis.zrangebyscore(names.delayedKey, Number.NEGATIVE_INFINITY, now, {
+        offset: 0,
+        count: DUE_BATCH,
+      });
+      for (const id of due) {
+        redis.zrem(names.delayedKey, [id]);
+        if (!isValidId(id)) continue;
+        const key = names.taskKey(id);
+        if (redis.hget(key, 'state') !== 'delayed') continue;
+        redis.hset(key, 'state', 'waiting');
+        redis.zadd(names.backlogKey, [[storedScore(redis, key), id]]);
+      }
+      const claimed: RawRecord[] = [];
+      while (claimed.length < n) {
+        const popped = redis.zpopmin(names.backlogKey, n - claimed.length);
+        if (popped.length === 0) break;
+        for (const [id] of popped) {
+          if (!isValidId(id)) continue;
+          const key = names.taskKey(id);
+          if (redis.hget(key, 'state') !== 'waiting') continue;
+          redis.hmset(key, { state: 'active', owner });
+          redis.sadd(names.activeKey(owner), [id]);
+          claimed.push({ id, hash: redis.hgetall(key) });
+        }
+      }
+      return claimed;
+    });
+    return quarantine(raws, owner, now, this);
+  }
+
+  async started(
+    id: string,
+    owner: string,
+    attempt: number,
+    worker: string,
+    now: number,
+  ): Promise<boolean> {
+    const key = this.#names.taskKey(id);
+    checkStarted(owner, attempt, worker, now);
+    return this.#connection.command((redis) => {
+      if (redis.hget(key, 'state') !== 'active' || redis.hget(key, 'owner') !== owner) return false;
+      redis.hmset(key, { attempts: String(attempt), worker });
+      if (redis.hget(key, 'startedAt') === null) redis.hset(key, 'startedAt', String(now));
+      return true;
+    });
+  }
+
+  async settle(
+    id: string,
+    owner: string | undefined,
+    outcome: Outcome,
+    now: number,
+  ): Promise<SettleResult> {
+    const request = settleRequest(this.#names, id, owner, outcome, now);
+    const names = this.#names;
+    const key = request.taskKey;
+    const reply = await this.#connection.command((redis): SettleReply => {
+      const state = redis.hget(key, 'state');
+      if (state === null) return { kind: 'unknown' };
+      if (isTerminalText(state)) return { kind: 'already', hash: redis.hgetall(key) };
+      if (state === 'active') {
+        if (owner === undefined || redis.hget(key, 'owner') !== owner) {
+          return { kind: 'stale', hash: redis.hgetall(key) };
+        }
+        redis.srem(names.activeKey(owner), [id]);
+      } else if (state === 'waiting' || state === 'delayed') {
+        if (owner !== undefined) return { kind: 'stale', hash: redis.hgetall(key) };
+        redis.zrem(names.backlogKey, [id]);
+        redis.zrem(names.delayedKey, [id]);
+      } else {
+        return { kind: 'unknown' };
+      }
+      this.#finish(redis, id, request.state, request.field, request.value, now);
+      return { kind: 'settled' };
+    });
+    if (reply.kind === 'settled' || reply.kind === 'unknown') return { kind: reply.kind };
+    const record = decodeRecord(reply.hash ?? {}, this.malformed, id);
+    return record ? { kind: reply.kind, record } : { kind: 'unknown' };
+  }
+
+  async release(id: string, owner: string, now: number): Promise<boolean> {
+    const names = this.#names;
+    const key = names.taskKey(id);
+    const active = names.activeKey(checkId('owner', owner));
+    checkNow(now);
+    return this.#connection.command((redis) => {
+      if (redis.hget(key, 'state') !== 'active' || redis.hget(key, 'owner') !== owner) return false;
+      redis.srem(active, [id]);
+      if (redis.hget(key, 'cancel') === '1') {
+        this.#finish(redis, id, 'cancelled', 'error', CANCELLED_JSON, now);
+        return true;
+      }
+      redis.hset(key, 'state', 'waiting');
+      redis.hdel(key, ['owner']);
+      redis.zadd(names.backlogKey, [[storedScore(redis, key), id]]);
+      return true;
+    });
+  }
+
+  async get(id: string): Promise<DurableRecord | undefined> {
+    const key = this.#names.taskKey(id);
+    const hash = await this.#connection.command((redis) => redis.hgetall(key));
+    return decodeRecord(hash, this.malformed, id);
+  }
+
+  async cancel(id: string, now: number): Promise<CancelResult> {
+    const names = this.#names;
+    const key = names.taskKey(id);
+    checkNow(now);
+    return this.#connection.command((redis): CancelResult => {
+      const state = redis.hget(key, 'state');
+      if (state === 'waiting' || state === 'delayed') {
+        redis.zrem(names.backlogKey, [id]);
+        redis.zrem(names.delayedKey, [id]);
+        this.#finish(redis, id, 'cancelled', 'error', CANCELLED_JSON, now);
+        return { kind: 'cancelled' };
+      }
+      const owner = redis.hget(key, 'owner');
+      if (state === 'active' && isValidId(owner)) {
+        redis.hset(key, 'cancel', '1');
+        return { kind: 'requested', owner };
+      }
+      if (state !== null && isTerminalText(state)) return { kind: 'finished' };
+      return { kind: 'unknown' };
+    });
+  }
+
+  async beat(id: string, entry: string, incarnation: string, ttlMs: number): Promise<void> {
+    checkBeat(id, entry, incarnation, ttlMs);
+    const names = this.#names;
+    await this.#connection.command((redis) => {
+      redis.hset(names.dispatchersKey, id, entry);
+      redis.set(names.dispatcherHeartbeatKey(id), incarnation, { px: ttlMs });
+    });
+  }
+
+  async leave(id: string): Promise<void> {
+    const names = this.#names;
+    const heartbeat = names.dispatcherHeartbeatKey(id);
+    const active = names.activeKey(id);
+    await this.#connection.command((redis) => {
+      redis.del([heartbeat]);
+      if (redis.scard(active) === 0) redis.hdel(names.dispatchersKey, [id]);
+    });
+  }
+
+  async deadOwners(): Promise<string[]> {
+    const names = this.#names;
+    return this.#connection.command((redis) =>
+      redis
+        .hkeys(names.dispatchersKey)
+        .filter((id) => isValidId(id) && !redis.exists(names.dispatcherHeartbeatKey(id))),
+    );
+  }
+
+  async adopt(dead: string, owner: string): Promise<DurableRecord[]> {
+    checkAdopt(dead, owner);
+    const names = this.#names;
+    const raws = await this.#connection.command((redis) => {
+      if (redis.exists(names.dispatcherHeartbeatKey(dead))) return [];
+      const adopted: RawRecord[] = [];
+      const mine = names.activeKey(owner);
+      for (const id of redis.smembers(names.activeKey(dead))) {
+        if (!isValidId(id)) continue;
+        const key = names.taskKey(id);
+        if (redis.hget(key, 'state') !== 'active' || redis.hget(key, 'owner') !== dead) continue;
+        redis.hset(key, 'owner', owner);
+        redis.sadd(mine, [id]);
+        adopted.push({ id, hash: redis.hgetall(key) });
+      }
+      redis.del([names.activeKey(dead)]);
+      redis.hdel(names.dispatchersKey, [dead]);
+      return adopted;
+    });
+    return quarantine(raws, owner, this.#clock.now(), this);
+  }
+
+  async counts(): Promise<StoreCounts> {
+    const names = this.#names;
+    return this.#connection.command((redis) => {
+      const activeByOwner = Object.create(null) as Record<string, number>;
+      let active = 0;
+      for (const owner of redis.hkeys(names.dispatchersKey)) {
+        if (!isValidId(owner)) continue;
+        activeByOwner[owner] = redis.scard(names.activeKey(owner));
+        active += activeByOwner[owner];
+      }
+      return {
+        waiting: redis.zcard(names.backlogKey),
+        delayed: redis.zcard(names.delayedKey),
+        active,
+        activeByOwner,
+      };
+    });
+  }
+
+  /** The terminal write, as the scripts' `finish`: outcome, no owner, kept for its TTL, announced. */
+  #finish(
+    redis: MemoryRedis,
+    id: string,
+    state: TerminalState,
+    field: 'result' | 'error' | undefined,
+    value: string,
+    now: number,
+  ): void {
+    const key = this.#names.taskKey(id);
+    redis.hmset(key, { state, finishedAt: String(now) });
+    if (field !== undefined) redis.hset(key, field, value);
+    redis.hdel(key, ['owner']);
+    const ttl = storedInteger(redis.hget(key, 'resultTtlMs'));
+    redis.pexpire(key, ttl !== undefined && ttl >= 1 ? ttl : DEFAULT_RESULT_TTL_MS);
+    // In the same step as the write, as the script publishes: a waiter that
+    // subscribed and then reads the record either finds it finished or hears of it.
+    redis._publish(this.#names.settledChannel, id);
+  }
+}
+
+function isTerminalText(state: string): boolean {
+  return state === 'succeeded' || state === 'failed' || state === 'cancelled';
+}
+
+/** A stored integer as the scripts' `int` reads one, or undefined. */
+function storedInteger(value: string | null): number | undefined {
+  if (value === null || value.length > 17 || !/^-?\d+$/.test(value)) return undefined;
+  return Number(value);
+}
+
+/** The backlog score of a stored task, as the scripts' `backlog_score` computes it. */
+function storedScore(redis: MemoryRedis, key: string): number {
+  const priority = storedInteger(redis.hget(key, 'priority'));
+  const createdAt = storedInteger(redis.hget(key, 'createdAt'));
+  return backlogScore(
+    priority !== undefined && isValidPriority(priority) ? priority : 0,
+    createdAt !== undefined && createdAt >= 0 && createdAt < BACKLOG_PRIORITY_STEP ? createdAt : 0,
+  );
+}

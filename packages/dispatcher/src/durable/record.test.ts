@@ -1,0 +1,164 @@
+import { ErrorCode, PRIORITY_MAX, PRIORITY_MIN } from '@ringcast/protocol';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  type DurableRecord,
+  decodeRecord,
+  encodeRecord,
+  MalformedRecords,
+  TASK_STATES,
+} from './record.js';
+
+const idArb = fc.stringMatching(/^[A-Za-z0-9_.-]{1,128}$/);
+const epochArb = fc.integer({ min: 0, max: 2 ** 42 - 1 });
+const countArb = fc.integer({ min: 0, max: 1_000_000 });
+const jsonArb = fc.jsonValue().filter((value) => !JSON.stringify(value).includes('__proto__'));
+
+const recordArb: fc.Arbitrary<DurableRecord> = fc
+  .record(
+    {
+      id: idArb,
+      handler: fc.string({ minLength: 1, maxLength: 128 }),
+      payload: jsonArb,
+      state: fc.constantFrom(...TASK_STATES),
+      priority: fc.integer({ min: PRIORITY_MIN, max: PRIORITY_MAX }),
+      attempts: countArb,
+      worker: idArb,
+      owner: idArb,
+      createdAt: epochArb,
+      startedAt: epochArb,
+      finishedAt: epochArb,
+      runAt: epochArb,
+      expiresAt: epochArb,
+      timeoutMs: countArb,
+      retries: countArb,
+      resultTtlMs: fc.integer({ min: 1, max: 2 ** 31 }),
+      key: fc.string({ minLength: 1, maxLength: 512 }),
+      result: jsonArb,
+      error: fc.record(
+        {
+          code: fc.constantFrom(...Object.values(ErrorCode)),
+          message: fc.string({ maxLength: 100 }),
+          remote: fc.record(
+            {
+              name: fc.string({ minLength: 1, maxLength: 20 }),
+              message: fc.string({ maxLength: 100 }),
+              retryable: fc.boolean(),
+              code: fc.string({ minLength: 1, maxLength: 64 }),
+            },
+            { requiredKeys: ['name', 'message', 'retryable'] },
+          ),
+        },
+        { requiredKeys: ['code', 'message'] },
+      ),
+      cancelRequested: fc.boolean(),
+    },
+    {
+      requiredKeys: [
+        'id',
+        'handler',
+        'state',
+        'priority',
+        'attempts',
+        'createdAt',
+        'timeoutMs',
+        'retries',
+        'resultTtlMs',
+        'cancelRequested',
+      ],
+    },
+  )
+  // An active task always has its owner.
+  .filter((record) => record.state !== 'active' || record.owner !== undefined);
+
+describe('durable record', () => {
+  it('reads back exactly what it wrote, over random records', () => {
+    fc.assert(
+      fc.property(recordArb, (record) => {
+        const malformed = new MalformedRecords();
+        const fields = encodeRecord(record);
+        for (const value of Object.values(fields)) expect(typeof value).toBe('string');
+        // JSON values come back as JSON carries them (-0 as 0).
+        const expected = { ...record };
+        if ('payload' in record) expected.payload = JSON.parse(JSON.stringify(record.payload));
+        if ('result' in record) expected.result = JSON.parse(JSON.stringify(record.result));
+        expect(decodeRecord(fields, malformed, record.id)).toEqual(expected);
+        expect(malformed.total).toBe(0);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('never throws on whatever a hash holds, and counts each record it refuses', () => {
+    const fieldArb = fc.constantFrom(
+      'id',
+      'handler',
+      'state',
+      'priority',
+      'attempts',
+      'createdAt',
+      'timeoutMs',
+      'retries',
+      'resultTtlMs',
+      'payload',
+      'error',
+      'owner',
+      'cancel',
+      '__proto__',
+    );
+    const valueArb = fc.oneof(
+      fc.string(),
+      fc.constantFrom('0', '1', '-1', 'waiting', 'active', '{"a":1}', 'null', '1e3', '007'),
+    );
+    fc.assert(
+      fc.property(fc.dictionary(fieldArb, valueArb), (hash) => {
+        const malformed = new MalformedRecords();
+        const record = decodeRecord(hash, malformed);
+        if (Object.keys(hash).length === 0) expect(malformed.total).toBe(0);
+        else expect(malformed.total).toBe(record === undefined ? 1 : 0);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('reads no hash as no record, without counting it', () => {
+    const malformed = new MalformedRecords();
+    expect(decodeRecord({}, malformed)).toBeUndefined();
+    expect(malformed.total).toBe(0);
+  });
+
+  it.each([
+    ['a leading zero', { attempts: '01' }, 'attempts'],
+    ['an exponent', { createdAt: '1e3' }, 'createdAt'],
+    ['a creation time beyond 2^42', { createdAt: String(2 ** 42) }, 'createdAt'],
+    ['a signed zero', { retries: '-0' }, 'retries'],
+    ['no handler', { handler: undefined }, 'handler'],
+    ['a cancel flag other than 1', { cancel: 'yes' }, 'cancel'],
+    ['an error that is not an object', { error: '"boom"' }, 'error'],
+    [
+      'a remote error without retryable',
+      { error: '{"code":"HANDLER_ERROR","message":"m","remote":{"name":"E","message":"m"}}' },
+      'error',
+    ],
+  ])('refuses %s, naming the field', (_what, change, field) => {
+    const fields: Record<string, string> = encodeRecord({
+      id: 't',
+      handler: 'h',
+      state: 'waiting',
+      priority: 0,
+      attempts: 0,
+      createdAt: 1,
+      timeoutMs: 1,
+      retries: 0,
+      resultTtlMs: 1,
+      cancelRequested: false,
+    });
+    for (const [name, value] of Object.entries(change)) {
+      if (value === undefined) delete fields[name];
+      else fields[name] = value;
+    }
+    const malformed = new MalformedRecords();
+    expect(decodeRecord(fields, malformed)).toBeUndefined();
+    expect(malformed.snapshot()).toEqual({ [field]: 1 });
+  });
+});

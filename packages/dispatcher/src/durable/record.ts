@@ -1,0 +1,346 @@
+/**
+ * A durable task's record: one Redis hash per task (`{ns}:task:<id>`), every
+ * value a string there and typed here. {@link encodeRecord} writes it;
+ * {@link decodeRecord} reads it back without trusting it: anything in Redis
+ * may have been written by another version, by hand, or only in part, so a
+ * record that does not hold together reads as undefined and its first bad
+ * field is counted, never thrown.
+ *
+ * | field | value |
+ * |---|---|
+ * | `id`, `handler` | the task's id and handler name |
+ * | `payload` | JSON text; absent for an undefined payload |
+ * | `state` | `delayed` \| `waiting` \| `active` \| `succeeded` \| `failed` \| `cancelled` |
+ * | `priority` | integer from `PRIORITY_MIN` to `PRIORITY_MAX` |
+ * | `attempts` | attempts started, over all owners |
+ * | `worker` | the last attempt's worker |
+ * | `owner` | the dispatcher that owns it, while `active` |
+ * | `createdAt`, `startedAt`, `finishedAt`, `runAt`, `expiresAt` | epoch ms |
+ * | `timeoutMs`, `retries`, `resultTtlMs` | non-negative integers (`resultTtlMs` ≥ 1) |
+ * | `key` | the routing key, if any |
+ * | `result` | JSON text of a success's value; absent for undefined |
+ * | `error` | JSON text of `{ code, message, remote? }` |
+ * | `cancel` | `"1"` once a cancel was requested while it was active |
+ */
+import {
+  BACKLOG_PRIORITY_STEP,
+  checkEncodedMessage,
+  ErrorCode,
+  isValidId,
+  PRIORITY_MAX,
+  PRIORITY_MIN,
+  type RemoteError,
+} from '@ringcast/protocol';
+import { MAX_KEY_LENGTH } from '../admission.js';
+
+export const TASK_STATES = [
+  'delayed',
+  'waiting',
+  'active',
+  'succeeded',
+  'failed',
+  'cancelled',
+] as const;
+export type TaskState = (typeof TASK_STATES)[number];
+export type TerminalState = 'succeeded' | 'failed' | 'cancelled';
+
+/**
+ * How long a finished record is kept when its own `resultTtlMs` cannot be
+ * read: the default the issue gives `resultTtlMs`, 24 h.
+ */
+export const DEFAULT_RESULT_TTL_MS = 24 * 60 * 60 * 1000;
+/** Longest handler name, as the wire format allows it. */
+export const MAX_HANDLER_LENGTH = 128;
+/** Longest stored error message, as a worker's result carries it. */
+export const MAX_ERROR_MESSAGE = 8192;
+
+/** How a task failed or was cancelled, as `result(id)` will reject with it. */
+export interface StoredError {
+  code: ErrorCode;
+  message: string;
+  /** For `HANDLER_ERROR`: what the handler threw. */
+  remote?: RemoteError;
+}
+
+export interface DurableRecord {
+  id: string;
+  handler: string;
+  payload?: unknown;
+  state: TaskState;
+  priority: number;
+  /** Attempts started, over all owners. */
+  attempts: number;
+  /** The worker of the last attempt started. */
+  worker?: string;
+  /** The dispatcher that owns the task; set exactly while it is `active`. */
+  owner?: string;
+  createdAt: number;
+  /** When the first attempt started. */
+  startedAt?: number;
+  finishedAt?: number;
+  /** When a delayed task is due. */
+  runAt?: number;
+  /** A task not started by then is to fail `EXPIRED` (the dispatcher decides; the store keeps it). */
+  expiresAt?: number;
+  timeoutMs: number;
+  retries: number;
+  /** How long the record is kept once the task finished. */
+  resultTtlMs: number;
+  /** The routing key, for strategies that read one. */
+  key?: string;
+  /** A success's value. */
+  result?: unknown;
+  error?: StoredError;
+  /** A cancel was requested while the task was active (the `cancel` field). */
+  cancelRequested: boolean;
+}
+
+/** What a submitter decides about a new task; the store sets the rest. */
+export type NewRecord = Pick<
+  DurableRecord,
+  | 'id'
+  | 'handler'
+  | 'payload'
+  | 'priority'
+  | 'runAt'
+  | 'expiresAt'
+  | 'timeoutMs'
+  | 'retries'
+  | 'resultTtlMs'
+  | 'key'
+>;
+
+export function isTerminal(state: TaskState): state is TerminalState {
+  return state === 'succeeded' || state === 'failed' || state === 'cancelled';
+}
+
+/**
+ * The hash fields of `record`, as strings; fields that are undefined are left
+ * out. JSON values must already be known to encode (the store checks them
+ * before it calls this).
+ */
+export function encodeRecord(record: DurableRecord): Record<string, string> {
+  const fields: Record<string, string> = {
+    id: record.id,
+    handler: record.handler,
+    state: record.state,
+    priority: String(record.priority),
+    attempts: String(record.attempts),
+    createdAt: String(record.createdAt),
+    timeoutMs: String(record.timeoutMs),
+    retries: String(record.retries),
+    resultTtlMs: String(record.resultTtlMs),
+  };
+  const optional: Array<[string, string | undefined]> = [
+    ['payload', json(record.payload)],
+    ['worker', record.worker],
+    ['owner', record.owner],
+    ['startedAt', numeric(record.startedAt)],
+    ['finishedAt', numeric(record.finishedAt)],
+    ['runAt', numeric(record.runAt)],
+    ['expiresAt', numeric(record.expiresAt)],
+    ['key', record.key],
+    ['result', json(record.result)],
+    ['error', json(record.error)],
+    ['cancel', record.cancelRequested ? '1' : undefined],
+  ];
+  for (const [field, value] of optional) if (value !== undefined) fields[field] = value;
+  return fields;
+}
+
+function json(value: unknown): string | undefined {
+  return value === undefined ? undefined : JSON.stringify(value);
+}
+
+function numeric(value: number | undefined): string | undefined {
+  return value === undefined ? undefined : String(value);
+}
+
+/**
+ * Counts records that could not be read, by the first field that was wrong
+ * (a bounded set of names, so the counts stay small whatever Redis holds).
+ */
+export class MalformedRecords {
+  readonly #byField = new Map<string, number>();
+
+  count(field: string): void {
+    this.#byField.set(field, (this.#byField.get(field) ?? 0) + 1);
+  }
+
+  get total(): number {
+    let total = 0;
+    for (const n of this.#byField.values()) total += n;
+    return total;
+  }
+
+  /** Counts by field. */
+  snapshot(): Record<string, number> {
+    return Object.fromEntries(this.#byField);
+  }
+}
+
+/** Thrown inside {@link decodeRecord} only, to name the field that failed. */
+class BadField {
+  constructor(readonly field: string) {}
+}
+
+const STATES = new Set<string>(TASK_STATES);
+const ERROR_CODES = new Set<string>(Object.values(ErrorCode));
+/** Decimal integers as the store writes them: no sign on zero, no leading zeros, no exponent. */
+const INTEGER = /^(?:0|-?[1-9][0-9]{0,15})$/;
+
+/**
+ * Reads a record's hash. Undefined for an empty hash (no record) and for one
+ * that does not hold together, which is counted in `malformed` under the field
+ * that failed; `id`, when given, is the id the record must carry (the one its
+ * key was found under). Never throws.
+ */
+export function decodeRecord(
+  hash: Readonly<Record<string, string>>,
+  malformed: MalformedRecords,
+  id?: string,
+): DurableRecord | undefined {
+  if (Object.keys(hash).length === 0) return undefined;
+  try {
+    return readRecord(hash, id);
+  } catch (error) {
+    malformed.count(error instanceof BadField ? error.field : 'record');
+    return undefined;
+  }
+}
+
+function readRecord(hash: Readonly<Record<string, string>>, expectedId?: string): DurableRecord {
+  const field = (name: string): string | undefined =>
+    Object.hasOwn(hash, name) ? hash[name] : undefined;
+  const text = (name: string, max: number): string => {
+    const value = field(name);
+    if (typeof value !== 'string' || value.length === 0 || value.length > max) {
+      throw new BadField(name);
+    }
+    return value;
+  };
+  const optionalText = (name: string, max: number): string | undefined =>
+    field(name) === undefined ? undefined : text(name, max);
+  const id = (name: string): string => {
+    const value = field(name);
+    if (!isValidId(value)) throw new BadField(name);
+    return value;
+  };
+  const optionalId = (name: string): string | undefined =>
+    field(name) === undefined ? undefined : id(name);
+  const integer = (name: string, min: number, max = Number.MAX_SAFE_INTEGER): number => {
+    const value = field(name);
+    if (value === undefined || !INTEGER.test(value)) throw new BadField(name);
+    const n = Number(value);
+    if (!Number.isSafeInteger(n) || n < min || n > max) throw new BadField(name);
+    return n;
+  };
+  const optionalInteger = (name: string, min: number): number | undefined =>
+    field(name) === undefined ? undefined : integer(name, min);
+  const optionalJson = (name: string): unknown => {
+    const value = field(name);
+    if (value === undefined) return undefined;
+    return parseJson(value, name);
+  };
+
+  const required: DurableRecord = {
+    id: id('id'),
+    handler: text('handler', MAX_HANDLER_LENGTH),
+    state: state(field('state')),
+    priority: integer('priority', PRIORITY_MIN, PRIORITY_MAX),
+    attempts: integer('attempts', 0),
+    createdAt: integer('createdAt', 0, BACKLOG_PRIORITY_STEP - 1),
+    timeoutMs: integer('timeoutMs', 0),
+    retries: integer('retries', 0),
+    resultTtlMs: integer('resultTtlMs', 1),
+    cancelRequested: cancel(field('cancel')),
+  };
+  if (expectedId !== undefined && required.id !== expectedId) throw new BadField('id');
+  const optional: Partial<DurableRecord> = {
+    payload: optionalJson('payload'),
+    worker: optionalId('worker'),
+    owner: optionalId('owner'),
+    startedAt: optionalInteger('startedAt', 0),
+    finishedAt: optionalInteger('finishedAt', 0),
+    runAt: optionalInteger('runAt', 0),
+    expiresAt: optionalInteger('expiresAt', 0),
+    key: optionalText('key', MAX_KEY_LENGTH),
+    result: optionalJson('result'),
+  };
+  const error = field('error');
+  if (error !== undefined) optional.error = storedError(parseJson(error, 'error'));
+  const record: DurableRecord = { ...required, ...withoutUndefined(optional) };
+  // Only the owner's writes are fenced by it: an active task without one could never finish.
+  if (record.state === 'active' && record.owner === undefined) throw new BadField('owner');
+  return record;
+}
+
+/** `value` without its undefined properties, so a decoded record holds only what was stored. */
+function withoutUndefined<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+}
+
+function state(value: string | undefined): TaskState {
+  if (value === undefined || !STATES.has(value)) throw new BadField('state');
+  return value as TaskState;
+}
+
+function cancel(value: string | undefined): boolean {
+  if (value === undefined) return false;
+  if (value !== '1') throw new BadField('cancel');
+  return true;
+}
+
+/** JSON text as a value, refusing keys that could pollute a prototype (as decode() does for messages). */
+function parseJson(text: string, name: string): unknown {
+  if (checkEncodedMessage(text) !== undefined) throw new BadField(name);
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new BadField(name);
+  }
+}
+
+/** `value` as a stored error, or undefined if a record could not hold it. */
+export function readStoredError(value: unknown): StoredError | undefined {
+  try {
+    return storedError(value);
+  } catch {
+    return undefined;
+  }
+}
+
+function storedError(value: unknown): StoredError {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new BadField('error');
+  }
+  const o = value as Record<string, unknown>;
+  const { code, message } = o;
+  if (typeof code !== 'string' || !ERROR_CODES.has(code)) throw new BadField('error');
+  if (typeof message !== 'string' || message.length > MAX_ERROR_MESSAGE) {
+    throw new BadField('error');
+  }
+  const error: StoredError = { code: code as ErrorCode, message };
+  if (o['remote'] !== undefined) error.remote = remoteError(o['remote']);
+  return error;
+}
+
+function remoteError(value: unknown): RemoteError {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new BadField('error');
+  }
+  const o = value as Record<string, unknown>;
+  const { name, message, retryable, code } = o;
+  const valid =
+    typeof name === 'string' &&
+    name.length > 0 &&
+    name.length <= MAX_HANDLER_LENGTH &&
+    typeof message === 'string' &&
+    message.length <= MAX_ERROR_MESSAGE &&
+    typeof retryable === 'boolean' &&
+    (code === undefined || (typeof code === 'string' && code.length > 0 && code.length <= 64));
+  if (!valid) throw new BadField('error');
+  const remote: RemoteError = { name, message, retryable };
+  if (code !== undefined) remote.code = code;
+  return remote;
+}

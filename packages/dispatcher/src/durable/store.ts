@@ -1,0 +1,159 @@
+/**
+ * Where durable tasks live: the one seam between the dispatcher's durable core
+ * and their storage. Every operation is semantic and atomic, so the fencing
+ * lives in the store rather than in its callers: `redis-store.ts` does each in
+ * one Lua script (or MULTI), `memory-store.ts` inside one command of protocol's
+ * `MemoryRedis`. One contract suite (`testing/durable-store-contract.ts`) runs
+ * against both.
+ *
+ * Lifecycle of a record, and who moves it:
+ *
+ * | from | to | by |
+ * |---|---|---|
+ * | — | delayed, waiting, active | `add` (runAt in the future; else the backlog; `claimBy`: its submitter runs it) |
+ * | delayed | waiting | `claim`, once due |
+ * | waiting | active | `claim` |
+ * | active | waiting | `release` (its owner closes without finishing it) |
+ * | active | active, another owner | `adopt` (its owner's heartbeat lapsed) |
+ * | active | succeeded, failed, cancelled | `settle` by its owner; `release` of a task whose cancel was requested |
+ * | waiting, delayed | failed, cancelled | `settle` without an owner (expiry), `cancel` |
+ *
+ * Arguments are checked before anything is sent: a bad one throws a
+ * `DispatchError` (`INVALID_OPTIONS`, or `INVALID_MESSAGE` for a value JSON
+ * cannot carry), or protocol's `RingcastError` `INVALID_OPTIONS` for an id no
+ * key can be named after. What is read back from Redis never throws: a record
+ * that cannot be read is counted in {@link DurableStore.malformed}.
+ */
+import type { DurableRecord, MalformedRecords, NewRecord, StoredError } from './record.js';
+
+export interface AddOptions {
+  /** Epoch ms: the task's `createdAt`, and what its `runAt` is compared with. */
+  now: number;
+  /** The dispatcher that runs it at once (it had capacity): the task starts `active`, owned by it. */
+  claimBy?: string;
+  /**
+   * Most tasks that may wait, waiting and delayed together: a task that would
+   * go beyond is refused (`'full'`). A claimed task does not wait and is not counted.
+   */
+  maxBacklog?: number;
+}
+
+/** What `add` did: stored it to wait (`added`) or to run (`claimed`), or wrote nothing. */
+export type AddResult = 'added' | 'claimed' | 'full' | 'exists';
+
+/** A task's outcome, as its terminal write stores it. */
+export type Outcome =
+  | { state: 'succeeded'; result?: unknown }
+  | { state: 'failed' | 'cancelled'; error: StoredError };
+
+export type SettleResult =
+  /** Written, and announced on the settled channel. */
+  | { kind: 'settled' }
+  /** Refused: the task is not the writer's (another owner holds it, or it waits unowned). */
+  | { kind: 'stale'; record: DurableRecord }
+  /** Refused: it finished already; `record` holds the stored outcome, to answer a late writer's caller with. */
+  | { kind: 'already'; record: DurableRecord }
+  /** No record under this id (never added, or expired), or one that cannot be read. */
+  | { kind: 'unknown' };
+
+export type CancelResult =
+  /** It had not started: it is cancelled now, and settled. */
+  | { kind: 'cancelled' }
+  /** It runs: the request is stored; `owner` is to abort it and settle it. */
+  | { kind: 'requested'; owner: string }
+  /** It finished already. */
+  | { kind: 'finished' }
+  /** No record under this id, or one that cannot be read. */
+  | { kind: 'unknown' };
+
+export interface StoreCounts {
+  /** Tasks in the backlog. */
+  waiting: number;
+  delayed: number;
+  /** Active tasks over every registered dispatcher. */
+  active: number;
+  /** Active tasks per registered dispatcher id. */
+  activeByOwner: Record<string, number>;
+}
+
+export interface DurableStore {
+  /**
+   * Adds a new task: `delayed` when `runAt > now`, else `waiting` in the
+   * backlog; or, with `claimBy`, straight to `active` owned by it (attempts
+   * stay 0: the submitter had capacity). `'full'` with nothing written when
+   * `maxBacklog` is set and that many tasks wait already; `'exists'` if the id
+   * is taken (also by a finished record not yet expired).
+   */
+  add(record: NewRecord, options: AddOptions): Promise<AddResult>;
+  /**
+   * Moves delayed tasks due by `now` to the backlog (up to `DUE_BATCH` a call,
+   * earliest first), then claims up to `n` waiting tasks for `owner`, highest
+   * priority first, then oldest: state active, owner set, in its active set.
+   * Two owners never get the same task. A claimed record that cannot be read is
+   * failed at once (`INVALID_MESSAGE`) instead of returned.
+   */
+  claim(owner: string, n: number, now: number): Promise<DurableRecord[]>;
+  /**
+   * `owner` starts attempt `attempt` on `worker`: attempts = attempt, worker,
+   * and startedAt the first time. False, writing nothing, if the task is not
+   * active or not `owner`'s (a fenced, stale owner).
+   */
+  started(
+    id: string,
+    owner: string,
+    attempt: number,
+    worker: string,
+    now: number,
+  ): Promise<boolean>;
+  /**
+   * The one fenced terminal write. With an `owner`: only while the task is
+   * active and `owner`'s. Without: only while it waits or is delayed, and only
+   * to fail or cancel it. Writes the state, the result or error and
+   * finishedAt, clears the owner, takes the id out of every index, keeps the
+   * record for its `resultTtlMs`, and publishes the id on the settled channel.
+   */
+  settle(
+    id: string,
+    owner: string | undefined,
+    outcome: Outcome,
+    now: number,
+  ): Promise<SettleResult>;
+  /**
+   * Gives an active task back to the backlog (its owner closes without
+   * finishing it): state waiting, owner cleared. A task whose cancel was
+   * requested is cancelled instead, and settled. False if it is not `owner`'s.
+   */
+  release(id: string, owner: string, now: number): Promise<boolean>;
+  /** The record, or undefined when there is none or it cannot be read. */
+  get(id: string): Promise<DurableRecord | undefined>;
+  /**
+   * Cancels: a waiting or delayed task at once (`CANCELLED`, settled as by
+   * `settle`); an active one by storing the request for its owner.
+   */
+  cancel(id: string, now: number): Promise<CancelResult>;
+  /**
+   * Registers dispatcher `id` with its registry `entry` (JSON info), and
+   * refreshes its heartbeat: `incarnation`, expiring after `ttlMs`.
+   */
+  beat(id: string, entry: string, incarnation: string, ttlMs: number): Promise<void>;
+  /**
+   * Ends dispatcher `id`'s heartbeat and, if it owns no active task, its
+   * registration. One that still owns tasks stays registered, so it reads as
+   * dead and they are adopted rather than lost.
+   */
+  leave(id: string): Promise<void>;
+  /** Registered dispatcher ids whose heartbeat is gone. */
+  deadOwners(): Promise<string[]>;
+  /**
+   * Atomically, once: if `dead`'s heartbeat is still absent, makes `owner` the
+   * owner of every active task of `dead`, deletes `dead`'s active set and
+   * registration, and returns the moved records. A second caller, or any caller
+   * while the heartbeat lives, gets []. Replies parked for `dead` are not
+   * touched here. A moved record that cannot be read is failed at once.
+   */
+  adopt(dead: string, owner: string): Promise<DurableRecord[]>;
+  /** How many tasks wait, are delayed, and are active (for stats; not one atomic read). */
+  counts(): Promise<StoreCounts>;
+  /** Records read back that could not be decoded, by the field that failed. */
+  readonly malformed: MalformedRecords;
+}
