@@ -5,7 +5,13 @@
  * never in a half-sent task. They run on every call, so they allocate nothing
  * unless they fail.
  */
-import { ErrorCode, MAX_TIMER_MS, PRIORITY_MAX, PRIORITY_MIN } from '@ringcast/protocol';
+import {
+  ErrorCode,
+  isValidPriority,
+  MAX_TIMER_MS,
+  PRIORITY_MAX,
+  PRIORITY_MIN,
+} from '@ringcast/protocol';
 import { DispatchError } from './errors.js';
 
 /** The longest routing `key` a task may carry, in UTF-16 code units: hashed on every attempt. */
@@ -197,12 +203,7 @@ export function readCallOptions(
     out.key = key;
   }
   if (priority !== undefined) {
-    if (
-      typeof priority !== 'number' ||
-      !Number.isInteger(priority) ||
-      priority < PRIORITY_MIN ||
-      priority > PRIORITY_MAX
-    ) {
+    if (!isValidPriority(priority)) {
       throw invalid(
         `priority must be an integer from ${PRIORITY_MIN} to ${PRIORITY_MAX}, got ${describe(priority)}`,
       );
