@@ -84,6 +84,27 @@ describe.skipIf(!privateRedisAvailable)('start() failures say why', () => {
       await target.close();
     });
 
+    it('names a database index the server does not have, rather than running in database 0', async () => {
+      const target = create(`redis://127.0.0.1:${redis.server.port}/99`);
+      const error = await rejection(target.start());
+      expect(error.code).toBe(ErrorCode.REDIS_ERROR);
+      expect(error.message).toMatch(/DB index is out of range/);
+      await target.close();
+    });
+
+    it('runs in the database index the URL names', async () => {
+      const target = create(`redis://127.0.0.1:${redis.server.port}/3`);
+      await target.start();
+      const probe = track(new Redis(`redis://127.0.0.1:${redis.server.port}`));
+      const clients = String(await probe.call('CLIENT', 'LIST'))
+        .split('\n')
+        .filter((line) => / name=ringcast/.test(line));
+      expect(clients.length).toBeGreaterThanOrEqual(2);
+      for (const line of clients) expect(line).toMatch(/ db=3 /);
+      await target.close();
+      probe.disconnect();
+    });
+
     it("rejects with the cause when the application's own client cannot connect", async () => {
       const port = await freePort();
       // Retries forever, as ioredis clients do by default: start() must not wait for it.

@@ -16,6 +16,9 @@ export interface RedisConnection {
   on(event: 'error', listener: (error: Error) => void): unknown;
   once(event: string, listener: () => void): unknown;
   off(event: string, listener: () => void): unknown;
+  /** ioredis's options: `db` is the database index the URL or options named. */
+  readonly options?: { readonly db?: number };
+  select?(db: number): Promise<unknown>;
 }
 
 /** A client, as opposed to options for one: duck-typed, so compatible clients work too. */
@@ -35,6 +38,25 @@ export function isRedisClient(value: unknown): boolean {
  * hold `start()` forever.
  */
 export async function whenReady(client: RedisConnection): Promise<void> {
+  await connected(client);
+  await confirmDatabase(client);
+}
+
+/**
+ * Selects the database index the client was given, once more, and waits for the
+ * answer. ioredis selects it when it connects but only emits an error when
+ * Redis refuses (an index beyond the server's `databases`), and the connection
+ * then runs in database 0: ringcast would work in another database than the
+ * one named, silently. Here the refusal rejects the start instead.
+ */
+async function confirmDatabase(client: RedisConnection): Promise<void> {
+  const db = client.options?.db;
+  if (typeof db === 'number' && db !== 0 && typeof client.select === 'function') {
+    await client.select(db);
+  }
+}
+
+async function connected(client: RedisConnection): Promise<void> {
   if (client.status === 'ready' || client.status === undefined) return;
   if (client.status === 'wait') {
     await client.connect();
