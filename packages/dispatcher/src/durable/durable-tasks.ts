@@ -172,7 +172,8 @@ export class DurableTasks {
       const opts: { now: number; claimBy?: string; maxBacklog?: number } = { now };
       if (claim) opts.claimBy = host.id;
       if (host.options.maxBacklog !== undefined) opts.maxBacklog = host.options.maxBacklog;
-      added = await store.add(record, opts);
+      // Tracked: close() must not leave before a claim it made here is run or given back.
+      added = await this.#track(store.add(record, opts));
     } catch (error) {
       if (error instanceof DispatchError) throw counters.refuse(error);
       throw counters.refuse(
@@ -630,9 +631,13 @@ export class DurableTasks {
     return this.#store;
   }
 
-  #track(promise: Promise<unknown>): void {
+  #track<T>(promise: Promise<T>): Promise<T> {
     this.#pending.add(promise);
-    void promise.finally(() => this.#pending.delete(promise));
+    promise.then(
+      () => this.#pending.delete(promise),
+      () => this.#pending.delete(promise),
+    );
+    return promise;
   }
 }
 
