@@ -109,6 +109,8 @@ export class DurableTasks {
   #claimTimer: Timer | undefined;
   #pollTimer: Timer | undefined;
   #claiming = false;
+  /** Submits claiming their task at once whose write is in flight: slots promised, not yet taken. */
+  #reserved = 0;
   #claimQueued = false;
   #stopped = false;
   /** Tasks no longer ours (fenced) or given back at close: their rejection writes nothing. */
@@ -167,6 +169,8 @@ export class DurableTasks {
     }
     const store = this.#store!;
     const claim = record.runAt === undefined && this.#hasRoomFor(record.handler, now);
+    // Counted until the task runs: concurrent submits must not claim more than the room there is.
+    if (claim) this.#reserved++;
     let added: Awaited<ReturnType<DurableStore['add']>>;
     try {
       const opts: { now: number; claimBy?: string; maxBacklog?: number } = { now };
@@ -175,6 +179,7 @@ export class DurableTasks {
       // Tracked: close() must not leave before a claim it made here is run or given back.
       added = await this.#track(store.add(record, opts));
     } catch (error) {
+      if (claim) this.#reserved--;
       if (error instanceof DispatchError) throw counters.refuse(error);
       throw counters.refuse(
         new DispatchError(
@@ -186,6 +191,7 @@ export class DurableTasks {
         ),
       );
     }
+    if (claim) this.#reserved--;
     switch (added) {
       case 'full': {
         const message = `the durable backlog holds maxBacklog (${host.options.maxBacklog}) tasks`;
@@ -263,7 +269,11 @@ export class DurableTasks {
   /** Room for a task of `handler` now: a live worker has a free slot and the local queue is empty. */
   #hasRoomFor(handler: string, now: number): boolean {
     const host = this.#host;
-    return host.queue.size === 0 && host.membership.hasRoomFor(handler, now);
+    return (
+      host.queue.size === 0 &&
+      host.membership.freeSlots(now) > this.#reserved &&
+      host.membership.hasRoomFor(handler, now)
+    );
   }
 
   // ---- the claim loop -----------------------------------------------------
@@ -278,7 +288,8 @@ export class DurableTasks {
     const host = this.#host;
     if (host.closedReason() !== undefined) return;
     const now = host.clock.now();
-    const n = host.queue.size === 0 ? Math.min(CLAIM_BATCH, host.membership.freeSlots(now)) : 0;
+    const free = host.membership.freeSlots(now) - this.#reserved;
+    const n = host.queue.size === 0 ? Math.min(CLAIM_BATCH, free) : 0;
     if (n <= 0) return;
     this.#claiming = true;
     const claimed = this.#store.claim(host.id, n, now).then(
