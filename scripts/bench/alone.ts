@@ -95,17 +95,27 @@ class StubRedis extends EventEmitter {
   async pubsub(): Promise<unknown[]> {
     return [];
   }
-  /** The parked-replies read at start: nothing is ever parked here. */
+  /**
+   * The parked-replies read at start (nothing is ever parked here) and the
+   * dispatcher's owner heartbeat (durable tasks), answered as Redis would.
+   */
   multi() {
+    const replies: Array<[null, unknown]> = [];
     const chain = {
-      lrange: () => chain,
-      del: () => chain,
-      exec: async () => [
-        [null, []],
-        [null, 0],
-      ],
+      lrange: () => (replies.push([null, []]), chain),
+      del: () => (replies.push([null, 0]), chain),
+      hset: () => (replies.push([null, 1]), chain),
+      set: () => (replies.push([null, 'OK']), chain),
+      exec: async () => replies,
     };
     return chain;
+  }
+  /** The durable store's scripts (claim, leave): no durable task is ever stored here. */
+  async evalsha(): Promise<unknown[]> {
+    return [];
+  }
+  async eval(): Promise<unknown[]> {
+    return [];
   }
   async quit(): Promise<string> {
     return 'OK';
