@@ -101,11 +101,15 @@ class StubRedis extends EventEmitter {
    */
   multi() {
     const replies: Array<[null, unknown]> = [];
+    const answer = (reply: unknown) => () => {
+      replies.push([null, reply]);
+      return chain;
+    };
     const chain = {
-      lrange: () => (replies.push([null, []]), chain),
-      del: () => (replies.push([null, 0]), chain),
-      hset: () => (replies.push([null, 1]), chain),
-      set: () => (replies.push([null, 'OK']), chain),
+      lrange: answer([]),
+      del: answer(0),
+      hset: answer(1),
+      set: answer('OK'),
       exec: async () => replies,
     };
     return chain;

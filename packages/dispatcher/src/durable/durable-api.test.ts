@@ -177,6 +177,30 @@ describe('durable tasks on the memory transport', () => {
     expect(got.map((t) => t.payload)).toEqual(['first', 'later', 'high', 'mid-1', 'mid-2', 'low']);
   });
 
+  it('timeoutMs bounds the task once claimed, not its wait in the backlog', async () => {
+    const s = setup();
+    const { w, got } = holding(s, 'w1', 1);
+    await s.join(w);
+    await s.start();
+    await s.clock.advance(300);
+    await run(s, s.dispatcher.submit('echo', 'first'));
+    const bounded = await run(s, s.dispatcher.submit('echo', 'bounded', { timeoutMs: 300 }));
+    await s.clock.advance(1_000);
+    expect((await run(s, s.dispatcher.task(bounded)))?.state).toBe('waiting');
+    await run(s, w.finish(got[0]!, 1));
+    for (let i = 0; i < 30 && got.length < 2; i++) await s.clock.advance(10);
+    expect(got[1]?.id).toBe(bounded);
+    await s.clock.advance(400);
+    const info = await run(s, s.dispatcher.task(bounded));
+    expect(info?.state).toBe('failed');
+    expect(info?.error?.code).toBe(ErrorCode.TIMEOUT);
+    const stats = s.dispatcher.stats();
+    const errors = Object.values(stats.settled.error).reduce((a, b) => a + (b ?? 0), 0);
+    expect(stats.settled.ok + errors + stats.inflight + stats.queued + stats.delayed).toBe(
+      stats.dispatched,
+    );
+  });
+
   it('two dispatchers sharing one backlog never run a task twice', async () => {
     const s = setup();
     const runs = new Map<string, number>();
