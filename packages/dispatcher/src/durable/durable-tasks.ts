@@ -525,7 +525,12 @@ export class DurableTasks {
   }
 
   #pollWaiters(): void {
-    for (const id of this.#waiters.ids()) this.#check(id);
+    const ledger = this.#host.ledger;
+    for (const id of this.#waiters.ids()) {
+      // Running here: its own terminal write wakes its waiters, no read needed.
+      if (ledger.byId(id)?.durable) continue;
+      this.#check(id);
+    }
   }
 
   /**
