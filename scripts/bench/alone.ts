@@ -95,17 +95,31 @@ class StubRedis extends EventEmitter {
   async pubsub(): Promise<unknown[]> {
     return [];
   }
-  /** The parked-replies read at start: nothing is ever parked here. */
+  /**
+   * The parked-replies read at start (nothing is ever parked here) and the
+   * dispatcher's owner heartbeat (durable tasks), answered as Redis would.
+   */
   multi() {
+    const replies: Array<[null, unknown]> = [];
+    const answer = (reply: unknown) => () => {
+      replies.push([null, reply]);
+      return chain;
+    };
     const chain = {
-      lrange: () => chain,
-      del: () => chain,
-      exec: async () => [
-        [null, []],
-        [null, 0],
-      ],
+      lrange: answer([]),
+      del: answer(0),
+      hset: answer(1),
+      set: answer('OK'),
+      exec: async () => replies,
     };
     return chain;
+  }
+  /** The durable store's scripts (claim, leave): no durable task is ever stored here. */
+  async evalsha(): Promise<unknown[]> {
+    return [];
+  }
+  async eval(): Promise<unknown[]> {
+    return [];
   }
   async quit(): Promise<string> {
     return 'OK';

@@ -72,6 +72,8 @@ const OPTION_NAMES: ReadonlySet<string> = new Set([
   'priority',
   'delayMs',
   'runAt',
+  // dispatch(…, { durable: true }) goes to the durable path before admission; false is the default.
+  'durable',
 ]);
 
 /** A value named for an error message without calling anything of it. */
@@ -153,6 +155,7 @@ export function readCallOptions(
   let priority: unknown;
   let delayMs: unknown;
   let runAt: unknown;
+  let durable: unknown;
   try {
     for (const name in options) {
       if (!OPTION_NAMES.has(name)) {
@@ -168,12 +171,16 @@ export function readCallOptions(
     priority = o['priority'];
     delayMs = o['delayMs'];
     runAt = o['runAt'];
+    durable = o['durable'];
     if (signal !== undefined) aborted = signalState(signal);
   } catch (error) {
     throw invalid(`reading them threw: ${thrownMessage(error)}`, error);
   }
   if (unknown !== undefined)
     throw invalid(`unknown option ${JSON.stringify(unknown.slice(0, 64))}`);
+  if (durable !== undefined && durable !== false) {
+    throw invalid(`durable must be true or false, got ${describe(durable)}`);
+  }
   if (timeoutMs !== undefined) {
     // Capped as the dispatcher's own timers are (the shared validator's rule), so a
     // task's timeout means the same whether it was set per call or per dispatcher.

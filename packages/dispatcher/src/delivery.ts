@@ -48,6 +48,8 @@ export interface DeliveryHost {
   largestFrameFor(handler: string): number | undefined;
   /** Live workers known now. */
   workerCount(): number;
+  /** A durable task's attempt went to `worker`: it is recorded in the store. */
+  durableStarted(task: Task, worker: WorkerState, now: number): void;
 }
 
 export class Delivery {
@@ -107,6 +109,7 @@ export class Delivery {
     task.lastWorker = worker;
     host.wheel.schedule(task, Math.min(task.deadline, now + host.options.ackTimeoutMs));
     this.#outbox.push(worker.channel, encodeAttempt(task), task, worker.maxMessageBytes);
+    if (task.durable) host.durableStarted(task, worker, now);
     return true;
   }
 

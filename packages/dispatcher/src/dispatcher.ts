@@ -17,6 +17,13 @@ import {
 } from '@ringcast/protocol';
 import type { DispatchOptions } from './admission.js';
 import { Delivery } from './delivery.js';
+import {
+  type DurableDispatchOptions,
+  type SubmitOptions,
+  wantsDurable,
+} from './durable/durable-options.js';
+import { DurableTasks } from './durable/durable-tasks.js';
+import type { TaskInfo } from './durable/task-info.js';
 import { DispatchError } from './errors.js';
 import { Intake } from './intake.js';
 import { Ledger } from './ledger.js';
@@ -41,6 +48,8 @@ import type { Task, WorkerState } from './worker-state.js';
 export type TaskMap = Record<string, { payload: unknown; result: unknown }>;
 
 export type { DispatchOptions } from './admission.js';
+export type { DurableDispatchOptions, SubmitOptions } from './durable/durable-options.js';
+export type { TaskInfo, TaskStateName } from './durable/task-info.js';
 export type { WorkerView } from './membership.js';
 export type { DispatcherStats } from './stats.js';
 
@@ -56,8 +65,34 @@ export interface Dispatcher<M extends TaskMap = TaskMap> {
   dispatch<K extends keyof M & string>(
     handler: K,
     payload: M[K]['payload'],
-    options?: DispatchOptions,
+    options?: DispatchOptions | DurableDispatchOptions,
   ): Promise<M[K]['result']>;
+  /**
+   * Stores a durable task in Redis and resolves with its id once Redis
+   * acknowledged the write; from then on it runs and its outcome is stored
+   * even if this process dies. Bad arguments reject as `dispatch()` does;
+   * `QUEUE_FULL` past `maxBacklog`.
+   */
+  submit<K extends keyof M & string>(
+    handler: K,
+    payload: M[K]['payload'],
+    options?: SubmitOptions,
+  ): Promise<string>;
+  /** A durable task's record as it stands, or undefined if there is none (never submitted, or expired). */
+  task(id: string): Promise<TaskInfo | undefined>;
+  /**
+   * Waits for a durable task's outcome, whichever dispatcher runs it: its value,
+   * or a `DispatchError` with the stored code. `TIMEOUT` if it did not finish
+   * within `timeoutMs` (default: the dispatcher's `timeoutMs`); `INVALID_OPTIONS`
+   * for an id with no record.
+   */
+  result(id: string, options?: { timeoutMs?: number }): Promise<unknown>;
+  /**
+   * Cancels a durable task that has not finished: at once if it waits or is
+   * delayed; if it runs, its owner aborts it (the worker's signal fires). False
+   * if it finished already or there is no such task.
+   */
+  cancel(id: string): Promise<boolean>;
   workers(): WorkerView[];
   stats(): DispatcherStats;
   /** Stops accepting tasks, waits for in-flight ones up to `drainTimeoutMs`, rejects the rest `CLOSED`. */
@@ -116,6 +151,7 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
   readonly #timeouts: Timeouts;
   readonly #recovery: Recovery;
   readonly #intake: Intake;
+  readonly #durable: DurableTasks;
 
   constructor(options: ResolvedOptions, transport: DispatcherTransport) {
     this.#options = options;
@@ -190,6 +226,7 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
       workerOn: (channel) => membership.onChannel(channel),
       largestFrameFor: (handler) => membership.largestFrameFor(handler),
       workerCount: () => membership.size,
+      durableStarted: (task, worker, now) => this.#durable.started(task, worker, now),
     });
     this.#replies = new Replies({
       names: ns,
@@ -230,6 +267,27 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
       delivery,
       replies: this.#replies,
     });
+    const closedReason = (): string | undefined => {
+      if (this.#state === 'running') return undefined;
+      const why = this.#state === 'new' || this.#state === 'starting' ? 'not started' : 'closed';
+      return `dispatcher ${this.id} is ${why}`;
+    };
+    this.#durable = new DurableTasks({
+      id: this.id,
+      names: ns,
+      options,
+      clock,
+      counters,
+      log,
+      ledger,
+      membership,
+      queue,
+      wheel,
+      delivery: this.#delivery,
+      settlement,
+      transport,
+      closedReason,
+    });
     this.#intake = new Intake({
       id: this.id,
       options,
@@ -241,11 +299,7 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
       wheel,
       delivery: this.#delivery,
       settlement,
-      closedReason: () => {
-        if (this.#state === 'running') return undefined;
-        const why = this.#state === 'new' || this.#state === 'starting' ? 'not started' : 'closed';
-        return `dispatcher ${this.id} is ${why}`;
-      },
+      closedReason,
     });
   }
 
@@ -257,12 +311,17 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
     }
     this.#state = 'starting';
     const transport = this.#transport;
+    const { settledChannel, cancelChannel } = this.#names;
     this.#opened = true;
     try {
       await transport.open(
         { id: this.id, names: this.#names },
         {
-          message: (channel, data) => this.#replies.onMessage(channel, data),
+          message: (channel, data) => {
+            if (channel === settledChannel) this.#durable.onSettled(data);
+            else if (channel === cancelChannel) this.#durable.onCancel(data);
+            else this.#replies.onMessage(channel, data);
+          },
           subscriberReady: () => {
             if (this.#subscribedOnce && this.#state === 'running') {
               void this.#recovery.resubscribed();
@@ -281,11 +340,17 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
           },
         },
       );
-      await transport.subscribe([this.#replyChannel, this.#names.controlChannel]);
+      await transport.subscribe([
+        this.#replyChannel,
+        this.#names.controlChannel,
+        settledChannel,
+        cancelChannel,
+      ]);
       this.#subscribedOnce = true;
       // Subscribed, replies reach us rather than the parked list: what it holds now is all there is.
       await this.#recovery.collectParked();
       await this.#membership.reconcile();
+      await this.#durable.start();
     } catch (error) {
       const closedMeanwhile = this.#state !== 'starting';
       this.#state = 'closed';
@@ -316,9 +381,32 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
     payload: M[K]['payload'],
     options?: DispatchOptions,
   ): Promise<M[K]['result']> {
+    if (options !== undefined && wantsDurable(options)) {
+      return this.#durable.dispatch(handler, payload, options);
+    }
     const intake = this.#intake;
     intake.take(handler, payload, options);
     return new Promise(intake.admit);
+  }
+
+  submit<K extends keyof M & string>(
+    handler: K,
+    payload: M[K]['payload'],
+    options?: SubmitOptions,
+  ): Promise<string> {
+    return this.#durable.submit(handler, payload, options);
+  }
+
+  task(id: string): Promise<TaskInfo | undefined> {
+    return this.#durable.task(id);
+  }
+
+  result(id: string, options?: { timeoutMs?: number }): Promise<unknown> {
+    return this.#durable.result(id, options);
+  }
+
+  cancel(id: string): Promise<boolean> {
+    return this.#durable.cancel(id);
   }
 
   workers(): WorkerView[] {
@@ -327,7 +415,10 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
 
   stats(): DispatcherStats {
     const queued = this.#queue.size;
-    return this.#counters.snapshot(queued, this.#ledger.size, this.#membership.size);
+    return {
+      ...this.#counters.snapshot(queued, this.#ledger.size, this.#membership.size),
+      durable: { ...this.#durable.stats },
+    };
   }
 
   close(): Promise<void> {
@@ -364,6 +455,8 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
       });
     }
     for (const task of this.#ledger.unsettled()) {
+      // A durable task goes back to the backlog and goes on elsewhere; its local caller gets CLOSED.
+      if (task.durable) this.#durable.giveBack(task);
       this.#settlement.fail(
         task,
         ErrorCode.CLOSED,
@@ -382,6 +475,7 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
         }),
       ]);
       clock.clearTimer(timer);
+      await this.#durable.close(`dispatcher ${this.id} closed`, OUTBOX_DRAIN_MS);
       await this.#transport.close();
     }
     this.#state = 'closed';

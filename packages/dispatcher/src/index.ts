@@ -5,9 +5,14 @@ export {
   type Dispatcher,
   type DispatcherStats,
   type DispatchOptions,
+  type DurableDispatchOptions,
+  type SubmitOptions,
+  type TaskInfo,
   type TaskMap,
+  type TaskStateName,
   type WorkerView,
 } from './dispatcher.js';
+export { DEFAULT_RESULT_TTL_MS } from './durable/record.js';
 export { DispatchError } from './errors.js';
 export {
   DEFAULT_ACK_TIMEOUT_MS,
@@ -17,6 +22,7 @@ export {
   DEFAULT_MAX_ATTEMPTS,
   DEFAULT_MAX_QUEUED,
   DEFAULT_MAX_RETRY_BACKOFF_MS,
+  DEFAULT_OWNER_HEARTBEAT_MS,
   DEFAULT_RECONCILE_INTERVAL_MS,
   DEFAULT_RETRY_BACKOFF_MS,
   DEFAULT_STRATEGY,

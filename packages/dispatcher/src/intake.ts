@@ -152,6 +152,7 @@ export class Intake {
     const task: Task = {
       seq,
       id,
+      durable: false,
       handler,
       payload: payloadJson,
       bytes,

@@ -19,6 +19,12 @@ export class Ledger {
   #counter = 0;
   /** By `seq`, which is its own hash (the table spreads consecutive numbers). */
   readonly #tasks = new TaskTable<Task, number>((task) => task.seq);
+  /**
+   * Durable tasks by their durable id, which is their wire id (not one of our
+   * seq ids): a reply must find them too. Empty unless durable tasks run here,
+   * so a non-durable reply pays one size check for it.
+   */
+  readonly #durable = new Map<string, Task>();
 
   get size(): number {
     return this.#tasks.size;
@@ -36,14 +42,20 @@ export class Ledger {
 
   add(task: Task): void {
     this.#tasks.add(task, task.seq);
+    if (task.durable) this.#durable.set(task.id, task);
   }
 
   delete(task: Task): void {
     this.#tasks.delete(task, task.seq);
+    if (task.durable) this.#durable.delete(task.id);
   }
 
   /** The task a reply names, if it is ours and still here; any other id finds nothing. */
   byId(id: string): Task | undefined {
+    if (this.#durable.size > 0) {
+      const durable = this.#durable.get(id);
+      if (durable !== undefined) return durable;
+    }
     const prefix = this.#incarnation;
     if (id.length <= prefix.length || !id.startsWith(prefix)) return undefined;
     const seq = Number.parseInt(id.slice(prefix.length), 36);

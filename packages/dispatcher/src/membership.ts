@@ -122,6 +122,23 @@ export class Membership {
     return this.#handlers.get(handler);
   }
 
+  /** Attempts the live, routable workers could take now: what durable work may be claimed for. */
+  freeSlots(now: number): number {
+    let free = 0;
+    for (const w of this.#workers.values()) {
+      if (w.inflight < w.capacity && routable(w, now)) free += w.capacity - w.inflight;
+    }
+    return free;
+  }
+
+  /** Whether some live, routable worker with `handler` has room now. */
+  hasRoomFor(handler: string, now: number): boolean {
+    for (const w of this.#workers.values()) {
+      if (w.inflight < w.capacity && w.handlers.has(handler) && routable(w, now)) return true;
+    }
+    return false;
+  }
+
   view(now: number): WorkerView[] {
     return [...this.#workers.values()].map((w) => ({
       id: w.id,

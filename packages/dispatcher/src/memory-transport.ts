@@ -14,6 +14,8 @@ import {
   type Names,
   type ProcessGate,
 } from '@ringcast/protocol';
+import { MemoryStore } from './durable/memory-store.js';
+import type { DurableStore } from './durable/store.js';
 import {
   CommandEpoch,
   type DispatcherTransport,
@@ -38,6 +40,7 @@ export class MemoryTransport implements DispatcherTransport {
   #names: Names | undefined;
   #parkedKey = '';
   readonly #commandEpoch = new CommandEpoch();
+  #store: DurableStore | undefined;
 
   constructor(redis: MemoryRedis, process: MemoryProcess = {}) {
     this.#redis = redis;
@@ -125,6 +128,11 @@ export class MemoryTransport implements DispatcherTransport {
       redis.del([key]);
       return frames;
     });
+  }
+
+  durableStore(): DurableStore {
+    this.#store ??= new MemoryStore(this.#cmd(), this.#names!, this.clock);
+    return this.#store;
   }
 
   async close(): Promise<void> {

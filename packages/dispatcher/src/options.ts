@@ -31,6 +31,11 @@ export const DEFAULT_RECONCILE_INTERVAL_MS = 1_000;
 export const DEFAULT_LEAVE_GRACE_MS = 15_000;
 export const DEFAULT_RETRY_BACKOFF_MS = 100;
 export const DEFAULT_MAX_RETRY_BACKOFF_MS = 5_000;
+/** How often a dispatcher refreshes its presence as an owner of durable tasks; its heartbeat lives 3× as long. */
+export const DEFAULT_OWNER_HEARTBEAT_MS = 1_000;
+/** Bounds of `ownerHeartbeatMs`: below, Redis would be beaten for nothing; above, a dead owner's tasks wait too long. */
+export const MIN_OWNER_HEARTBEAT_MS = 50;
+export const MAX_OWNER_HEARTBEAT_MS = 60_000;
 export const DEFAULT_STRATEGY: StrategyName = 'weighted-round-robin';
 /**
  * ε of `consistent-hash`'s bounded loads: no worker holds more than 1.25 × its
@@ -109,6 +114,18 @@ export interface DispatcherOptions {
    * @defaultValue 0.25
    */
   hashLoadEpsilon?: number | false;
+  /**
+   * Durable tasks: how often this dispatcher refreshes its presence as their
+   * owner (50 to 60000); its heartbeat key lives 3× as long.
+   * @defaultValue 1000
+   */
+  ownerHeartbeatMs?: number;
+  /**
+   * Durable tasks: most that may wait in Redis, waiting and delayed together
+   * (a non-negative integer); beyond it `submit()` rejects `QUEUE_FULL`.
+   * @defaultValue no bound
+   */
+  maxBacklog?: number;
 }
 
 export interface ResolvedOptions {
@@ -129,6 +146,9 @@ export interface ResolvedOptions {
   strategy: StrategyName;
   /** `Infinity` when the bound is off. */
   hashLoadEpsilon: number;
+  ownerHeartbeatMs: number;
+  /** Undefined: no bound. */
+  maxBacklog: number | undefined;
 }
 
 export function defaultOptions(): ResolvedOptions {
@@ -149,6 +169,8 @@ export function defaultOptions(): ResolvedOptions {
     logger: console,
     strategy: DEFAULT_STRATEGY,
     hashLoadEpsilon: DEFAULT_HASH_LOAD_EPSILON,
+    ownerHeartbeatMs: DEFAULT_OWNER_HEARTBEAT_MS,
+    maxBacklog: undefined,
   };
 }
 
@@ -203,6 +225,18 @@ export function parseOptions(options: DispatcherOptions = {}): ResolvedOptions {
   ] as const;
   for (const [name, min] of timers) {
     if (o[name] !== undefined) out[name] = checkTimer(invalid, name, o[name], min);
+  }
+  if (o['ownerHeartbeatMs'] !== undefined) {
+    out.ownerHeartbeatMs = checkInteger(
+      invalid,
+      'ownerHeartbeatMs',
+      o['ownerHeartbeatMs'],
+      MIN_OWNER_HEARTBEAT_MS,
+      MAX_OWNER_HEARTBEAT_MS,
+    );
+  }
+  if (o['maxBacklog'] !== undefined) {
+    out.maxBacklog = checkInteger(invalid, 'maxBacklog', o['maxBacklog'], 0);
   }
   out.logger = parseLogger(o['logger'], out.logger, invalid);
   if (o['strategy'] !== undefined) out.strategy = parseStrategy(o['strategy']);

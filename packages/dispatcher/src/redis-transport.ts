@@ -16,6 +16,8 @@ import {
   watchConnections,
 } from '@ringcast/protocol';
 import { Redis, type RedisOptions } from 'ioredis';
+import { RedisStore } from './durable/redis-store.js';
+import type { DurableStore } from './durable/store.js';
 import {
   CommandEpoch,
   type DispatcherTransport,
@@ -54,6 +56,7 @@ export class RedisTransport implements DispatcherTransport {
   #names: Names | undefined;
   #parkedKey = '';
   readonly #commandEpoch = new CommandEpoch();
+  #store: DurableStore | undefined;
 
   /** `redis`: a URL, ioredis options, or the application's client (then only a duplicate subscribes). */
   constructor(redis: string | RedisOptions | Redis) {
@@ -136,6 +139,11 @@ export class RedisTransport implements DispatcherTransport {
       .del(key)
       .exec()) as [[unknown, string[]], unknown];
     return frames;
+  }
+
+  durableStore(): DurableStore {
+    this.#store ??= new RedisStore(this.#open().command, this.#names!, this.clock);
+    return this.#store;
   }
 
   async close(): Promise<void> {

@@ -1,5 +1,6 @@
 /** The dispatcher's counters, and the snapshot `stats()` returns. */
 import type { ErrorCode, RemoteError } from '@ringcast/protocol';
+import type { DurableStats } from './durable/durable-tasks.js';
 import { DispatchError } from './errors.js';
 
 export interface DispatcherStats {
@@ -24,6 +25,8 @@ export interface DispatcherStats {
   /** Tasks sent to a worker, or between attempts. */
   inflight: number;
   workers: number;
+  /** Durable tasks run here; `dispatched` and `settled` count them too (each run once). */
+  durable: DurableStats;
 }
 
 /** The running counts; the modules that see each event count it here. */
@@ -52,7 +55,7 @@ export class Counters {
   }
 
   /** `unsettled` is every task in the ledger: queued, delayed and in flight. */
-  snapshot(queued: number, unsettled: number, workers: number): DispatcherStats {
+  snapshot(queued: number, unsettled: number, workers: number): Omit<DispatcherStats, 'durable'> {
     return {
       dispatched: this.dispatched,
       settled: { ok: this.ok, error: { ...this.error } },

@@ -17,6 +17,7 @@ function task(retries = 0): TaskRecord<string> {
   return {
     seq: 0,
     id: 't0',
+    durable: false,
     handler: 'h',
     payload: undefined,
     bytes: 0,

@@ -52,6 +52,12 @@ export interface TaskRecord<W> extends WheelEntry {
   /** The dispatcher's counter when the task was made; its id is the incarnation, then this in base 36. */
   readonly seq: number;
   readonly id: string;
+  /**
+   * A durable task run by this dispatcher as its owner: its id is the durable
+   * id, each attempt is recorded in the store, and its resolve and reject write
+   * the outcome there (durable/durable-tasks.ts).
+   */
+  readonly durable: boolean;
   readonly handler: string;
   /**
    * The payload, JSON-encoded once. The message is built around it per attempt,

@@ -10,6 +10,7 @@
  * one with MULTI and Lua, the memory one inside one command of its model.
  */
 import type { Clock, ConnectionRole, Names } from '@ringcast/protocol';
+import type { DurableStore } from './durable/store.js';
 
 /**
  * What {@link DispatcherTransport.publish} resolves with when it cannot tell: the
@@ -104,6 +105,11 @@ export interface DispatcherTransport {
   subscriberCounts(channels: readonly string[]): Promise<number[]>;
   /** Takes (reads and deletes, atomically) the replies workers parked for this dispatcher. */
   takeParked(): Promise<string[]>;
+  /**
+   * The durable-task store on the command connection (the Redis one in
+   * production, the in-memory one in tests and the simulator); only once open.
+   */
+  durableStore(): DurableStore;
   /** Closes the connections it opened. */
   close(): Promise<void>;
 }

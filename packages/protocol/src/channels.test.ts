@@ -18,6 +18,7 @@ function all(n: ReturnType<typeof names>, workerId: string, dispatcherId: string
     n.dispatchersKey,
     n.dispatcherHeartbeatKey(dispatcherId),
     n.settledChannel,
+    n.cancelChannel,
   ];
 }
 
@@ -51,6 +52,7 @@ describe('names', () => {
     expect(n.dispatchersKey).toBe('ringcast:dispatchers');
     expect(n.dispatcherHeartbeatKey('d1')).toBe('ringcast:dhb:d1');
     expect(n.settledChannel).toBe('ringcast:settled');
+    expect(n.cancelChannel).toBe('ringcast:cancel');
   });
 
   it('builds every task key from the task key prefix', () => {

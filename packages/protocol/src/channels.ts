@@ -56,6 +56,11 @@ export interface Names {
   dispatcherHeartbeatKey(dispatcherId: string): string;
   /** Channel: the id of every durable task that reached a terminal state, so waiters anywhere wake. */
   readonly settledChannel: string;
+  /**
+   * Channel: the id of an active durable task whose cancel was requested with
+   * `cancel(id)`; every dispatcher listens, and the task's owner aborts it.
+   */
+  readonly cancelChannel: string;
 }
 
 export function isValidNamespace(value: unknown): value is string {
@@ -94,5 +99,6 @@ export function names(namespace: string = DEFAULT_NAMESPACE): Names {
     dispatchersKey: `${namespace}:dispatchers`,
     dispatcherHeartbeatKey: (id) => `${namespace}:dhb:${checked('dispatcher id', id)}`,
     settledChannel: `${namespace}:settled`,
+    cancelChannel: `${namespace}:cancel`,
   };
 }

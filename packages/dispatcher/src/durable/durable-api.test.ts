@@ -1,0 +1,482 @@
+import { ErrorCode, type TaskMessage } from '@ringcast/protocol';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createDispatcherCore, type Dispatcher } from '../dispatcher.js';
+import { MemoryTransport } from '../memory-transport.js';
+import { closeAll, NS, n, outcome, setup } from '../testing/core-fixture.js';
+
+afterEach(closeAll);
+
+type Setup = ReturnType<typeof setup>;
+
+/** Advances the virtual clock until `promise` settles (or `maxMs` passed), then returns it. */
+async function run<T>(s: Setup, promise: Promise<T>, maxMs = 20_000): Promise<T> {
+  const seen = outcome(promise);
+  for (let t = 0; !seen.settled && t < maxMs; t += 10) await s.clock.advance(10);
+  return promise;
+}
+
+async function rejection(s: Setup, promise: Promise<unknown>): Promise<{ code: string }> {
+  try {
+    await run(s, promise);
+  } catch (error) {
+    return error as { code: string };
+  }
+  throw new Error('expected a rejection');
+}
+
+/** A second dispatcher core on the same MemoryRedis. */
+async function second(s: Setup, id = 'd2', options = {}): Promise<Dispatcher> {
+  const d = createDispatcherCore(new MemoryTransport(s.redis), {
+    namespace: NS,
+    id,
+    logger: false,
+    timeoutMs: 5_000,
+    ackTimeoutMs: 500,
+    reconcileIntervalMs: 200,
+    drainTimeoutMs: 1_000,
+    ...options,
+  });
+  await run(s, d.start());
+  return d;
+}
+
+async function closeOn(s: Setup, d: Dispatcher): Promise<void> {
+  await run(s, d.close());
+}
+
+/** A worker that acks and leaves the task running: the test finishes it. */
+function holding(s: Setup, id = 'w1', concurrency = 4) {
+  const got: TaskMessage[] = [];
+  const w = s.worker(
+    id,
+    (task) => {
+      got.push(task);
+      return 'ack';
+    },
+    { concurrency, maxQueue: 0 },
+  );
+  return { w, got };
+}
+
+describe('durable tasks on the memory transport', () => {
+  it('submit stores the task, runs it, and task(id) shows each state', async () => {
+    const s = setup();
+    const { w, got } = holding(s);
+    await s.join(w);
+    await s.start();
+    await s.clock.advance(300);
+    const id = await run(s, s.dispatcher.submit('echo', { x: 1 }, { priority: 7 }));
+    expect(typeof id).toBe('string');
+    await s.clock.advance(20);
+    expect(got.map((t) => t.id)).toEqual([id]);
+    const active = await run(s, s.dispatcher.task(id));
+    expect(active).toMatchObject({
+      id,
+      handler: 'echo',
+      state: 'active',
+      attempts: 1,
+      worker: 'w1',
+      priority: 7,
+    });
+    expect(active?.startedAt).toBeTypeOf('number');
+    await run(s, w.finish(got[0]!, { y: 2 }));
+    await s.clock.advance(20);
+    const done = await run(s, s.dispatcher.task(id));
+    expect(done).toMatchObject({ state: 'succeeded', result: { y: 2 } });
+    expect(done?.finishedAt).toBeTypeOf('number');
+    expect(done?.error).toBeUndefined();
+
+    // No worker with room: it waits; not due yet: it is delayed.
+    const waiting = await run(s, s.dispatcher.submit('echo', 1));
+    await run(s, s.dispatcher.submit('echo', 2));
+    await run(s, s.dispatcher.submit('echo', 3));
+    await run(s, s.dispatcher.submit('echo', 4));
+    const queued = await run(s, s.dispatcher.submit('echo', 5));
+    expect((await run(s, s.dispatcher.task(waiting)))?.state).toBe('active');
+    expect((await run(s, s.dispatcher.task(queued)))?.state).toBe('waiting');
+    const later = await run(s, s.dispatcher.submit('echo', 6, { delayMs: 60_000 }));
+    expect((await run(s, s.dispatcher.task(later)))?.state).toBe('delayed');
+    expect(s.dispatcher.stats().durable.claimed).toBe(5);
+  });
+
+  it('result() from a second dispatcher on the same Redis gets the outcome, and the stored error code', async () => {
+    const s = setup();
+    const w = s.worker('w1', (task) =>
+      task.payload === 'fail'
+        ? { error: { name: 'Error', message: 'no', retryable: false } }
+        : { ok: `done ${String(task.payload)}` },
+    );
+    await s.join(w);
+    await s.start();
+    const other = await second(s, 'd2');
+    const id = await run(s, s.dispatcher.submit('echo', 'a'));
+    const failing = await run(s, s.dispatcher.submit('echo', 'fail'));
+    await expect(run(s, other.result(id, { timeoutMs: 5_000 }))).resolves.toBe('done a');
+    const error = await rejection(s, other.result(failing));
+    expect(error.code).toBe(ErrorCode.HANDLER_ERROR);
+    await closeOn(s, other);
+  });
+
+  it('result() waits for a task that finishes later, and times out with TIMEOUT without ending it', async () => {
+    const s = setup();
+    const { w, got } = holding(s);
+    await s.join(w);
+    await s.start();
+    const other = await second(s, 'd2');
+    const id = await run(s, s.dispatcher.submit('echo', 1));
+    const timeout = await rejection(s, other.result(id, { timeoutMs: 300 }));
+    expect(timeout.code).toBe(ErrorCode.TIMEOUT);
+    const waiting = outcome(other.result(id, { timeoutMs: 10_000 }));
+    await s.clock.advance(100);
+    expect(waiting.settled).toBe(false);
+    await run(s, w.finish(got[0]!, 42));
+    for (let i = 0; i < 20 && !waiting.settled; i++) await s.clock.advance(10);
+    expect(waiting.value).toBe(42);
+    await closeOn(s, other);
+  });
+
+  it('dispatch(…, { durable: true }) stores the task and settles like a non-durable dispatch', async () => {
+    const s = setup();
+    const w = s.worker('w1', (task) =>
+      task.payload === 'fail'
+        ? { error: { name: 'TypeError', message: 'bad', retryable: false } }
+        : { ok: task.payload },
+    );
+    await s.join(w);
+    await s.start();
+    await expect(run(s, s.dispatcher.dispatch('echo', 'v', { durable: true }))).resolves.toBe('v');
+    const error = await rejection(s, s.dispatcher.dispatch('echo', 'fail', { durable: true }));
+    expect(error.code).toBe(ErrorCode.HANDLER_ERROR);
+    const keys = await run(
+      s,
+      s.transport.command!.command((r) => taskKeys(r.keys())),
+    );
+    expect(keys).toHaveLength(2);
+    expect(s.dispatcher.stats().settled.ok).toBe(1);
+  });
+
+  it('the backlog runs highest priority first, then oldest, as capacity frees; delayed tasks join when due', async () => {
+    const s = setup();
+    const { w, got } = holding(s, 'w1', 1);
+    await s.join(w);
+    await s.start();
+    await s.clock.advance(300);
+    const first = await run(s, s.dispatcher.submit('echo', 'first'));
+    await run(s, s.dispatcher.submit('echo', 'low', { priority: -5 }));
+    await run(s, s.dispatcher.submit('echo', 'later', { delayMs: 200, priority: 100 }));
+    await run(s, s.dispatcher.submit('echo', 'high', { priority: 5 }));
+    await run(s, s.dispatcher.submit('echo', 'mid-1'));
+    await run(s, s.dispatcher.submit('echo', 'mid-2'));
+    await s.clock.advance(500);
+    expect(got.map((t) => t.payload)).toEqual(['first']);
+    expect(got[0]!.id).toBe(first);
+    for (let i = 0; i < 5; i++) {
+      await run(s, w.finish(got[i]!, i));
+      for (let j = 0; j < 30 && got.length < i + 2; j++) await s.clock.advance(10);
+    }
+    expect(got.map((t) => t.payload)).toEqual(['first', 'later', 'high', 'mid-1', 'mid-2', 'low']);
+  });
+
+  it('timeoutMs bounds the task once claimed, not its wait in the backlog', async () => {
+    const s = setup();
+    const { w, got } = holding(s, 'w1', 1);
+    await s.join(w);
+    await s.start();
+    await s.clock.advance(300);
+    await run(s, s.dispatcher.submit('echo', 'first'));
+    const bounded = await run(s, s.dispatcher.submit('echo', 'bounded', { timeoutMs: 300 }));
+    await s.clock.advance(1_000);
+    expect((await run(s, s.dispatcher.task(bounded)))?.state).toBe('waiting');
+    await run(s, w.finish(got[0]!, 1));
+    for (let i = 0; i < 30 && got.length < 2; i++) await s.clock.advance(10);
+    expect(got[1]?.id).toBe(bounded);
+    await s.clock.advance(400);
+    const info = await run(s, s.dispatcher.task(bounded));
+    expect(info?.state).toBe('failed');
+    expect(info?.error?.code).toBe(ErrorCode.TIMEOUT);
+    const stats = s.dispatcher.stats();
+    const errors = Object.values(stats.settled.error).reduce((a, b) => a + (b ?? 0), 0);
+    expect(stats.settled.ok + errors + stats.inflight + stats.queued + stats.delayed).toBe(
+      stats.dispatched,
+    );
+  });
+
+  it('two dispatchers sharing one backlog never run a task twice', async () => {
+    const s = setup();
+    const runs = new Map<string, number>();
+    const answer = (task: TaskMessage) => {
+      runs.set(task.id, (runs.get(task.id) ?? 0) + 1);
+      return { ok: task.payload };
+    };
+    await s.join(s.worker('w1', answer, { concurrency: 2, maxQueue: 0 }));
+    await s.join(s.worker('w2', answer, { concurrency: 2, maxQueue: 0 }));
+    await s.start();
+    const other = await second(s, 'd2');
+    const ids: string[] = [];
+    for (let i = 0; i < 60; i++) {
+      const d = i % 2 === 0 ? s.dispatcher : other;
+      ids.push(await run(s, d.submit('echo', i)));
+    }
+    const results = await run(
+      s,
+      Promise.all(ids.map((id) => s.dispatcher.result(id, { timeoutMs: 20_000 }))),
+    );
+    expect(results).toEqual(ids.map((_, i) => i));
+    expect(runs.size).toBe(60);
+    expect([...runs.values()].every((count) => count === 1)).toBe(true);
+    const claimed = s.dispatcher.stats().durable.claimed + other.stats().durable.claimed;
+    expect(claimed).toBe(60);
+    await closeOn(s, other);
+  });
+
+  it('maxBacklog: submit rejects QUEUE_FULL once that many tasks wait, writing nothing', async () => {
+    const s = setup({ maxBacklog: 2 });
+    await s.start();
+    await run(s, s.dispatcher.submit('echo', 1));
+    await run(s, s.dispatcher.submit('echo', 2, { delayMs: 1_000 }));
+    const error = await rejection(s, s.dispatcher.submit('echo', 3));
+    expect(error.code).toBe(ErrorCode.QUEUE_FULL);
+    const keys = await run(
+      s,
+      s.transport.command!.command((r) => taskKeys(r.keys())),
+    );
+    expect(keys).toHaveLength(2);
+    expect(s.dispatcher.stats().rejected.QUEUE_FULL).toBe(1);
+  });
+
+  it('cancel: waiting and delayed at once, active through its owner (the worker gets the cancel), finished or unknown false', async () => {
+    const s = setup();
+    const { w, got } = holding(s, 'w1', 1);
+    await s.join(w);
+    await s.start();
+    const other = await second(s, 'd2');
+    await s.clock.advance(300);
+    const active = await run(s, s.dispatcher.submit('echo', 'a'));
+    const waiting = await run(s, s.dispatcher.submit('echo', 'b'));
+    const delayed = await run(s, s.dispatcher.submit('echo', 'c', { delayMs: 60_000 }));
+    await s.clock.advance(50);
+    expect(got.map((t) => t.id)).toEqual([active]);
+    const waitingResult = outcome(s.dispatcher.result(waiting));
+
+    expect(await run(s, other.cancel(waiting))).toBe(true);
+    expect(await run(s, other.cancel(delayed))).toBe(true);
+    expect((await run(s, s.dispatcher.task(waiting)))?.state).toBe('cancelled');
+    expect((await run(s, s.dispatcher.task(delayed)))?.error?.code).toBe(ErrorCode.CANCELLED);
+    for (let i = 0; i < 20 && !waitingResult.settled; i++) await s.clock.advance(10);
+    expect(waitingResult.error?.code).toBe(ErrorCode.CANCELLED);
+
+    // Active on d1, cancelled from d2: d1 hears it on the cancel channel.
+    expect(await run(s, other.cancel(active))).toBe(true);
+    await s.clock.advance(50);
+    expect(w.cancelled).toEqual([got[0]!.token]);
+    const info = await run(s, s.dispatcher.task(active));
+    expect(info?.state).toBe('cancelled');
+    expect(info?.error?.code).toBe(ErrorCode.CANCELLED);
+
+    expect(await run(s, other.cancel(active))).toBe(false);
+    expect(await run(s, other.cancel('no-such-task'))).toBe(false);
+    await closeOn(s, other);
+  });
+
+  it("a stale owner's terminal write is dropped and counted; callers get the real outcome", async () => {
+    const s = setup();
+    const { w, got } = holding(s);
+    await s.join(w);
+    await s.start();
+    const id = await run(s, s.dispatcher.submit('echo', 1));
+    await s.clock.advance(20);
+    expect(got).toHaveLength(1);
+    // Another dispatcher took the task over (as adoption would while d1 was paused).
+    const admin = s.redis.connect('admin');
+    await run(
+      s,
+      admin.command((r) => r.hset(n.taskKey(id), 'owner', 'd9')),
+    );
+    const waiting = outcome(s.dispatcher.result(id, { timeoutMs: 10_000 }));
+    await run(s, w.finish(got[0]!, 'late'));
+    await s.clock.advance(50);
+    expect(s.dispatcher.stats().durable.staleSettles).toBe(1);
+    const record = await run(s, s.dispatcher.task(id));
+    expect(record?.state).toBe('active');
+    expect(waiting.settled).toBe(false);
+    // The real owner's outcome reaches the waiter.
+    const store = new MemoryTransport(s.redis);
+    await run(s, store.open({ id: 'd9', names: n }, silentEvents));
+    const settled = await run(
+      s,
+      store.durableStore().settle(id, 'd9', { state: 'succeeded', result: 'real' }, s.clock.now()),
+    );
+    expect(settled.kind).toBe('settled');
+    for (let i = 0; i < 20 && !waiting.settled; i++) await s.clock.advance(10);
+    expect(waiting.value).toBe('real');
+    await store.close();
+  });
+
+  it('a task whose next attempt the store refuses (another owner) is dropped locally, cancelled on its worker, counted', async () => {
+    const s = setup();
+    const got: TaskMessage[] = [];
+    // The first attempt goes unanswered, so a second one is sent after the ack timeout.
+    const w = s.worker('w1', (task) => {
+      got.push(task);
+      return got.length === 1 ? 'silent' : 'ack';
+    });
+    await s.join(w);
+    await s.start();
+    const id = await run(s, s.dispatcher.submit('echo', 'a'));
+    await s.clock.advance(20);
+    expect(got).toHaveLength(1);
+    const admin = s.redis.connect('admin');
+    await run(
+      s,
+      admin.command((r) => r.hset(n.taskKey(id), 'owner', 'd9')),
+    );
+    await s.clock.advance(700);
+    expect(got).toHaveLength(2);
+    expect(s.dispatcher.stats().durable.dropped).toBe(1);
+    expect(w.cancelled).toEqual([got[1]!.token]);
+    const record = await run(s, s.dispatcher.task(id));
+    // Not written by d1: still d9's, as d9 left it.
+    expect(record?.state).toBe('active');
+    expect(record?.attempts).toBe(1);
+    expect(s.dispatcher.stats().inflight).toBe(0);
+  });
+
+  it('close() gives active tasks back to the backlog; another dispatcher finishes them; the local caller gets CLOSED', async () => {
+    const s = setup();
+    const { w } = holding(s, 'w1', 2);
+    await s.join(w);
+    await s.start();
+    const local = outcome(s.dispatcher.dispatch('echo', 'x', { durable: true }));
+    await s.clock.advance(50);
+    const [id] = await run(
+      s,
+      s.transport.command!.command((r) => taskKeys(r.keys())),
+    );
+    const taskId = id!.slice(`${NS}:task:`.length);
+    expect((await run(s, s.dispatcher.task(taskId)))?.state).toBe('active');
+    await run(s, s.dispatcher.close());
+    expect(local.error?.code).toBe(ErrorCode.CLOSED);
+    expect(s.dispatcher.stats().durable.released).toBe(1);
+    const admin = s.redis.connect('admin');
+    expect(
+      await run(
+        s,
+        admin.command((r) => r.hget(n.taskKey(taskId), 'state')),
+      ),
+    ).toBe('waiting');
+
+    w.close();
+    await s.join(s.worker('w2', (task) => ({ ok: `again ${String(task.payload)}` })));
+    const other = await second(s, 'd2');
+    await expect(run(s, other.result(taskId, { timeoutMs: 10_000 }))).resolves.toBe('again x');
+    await closeOn(s, other);
+  });
+
+  it('maxWaitMs: a task no dispatcher claimed in time fails EXPIRED', async () => {
+    const s = setup();
+    await s.start();
+    const id = await run(s, s.dispatcher.submit('echo', 1, { maxWaitMs: 500 }));
+    const waiting = outcome(s.dispatcher.result(id, { timeoutMs: 10_000 }));
+    await s.clock.advance(300);
+    expect((await run(s, s.dispatcher.task(id)))?.state).toBe('waiting');
+    await s.clock.advance(1_500);
+    const info = await run(s, s.dispatcher.task(id));
+    expect(info?.state).toBe('failed');
+    expect(info?.error?.code).toBe(ErrorCode.EXPIRED);
+    for (let i = 0; i < 20 && !waiting.settled; i++) await s.clock.advance(10);
+    expect(waiting.error?.code).toBe(ErrorCode.EXPIRED);
+  });
+
+  it('resultTtlMs: the finished record is gone after it, and result() then rejects INVALID_OPTIONS', async () => {
+    const s = setup();
+    await s.join(s.worker('w1', (task) => ({ ok: task.payload })));
+    await s.start();
+    const id = await run(s, s.dispatcher.submit('echo', 1, { resultTtlMs: 1_000 }));
+    await expect(run(s, s.dispatcher.result(id))).resolves.toBe(1);
+    await s.clock.advance(500);
+    expect((await run(s, s.dispatcher.task(id)))?.state).toBe('succeeded');
+    await s.clock.advance(600);
+    expect(await run(s, s.dispatcher.task(id))).toBeUndefined();
+    const error = await rejection(s, s.dispatcher.result(id));
+    expect(error.code).toBe(ErrorCode.INVALID_OPTIONS);
+  });
+
+  it('bad arguments reject with typed errors and write nothing', async () => {
+    const s = setup();
+    await s.join(s.worker('w1', (task) => ({ ok: task.payload })));
+    await s.start();
+    const d = s.dispatcher;
+    const cases: Array<[() => Promise<unknown>, string]> = [
+      [() => d.submit('', 1), ErrorCode.UNKNOWN_HANDLER],
+      [() => d.submit('nope', 1), ErrorCode.UNKNOWN_HANDLER],
+      [() => d.submit('echo', 1n as unknown), ErrorCode.INVALID_MESSAGE],
+      [() => d.submit('echo', 1, { priority: 5_000 }), ErrorCode.INVALID_OPTIONS],
+      [() => d.submit('echo', 1, { resultTtlMs: 0 }), ErrorCode.INVALID_OPTIONS],
+      [() => d.submit('echo', 1, { maxWaitMs: -1 }), ErrorCode.INVALID_OPTIONS],
+      [() => d.submit('echo', 1, { delayMs: 5, runAt: 5 }), ErrorCode.INVALID_OPTIONS],
+      [
+        () => d.submit('echo', 1, { signal: new AbortController().signal } as never),
+        ErrorCode.INVALID_OPTIONS,
+      ],
+      [() => d.submit('echo', 1, { bogus: 1 } as never), ErrorCode.INVALID_OPTIONS],
+      [() => d.dispatch('echo', 1, { durable: 'yes' } as never), ErrorCode.INVALID_OPTIONS],
+      [() => d.dispatch('echo', 1, { resultTtlMs: 5 } as never), ErrorCode.INVALID_OPTIONS],
+      [() => d.result('not a valid id!'), ErrorCode.INVALID_OPTIONS],
+      [() => d.result('unknown-id'), ErrorCode.INVALID_OPTIONS],
+      [() => d.result('unknown-id', { timeoutMs: -1 }), ErrorCode.INVALID_OPTIONS],
+      [() => d.task('../x'), ErrorCode.INVALID_OPTIONS],
+      [() => d.cancel(''), ErrorCode.INVALID_OPTIONS],
+    ];
+    for (const [call, code] of cases) expect((await rejection(s, call())).code).toBe(code);
+    const keys = await run(
+      s,
+      s.transport.command!.command((r) => taskKeys(r.keys())),
+    );
+    expect(keys).toEqual([]);
+    expect(() => setup({ ownerHeartbeatMs: 10 })).toThrow(/ownerHeartbeatMs/);
+    expect(() => setup({ maxBacklog: -1 })).toThrow(/maxBacklog/);
+  });
+
+  it('every dispatcher registers and beats as an owner from start, and leaves on close', async () => {
+    const s = setup({ ownerHeartbeatMs: 100 });
+    await s.start();
+    const admin = s.redis.connect('admin');
+    const ttl = await run(
+      s,
+      admin.command((r) => r.pttl(n.dispatcherHeartbeatKey('d1'))),
+    );
+    expect(ttl).toBeGreaterThan(200);
+    expect(ttl).toBeLessThanOrEqual(300);
+    await s.clock.advance(1_000);
+    expect(
+      await run(
+        s,
+        admin.command((r) => r.pttl(n.dispatcherHeartbeatKey('d1'))),
+      ),
+    ).toBeGreaterThan(100);
+    await run(s, s.dispatcher.close());
+    expect(
+      await run(
+        s,
+        admin.command((r) => r.pttl(n.dispatcherHeartbeatKey('d1'))),
+      ),
+    ).toBe(-2);
+    expect(
+      await run(
+        s,
+        admin.command((r) => r.hget(n.dispatchersKey, 'd1')),
+      ),
+    ).toBeNull();
+  });
+});
+
+const silentEvents = {
+  message: () => {},
+  subscriberReady: () => {},
+  commandRestored: () => {},
+  error: () => {},
+};
+
+function taskKeys(keys: string[]): string[] {
+  return keys.filter((key) => key.startsWith(n.taskKeyPrefix));
+}
