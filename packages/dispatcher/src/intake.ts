@@ -39,7 +39,7 @@ export interface IntakeHost {
   readonly queue: Pick<LocalQueue, 'size' | 'push'>;
   readonly wheel: Pick<TimerWheel<Task>, 'schedule'>;
   readonly delivery: Pick<Delivery, 'send'>;
-  readonly settlement: Pick<Settlement, 'cancel' | 'unlisten'>;
+  readonly settlement: Pick<Settlement, 'listen' | 'unlisten'>;
   /** Why no task is taken now (not started, closed), or undefined while running. */
   closedReason(): string | undefined;
 }
@@ -174,7 +174,6 @@ export class Intake {
       ackedBy: undefined,
       lastWorker: undefined,
       signal,
-      onAbort: undefined,
       wakeAt: 0,
       wheelPrev: undefined,
       wheelNext: undefined,
@@ -182,9 +181,8 @@ export class Intake {
     };
     // Listening before the task can be sent: a signal that refuses the listener leaves nothing behind.
     if (signal) {
-      task.onAbort = () => host.settlement.cancel(task);
       try {
-        signal.addEventListener('abort', task.onAbort, { once: true });
+        host.settlement.listen(task);
       } catch (error) {
         const message = 'invalid dispatch options: signal.addEventListener threw';
         reject(

@@ -5,6 +5,7 @@
  * abort listener released and the outcome counted.
  */
 import { ErrorCode, type RemoteError } from '@ringcast/protocol';
+import { AbortListeners } from './abort-listeners.js';
 import { thrownMessage } from './admission.js';
 import type { Ledger } from './ledger.js';
 import type { LocalQueue } from './local-queue.js';
@@ -27,6 +28,7 @@ export interface SettlementHost {
 
 export class Settlement {
   readonly #host: SettlementHost;
+  readonly #listeners = new AbortListeners((task) => this.cancel(task));
   #idleWaiters: Array<() => void> = [];
 
   constructor(host: SettlementHost) {
@@ -85,17 +87,21 @@ export class Settlement {
     this.#host.queue.pump();
   }
 
+  /** Listens for `task` on its signal. Throws what the signal's `addEventListener` throws. */
+  listen(task: Task): void {
+    if (task.signal) this.#listeners.add(task.signal, task);
+  }
+
   /**
-   * Removes the task's abort listener. Settling runs inside Redis's message
+   * Stops listening for the task's signal. Settling runs inside Redis's message
    * handler, so a signal that throws here is logged, never let through.
    */
   unlisten(task: Task): void {
-    const { signal, onAbort } = task;
+    const { signal } = task;
     task.signal = undefined;
-    task.onAbort = undefined;
-    if (!signal || !onAbort) return;
+    if (!signal) return;
     try {
-      signal.removeEventListener('abort', onAbort);
+      this.#listeners.remove(signal, task);
     } catch (error) {
       this.#host.log.warn(
         'signal',
@@ -113,7 +119,7 @@ export class Settlement {
     release(task);
     host.wheel.cancel(task);
     host.ledger.delete(task);
-    if (task.onAbort) this.unlisten(task);
+    if (task.signal) this.unlisten(task);
     if (host.ledger.size === 0 && this.#idleWaiters.length > 0) {
       const waiters = this.#idleWaiters;
       this.#idleWaiters = [];

@@ -39,7 +39,6 @@ function task(retries = 0): TaskRecord<string> {
     ackedBy: undefined,
     lastWorker: undefined,
     signal: undefined,
-    onAbort: undefined,
     wakeAt: 0,
     wheelPrev: undefined,
     wheelNext: undefined,

@@ -105,8 +105,8 @@ export interface TaskRecord<W> extends WheelEntry {
   /** Incarnation of the worker process that acknowledged the current attempt. */
   ackedBy: string | undefined;
   lastWorker: W | undefined;
+  /** The caller's signal, while the task listens on it (settlement.ts, abort-listeners.ts). */
   signal: AbortSignal | undefined;
-  onAbort: (() => void) | undefined;
 }
 
 /** The record's counters as this module alone may write them. */

@@ -362,7 +362,6 @@ export class DurableTasks {
       ackedBy: undefined,
       lastWorker: undefined,
       signal: undefined,
-      onAbort: undefined,
       wakeAt: 0,
       wheelPrev: undefined,
       wheelNext: undefined,
