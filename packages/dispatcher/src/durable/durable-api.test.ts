@@ -468,6 +468,44 @@ describe('durable tasks on the memory transport', () => {
       ),
     ).toBeNull();
   });
+
+  it('leaves a backlog task whose handler has no worker with room in the backlog, even while other workers have room', async () => {
+    const s = setup();
+    const echo = s.worker('w1', () => 'ack', { concurrency: 4, handlers: ['echo'] });
+    const other = s.worker('w2', () => 'ack', { concurrency: 1, handlers: ['other'] });
+    await s.join(echo);
+    await s.join(other);
+    await s.start();
+    await s.clock.advance(300);
+    // w2's one slot is taken; w1 has room, but not for this handler.
+    await run(s, s.dispatcher.submit('other', 'A', { timeoutMs: 60_000 }));
+    await s.clock.advance(50);
+    const b = await run(s, s.dispatcher.submit('other', 'B', { timeoutMs: 2_000 }));
+    await s.clock.advance(5_000);
+    // Not claimed and left to time out in the local queue: it never reached a worker.
+    expect((await run(s, s.dispatcher.task(b)))?.state).toBe('waiting');
+  });
+
+  it('a durable dispatch whose write finishes after close() rejects CLOSED rather than waiting for ever', async () => {
+    const s = setup();
+    const w = s.worker('w1', (t: TaskMessage) => ({ ok: t.payload }));
+    await s.join(w);
+    await s.start();
+    await s.clock.advance(300);
+    const store = s.transport.durableStore();
+    const add = store.add.bind(store);
+    store.add = (record, options) =>
+      add(record, options).then(
+        (v) => new Promise((resolve) => s.clock.setTimeout(() => resolve(v), 3_000)),
+      );
+    const p = outcome(s.dispatcher.dispatch('echo', 1, { durable: true }));
+    const closed = s.dispatcher.close();
+    await s.clock.advance(2_000);
+    await closed;
+    await s.clock.advance(5_000);
+    expect(p.settled).toBe(true);
+    expect(p.error?.code).toBe(ErrorCode.CLOSED);
+  });
 });
 
 const silentEvents = {

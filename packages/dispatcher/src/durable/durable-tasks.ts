@@ -320,6 +320,12 @@ export class DurableTasks {
       this.#release(id);
       return;
     }
+    if (!(host.queue.size === 0 && host.membership.hasRoomFor(record.handler, now))) {
+      // Claimed by count, but no worker for its handler has room: its timeout would
+      // run while it waits here. Back to the backlog, for when one has.
+      this.#release(id);
+      return;
+    }
     this.stats.claimed++;
     if (record.cancelRequested) {
       this.#write(id, cancelledOutcome('cancelled with cancel(id)'));
@@ -499,6 +505,15 @@ export class DurableTasks {
   }
 
   #await(id: string, timeoutMs: number | undefined): Promise<unknown> {
+    // close() has failed every waiter already: one added now would wait for ever.
+    if (this.#stopped) {
+      return Promise.reject(
+        new DispatchError(
+          ErrorCode.CLOSED,
+          `dispatcher ${this.#host.id} closed before task ${id} finished; read it with result(id) from another dispatcher`,
+        ),
+      );
+    }
     const waiting = this.#waiters.wait(id, timeoutMs);
     this.#check(id);
     return waiting;
