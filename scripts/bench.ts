@@ -19,6 +19,14 @@ import {
 } from './bench/baseline.js';
 import { strategiesSvg } from './bench/chart.js';
 import {
+  DURABLE_PERSISTENCE,
+  DURABLE_REDIS_ARGS,
+  type DurableRun,
+  type DurableSystem,
+  type RedisMemory,
+  runDurable,
+} from './bench/durable.js';
+import {
   BenchError,
   type Child,
   cleanup,
@@ -43,6 +51,7 @@ const SCENARIOS = [
   'weighted',
   'memory',
   'strategies',
+  'durable',
 ] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
@@ -53,6 +62,7 @@ const SIZES: Record<Scenario, { full: [number, number]; quick: [number, number] 
   weighted: { full: [200, 40_000], quick: [200, 800] },
   memory: { full: [1000, 1_000_000], quick: [1000, 20_000] },
   strategies: { full: [200, 40_000], quick: [200, 400] },
+  durable: { full: [1000, 50_000], quick: [1000, 2_000] },
   // The baseline runs both the throughput and the latency shape; these are unused.
   baseline: { full: [0, 0], quick: [0, 0] },
 };
@@ -70,6 +80,7 @@ const TARGETS = {
   weightedDeviationPct: 1,
   heapGrowthPct: 10,
   strategyThroughputRatio: 0.9,
+  durableRatio: 10,
 };
 /** Where a full run of the strategies scenario draws its chart. */
 const DEFAULT_SVG = fileURLToPath(new URL('../docs/strategies.svg', import.meta.url));
@@ -84,7 +95,8 @@ Options:
   --scenario NAME         ${SCENARIOS.join(', ')}; repeatable or comma-separated (default: all)
   --n N                   tasks to settle, for every selected scenario
   --w W                   tasks in flight, for every selected scenario
-  --repeat R              runs of baseline/throughput/latency, median reported (default 3, quick 1)
+  --repeat R              runs of baseline/throughput/latency/durable, median reported (default 3,
+                          quick 1)
   --concurrency C         concurrency of each echo worker (default 100, as docs/benchmarks.md says)
   --max-queue Q           maxQueue of each echo worker (default: the worker's own, = its
                           concurrency); how deep a worker's queue is sets how large frames get
@@ -240,6 +252,7 @@ interface Results {
   /** tasks/s of the throughput scenario with each strategy, over the ring's. */
   strategyRatios?: Record<string, number>;
   strategies?: StrategiesResult;
+  durable?: Record<DurableSystem, Summary & { memory: RedisMemory }>;
   /** Every run, by scenario (and baseline variant and shape), in repeat order. */
   runs: Record<string, Summary[]>;
   errors: number;
@@ -447,6 +460,7 @@ async function main(): Promise<number> {
   }
   if (echo) await Promise.all(echo.children.map((c) => c.stop()));
   if (wants('strategies')) await strategies(config, url, run, results);
+  if (wants('durable')) await durable(config, run, results);
 
   summary(results);
   if (results.errors > 0) {
@@ -612,6 +626,82 @@ async function strategies(config: Config, url: string, run: string, results: Res
   }
 }
 
+/**
+ * Durable ringcast against BullMQ on their own private redis-server with AOF (appendfsync
+ * everysec), or on REDIS_URL's as it is configured.
+ */
+async function durable(config: Config, run: string, results: Results) {
+  const { w, n } = size(config, 'durable');
+  const { url, server } = await startRedis(DURABLE_REDIS_ARGS);
+  const persistence = server ? DURABLE_PERSISTENCE : 'as REDIS_URL is configured';
+  process.stderr.write(`durable W=${w} N=${n}, redis ${persistence}:\n`);
+  const result = await runDurable({
+    url,
+    prefix: `bench-${run}-durable`,
+    w,
+    n,
+    warmup: warmup(n),
+    repeat: config.repeat,
+    concurrency: config.concurrency,
+    payload,
+    check: isEcho,
+    nodeArgs: config.workerNodeArgs,
+    redisPids: server ? [server.pid] : [],
+    progress: (line) => process.stderr.write(`${line}\n`),
+  });
+  const line = (system: DurableSystem) => {
+    const list = result.runs[system];
+    const median = medianOf(list);
+    results.errors += median.errors;
+    return {
+      ...median,
+      redisCallsPerTask: list.find((r) => r.tasksPerSec === median.tasksPerSec)?.redisCallsPerTask,
+      memory: result.memory[system],
+      runs: list.map((r: DurableRun) => perRun(r)),
+    };
+  };
+  const ringcast = line('ringcast');
+  const bullmq = line('bullmq');
+  results.durable = { ringcast, bullmq };
+  emit({
+    scenario: 'durable',
+    redis: persistence,
+    workers: 2,
+    concurrency: config.concurrency,
+    w,
+    n,
+    ringcast: { api: 'dispatch(handler, payload, { durable: true })', ...ringcast },
+    bullmq: { api: 'Queue.add + QueueEvents completed', ...bullmq },
+    ratio: round(ringcast.tasksPerSec / bullmq.tasksPerSec, 2),
+    perRepeat: result.runs.ringcast.map((r, k) =>
+      round(r.tasksPerSec / result.runs.bullmq[k]!.tasksPerSec, 2),
+    ),
+  });
+  const rows = [
+    [
+      `durable, W=${w}`,
+      'tasks/s',
+      'p50 ms',
+      'p99 ms',
+      'Redis B per stored task',
+      'B per finished record',
+    ],
+    ...(['bullmq', 'ringcast'] as const).map((system) => {
+      const s = results.durable![system];
+      return [
+        system === 'bullmq' ? 'BullMQ' : 'ringcast',
+        String(s.tasksPerSec),
+        String(s.p50),
+        String(s.p99),
+        String(s.memory.bytesPerStoredTask),
+        String(s.memory.bytesPerFinishedRecord),
+      ];
+    }),
+  ];
+  process.stderr.write(`\n${table(rows)}\n`);
+  if (server) await server.stop();
+}
+
 async function memory(
   config: Config,
   url: string,
@@ -704,6 +794,8 @@ function summary(results: Results): void {
     // tasks/s of the throughput scenario with each --strategy, over the ring's.
     strategyThroughputRatios: r.strategyRatios ?? null,
     strategiesWorstRatio: r.strategyRatios ? Math.min(...Object.values(r.strategyRatios)) : null,
+    // Durable ringcast tasks/s over BullMQ's, in the same run on the same Redis.
+    durableRatio: ratio(r.durable?.ringcast.tasksPerSec, r.durable?.bullmq.tasksPerSec),
     // Where the throughput gap lies: the floor speaking ringcast's frames against
     // the floor (the wire format and its validation), and ringcast against that
     // (everything ringcast keeps per task and attempt).
@@ -750,6 +842,8 @@ function summary(results: Results): void {
         ['baseline, one PUBLISH per task', singleL],
         ['baseline, batched per tick', batchedL],
         ['ringcast', r.latency],
+        ['BullMQ, add + completed event (AOF)', r.durable?.bullmq],
+        ['ringcast durable (AOF)', r.durable?.ringcast],
       ] as Array<[string, Summary | undefined]>
     )
       .filter(([, s]) => s !== undefined)
@@ -800,6 +894,12 @@ function summary(results: Results): void {
       String(line.strategiesWorstRatio ?? '—'),
       `≥ ${TARGETS.strategyThroughputRatio}`,
       ok(line.strategiesWorstRatio, TARGETS.strategyThroughputRatio, true),
+    ],
+    [
+      'durable ringcast / BullMQ, tasks/s',
+      String(line.durableRatio ?? '—'),
+      `≥ ${TARGETS.durableRatio}`,
+      ok(line.durableRatio, TARGETS.durableRatio, true),
     ],
     [
       'heap growth 100k → 1M %',

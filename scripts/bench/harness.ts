@@ -91,12 +91,17 @@ export function spawnChild(name: string, command: string, args: string[]): Child
   return child;
 }
 
-/** A private redis-server (never the system one), or the server at REDIS_URL. */
-export async function startRedis(): Promise<{ url: string; server: RedisServer | undefined }> {
+/**
+ * A private redis-server (never the system one), or the server at REDIS_URL.
+ * `args` are extra redis-server arguments for the private one (persistence).
+ */
+export async function startRedis(
+  args: string[] = [],
+): Promise<{ url: string; server: RedisServer | undefined }> {
   // biome-ignore lint/suspicious/noUndeclaredEnvVars: the bench runs outside turbo's task graph.
   const fromEnv = process.env['REDIS_URL'];
   if (fromEnv) return { url: fromEnv, server: undefined };
-  const server = await startRedisServer({ readyTimeoutMs: 10_000 });
+  const server = await startRedisServer({ readyTimeoutMs: 10_000, args });
   onCleanup(() => server.stop());
   return { url: server.url, server };
 }
