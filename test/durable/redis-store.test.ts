@@ -71,6 +71,53 @@ describe.skipIf(!privateRedisAvailable)('durable store on Redis', () => {
 
   describeStoreContract('Redis', open);
 
+  it('fails alone an operation Redis refuses, the others sent with it standing', async () => {
+    const h = await open();
+    try {
+      const store = h.store();
+      const now = Date.now();
+      const task = (id: string) => ({
+        id,
+        handler: 'h',
+        priority: 0,
+        timeoutMs: 1,
+        retries: 0,
+        resultTtlMs: 60_000,
+      });
+      await store.add(task('good'), { now, claimBy: 'd1' });
+      // A key of another type where a record should be: every command on it is refused.
+      const admin = track(new Redis(redis.url));
+      await admin.set(h.names.taskKey('broken'), 'not a hash');
+      const outcomes = await Promise.allSettled([
+        store.started('good', 'd1', 1, 'w1', now),
+        store.started('broken', 'd1', 1, 'w1', now),
+        store.settle('broken', 'd1', { state: 'succeeded' }, now),
+        store.settle('good', 'd1', { state: 'succeeded', result: 1 }, now),
+        store.get('broken'),
+      ]);
+      expect(outcomes.map((o) => o.status)).toEqual([
+        'fulfilled',
+        'rejected',
+        'rejected',
+        'fulfilled',
+        'rejected',
+      ]);
+      for (const outcome of outcomes) {
+        if (outcome.status === 'rejected') {
+          expect(outcome.reason).toMatchObject({
+            code: 'REDIS_ERROR',
+            message: expect.stringMatching(/WRONGTYPE/),
+          });
+        }
+      }
+      expect(outcomes[3]).toMatchObject({ value: { kind: 'settled' } });
+      expect(await store.get('good')).toMatchObject({ state: 'succeeded', attempts: 1 });
+      await admin.quit();
+    } finally {
+      await h.close();
+    }
+  });
+
   it('runs its scripts again after Redis forgot them (SCRIPT FLUSH)', async () => {
     const h = await open();
     try {

@@ -54,7 +54,10 @@ export interface Names {
    * dead one's active tasks.
    */
   dispatcherHeartbeatKey(dispatcherId: string): string;
-  /** Channel: the id of every durable task that reached a terminal state, so waiters anywhere wake. */
+  /**
+   * Channel: the id of every durable task that reached a terminal state, so waiters anywhere
+   * wake; a message carries the ids one store call settled, space-separated.
+   */
   readonly settledChannel: string;
   /**
    * Channel: the id of an active durable task whose cancel was requested with

@@ -602,9 +602,11 @@ export class DurableTasks {
     this.#host.queue.pump();
   }
 
-  /** An id on the settled channel: its waiters here read the record. */
+  /** Ids on the settled channel (a store call's, space-separated): their waiters here read the record. */
   onSettled(data: string): void {
-    if (this.#waiters.has(data)) this.#check(data);
+    for (const id of data.split(' ')) {
+      if (this.#waiters.has(id)) this.#check(id);
+    }
   }
 
   /** An id on the cancel channel. */

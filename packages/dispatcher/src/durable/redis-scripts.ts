@@ -5,6 +5,12 @@
  * command of the in-memory model; the contract suite holds both to one
  * behaviour.
  *
+ * The hot operations (add, started, settle, and reading records) take a run of
+ * operations at once (`batcher.ts` gathers those issued in one turn): the
+ * script applies each in turn, exactly as its own call would have, and
+ * answers one reply per operation. A Redis error inside one operation fails
+ * that one alone (`{ 'error', message }`), as if it had been its own call.
+ *
  * Claim and adopt find task ids inside Redis (in the backlog, in an active set)
  * and name their records from `taskKeyPrefix`; every id found that way is
  * checked against the id pattern first, so a stray member never names a key
@@ -43,18 +49,54 @@ local function backlog_score(key)
   return string.format('%.0f', (${PRIORITY_MAX} - priority) * ${BACKLOG_PRIORITY_STEP} + created)
 end
 
-local function finish(key, id, state, field, value, now, channel)
-  redis.call('HSET', key, 'state', state, 'finishedAt', now)
-  if field ~= '' then redis.call('HSET', key, field, value) end
+-- The terminal write, but for the announcement on the settled channel (the caller's);
+-- ttl: the record's resultTtlMs field as read.
+local function finish(key, state, field, value, now, ttl)
+  if field ~= '' then
+    redis.call('HSET', key, 'state', state, 'finishedAt', now, field, value)
+  else
+    redis.call('HSET', key, 'state', state, 'finishedAt', now)
+  end
   redis.call('HDEL', key, 'owner')
-  local ttl = int(redis.call('HGET', key, 'resultTtlMs'))
+  ttl = int(ttl)
   if not ttl or ttl < 1 then ttl = ${DEFAULT_RESULT_TTL_MS} end
   redis.call('PEXPIRE', key, ttl)
-  redis.call('PUBLISH', channel, id)
 end
 
 local function terminal(state)
   return state == 'succeeded' or state == 'failed' or state == 'cancelled'
+end
+
+-- One operation of a run: fn(...)'s reply, or { 'error', message } if Redis refused a call in it.
+local function each(fn, ...)
+  local ok, reply = pcall(fn, ...)
+  if ok then return reply end
+  if type(reply) == 'table' and reply.err then return { 'error', reply.err } end
+  return { 'error', tostring(reply) }
+end
+
+-- The set and sorted-set writes of a run's operations, made once at its end, one command per
+-- key: deferred(writes, 'SADD', key, i, member) for operation i.
+local function deferred(writes, command, key, i, ...)
+  local write = writes.byKey[key]
+  if not write then
+    write = { command = command, key = key, args = {}, ops = {} }
+    writes.byKey[key] = write
+    writes[#writes + 1] = write
+  end
+  for _, arg in ipairs({ ... }) do write.args[#write.args + 1] = arg end
+  write.ops[#write.ops + 1] = i
+end
+
+-- Makes the deferred writes; an operation whose write Redis refused gets that error as its reply.
+local function write_deferred(writes, replies)
+  for _, write in ipairs(writes) do
+    local ok, err = pcall(redis.call, write.command, write.key, unpack(write.args))
+    if not ok then
+      local message = type(err) == 'table' and err.err or tostring(err)
+      for _, i in ipairs(write.ops) do replies[i] = { 'error', message } end
+    end
+  end
 end
 `;
 
@@ -63,26 +105,41 @@ function script(body: string): LuaScript {
 }
 
 /**
- * KEYS: task, backlog, delayed, owner's active set (the task key when unclaimed).
- * ARGV: placement, score, maxBacklog ('' for none), id, then field/value pairs.
+ * Adds a run of tasks.
+ * KEYS: backlog, delayed, then per task: its key, and its owner's active set (its key when unclaimed).
+ * ARGV: per task: placement, score, maxBacklog ('' for none), id, how many field/value items
+ * follow, then those items.
+ * Returns per task 'added' | 'claimed' | 'full' | 'exists'.
  */
 export const ADD = script(`
-if redis.call('EXISTS', KEYS[1]) == 1 then return 'exists' end
-local placement = ARGV[1]
-if placement ~= 'claimed' and ARGV[3] ~= '' then
-  local waiting = redis.call('ZCARD', KEYS[2]) + redis.call('ZCARD', KEYS[3])
-  if waiting >= tonumber(ARGV[3]) then return 'full' end
+local writes = { byKey = {} }
+-- Tasks this run put in the backlog or the delayed set: their ZADD waits for the run's end.
+local queued = 0
+local function add(i, key, active, placement, score, max, id, first, last)
+  if redis.call('EXISTS', key) == 1 then return 'exists' end
+  if placement ~= 'claimed' and max ~= '' then
+    local waiting = redis.call('ZCARD', KEYS[1]) + redis.call('ZCARD', KEYS[2]) + queued
+    if waiting >= tonumber(max) then return 'full' end
+  end
+  redis.call('HSET', key, unpack(ARGV, first, last))
+  if placement == 'claimed' then
+    deferred(writes, 'SADD', active, i, id)
+    return 'claimed'
+  end
+  deferred(writes, 'ZADD', placement == 'delayed' and KEYS[2] or KEYS[1], i, score, id)
+  queued = queued + 1
+  return 'added'
 end
-redis.call('HSET', KEYS[1], unpack(ARGV, 5))
-if placement == 'claimed' then
-  redis.call('SADD', KEYS[4], ARGV[4])
-  return 'claimed'
-elseif placement == 'delayed' then
-  redis.call('ZADD', KEYS[3], ARGV[2], ARGV[4])
-else
-  redis.call('ZADD', KEYS[2], ARGV[2], ARGV[4])
+local replies = {}
+local a = 1
+for i = 1, (#KEYS - 2) / 2 do
+  local count = tonumber(ARGV[a + 4])
+  replies[i] = each(add, i, KEYS[2 * i + 1], KEYS[2 * i + 2], ARGV[a], ARGV[a + 1], ARGV[a + 2],
+    ARGV[a + 3], a + 5, a + 4 + count)
+  a = a + 5 + count
 end
-return 'added'
+write_deferred(writes, replies)
+return replies
 `);
 
 /**
@@ -122,39 +179,76 @@ end
 return claimed
 `);
 
-/** KEYS: task. ARGV: owner, attempt, worker, now. Returns 1 if written. */
+/**
+ * Records a run of attempts started.
+ * KEYS: per attempt its task's key. ARGV: per attempt owner, attempt, worker, now.
+ * Returns per attempt 1 if written, 0 if the task is not active and the owner's.
+ */
 export const STARTED = script(`
-local fields = redis.call('HMGET', KEYS[1], 'state', 'owner', 'startedAt')
-if fields[1] ~= 'active' or fields[2] ~= ARGV[1] then return 0 end
-redis.call('HSET', KEYS[1], 'attempts', ARGV[2], 'worker', ARGV[3])
-if not fields[3] then redis.call('HSET', KEYS[1], 'startedAt', ARGV[4]) end
-return 1
+local function started(key, owner, attempt, worker, now)
+  local fields = redis.call('HMGET', key, 'state', 'owner', 'startedAt')
+  if fields[1] ~= 'active' or fields[2] ~= owner then return 0 end
+  if fields[3] then
+    redis.call('HSET', key, 'attempts', attempt, 'worker', worker)
+  else
+    redis.call('HSET', key, 'attempts', attempt, 'worker', worker, 'startedAt', now)
+  end
+  return 1
+end
+local replies = {}
+for i = 1, #KEYS do
+  local a = 4 * i - 3
+  replies[i] = each(started, KEYS[i], ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3])
+end
+return replies
 `);
 
 /**
- * KEYS: task, backlog, delayed, owner's active set (the task key without an owner).
- * ARGV: id, owner ('' for none), state, field ('' for none), value, now, settled channel.
- * Returns { 'settled' } | { 'stale', HGETALL } | { 'already', HGETALL } | { 'unknown' }.
+ * Settles a run of tasks.
+ * KEYS: backlog, delayed, then per task: its key, its owner's active set (its key without an owner).
+ * ARGV: the settled channel, then per task: id, owner ('' for none), state, field ('' for none),
+ * value, now.
+ * Returns per task { 'settled' } | { 'stale', HGETALL } | { 'already', HGETALL } | { 'unknown' }.
+ * The ids it settled are announced in one message on the settled channel, space-separated.
  */
 export const SETTLE = script(`
-local state = redis.call('HGET', KEYS[1], 'state')
-if not state then return { 'unknown' } end
-if terminal(state) then return { 'already', redis.call('HGETALL', KEYS[1]) } end
-local owner = ARGV[2]
-if state == 'active' then
-  if owner == '' or redis.call('HGET', KEYS[1], 'owner') ~= owner then
-    return { 'stale', redis.call('HGETALL', KEYS[1]) }
+local writes = { byKey = {} }
+local settled = {}
+local function settle(i, key, active, id, owner, to, field, value, now)
+  local fields = redis.call('HMGET', key, 'state', 'owner', 'resultTtlMs')
+  local state = fields[1]
+  if not state then return { 'unknown' } end
+  if terminal(state) then return { 'already', redis.call('HGETALL', key) } end
+  if state == 'active' then
+    if owner == '' or fields[2] ~= owner then return { 'stale', redis.call('HGETALL', key) } end
+    deferred(writes, 'SREM', active, i, id)
+  elseif state == 'waiting' or state == 'delayed' then
+    if owner ~= '' then return { 'stale', redis.call('HGETALL', key) } end
+    redis.call('ZREM', KEYS[1], id)
+    redis.call('ZREM', KEYS[2], id)
+  else
+    return { 'unknown' }
   end
-  redis.call('SREM', KEYS[4], ARGV[1])
-elseif state == 'waiting' or state == 'delayed' then
-  if owner ~= '' then return { 'stale', redis.call('HGETALL', KEYS[1]) } end
-  redis.call('ZREM', KEYS[2], ARGV[1])
-  redis.call('ZREM', KEYS[3], ARGV[1])
-else
-  return { 'unknown' }
+  finish(key, to, field, value, now, fields[3])
+  settled[#settled + 1] = id
+  return { 'settled' }
 end
-finish(KEYS[1], ARGV[1], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7])
-return { 'settled' }
+local replies = {}
+for i = 1, (#KEYS - 2) / 2 do
+  local a = 6 * i - 4
+  replies[i] = each(settle, i, KEYS[2 * i + 1], KEYS[2 * i + 2], ARGV[a], ARGV[a + 1],
+    ARGV[a + 2], ARGV[a + 3], ARGV[a + 4], ARGV[a + 5])
+end
+write_deferred(writes, replies)
+if #settled > 0 then redis.call('PUBLISH', ARGV[1], table.concat(settled, ' ')) end
+return replies
+`);
+
+/** Reads a run of records. KEYS: their keys. Returns per key its HGETALL. */
+export const GET = script(`
+local replies = {}
+for i = 1, #KEYS do replies[i] = each(redis.call, 'HGETALL', KEYS[i]) end
+return replies
 `);
 
 /**
@@ -163,11 +257,12 @@ return { 'settled' }
  * Returns 1 if released (or cancelled, when a cancel was requested), 0 if not the owner's.
  */
 export const RELEASE = script(`
-local fields = redis.call('HMGET', KEYS[1], 'state', 'owner', 'cancel')
+local fields = redis.call('HMGET', KEYS[1], 'state', 'owner', 'cancel', 'resultTtlMs')
 if fields[1] ~= 'active' or fields[2] ~= ARGV[2] then return 0 end
 redis.call('SREM', KEYS[3], ARGV[1])
 if fields[3] == '1' then
-  finish(KEYS[1], ARGV[1], 'cancelled', 'error', ARGV[5], ARGV[3], ARGV[4])
+  finish(KEYS[1], 'cancelled', 'error', ARGV[5], ARGV[3], fields[4])
+  redis.call('PUBLISH', ARGV[4], ARGV[1])
   return 1
 end
 redis.call('HSET', KEYS[1], 'state', 'waiting')
@@ -182,12 +277,13 @@ return 1
  * Returns { 'cancelled' } | { 'requested', owner } | { 'finished' } | { 'unknown' }.
  */
 export const CANCEL = script(`
-local fields = redis.call('HMGET', KEYS[1], 'state', 'owner')
+local fields = redis.call('HMGET', KEYS[1], 'state', 'owner', 'resultTtlMs')
 local state = fields[1]
 if state == 'waiting' or state == 'delayed' then
   redis.call('ZREM', KEYS[2], ARGV[1])
   redis.call('ZREM', KEYS[3], ARGV[1])
-  finish(KEYS[1], ARGV[1], 'cancelled', 'error', ARGV[4], ARGV[2], ARGV[3])
+  finish(KEYS[1], 'cancelled', 'error', ARGV[4], ARGV[2], fields[3])
+  redis.call('PUBLISH', ARGV[3], ARGV[1])
   return { 'cancelled' }
 end
 if state == 'active' and valid_id(fields[2]) then

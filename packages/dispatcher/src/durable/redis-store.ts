@@ -4,6 +4,11 @@
  * (the dispatcher's command connection) and never closes it. Replies are read
  * as untrusted: a reply of an unexpected shape reads as nothing, and a record
  * that cannot be decoded is counted, never thrown.
+ *
+ * The operations every durable task makes (add, started, settle, get) are
+ * queued in a {@link Batcher}: those issued in one turn leave at its end, a run
+ * of one kind as one script call, in the order they were issued. Each still
+ * settles with its own result, exactly as it would alone.
  */
 import {
   type Clock,
@@ -15,10 +20,22 @@ import {
 } from '@ringcast/protocol';
 import type { Redis } from 'ioredis';
 import { DispatchError } from '../errors.js';
+import { Batcher, type BatchKind } from './batcher.js';
 import { quarantine, type RawRecord } from './quarantine.js';
 import { type DurableRecord, decodeRecord, MalformedRecords, type NewRecord } from './record.js';
-import { ADD, ADOPT, CANCEL, CLAIM, LEAVE, RELEASE, SETTLE, STARTED } from './redis-scripts.js';
 import {
+  ADD,
+  ADOPT,
+  CANCEL,
+  CLAIM,
+  GET,
+  LEAVE,
+  RELEASE,
+  SETTLE,
+  STARTED,
+} from './redis-scripts.js';
+import {
+  type AddRequest,
   addRequest,
   CANCELLED_BEFORE_START,
   checkAdopt,
@@ -29,6 +46,7 @@ import {
   checkStarted,
   DUE_BATCH,
   errorJson,
+  type SettleRequest,
   settleRequest,
 } from './requests.js';
 import type {
@@ -43,44 +61,74 @@ import type {
 
 const CANCELLED_JSON = errorJson(CANCELLED_BEFORE_START);
 const ADD_RESULTS = new Set<string>(['added', 'claimed', 'full', 'exists']);
+/**
+ * Most operations one script call applies: a script runs alone in Redis, so a
+ * large turn goes out as several calls rather than stalling everyone in one.
+ */
+export const MAX_BATCH = 200;
+
+interface StartedOp {
+  key: string;
+  owner: string;
+  attempt: number;
+  worker: string;
+  now: number;
+}
 
 export class RedisStore implements DurableStore {
   readonly malformed = new MalformedRecords();
   readonly #redis: Redis;
   readonly #names: Names;
   readonly #clock: Clock;
+  readonly #batcher = new Batcher();
+  readonly #adds: BatchKind<AddRequest, AddResult>;
+  readonly #starts: BatchKind<StartedOp, boolean>;
+  readonly #settles: BatchKind<SettleRequest, SettleResult>;
+  readonly #gets: BatchKind<string, Record<string, string>>;
 
   /** `clock` dates the failure of an adopted record that cannot be read (adopt takes no time). */
   constructor(redis: Redis, names: Names, clock: Clock = systemClock) {
     this.#redis = redis;
     this.#names = names;
     this.#clock = clock;
+    this.#adds = { max: MAX_BATCH, send: (ops) => this.#sendAdds(ops) };
+    this.#starts = { max: MAX_BATCH, send: (ops) => this.#sendStarts(ops) };
+    this.#settles = { max: MAX_BATCH, send: (ops) => this.#sendSettles(ops) };
+    this.#gets = { max: MAX_BATCH, send: (keys) => this.#sendGets(keys) };
   }
 
   async add(record: NewRecord, options: AddOptions): Promise<AddResult> {
-    const request = addRequest(this.#names, record, options);
+    return this.#batcher.push(this.#adds, addRequest(this.#names, record, options));
+  }
+
+  async #sendAdds(requests: readonly AddRequest[]): Promise<Array<AddResult | Error>> {
     const names = this.#names;
-    const active = request.owner === undefined ? request.taskKey : names.activeKey(request.owner);
-    const args: string[] = [
-      request.placement,
-      String(request.score),
-      request.maxBacklog === undefined ? '' : String(request.maxBacklog),
-      request.id,
-    ];
-    for (const [field, value] of Object.entries(request.fields)) args.push(field, value);
-    const reply = await ADD.run(
-      this.#redis,
-      [request.taskKey, names.backlogKey, names.delayedKey, active],
-      args,
-    );
-    if (typeof reply !== 'string' || !ADD_RESULTS.has(reply)) {
-      // Only a script of another version could answer so; what it wrote is unknown.
-      throw new DispatchError(
-        ErrorCode.REDIS_ERROR,
-        `unexpected reply from the add script: ${describeValue(reply)}`,
+    const keys = [names.backlogKey, names.delayedKey];
+    const args: string[] = [];
+    for (const request of requests) {
+      keys.push(
+        request.taskKey,
+        request.owner === undefined ? request.taskKey : names.activeKey(request.owner),
       );
+      const fields = Object.entries(request.fields);
+      args.push(
+        request.placement,
+        String(request.score),
+        request.maxBacklog === undefined ? '' : String(request.maxBacklog),
+        request.id,
+        String(fields.length * 2),
+      );
+      for (const [field, value] of fields) args.push(field, value);
     }
-    return reply as AddResult;
+    const replies = repliesOf(await ADD.run(this.#redis, keys, args), requests.length, 'add');
+    return replies.map((reply) => {
+      if (reply instanceof Error) return reply;
+      if (typeof reply !== 'string' || !ADD_RESULTS.has(reply)) {
+        // Only a script of another version could answer so; what it wrote is unknown.
+        return unexpected('add', reply);
+      }
+      return reply as AddResult;
+    });
   }
 
   async claim(owner: string, n: number, now: number): Promise<DurableRecord[]> {
@@ -103,12 +151,15 @@ export class RedisStore implements DurableStore {
   ): Promise<boolean> {
     const key = this.#names.taskKey(id);
     checkStarted(owner, attempt, worker, now);
-    const reply = await STARTED.run(
-      this.#redis,
-      [key],
-      [owner, String(attempt), worker, String(now)],
-    );
-    return reply === 1;
+    return this.#batcher.push(this.#starts, { key, owner, attempt, worker, now });
+  }
+
+  async #sendStarts(ops: readonly StartedOp[]): Promise<Array<boolean | Error>> {
+    const args: string[] = [];
+    for (const op of ops) args.push(op.owner, String(op.attempt), op.worker, String(op.now));
+    const keys = ops.map((op) => op.key);
+    const replies = repliesOf(await STARTED.run(this.#redis, keys, args), ops.length, 'started');
+    return replies.map((reply) => (reply instanceof Error ? reply : reply === 1));
   }
 
   async settle(
@@ -117,28 +168,38 @@ export class RedisStore implements DurableStore {
     outcome: Outcome,
     now: number,
   ): Promise<SettleResult> {
+    return this.#batcher.push(this.#settles, settleRequest(this.#names, id, owner, outcome, now));
+  }
+
+  async #sendSettles(requests: readonly SettleRequest[]): Promise<Array<SettleResult | Error>> {
     const names = this.#names;
-    const request = settleRequest(names, id, owner, outcome, now);
-    const active = request.owner === undefined ? request.taskKey : names.activeKey(request.owner);
-    const reply = await SETTLE.run(
-      this.#redis,
-      [request.taskKey, names.backlogKey, names.delayedKey, active],
-      [
-        id,
+    const keys = [names.backlogKey, names.delayedKey];
+    const args = [names.settledChannel];
+    for (const request of requests) {
+      keys.push(
+        request.taskKey,
+        request.owner === undefined ? request.taskKey : names.activeKey(request.owner),
+      );
+      args.push(
+        request.id,
         request.owner ?? '',
         request.state,
         request.field ?? '',
         request.value,
-        String(now),
-        names.settledChannel,
-      ],
-    );
-    if (!Array.isArray(reply)) return { kind: 'unknown' };
-    const [kind, hash] = reply as unknown[];
-    if (kind === 'settled') return { kind: 'settled' };
-    if (kind !== 'stale' && kind !== 'already') return { kind: 'unknown' };
-    const record = decodeRecord(hashOf(hash), this.malformed, id);
-    return record ? { kind, record } : { kind: 'unknown' };
+        String(request.now),
+      );
+    }
+    const replies = repliesOf(await SETTLE.run(this.#redis, keys, args), requests.length, 'settle');
+    return replies.map((reply, i): SettleResult | Error => {
+      if (reply instanceof Error || !Array.isArray(reply)) {
+        return reply instanceof Error ? reply : { kind: 'unknown' };
+      }
+      const [kind, hash] = reply as unknown[];
+      if (kind === 'settled') return { kind: 'settled' };
+      if (kind !== 'stale' && kind !== 'already') return { kind: 'unknown' };
+      const record = decodeRecord(hashOf(hash), this.malformed, requests[i]!.id);
+      return record ? { kind, record } : { kind: 'unknown' };
+    });
   }
 
   async release(id: string, owner: string, now: number): Promise<boolean> {
@@ -155,8 +216,13 @@ export class RedisStore implements DurableStore {
   }
 
   async get(id: string): Promise<DurableRecord | undefined> {
-    const hash = await this.#redis.hgetall(this.#names.taskKey(id));
+    const hash = await this.#batcher.push(this.#gets, this.#names.taskKey(id));
     return decodeRecord(hash, this.malformed, id);
+  }
+
+  async #sendGets(keys: readonly string[]): Promise<Array<Record<string, string> | Error>> {
+    const replies = repliesOf(await GET.run(this.#redis, keys, []), keys.length, 'get');
+    return replies.map((reply) => (reply instanceof Error ? reply : hashOf(reply)));
   }
 
   async cancel(id: string, now: number): Promise<CancelResult> {
@@ -238,6 +304,28 @@ export class RedisStore implements DurableStore {
     }
     return { waiting: count(0), delayed: count(1), active, activeByOwner };
   }
+}
+
+/**
+ * A run script's replies, one per operation; `{ 'error', message }` (a Redis
+ * error inside that operation) as an Error. A reply that is not a list of
+ * that many items fails the whole run: only a script of another version
+ * could answer so.
+ */
+function repliesOf(reply: unknown, count: number, what: string): unknown[] {
+  if (!Array.isArray(reply) || reply.length !== count) throw unexpected(what, reply);
+  return reply.map((item: unknown) =>
+    Array.isArray(item) && item.length === 2 && item[0] === 'error'
+      ? new DispatchError(ErrorCode.REDIS_ERROR, `the ${what} script failed: ${String(item[1])}`)
+      : item,
+  );
+}
+
+function unexpected(what: string, reply: unknown): DispatchError {
+  return new DispatchError(
+    ErrorCode.REDIS_ERROR,
+    `unexpected reply from the ${what} script: ${describeValue(reply)}`,
+  );
 }
 
 /** A flat HGETALL reply as a hash; non-string items are skipped. */

@@ -813,6 +813,138 @@ export function describeStoreContract(label: string, open: () => Promise<StoreHa
       });
     });
 
+    // A store may gather the operations issued in one turn into fewer calls (the Redis
+    // store does): each must still answer as if it had been made alone, in issue order.
+    describe('operations issued in one turn', () => {
+      it('adds: each its own answer, in order, full counted across them', async () => {
+        const now = h.now();
+        const answers = await Promise.all([
+          store.add(task('a'), { now, maxBacklog: 3 }),
+          store.add(task('b', { runAt: now + HOUR }), { now, maxBacklog: 3 }),
+          store.add(task('a', { payload: 'again' }), { now }),
+          store.add(task('c'), { now, maxBacklog: 3, claimBy: 'd1' }),
+          store.add(task('d'), { now, maxBacklog: 3 }),
+          store.add(task('e'), { now, maxBacklog: 3 }),
+          store.add(task('f', { runAt: now + HOUR }), { now, maxBacklog: 3 }),
+          store.add(task('g'), { now, claimBy: 'd1' }),
+        ]);
+        expect(answers).toEqual([
+          'added',
+          'added',
+          'exists',
+          'claimed',
+          'added',
+          'full',
+          'full',
+          'claimed',
+        ]);
+        expect(await store.get('a')).toMatchObject({ payload: { for: 'a' }, state: 'waiting' });
+        expect(await store.get('e')).toBeUndefined();
+        expect((await h.smembers(n.activeKey('d1'))).sort()).toEqual(['c', 'g']);
+        expect(await store.counts()).toMatchObject({ waiting: 2, delayed: 1 });
+        expect(ids(await store.claim('d2', 10, now))).toEqual(['a', 'd']);
+      });
+
+      it('more of them than one call carries, every one stored', async () => {
+        const now = h.now();
+        const count = 450;
+        const answers = await Promise.all(
+          Array.from({ length: count }, (_, i) =>
+            store.add(task(`many-${i}`, { priority: i % 3 }), { now }),
+          ),
+        );
+        expect(answers).toEqual(Array(count).fill('added'));
+        expect((await store.counts()).waiting).toBe(count);
+        const records = await Promise.all(
+          Array.from({ length: count }, (_, i) => store.get(`many-${i}`)),
+        );
+        expect(records.map((r) => r?.payload)).toEqual(
+          Array.from({ length: count }, (_, i) => ({ for: `many-${i}` })),
+        );
+      });
+
+      it('started: fenced one by one', async () => {
+        const now = h.now();
+        await store.add(task('mine'), { now, claimBy: 'd1' });
+        await store.add(task('theirs'), { now, claimBy: 'd2' });
+        await store.add(task('waits'), { now });
+        const answers = await Promise.all([
+          store.started('mine', 'd1', 1, 'w1', now + 1),
+          store.started('theirs', 'd1', 1, 'w1', now + 1),
+          store.started('waits', 'd1', 1, 'w1', now + 1),
+          store.started('none', 'd1', 1, 'w1', now + 1),
+          store.started('mine', 'd1', 2, 'w2', now + 2),
+        ]);
+        expect(answers).toEqual([true, false, false, false, true]);
+        expect(await store.get('mine')).toMatchObject({
+          attempts: 2,
+          worker: 'w2',
+          startedAt: now + 1,
+        });
+        expect(await store.get('theirs')).toMatchObject({ attempts: 0 });
+        expect(await store.get('theirs')).not.toHaveProperty('worker');
+      });
+
+      it('settles: each answered as alone, the first write of one task winning, all announced', async () => {
+        const now = h.now();
+        const listener = await h.listen(n.settledChannel);
+        await store.beat('d1', '{}', 'inc-1', HOUR);
+        for (const id of ['s1', 's2', 'twice']) await store.add(task(id), { now, claimBy: 'd1' });
+        await store.add(task('theirs'), { now, claimBy: 'd2' });
+        await store.add(task('waits'), { now });
+        const error = { code: ErrorCode.EXPIRED, message: 'too late' };
+        const answers = await Promise.all([
+          store.settle('s1', 'd1', { state: 'succeeded', result: 1 }, now + 1),
+          store.settle('twice', 'd1', { state: 'succeeded', result: 'first' }, now + 1),
+          store.settle('theirs', 'd1', { state: 'succeeded', result: 2 }, now + 1),
+          store.settle('none', 'd1', { state: 'succeeded', result: 3 }, now + 1),
+          store.settle('waits', undefined, { state: 'failed', error }, now + 1),
+          store.settle('twice', 'd1', { state: 'succeeded', result: 'second' }, now + 2),
+          store.settle('s2', 'd1', { state: 'succeeded' }, now + 1),
+        ]);
+        expect(answers.map((a) => a.kind)).toEqual([
+          'settled',
+          'settled',
+          'stale',
+          'unknown',
+          'settled',
+          'already',
+          'settled',
+        ]);
+        expect(answers[5]).toMatchObject({ record: { result: 'first', finishedAt: now + 1 } });
+        expect(answers[2]).toMatchObject({ record: { state: 'active', owner: 'd2' } });
+        expect(await store.get('waits')).toMatchObject({ state: 'failed', error });
+        expect(await h.smembers(n.activeKey('d1'))).toEqual([]);
+        expect(await store.counts()).toMatchObject({ waiting: 0, activeByOwner: { d1: 0 } });
+        // A message may carry several ids, space-separated.
+        const announced = () => listener.messages.flatMap((m) => m.split(' ')).sort();
+        await h.until(() => announced().length === 4, 'every settled id announced');
+        expect(announced()).toEqual(['s1', 's2', 'twice', 'waits']);
+      });
+
+      it('mixed kinds on one task apply in the order they were issued', async () => {
+        const now = h.now();
+        const [added, read, started, settled, late] = await Promise.all([
+          store.add(task('t'), { now, claimBy: 'd1' }),
+          store.get('t'),
+          store.started('t', 'd1', 1, 'w1', now + 1),
+          store.settle('t', 'd1', { state: 'succeeded', result: 'ok' }, now + 2),
+          store.started('t', 'd1', 2, 'w2', now + 3),
+        ]);
+        expect(added).toBe('claimed');
+        expect(read).toMatchObject({ state: 'active', owner: 'd1', attempts: 0 });
+        expect(started).toBe(true);
+        expect(settled).toEqual({ kind: 'settled' });
+        expect(late).toBe(false);
+        expect(await store.get('t')).toMatchObject({
+          state: 'succeeded',
+          attempts: 1,
+          worker: 'w1',
+          result: 'ok',
+        });
+      });
+    });
+
     it('leaves no key behind once every finished record expired', async () => {
       const t = h.now();
       await store.beat('d1', '{}', 'inc-1', HOUR);
