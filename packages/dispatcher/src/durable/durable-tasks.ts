@@ -43,7 +43,7 @@ import type { TimerWheel } from '../timer-wheel.js';
 import type { DispatcherTransport } from '../transport.js';
 import type { Task, WorkerState } from '../worker-state.js';
 import { readDurableOptions } from './durable-options.js';
-import { OutcomeWaiters } from './outcome-waiters.js';
+import { OutcomeWaiters, type Registration } from './outcome-waiters.js';
 import type { DurableRecord, NewRecord } from './record.js';
 import type { DurableStore, Outcome } from './store.js';
 import { type Settled, settledOf, type TaskInfo, taskInfo } from './task-info.js';
@@ -109,13 +109,15 @@ export class DurableTasks {
   #claimTimer: Timer | undefined;
   #pollTimer: Timer | undefined;
   #claiming = false;
-  /** Submits claiming their task at once whose write is in flight: slots promised, not yet taken. */
+  /** Submits claiming their task at once, and the claim, whose write is in flight: slots promised, not yet taken. */
   #reserved = 0;
   #claimQueued = false;
   #stopped = false;
   /** Tasks no longer ours (fenced) or given back at close: their rejection writes nothing. */
   readonly #dropped = new Set<string>();
   readonly #releasing = new Set<string>();
+  /** Tasks whose terminal write here is in flight: that write wakes their waiters, no read needed. */
+  readonly #writing = new Set<string>();
   /** Store writes in flight, awaited by close(). */
   readonly #pending = new Set<Promise<unknown>>();
 
@@ -155,7 +157,37 @@ export class DurableTasks {
   // ---- submit -------------------------------------------------------------
 
   /** Checks the call, stores the task (claimed at once when a worker has room) and resolves with its id. */
-  async submit(handler: unknown, payload: unknown, options: unknown): Promise<string> {
+  submit(handler: unknown, payload: unknown, options: unknown): Promise<string> {
+    return this.#submit(handler, payload, options, undefined);
+  }
+
+  /** Submits, then waits for the outcome: a durable `dispatch()`. */
+  async dispatch(handler: unknown, payload: unknown, options: unknown): Promise<unknown> {
+    let waiter: Registration | undefined;
+    try {
+      await this.#submit(handler, payload, options, (id) => {
+        waiter = this.#waiters.register(id, undefined);
+        // close() may fail it while the write is in flight, before it is returned: not unheard.
+        waiter.outcome.catch(() => {});
+      });
+    } catch (error) {
+      waiter?.withdraw();
+      throw error;
+    }
+    return waiter!.outcome;
+  }
+
+  /**
+   * `beforeStore` gets the new task's id before its record is sent: a waiter
+   * registered then hears every outcome (this dispatcher's own write, the
+   * settled channel), so none needs reading back.
+   */
+  async #submit(
+    handler: unknown,
+    payload: unknown,
+    options: unknown,
+    beforeStore: ((id: string) => void) | undefined,
+  ): Promise<string> {
     const host = this.#host;
     const counters = host.counters;
     const closed = host.closedReason();
@@ -176,6 +208,7 @@ export class DurableTasks {
       const opts: { now: number; claimBy?: string; maxBacklog?: number } = { now };
       if (claim) opts.claimBy = host.id;
       if (host.options.maxBacklog !== undefined) opts.maxBacklog = host.options.maxBacklog;
+      beforeStore?.(record.id);
       // Tracked: close() must not leave before a claim it made here is run or given back.
       added = await this.#track(store.add(record, opts));
     } catch (error) {
@@ -220,12 +253,6 @@ export class DurableTasks {
         break;
     }
     return record.id;
-  }
-
-  /** Submits, then waits for the outcome: a durable `dispatch()`. */
-  async dispatch(handler: unknown, payload: unknown, options: unknown): Promise<unknown> {
-    const id = await this.submit(handler, payload, options);
-    return this.#await(id, undefined);
   }
 
   #newRecord(handler: unknown, payload: unknown, options: unknown, now: number): NewRecord {
@@ -292,13 +319,19 @@ export class DurableTasks {
     const n = host.queue.size === 0 ? Math.min(CLAIM_BATCH, free) : 0;
     if (n <= 0) return;
     this.#claiming = true;
+    // Promised to this claim until it returns: a submit meanwhile must not count them free.
+    this.#reserved += n;
     const claimed = this.#store.claim(host.id, n, now).then(
       (records) => {
+        this.#reserved -= n;
         const at = host.clock.now();
         for (const record of records) this.#run(record, at);
         host.queue.pump();
       },
-      (error: unknown) => host.log.warn('durable', `claim failed: ${errorMessage(error)}`),
+      (error: unknown) => {
+        this.#reserved -= n;
+        host.log.warn('durable', `claim failed: ${errorMessage(error)}`);
+      },
     );
     this.#track(
       claimed.finally(() => {
@@ -439,9 +472,11 @@ export class DurableTasks {
       outcome.state === 'succeeded'
         ? { ok: true, value: outcome.result }
         : { ok: false, error: outcome.error };
+    this.#writing.add(id);
     this.#track(
       this.#store!.settle(id, host.id, outcome, host.clock.now()).then(
         (result) => {
+          this.#writing.delete(id);
           switch (result.kind) {
             case 'settled':
             case 'unknown':
@@ -453,12 +488,15 @@ export class DurableTasks {
               return;
             }
             case 'stale':
-              // Its real owner's outcome reaches the waiters through the settled channel.
+              // Its real owner's outcome reaches the waiters through the settled channel; one
+              // heard while this write was in flight was not read, so read it now.
               this.stats.staleSettles++;
+              if (this.#waiters.has(id)) this.#check(id);
               return;
           }
         },
         (error: unknown) => {
+          this.#writing.delete(id);
           host.log.warn('durable', `storing the outcome of ${id} failed: ${errorMessage(error)}`);
           if (this.#stopped) return;
           host.clock.setTimeout(() => this.#write(id, outcome), SETTLE_RETRY_MS);
@@ -515,7 +553,8 @@ export class DurableTasks {
       );
     }
     const waiting = this.#waiters.wait(id, timeoutMs);
-    this.#check(id);
+    // Running here: its own terminal write wakes its waiters, no read needed (as in the poll).
+    if (!this.#host.ledger.byId(id)?.durable) this.#check(id);
     return waiting;
   }
 
@@ -605,7 +644,7 @@ export class DurableTasks {
   /** Ids on the settled channel (a store call's, space-separated): their waiters here read the record. */
   onSettled(data: string): void {
     for (const id of data.split(' ')) {
-      if (this.#waiters.has(id)) this.#check(id);
+      if (this.#waiters.has(id) && !this.#writing.has(id)) this.#check(id);
     }
   }
 

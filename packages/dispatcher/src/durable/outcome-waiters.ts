@@ -17,6 +17,13 @@ interface Waiter {
   timer: Timer | undefined;
 }
 
+/** A waiter registered with {@link OutcomeWaiters.register}. */
+export interface Registration {
+  readonly outcome: Promise<unknown>;
+  /** Takes the waiter back: its outcome is then never settled by this. */
+  withdraw(): void;
+}
+
 export class OutcomeWaiters {
   readonly #clock: Clock;
   readonly #byId = new Map<string, Set<Waiter>>();
@@ -40,22 +47,36 @@ export class OutcomeWaiters {
 
   /** A promise of `id`'s outcome; `timeoutMs` (if given) bounds the wait with `TIMEOUT`. */
   wait(id: string, timeoutMs: number | undefined): Promise<unknown> {
-    return new Promise((resolve, reject) => {
-      const waiter: Waiter = { resolve, reject, timer: undefined };
-      let set = this.#byId.get(id);
-      if (!set) {
-        set = new Set();
-        this.#byId.set(id, set);
-      }
-      set.add(waiter);
-      if (timeoutMs !== undefined) {
-        waiter.timer = this.#clock.setTimeout(() => {
-          this.#remove(id, waiter);
-          const message = `durable task ${id} did not finish within ${timeoutMs} ms; it goes on`;
-          reject(new DispatchError(ErrorCode.TIMEOUT, message));
-        }, timeoutMs);
-      }
+    return this.register(id, timeoutMs).outcome;
+  }
+
+  /** As {@link wait}, for a caller that may yet take the waiter back. */
+  register(id: string, timeoutMs: number | undefined): Registration {
+    const waiter: Waiter = { resolve: () => {}, reject: () => {}, timer: undefined };
+    const outcome = new Promise((resolve, reject) => {
+      waiter.resolve = resolve;
+      waiter.reject = reject;
     });
+    let set = this.#byId.get(id);
+    if (!set) {
+      set = new Set();
+      this.#byId.set(id, set);
+    }
+    set.add(waiter);
+    if (timeoutMs !== undefined) {
+      waiter.timer = this.#clock.setTimeout(() => {
+        this.#remove(id, waiter);
+        const message = `durable task ${id} did not finish within ${timeoutMs} ms; it goes on`;
+        waiter.reject(new DispatchError(ErrorCode.TIMEOUT, message));
+      }, timeoutMs);
+    }
+    return {
+      outcome,
+      withdraw: () => {
+        this.#clock.clearTimer(waiter.timer);
+        this.#remove(id, waiter);
+      },
+    };
   }
 
   /** Settles every waiter of `id` with its outcome. */
