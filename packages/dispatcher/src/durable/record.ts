@@ -209,75 +209,67 @@ export function decodeRecord(
   }
 }
 
-function readRecord(hash: Readonly<Record<string, string>>, expectedId?: string): DurableRecord {
-  const field = (name: string): string | undefined =>
-    Object.hasOwn(hash, name) ? hash[name] : undefined;
-  const text = (name: string, max: number): string => {
-    const value = field(name);
-    if (typeof value !== 'string' || value.length === 0 || value.length > max) {
-      throw new BadField(name);
-    }
-    return value;
-  };
-  const optionalText = (name: string, max: number): string | undefined =>
-    field(name) === undefined ? undefined : text(name, max);
-  const id = (name: string): string => {
-    const value = field(name);
-    if (!isValidId(value)) throw new BadField(name);
-    return value;
-  };
-  const optionalId = (name: string): string | undefined =>
-    field(name) === undefined ? undefined : id(name);
-  const integer = (name: string, min: number, max = Number.MAX_SAFE_INTEGER): number => {
-    const value = field(name);
-    if (value === undefined || !INTEGER.test(value)) throw new BadField(name);
-    const n = Number(value);
-    if (!Number.isSafeInteger(n) || n < min || n > max) throw new BadField(name);
-    return n;
-  };
-  const optionalInteger = (name: string, min: number): number | undefined =>
-    field(name) === undefined ? undefined : integer(name, min);
-  const optionalJson = (name: string): unknown => {
-    const value = field(name);
-    if (value === undefined) return undefined;
-    return parseJson(value, name);
-  };
+// Read on every claim: plain functions and one object, no closures or copies per record.
+type Hash = Readonly<Record<string, string>>;
 
-  const required: DurableRecord = {
-    id: id('id'),
-    handler: text('handler', MAX_HANDLER_LENGTH),
-    state: state(field('state')),
-    priority: integer('priority', PRIORITY_MIN, PRIORITY_MAX),
-    attempts: integer('attempts', 0),
-    createdAt: integer('createdAt', 0, BACKLOG_PRIORITY_STEP - 1),
-    timeoutMs: integer('timeoutMs', 0),
-    retries: integer('retries', 0),
-    resultTtlMs: integer('resultTtlMs', 1),
-    cancelRequested: cancel(field('cancel')),
+function readRecord(hash: Hash, expectedId?: string): DurableRecord {
+  const record: DurableRecord = {
+    id: id(hash, 'id'),
+    handler: text(hash, 'handler', MAX_HANDLER_LENGTH),
+    state: state(field(hash, 'state')),
+    priority: integer(hash, 'priority', PRIORITY_MIN, PRIORITY_MAX),
+    attempts: integer(hash, 'attempts', 0),
+    createdAt: integer(hash, 'createdAt', 0, BACKLOG_PRIORITY_STEP - 1),
+    timeoutMs: integer(hash, 'timeoutMs', 0),
+    retries: integer(hash, 'retries', 0),
+    resultTtlMs: integer(hash, 'resultTtlMs', 1),
+    cancelRequested: cancel(field(hash, 'cancel')),
   };
-  if (expectedId !== undefined && required.id !== expectedId) throw new BadField('id');
-  const optional: Partial<DurableRecord> = {
-    payload: optionalJson('payload'),
-    worker: optionalId('worker'),
-    owner: optionalId('owner'),
-    startedAt: optionalInteger('startedAt', 0),
-    finishedAt: optionalInteger('finishedAt', 0),
-    runAt: optionalInteger('runAt', 0),
-    expiresAt: optionalInteger('expiresAt', 0),
-    key: optionalText('key', MAX_KEY_LENGTH),
-    result: optionalJson('result'),
-  };
-  const error = field('error');
-  if (error !== undefined) optional.error = storedError(parseJson(error, 'error'));
-  const record: DurableRecord = { ...required, ...withoutUndefined(optional) };
+  if (expectedId !== undefined && record.id !== expectedId) throw new BadField('id');
+  // Only what was stored: an absent field leaves its property out.
+  if (field(hash, 'payload') !== undefined) record.payload = jsonField(hash, 'payload');
+  if (field(hash, 'worker') !== undefined) record.worker = id(hash, 'worker');
+  if (field(hash, 'owner') !== undefined) record.owner = id(hash, 'owner');
+  if (field(hash, 'startedAt') !== undefined) record.startedAt = integer(hash, 'startedAt', 0);
+  if (field(hash, 'finishedAt') !== undefined) record.finishedAt = integer(hash, 'finishedAt', 0);
+  if (field(hash, 'runAt') !== undefined) record.runAt = integer(hash, 'runAt', 0);
+  if (field(hash, 'expiresAt') !== undefined) record.expiresAt = integer(hash, 'expiresAt', 0);
+  if (field(hash, 'key') !== undefined) record.key = text(hash, 'key', MAX_KEY_LENGTH);
+  if (field(hash, 'result') !== undefined) record.result = jsonField(hash, 'result');
+  if (field(hash, 'error') !== undefined) record.error = storedError(jsonField(hash, 'error'));
   // Only the owner's writes are fenced by it: an active task without one could never finish.
   if (record.state === 'active' && record.owner === undefined) throw new BadField('owner');
   return record;
 }
 
-/** `value` without its undefined properties, so a decoded record holds only what was stored. */
-function withoutUndefined<T extends object>(value: T): T {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+function field(hash: Hash, name: string): string | undefined {
+  return Object.hasOwn(hash, name) ? hash[name] : undefined;
+}
+
+function text(hash: Hash, name: string, max: number): string {
+  const value = field(hash, name);
+  if (typeof value !== 'string' || value.length === 0 || value.length > max) {
+    throw new BadField(name);
+  }
+  return value;
+}
+
+function id(hash: Hash, name: string): string {
+  const value = field(hash, name);
+  if (!isValidId(value)) throw new BadField(name);
+  return value;
+}
+
+function integer(hash: Hash, name: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  const value = field(hash, name);
+  if (value === undefined || !INTEGER.test(value)) throw new BadField(name);
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < min || n > max) throw new BadField(name);
+  return n;
+}
+
+function jsonField(hash: Hash, name: string): unknown {
+  return parseJson(field(hash, name) as string, name);
 }
 
 function state(value: string | undefined): TaskState {
