@@ -49,14 +49,10 @@ local function backlog_score(key)
   return string.format('%.0f', (${PRIORITY_MAX} - priority) * ${BACKLOG_PRIORITY_STEP} + created)
 end
 
--- The terminal write, but for the announcement on the settled channel (the caller's);
--- ttl: the record's resultTtlMs field as read.
-local function finish(key, state, field, value, now, ttl)
-  if field ~= '' then
-    redis.call('HSET', key, 'state', state, 'finishedAt', now, field, value)
-  else
-    redis.call('HSET', key, 'state', state, 'finishedAt', now)
-  end
+-- The terminal write, but for the announcement on the settled channel (the caller's): fields
+-- are the state, finishedAt and what else it stores; ttl is the record's resultTtlMs as read.
+local function finish(key, fields, ttl)
+  redis.call('HSET', key, unpack(fields))
   redis.call('HDEL', key, 'owner')
   ttl = int(ttl)
   if not ttl or ttl < 1 then ttl = ${DEFAULT_RESULT_TTL_MS} end
@@ -207,15 +203,15 @@ return replies
  * Settles a run of tasks.
  * KEYS: backlog, delayed, then per task: its key, its owner's active set (its key without an owner).
  * ARGV: the settled channel, then per task: id, owner ('' for none), state, field ('' for none),
- * value, now.
+ * value, now, and the attempt whose `started` it carries (attempt, worker, its now; '' for none).
  * Returns per task { 'settled' } | { 'stale', HGETALL } | { 'already', HGETALL } | { 'unknown' }.
  * The ids it settled are announced in one message on the settled channel, space-separated.
  */
 export const SETTLE = script(`
 local writes = { byKey = {} }
 local settled = {}
-local function settle(i, key, active, id, owner, to, field, value, now)
-  local fields = redis.call('HMGET', key, 'state', 'owner', 'resultTtlMs')
+local function settle(i, key, active, id, owner, to, field, value, now, attempt, worker, started)
+  local fields = redis.call('HMGET', key, 'state', 'owner', 'resultTtlMs', 'startedAt')
   local state = fields[1]
   if not state then return { 'unknown' } end
   if terminal(state) then return { 'already', redis.call('HGETALL', key) } end
@@ -229,15 +225,31 @@ local function settle(i, key, active, id, owner, to, field, value, now)
   else
     return { 'unknown' }
   end
-  finish(key, to, field, value, now, fields[3])
+  local write = { 'state', to, 'finishedAt', now }
+  if field ~= '' then
+    write[5] = field
+    write[6] = value
+  end
+  -- The carried start, fenced as its own call is: the task is active and the owner's.
+  if attempt ~= '' then
+    write[#write + 1] = 'attempts'
+    write[#write + 1] = attempt
+    write[#write + 1] = 'worker'
+    write[#write + 1] = worker
+    if not fields[4] then
+      write[#write + 1] = 'startedAt'
+      write[#write + 1] = started
+    end
+  end
+  finish(key, write, fields[3])
   settled[#settled + 1] = id
   return { 'settled' }
 end
 local replies = {}
 for i = 1, (#KEYS - 2) / 2 do
-  local a = 6 * i - 4
+  local a = 9 * i - 7
   replies[i] = each(settle, i, KEYS[2 * i + 1], KEYS[2 * i + 2], ARGV[a], ARGV[a + 1],
-    ARGV[a + 2], ARGV[a + 3], ARGV[a + 4], ARGV[a + 5])
+    ARGV[a + 2], ARGV[a + 3], ARGV[a + 4], ARGV[a + 5], ARGV[a + 6], ARGV[a + 7], ARGV[a + 8])
 end
 write_deferred(writes, replies)
 if #settled > 0 then redis.call('PUBLISH', ARGV[1], table.concat(settled, ' ')) end
@@ -261,7 +273,7 @@ local fields = redis.call('HMGET', KEYS[1], 'state', 'owner', 'cancel', 'resultT
 if fields[1] ~= 'active' or fields[2] ~= ARGV[2] then return 0 end
 redis.call('SREM', KEYS[3], ARGV[1])
 if fields[3] == '1' then
-  finish(KEYS[1], 'cancelled', 'error', ARGV[5], ARGV[3], fields[4])
+  finish(KEYS[1], { 'state', 'cancelled', 'finishedAt', ARGV[3], 'error', ARGV[5] }, fields[4])
   redis.call('PUBLISH', ARGV[4], ARGV[1])
   return 1
 end
@@ -282,7 +294,7 @@ local state = fields[1]
 if state == 'waiting' or state == 'delayed' then
   redis.call('ZREM', KEYS[2], ARGV[1])
   redis.call('ZREM', KEYS[3], ARGV[1])
-  finish(KEYS[1], 'cancelled', 'error', ARGV[4], ARGV[2], fields[3])
+  finish(KEYS[1], { 'state', 'cancelled', 'finishedAt', ARGV[2], 'error', ARGV[4] }, fields[3])
   redis.call('PUBLISH', ARGV[3], ARGV[1])
   return { 'cancelled' }
 end

@@ -8,7 +8,10 @@
  * The operations every durable task makes (add, started, settle, get) are
  * queued in a {@link Batcher}: those issued in one turn leave at its end, a run
  * of one kind as one script call, in the order they were issued. Each still
- * settles with its own result, exactly as it would alone.
+ * settles with its own result, exactly as it would alone; claim, release and
+ * cancel take their place in that order as calls of their own. A `started` write
+ * is held back briefly ({@link HeldStarts}), so that a task that finishes soon
+ * records its attempt with its terminal write.
  */
 import {
   type Clock,
@@ -21,6 +24,8 @@ import {
 import type { Redis } from 'ioredis';
 import { DispatchError } from '../errors.js';
 import { Batcher, type BatchKind } from './batcher.js';
+import { type HeldStart, HeldStarts, type StartedOp } from './held-starts.js';
+import type { LuaScript } from './lua-script.js';
 import { quarantine, type RawRecord } from './quarantine.js';
 import { type DurableRecord, decodeRecord, MalformedRecords, type NewRecord } from './record.js';
 import {
@@ -67,12 +72,17 @@ const ADD_RESULTS = new Set<string>(['added', 'claimed', 'full', 'exists']);
  */
 export const MAX_BATCH = 200;
 
-interface StartedOp {
-  key: string;
-  owner: string;
-  attempt: number;
-  worker: string;
-  now: number;
+/** A script call that is not batched, made in its place among those that are. */
+interface Call {
+  script: LuaScript;
+  keys: string[];
+  args: string[];
+}
+
+/** A settle, and the held start of the same attempt it carries, if any. */
+interface SettleOp {
+  request: SettleRequest;
+  start: StartedOp | undefined;
 }
 
 export class RedisStore implements DurableStore {
@@ -83,8 +93,10 @@ export class RedisStore implements DurableStore {
   readonly #batcher = new Batcher();
   readonly #adds: BatchKind<AddRequest, AddResult>;
   readonly #starts: BatchKind<StartedOp, boolean>;
-  readonly #settles: BatchKind<SettleRequest, SettleResult>;
+  readonly #settles: BatchKind<SettleOp, SettleResult>;
   readonly #gets: BatchKind<string, Record<string, string>>;
+  readonly #alone: BatchKind<Call, unknown>;
+  readonly #held: HeldStarts;
 
   /** `clock` dates the failure of an adopted record that cannot be read (adopt takes no time). */
   constructor(redis: Redis, names: Names, clock: Clock = systemClock) {
@@ -95,6 +107,13 @@ export class RedisStore implements DurableStore {
     this.#starts = { max: MAX_BATCH, send: (ops) => this.#sendStarts(ops) };
     this.#settles = { max: MAX_BATCH, send: (ops) => this.#sendSettles(ops) };
     this.#gets = { max: MAX_BATCH, send: (keys) => this.#sendGets(keys) };
+    this.#alone = {
+      max: 1,
+      send: async ([call]) => [await call!.script.run(this.#redis, call!.keys, call!.args)],
+    };
+    this.#held = new HeldStarts(clock, (held: HeldStart) => {
+      this.#batcher.push(this.#starts, held.op).then(held.resolve, held.reject);
+    });
   }
 
   async add(record: NewRecord, options: AddOptions): Promise<AddResult> {
@@ -134,11 +153,11 @@ export class RedisStore implements DurableStore {
   async claim(owner: string, n: number, now: number): Promise<DurableRecord[]> {
     checkClaim(owner, n, now);
     const names = this.#names;
-    const reply = await CLAIM.run(
-      this.#redis,
-      [names.backlogKey, names.delayedKey, names.activeKey(owner)],
-      [owner, String(n), String(now), names.taskKeyPrefix, String(DUE_BATCH)],
-    );
+    const reply = await this.#batcher.push(this.#alone, {
+      script: CLAIM,
+      keys: [names.backlogKey, names.delayedKey, names.activeKey(owner)],
+      args: [owner, String(n), String(now), names.taskKeyPrefix, String(DUE_BATCH)],
+    });
     return quarantine(rawRecords(reply), owner, now, this);
   }
 
@@ -151,7 +170,7 @@ export class RedisStore implements DurableStore {
   ): Promise<boolean> {
     const key = this.#names.taskKey(id);
     checkStarted(owner, attempt, worker, now);
-    return this.#batcher.push(this.#starts, { key, owner, attempt, worker, now });
+    return this.#held.hold({ id, key, owner, attempt, worker, now });
   }
 
   async #sendStarts(ops: readonly StartedOp[]): Promise<Array<boolean | Error>> {
@@ -168,14 +187,21 @@ export class RedisStore implements DurableStore {
     outcome: Outcome,
     now: number,
   ): Promise<SettleResult> {
-    return this.#batcher.push(this.#settles, settleRequest(this.#names, id, owner, outcome, now));
+    const request = settleRequest(this.#names, id, owner, outcome, now);
+    const held = this.#held.take(id, request.owner);
+    const settled = this.#batcher.push(this.#settles, { request, start: held?.op });
+    if (held) {
+      // The start it carried was written, fenced, exactly when the settle was.
+      settled.then((result) => held.resolve(result.kind === 'settled'), held.reject);
+    }
+    return settled;
   }
 
-  async #sendSettles(requests: readonly SettleRequest[]): Promise<Array<SettleResult | Error>> {
+  async #sendSettles(ops: readonly SettleOp[]): Promise<Array<SettleResult | Error>> {
     const names = this.#names;
     const keys = [names.backlogKey, names.delayedKey];
     const args = [names.settledChannel];
-    for (const request of requests) {
+    for (const { request, start } of ops) {
       keys.push(
         request.taskKey,
         request.owner === undefined ? request.taskKey : names.activeKey(request.owner),
@@ -187,9 +213,12 @@ export class RedisStore implements DurableStore {
         request.field ?? '',
         request.value,
         String(request.now),
+        start === undefined ? '' : String(start.attempt),
+        start === undefined ? '' : start.worker,
+        start === undefined ? '' : String(start.now),
       );
     }
-    const replies = repliesOf(await SETTLE.run(this.#redis, keys, args), requests.length, 'settle');
+    const replies = repliesOf(await SETTLE.run(this.#redis, keys, args), ops.length, 'settle');
     return replies.map((reply, i): SettleResult | Error => {
       if (reply instanceof Error || !Array.isArray(reply)) {
         return reply instanceof Error ? reply : { kind: 'unknown' };
@@ -197,7 +226,7 @@ export class RedisStore implements DurableStore {
       const [kind, hash] = reply as unknown[];
       if (kind === 'settled') return { kind: 'settled' };
       if (kind !== 'stale' && kind !== 'already') return { kind: 'unknown' };
-      const record = decodeRecord(hashOf(hash), this.malformed, requests[i]!.id);
+      const record = decodeRecord(hashOf(hash), this.malformed, ops[i]!.request.id);
       return record ? { kind, record } : { kind: 'unknown' };
     });
   }
@@ -207,15 +236,17 @@ export class RedisStore implements DurableStore {
     const key = names.taskKey(id);
     const active = names.activeKey(checkId('owner', owner));
     checkNow(now);
-    const reply = await RELEASE.run(
-      this.#redis,
-      [key, names.backlogKey, active],
-      [id, owner, String(now), names.settledChannel, CANCELLED_JSON],
-    );
+    this.#held.release(id);
+    const reply = await this.#batcher.push(this.#alone, {
+      script: RELEASE,
+      keys: [key, names.backlogKey, active],
+      args: [id, owner, String(now), names.settledChannel, CANCELLED_JSON],
+    });
     return reply === 1;
   }
 
   async get(id: string): Promise<DurableRecord | undefined> {
+    this.#held.release(id);
     const hash = await this.#batcher.push(this.#gets, this.#names.taskKey(id));
     return decodeRecord(hash, this.malformed, id);
   }
@@ -229,11 +260,12 @@ export class RedisStore implements DurableStore {
     const names = this.#names;
     const key = names.taskKey(id);
     checkNow(now);
-    const reply = await CANCEL.run(
-      this.#redis,
-      [key, names.backlogKey, names.delayedKey],
-      [id, String(now), names.settledChannel, CANCELLED_JSON],
-    );
+    this.#held.release(id);
+    const reply = await this.#batcher.push(this.#alone, {
+      script: CANCEL,
+      keys: [key, names.backlogKey, names.delayedKey],
+      args: [id, String(now), names.settledChannel, CANCELLED_JSON],
+    });
     const [kind, owner] = Array.isArray(reply) ? (reply as unknown[]) : [];
     if (kind === 'cancelled' || kind === 'finished') return { kind };
     if (kind === 'requested' && isValidId(owner)) return { kind, owner };

@@ -922,6 +922,36 @@ export function describeStoreContract(label: string, open: () => Promise<StoreHa
         expect(announced()).toEqual(['s1', 's2', 'twice', 'waits']);
       });
 
+      it('a start is seen by what follows it, and written with its settle, fenced the same', async () => {
+        const now = h.now();
+        for (const id of ['read', 'done']) await store.add(task(id), { now, claimBy: 'd1' });
+        await store.add(task('theirs'), { now, claimBy: 'd2' });
+        const [started, read] = await Promise.all([
+          store.started('read', 'd1', 1, 'w1', now + 1),
+          store.get('read'),
+        ]);
+        expect(started).toBe(true);
+        expect(read).toMatchObject({ attempts: 1, worker: 'w1', startedAt: now + 1 });
+        const mine = store.started('done', 'd1', 1, 'w9', now + 5);
+        const stale = store.started('theirs', 'd1', 1, 'w9', now + 5);
+        expect(await store.settle('done', 'd1', { state: 'succeeded' }, now + 6)).toEqual({
+          kind: 'settled',
+        });
+        expect((await store.settle('theirs', 'd1', { state: 'succeeded' }, now + 6)).kind).toBe(
+          'stale',
+        );
+        expect([await mine, await stale]).toEqual([true, false]);
+        expect(await store.get('done')).toMatchObject({
+          state: 'succeeded',
+          attempts: 1,
+          worker: 'w9',
+          startedAt: now + 5,
+          finishedAt: now + 6,
+        });
+        expect(await store.get('theirs')).toMatchObject({ state: 'active', attempts: 0 });
+        expect(await store.get('theirs')).not.toHaveProperty('worker');
+      });
+
       it('mixed kinds on one task apply in the order they were issued', async () => {
         const now = h.now();
         const [added, read, started, settled, late] = await Promise.all([
@@ -963,12 +993,14 @@ export function describeStoreContract(label: string, open: () => Promise<StoreHa
         ...ids(claimed),
         ...Array.from({ length: 10 }, (_, i) => `mine-${i}`),
       ].entries()) {
-        await store.started(id, 'd1', 1, 'w1', t + 6);
+        // As a dispatcher does: the attempt's start is not waited for before its outcome.
+        const started = store.started(id, 'd1', 1, 'w1', t + 6);
         const outcome =
           i % 4 === 0
             ? ({ state: 'failed', error: { code: ErrorCode.TIMEOUT, message: 'slow' } } as const)
             : ({ state: 'succeeded', result: i } as const);
         expect((await store.settle(id, 'd1', outcome, t + 7)).kind).toBe('settled');
+        expect(await started).toBe(true);
       }
       // Every index is empty at once; only the records wait for their TTL.
       const left = await h.keys();
