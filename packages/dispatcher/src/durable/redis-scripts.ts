@@ -10,6 +10,10 @@
  * script applies each in turn, exactly as its own call would have, and
  * answers one reply per operation. A Redis error inside one operation fails
  * that one alone (`{ 'error', message }`), as if it had been its own call.
+ * Each operation's arguments travel as one JSON array of strings: a few
+ * large arguments cost ioredis and Redis far less than many small ones
+ * (measured: ~10 µs less per add on the client, and less on the server too).
+ * Their keys are among those arguments, named by the store from checked ids.
  *
  * Claim and adopt find task ids inside Redis (in the backlog, in an active set)
  * and name their records from `taskKeyPrefix`; every id found that way is
@@ -63,12 +67,21 @@ local function terminal(state)
   return state == 'succeeded' or state == 'failed' or state == 'cancelled'
 end
 
--- One operation of a run: fn(...)'s reply, or { 'error', message } if Redis refused a call in it.
-local function each(fn, ...)
-  local ok, reply = pcall(fn, ...)
+-- The reply of an operation that failed alone: what Redis (or Lua) raised.
+local function refused(err)
+  return { 'error', type(err) == 'table' and err.err or tostring(err) }
+end
+
+local function apply(fn, i, packed)
+  return fn(i, cjson.decode(packed))
+end
+
+-- Operation i of a run, its arguments one JSON array: fn(i, arguments)'s reply, or refused
+-- if Redis refused a call in it (or its arguments did not decode).
+local function each(fn, i, packed)
+  local ok, reply = pcall(apply, fn, i, packed)
   if ok then return reply end
-  if type(reply) == 'table' and reply.err then return { 'error', reply.err } end
-  return { 'error', tostring(reply) }
+  return refused(reply)
 end
 
 -- The set and sorted-set writes of a run's operations, made once at its end, one command per
@@ -89,8 +102,7 @@ local function write_deferred(writes, replies)
   for _, write in ipairs(writes) do
     local ok, err = pcall(redis.call, write.command, write.key, unpack(write.args))
     if not ok then
-      local message = type(err) == 'table' and err.err or tostring(err)
-      for _, i in ipairs(write.ops) do replies[i] = { 'error', message } end
+      for _, i in ipairs(write.ops) do replies[i] = refused(err) end
     end
   end
 end
@@ -102,38 +114,32 @@ function script(body: string): LuaScript {
 
 /**
  * Adds a run of tasks.
- * KEYS: backlog, delayed, then per task: its key, and its owner's active set (its key when unclaimed).
- * ARGV: per task: placement, score, maxBacklog ('' for none), id, how many field/value items
- * follow, then those items.
+ * KEYS: backlog, delayed. ARGV: per task [key, owner's active set (its key when unclaimed),
+ * placement, score, maxBacklog ('' for none), id, then its fields and values].
  * Returns per task 'added' | 'claimed' | 'full' | 'exists'.
  */
 export const ADD = script(`
 local writes = { byKey = {} }
 -- Tasks this run put in the backlog or the delayed set: their ZADD waits for the run's end.
 local queued = 0
-local function add(i, key, active, placement, score, max, id, first, last)
+local function add(i, a)
+  local key, placement, max, id = a[1], a[3], a[5], a[6]
   if redis.call('EXISTS', key) == 1 then return 'exists' end
   if placement ~= 'claimed' and max ~= '' then
     local waiting = redis.call('ZCARD', KEYS[1]) + redis.call('ZCARD', KEYS[2]) + queued
     if waiting >= tonumber(max) then return 'full' end
   end
-  redis.call('HSET', key, unpack(ARGV, first, last))
+  redis.call('HSET', key, unpack(a, 7))
   if placement == 'claimed' then
-    deferred(writes, 'SADD', active, i, id)
+    deferred(writes, 'SADD', a[2], i, id)
     return 'claimed'
   end
-  deferred(writes, 'ZADD', placement == 'delayed' and KEYS[2] or KEYS[1], i, score, id)
+  deferred(writes, 'ZADD', placement == 'delayed' and KEYS[2] or KEYS[1], i, a[4], id)
   queued = queued + 1
   return 'added'
 end
 local replies = {}
-local a = 1
-for i = 1, (#KEYS - 2) / 2 do
-  local count = tonumber(ARGV[a + 4])
-  replies[i] = each(add, i, KEYS[2 * i + 1], KEYS[2 * i + 2], ARGV[a], ARGV[a + 1], ARGV[a + 2],
-    ARGV[a + 3], a + 5, a + 4 + count)
-  a = a + 5 + count
-end
+for i = 1, #ARGV do replies[i] = each(add, i, ARGV[i]) end
 write_deferred(writes, replies)
 return replies
 `);
@@ -177,47 +183,46 @@ return claimed
 
 /**
  * Records a run of attempts started.
- * KEYS: per attempt its task's key. ARGV: per attempt owner, attempt, worker, now.
+ * ARGV: per attempt [its task's key, owner, attempt, worker, now].
  * Returns per attempt 1 if written, 0 if the task is not active and the owner's.
  */
 export const STARTED = script(`
-local function started(key, owner, attempt, worker, now)
+local function started(_, a)
+  local key, owner, attempt, worker = a[1], a[2], a[3], a[4]
   local fields = redis.call('HMGET', key, 'state', 'owner', 'startedAt')
   if fields[1] ~= 'active' or fields[2] ~= owner then return 0 end
   if fields[3] then
     redis.call('HSET', key, 'attempts', attempt, 'worker', worker)
   else
-    redis.call('HSET', key, 'attempts', attempt, 'worker', worker, 'startedAt', now)
+    redis.call('HSET', key, 'attempts', attempt, 'worker', worker, 'startedAt', a[5])
   end
   return 1
 end
 local replies = {}
-for i = 1, #KEYS do
-  local a = 4 * i - 3
-  replies[i] = each(started, KEYS[i], ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3])
-end
+for i = 1, #ARGV do replies[i] = each(started, i, ARGV[i]) end
 return replies
 `);
 
 /**
  * Settles a run of tasks.
- * KEYS: backlog, delayed, then per task: its key, its owner's active set (its key without an owner).
- * ARGV: the settled channel, then per task: id, owner ('' for none), state, field ('' for none),
- * value, now, and the attempt whose `started` it carries (attempt, worker, its now; '' for none).
+ * KEYS: backlog, delayed. ARGV: the settled channel, then per task [its key, its owner's active
+ * set (its key without an owner), id, owner ('' for none), state, field ('' for none), value,
+ * now, and the attempt whose `started` it carries: attempt, worker, its now ('' for none)].
  * Returns per task { 'settled' } | { 'stale', HGETALL } | { 'already', HGETALL } | { 'unknown' }.
  * The ids it settled are announced in one message on the settled channel, space-separated.
  */
 export const SETTLE = script(`
 local writes = { byKey = {} }
 local settled = {}
-local function settle(i, key, active, id, owner, to, field, value, now, attempt, worker, started)
+local function settle(i, a)
+  local key, id, owner = a[1], a[3], a[4]
   local fields = redis.call('HMGET', key, 'state', 'owner', 'resultTtlMs', 'startedAt')
   local state = fields[1]
   if not state then return { 'unknown' } end
   if terminal(state) then return { 'already', redis.call('HGETALL', key) } end
   if state == 'active' then
     if owner == '' or fields[2] ~= owner then return { 'stale', redis.call('HGETALL', key) } end
-    deferred(writes, 'SREM', active, i, id)
+    deferred(writes, 'SREM', a[2], i, id)
   elseif state == 'waiting' or state == 'delayed' then
     if owner ~= '' then return { 'stale', redis.call('HGETALL', key) } end
     redis.call('ZREM', KEYS[1], id)
@@ -225,20 +230,20 @@ local function settle(i, key, active, id, owner, to, field, value, now, attempt,
   else
     return { 'unknown' }
   end
-  local write = { 'state', to, 'finishedAt', now }
-  if field ~= '' then
-    write[5] = field
-    write[6] = value
+  local write = { 'state', a[5], 'finishedAt', a[8] }
+  if a[6] ~= '' then
+    write[5] = a[6]
+    write[6] = a[7]
   end
   -- The carried start, fenced as its own call is: the task is active and the owner's.
-  if attempt ~= '' then
+  if a[9] ~= '' then
     write[#write + 1] = 'attempts'
-    write[#write + 1] = attempt
+    write[#write + 1] = a[9]
     write[#write + 1] = 'worker'
-    write[#write + 1] = worker
+    write[#write + 1] = a[10]
     if not fields[4] then
       write[#write + 1] = 'startedAt'
-      write[#write + 1] = started
+      write[#write + 1] = a[11]
     end
   end
   finish(key, write, fields[3])
@@ -246,11 +251,7 @@ local function settle(i, key, active, id, owner, to, field, value, now, attempt,
   return { 'settled' }
 end
 local replies = {}
-for i = 1, (#KEYS - 2) / 2 do
-  local a = 9 * i - 7
-  replies[i] = each(settle, i, KEYS[2 * i + 1], KEYS[2 * i + 2], ARGV[a], ARGV[a + 1],
-    ARGV[a + 2], ARGV[a + 3], ARGV[a + 4], ARGV[a + 5], ARGV[a + 6], ARGV[a + 7], ARGV[a + 8])
-end
+for i = 2, #ARGV do replies[i - 1] = each(settle, i - 1, ARGV[i]) end
 write_deferred(writes, replies)
 if #settled > 0 then redis.call('PUBLISH', ARGV[1], table.concat(settled, ' ')) end
 return replies
@@ -259,7 +260,10 @@ return replies
 /** Reads a run of records. KEYS: their keys. Returns per key its HGETALL. */
 export const GET = script(`
 local replies = {}
-for i = 1, #KEYS do replies[i] = each(redis.call, 'HGETALL', KEYS[i]) end
+for i = 1, #KEYS do
+  local ok, reply = pcall(redis.call, 'HGETALL', KEYS[i])
+  replies[i] = ok and reply or refused(reply)
+end
 return replies
 `);
 

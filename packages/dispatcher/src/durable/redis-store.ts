@@ -122,23 +122,19 @@ export class RedisStore implements DurableStore {
 
   async #sendAdds(requests: readonly AddRequest[]): Promise<Array<AddResult | Error>> {
     const names = this.#names;
-    const keys = [names.backlogKey, names.delayedKey];
-    const args: string[] = [];
-    for (const request of requests) {
-      keys.push(
+    const args = requests.map((request) => {
+      const op = [
         request.taskKey,
         request.owner === undefined ? request.taskKey : names.activeKey(request.owner),
-      );
-      const fields = Object.entries(request.fields);
-      args.push(
         request.placement,
         String(request.score),
         request.maxBacklog === undefined ? '' : String(request.maxBacklog),
         request.id,
-        String(fields.length * 2),
-      );
-      for (const [field, value] of fields) args.push(field, value);
-    }
+      ];
+      for (const field in request.fields) op.push(field, request.fields[field]!);
+      return JSON.stringify(op);
+    });
+    const keys = [names.backlogKey, names.delayedKey];
     const replies = repliesOf(await ADD.run(this.#redis, keys, args), requests.length, 'add');
     return replies.map((reply) => {
       if (reply instanceof Error) return reply;
@@ -174,10 +170,10 @@ export class RedisStore implements DurableStore {
   }
 
   async #sendStarts(ops: readonly StartedOp[]): Promise<Array<boolean | Error>> {
-    const args: string[] = [];
-    for (const op of ops) args.push(op.owner, String(op.attempt), op.worker, String(op.now));
-    const keys = ops.map((op) => op.key);
-    const replies = repliesOf(await STARTED.run(this.#redis, keys, args), ops.length, 'started');
+    const args = ops.map((op) =>
+      JSON.stringify([op.key, op.owner, String(op.attempt), op.worker, String(op.now)]),
+    );
+    const replies = repliesOf(await STARTED.run(this.#redis, [], args), ops.length, 'started');
     return replies.map((reply) => (reply instanceof Error ? reply : reply === 1));
   }
 
@@ -202,20 +198,20 @@ export class RedisStore implements DurableStore {
     const keys = [names.backlogKey, names.delayedKey];
     const args = [names.settledChannel];
     for (const { request, start } of ops) {
-      keys.push(
-        request.taskKey,
-        request.owner === undefined ? request.taskKey : names.activeKey(request.owner),
-      );
       args.push(
-        request.id,
-        request.owner ?? '',
-        request.state,
-        request.field ?? '',
-        request.value,
-        String(request.now),
-        start === undefined ? '' : String(start.attempt),
-        start === undefined ? '' : start.worker,
-        start === undefined ? '' : String(start.now),
+        JSON.stringify([
+          request.taskKey,
+          request.owner === undefined ? request.taskKey : names.activeKey(request.owner),
+          request.id,
+          request.owner ?? '',
+          request.state,
+          request.field ?? '',
+          request.value,
+          String(request.now),
+          start === undefined ? '' : String(start.attempt),
+          start === undefined ? '' : start.worker,
+          start === undefined ? '' : String(start.now),
+        ]),
       );
     }
     const replies = repliesOf(await SETTLE.run(this.#redis, keys, args), ops.length, 'settle');
