@@ -698,8 +698,9 @@ async function durable(config: Config, run: string, results: Results) {
       ];
     }),
   ];
+  // Its redis-server stops with the other at exit (cleanup): awaiting an unreferenced child's
+  // exit here would let the process end with nothing left to keep it alive.
   process.stderr.write(`\n${table(rows)}\n`);
-  if (server) await server.stop();
 }
 
 async function memory(

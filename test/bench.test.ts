@@ -29,6 +29,7 @@ describe.skipIf(!privateRedisAvailable)('npm run bench -- --quick', () => {
     const scenarios = new Set(lines.map((l) => l['scenario']).filter(Boolean));
     expect([...scenarios].sort()).toEqual([
       'baseline',
+      'durable',
       'latency',
       'memory',
       'strategies',
@@ -70,8 +71,20 @@ describe.skipIf(!privateRedisAvailable)('npm run bench -- --quick', () => {
       'one PUBLISH per worker per tick @ latency',
       'one PUBLISH per worker per tick @ throughput',
     ]);
+    // The durable scenario: both systems on a Redis with AOF, their figures and memory per task.
+    const durable = lines.find((l) => l['scenario'] === 'durable')!;
+    expect(durable).toMatchObject({ redis: 'AOF, appendfsync everysec', workers: 2 });
+    for (const system of ['ringcast', 'bullmq']) {
+      const side = durable[system] as Record<string, unknown> & { memory: Record<string, number> };
+      expect(side).toMatchObject({ errors: 0, n: durable['n'], w: durable['w'] });
+      for (const key of ['tasksPerSec', 'p50', 'p99']) expect(side[key]).toBeGreaterThan(0);
+      expect(side.memory['bytesPerStoredTask']).toBeGreaterThan(0);
+      expect(side.memory['bytesPerFinishedRecord']).toBeGreaterThan(0);
+    }
+    expect(durable['ratio']).toBeGreaterThan(0);
     const summary = lines.find((l) => l['summary'] === true);
     expect(summary).toMatchObject({ errors: 0 });
+    expect(summary?.['durableRatio']).toBeGreaterThan(0);
     const ratios = ['throughputRatio', 'sequentialP50Ratio', 'p99Ratio'];
     const steps = ['wireRatio', 'ringcastToWireRatio'];
     for (const key of [...ratios, ...steps, 'heapGrowthPct']) {
