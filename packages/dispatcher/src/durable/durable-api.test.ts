@@ -1,5 +1,5 @@
 import { ErrorCode, type TaskMessage } from '@ringcast/protocol';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createDispatcherCore, type Dispatcher } from '../dispatcher.js';
 import { MemoryTransport } from '../memory-transport.js';
 import { closeAll, NS, n, outcome, setup } from '../testing/core-fixture.js';
@@ -153,6 +153,52 @@ describe('durable tasks on the memory transport', () => {
     );
     expect(keys).toHaveLength(2);
     expect(s.dispatcher.stats().settled.ok).toBe(1);
+  });
+
+  it('a durable dispatch reads nothing back: its outcome comes with its own terminal write, through the backlog too', async () => {
+    const s = setup();
+    await s.join(s.worker('w1', (task) => ({ ok: task.payload }), { concurrency: 1, maxQueue: 0 }));
+    await s.start();
+    const get = vi.spyOn(s.transport.durableStore(), 'get');
+    // One claimed at once, two through the backlog.
+    const values = await run(
+      s,
+      Promise.all(['a', 'b', 'c'].map((v) => s.dispatcher.dispatch('echo', v, { durable: true }))),
+    );
+    expect(values).toEqual(['a', 'b', 'c']);
+    expect(get).not.toHaveBeenCalled();
+  });
+
+  it('a claim in flight holds the slots it asked for: a submit meanwhile waits in the backlog rather than being claimed and given back', async () => {
+    const s = setup();
+    const first = holding(s, 'w1', 2);
+    await s.join(first.w);
+    await s.start();
+    await s.clock.advance(300);
+    for (const v of ['a', 'b', 'c', 'd']) await run(s, s.dispatcher.submit('echo', v));
+    // w1 is full; c and d wait. Claims from now on stay in flight until opened.
+    const store = s.transport.durableStore();
+    const claim = store.claim.bind(store);
+    let open: () => void = () => {};
+    const opened = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    vi.spyOn(store, 'claim').mockImplementation(async (...args) => {
+      await opened;
+      return claim(...args);
+    });
+    // w2 joins with two free slots: a claim for them goes out, and a submit comes meanwhile.
+    const second = holding(s, 'w2', 2);
+    await s.join(second.w);
+    for (let i = 0; i < 500 && s.dispatcher.workers().length < 2; i++) await s.clock.advance(1);
+    await s.clock.advance(150);
+    expect(store.claim).toHaveBeenCalled();
+    const e = await run(s, s.dispatcher.submit('echo', 'e'));
+    open();
+    await s.clock.advance(200);
+    expect(second.got.map((t) => t.payload)).toEqual(['c', 'd']);
+    expect((await run(s, s.dispatcher.task(e)))?.state).toBe('waiting');
+    expect(s.dispatcher.stats().durable.released).toBe(0);
   });
 
   it('the backlog runs highest priority first, then oldest, as capacity frees; delayed tasks join when due', async () => {
