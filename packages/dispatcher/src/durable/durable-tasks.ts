@@ -137,16 +137,17 @@ export class DurableTasks {
     } finally {
       if (claim) claims.unreserve();
     }
+    if (added === 'exists') {
+      // A fresh 21-character random id is not taken by chance: this is our own write,
+      // applied twice (the client re-sent it after a reconnect). The first did what
+      // this one would have: stored it claimed by us, or to wait.
+      added = claim ? 'claimed' : 'added';
+    }
     switch (added) {
       case 'full': {
         const message = `the durable backlog holds maxBacklog (${host.options.maxBacklog}) tasks`;
         throw counters.refuse(new DispatchError(ErrorCode.QUEUE_FULL, message));
       }
-      case 'exists':
-        // A fresh random id was taken: nothing of ours was written.
-        throw counters.refuse(
-          new DispatchError(ErrorCode.REDIS_ERROR, `task id ${record.id} is taken already`),
-        );
       case 'claimed': {
         this.stats.claimed++;
         const claimed: DurableRecord = {
