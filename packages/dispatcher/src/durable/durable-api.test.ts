@@ -1,62 +1,10 @@
 import { ErrorCode, type TaskMessage } from '@ringcast/protocol';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { createDispatcherCore, type Dispatcher } from '../dispatcher.js';
 import { MemoryTransport } from '../memory-transport.js';
 import { closeAll, NS, n, outcome, setup } from '../testing/core-fixture.js';
+import { closeOn, holding, rejection, run, second } from '../testing/durable-fixture.js';
 
 afterEach(closeAll);
-
-type Setup = ReturnType<typeof setup>;
-
-/** Advances the virtual clock until `promise` settles (or `maxMs` passed), then returns it. */
-async function run<T>(s: Setup, promise: Promise<T>, maxMs = 20_000): Promise<T> {
-  const seen = outcome(promise);
-  for (let t = 0; !seen.settled && t < maxMs; t += 10) await s.clock.advance(10);
-  return promise;
-}
-
-async function rejection(s: Setup, promise: Promise<unknown>): Promise<{ code: string }> {
-  try {
-    await run(s, promise);
-  } catch (error) {
-    return error as { code: string };
-  }
-  throw new Error('expected a rejection');
-}
-
-/** A second dispatcher core on the same MemoryRedis. */
-async function second(s: Setup, id = 'd2', options = {}): Promise<Dispatcher> {
-  const d = createDispatcherCore(new MemoryTransport(s.redis), {
-    namespace: NS,
-    id,
-    logger: false,
-    timeoutMs: 5_000,
-    ackTimeoutMs: 500,
-    reconcileIntervalMs: 200,
-    drainTimeoutMs: 1_000,
-    ...options,
-  });
-  await run(s, d.start());
-  return d;
-}
-
-async function closeOn(s: Setup, d: Dispatcher): Promise<void> {
-  await run(s, d.close());
-}
-
-/** A worker that acks and leaves the task running: the test finishes it. */
-function holding(s: Setup, id = 'w1', concurrency = 4) {
-  const got: TaskMessage[] = [];
-  const w = s.worker(
-    id,
-    (task) => {
-      got.push(task);
-      return 'ack';
-    },
-    { concurrency, maxQueue: 0 },
-  );
-  return { w, got };
-}
 
 describe('durable tasks on the memory transport', () => {
   it('submit stores the task, runs it, and task(id) shows each state', async () => {
@@ -530,6 +478,33 @@ describe('durable tasks on the memory transport', () => {
     await s.clock.advance(5_000);
     // Not claimed and left to time out in the local queue: it never reached a worker.
     expect((await run(s, s.dispatcher.task(b)))?.state).toBe('waiting');
+  });
+
+  it('a submit whose write the client sent twice (re-sent after a reconnect) resolves with its id and runs once', async () => {
+    const s = setup();
+    const { w, got } = holding(s, 'w1', 1);
+    await s.join(w);
+    await s.start();
+    await s.clock.advance(300);
+    const twice = async (payload: string) => {
+      const submitted = s.dispatcher.submit('echo', payload);
+      s.transport.command!.drop('twice');
+      await s.clock.advance(100);
+      s.transport.command!.restore();
+      return run(s, submitted);
+    };
+    // With room it is claimed at submit; then the one slot is taken, and the next waits.
+    const claimed = await twice('claimed');
+    const waiting = await twice('waiting');
+    await s.clock.advance(300);
+    expect(got.map((t) => t.id)).toEqual([claimed]);
+    expect((await run(s, s.dispatcher.task(waiting)))?.state).toBe('waiting');
+    await run(s, w.finish(got[0]!, 1));
+    for (let i = 0; i < 50 && got.length < 2; i++) await s.clock.advance(10);
+    expect(got.map((t) => t.id)).toEqual([claimed, waiting]);
+    await run(s, w.finish(got[1]!, 2));
+    await expect(run(s, s.dispatcher.result(waiting))).resolves.toBe(2);
+    await expect(run(s, s.dispatcher.result(claimed))).resolves.toBe(1);
   });
 
   it('a durable dispatch whose write finishes after close() rejects CLOSED rather than waiting for ever', async () => {

@@ -11,7 +11,7 @@ function harness() {
   const written: string[] = [];
   const held = new HeldStarts(clock, (start: HeldStart) => {
     written.push(`${start.op.id}#${start.op.attempt}`);
-    start.resolve(true);
+    start.resolve('started');
   });
   return { clock, written, held };
 }
@@ -26,7 +26,7 @@ describe('HeldStarts', () => {
     expect(written).toEqual([]);
     await clock.advance(1);
     expect(written).toEqual(['a#1']);
-    expect(await first).toBe(true);
+    expect(await first).toBe('started');
     await clock.advance(STARTED_HOLD_MS / 2);
     expect(written).toEqual(['a#1', 'b#1']);
   });

@@ -14,6 +14,7 @@
  * ownership and outcome do not depend on it.
  */
 import type { Clock, Timer } from '@ringcast/protocol';
+import type { StartedResult } from './store.js';
 
 /** How long a `started` write waits for its task's settle to carry it. */
 export const STARTED_HOLD_MS = 100;
@@ -32,7 +33,7 @@ export interface HeldStart {
   readonly op: StartedOp;
   /** When it was held, by the store's clock. */
   readonly heldAt: number;
-  resolve(owned: boolean): void;
+  resolve(result: StartedResult): void;
   reject(error: unknown): void;
 }
 
@@ -49,10 +50,10 @@ export class HeldStarts {
   }
 
   /** Holds `op`; resolves as `started` does, once written or carried. */
-  hold(op: StartedOp): Promise<boolean> {
+  hold(op: StartedOp): Promise<StartedResult> {
     // A second attempt of the same task: the first is written now, in order.
     this.release(op.id);
-    return new Promise<boolean>((resolve, reject) => {
+    return new Promise<StartedResult>((resolve, reject) => {
       this.#byId.set(op.id, { op, heldAt: this.#clock.now(), resolve, reject });
       this.#timer ??= this.#clock.setTimeout(() => this.#sweep(), STARTED_HOLD_MS);
     });

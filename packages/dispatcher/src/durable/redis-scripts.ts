@@ -184,18 +184,20 @@ return claimed
 /**
  * Records a run of attempts started.
  * ARGV: per attempt [its task's key, owner, attempt, worker, now].
- * Returns per attempt 1 if written, 0 if the task is not active and the owner's.
+ * Returns per attempt 0 if not written (the task is not active and the owner's), 1 if written,
+ * 2 if written and a cancel was requested.
  */
 export const STARTED = script(`
 local function started(_, a)
   local key, owner, attempt, worker = a[1], a[2], a[3], a[4]
-  local fields = redis.call('HMGET', key, 'state', 'owner', 'startedAt')
+  local fields = redis.call('HMGET', key, 'state', 'owner', 'startedAt', 'cancel')
   if fields[1] ~= 'active' or fields[2] ~= owner then return 0 end
   if fields[3] then
     redis.call('HSET', key, 'attempts', attempt, 'worker', worker)
   else
     redis.call('HSET', key, 'attempts', attempt, 'worker', worker, 'startedAt', a[5])
   end
+  if fields[4] == '1' then return 2 end
   return 1
 end
 local replies = {}
@@ -343,4 +345,24 @@ end
 redis.call('DEL', KEYS[2])
 redis.call('HDEL', KEYS[4], dead)
 return adopted
+`);
+
+/**
+ * KEYS: the owner's active set. ARGV: owner, task key prefix.
+ * Its active tasks, for a new process under the owner's id; members that are no
+ * longer its active tasks are dropped from the set.
+ */
+export const RECLAIM = script(`
+local owner, prefix = ARGV[1], ARGV[2]
+local mine = {}
+for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  local key = valid_id(id) and (prefix .. id) or nil
+  local fields = key and redis.call('HMGET', key, 'state', 'owner') or {}
+  if fields[1] == 'active' and fields[2] == owner then
+    mine[#mine + 1] = { id, redis.call('HGETALL', key) }
+  else
+    redis.call('SREM', KEYS[1], id)
+  end
+end
+return mine
 `);

@@ -35,6 +35,7 @@ import {
   CLAIM,
   GET,
   LEAVE,
+  RECLAIM,
   RELEASE,
   SETTLE,
   STARTED,
@@ -61,6 +62,7 @@ import type {
   DurableStore,
   Outcome,
   SettleResult,
+  StartedResult,
   StoreCounts,
 } from './store.js';
 
@@ -92,7 +94,7 @@ export class RedisStore implements DurableStore {
   readonly #clock: Clock;
   readonly #batcher = new Batcher();
   readonly #adds: BatchKind<AddRequest, AddResult>;
-  readonly #starts: BatchKind<StartedOp, boolean>;
+  readonly #starts: BatchKind<StartedOp, StartedResult>;
   readonly #settles: BatchKind<SettleOp, SettleResult>;
   readonly #gets: BatchKind<string, Record<string, string>>;
   readonly #alone: BatchKind<Call, unknown>;
@@ -163,18 +165,20 @@ export class RedisStore implements DurableStore {
     attempt: number,
     worker: string,
     now: number,
-  ): Promise<boolean> {
+  ): Promise<StartedResult> {
     const key = this.#names.taskKey(id);
     checkStarted(owner, attempt, worker, now);
     return this.#held.hold({ id, key, owner, attempt, worker, now });
   }
 
-  async #sendStarts(ops: readonly StartedOp[]): Promise<Array<boolean | Error>> {
+  async #sendStarts(ops: readonly StartedOp[]): Promise<Array<StartedResult | Error>> {
     const args = ops.map((op) =>
       JSON.stringify([op.key, op.owner, String(op.attempt), op.worker, String(op.now)]),
     );
     const replies = repliesOf(await STARTED.run(this.#redis, [], args), ops.length, 'started');
-    return replies.map((reply) => (reply instanceof Error ? reply : reply === 1));
+    return replies.map((reply) =>
+      reply instanceof Error ? reply : reply === 1 ? 'started' : reply === 2 ? 'cancel' : 'fenced',
+    );
   }
 
   async settle(
@@ -188,7 +192,10 @@ export class RedisStore implements DurableStore {
     const settled = this.#batcher.push(this.#settles, { request, start: held?.op });
     if (held) {
       // The start it carried was written, fenced, exactly when the settle was.
-      settled.then((result) => held.resolve(result.kind === 'settled'), held.reject);
+      settled.then(
+        (result) => held.resolve(result.kind === 'settled' ? 'started' : 'fenced'),
+        held.reject,
+      );
     }
     return settled;
   }
@@ -310,6 +317,17 @@ export class RedisStore implements DurableStore {
         names.dispatchersKey,
       ],
       [dead, owner, names.taskKeyPrefix],
+    );
+    return quarantine(rawRecords(reply), owner, this.#clock.now(), this);
+  }
+
+  async reclaim(owner: string): Promise<DurableRecord[]> {
+    checkId('owner', owner);
+    const names = this.#names;
+    const reply = await RECLAIM.run(
+      this.#redis,
+      [names.activeKey(owner)],
+      [owner, names.taskKeyPrefix],
     );
     return quarantine(rawRecords(reply), owner, this.#clock.now(), this);
   }
