@@ -149,6 +149,21 @@ describe('durable tasks on the memory transport', () => {
     expect(s.dispatcher.stats().durable.released).toBe(0);
   });
 
+  it('result() waiters: a re-read poll that outlasts its interval does not pile up reads', async () => {
+    const s = setup();
+    await s.start();
+    const ids: string[] = [];
+    for (let i = 0; i < 20; i++) ids.push(await run(s, s.dispatcher.submit('echo', i)));
+    const get = vi.spyOn(s.transport.durableStore(), 'get');
+    // Redis answers nothing for 3.5 s: three polls come while every first read is in flight.
+    s.redis.stall(3_500);
+    const waiting = ids.map((id) => outcome(s.dispatcher.result(id, { timeoutMs: 60_000 })));
+    await s.clock.advance(3_600);
+    // One read each, and one more each for the polls that came meanwhile.
+    expect(get.mock.calls.length).toBeLessThanOrEqual(2 * ids.length);
+    expect(waiting.every((w) => !w.settled)).toBe(true);
+  });
+
   it('the backlog runs highest priority first, then oldest, as capacity frees; delayed tasks join when due', async () => {
     const s = setup();
     const { w, got } = holding(s, 'w1', 1);

@@ -51,6 +51,8 @@ export class DurableTasks {
   readonly #waiters: OutcomeWaiters;
   readonly #writes: StoreWrites;
   readonly stats: DurableStats = emptyDurableStats();
+  /** Tasks whose record is being read for their waiters: true if asked to read again after. */
+  readonly #reading = new Map<string, boolean>();
   #running: Running | undefined;
   #stopped = false;
 
@@ -278,22 +280,38 @@ export class DurableTasks {
     return waiting;
   }
 
-  /** Reads `id`'s record and wakes its waiters if it finished, or is gone. */
+  /**
+   * Reads `id`'s record and wakes its waiters if it finished, or is gone. One
+   * read per id at a time: with many waiters, a poll that outlasts its interval
+   * must not pile up reads. A check asked for meanwhile (its settled
+   * announcement came) reads once more after it.
+   */
   #check(id: string): void {
+    if (this.#reading.has(id)) {
+      this.#reading.set(id, true);
+      return;
+    }
+    this.#reading.set(id, false);
     this.#writes.track(
-      this.#read(id).then(
-        (record) => {
-          if (record === undefined) {
-            this.#waiters.fail(id, unknownTask(id));
-            return;
-          }
-          const settled = settledOf(record);
-          if (settled) this.#waiters.wake(id, settled);
-        },
-        // A failed read is tried again at the next poll.
-        (error: unknown) =>
-          this.#host.log.warn('durable', `reading task ${id} failed: ${errorMessage(error)}`),
-      ),
+      this.#read(id)
+        .then(
+          (record) => {
+            if (record === undefined) {
+              this.#waiters.fail(id, unknownTask(id));
+              return;
+            }
+            const settled = settledOf(record);
+            if (settled) this.#waiters.wake(id, settled);
+          },
+          // A failed read is tried again at the next poll.
+          (error: unknown) =>
+            this.#host.log.warn('durable', `reading task ${id} failed: ${errorMessage(error)}`),
+        )
+        .finally(() => {
+          const again = this.#reading.get(id);
+          this.#reading.delete(id);
+          if (again && this.#waiters.has(id)) this.#check(id);
+        }),
     );
   }
 
