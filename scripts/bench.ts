@@ -18,14 +18,7 @@ import {
   startBaselineWorkers,
 } from './bench/baseline.js';
 import { strategiesSvg } from './bench/chart.js';
-import {
-  DURABLE_PERSISTENCE,
-  DURABLE_REDIS_ARGS,
-  type DurableRun,
-  type DurableSystem,
-  type RedisMemory,
-  runDurable,
-} from './bench/durable.js';
+import type { DurableRun, DurableSystem, RedisMemory } from './bench/durable.js';
 import {
   BenchError,
   type Child,
@@ -632,6 +625,10 @@ async function strategies(config: Config, url: string, run: string, results: Res
  */
 async function durable(config: Config, run: string, results: Results) {
   const { w, n } = size(config, 'durable');
+  // Loaded here: BullMQ stays out of the process (and its heap) when the scenario does not run.
+  const { DURABLE_PERSISTENCE, DURABLE_REDIS_ARGS, runDurable } = await import(
+    './bench/durable.js'
+  );
   const { url, server } = await startRedis(DURABLE_REDIS_ARGS);
   const persistence = server ? DURABLE_PERSISTENCE : 'as REDIS_URL is configured';
   process.stderr.write(`durable W=${w} N=${n}, redis ${persistence}:\n`);
