@@ -97,6 +97,7 @@ describe.skipIf(!privateRedisAvailable)('durable store on Redis', () => {
       // EVALSHA answers NOSCRIPT; the store sends the script whole, once.
       expect(await store.add(task, { now })).toBe('added');
       expect(await cachedScripts()).toBe(1);
+      await store.beat('d1', '{}', 'inc-d1', 60_000);
       expect((await store.claim('d1', 5, now)).map((r) => r.id)).toEqual(['t0', 't1']);
       await admin.quit();
     } finally {

@@ -36,6 +36,8 @@ export class OutcomeWriter {
   readonly #dropped = new Set<string>();
   /** Tasks given back at close: their rejection releases them instead. */
   readonly #releasing = new Set<string>();
+  /** Tasks whose terminal write or release is under way (retries included): ours in Redis, gone here. */
+  readonly #writing = new Set<string>();
 
   constructor(context: DurableContext, freed: () => void) {
     this.#c = context;
@@ -107,9 +109,15 @@ export class OutcomeWriter {
     this.#releasing.add(id);
   }
 
+  /** Whether a terminal write or release of `id` is under way. */
+  isWriting(id: string): boolean {
+    return this.#writing.has(id);
+  }
+
   /** The fenced terminal write; then the callers hear the truth. Retried while Redis refuses it. */
   write(id: string, outcome: Outcome): void {
-    this.#c.writes.track(this.#store(id, outcome));
+    this.#writing.add(id);
+    this.#c.writes.track(this.#store(id, outcome).finally(() => this.#writing.delete(id)));
   }
 
   async #store(id: string, outcome: Outcome): Promise<void> {
@@ -144,17 +152,21 @@ export class OutcomeWriter {
   /** Gives an active task of ours back to the backlog. */
   release(id: string): void {
     const { host, store, stats, writes } = this.#c;
+    this.#writing.add(id);
     writes.track(
-      store.release(id, host.id, host.clock.now()).then(
-        (released) => {
-          if (released) stats.released++;
-        },
-        (error: unknown) =>
-          host.log.warn(
-            'durable',
-            `giving ${id} back to the backlog failed: ${errorMessage(error)}`,
-          ),
-      ),
+      store
+        .release(id, host.id, host.clock.now())
+        .then(
+          (released) => {
+            if (released) stats.released++;
+          },
+          (error: unknown) =>
+            host.log.warn(
+              'durable',
+              `giving ${id} back to the backlog failed: ${errorMessage(error)}`,
+            ),
+        )
+        .finally(() => this.#writing.delete(id)),
     );
   }
 }

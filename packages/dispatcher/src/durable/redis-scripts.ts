@@ -63,12 +63,16 @@ function script(body: string): LuaScript {
 }
 
 /**
- * KEYS: task, backlog, delayed, owner's active set (the task key when unclaimed).
+ * KEYS: task, backlog, delayed, owner's active set, owner's heartbeat (the task
+ * key for both when unclaimed).
  * ARGV: placement, score, maxBacklog ('' for none), id, then field/value pairs.
+ * A claim by an owner whose heartbeat lapsed (paused, or its write held up past
+ * its TTL) would make a task nobody adopts: the task waits in the backlog instead.
  */
 export const ADD = script(`
 if redis.call('EXISTS', KEYS[1]) == 1 then return 'exists' end
 local placement = ARGV[1]
+if placement == 'claimed' and redis.call('EXISTS', KEYS[5]) == 0 then placement = 'waiting' end
 if placement ~= 'claimed' and ARGV[3] ~= '' then
   local waiting = redis.call('ZCARD', KEYS[2]) + redis.call('ZCARD', KEYS[3])
   if waiting >= tonumber(ARGV[3]) then return 'full' end
@@ -77,6 +81,10 @@ redis.call('HSET', KEYS[1], unpack(ARGV, 5))
 if placement == 'claimed' then
   redis.call('SADD', KEYS[4], ARGV[4])
   return 'claimed'
+elseif ARGV[1] == 'claimed' then
+  redis.call('HSET', KEYS[1], 'state', 'waiting')
+  redis.call('HDEL', KEYS[1], 'owner')
+  redis.call('ZADD', KEYS[2], ARGV[2], ARGV[4])
 elseif placement == 'delayed' then
   redis.call('ZADD', KEYS[3], ARGV[2], ARGV[4])
 else
@@ -86,11 +94,13 @@ return 'added'
 `);
 
 /**
- * KEYS: backlog, delayed, owner's active set.
+ * KEYS: backlog, delayed, owner's active set, owner's heartbeat.
  * ARGV: owner, n, now, task key prefix, due batch.
- * Returns { { id, HGETALL }, ... } of the claimed tasks.
+ * Returns { { id, HGETALL }, ... } of the claimed tasks: none for an owner whose
+ * heartbeat lapsed (tasks it took now would be adopted by nobody).
  */
 export const CLAIM = script(`
+if redis.call('EXISTS', KEYS[4]) == 0 then return {} end
 local owner, n, now, prefix = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4]
 local due = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, tonumber(ARGV[5]))
 for _, id in ipairs(due) do

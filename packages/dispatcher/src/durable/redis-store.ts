@@ -71,7 +71,9 @@ export class RedisStore implements DurableStore {
   async add(record: NewRecord, options: AddOptions): Promise<AddResult> {
     const request = addRequest(this.#names, record, options);
     const names = this.#names;
-    const active = request.owner === undefined ? request.taskKey : names.activeKey(request.owner);
+    const claimed = request.owner !== undefined;
+    const active = claimed ? names.activeKey(request.owner!) : request.taskKey;
+    const heartbeat = claimed ? names.dispatcherHeartbeatKey(request.owner!) : request.taskKey;
     const args: string[] = [
       request.placement,
       String(request.score),
@@ -81,7 +83,7 @@ export class RedisStore implements DurableStore {
     for (const [field, value] of Object.entries(request.fields)) args.push(field, value);
     const reply = await ADD.run(
       this.#redis,
-      [request.taskKey, names.backlogKey, names.delayedKey, active],
+      [request.taskKey, names.backlogKey, names.delayedKey, active, heartbeat],
       args,
     );
     if (typeof reply !== 'string' || !ADD_RESULTS.has(reply)) {
@@ -99,7 +101,12 @@ export class RedisStore implements DurableStore {
     const names = this.#names;
     const reply = await CLAIM.run(
       this.#redis,
-      [names.backlogKey, names.delayedKey, names.activeKey(owner)],
+      [
+        names.backlogKey,
+        names.delayedKey,
+        names.activeKey(owner),
+        names.dispatcherHeartbeatKey(owner),
+      ],
       [owner, String(n), String(now), names.taskKeyPrefix, String(DUE_BATCH)],
     );
     return quarantine(rawRecords(reply), owner, now, this);
@@ -130,7 +137,9 @@ export class RedisStore implements DurableStore {
   ): Promise<SettleResult> {
     const names = this.#names;
     const request = settleRequest(names, id, owner, outcome, now);
-    const active = request.owner === undefined ? request.taskKey : names.activeKey(request.owner);
+    const claimed = request.owner !== undefined;
+    const active = claimed ? names.activeKey(request.owner!) : request.taskKey;
+    const heartbeat = claimed ? names.dispatcherHeartbeatKey(request.owner!) : request.taskKey;
     const reply = await SETTLE.run(
       this.#redis,
       [request.taskKey, names.backlogKey, names.delayedKey, active],
@@ -240,6 +249,12 @@ export class RedisStore implements DurableStore {
       [owner, names.taskKeyPrefix],
     );
     return quarantine(rawRecords(reply), owner, this.#clock.now(), this);
+  }
+
+  async activeIds(owner: string): Promise<string[]> {
+    checkId('owner', owner);
+    const ids = await this.#redis.smembers(this.#names.activeKey(owner));
+    return ids.filter((id) => isValidId(id));
   }
 
   async counts(): Promise<StoreCounts> {
