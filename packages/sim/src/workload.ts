@@ -140,8 +140,7 @@ export function scheduleWorkload(world: World, checker: Checker, calls: readonly
 }
 
 function dispatchOne(world: World, checker: Checker, planned: PlannedCall): void {
-  const { clock } = world;
-  const { call, payload, timeoutMs, retries } = planned;
+  const { call } = planned;
   const live = world.liveDispatchers;
   if (live.length === 0) {
     world.log(`call ${call} not made: no dispatcher is up`);

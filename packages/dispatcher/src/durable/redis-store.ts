@@ -137,9 +137,7 @@ export class RedisStore implements DurableStore {
   ): Promise<SettleResult> {
     const names = this.#names;
     const request = settleRequest(names, id, owner, outcome, now);
-    const claimed = request.owner !== undefined;
-    const active = claimed ? names.activeKey(request.owner!) : request.taskKey;
-    const heartbeat = claimed ? names.dispatcherHeartbeatKey(request.owner!) : request.taskKey;
+    const active = request.owner === undefined ? request.taskKey : names.activeKey(request.owner);
     const reply = await SETTLE.run(
       this.#redis,
       [request.taskKey, names.backlogKey, names.delayedKey, active],
