@@ -506,6 +506,31 @@ describe('durable tasks on the memory transport', () => {
     expect(p.settled).toBe(true);
     expect(p.error?.code).toBe(ErrorCode.CLOSED);
   });
+
+  it('a submit whose write was applied but answered "exists" (sent again after a lost reply) resolves, and its task runs once', async () => {
+    // Found by the durable fault suite (D3): Redis killed after running the add script,
+    // ioredis sent it again on the new server with the record restored from the AOF.
+    const s = setup();
+    const w = s.worker('w1', (t: TaskMessage) => ({ ok: t.payload }), { concurrency: 1 });
+    await s.join(w);
+    await s.start();
+    await s.clock.advance(300);
+    const store = s.transport.durableStore();
+    const add = store.add.bind(store);
+    store.add = async (record, options) => {
+      await add(record, options);
+      return add(record, options);
+    };
+    // The first is claimed at once, the second waits in the backlog: both answered "exists".
+    const ids = await Promise.all([
+      run(s, s.dispatcher.submit('echo', 'A')),
+      run(s, s.dispatcher.submit('echo', 'B')),
+    ]);
+    const results = await Promise.all(ids.map((id) => run(s, s.dispatcher.result(id))));
+    expect(results).toEqual(['A', 'B']);
+    expect(w.received.map((t) => t.id).sort()).toEqual([...ids].sort());
+    expect(s.dispatcher.stats().rejected).toEqual({});
+  });
 });
 
 const silentEvents = {

@@ -198,10 +198,11 @@ export class DurableTasks {
         throw counters.refuse(new DispatchError(ErrorCode.QUEUE_FULL, message));
       }
       case 'exists':
-        // A fresh random id was taken: nothing of ours was written.
-        throw counters.refuse(
-          new DispatchError(ErrorCode.REDIS_ERROR, `task id ${record.id} is taken already`),
-        );
+        // The id is fresh and random: the record under it is this very call's, written by a
+        // first send whose reply was lost (ioredis sends it again after a reconnect). The
+        // task is stored, so the submit stands.
+        await this.#resumeStored(record.id);
+        break;
       case 'claimed':
         this.#run(
           {
@@ -220,6 +221,28 @@ export class DurableTasks {
         break;
     }
     return record.id;
+  }
+
+  /** A task this submit stored without hearing so: run it if it is claimed by us, else look for backlog work. */
+  async #resumeStored(id: string): Promise<void> {
+    const host = this.#host;
+    let stored: DurableRecord | undefined;
+    try {
+      stored = await this.#track(this.#store!.get(id));
+    } catch (error) {
+      throw host.counters.refuse(
+        new DispatchError(
+          ErrorCode.REDIS_ERROR,
+          `task ${id} may have been stored: ${errorMessage(error)}`,
+          { cause: error },
+        ),
+      );
+    }
+    if (stored?.state === 'active' && stored.owner === host.id && stored.attempts === 0) {
+      this.#run(stored, host.clock.now());
+    } else {
+      this.claimSoon();
+    }
   }
 
   /** Submits, then waits for the outcome: a durable `dispatch()`. */
