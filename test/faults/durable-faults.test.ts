@@ -4,7 +4,6 @@
 // the end every promised task must have exactly one stored terminal state, with its
 // handler's output, published once on the settled channel. Prints one table, like the
 // non-durable suite; `npm run faults -- --tasks N` scales both.
-import { mkdirSync, writeFileSync } from 'node:fs';
 import type { DispatcherStats } from '@ringcast/dispatcher';
 import { names } from '@ringcast/protocol';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -23,7 +22,7 @@ import {
   TASKS,
   until,
 } from './harness.js';
-import { formatTable } from './ledger.js';
+import { publishTable } from './ledger.js';
 
 const reports: DurableReport[] = [];
 const SCENARIO_TIMEOUT_MS = 90_000 + (TASKS / RATE_PER_SEC) * 4_000;
@@ -76,6 +75,20 @@ async function durable(s: Scenario): Promise<Run> {
 
 async function threeWorkers(s: Scenario, extra: Parameters<Scenario['worker']>[1] = {}) {
   return Promise.all(['w1', 'w2', 'w3'].map((id) => s.worker(id, { concurrency: 32, ...extra })));
+}
+
+/** Dispatcher processes `a` and `b`, each submitting TASKS at half the rate. */
+function twoSubmitting(s: Scenario): Promise<DispatcherProcess[]> {
+  return Promise.all(
+    ['a', 'b'].map((name) =>
+      s.dispatcherProcess(name, {
+        ...DURABLE,
+        tasks: TASKS,
+        prefix: `${name}-`,
+        rate: RATE_PER_SEC / 2,
+      }),
+    ),
+  );
 }
 
 /** Milliseconds from `from` until `dead` is no longer registered and owns no active task. */
@@ -137,16 +150,13 @@ async function settle(
 describe.skipIf(!privateRedisAvailable)(
   'durable fault injection: every promised task reaches one terminal state',
   () => {
-    afterAll(() => {
-      if (reports.length === 0) return;
-      const table = formatTable(reports);
-      console.log(
-        `\nringcast durable fault-injection suite (${TASKS} tasks or more per scenario)\n${table}\n`,
-      );
-      mkdirSync('.reports', { recursive: true });
-      writeFileSync('.reports/durable-faults.md', `${table}\n`);
-      writeFileSync('.reports/durable-faults.json', `${JSON.stringify(reports, null, 2)}\n`);
-    });
+    afterAll(() =>
+      publishTable(
+        `ringcast durable fault-injection suite (${TASKS} tasks or more per scenario)`,
+        'durable-faults',
+        reports,
+      ),
+    );
 
     it(
       'D1. kill -9 a dispatcher mid-run while a second one lives: the live one adopts its tasks',
@@ -154,16 +164,7 @@ describe.skipIf(!privateRedisAvailable)(
         scenario('D1 kill -9 dispatcher, 2nd alive', async (s) => {
           await threeWorkers(s, CALM);
           const run = await durable(s);
-          const [a, b] = await Promise.all(
-            ['a', 'b'].map((name) =>
-              s.dispatcherProcess(name, {
-                ...DURABLE,
-                tasks: TASKS,
-                prefix: `${name}-`,
-                rate: RATE_PER_SEC / 2,
-              }),
-            ),
-          );
+          const [a, b] = await twoSubmitting(s);
           await until(() => a!.promisedCount() >= TASKS / 2, 30_000, "half of a's tasks");
           await a!.kill('SIGKILL');
           const killedAt = Date.now();
@@ -326,16 +327,7 @@ describe.skipIf(!privateRedisAvailable)(
         scenario('D6 SIGSTOP dispatcher > TTL', async (s) => {
           await threeWorkers(s, CALM);
           const run = await durable(s);
-          const [a, b] = await Promise.all(
-            ['a', 'b'].map((name) =>
-              s.dispatcherProcess(name, {
-                ...DURABLE,
-                tasks: TASKS,
-                prefix: `${name}-`,
-                rate: RATE_PER_SEC / 2,
-              }),
-            ),
-          );
+          const [a, b] = await twoSubmitting(s);
           await until(() => a!.promisedCount() >= TASKS / 4, 30_000, "a quarter of a's tasks");
           a!.pause();
           const pausedAt = Date.now();

@@ -2,7 +2,6 @@
 // a private redis-server per scenario), every task checked against a settlement
 // ledger. Scenarios run one after another: on 2 cores they would only slow each
 // other down. Prints one table at the end; `npm run faults -- --tasks N` scales it.
-import { mkdirSync, writeFileSync } from 'node:fs';
 import type { Dispatcher } from '@ringcast/dispatcher';
 import { names, PROTOCOL_VERSION } from '@ringcast/protocol';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -19,7 +18,7 @@ import {
   TASKS,
   until,
 } from './harness.js';
-import { formatTable, type LedgerReport } from './ledger.js';
+import { type LedgerReport, publishTable } from './ledger.js';
 
 const reports: LedgerReport[] = [];
 /** Per scenario: the feed, the faults, the drain and the teardown. */
@@ -77,14 +76,9 @@ async function threeWorkers(s: Scenario, extra: Parameters<Scenario['worker']>[1
 }
 
 describe.skipIf(!privateRedisAvailable)('fault injection: every task settles exactly once', () => {
-  afterAll(() => {
-    if (reports.length === 0) return;
-    const table = formatTable(reports);
-    console.log(`\nringcast fault-injection suite (${TASKS} tasks per scenario)\n${table}\n`);
-    mkdirSync('.reports', { recursive: true });
-    writeFileSync('.reports/faults.md', `${table}\n`);
-    writeFileSync('.reports/faults.json', `${JSON.stringify(reports, null, 2)}\n`);
-  });
+  afterAll(() =>
+    publishTable(`ringcast fault-injection suite (${TASKS} tasks per scenario)`, 'faults', reports),
+  );
 
   it(
     '1. no fault, 3 workers: every task runs exactly once',

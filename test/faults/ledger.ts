@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Dispatcher, DispatchOptions } from '@ringcast/dispatcher';
 
@@ -288,4 +288,14 @@ export function formatTable(reports: readonly LedgerReport[]): string {
     `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`,
     ...rows.map(line),
   ].join('\n');
+}
+
+/** Prints the suite's table under `title` and keeps it, and the rows as JSON, in `.reports/<name>.{md,json}`. */
+export function publishTable(title: string, name: string, reports: readonly LedgerReport[]): void {
+  if (reports.length === 0) return;
+  const table = formatTable(reports);
+  console.log(`\n${title}\n${table}\n`);
+  mkdirSync('.reports', { recursive: true });
+  writeFileSync(`.reports/${name}.md`, `${table}\n`);
+  writeFileSync(`.reports/${name}.json`, `${JSON.stringify(reports, null, 2)}\n`);
 }

@@ -1,7 +1,7 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { DispatcherOptions, DispatcherStats, SubmitOptions } from '@ringcast/dispatcher';
+import { type NodeProcess, spawnNode } from './node-process.js';
 
 export const DURABLE_DISPATCHER = fileURLToPath(
   new URL('../fixtures/durable-dispatcher.js', import.meta.url),
@@ -38,30 +38,17 @@ export type PromiseLogLine =
   | { kind: 'p'; key: string; id: string }
   | { kind: 'r'; key: string; code: string; message: string };
 
-export interface DispatcherProcess {
+export interface DispatcherProcess extends NodeProcess {
   /** The dispatcher's own id, as it registers in Redis. */
   readonly id: string;
-  readonly child: ChildProcess;
-  readonly pid: number;
   readonly log: string;
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  /** Everything the process wrote so far. */
-  output(): string;
   /** Resolves once every submit it was asked for settled. */
   readonly submitted: Promise<void>;
   /** How many submits resolved so far (the log's `p` lines). */
   promisedCount(): number;
-  kill(signal?: NodeJS.Signals): Promise<void>;
   /** SIGTERM: the dispatcher prints its stats and closes; resolves with the stats. */
   stop(): Promise<DispatcherStats | undefined>;
-  pause(): void;
-  resume(): void;
 }
-
-const live = new Set<ChildProcess>();
-process.on('exit', () => {
-  for (const child of live) child.kill('SIGKILL');
-});
 
 /** Reads a promise log; a torn last line (the process died writing it) is skipped. */
 export function readPromiseLog(file: string): PromiseLogLine[] {
@@ -125,32 +112,6 @@ export async function spawnDispatcher(options: SpawnDispatcherOptions): Promise<
     '--submit-options',
     JSON.stringify(options.submitOptions ?? {}),
   ];
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  live.add(child);
-  let out = '';
-  let onLine: (line: string) => void = () => {};
-  let partial = '';
-  child.stdout?.on('data', (chunk: Buffer) => {
-    const text = chunk.toString();
-    out += text;
-    partial += text;
-    let nl = partial.indexOf('\n');
-    while (nl !== -1) {
-      onLine(partial.slice(0, nl));
-      partial = partial.slice(nl + 1);
-      nl = partial.indexOf('\n');
-    }
-  });
-  child.stderr?.on('data', (chunk: Buffer) => {
-    out += chunk.toString();
-  });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    // 'close', not 'exit': the stats line must be read before this settles.
-    child.once('close', (code, signal) => {
-      live.delete(child);
-      resolve({ code, signal });
-    });
-  });
   let ready!: (id: string) => void;
   const readyId = new Promise<string>((resolve) => {
     ready = resolve;
@@ -160,38 +121,29 @@ export async function spawnDispatcher(options: SpawnDispatcherOptions): Promise<
     submitted = resolve;
   });
   let stats: DispatcherStats | undefined;
-  onLine = (line) => {
-    if (line.startsWith('ready ')) ready(line.slice(6));
-    else if (line.startsWith('submitted ')) submitted();
-    else if (line.startsWith('stats ')) stats = JSON.parse(line.slice(6)) as DispatcherStats;
-  };
+  const node = spawnNode(args, {
+    onLine: (line) => {
+      if (line.startsWith('ready ')) ready(line.slice(6));
+      else if (line.startsWith('submitted ')) submitted();
+      else if (line.startsWith('stats ')) stats = JSON.parse(line.slice(6)) as DispatcherStats;
+    },
+  });
   const id = await Promise.race([
     readyId,
-    exited.then(() => {
-      throw new Error(`dispatcher process exited before it was ready; output:\n${out}`);
+    node.exited.then(() => {
+      throw new Error(`dispatcher process exited before it was ready; output:\n${node.output()}`);
     }),
   ]);
   const handle: DispatcherProcess = {
+    ...node,
     id,
-    child,
-    pid: child.pid ?? -1,
     log: options.log,
-    exited,
-    output: () => out,
     submitted: allSubmitted,
     promisedCount: () => countPromised(options.log),
-    async kill(signal = 'SIGKILL') {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill('SIGCONT');
-      child.kill(signal);
-      await exited;
-    },
     async stop() {
-      await handle.kill('SIGTERM');
+      await node.kill('SIGTERM');
       return stats;
     },
-    pause: () => void child.kill('SIGSTOP'),
-    resume: () => void child.kill('SIGCONT'),
   };
   return handle;
 }
