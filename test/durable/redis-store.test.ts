@@ -45,6 +45,9 @@ describe.skipIf(!privateRedisAvailable)('durable store on Redis', () => {
         await raw.zadd(key, score, member);
       },
       smembers: (key) => raw.smembers(key),
+      sadd: async (key, members) => {
+        await raw.sadd(key, ...members);
+      },
       zscore: async (key, member) => {
         const score = await raw.zscore(key, member);
         return score === null ? null : Number(score);

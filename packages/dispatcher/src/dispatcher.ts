@@ -286,7 +286,9 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
       delivery: this.#delivery,
       settlement,
       transport,
+      replayParked: (frames) => this.#recovery.replayParked(frames),
       closedReason,
+      closing: () => this.#state === 'closing' || this.#state === 'closed',
     });
     this.#intake = new Intake({
       id: this.id,
@@ -347,9 +349,9 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
         cancelChannel,
       ]);
       this.#subscribedOnce = true;
-      // Subscribed, replies reach us rather than the parked list: what it holds now is all there is.
-      await this.#recovery.collectParked();
       await this.#membership.reconcile();
+      // Subscribed, replies reach us rather than the parked list: what it holds now is all
+      // there is. The durable side takes it with the tasks a former process under our id left.
       await this.#durable.start();
     } catch (error) {
       const closedMeanwhile = this.#state !== 'starting';

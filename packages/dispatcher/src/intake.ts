@@ -23,7 +23,7 @@ import type { Membership } from './membership.js';
 import type { ResolvedOptions } from './options.js';
 import type { Settlement } from './settlement.js';
 import type { Counters } from './stats.js';
-import { delay, TaskState as State } from './task.js';
+import { delay, newTask } from './task.js';
 import { exactTaskBytes, roughTaskBytes, tooLargeForWorkers } from './task-size.js';
 import type { TimerWheel } from './timer-wheel.js';
 import type { Task } from './worker-state.js';
@@ -149,7 +149,7 @@ export class Intake {
         return;
       }
     }
-    const task: Task = {
+    const task: Task = newTask({
       seq,
       id,
       durable: false,
@@ -159,26 +159,12 @@ export class Intake {
       deadline,
       key,
       priority,
-      sentAt: 0,
       resolve,
       reject,
-      state: State.New,
-      attempt: 0,
-      spent: 0,
-      retriesLeft: retries,
-      retried: 0,
-      lastError: undefined,
-      worker: undefined,
-      acknowledged: false,
-      resent: false,
-      ackedBy: undefined,
-      lastWorker: undefined,
+      retries,
       signal,
-      wakeAt: 0,
-      wheelPrev: undefined,
-      wheelNext: undefined,
-      wheelSlot: -1,
-    };
+      attempt: 0,
+    });
     // Listening before the task can be sent: a signal that refuses the listener leaves nothing behind.
     if (signal) {
       try {

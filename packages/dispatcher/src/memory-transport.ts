@@ -121,8 +121,8 @@ export class MemoryTransport implements DispatcherTransport {
     return this.#cmd().command((redis) => redis.numsub([...channels]));
   }
 
-  takeParked(): Promise<string[]> {
-    const key = this.#parkedKey;
+  takeParked(dispatcherId?: string): Promise<string[]> {
+    const key = dispatcherId === undefined ? this.#parkedKey : this.#names!.parkedKey(dispatcherId);
     return this.#cmd().command((redis) => {
       const frames = redis.lrange(key, 0, -1);
       redis.del([key]);

@@ -61,23 +61,31 @@ export class Recovery {
     for (const task of open) host.delivery.resend(task, ackBy);
   }
 
-  /**
-   * Takes the replies workers parked for this dispatcher's id and handles them
-   * as if they had just arrived. At start they can only be a former process's
-   * under the same id: their task ids carry its incarnation, so they settle
-   * nothing here and count as stale, but they are drained rather than left to
-   * expire.
-   */
+  /** Takes the replies workers parked for this dispatcher's id and handles them as if they had just arrived. */
   async collectParked(): Promise<void> {
     const host = this.#host;
+    let frames: string[];
     try {
-      const frames = await host.transport.takeParked();
-      for (const frame of frames) {
-        host.counters.recoveredReplies++;
-        host.replies.onMessage(host.replyChannel, frame);
-      }
+      frames = await host.transport.takeParked();
     } catch (error) {
       host.log.warn('parked', `collecting parked replies failed: ${errorMessage(error)}`);
+      return;
+    }
+    this.replayParked(frames);
+  }
+
+  /**
+   * Handles replies taken from the parked list as if they had just arrived. At
+   * start they can only be a former process's under the same id (the durable
+   * side takes the outcomes of its durable tasks from them first): their task
+   * ids carry its incarnation, so they settle nothing here and count as stale,
+   * but they are drained rather than left to expire.
+   */
+  replayParked(frames: readonly string[]): void {
+    const host = this.#host;
+    for (const frame of frames) {
+      host.counters.recoveredReplies++;
+      host.replies.onMessage(host.replyChannel, frame);
     }
   }
 }

@@ -131,8 +131,8 @@ export class RedisTransport implements DispatcherTransport {
     return channels.map((_, i) => Number(counts[i * 2 + 1]));
   }
 
-  async takeParked(): Promise<string[]> {
-    const key = this.#parkedKey;
+  async takeParked(dispatcherId?: string): Promise<string[]> {
+    const key = dispatcherId === undefined ? this.#parkedKey : this.#names!.parkedKey(dispatcherId);
     const [[, frames]] = (await this.#open()
       .command.multi()
       .lrange(key, 0, -1)

@@ -36,13 +36,18 @@ import { release, type Task, type WorkerState } from './worker-state.js';
 const BUSY_BACKOFF_MS = 20;
 
 /** The worker's own verdict that it aborted the handler because the task's deadline passed. */
-function isDeadlineAbort(error: RemoteError): boolean {
+export function isDeadlineAbort(error: RemoteError): boolean {
   return error.name === 'WorkerError' && error.code === ErrorCode.TIMEOUT;
 }
 
 /** The worker's own verdict that it aborted the handler because it was shutting down. */
-function isShutdownAbort(error: RemoteError): boolean {
+export function isShutdownAbort(error: RemoteError): boolean {
   return error.name === 'WorkerError' && error.code === ErrorCode.CLOSED;
+}
+
+/** The message of a `HANDLER_ERROR`. */
+export function handlerFailed(handler: string, error: RemoteError): string {
+  return `handler ${handler} failed: ${error.name}: ${error.message}`;
 }
 
 /** What reply handling needs of the rest of the dispatcher. */
@@ -252,7 +257,7 @@ export class Replies {
     host.settlement.fail(
       task,
       ErrorCode.HANDLER_ERROR,
-      `handler ${task.handler} failed: ${error.name}: ${error.message}`,
+      handlerFailed(task.handler, error),
       false,
       error,
     );

@@ -109,6 +109,63 @@ export interface TaskRecord<W> extends WheelEntry {
   signal: AbortSignal | undefined;
 }
 
+/** What a new task is made of; everything else starts at its initial value. */
+export interface NewTask {
+  seq: number;
+  id: string;
+  durable: boolean;
+  handler: string;
+  payload: string | undefined;
+  bytes: number;
+  deadline: number;
+  key: string | undefined;
+  priority: number;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+  retries: number;
+  signal: AbortSignal | undefined;
+  /**
+   * The attempt before the first this process sends: 0, or for a durable task
+   * another dispatcher ran before, the last it recorded, so that tokens never
+   * repeat across owners.
+   */
+  attempt: number;
+}
+
+/** A task in state New: the one place a record is made, so every record has one shape. */
+export function newTask<W>(t: NewTask): TaskRecord<W> & WheelEntry {
+  return {
+    seq: t.seq,
+    id: t.id,
+    durable: t.durable,
+    handler: t.handler,
+    payload: t.payload,
+    bytes: t.bytes,
+    deadline: t.deadline,
+    key: t.key,
+    priority: t.priority,
+    sentAt: 0,
+    resolve: t.resolve,
+    reject: t.reject,
+    state: TaskState.New,
+    attempt: t.attempt,
+    spent: 0,
+    retriesLeft: t.retries,
+    retried: 0,
+    lastError: undefined,
+    worker: undefined,
+    acknowledged: false,
+    resent: false,
+    ackedBy: undefined,
+    lastWorker: undefined,
+    signal: t.signal,
+    wakeAt: 0,
+    wheelPrev: undefined,
+    wheelNext: undefined,
+    wheelSlot: -1,
+  };
+}
+
 /** The record's counters as this module alone may write them. */
 type Mutable<W> = {
   -readonly [K in keyof TaskRecord<W>]: TaskRecord<W>[K];

@@ -103,8 +103,11 @@ export interface DispatcherTransport {
   ): Promise<number>;
   /** How many connections subscribe to each channel, in order. */
   subscriberCounts(channels: readonly string[]): Promise<number[]>;
-  /** Takes (reads and deletes, atomically) the replies workers parked for this dispatcher. */
-  takeParked(): Promise<string[]>;
+  /**
+   * Takes (reads and deletes, atomically) the replies workers parked for this
+   * dispatcher, or for `dispatcherId` (a dead one whose tasks it adopts).
+   */
+  takeParked(dispatcherId?: string): Promise<string[]>;
   /**
    * The durable-task store on the command connection (the Redis one in
    * production, the in-memory one in tests and the simulator); only once open.

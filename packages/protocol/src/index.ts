@@ -96,6 +96,7 @@ export {
   type OptionFailure,
 } from './options.js';
 export { Outbox, type OutboxSink } from './outbox.js';
+export { ProcessClock } from './process-clock.js';
 export { RateLimitedLog } from './rate-limited-log.js';
 export { describeRedis, errorMessage, redactText, redactUrl } from './redact.js';
 export { TaskTable } from './task-table.js';

@@ -15,12 +15,12 @@ import {
   type MemoryConnection,
   MemoryRedis,
   names,
+  ProcessClock,
   VirtualClock,
 } from '@ringcast/protocol';
 import type { HandlerContext, Worker } from '@ringcast/worker';
 import { createWorkerCore, MemoryWorkerTransport } from '@ringcast/worker/internal';
 import type { Checker } from './checker.js';
-import { ProcessClock } from './process-clock.js';
 import type { Random } from './random.js';
 import type { Trace } from './trace.js';
 

@@ -1,62 +1,10 @@
 import { ErrorCode, type TaskMessage } from '@ringcast/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createDispatcherCore, type Dispatcher } from '../dispatcher.js';
 import { MemoryTransport } from '../memory-transport.js';
 import { closeAll, NS, n, outcome, setup } from '../testing/core-fixture.js';
+import { closeOn, holding, rejection, run, second } from '../testing/durable-fixture.js';
 
 afterEach(closeAll);
-
-type Setup = ReturnType<typeof setup>;
-
-/** Advances the virtual clock until `promise` settles (or `maxMs` passed), then returns it. */
-async function run<T>(s: Setup, promise: Promise<T>, maxMs = 20_000): Promise<T> {
-  const seen = outcome(promise);
-  for (let t = 0; !seen.settled && t < maxMs; t += 10) await s.clock.advance(10);
-  return promise;
-}
-
-async function rejection(s: Setup, promise: Promise<unknown>): Promise<{ code: string }> {
-  try {
-    await run(s, promise);
-  } catch (error) {
-    return error as { code: string };
-  }
-  throw new Error('expected a rejection');
-}
-
-/** A second dispatcher core on the same MemoryRedis. */
-async function second(s: Setup, id = 'd2', options = {}): Promise<Dispatcher> {
-  const d = createDispatcherCore(new MemoryTransport(s.redis), {
-    namespace: NS,
-    id,
-    logger: false,
-    timeoutMs: 5_000,
-    ackTimeoutMs: 500,
-    reconcileIntervalMs: 200,
-    drainTimeoutMs: 1_000,
-    ...options,
-  });
-  await run(s, d.start());
-  return d;
-}
-
-async function closeOn(s: Setup, d: Dispatcher): Promise<void> {
-  await run(s, d.close());
-}
-
-/** A worker that acks and leaves the task running: the test finishes it. */
-function holding(s: Setup, id = 'w1', concurrency = 4) {
-  const got: TaskMessage[] = [];
-  const w = s.worker(
-    id,
-    (task) => {
-      got.push(task);
-      return 'ack';
-    },
-    { concurrency, maxQueue: 0 },
-  );
-  return { w, got };
-}
 
 describe('durable tasks on the memory transport', () => {
   it('submit stores the task, runs it, and task(id) shows each state', async () => {

@@ -1,155 +1,105 @@
 /**
- * Durable tasks in the dispatcher: `submit`, `task`, `result` and `cancel`,
- * this dispatcher's presence as an owner, and the claim loop that draws work
- * from the shared backlog when workers have room.
- *
- * A claimed task runs as a normal {@link Task} through the same ledger,
- * delivery, acks, fencing, retries and timeouts as a non-durable one; only its
- * id is the durable id, each attempt sent is recorded (`store.started`), and
- * its `resolve`/`reject` write the outcome with the fenced `store.settle`
- * before the callers hear it. Callers — a durable `dispatch()` here, `result()`
- * anywhere — wait in {@link OutcomeWaiters}.
- *
- * What a terminal write can answer: `settled` (callers get the outcome),
- * `already` (another write won: callers get the stored outcome, a late write
- * counted), `stale` (another owner holds the task: callers wait for its
- * outcome on the settled channel, counted). A task whose `started` is refused
- * is no longer ours: it is cancelled on its worker and dropped here, with no
- * write (counted).
+ * Durable tasks in the dispatcher: `submit`, a durable `dispatch`, `task`,
+ * `result` and `cancel`, and the parts that keep them going from `start()` to
+ * `close()`: this dispatcher's presence as an owner ({@link OwnerPresence}),
+ * the claim loop that draws work from the shared backlog ({@link ClaimLoop}),
+ * the fenced writes of each task's attempts and outcome ({@link OutcomeWriter})
+ * and the adoption of a dead dispatcher's tasks ({@link Adoption}). Callers — a
+ * durable `dispatch()` here, `result()` anywhere — wait in {@link OutcomeWaiters}.
  */
-import { hostname } from 'node:os';
-import {
-  type Clock,
-  ErrorCode,
-  errorMessage,
-  isValidId,
-  type Names,
-  type Timer,
-} from '@ringcast/protocol';
+import { ErrorCode, errorMessage, isValidId, type Timer } from '@ringcast/protocol';
 import { nanoid } from 'nanoid';
 import { encodePayload } from '../admission.js';
-import type { Delivery } from '../delivery.js';
 import { DispatchError } from '../errors.js';
-import type { Ledger } from '../ledger.js';
-import type { LocalQueue } from '../local-queue.js';
-import type { DispatcherLog } from '../log.js';
-import type { Membership } from '../membership.js';
-import type { ResolvedOptions } from '../options.js';
-import type { Settlement } from '../settlement.js';
-import type { Counters } from '../stats.js';
-import { TaskState as State } from '../task.js';
 import { exactTaskBytes, tooLargeForWorkers } from '../task-size.js';
-import type { TimerWheel } from '../timer-wheel.js';
-import type { DispatcherTransport } from '../transport.js';
 import type { Task, WorkerState } from '../worker-state.js';
+import { Adoption } from './adoption.js';
+import { CLAIM_INTERVAL_MS, ClaimLoop } from './claim-loop.js';
+import {
+  type DurableContext,
+  type DurableHost,
+  type DurableStats,
+  emptyDurableStats,
+} from './durable-context.js';
 import { readDurableOptions } from './durable-options.js';
 import { OutcomeWaiters } from './outcome-waiters.js';
+import { CANCELLED_BY_REQUEST, OutcomeWriter } from './outcome-writer.js';
+import { OwnerPresence } from './owner-presence.js';
 import type { DurableRecord, NewRecord } from './record.js';
-import type { DurableStore, Outcome } from './store.js';
-import { type Settled, settledOf, type TaskInfo, taskInfo } from './task-info.js';
+import type { AddOptions, AddResult, DurableStore } from './store.js';
+import { StoreWrites } from './store-writes.js';
+import { settledOf, type TaskInfo, taskInfo } from './task-info.js';
 
-/** How often the backlog is looked at for work, when workers have room. */
-export const CLAIM_INTERVAL_MS = 100;
+export { CLAIM_INTERVAL_MS } from './claim-loop.js';
+export type { DurableHost, DurableStats } from './durable-context.js';
+
 /** How often `result()` waiters re-read their records: the safety net for a missed settled message. */
 export const RESULT_POLL_MS = 1_000;
-/** How soon a terminal write Redis refused is tried again. */
-const SETTLE_RETRY_MS = 500;
-/** Most tasks one claim takes. */
-const CLAIM_BATCH = 1_000;
 
-/** What the durable side needs of the rest of the dispatcher. */
-export interface DurableHost {
-  readonly id: string;
-  readonly names: Names;
-  readonly options: Pick<
-    ResolvedOptions,
-    'timeoutMs' | 'maxMessageBytes' | 'ownerHeartbeatMs' | 'maxBacklog'
-  >;
-  readonly clock: Clock;
-  readonly counters: Counters;
-  readonly log: Pick<DispatcherLog, 'warn'>;
-  readonly ledger: Pick<Ledger, 'nextSeq' | 'add' | 'byId'>;
-  readonly membership: Pick<Membership, 'size' | 'largestFrameFor' | 'freeSlots' | 'hasRoomFor'>;
-  readonly queue: Pick<LocalQueue, 'size' | 'push' | 'pump'>;
-  readonly wheel: Pick<TimerWheel<Task>, 'schedule'>;
-  readonly delivery: Pick<Delivery, 'send'>;
-  readonly settlement: Pick<Settlement, 'fail'>;
-  readonly transport: Pick<DispatcherTransport, 'publish' | 'durableStore'>;
-  /** Why no task is taken now (not started, closed), or undefined while running. */
-  closedReason(): string | undefined;
-}
-
-/** Counts of the durable side, for `stats().durable`. */
-export interface DurableStats {
-  /** Tasks this dispatcher claimed to run (at submit, or from the backlog). */
-  claimed: number;
-  /** Terminal writes refused because another owner held the task. */
-  staleSettles: number;
-  /** Terminal writes refused because the task had finished already. */
-  lateWrites: number;
-  /** Tasks dropped here because the store said another owner held them. */
-  dropped: number;
-  /** Active tasks given back to the backlog at close. */
-  released: number;
+/** The parts that run between start() and close(). */
+interface Running {
+  readonly context: DurableContext;
+  readonly presence: OwnerPresence;
+  readonly claims: ClaimLoop;
+  readonly writer: OutcomeWriter;
+  readonly adoption: Adoption;
+  readonly timers: Timer[];
 }
 
 export class DurableTasks {
   readonly #host: DurableHost;
   readonly #waiters: OutcomeWaiters;
-  readonly stats: DurableStats = {
-    claimed: 0,
-    staleSettles: 0,
-    lateWrites: 0,
-    dropped: 0,
-    released: 0,
-  };
-  readonly #incarnation = nanoid(12);
-  #store: DurableStore | undefined;
-  #beatTimer: Timer | undefined;
-  #claimTimer: Timer | undefined;
-  #pollTimer: Timer | undefined;
-  #claiming = false;
-  /** Submits claiming their task at once whose write is in flight: slots promised, not yet taken. */
-  #reserved = 0;
-  #claimQueued = false;
+  readonly #writes: StoreWrites;
+  readonly stats: DurableStats = emptyDurableStats();
+  #running: Running | undefined;
   #stopped = false;
-  /** Tasks no longer ours (fenced) or given back at close: their rejection writes nothing. */
-  readonly #dropped = new Set<string>();
-  readonly #releasing = new Set<string>();
-  /** Store writes in flight, awaited by close(). */
-  readonly #pending = new Set<Promise<unknown>>();
 
   constructor(host: DurableHost) {
     this.#host = host;
     this.#waiters = new OutcomeWaiters(host.clock);
+    this.#writes = new StoreWrites(host.clock);
   }
 
-  /** Registers as an owner and starts the heartbeat, the claim loop and the result re-reads. */
+  /**
+   * Registers as an owner, takes back what a former process under this id left
+   * active, then starts the heartbeat (each followed by a look for dead owners),
+   * the claim loop and the result re-reads.
+   */
   async start(): Promise<void> {
     const host = this.#host;
-    this.#store = host.transport.durableStore();
-    await this.#beat();
+    const context: DurableContext = {
+      host,
+      store: host.transport.durableStore(),
+      waiters: this.#waiters,
+      writes: this.#writes,
+      stats: this.stats,
+      stopped: () => this.#stopped,
+    };
+    const writer = new OutcomeWriter(context, () => this.claimSoon());
+    const claims = new ClaimLoop(context, writer);
+    const adoption = new Adoption(context, claims, writer);
+    const presence = new OwnerPresence(context, () => adoption.scan());
+    const running: Running = { context, presence, claims, writer, adoption, timers: [] };
+    await presence.start();
+    this.#running = running;
+    await adoption.reclaim();
     const clock = host.clock;
-    this.#beatTimer = clock.setInterval(() => {
-      this.#beat().catch((error: unknown) =>
-        host.log.warn('durable', `owner heartbeat failed: ${errorMessage(error)}`),
-      );
-    }, host.options.ownerHeartbeatMs);
-    this.#claimTimer = clock.setInterval(() => this.claimSoon(), CLAIM_INTERVAL_MS);
-    this.#pollTimer = clock.setInterval(() => this.#pollWaiters(), RESULT_POLL_MS);
+    running.timers.push(
+      clock.setInterval(() => claims.claimSoon(), CLAIM_INTERVAL_MS),
+      clock.setInterval(() => this.#pollWaiters(), RESULT_POLL_MS),
+    );
+    // With no other dispatcher alive, tasks of the dead wait for us: look now, not a beat later.
+    void this.#writes.track(adoption.scan());
   }
 
-  #beat(): Promise<void> {
-    const host = this.#host;
-    const entry = JSON.stringify({
-      id: host.id,
-      incarnation: this.#incarnation,
-      host: hostname(),
-      pid: process.pid,
-      startedAt: host.clock.now(),
-    });
-    const ttl = host.options.ownerHeartbeatMs * 3;
-    return this.#store!.beat(host.id, entry, this.#incarnation, ttl);
+  /** Claims backlog work soon, if workers have room. */
+  claimSoon(): void {
+    this.#running?.claims.claimSoon();
+  }
+
+  /** An attempt of durable `task` went to `worker`: recorded, fenced by ownership. */
+  started(task: Task, worker: WorkerState, now: number): void {
+    this.#running?.writer.started(task, worker, now);
   }
 
   // ---- submit -------------------------------------------------------------
@@ -159,7 +109,10 @@ export class DurableTasks {
     const host = this.#host;
     const counters = host.counters;
     const closed = host.closedReason();
-    if (closed !== undefined) throw counters.refuse(new DispatchError(ErrorCode.CLOSED, closed));
+    if (closed !== undefined || this.#running === undefined) {
+      throw counters.refuse(new DispatchError(ErrorCode.CLOSED, closed ?? 'not started'));
+    }
+    const { context, claims } = this.#running;
     const now = host.clock.now();
     let record: NewRecord;
     try {
@@ -167,31 +120,23 @@ export class DurableTasks {
     } catch (error) {
       throw error instanceof DispatchError ? counters.refuse(error) : error;
     }
-    const store = this.#store!;
-    const claim = record.runAt === undefined && this.#hasRoomFor(record.handler, now);
+    const claim = record.runAt === undefined && claims.hasRoomFor(record.handler, now);
     // Counted until the task runs: concurrent submits must not claim more than the room there is.
-    if (claim) this.#reserved++;
-    let added: Awaited<ReturnType<DurableStore['add']>>;
+    if (claim) claims.reserve();
+    let added: AddResult;
     try {
-      const opts: { now: number; claimBy?: string; maxBacklog?: number } = { now };
+      const opts: AddOptions = { now };
       if (claim) opts.claimBy = host.id;
       if (host.options.maxBacklog !== undefined) opts.maxBacklog = host.options.maxBacklog;
       // Tracked: close() must not leave before a claim it made here is run or given back.
-      added = await this.#track(store.add(record, opts));
+      added = await this.#writes.track(context.store.add(record, opts));
     } catch (error) {
-      if (claim) this.#reserved--;
       if (error instanceof DispatchError) throw counters.refuse(error);
-      throw counters.refuse(
-        new DispatchError(
-          ErrorCode.REDIS_ERROR,
-          `the task could not be stored: ${errorMessage(error)}`,
-          {
-            cause: error,
-          },
-        ),
-      );
+      const message = `the task could not be stored: ${errorMessage(error)}`;
+      throw counters.refuse(new DispatchError(ErrorCode.REDIS_ERROR, message, { cause: error }));
+    } finally {
+      if (claim) claims.unreserve();
     }
-    if (claim) this.#reserved--;
     switch (added) {
       case 'full': {
         const message = `the durable backlog holds maxBacklog (${host.options.maxBacklog}) tasks`;
@@ -201,47 +146,45 @@ export class DurableTasks {
         // The id is fresh and random: the record under it is this very call's, written by a
         // first send whose reply was lost (ioredis sends it again after a reconnect). The
         // task is stored, so the submit stands.
-        await this.#resumeStored(record.id);
+        await this.#resumeStored(record.id, this.#running);
         break;
-      case 'claimed':
-        this.#run(
-          {
-            ...record,
-            state: 'active',
-            owner: host.id,
-            attempts: 0,
-            createdAt: now,
-            cancelRequested: false,
-          },
-          host.clock.now(),
-        );
+      case 'claimed': {
+        this.stats.claimed++;
+        const claimed: DurableRecord = {
+          ...record,
+          state: 'active',
+          owner: host.id,
+          attempts: 0,
+          createdAt: now,
+          cancelRequested: false,
+        };
+        claims.run(claimed, host.clock.now());
         break;
+      }
       case 'added':
-        this.claimSoon();
+        claims.claimSoon();
         break;
     }
     return record.id;
   }
 
   /** A task this submit stored without hearing so: run it if it is claimed by us, else look for backlog work. */
-  async #resumeStored(id: string): Promise<void> {
+  async #resumeStored(id: string, { context, claims }: Running): Promise<void> {
     const host = this.#host;
     let stored: DurableRecord | undefined;
     try {
-      stored = await this.#track(this.#store!.get(id));
+      stored = await this.#writes.track(context.store.get(id));
     } catch (error) {
+      const message = `task ${id} may have been stored: ${errorMessage(error)}`;
       throw host.counters.refuse(
-        new DispatchError(
-          ErrorCode.REDIS_ERROR,
-          `task ${id} may have been stored: ${errorMessage(error)}`,
-          { cause: error },
-        ),
+        new DispatchError(ErrorCode.REDIS_ERROR, message, { cause: error }),
       );
     }
     if (stored?.state === 'active' && stored.owner === host.id && stored.attempts === 0) {
-      this.#run(stored, host.clock.now());
+      this.stats.claimed++;
+      claims.run(stored, host.clock.now());
     } else {
-      this.claimSoon();
+      claims.claimSoon();
     }
   }
 
@@ -289,223 +232,6 @@ export class DurableTasks {
     return record;
   }
 
-  /** Room for a task of `handler` now: a live worker has a free slot and the local queue is empty. */
-  #hasRoomFor(handler: string, now: number): boolean {
-    const host = this.#host;
-    return (
-      host.queue.size === 0 &&
-      host.membership.freeSlots(now) > this.#reserved &&
-      host.membership.hasRoomFor(handler, now)
-    );
-  }
-
-  // ---- the claim loop -----------------------------------------------------
-
-  /** Claims as many backlog tasks as workers have room for, soon (one claim at a time). */
-  claimSoon(): void {
-    if (this.#stopped || this.#store === undefined) return;
-    if (this.#claiming) {
-      this.#claimQueued = true;
-      return;
-    }
-    const host = this.#host;
-    if (host.closedReason() !== undefined) return;
-    const now = host.clock.now();
-    const free = host.membership.freeSlots(now) - this.#reserved;
-    const n = host.queue.size === 0 ? Math.min(CLAIM_BATCH, free) : 0;
-    if (n <= 0) return;
-    this.#claiming = true;
-    const claimed = this.#store.claim(host.id, n, now).then(
-      (records) => {
-        const at = host.clock.now();
-        for (const record of records) this.#run(record, at);
-        host.queue.pump();
-      },
-      (error: unknown) => host.log.warn('durable', `claim failed: ${errorMessage(error)}`),
-    );
-    this.#track(
-      claimed.finally(() => {
-        this.#claiming = false;
-        if (this.#claimQueued) {
-          this.#claimQueued = false;
-          this.claimSoon();
-        }
-      }),
-    );
-  }
-
-  /** Runs a task this dispatcher now owns, as a normal task. */
-  #run(record: DurableRecord, now: number): void {
-    const host = this.#host;
-    const id = record.id;
-    if (this.#stopped || host.closedReason() !== undefined) {
-      // Claimed while closing: back to the backlog, for another dispatcher.
-      this.#release(id);
-      return;
-    }
-    if (!(host.queue.size === 0 && host.membership.hasRoomFor(record.handler, now))) {
-      // Claimed by count, but no worker for its handler has room: its timeout would
-      // run while it waits here. Back to the backlog, for when one has.
-      this.#release(id);
-      return;
-    }
-    this.stats.claimed++;
-    if (record.cancelRequested) {
-      this.#write(id, cancelledOutcome('cancelled with cancel(id)'));
-      return;
-    }
-    if (record.expiresAt !== undefined && record.attempts === 0 && now > record.expiresAt) {
-      this.#write(id, {
-        state: 'failed',
-        error: {
-          code: ErrorCode.EXPIRED,
-          message: 'no dispatcher claimed the task within maxWaitMs',
-        },
-      });
-      return;
-    }
-    const payload = record.payload === undefined ? undefined : JSON.stringify(record.payload);
-    const deadline = now + record.timeoutMs;
-    const task: Task = {
-      seq: host.ledger.nextSeq(),
-      id,
-      durable: true,
-      handler: record.handler,
-      payload,
-      bytes: exactTaskBytes(id, host.id, record.handler, payload),
-      deadline,
-      key: record.key,
-      priority: record.priority,
-      sentAt: 0,
-      resolve: (value) => this.#finished(id, { state: 'succeeded', result: value }),
-      reject: (error) => this.#failed(id, error),
-      state: State.New,
-      attempt: 0,
-      spent: 0,
-      retriesLeft: record.retries,
-      retried: 0,
-      lastError: undefined,
-      worker: undefined,
-      acknowledged: false,
-      resent: false,
-      ackedBy: undefined,
-      lastWorker: undefined,
-      signal: undefined,
-      wakeAt: 0,
-      wheelPrev: undefined,
-      wheelNext: undefined,
-      wheelSlot: -1,
-    };
-    host.ledger.add(task);
-    host.counters.dispatched++;
-    if (!(host.queue.size === 0 && host.delivery.send(task, now))) {
-      host.queue.push(task);
-      host.wheel.schedule(task, deadline);
-    }
-  }
-
-  /** An attempt of durable `task` went to `worker`: recorded, fenced by ownership. */
-  started(task: Task, worker: WorkerState, now: number): void {
-    const host = this.#host;
-    const { id, attempt } = task;
-    this.#track(
-      this.#store!.started(id, host.id, attempt, worker.id, now).then(
-        (owned) => {
-          if (owned || task.state === State.Settled) return;
-          // Another dispatcher owns it now: stop our copy, write nothing.
-          this.stats.dropped++;
-          this.#dropped.add(id);
-          host.settlement.fail(task, ErrorCode.CANCELLED, 'another dispatcher owns the task', true);
-          host.queue.pump();
-        },
-        (error: unknown) =>
-          host.log.warn(
-            'durable',
-            `recording attempt ${attempt} of ${id} failed: ${errorMessage(error)}`,
-          ),
-      ),
-    );
-  }
-
-  // ---- outcomes -----------------------------------------------------------
-
-  #finished(id: string, outcome: Outcome): void {
-    if (this.#dropped.delete(id)) return;
-    this.#write(id, outcome);
-    this.claimSoon();
-  }
-
-  #failed(id: string, error: unknown): void {
-    if (this.#dropped.delete(id)) return;
-    if (this.#releasing.delete(id)) {
-      this.#release(id);
-      return;
-    }
-    const e = error instanceof DispatchError ? error : undefined;
-    const code = e?.code ?? ErrorCode.INVALID_MESSAGE;
-    const message = e?.message ?? 'the task failed';
-    const outcome: Outcome =
-      code === ErrorCode.CANCELLED
-        ? cancelledOutcome(message)
-        : {
-            state: 'failed',
-            error: e?.remote ? { code, message, remote: e.remote } : { code, message },
-          };
-    this.#write(id, outcome);
-    this.claimSoon();
-  }
-
-  /** The fenced terminal write; then the callers hear the truth. Retried while Redis refuses it. */
-  #write(id: string, outcome: Outcome): void {
-    const host = this.#host;
-    const local: Settled =
-      outcome.state === 'succeeded'
-        ? { ok: true, value: outcome.result }
-        : { ok: false, error: outcome.error };
-    this.#track(
-      this.#store!.settle(id, host.id, outcome, host.clock.now()).then(
-        (result) => {
-          switch (result.kind) {
-            case 'settled':
-            case 'unknown':
-              this.#waiters.wake(id, local);
-              return;
-            case 'already': {
-              this.stats.lateWrites++;
-              this.#waiters.wake(id, settledOf(result.record) ?? local);
-              return;
-            }
-            case 'stale':
-              // Its real owner's outcome reaches the waiters through the settled channel.
-              this.stats.staleSettles++;
-              return;
-          }
-        },
-        (error: unknown) => {
-          host.log.warn('durable', `storing the outcome of ${id} failed: ${errorMessage(error)}`);
-          if (this.#stopped) return;
-          host.clock.setTimeout(() => this.#write(id, outcome), SETTLE_RETRY_MS);
-        },
-      ),
-    );
-  }
-
-  #release(id: string): void {
-    const host = this.#host;
-    this.#track(
-      this.#store!.release(id, host.id, host.clock.now()).then(
-        (released) => {
-          if (released) this.stats.released++;
-        },
-        (error: unknown) =>
-          host.log.warn(
-            'durable',
-            `giving ${id} back to the backlog failed: ${errorMessage(error)}`,
-          ),
-      ),
-    );
-  }
-
   // ---- reading, waiting, cancelling ---------------------------------------
 
   async task(id: unknown): Promise<TaskInfo | undefined> {
@@ -544,7 +270,7 @@ export class DurableTasks {
 
   /** Reads `id`'s record and wakes its waiters if it finished, or is gone. */
   #check(id: string): void {
-    this.#track(
+    this.#writes.track(
       this.#read(id).then(
         (record) => {
           if (record === undefined) {
@@ -621,7 +347,7 @@ export class DurableTasks {
   cancelLocal(id: string): void {
     const task = this.#host.ledger.byId(id);
     if (!task?.durable) return;
-    this.#host.settlement.fail(task, ErrorCode.CANCELLED, 'cancelled with cancel(id)', true);
+    this.#host.settlement.fail(task, ErrorCode.CANCELLED, CANCELLED_BY_REQUEST, true);
     this.#host.queue.pump();
   }
 
@@ -639,35 +365,35 @@ export class DurableTasks {
 
   /** At close, after the drain: `task` goes back to the backlog rather than failing; its local caller gets `CLOSED`. */
   giveBack(task: Task): void {
-    this.#releasing.add(task.id);
+    this.#running?.writer.giveBack(task.id);
   }
 
-  /** Stops the loops, waits for the writes in flight (up to `waitMs`), leaves, and ends every waiter `CLOSED`. */
+  /**
+   * Stops the loops, waits for the store writes in flight (up to `waitMs`),
+   * leaves the owners, and ends every waiter `CLOSED`. A task whose outcome could
+   * not be stored stays ours in Redis, and is adopted once we are gone.
+   */
   async close(reason: string, waitMs: number): Promise<void> {
     this.#stopped = true;
-    const clock = this.#host.clock;
-    clock.clearTimer(this.#claimTimer);
-    clock.clearTimer(this.#pollTimer);
-    clock.clearTimer(this.#beatTimer);
-    if (this.#store === undefined) {
+    const running = this.#running;
+    if (running === undefined) {
       this.#waiters.failAll(new DispatchError(ErrorCode.CLOSED, reason));
       return;
     }
-    let timer: Timer | undefined;
-    const timedOut = new Promise<void>((resolve) => {
-      timer = clock.setTimeout(resolve, waitMs);
-    });
-    while (this.#pending.size > 0) {
-      const settled = await Promise.race([
-        Promise.allSettled([...this.#pending]).then(() => false),
-        timedOut.then(() => true),
-      ]);
-      if (settled) break;
-    }
+    const clock = this.#host.clock;
+    running.presence.stop();
+    for (const timer of running.timers) clock.clearTimer(timer);
+    const started = clock.now();
+    await this.#writes.drain(waitMs);
     // After the writes in flight: a task that finished during the drain answers its caller.
     this.#waiters.failAll(new DispatchError(ErrorCode.CLOSED, reason));
+    const left = Math.max(1, waitMs - (clock.now() - started));
+    let timer: Timer | undefined;
+    const timedOut = new Promise<void>((resolve) => {
+      timer = clock.setTimeout(resolve, left);
+    });
     try {
-      await Promise.race([this.#store.leave(this.#host.id), timedOut]);
+      await Promise.race([running.context.store.leave(this.#host.id), timedOut]);
     } catch (error) {
       this.#host.log.warn('durable', `leaving the owners failed: ${errorMessage(error)}`);
     }
@@ -675,27 +401,14 @@ export class DurableTasks {
   }
 
   #storeOrClosed(): DurableStore {
-    if (this.#store === undefined || this.#stopped) {
+    if (this.#running === undefined || this.#stopped) {
       throw new DispatchError(
         ErrorCode.CLOSED,
         this.#host.closedReason() ?? `dispatcher ${this.#host.id} is closed`,
       );
     }
-    return this.#store;
+    return this.#running.context.store;
   }
-
-  #track<T>(promise: Promise<T>): Promise<T> {
-    this.#pending.add(promise);
-    promise.then(
-      () => this.#pending.delete(promise),
-      () => this.#pending.delete(promise),
-    );
-    return promise;
-  }
-}
-
-function cancelledOutcome(message: string): Outcome {
-  return { state: 'cancelled', error: { code: ErrorCode.CANCELLED, message } };
 }
 
 function checkTaskId(id: unknown): string {

@@ -50,6 +50,9 @@ async function open(): Promise<StoreHarness> {
       redis.zadd(key, [[score, member]]);
     },
     smembers: async (key) => redis.smembers(key),
+    sadd: async (key, members) => {
+      redis.sadd(key, members);
+    },
     zscore: async (key, member) => redis.zscore(key, member),
     async listen(channel) {
       const connection = redis.connect('listener');

@@ -44,6 +44,7 @@ import type {
   DurableStore,
   Outcome,
   SettleResult,
+  StartedResult,
   StoreCounts,
 } from './store.js';
 
@@ -128,14 +129,16 @@ export class MemoryStore implements DurableStore {
     attempt: number,
     worker: string,
     now: number,
-  ): Promise<boolean> {
+  ): Promise<StartedResult> {
     const key = this.#names.taskKey(id);
     checkStarted(owner, attempt, worker, now);
     return this.#connection.command((redis) => {
-      if (redis.hget(key, 'state') !== 'active' || redis.hget(key, 'owner') !== owner) return false;
+      if (redis.hget(key, 'state') !== 'active' || redis.hget(key, 'owner') !== owner) {
+        return 'fenced';
+      }
       redis.hmset(key, { attempts: String(attempt), worker });
       if (redis.hget(key, 'startedAt') === null) redis.hset(key, 'startedAt', String(now));
-      return true;
+      return redis.hget(key, 'cancel') === '1' ? 'cancel' : 'started';
     });
   }
 
@@ -265,6 +268,25 @@ export class MemoryStore implements DurableStore {
       redis.del([names.activeKey(dead)]);
       redis.hdel(names.dispatchersKey, [dead]);
       return adopted;
+    });
+    return quarantine(raws, owner, this.#clock.now(), this);
+  }
+
+  async reclaim(owner: string): Promise<DurableRecord[]> {
+    checkId('owner', owner);
+    const names = this.#names;
+    const raws = await this.#connection.command((redis) => {
+      const mine: RawRecord[] = [];
+      const active = names.activeKey(owner);
+      for (const id of redis.smembers(active)) {
+        const key = isValidId(id) ? names.taskKey(id) : undefined;
+        if (key && redis.hget(key, 'state') === 'active' && redis.hget(key, 'owner') === owner) {
+          mine.push({ id, hash: redis.hgetall(key) });
+        } else {
+          redis.srem(active, [id]);
+        }
+      }
+      return mine;
     });
     return quarantine(raws, owner, this.#clock.now(), this);
   }

@@ -122,12 +122,16 @@ end
 return claimed
 `);
 
-/** KEYS: task. ARGV: owner, attempt, worker, now. Returns 1 if written. */
+/**
+ * KEYS: task. ARGV: owner, attempt, worker, now.
+ * Returns 0 if not written (fenced), 1 if written, 2 if written and a cancel was requested.
+ */
 export const STARTED = script(`
-local fields = redis.call('HMGET', KEYS[1], 'state', 'owner', 'startedAt')
+local fields = redis.call('HMGET', KEYS[1], 'state', 'owner', 'startedAt', 'cancel')
 if fields[1] ~= 'active' or fields[2] ~= ARGV[1] then return 0 end
 redis.call('HSET', KEYS[1], 'attempts', ARGV[2], 'worker', ARGV[3])
 if not fields[3] then redis.call('HSET', KEYS[1], 'startedAt', ARGV[4]) end
+if fields[4] == '1' then return 2 end
 return 1
 `);
 
@@ -231,4 +235,24 @@ end
 redis.call('DEL', KEYS[2])
 redis.call('HDEL', KEYS[4], dead)
 return adopted
+`);
+
+/**
+ * KEYS: the owner's active set. ARGV: owner, task key prefix.
+ * Its active tasks, for a new process under the owner's id; members that are no
+ * longer its active tasks are dropped from the set.
+ */
+export const RECLAIM = script(`
+local owner, prefix = ARGV[1], ARGV[2]
+local mine = {}
+for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  local key = valid_id(id) and (prefix .. id) or nil
+  local fields = key and redis.call('HMGET', key, 'state', 'owner') or {}
+  if fields[1] == 'active' and fields[2] == owner then
+    mine[#mine + 1] = { id, redis.call('HGETALL', key) }
+  else
+    redis.call('SREM', KEYS[1], id)
+  end
+end
+return mine
 `);

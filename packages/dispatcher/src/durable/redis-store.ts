@@ -17,7 +17,17 @@ import type { Redis } from 'ioredis';
 import { DispatchError } from '../errors.js';
 import { quarantine, type RawRecord } from './quarantine.js';
 import { type DurableRecord, decodeRecord, MalformedRecords, type NewRecord } from './record.js';
-import { ADD, ADOPT, CANCEL, CLAIM, LEAVE, RELEASE, SETTLE, STARTED } from './redis-scripts.js';
+import {
+  ADD,
+  ADOPT,
+  CANCEL,
+  CLAIM,
+  LEAVE,
+  RECLAIM,
+  RELEASE,
+  SETTLE,
+  STARTED,
+} from './redis-scripts.js';
 import {
   addRequest,
   CANCELLED_BEFORE_START,
@@ -38,6 +48,7 @@ import type {
   DurableStore,
   Outcome,
   SettleResult,
+  StartedResult,
   StoreCounts,
 } from './store.js';
 
@@ -100,7 +111,7 @@ export class RedisStore implements DurableStore {
     attempt: number,
     worker: string,
     now: number,
-  ): Promise<boolean> {
+  ): Promise<StartedResult> {
     const key = this.#names.taskKey(id);
     checkStarted(owner, attempt, worker, now);
     const reply = await STARTED.run(
@@ -108,7 +119,7 @@ export class RedisStore implements DurableStore {
       [key],
       [owner, String(attempt), worker, String(now)],
     );
-    return reply === 1;
+    return reply === 1 ? 'started' : reply === 2 ? 'cancel' : 'fenced';
   }
 
   async settle(
@@ -216,6 +227,17 @@ export class RedisStore implements DurableStore {
         names.dispatchersKey,
       ],
       [dead, owner, names.taskKeyPrefix],
+    );
+    return quarantine(rawRecords(reply), owner, this.#clock.now(), this);
+  }
+
+  async reclaim(owner: string): Promise<DurableRecord[]> {
+    checkId('owner', owner);
+    const names = this.#names;
+    const reply = await RECLAIM.run(
+      this.#redis,
+      [names.activeKey(owner)],
+      [owner, names.taskKeyPrefix],
     );
     return quarantine(rawRecords(reply), owner, this.#clock.now(), this);
   }

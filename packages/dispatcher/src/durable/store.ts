@@ -15,6 +15,7 @@
  * | waiting | active | `claim` |
  * | active | waiting | `release` (its owner closes without finishing it) |
  * | active | active, another owner | `adopt` (its owner's heartbeat lapsed) |
+ * | active | active, same owner | `reclaim` (a new process under its owner's id) |
  * | active | succeeded, failed, cancelled | `settle` by its owner; `release` of a task whose cancel was requested |
  * | waiting, delayed | failed, cancelled | `settle` without an owner (expiry), `cancel` |
  *
@@ -56,6 +57,9 @@ export type SettleResult =
   /** No record under this id (never added, or expired), or one that cannot be read. */
   | { kind: 'unknown' };
 
+/** What `started` did: recorded the attempt, recorded it but the task is to be cancelled, or refused it. */
+export type StartedResult = 'started' | 'cancel' | 'fenced';
+
 export type CancelResult =
   /** It had not started: it is cancelled now, and settled. */
   | { kind: 'cancelled' }
@@ -95,8 +99,9 @@ export interface DurableStore {
   claim(owner: string, n: number, now: number): Promise<DurableRecord[]>;
   /**
    * `owner` starts attempt `attempt` on `worker`: attempts = attempt, worker,
-   * and startedAt the first time. False, writing nothing, if the task is not
-   * active or not `owner`'s (a fenced, stale owner).
+   * and startedAt the first time; `'cancel'` if a cancel was requested meanwhile
+   * (its request may have gone out before the owner knew the task). `'fenced'`,
+   * writing nothing, if the task is not active or not `owner`'s (a stale owner).
    */
   started(
     id: string,
@@ -104,7 +109,7 @@ export interface DurableStore {
     attempt: number,
     worker: string,
     now: number,
-  ): Promise<boolean>;
+  ): Promise<StartedResult>;
   /**
    * The one fenced terminal write. With an `owner`: only while the task is
    * active and `owner`'s. Without: only while it waits or is delayed, and only
@@ -152,6 +157,13 @@ export interface DurableStore {
    * touched here. A moved record that cannot be read is failed at once.
    */
   adopt(dead: string, owner: string): Promise<DurableRecord[]>;
+  /**
+   * The active tasks of `owner`, for a new process started under its id: they
+   * were its predecessor's, and stay `owner`'s (a dispatcher id names one live
+   * process at a time). Ids in its active set that are no longer its active
+   * tasks are dropped from it. A record that cannot be read is failed at once.
+   */
+  reclaim(owner: string): Promise<DurableRecord[]>;
   /** How many tasks wait, are delayed, and are active (for stats; not one atomic read). */
   counts(): Promise<StoreCounts>;
   /** Records read back that could not be decoded, by the field that failed. */

@@ -109,6 +109,13 @@ export class FakeWorker {
     return this.#reply(task.replyTo, reply);
   }
 
+  /** Fails `task` with `error`, as the handler throwing it; resolves once Redis took the reply. */
+  fail(task: TaskMessage, error: RemoteError): Promise<number> {
+    const reply = encodeCompactError(task.id, task.token, error);
+    this.#finished.set(task.token, reply);
+    return this.#reply(task.replyTo, reply);
+  }
+
   close(): void {
     this.command.close();
     this.subscriber.close();

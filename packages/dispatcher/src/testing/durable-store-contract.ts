@@ -39,6 +39,8 @@ export interface StoreHarness {
   /** Adds a member to a sorted set as given: plants index entries no store would write. */
   zadd(key: string, score: number, member: string): Promise<void>;
   smembers(key: string): Promise<string[]>;
+  /** Adds members to a set as given: plants index entries no store would write. */
+  sadd(key: string, members: string[]): Promise<void>;
   zscore(key: string, member: string): Promise<number | null>;
   /** Subscribes a new connection to `channel`. */
   listen(channel: string): Promise<Listener>;
@@ -356,13 +358,13 @@ export function describeStoreContract(label: string, open: () => Promise<StoreHa
       it("records the owner's attempts; startedAt is the first one's", async () => {
         const now = h.now();
         await store.add(task('t1'), { now, claimBy: 'd1' });
-        expect(await store.started('t1', 'd1', 1, 'w1', now + 5)).toBe(true);
+        expect(await store.started('t1', 'd1', 1, 'w1', now + 5)).toBe('started');
         expect(await store.get('t1')).toMatchObject({
           attempts: 1,
           worker: 'w1',
           startedAt: now + 5,
         });
-        expect(await store.started('t1', 'd1', 2, 'w2', now + 9)).toBe(true);
+        expect(await store.started('t1', 'd1', 2, 'w2', now + 9)).toBe('started');
         expect(await store.get('t1')).toMatchObject({
           attempts: 2,
           worker: 'w2',
@@ -375,13 +377,21 @@ export function describeStoreContract(label: string, open: () => Promise<StoreHa
         await store.add(task('t1'), { now, claimBy: 'd1' });
         await store.add(task('t2'), { now });
         const before = await store.get('t1');
-        expect(await store.started('t1', 'd2', 1, 'w1', now)).toBe(false);
+        expect(await store.started('t1', 'd2', 1, 'w1', now)).toBe('fenced');
         expect(await store.get('t1')).toEqual(before);
-        expect(await store.started('t2', 'd1', 1, 'w1', now)).toBe(false);
+        expect(await store.started('t2', 'd1', 1, 'w1', now)).toBe('fenced');
         expect(await store.get('t2')).toMatchObject({ attempts: 0, state: 'waiting' });
         expect(await store.get('t2')).not.toHaveProperty('worker');
-        expect(await store.started('missing', 'd1', 1, 'w1', now)).toBe(false);
+        expect(await store.started('missing', 'd1', 1, 'w1', now)).toBe('fenced');
         expect(await h.keys()).not.toContain(n.taskKey('missing'));
+      });
+
+      it('says so when a cancel was requested before the attempt was recorded', async () => {
+        const now = h.now();
+        await store.add(task('t1'), { now, claimBy: 'd1' });
+        expect(await store.cancel('t1', now)).toEqual({ kind: 'requested', owner: 'd1' });
+        expect(await store.started('t1', 'd1', 1, 'w1', now)).toBe('cancel');
+        expect(await store.get('t1')).toMatchObject({ attempts: 1, state: 'active' });
       });
     });
 
@@ -704,11 +714,31 @@ export function describeStoreContract(label: string, open: () => Promise<StoreHa
         expect(await store.adopt('dead', 'b')).toEqual([]);
         // The dead owner's late writes are fenced; the adopter's are not.
         expect((await store.settle('t1', 'dead', { state: 'succeeded' }, now)).kind).toBe('stale');
-        expect(await store.started('t1', 'dead', 2, 'w1', now)).toBe(false);
+        expect(await store.started('t1', 'dead', 2, 'w1', now)).toBe('fenced');
         expect(await store.release('t1', 'dead', now)).toBe(false);
         expect((await store.settle('t1', winner, { state: 'succeeded' }, now)).kind).toBe(
           'settled',
         );
+      });
+
+      it('reclaims its own active tasks for a new process under the same id, and only those', async () => {
+        const now = h.now();
+        await store.beat('d1', '{}', 'inc-old', HOUR);
+        for (const id of ['t1', 't2', 't3']) await store.add(task(id), { now });
+        await store.claim('d1', 3, now);
+        await store.started('t2', 'd1', 2, 'w1', now);
+        await store.settle('t3', 'd1', { state: 'succeeded', result: 1 }, now);
+        // A member that is not an active task of d1 (settled meanwhile, or planted) is dropped.
+        await h.sadd(n.activeKey('d1'), ['t3', 'stray']);
+        const mine = await store.reclaim('d1');
+        expect(ids(mine).sort()).toEqual(['t1', 't2']);
+        for (const record of mine) expect(record).toMatchObject({ state: 'active', owner: 'd1' });
+        expect(mine.find((r) => r.id === 't2')).toMatchObject({ attempts: 2, worker: 'w1' });
+        expect((await h.smembers(n.activeKey('d1'))).sort()).toEqual(['t1', 't2']);
+        // Still d1's: its writes count, another's do not.
+        expect(await store.started('t1', 'd1', 1, 'w2', now)).toBe('started');
+        expect((await store.settle('t1', 'other', { state: 'succeeded' }, now)).kind).toBe('stale');
+        expect(await store.reclaim('nobody')).toEqual([]);
       });
 
       it('refuses to adopt its own tasks', async () => {

@@ -1,6 +1,6 @@
-import { VirtualClock } from '@ringcast/protocol';
 import { describe, expect, it } from 'vitest';
 import { ProcessClock } from './process-clock.js';
+import { VirtualClock } from './virtual-clock.js';
 
 describe('ProcessClock', () => {
   it('holds everything of a frozen process and runs it in arrival order at the thaw, an interval once', async () => {

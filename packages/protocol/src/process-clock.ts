@@ -1,4 +1,6 @@
-import type { Clock, ProcessGate, Timer, VirtualClock } from '@ringcast/protocol';
+import type { Clock, Timer } from './clock.js';
+import type { ProcessGate } from './memory-connection.js';
+import type { VirtualClock } from './virtual-clock.js';
 
 /**
  * One simulated process's view of the shared VirtualClock, and the gate through

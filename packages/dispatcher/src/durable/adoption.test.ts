@@ -1,0 +1,212 @@
+// Adoption of a dead dispatcher's durable tasks, on the memory transport in virtual
+// time: the dead one's process is killed (its timers stop, its sockets close) or
+// paused (SIGSTOP: nothing of it runs, then everything that waited does).
+import { ErrorCode, type TaskMessage } from '@ringcast/protocol';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Dispatcher } from '../dispatcher.js';
+import { closeAll, n, setup } from '../testing/core-fixture.js';
+import { closeOn, holding, inProcess, run, type Setup } from '../testing/durable-fixture.js';
+
+afterEach(closeAll);
+
+/** Owner heartbeat of every dispatcher here: a dead one's key lapses 300 ms after its last beat. */
+const BEAT = { ownerHeartbeatMs: 100 };
+
+/** Subscribes to the settled channel: each terminal write publishes its id there once. */
+async function settledLog(s: Setup): Promise<string[]> {
+  const heard: string[] = [];
+  const listener = s.redis.connect('settled-listener');
+  listener.onMessage((_, id) => heard.push(id));
+  const subscribed = listener.subscribe([n.settledChannel]);
+  await s.clock.advance(0);
+  await subscribed;
+  return heard;
+}
+
+async function advanceUntil(s: Setup, done: () => boolean, maxMs: number): Promise<void> {
+  for (let t = 0; !done() && t < maxMs; t += 10) await s.clock.advance(10);
+}
+
+async function states(s: Setup, d: Dispatcher, ids: string[]) {
+  return Promise.all(ids.map((id) => run(s, d.task(id))));
+}
+
+describe('adopting the durable tasks of a dispatcher that died', () => {
+  it('a live dispatcher adopts them within the TTL: a parked result settles its task without a re-run, the rest run again', async () => {
+    const s = setup(BEAT);
+    const { w, got } = holding(s, 'w1', 8);
+    await s.join(w);
+    await s.start();
+    const heard = await settledLog(s);
+    const victim = await inProcess(s, 'dv', BEAT);
+    await s.clock.advance(300);
+    const ids: string[] = [];
+    for (const payload of ['a', 'b', 'c']) ids.push(await run(s, victim.d.submit('echo', payload)));
+    await advanceUntil(s, () => got.length === 3, 500);
+    expect(got.map((t) => t.token)).toEqual(ids.map((id) => `${id}.1`));
+
+    victim.kill();
+    const killedAt = s.clock.now();
+    // Finished after the kill: its reply finds nobody subscribed and is parked for dv.
+    await run(s, w.finish(got[0]!, 'A'));
+    await advanceUntil(s, () => got.length === 5, 1_000);
+    const adoptedAfter = s.clock.now() - killedAt;
+    // Within its heartbeat's TTL (3 beats) and one beat of ours, plus the claim and send.
+    expect(adoptedAfter).toBeLessThanOrEqual(3 * 100 + 100 + 50);
+    expect(s.dispatcher.stats().durable).toMatchObject({ adopted: 3, parkedSettled: 1 });
+    // Only b and c ran again, with their next attempt: tokens never repeat across owners.
+    expect(got.slice(3).map((t) => t.token)).toEqual([`${ids[1]}.2`, `${ids[2]}.2`]);
+    await run(s, w.finish(got[3]!, 'B'));
+    await run(s, w.finish(got[4]!, 'C'));
+    await advanceUntil(s, () => heard.length === 3, 500);
+
+    const records = await states(s, s.dispatcher, ids);
+    expect(records.map((r) => [r?.state, r?.result, r?.attempts])).toEqual([
+      ['succeeded', 'A', 1],
+      ['succeeded', 'B', 2],
+      ['succeeded', 'C', 2],
+    ]);
+    await s.clock.advance(500);
+    expect(heard.sort()).toEqual([...ids].sort());
+    // Nothing of dv is left: no registration, no active set, no parked list.
+    const keys = await run(
+      s,
+      s.transport.command!.command((r) => r.keys()),
+    );
+    expect(keys).not.toContain(n.activeKey('dv'));
+    expect(keys).not.toContain(n.parkedKey('dv'));
+    expect(keys).not.toContain(n.dispatcherHeartbeatKey('dv'));
+  });
+
+  it('with no dispatcher alive, the next one to start adopts them once the dead one’s heartbeat lapsed', async () => {
+    const s = setup(BEAT);
+    const { w, got } = holding(s, 'w1', 8);
+    await s.join(w);
+    const victim = await inProcess(s, 'dv', BEAT);
+    await s.clock.advance(300);
+    const id = await run(s, victim.d.submit('echo', 'x'));
+    await advanceUntil(s, () => got.length === 1, 500);
+    victim.kill();
+    // Started while the dead one's key still lives: it adopts when the key lapses.
+    await s.clock.advance(100);
+    await s.start();
+    await advanceUntil(s, () => got.length === 2, 1_000);
+    expect(got[1]!.token).toBe(`${id}.2`);
+    await run(s, w.finish(got[1]!, 'X'));
+    await expect(run(s, s.dispatcher.result(id))).resolves.toBe('X');
+  });
+
+  it('a process restarted under the same id takes back its predecessor’s tasks at start, without waiting for the TTL', async () => {
+    const s = setup(BEAT);
+    const { w, got } = holding(s, 'w1', 8);
+    await s.join(w);
+    const victim = await inProcess(s, 'dv', BEAT);
+    await s.clock.advance(300);
+    const done = await run(s, victim.d.submit('echo', 'done'));
+    const open = await run(s, victim.d.submit('echo', 'open'));
+    await advanceUntil(s, () => got.length === 2, 500);
+    victim.kill();
+    await run(s, w.finish(got[0]!, 'D'));
+    const restarted = await inProcess(s, 'dv', BEAT);
+    await advanceUntil(s, () => got.length === 3, 200);
+    expect(restarted.d.stats().durable).toMatchObject({ adopted: 2, parkedSettled: 1 });
+    expect(got[2]!.token).toBe(`${open}.2`);
+    await run(s, w.finish(got[2]!, 'O'));
+    await expect(run(s, restarted.d.result(done))).resolves.toBe('D');
+    await expect(run(s, restarted.d.result(open))).resolves.toBe('O');
+    await closeOn(s, restarted.d);
+  });
+
+  it('a parked failure that another run could mend is no outcome: the task runs again', async () => {
+    const s = setup(BEAT);
+    const { w, got } = holding(s, 'w1', 8);
+    await s.join(w);
+    await s.start();
+    const victim = await inProcess(s, 'dv', BEAT);
+    await s.clock.advance(300);
+    const retryable = await run(s, victim.d.submit('echo', 'r', { retries: 1 }));
+    const final = await run(s, victim.d.submit('echo', 'f'));
+    await advanceUntil(s, () => got.length === 2, 500);
+    victim.kill();
+    const fail = (task: TaskMessage, retry: boolean) =>
+      run(s, w.fail(task, { name: 'Error', message: 'boom', retryable: retry }));
+    await fail(got[0]!, true);
+    await fail(got[1]!, false);
+    await advanceUntil(s, () => got.length === 3, 1_000);
+    expect(got[2]!.token).toBe(`${retryable}.2`);
+    const error = await run(s, s.dispatcher.task(final));
+    expect(error).toMatchObject({ state: 'failed', attempts: 1 });
+    expect(error?.error).toMatchObject({
+      code: ErrorCode.HANDLER_ERROR,
+      remote: { message: 'boom' },
+    });
+  });
+});
+
+describe('a stale owner: paused past its TTL, then resumed', () => {
+  it('its late outcome is fenced and counted; the adopter’s is the one stored, once', async () => {
+    const s = setup(BEAT);
+    const { w, got } = holding(s, 'w1', 8);
+    await s.join(w);
+    await s.start();
+    const heard = await settledLog(s);
+    const victim = await inProcess(s, 'dv', BEAT);
+    await s.clock.advance(300);
+    const id = await run(s, victim.d.submit('echo', 'p'));
+    await advanceUntil(s, () => got.length === 1, 500);
+    victim.pause(2_000);
+    await advanceUntil(s, () => got.length === 2, 1_000);
+    expect(got[1]!.token).toBe(`${id}.2`);
+    // Both runs finish: the adopter's first, then the stale owner's, heard at its thaw.
+    await run(s, w.finish(got[1]!, 'new'));
+    await run(s, w.finish(got[0]!, 'old'));
+    await s.clock.advance(2_500);
+    const record = await run(s, s.dispatcher.task(id));
+    expect(record).toMatchObject({ state: 'succeeded', result: 'new' });
+    const late = victim.d.stats().durable;
+    expect(late.staleSettles + late.lateWrites).toBe(1);
+    expect(heard).toEqual([id]);
+    // Resumed, it beats again and goes on as a live owner.
+    expect(
+      await run(
+        s,
+        s.transport.command!.command((r) => r.exists(n.dispatcherHeartbeatKey('dv'))),
+      ),
+    ).toBe(true);
+    await closeOn(s, victim.d);
+  });
+});
+
+describe('cancel(id) racing the owner’s claim', () => {
+  it('a cancel the owner hears before it knows the task still cancels it: its first attempt record says so', async () => {
+    const s = setup(BEAT);
+    const { w, got } = holding(s, 'w1', 8);
+    await s.join(w);
+    await s.start();
+    const owner = await inProcess(s, 'do', BEAT);
+    await s.clock.advance(300);
+    // The owner is paused while its submit is stored: it claims the task, then hears
+    // the cancel before the reply that tells it the task is its own.
+    owner.pause(200);
+    const submitted = owner.d.submit('echo', 'c');
+    await s.clock.advance(50);
+    const ids = await run(
+      s,
+      s.transport.command!.command((r) =>
+        r.smembers(n.activeKey('do')).filter((id) => r.exists(n.taskKey(id))),
+      ),
+    );
+    expect(ids).toHaveLength(1);
+    await expect(run(s, s.dispatcher.cancel(ids[0]!))).resolves.toBe(true);
+    const id = await run(s, submitted);
+    expect(id).toBe(ids[0]);
+    await s.clock.advance(300);
+    const record = await run(s, s.dispatcher.task(id));
+    expect(record).toMatchObject({ state: 'cancelled' });
+    expect(record?.error?.code).toBe(ErrorCode.CANCELLED);
+    // Its worker was told to stop the attempt it had been sent.
+    expect(got.map((t) => t.id)).toEqual([id]);
+    expect(w.cancelled).toContain(`${id}.1`);
+    await closeOn(s, owner.d);
+  });
+});

@@ -1,0 +1,94 @@
+/**
+ * Taking over the active durable tasks of a dispatcher that is gone, so that
+ * none stays `active` for ever: a dead one's (its heartbeat lapsed: any live
+ * dispatcher may adopt them, the store lets one) and, at start, those of the
+ * process that ran before under this dispatcher's own id.
+ *
+ * Adopted tasks are first settled from the results workers parked for the
+ * dispatcher that is gone — their handlers ran, they are not run again — and
+ * the rest run here with a new attempt (or go back to the backlog if no worker
+ * has room). The old owner, if it was only paused, is fenced by the store: its
+ * late writes are refused and counted on its side.
+ */
+import { errorMessage } from '@ringcast/protocol';
+import type { ClaimLoop } from './claim-loop.js';
+import type { DurableContext } from './durable-context.js';
+import type { OutcomeWriter } from './outcome-writer.js';
+import { parkedOutcomes } from './parked-outcomes.js';
+import type { DurableRecord } from './record.js';
+
+export class Adoption {
+  readonly #c: DurableContext;
+  readonly #claims: ClaimLoop;
+  readonly #writer: OutcomeWriter;
+  #scanning = false;
+
+  constructor(context: DurableContext, claims: ClaimLoop, writer: OutcomeWriter) {
+    this.#c = context;
+    this.#claims = claims;
+    this.#writer = writer;
+  }
+
+  /**
+   * At start, before any task of ours exists: the former process's tasks under
+   * our id, and the replies parked for it. Replies no durable task takes are
+   * handled as any parked reply (stale, counted).
+   */
+  async reclaim(): Promise<void> {
+    const { host, store } = this.#c;
+    const records = await store.reclaim(host.id);
+    const frames = await this.#takeParked(undefined);
+    this.#take(records, frames);
+    host.replayParked(frames);
+  }
+
+  /** Looks for dead owners and adopts their tasks; one scan at a time. */
+  async scan(): Promise<void> {
+    if (this.#scanning || this.#c.stopped()) return;
+    this.#scanning = true;
+    const { host, store } = this.#c;
+    try {
+      for (const dead of await store.deadOwners()) {
+        if (dead === host.id || this.#c.stopped()) continue;
+        const records = await store.adopt(dead, host.id);
+        // Another dispatcher adopted them first, or it had none.
+        if (records.length === 0) continue;
+        this.#take(records, await this.#takeParked(dead));
+      }
+    } catch (error) {
+      host.log.warn('durable', `adopting a dead dispatcher's tasks failed: ${errorMessage(error)}`);
+    } finally {
+      this.#scanning = false;
+    }
+  }
+
+  /** The parked replies; none if Redis refused (the tasks then run again: at least once). */
+  async #takeParked(dispatcherId: string | undefined): Promise<string[]> {
+    const host = this.#c.host;
+    try {
+      return await host.transport.takeParked(dispatcherId);
+    } catch (error) {
+      host.log.warn('parked', `collecting parked replies failed: ${errorMessage(error)}`);
+      return [];
+    }
+  }
+
+  #take(records: readonly DurableRecord[], frames: readonly string[]): void {
+    if (records.length === 0) return;
+    const { host, stats } = this.#c;
+    stats.adopted += records.length;
+    const byId = new Map(records.map((record) => [record.id, record]));
+    const outcomes = parkedOutcomes(frames, byId, host.options.maxMessageBytes);
+    const now = host.clock.now();
+    for (const record of records) {
+      const outcome = outcomes.get(record.id);
+      if (outcome && !host.ledger.byId(record.id)) {
+        stats.parkedSettled++;
+        this.#writer.write(record.id, outcome);
+      } else {
+        this.#claims.run(record, now);
+      }
+    }
+    host.queue.pump();
+  }
+}

@@ -1,0 +1,166 @@
+/**
+ * The store's side of a durable task this dispatcher runs: each attempt sent is
+ * recorded (`started`), its outcome is written by the fenced `settle` before the
+ * callers hear it, and a task given back at close is released to the backlog.
+ *
+ * What a terminal write can answer: `settled` (callers get the outcome),
+ * `already` (another write won: callers get the stored outcome, a late write
+ * counted), `stale` (another owner holds the task: callers wait for its
+ * outcome on the settled channel, counted). A task whose `started` is refused
+ * is no longer ours: it is cancelled on its worker and dropped here, with no
+ * write (counted). One whose `started` finds a cancel requested — the request
+ * went out before this dispatcher knew the task — is cancelled.
+ */
+import { ErrorCode, errorMessage } from '@ringcast/protocol';
+import { DispatchError } from '../errors.js';
+import { TaskState as State } from '../task.js';
+import type { Task, WorkerState } from '../worker-state.js';
+import type { DurableContext } from './durable-context.js';
+import type { Outcome } from './store.js';
+import { type Settled, settledOf } from './task-info.js';
+
+/** How soon a store write Redis refused is tried again. */
+const WRITE_RETRY_MS = 500;
+
+export const CANCELLED_BY_REQUEST = 'cancelled with cancel(id)';
+
+export function cancelledOutcome(message: string): Outcome {
+  return { state: 'cancelled', error: { code: ErrorCode.CANCELLED, message } };
+}
+
+export class OutcomeWriter {
+  readonly #c: DurableContext;
+  /** Called when a task of ours ended here: its slot is free for the backlog. */
+  readonly #freed: () => void;
+  /** Tasks no longer ours (fenced): their rejection writes nothing. */
+  readonly #dropped = new Set<string>();
+  /** Tasks given back at close: their rejection releases them instead. */
+  readonly #releasing = new Set<string>();
+
+  constructor(context: DurableContext, freed: () => void) {
+    this.#c = context;
+    this.#freed = freed;
+  }
+
+  /** An attempt of durable `task` went to `worker`: recorded, fenced by ownership. */
+  started(task: Task, worker: WorkerState, now: number): void {
+    const { host, store, stats, writes } = this.#c;
+    const { id, attempt } = task;
+    writes.track(
+      store.started(id, host.id, attempt, worker.id, now).then(
+        (result) => {
+          if (result === 'started' || task.state === State.Settled) return;
+          if (result === 'cancel') {
+            host.settlement.fail(task, ErrorCode.CANCELLED, CANCELLED_BY_REQUEST, true);
+          } else {
+            // Another dispatcher owns it now: stop our copy, write nothing.
+            stats.dropped++;
+            this.#dropped.add(id);
+            host.settlement.fail(
+              task,
+              ErrorCode.CANCELLED,
+              'another dispatcher owns the task',
+              true,
+            );
+          }
+          host.queue.pump();
+        },
+        (error: unknown) =>
+          host.log.warn(
+            'durable',
+            `recording attempt ${attempt} of ${id} failed: ${errorMessage(error)}`,
+          ),
+      ),
+    );
+  }
+
+  /** The task's `resolve`. */
+  succeeded(id: string, value: unknown): void {
+    if (this.#dropped.delete(id)) return;
+    this.write(id, { state: 'succeeded', result: value });
+    this.#freed();
+  }
+
+  /** The task's `reject`. */
+  failed(id: string, error: unknown): void {
+    if (this.#dropped.delete(id)) return;
+    if (this.#releasing.delete(id)) {
+      this.release(id);
+      return;
+    }
+    const e = error instanceof DispatchError ? error : undefined;
+    const code = e?.code ?? ErrorCode.INVALID_MESSAGE;
+    const message = e?.message ?? 'the task failed';
+    const outcome: Outcome =
+      code === ErrorCode.CANCELLED
+        ? cancelledOutcome(message)
+        : {
+            state: 'failed',
+            error: e?.remote ? { code, message, remote: e.remote } : { code, message },
+          };
+    this.write(id, outcome);
+    this.#freed();
+  }
+
+  /** At close, after the drain: `id` goes back to the backlog when its local caller is failed. */
+  giveBack(id: string): void {
+    this.#releasing.add(id);
+  }
+
+  /** The fenced terminal write; then the callers hear the truth. Retried while Redis refuses it. */
+  write(id: string, outcome: Outcome): void {
+    this.#c.writes.track(this.#store(id, outcome));
+  }
+
+  async #store(id: string, outcome: Outcome): Promise<void> {
+    const { host, store, stats, waiters, writes } = this.#c;
+    for (;;) {
+      let result: Awaited<ReturnType<typeof store.settle>>;
+      try {
+        result = await store.settle(id, host.id, outcome, host.clock.now());
+      } catch (error) {
+        host.log.warn('durable', `storing the outcome of ${id} failed: ${errorMessage(error)}`);
+        // Abandoned at close: the task stays ours in Redis, and is adopted once we are gone.
+        if (await writes.pause(WRITE_RETRY_MS)) continue;
+        return;
+      }
+      switch (result.kind) {
+        case 'settled':
+        case 'unknown':
+          waiters.wake(id, settledOfOutcome(outcome));
+          return;
+        case 'already':
+          stats.lateWrites++;
+          waiters.wake(id, settledOf(result.record) ?? settledOfOutcome(outcome));
+          return;
+        case 'stale':
+          // Its real owner's outcome reaches the waiters through the settled channel.
+          stats.staleSettles++;
+          return;
+      }
+    }
+  }
+
+  /** Gives an active task of ours back to the backlog. */
+  release(id: string): void {
+    const { host, store, stats, writes } = this.#c;
+    writes.track(
+      store.release(id, host.id, host.clock.now()).then(
+        (released) => {
+          if (released) stats.released++;
+        },
+        (error: unknown) =>
+          host.log.warn(
+            'durable',
+            `giving ${id} back to the backlog failed: ${errorMessage(error)}`,
+          ),
+      ),
+    );
+  }
+}
+
+function settledOfOutcome(outcome: Outcome): Settled {
+  return outcome.state === 'succeeded'
+    ? { ok: true, value: outcome.result }
+    : { ok: false, error: outcome.error };
+}
