@@ -134,6 +134,19 @@ describe('MemoryRedis', () => {
     await clock.advance(0);
   });
 
+  it('a persisted restart (AOF, appendfsync always) keeps every key and its TTL, and drops every connection', async () => {
+    const { clock, redis } = setup();
+    const c = redis.connect('c');
+    redis.hset('h', 'f', 'v');
+    redis.set('ttl', '1', { px: 1_000 });
+    redis.restart('lost', true);
+    expect(redis.keys().sort()).toEqual(['h', 'ttl']);
+    expect(redis.pttl('ttl')).toBeGreaterThan(0);
+    expect(c.status).toBe('down');
+    await clock.advance(1_000);
+    expect(redis.keys()).toEqual(['h']);
+  });
+
   it('re-sends commands in flight after a restore, as ioredis does: once (resent) or applied twice (twice)', async () => {
     const { clock, redis } = setup();
     const c = redis.connect('c');

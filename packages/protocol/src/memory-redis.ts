@@ -75,9 +75,14 @@ export class MemoryRedis {
     return this.#stalledUntil;
   }
 
-  /** Redis restarted with nothing kept: every connection drops and all data is gone. */
-  restart(inFlight: InFlight = 'lost'): void {
+  /**
+   * Redis restarted: every connection drops. With nothing kept (no persistence)
+   * all data is gone; `persisted` keeps every write it applied, as AOF with
+   * `appendfsync always` does (a command in flight meets its `inFlight` fate).
+   */
+  restart(inFlight: InFlight = 'lost', persisted = false): void {
     for (const connection of this.#connections) connection.drop(inFlight);
+    if (persisted) return;
     for (const keyspace of this.#keyspaces) keyspace.clear();
     this.#expiry.clear();
   }

@@ -13,7 +13,8 @@ export type Phase = 'queued' | 'running' | 'done';
 export interface Attempt {
   /** Order of arrival, among this worker's attempts. */
   readonly seq: number;
-  readonly task: TaskMessage;
+  /** Its message; replaced only by the same attempt sent again by another dispatcher (intake.ts). */
+  task: TaskMessage;
   /** The hash of the task's token, for the live-attempt table and the finished replies. */
   readonly hash: number;
   readonly handler: Handler;

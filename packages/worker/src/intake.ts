@@ -149,6 +149,9 @@ export class Intake {
     if (live) {
       // Re-sent while queued or running: confirm again, never run twice.
       this.#stats.duplicates++;
+      // Sent again by another dispatcher: it adopted the task from the one that sent it first,
+      // which is gone (durable tasks). Its answers go to whoever sent the attempt last.
+      if (live.task.replyTo !== task.replyTo) live.task = { ...live.task, replyTo: task.replyTo };
       if (live.acked) this.#replies.ack(live.task);
       return;
     }

@@ -177,6 +177,31 @@ describe('worker core on the memory transport', () => {
     await t.settle(t.worker.close());
   });
 
+  it('answers a running attempt re-sent by another dispatcher (it adopted the task) to that dispatcher', async () => {
+    const slow = manual();
+    const t = await setup({ slow: slow.handler });
+    const adopter: Message[] = [];
+    const listener = t.redis.connect('adopter');
+    listener.onMessage((_, data) => {
+      const decoded = decode(data);
+      if (decoded.ok) adopter.push(...decoded.messages);
+    });
+    await t.settle(listener.subscribe([n.replyChannel('d2')]));
+    await t.settle(t.worker.start());
+    const running = t.task({ handler: 'slow' });
+    await t.send(running);
+    expect(t.kinds()).toEqual(['ack']);
+    // d1 died with the attempt recorded one short; d2 adopted the task and sent the same token.
+    await t.send({ ...running, replyTo: 'd2' });
+    expect(slow.runs).toHaveLength(1);
+    slow.runs[0]!.resolve('done');
+    await t.clock.advance(TICK);
+    expect(adopter.map((m) => m.kind)).toEqual(['ack', 'result']);
+    expect(adopter.at(-1)).toMatchObject({ token: running.token, ok: true, value: 'done' });
+    expect(t.kinds()).toEqual(['ack']);
+    await t.settle(t.worker.close());
+  });
+
   it('refuses, as WORKER_LOST, a re-send meant for an earlier process under its id, and runs one meant for itself', async () => {
     let runs = 0;
     const t = await setup({ job: () => ++runs });

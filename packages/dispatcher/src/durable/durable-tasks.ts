@@ -137,17 +137,17 @@ export class DurableTasks {
     } finally {
       if (claim) claims.unreserve();
     }
+    if (added === 'exists') {
+      // A fresh 21-character random id is not taken by chance: this is our own write,
+      // applied twice (the client re-sent it after a reconnect). The first did what
+      // this one would have: stored it claimed by us, or to wait.
+      added = claim ? 'claimed' : 'added';
+    }
     switch (added) {
       case 'full': {
         const message = `the durable backlog holds maxBacklog (${host.options.maxBacklog}) tasks`;
         throw counters.refuse(new DispatchError(ErrorCode.QUEUE_FULL, message));
       }
-      case 'exists':
-        // The id is fresh and random: the record under it is this very call's, written by a
-        // first send whose reply was lost (ioredis sends it again after a reconnect). The
-        // task is stored, so the submit stands.
-        await this.#resumeStored(record.id, this.#running);
-        break;
       case 'claimed': {
         this.stats.claimed++;
         const claimed: DurableRecord = {
@@ -166,26 +166,6 @@ export class DurableTasks {
         break;
     }
     return record.id;
-  }
-
-  /** A task this submit stored without hearing so: run it if it is claimed by us, else look for backlog work. */
-  async #resumeStored(id: string, { context, claims }: Running): Promise<void> {
-    const host = this.#host;
-    let stored: DurableRecord | undefined;
-    try {
-      stored = await this.#writes.track(context.store.get(id));
-    } catch (error) {
-      const message = `task ${id} may have been stored: ${errorMessage(error)}`;
-      throw host.counters.refuse(
-        new DispatchError(ErrorCode.REDIS_ERROR, message, { cause: error }),
-      );
-    }
-    if (stored?.state === 'active' && stored.owner === host.id && stored.attempts === 0) {
-      this.stats.claimed++;
-      claims.run(stored, host.clock.now());
-    } else {
-      claims.claimSoon();
-    }
   }
 
   /** Submits, then waits for the outcome: a durable `dispatch()`. */
