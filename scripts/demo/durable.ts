@@ -25,8 +25,11 @@ import { createProgress } from './progress.js';
 
 /** A dead dispatcher's tasks are adopted once its heartbeat (3 × this) lapses. */
 const OWNER_HEARTBEAT_MS = 250;
-/** Submits in flight at once from the first dispatcher. */
-const SUBMIT_WINDOW = 200;
+/**
+ * Submits per second, about what 2 cores finish: a steady producer, so the kill finds
+ * tasks not yet submitted as well as tasks running and waiting.
+ */
+const SUBMIT_RATE = 2_000;
 /** Long enough to read every record at the end; removed then when Redis is not ours. */
 const RESULT_TTL_MS = 10 * 60_000;
 const TASK_TIMEOUT_MS = 30_000;
@@ -100,7 +103,7 @@ export async function runDurable(demo: DurableDemo): Promise<boolean> {
     ...common,
     log: join(dir, 'dispatcher-1.promises'),
     tasks,
-    window: SUBMIT_WINDOW,
+    rate: SUBMIT_RATE,
   });
   started.push(first);
   say(
@@ -136,7 +139,7 @@ export async function runDurable(demo: DurableDemo): Promise<boolean> {
       log: join(dir, 'dispatcher-2.promises'),
       tasks: tasks - tried,
       from: tried,
-      window: SUBMIT_WINDOW,
+      rate: SUBMIT_RATE,
     });
     started.push(second);
     await until(
@@ -169,12 +172,19 @@ export async function runDurable(demo: DurableDemo): Promise<boolean> {
     );
     const elapsed = performance.now() - t0;
     progress.stop();
-    await second.stop();
+    const adopted = (await second.stop())?.durable;
     const records = await readTaskRecords(client, namespace);
     const logs = [first, second].map((p) => readPromiseLog(p.log));
     const all = tallyDurable(logs, records, settled.counts, correct);
     say();
     for (const line of report(logs, records, settled.counts, all, elapsed)) say(line);
+    if (adopted) {
+      say(
+        `  dispatcher-2 adopted ${number.format(adopted.adopted)} active task(s): ` +
+          `${number.format(adopted.parkedSettled)} settled from results their workers had parked, ` +
+          'the rest sent again with their next attempt',
+      );
+    }
     say();
     const ok =
       all.lost.length === 0 &&
