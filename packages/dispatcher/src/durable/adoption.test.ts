@@ -234,4 +234,27 @@ describe('orphans: active tasks of ours in Redis that we do not run', () => {
     await s.clock.advance(2_000);
     expect(got).toHaveLength(1);
   });
+
+  it('a claim Redis ran twice (re-sent after a lost reply) strands nothing: the first batch is found and run', async () => {
+    const s = setup(BEAT);
+    await s.start();
+    const a = await run(s, s.dispatcher.submit('echo', 'A'));
+    const b = await run(s, s.dispatcher.submit('echo', 'B'));
+    const store = s.transport.durableStore();
+    const claim = store.claim.bind(store);
+    let first = true;
+    store.claim = async (owner, n, now) => {
+      if (first) {
+        first = false;
+        // The first run's answer never arrives; the re-sent command claims again.
+        await claim(owner, 1, now);
+      }
+      return claim(owner, n, now);
+    };
+    const w = s.worker('w1', (task) => ({ ok: task.payload }));
+    await s.join(w);
+    await expect(run(s, s.dispatcher.result(a, { timeoutMs: 10_000 }))).resolves.toBe('A');
+    await expect(run(s, s.dispatcher.result(b, { timeoutMs: 10_000 }))).resolves.toBe('B');
+    expect(s.dispatcher.stats().durable.orphans).toBe(1);
+  });
 });
