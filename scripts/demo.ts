@@ -5,6 +5,7 @@ import { describeRedis, errorMessage, names } from '@ringcast/protocol';
 import { Redis } from 'ioredis';
 import { redisServerBinary, startRedisServer } from '../test/support/redis-server.js';
 import { type DemoArgs, parseDemoArgs, USAGE, UsageError } from './demo/args.js';
+import { runDurable } from './demo/durable.js';
 import { embeddedRedis } from './demo/embedded-redis.js';
 import { embeddedFleet, type Fleet, processFleet, type WorkerSpec } from './demo/fleet.js';
 import { createProgress, type Progress } from './demo/progress.js';
@@ -123,18 +124,26 @@ function pickVictim(specs: readonly WorkerSpec[]): WorkerSpec {
 }
 
 async function run(args: DemoArgs): Promise<number> {
-  const { tasks, weights, kill } = args;
+  const { tasks, weights, kill, durable } = args;
   const workers =
     weights.length === 1
       ? `1 worker with weight ${weights[0]}`
       : `${weights.length} workers with weights ${weights.join(', ')}`;
   say(
-    `ringcast demo: ${number.format(tasks)} tasks, ${workers}${kill ? ', one killed halfway' : ''}`,
+    durable
+      ? `ringcast demo: ${number.format(tasks)} durable tasks, ${workers}, the dispatcher killed halfway`
+      : `ringcast demo: ${number.format(tasks)} tasks, ${workers}${kill ? ', one killed halfway' : ''}`,
   );
 
   const namespace = `demo-${randomUUID().slice(0, 8)}`;
   const redis = await findRedis();
   cleanups.push(() => redis.stop());
+  if (durable && redis.url === undefined) {
+    throw new Error(
+      '--durable runs each dispatcher as a process of its own, which the in-process stand-in ' +
+        'cannot serve: install redis-server (e.g. apt-get install redis-server) or set REDIS_URL',
+    );
+  }
   if (redis.mode === 'embedded') {
     say(
       'No REDIS_URL and no redis-server on the PATH: running on an in-process stand-in (ioredis-mock) ' +
@@ -180,6 +189,22 @@ async function run(args: DemoArgs): Promise<number> {
       }
     }
   });
+
+  if (durable && redis.url !== undefined) {
+    const ok = await runDurable({
+      url: redis.url,
+      namespace,
+      tasks,
+      fleet,
+      specs,
+      payload: { data: namespace, rounds: HASH_ROUNDS, waitMs: WAIT_MS },
+      removeKeys: redis.mode === 'url',
+      out,
+      onCleanup: (step) => void cleanups.push(step),
+    });
+    await cleanup(false);
+    return ok ? EXIT_OK : EXIT_FAILED;
+  }
 
   // Its lines join the story, minus the prefix naming a dispatcher id nobody needs here.
   const fromDispatcher = (m: string) =>

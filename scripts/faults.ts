@@ -5,9 +5,11 @@ import { parseArgs } from 'node:util';
 
 const USAGE = `Usage: npm run faults -- [--tasks N]
 
-Runs the fault-injection suite (test/faults/faults.test.ts): twelve fault scenarios
-against CLI workers and a private redis-server each, every task checked against a
-settlement ledger. Prints one table; exits non-zero if any scenario fails.
+Runs the fault-injection suite: twelve fault scenarios against CLI workers and a
+private redis-server each (test/faults/faults.test.ts), every task checked against a
+settlement ledger, and six durable-task scenarios with dispatchers in processes of
+their own (test/faults/durable-faults.test.ts), every promised task checked against
+what Redis stored. Prints a table per file; exits non-zero if any scenario fails.
 
   --tasks <n>   tasks per scenario (default 2000, as in npm test)
   -h, --help    show this help
@@ -33,9 +35,12 @@ const child = spawn(
   [
     fileURLToPath(new URL('../node_modules/vitest/vitest.mjs', import.meta.url)),
     'run',
+    // One file after the other: on 2 cores, scenarios running side by side only slow each other.
+    '--no-file-parallelism',
     '--project',
     'integration',
     'test/faults/faults.test.ts',
+    'test/faults/durable-faults.test.ts',
   ],
   { cwd: root, stdio: 'inherit', env: { ...process.env, RINGCAST_FAULT_TASKS: tasks } },
 );

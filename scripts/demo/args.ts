@@ -23,16 +23,21 @@ Options:
   --weights <list>   one worker per comma-separated weight, each 1 to ${MAX_WEIGHT}, at most
                      ${MAX_WORKERS} workers (default ${DEFAULT_WEIGHTS.join(',')})
   --no-kill          do not kill and replace a worker halfway through
+  --durable          durable tasks instead: a dispatcher process submits them, is killed
+                     with SIGKILL halfway, and a second dispatcher process adopts its
+                     tasks and finishes everything (needs redis-server or REDIS_URL)
   -h, --help         show this help
 
-Exit code: 0 when every task settled once with its own result; 1 when a task was
-lost or settled twice, or the demo failed; 2 on a bad flag; 130/143 on SIGINT/SIGTERM.
+Exit code: 0 when every task settled once with its own result (--durable: reached
+exactly one stored terminal state, its handler's output); 1 when a task was lost or
+settled twice, or the demo failed; 2 on a bad flag; 130/143 on SIGINT/SIGTERM.
 `;
 
 export interface DemoArgs {
   tasks: number;
   weights: number[];
   kill: boolean;
+  durable: boolean;
 }
 
 export type DemoCommand = { help: true } | { help: false; args: DemoArgs };
@@ -50,7 +55,13 @@ function positiveInteger(flag: string, raw: string, max: number): number {
 }
 
 export function parseDemoArgs(argv: readonly string[]): DemoCommand {
-  let values: { tasks?: string; weights?: string; 'no-kill'?: boolean; help?: boolean };
+  let values: {
+    tasks?: string;
+    weights?: string;
+    'no-kill'?: boolean;
+    durable?: boolean;
+    help?: boolean;
+  };
   try {
     ({ values } = parseArgs({
       args: [...argv],
@@ -60,6 +71,7 @@ export function parseDemoArgs(argv: readonly string[]): DemoCommand {
         tasks: { type: 'string' },
         weights: { type: 'string' },
         'no-kill': { type: 'boolean' },
+        durable: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -79,5 +91,8 @@ export function parseDemoArgs(argv: readonly string[]): DemoCommand {
     }
     weights = parts.map((part) => positiveInteger('--weights', part, MAX_WEIGHT));
   }
-  return { help: false, args: { tasks, weights, kill: !values['no-kill'] } };
+  return {
+    help: false,
+    args: { tasks, weights, kill: !values['no-kill'], durable: values.durable === true },
+  };
 }

@@ -137,7 +137,7 @@ describe('demo: flags', () => {
   it('--help describes every flag and exits 0', async () => {
     const run = await runDemo(['--help'], baseEnv());
     expect(run.code).toBe(0);
-    for (const flag of ['--tasks', '--weights', '--no-kill', '--help']) {
+    for (const flag of ['--tasks', '--weights', '--no-kill', '--durable', '--help']) {
       expect(run.stdout).toContain(flag);
     }
   });
@@ -180,6 +180,24 @@ describe.skipIf(!privateRedisAvailable)('demo: private redis-server from the PAT
   });
 });
 
+describe.skipIf(!privateRedisAvailable)('demo: --durable', () => {
+  it('kills the submitting dispatcher process halfway; a second one adopts its tasks and finishes every one', async () => {
+    const run = await runDemo(['--durable', '--tasks', TASKS], baseEnv());
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/dispatcher-1 killed with SIGKILL at [\d,]+\/600 finished/);
+    expect(run.stdout).toMatch(/dispatcher-2 \(pid \d+\) adopted them/);
+    // Every promised task succeeded; a submit the kill cut short is counted apart.
+    expect(run.stdout).toMatch(/^ {2}total +([\d,]+) +\1 +0 +0 +0 +0$/m);
+    expect(run.stdout).toMatch(/\blost 0 +settled twice 0 +wrong 0 +unexpected 0\b/);
+    expect(run.stdout).toContain(
+      'Every submitted task reached exactly one terminal state, with its own result.',
+    );
+    expect(processesMentioning(namespaceOf(run.stdout))).toEqual([]);
+    expect(await portAnswers(portOf(run.stdout))).toBe(false);
+  });
+});
+
 describe.skipIf(!privateRedisAvailable)('demo: REDIS_URL', () => {
   it('uses the Redis it is given and leaves no keys of its namespace in it', async () => {
     const server = await startRedisServer();
@@ -210,6 +228,18 @@ describe('demo: embedded stand-in (no REDIS_URL, no redis-server on the PATH)', 
       expect(notice[0]).toMatch(/trying ringcast out/);
       expect(notice[0]).toMatch(/REDIS_URL=/);
       expect(run.stdout).toContain('killed (connections cut, no drain)');
+    } finally {
+      cleanup();
+    }
+  });
+
+  it('--durable says in one line that it needs a real Redis and exits 1', async () => {
+    const { path, cleanup } = pathWithoutRedisServer();
+    try {
+      const run = await runDemo(['--durable', '--tasks', TASKS], baseEnv({ PATH: path }));
+      expect(run.code).toBe(1);
+      expect(run.stderr.trimEnd().split('\n')).toHaveLength(1);
+      expect(run.stderr).toMatch(/--durable .* install redis-server .* or set REDIS_URL/);
     } finally {
       cleanup();
     }

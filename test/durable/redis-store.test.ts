@@ -87,6 +87,7 @@ describe.skipIf(!privateRedisAvailable)('durable store on Redis', () => {
         retries: 0,
         resultTtlMs: 60_000,
       });
+      await store.beat('d1', '{}', 'inc-1', 60_000);
       await store.add(task('good'), { now, claimBy: 'd1' });
       // A key of another type where a record should be: every command on it is refused.
       const admin = track(new Redis(redis.url));
@@ -144,6 +145,7 @@ describe.skipIf(!privateRedisAvailable)('durable store on Redis', () => {
       // EVALSHA answers NOSCRIPT; the store sends the script whole, once.
       expect(await store.add(task, { now })).toBe('added');
       expect(await cachedScripts()).toBe(1);
+      await store.beat('d1', '{}', 'inc-d1', 60_000);
       expect((await store.claim('d1', 5, now)).map((r) => r.id)).toEqual(['t0', 't1']);
       await admin.quit();
     } finally {

@@ -2,39 +2,27 @@
 // a private redis-server per scenario), every task checked against a settlement
 // ledger. Scenarios run one after another: on 2 cores they would only slow each
 // other down. Prints one table at the end; `npm run faults -- --tasks N` scales it.
-import { mkdirSync, writeFileSync } from 'node:fs';
 import type { Dispatcher } from '@ringcast/dispatcher';
 import { names, PROTOCOL_VERSION } from '@ringcast/protocol';
 import { afterAll, describe, expect, it } from 'vitest';
 import { privateRedisAvailable } from '../support/redis.js';
-import type { WorkerProcess } from '../support/workers.js';
+import { type Expectations, expectClean, scenario } from './expectations.js';
 import {
+  CALM,
   DISPATCHER_DEFAULTS,
   HEARTBEAT_TTL_MS,
+  KILL_ATTEMPTS,
   RATE_PER_SEC,
-  Scenario,
+  type Scenario,
   sleep,
   TASKS,
   until,
 } from './harness.js';
-import { formatTable, type LedgerReport } from './ledger.js';
+import { type LedgerReport, publishTable } from './ledger.js';
 
 const reports: LedgerReport[] = [];
 /** Per scenario: the feed, the faults, the drain and the teardown. */
 const SCENARIO_TIMEOUT_MS = 120_000 + (TASKS / RATE_PER_SEC) * 4_000;
-
-interface Expectations {
-  /** Error codes the scenario's fault explains; any other fails it. */
-  allowed?: readonly string[];
-  /** No fault: every task that settled ok ran exactly once. */
-  exactlyOnce?: boolean;
-  /** Most runs a task may have; the attempt limit (maxAttempts + retries, retries being 0 here). */
-  attemptLimit?: number;
-  /** Worker processes the scenario killed itself. */
-  killed?: ReadonlySet<WorkerProcess>;
-  /** How long the drain may take. */
-  drainMs?: number;
-}
 
 /** Drains the ledger, stops the workers, reads their run logs, records the row, asserts. */
 async function settle(s: Scenario, x: Expectations = {}): Promise<LedgerReport> {
@@ -46,20 +34,8 @@ async function settle(s: Scenario, x: Expectations = {}): Promise<LedgerReport> 
   reports.push(report);
   const context = `${s.name}: ${JSON.stringify(report)}\n${s.logs.slice(-40).join('\n')}`;
   expect(exits, context).toEqual([]);
-  expect(report.tasks, context).toBeGreaterThanOrEqual(TASKS);
-  expect(report.lost, context).toBe(0);
-  expect(report.doubleSettled, context).toBe(0);
-  expect(report.unexpected, context).toBe(0);
-  expect(report.wrong, context).toBe(0);
-  expect(report.maxRuns, context).toBeLessThanOrEqual(
-    x.attemptLimit ?? DISPATCHER_DEFAULTS.maxAttempts,
-  );
-  const allowed = new Set(x.allowed ?? []);
-  for (const code of Object.keys(report.errorCodes)) {
-    expect(allowed.has(code), `${code} is not explained by the scenario; ${context}`).toBe(true);
-  }
+  expectClean(report, x, context);
   if (x.exactlyOnce) {
-    expect(report.maxRuns, context).toBe(1);
     const ok = s.ledger.keys().filter((k) => s.ledger.settlements(k)[0]?.ok);
     expect(
       ok.filter((k) => s.ledger.runs(k).length !== 1),
@@ -68,28 +44,6 @@ async function settle(s: Scenario, x: Expectations = {}): Promise<LedgerReport> 
   }
   return report;
 }
-
-async function scenario(
-  name: string,
-  body: (s: Scenario) => Promise<void>,
-  redisArgs: string[] = [],
-): Promise<void> {
-  const s = await Scenario.start(name, redisArgs);
-  try {
-    await body(s);
-    s.removeRunLogs();
-  } finally {
-    await s.close();
-  }
-}
-
-/**
- * For scenarios whose fault is not about liveness: a TTL a loaded 2-core machine
- * cannot outlast by accident, so "exactly one run" tests the claim, not the scheduler.
- */
-const CALM = { heartbeatTtlMs: 3_000 };
-/** Attempt limit of the repeated-kill scenario. */
-const KILL_ATTEMPTS = 5;
 
 /**
  * Feeds the scenario's tasks while, every `everyMs`, killing (CLIENT KILL) the
@@ -122,14 +76,9 @@ async function threeWorkers(s: Scenario, extra: Parameters<Scenario['worker']>[1
 }
 
 describe.skipIf(!privateRedisAvailable)('fault injection: every task settles exactly once', () => {
-  afterAll(() => {
-    if (reports.length === 0) return;
-    const table = formatTable(reports);
-    console.log(`\nringcast fault-injection suite (${TASKS} tasks per scenario)\n${table}\n`);
-    mkdirSync('.reports', { recursive: true });
-    writeFileSync('.reports/faults.md', `${table}\n`);
-    writeFileSync('.reports/faults.json', `${JSON.stringify(reports, null, 2)}\n`);
-  });
+  afterAll(() =>
+    publishTable(`ringcast fault-injection suite (${TASKS} tasks per scenario)`, 'faults', reports),
+  );
 
   it(
     '1. no fault, 3 workers: every task runs exactly once',
@@ -154,21 +103,11 @@ describe.skipIf(!privateRedisAvailable)('fault injection: every task settles exa
         // task on three dying workers in a row; the limit is a user's knob, sized to the fault.
         const d = await s.dispatcher({ maxAttempts: KILL_ATTEMPTS });
         await s.routable(d, 3);
-        const killed = new Set<WorkerProcess>();
         let feeding = true;
-        const chaos = (async () => {
-          for (let round = 0; feeding || round < 3; round++) {
-            await sleep(250);
-            const id = `w${(round % 3) + 1}`;
-            const victim = s.workers.get(id)!;
-            killed.add(victim);
-            await victim.kill('SIGKILL');
-            await s.worker(id, {}, false);
-          }
-        })();
+        const chaos = s.workerKillLoop(250, () => feeding);
         await s.feed(d, TASKS);
         feeding = false;
-        await chaos;
+        const killed = await chaos;
         await settle(s, { killed, attemptLimit: KILL_ATTEMPTS });
         expect(killed.size).toBeGreaterThanOrEqual(3);
         expect(d.stats().redelivered).toBeGreaterThan(0);

@@ -4,6 +4,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createDispatcher, type Dispatcher, type DispatcherOptions } from '@ringcast/dispatcher';
 import { Redis } from 'ioredis';
+import {
+  type DispatcherProcess,
+  type SpawnDispatcherOptions,
+  spawnDispatcher,
+} from '../support/dispatcher-process.js';
 import { uniqueNamespace } from '../support/redis.js';
 import { type RedisServer, startRedisServer } from '../support/redis-server.js';
 import { track } from '../support/track.js';
@@ -34,6 +39,14 @@ export const DISPATCHER_DEFAULTS = {
 export const HEARTBEAT_INTERVAL_MS = 200;
 export const HEARTBEAT_TTL_MS = 1_000;
 
+/**
+ * For scenarios whose fault is not about worker liveness: a TTL a loaded 2-core machine
+ * cannot outlast by accident, so "exactly one run" tests the claim, not the scheduler.
+ */
+export const CALM = { heartbeatTtlMs: 3_000 };
+/** Attempt limit of the scenarios that kill workers over and over. */
+export const KILL_ATTEMPTS = 5;
+
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** Polls `condition` every 10 ms; throws `what` after `timeoutMs`. */
@@ -60,6 +73,7 @@ export class Scenario {
   readonly workers = new Map<string, WorkerProcess>();
   readonly #processes: WorkerProcess[] = [];
   readonly #dispatchers: Dispatcher[] = [];
+  readonly #dispatcherProcesses: DispatcherProcess[] = [];
   readonly #clients: Redis[] = [];
   /** Dispatcher log lines, shown when a scenario fails. */
   readonly logs: string[] = [];
@@ -71,8 +85,9 @@ export class Scenario {
     this.ledger = new Ledger(name, this.runLogDir);
   }
 
-  static async start(name: string, redisArgs: string[] = []): Promise<Scenario> {
-    return new Scenario(name, await startRedisServer({ args: redisArgs }));
+  /** `persist`: Redis keeps its data directory across `s.redis.restart()` (for AOF). */
+  static async start(name: string, redisArgs: string[] = [], persist = false): Promise<Scenario> {
+    return new Scenario(name, await startRedisServer({ args: redisArgs, persist }));
   }
 
   get dispatchers(): readonly Dispatcher[] {
@@ -120,6 +135,29 @@ export class Scenario {
     await d.start();
     this.#dispatchers.push(d);
     return d;
+  }
+
+  /**
+   * A dispatcher in a process of its own (test/fixtures/durable-dispatcher.js) with the
+   * scenarios' settings, writing its promise log `<name>.promises` to the run-log directory.
+   */
+  async dispatcherProcess(
+    name: string,
+    options: Partial<SpawnDispatcherOptions> = {},
+  ): Promise<DispatcherProcess> {
+    const p = await spawnDispatcher({
+      url: this.redis.url,
+      namespace: this.ns,
+      log: join(this.runLogDir, `${name}.promises`),
+      ...options,
+      options: { ...DISPATCHER_DEFAULTS, ...options.options },
+    });
+    this.#dispatcherProcesses.push(p);
+    return p;
+  }
+
+  get dispatcherProcesses(): readonly DispatcherProcess[] {
+    return this.#dispatcherProcesses;
   }
 
   /** A plain client for fault injection (CLIENT KILL, CONFIG SET, raw PUBLISH). */
@@ -207,8 +245,26 @@ export class Scenario {
     await Promise.all(this.#processes.map((w) => w.kill('SIGKILL')));
   }
 
+  /**
+   * Kills and restarts worker `w<n>` in turn every `everyMs`, while `going()` holds and
+   * for at least three rounds; resolves with the processes it killed.
+   */
+  async workerKillLoop(everyMs: number, going: () => boolean): Promise<Set<WorkerProcess>> {
+    const killed = new Set<WorkerProcess>();
+    for (let round = 0; going() || round < 3; round++) {
+      await sleep(everyMs);
+      const id = `w${(round % 3) + 1}`;
+      const victim = this.workers.get(id)!;
+      killed.add(victim);
+      await victim.kill('SIGKILL');
+      await this.worker(id, {}, false);
+    }
+    return killed;
+  }
+
   /** Stops everything this scenario started. */
   async close(): Promise<void> {
+    await Promise.all(this.#dispatcherProcesses.map((p) => p.kill('SIGKILL')));
     await this.killWorkers();
     for (const d of this.#dispatchers) await d.close().catch(() => undefined);
     for (const c of this.#clients) c.disconnect();

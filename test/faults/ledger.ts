@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Dispatcher, DispatchOptions } from '@ringcast/dispatcher';
 
@@ -42,6 +42,27 @@ interface Entry {
   settlements: Settlement[];
 }
 
+/** Every handler run the worker processes wrote to `dir`, by task key; and lines that could not be read. */
+export function readRunLogs(dir: string): { runs: Map<string, Run[]>; unparsable: number } {
+  const runs = new Map<string, Run[]>();
+  let unparsable = 0;
+  for (const file of readdirSync(dir)) {
+    if (!file.endsWith('.log')) continue;
+    for (const line of readFileSync(join(dir, file), 'utf8').split('\n')) {
+      if (line === '') continue;
+      const [k, worker, attempt, pid] = line.split('\t');
+      if (k === undefined || worker === undefined || attempt === undefined || pid === undefined) {
+        unparsable++;
+        continue;
+      }
+      const list = runs.get(k) ?? [];
+      list.push({ worker, attempt: Number(attempt), pid: Number(pid) });
+      runs.set(k, list);
+    }
+  }
+  return { runs, unparsable };
+}
+
 /** The numbers of one scenario, as printed in the suite's table. */
 export interface LedgerReport {
   scenario: string;
@@ -58,6 +79,8 @@ export interface LedgerReport {
   errorCodes: Record<string, number>;
   /** One message per error code, to explain it. */
   errorSamples: Record<string, string>;
+  /** What else the scenario measured, in a few words (durable scenarios). */
+  notes?: string;
 }
 
 /**
@@ -155,22 +178,8 @@ export class Ledger {
 
   /** Reads every worker's run log; call once the workers are gone, so no run is still being written. */
   readRuns(): Map<string, Run[]> {
-    const runs = new Map<string, Run[]>();
-    this.#unparsable = 0;
-    for (const file of readdirSync(this.runLogDir)) {
-      if (!file.endsWith('.log')) continue;
-      for (const line of readFileSync(join(this.runLogDir, file), 'utf8').split('\n')) {
-        if (line === '') continue;
-        const [k, worker, attempt, pid] = line.split('\t');
-        if (k === undefined || worker === undefined || attempt === undefined || pid === undefined) {
-          this.#unparsable++;
-          continue;
-        }
-        const list = runs.get(k) ?? [];
-        list.push({ worker, attempt: Number(attempt), pid: Number(pid) });
-        runs.set(k, list);
-      }
-    }
+    const { runs, unparsable } = readRunLogs(this.runLogDir);
+    this.#unparsable = unparsable;
     this.#runs = runs;
     return runs;
   }
@@ -256,6 +265,8 @@ export function formatTable(reports: readonly LedgerReport[]): string {
     'max runs/task',
     'error codes seen',
   ];
+  const notes = reports.some((r) => r.notes !== undefined);
+  if (notes) header.push('notes');
   const rows = reports.map((r) => [
     r.scenario,
     String(r.tasks),
@@ -267,13 +278,24 @@ export function formatTable(reports: readonly LedgerReport[]): string {
     Object.entries(r.errorCodes)
       .map(([code, n]) => `${code}×${n}`)
       .join(' ') || '-',
+    ...(notes ? [r.notes ?? ''] : []),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
   const line = (cells: string[]) =>
-    `| ${cells.map((c, i) => (i === 0 || i === cells.length - 1 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ')} |`;
+    `| ${cells.map((c, i) => (i === 0 || i >= 7 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ')} |`;
   return [
     line(header),
     `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`,
     ...rows.map(line),
   ].join('\n');
+}
+
+/** Prints the suite's table under `title` and keeps it, and the rows as JSON, in `.reports/<name>.{md,json}`. */
+export function publishTable(title: string, name: string, reports: readonly LedgerReport[]): void {
+  if (reports.length === 0) return;
+  const table = formatTable(reports);
+  console.log(`\n${title}\n${table}\n`);
+  mkdirSync('.reports', { recursive: true });
+  writeFileSync(`.reports/${name}.md`, `${table}\n`);
+  writeFileSync(`.reports/${name}.json`, `${JSON.stringify(reports, null, 2)}\n`);
 }

@@ -36,7 +36,10 @@ export interface RedisServer {
   pause(): void;
   /** SIGCONT */
   resume(): void;
-  /** Kill the current process if it still runs, then start a new, empty one on the same port. */
+  /**
+   * Kill the current process if it still runs, then start a new one on the same port:
+   * empty, or with the same data directory when started with `persist`.
+   */
   restart(): Promise<void>;
 }
 
@@ -45,6 +48,12 @@ export interface StartRedisServerOptions {
   port?: number;
   /** Extra redis-server arguments, e.g. `['--maxmemory', '1mb']`. */
   args?: string[];
+  /**
+   * Keep one data directory across `restart()`, so a server run with AOF (`args`:
+   * `--appendonly yes`) comes back with what it had acknowledged. Removed at `stop()`.
+   * @defaultValue false
+   */
+  persist?: boolean;
   /**
    * How long to wait for the server to answer PING.
    * @defaultValue 10_000
@@ -142,8 +151,9 @@ async function spawnOnce(
   port: number,
   args: readonly string[],
   readyTimeoutMs: number,
+  keptDir?: string,
 ): Promise<Running> {
-  const dir = mkdtempSync(join(tmpdir(), 'ringcast-redis-'));
+  const dir = keptDir ?? mkdtempSync(join(tmpdir(), 'ringcast-redis-'));
   dirs.add(dir);
   const log = join(dir, 'redis.log');
   // Output goes to a file, not a pipe, so an unref'd child cannot keep the test process alive.
@@ -195,8 +205,10 @@ async function spawnOnce(
     await exited;
   }
   const output = tail(log);
-  rmSync(dir, { recursive: true, force: true });
-  dirs.delete(dir);
+  if (keptDir === undefined) {
+    rmSync(dir, { recursive: true, force: true });
+    dirs.delete(dir);
+  }
   const why = hasExited ? 'exited before answering PING' : `no PONG within ${readyTimeoutMs} ms`;
   throw new StartError(
     `redis-server on port ${port} ${why}; last output:\n${output}`,
@@ -226,7 +238,7 @@ export async function startRedisServer(opts: StartRedisServerOptions = {}): Prom
 
   let current: Running = running;
 
-  const terminate = async (signal: NodeJS.Signals) => {
+  const terminate = async (signal: NodeJS.Signals, keepDir = false) => {
     const { child, exited } = current;
     if (child.exitCode === null && child.signalCode === null) {
       child.kill(signal);
@@ -234,6 +246,7 @@ export async function startRedisServer(opts: StartRedisServerOptions = {}): Prom
       if (signal !== 'SIGKILL' && signal !== 'SIGSTOP') child.kill('SIGCONT');
     }
     await exited;
+    if (keepDir) return;
     rmSync(current.dir, { recursive: true, force: true });
     dirs.delete(current.dir);
   };
@@ -261,8 +274,9 @@ export async function startRedisServer(opts: StartRedisServerOptions = {}): Prom
       current.child.kill('SIGCONT');
     },
     async restart() {
-      await terminate('SIGKILL');
-      current = await spawnOnce(binary, port, args, readyTimeoutMs);
+      await terminate('SIGKILL', opts.persist);
+      const keptDir = opts.persist ? current.dir : undefined;
+      current = await spawnOnce(binary, port, args, readyTimeoutMs, keptDir);
     },
   };
 }

@@ -1,8 +1,8 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { names } from '@ringcast/protocol';
 import { Redis } from 'ioredis';
+import { type NodeProcess, spawnNode } from './node-process.js';
 
 export const WORKER_CLI = fileURLToPath(
   new URL('../../packages/worker/dist/cli.js', import.meta.url),
@@ -25,24 +25,11 @@ export interface SpawnWorkerOptions {
   waitReady?: boolean;
 }
 
-export interface WorkerProcess {
+export interface WorkerProcess extends NodeProcess {
   readonly id: string;
-  readonly child: ChildProcess;
-  readonly pid: number;
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  /** Everything the process wrote so far. */
-  output(): string;
-  kill(signal?: NodeJS.Signals): Promise<void>;
   /** SIGTERM and wait: the graceful shutdown path. */
   stop(): Promise<void>;
-  pause(): void;
-  resume(): void;
 }
-
-const live = new Set<ChildProcess>();
-process.on('exit', () => {
-  for (const child of live) child.kill('SIGKILL');
-});
 
 /** Starts a `ringcast-worker` CLI process, the way users start workers. */
 export async function spawnWorker(options: SpawnWorkerOptions): Promise<WorkerProcess> {
@@ -68,41 +55,11 @@ export async function spawnWorker(options: SpawnWorkerOptions): Promise<WorkerPr
   if (options.maxQueue !== undefined) args.push('--max-queue', String(options.maxQueue));
   if (options.drainTimeoutMs !== undefined)
     args.push('--drain-timeout', String(options.drainTimeoutMs));
-  const child = spawn(process.execPath, args, {
-    env: { ...process.env, ...options.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  live.add(child);
-  let out = '';
-  child.stdout?.on('data', (chunk: Buffer) => {
-    out += chunk.toString();
-  });
-  child.stderr?.on('data', (chunk: Buffer) => {
-    out += chunk.toString();
-  });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    child.once('exit', (code, signal) => {
-      live.delete(child);
-      resolve({ code, signal });
-    });
-  });
+  const node = spawnNode(args, { env: { ...process.env, ...options.env } });
   const handle: WorkerProcess = {
+    ...node,
     id,
-    child,
-    pid: child.pid ?? -1,
-    exited,
-    output: () => out,
-    async kill(signal = 'SIGKILL') {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill('SIGCONT');
-      child.kill(signal);
-      await exited;
-    },
-    async stop() {
-      await handle.kill('SIGTERM');
-    },
-    pause: () => void child.kill('SIGSTOP'),
-    resume: () => void child.kill('SIGCONT'),
+    stop: () => node.kill('SIGTERM'),
   };
   if (options.waitReady !== false) await waitRegistered(options.url, options.namespace, id, handle);
   return handle;

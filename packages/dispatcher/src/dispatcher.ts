@@ -7,6 +7,7 @@
  * (task.ts), the ledger and the local queue. Redis and time come only through
  * the transport (transport.ts).
  */
+
 import {
   type Clock,
   ErrorCode,
@@ -15,6 +16,7 @@ import {
   names,
   type Timer,
 } from '@ringcast/protocol';
+import { nanoid } from 'nanoid';
 import type { DispatchOptions } from './admission.js';
 import { Delivery } from './delivery.js';
 import {
@@ -112,11 +114,22 @@ export function createDispatcher<M extends TaskMap = TaskMap>(
  * @internal A dispatcher on the given transport (an in-memory one in unit tests
  * and the simulator). Not part of the documented API.
  */
+/** Settings of the core that are not dispatcher options: for tests and the simulator only. */
+export interface CoreTuning {
+  /**
+   * Makes durable task ids (default: 21 random characters). The simulator's are
+   * drawn from its seed, so that a run replays the same: the backlog orders
+   * tasks of one priority and millisecond by id.
+   */
+  taskId?: () => string;
+}
+
 export function createDispatcherCore<M extends TaskMap = TaskMap>(
   transport: DispatcherTransport,
   options?: DispatcherOptions,
+  tuning: CoreTuning = {},
 ): Dispatcher<M> {
-  return new RingDispatcher<M>(parseOptions(options), transport);
+  return new RingDispatcher<M>(parseOptions(options), transport, tuning);
 }
 
 /** The wheel's resolution: deadlines and ack windows fire within this of their time. */
@@ -153,7 +166,7 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
   readonly #intake: Intake;
   readonly #durable: DurableTasks;
 
-  constructor(options: ResolvedOptions, transport: DispatcherTransport) {
+  constructor(options: ResolvedOptions, transport: DispatcherTransport, tuning: CoreTuning = {}) {
     this.#options = options;
     this.id = options.id;
     this.#transport = transport;
@@ -287,6 +300,7 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
       settlement,
       transport,
       replayParked: (frames) => this.#recovery.replayParked(frames),
+      newTaskId: tuning.taskId ?? (() => nanoid()),
       closedReason,
       closing: () => this.#state === 'closing' || this.#state === 'closed',
     });

@@ -3,7 +3,7 @@
  * of the caller's choosing, for unit tests and the deterministic simulator.
  * Imported as `@ringcast/dispatcher/internal`; it may change in any release.
  */
-export { createDispatcherCore } from './dispatcher.js';
+export { type CoreTuning, createDispatcherCore } from './dispatcher.js';
 export { MemoryTransport } from './memory-transport.js';
 export { RedisTransport } from './redis-transport.js';
 /** The strategies by name, for measuring a pick alone (scripts/bench/pick-cost.ts). */

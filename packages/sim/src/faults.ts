@@ -22,6 +22,13 @@ import type { Random } from './random.js';
  * the run's `pubsubOutputLimit` Redis disconnects it (memory-connection.ts).
  * - `worker-drain`: a worker closes gracefully; `worker-join` adds a new one.
  * - `clock-skew`: a process's clock jumps ahead or behind by up to `durationMs`.
+ *
+ * Runs with durable tasks may also lose dispatchers ({@link DISPATCHER_FAULT_KINDS}):
+ * - `dispatcher-crash`: a dispatcher dies; another starts a little later, under
+ *   a new id (it adopts the dead one's tasks once its heartbeat lapses) or the
+ *   same one (it takes them back at start);
+ * - `dispatcher-pause`: a dispatcher is stopped and resumed, often past its
+ *   owner heartbeat's TTL: its tasks are adopted, and its late writes fenced.
  */
 export const FAULT_KINDS = [
   'subscriber-drop',
@@ -37,7 +44,9 @@ export const FAULT_KINDS = [
   'clock-skew',
 ] as const;
 
-export type FaultKind = (typeof FAULT_KINDS)[number];
+export const DISPATCHER_FAULT_KINDS = ['dispatcher-crash', 'dispatcher-pause'] as const;
+
+export type FaultKind = (typeof FAULT_KINDS)[number] | (typeof DISPATCHER_FAULT_KINDS)[number];
 
 export interface Fault {
   /** Milliseconds after the run started. */
@@ -101,6 +110,8 @@ function duration(random: Random, kind: FaultKind): number {
     case 'redis-stall':
     case 'worker-pause':
       return random.int(100, 8_000);
+    case 'dispatcher-pause':
+      return random.int(50, 2_000);
     case 'worker-block':
       return random.int(100, 10_000);
     case 'clock-skew':

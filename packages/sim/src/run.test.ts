@@ -1,7 +1,7 @@
 import { MAX_BATCH } from '@ringcast/protocol';
 import { describe, expect, it } from 'vitest';
 import { knownBug } from './known-bugs.js';
-import { isFloodRun, runSeed } from './run.js';
+import { durableRandom, isFloodRun, runSeed } from './run.js';
 
 describe('runSeed', () => {
   it('gives the same run for the same seed', async () => {
@@ -21,6 +21,17 @@ describe('runSeed', () => {
     const result = await runSeed(floods[0]!);
     expect(result.violations).toEqual([]);
     expect(result.outcomes['ok']).toBeGreaterThan(MAX_BATCH);
+  });
+
+  it('makes about half the other runs durable: durable calls, dispatchers lost and stalled', async () => {
+    const seeds = Array.from({ length: 400 }, (_, i) => i + 1);
+    const durable = seeds.filter((seed) => durableRandom(seed) !== undefined);
+    expect(durable.length).toBeGreaterThan(150);
+    expect(durable.length).toBeLessThan(250);
+    expect(durable.some(isFloodRun)).toBe(false);
+    const result = await runSeed(durable[0]!);
+    expect(result.violations).toEqual([]);
+    expect(result.trace.some((line) => line.includes(' stored as '))).toBe(true);
   });
 
   it('passes a handful of seeds', async () => {
@@ -56,6 +67,11 @@ const REGRESSION_SEEDS: ReadonlyArray<[number, string]> = [
     200740,
     'a BUSY refusal of one copy of a re-sent attempt does not refund it while the other copy runs',
   ],
+  [
+    67,
+    'a durable task whose claiming write applied with its reply lost is found as an orphan and run',
+  ],
+  [857, 'a dispatcher whose heartbeat lapsed cannot claim a task that nobody would then adopt'],
 ];
 
 describe('seeds that found bugs, kept as regression cases', () => {

@@ -5,14 +5,17 @@
  * the seed's generator for the run), and all time is the world's VirtualClock,
  * so the same seed gives the same run, event for event.
  */
-import { MAX_BATCH } from '@ringcast/protocol';
+import { MAX_BATCH, type MemoryConnection, names } from '@ringcast/protocol';
 import { Checker, type Outcome } from './checker.js';
-import { FAULT_KINDS, type Fault, planFaults } from './faults.js';
+import { allRecords, readRecord } from './durable-records.js';
+import { DISPATCHER_FAULT_KINDS, FAULT_KINDS, type Fault, planFaults } from './faults.js';
 import { Random } from './random.js';
 import { Trace } from './trace.js';
 import { planWorkload, scheduleWorkload } from './workload.js';
 import {
   DISPATCHER_DRAIN_TIMEOUT_MS,
+  NAMESPACE,
+  OWNER_HEARTBEAT_MS,
   type SimProcess,
   WORKER_DRAIN_TIMEOUT_MS,
   World,
@@ -48,6 +51,17 @@ const FLOOD_EVERY = 200;
 export function isFloodRun(seed: number): boolean {
   return new Random(seed ^ 0x466c6f6f).int(0, FLOOD_EVERY - 1) === 0;
 }
+
+/**
+ * A durable run's own generator (about half the seeds, never a flood run), or
+ * undefined: drawn apart from the run's, so the other seeds' runs do not depend on it.
+ * A durable run makes about half its calls durable, loses and stalls dispatchers,
+ * and its Redis persists across restarts (AOF, `appendfsync always`).
+ */
+export function durableRandom(seed: number): Random | undefined {
+  const random = new Random(seed ^ 0x44757261);
+  return !isFloodRun(seed) && random.chance(0.5) ? random : undefined;
+}
 const IGNORE_SIGNAL_MAX_MS = 8_000;
 
 export async function runSeed(seed: number, options: RunOptions = {}): Promise<RunResult> {
@@ -74,11 +88,13 @@ export async function runSeed(seed: number, options: RunOptions = {}): Promise<R
       flood,
     });
     const windowMs = options.windowMs ?? random.int(2_000, 6_000);
+    const durable = durableRandom(seed);
     const calls = planWorkload(random.fork(), {
       windowMs,
       calls: options.calls ?? random.int(5, 40),
       dispatchers: world.options.dispatchers,
       ...(flood ? { burst: MAX_BATCH + random.int(1, 2_000) } : {}),
+      ...(durable ? { durable: durable.fork() } : {}),
     });
     const faults = planFaults(random.fork(), {
       windowMs,
@@ -86,13 +102,25 @@ export async function runSeed(seed: number, options: RunOptions = {}): Promise<R
       perSecond: options.faultsPerSecond ?? random.next() * 2,
       kinds: FAULT_KINDS.filter(() => random.chance(0.6)),
     });
+    if (durable) {
+      const lost = planFaults(durable.fork(), {
+        windowMs,
+        processes: world.options.dispatchers,
+        perSecond: durable.next() * 0.8,
+        kinds: DISPATCHER_FAULT_KINDS.filter(() => durable.chance(0.7)),
+      });
+      faults.push(...lost);
+      faults.sort((a, b) => a.at - b.at);
+    }
     try {
-      await simulate(world, checker, calls, faults, windowMs, coverage, random.fork());
+      const durability = durable ? { persisted: true } : undefined;
+      await simulate(world, checker, calls, faults, windowMs, coverage, random.fork(), durability);
     } catch (error) {
       violations.push(
         `the run threw: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
       );
     }
+    if (durable) sweepRecords(world, checker, true);
     violations.push(...world.errors);
     // Not drawn but caused (a paused or blocked worker's subscriber), so counted where it happened.
     if (world.redis.counters.cutOff > 0) {
@@ -123,9 +151,12 @@ async function simulate(
   windowMs: number,
   coverage: Record<string, number>,
   random: Random,
+  durable?: { persisted: boolean },
 ): Promise<void> {
   const { clock } = world;
   await world.start();
+  // Every terminal write announces its id once: a second announcement is a second write.
+  const settled = durable ? await listenSettled(world, checker) : undefined;
   const start = clock.now();
   world.log(
     `started: ${world.dispatchers.length} dispatcher(s), ${world.workers.length} worker(s), ${calls.length} calls, ${faults.length} faults`,
@@ -133,7 +164,7 @@ async function simulate(
   scheduleWorkload(world, checker, calls);
   for (const fault of faults) {
     clock.setTimeout(() => {
-      if (inject(world, fault, random)) {
+      if (inject(world, fault, random, durable?.persisted ?? false)) {
         coverage[fault.kind] = (coverage[fault.kind] ?? 0) + 1;
         checker.fault(fault.kind, clock.now(), clock.now() + aftermath(fault));
       }
@@ -144,29 +175,43 @@ async function simulate(
   world.stopped = true;
   world.thawAll();
   healAll(world);
+  settled?.restore();
+  // Durable tasks outlive the processes: a dead dispatcher's need a live one to adopt
+  // them, and the backlog needs a worker. The deployment is brought back, also when
+  // a start under way when faults stopped fails after.
+  const restore = () => {
+    if (world.liveDispatchers.length === 0) void world.addDispatcher();
+    if (world.running.length === 0) void world.addWorker();
+  };
+  const restoring = durable ? clock.setInterval(restore, 500) : undefined;
+  if (durable) restore();
   world.log('faults stopped');
   // A delayed call's timeout counts from when it is due.
   const maxTimeout = Math.max(0, ...calls.map((c) => c.timeoutMs + (c.delayMs ?? 0)));
-  await clock.runUntil(
-    start + windowMs + maxTimeout + LIVENESS_MARGIN_MS,
-    () => checker.pending === 0,
+  // A durable task waits for an adopter (a TTL), then runs its whole timeout again.
+  const adoption = durable ? 5_000 + maxTimeout : 0;
+  await clock.runUntil(start + windowMs + maxTimeout + adoption + LIVENESS_MARGIN_MS, () =>
+    durable ? sweepRecords(world, checker, false) : checker.pending === 0,
   );
   if (checker.pending > 0) {
     const message = `liveness: ${checker.pending} call(s) still pending ${LIVENESS_MARGIN_MS} ms past the longest timeout after faults stopped`;
     world.log(message);
     world.errors.push(message);
   }
+  clock.clearTimer(restoring);
   // Close the dispatchers, then the workers.
   let closed = 0;
-  const dispatchersClosed = world.dispatchers.map((d) =>
-    d.core.close().then(
-      () => {
-        closed++;
-        world.log(`${d.id} closed`);
-      },
-      (error: unknown) => world.errors.push(`${d.id}.close() rejected: ${String(error)}`),
-    ),
-  );
+  const dispatchersClosed = world.dispatchers
+    .filter((d) => d.state !== 'crashed')
+    .map((d) =>
+      d.core.close().then(
+        () => {
+          closed++;
+          world.log(`${d.id} closed`);
+        },
+        (error: unknown) => world.errors.push(`${d.id}.close() rejected: ${String(error)}`),
+      ),
+    );
   await clock.runUntil(
     clock.now() + DISPATCHER_DRAIN_TIMEOUT_MS + 5_000,
     () => closed === dispatchersClosed.length,
@@ -196,13 +241,14 @@ async function simulate(
     if (invalid > 0)
       world.errors.push(`${w.id} dropped ${invalid} invalid message(s) from a dispatcher`);
   }
-  for (const d of world.dispatchers) {
+  const survivors = world.dispatchers.filter((d) => d.state !== 'crashed');
+  for (const d of survivors) {
     const { invalidMessages } = d.core.stats();
     if (invalidMessages > 0) {
       world.errors.push(`${d.id} dropped ${invalidMessages} invalid message(s) from a worker`);
     }
   }
-  for (const d of world.dispatchers) {
+  for (const d of survivors) {
     const stats = d.core.stats();
     if (stats.inflight > 0 || stats.queued > 0 || stats.delayed > 0) {
       world.errors.push(
@@ -231,9 +277,48 @@ function aftermath(fault: Fault): number {
     case 'worker-drain':
     case 'worker-restart':
       return WORKER_DRAIN_TIMEOUT_MS * 2 + 1_000 + notice;
+    case 'dispatcher-crash':
+      // Its replacement starts up to 1.5 s later; its tasks are adopted a TTL after its last beat.
+      return 1_500 + 3 * OWNER_HEARTBEAT_MS + notice;
     default:
       return Math.max(0, fault.durationMs) + notice;
   }
+}
+
+/** A connection of the checker's on the settled channel: every announcement counts. */
+async function listenSettled(world: World, checker: Checker): Promise<MemoryConnection> {
+  const connection = world.redis.connect('checker');
+  connection.onMessage((_, taskId) => checker.published(taskId));
+  const channel = names(NAMESPACE).settledChannel;
+  // Subscribed again whenever it comes back from a cut (ioredis does the same).
+  connection.on('ready', () => void connection.subscribe([channel]).catch(() => undefined));
+  const subscribed = connection.subscribe([channel]);
+  await world.clock.runUntil(world.clock.now() + 1_000, () => connection.channels.length > 0);
+  await subscribed;
+  return connection;
+}
+
+/**
+ * Reads the durable records into the checker: the known tasks', and with `all`
+ * (or once they are all terminal) every record, so that a task stored by a
+ * submit that rejected or never answered is found too. True when nothing is
+ * pending any more.
+ */
+function sweepRecords(world: World, checker: Checker, all: boolean): boolean {
+  const now = world.clock.now();
+  for (const { call, taskId } of checker.awaitingRecords()) {
+    const record = readRecord(world.redis, taskId);
+    if (record) checker.stored(call, taskId, record.state, record.outcome, now);
+  }
+  if (!all && checker.pending > 0) return false;
+  for (const record of allRecords(world.redis)) {
+    if (record.call === undefined) {
+      world.errors.push(`task ${record.taskId}'s record names no call`);
+      continue;
+    }
+    checker.stored(record.call, record.taskId, record.state, record.outcome, now);
+  }
+  return checker.pending === 0;
 }
 
 /** Restores every cut connection of a live process. */
@@ -245,7 +330,7 @@ function healAll(world: World): void {
 }
 
 /** Applies one fault; false when it had nothing to hit (then it is not counted). */
-function inject(world: World, fault: Fault, random: Random): boolean {
+function inject(world: World, fault: Fault, random: Random, persisted: boolean): boolean {
   const { clock, redis } = world;
   const processes: SimProcess[] = [...world.dispatchers, ...world.workers];
   const target = processes[fault.target % processes.length]!;
@@ -273,7 +358,7 @@ function inject(world: World, fault: Fault, random: Random): boolean {
       return true;
     case 'redis-restart':
       world.log(`FAULT redis-restart, down ${fault.durationMs} ms (in flight: ${fault.inFlight})`);
-      redis.restart(fault.inFlight);
+      redis.restart(fault.inFlight, persisted);
       later(fault.durationMs, () => healAll(world));
       return true;
     case 'worker-crash':
@@ -318,6 +403,28 @@ function inject(world: World, fault: Fault, random: Random): boolean {
       world.log('FAULT worker-join');
       void world.addWorker();
       return true;
+    case 'dispatcher-crash': {
+      const live = world.liveDispatchers;
+      const victim = live[fault.target % Math.max(1, live.length)];
+      if (!victim) return false;
+      world.log(`FAULT dispatcher-crash ${victim.id}`);
+      world.crashDispatcher(victim, fault.inFlight);
+      // Another starts a little later: under the same id (it takes the tasks back at
+      // start) or a new one (it adopts them once the dead one's heartbeat lapsed).
+      const sameId = random.chance(0.5);
+      later(random.int(0, 1_500), () => {
+        if (!world.stopped) void world.addDispatcher(sameId ? victim.id : undefined);
+      });
+      return true;
+    }
+    case 'dispatcher-pause': {
+      const live = world.liveDispatchers;
+      const victim = live[fault.target % Math.max(1, live.length)];
+      if (!victim) return false;
+      world.log(`FAULT dispatcher-pause ${victim.id} for ${fault.durationMs} ms`);
+      victim.clock.freeze(fault.durationMs);
+      return true;
+    }
     case 'clock-skew':
       if (target.clock.dead) return false;
       world.log(`FAULT clock-skew ${target.id} to ${fault.durationMs} ms`);

@@ -3,13 +3,15 @@
  * dispatcher, what its handler does, its timeout, retries and signal, and its
  * payload size (some near the message limit, a few over it).
  */
-import type { Checker } from './checker.js';
+import type { Checker, Outcome } from './checker.js';
 import type { Random } from './random.js';
 import {
   HANDLER,
+  MAX_ATTEMPTS,
   MAX_MESSAGE_BYTES,
   type Mode,
   type Payload,
+  type SimDispatcher,
   SMALL_MESSAGE_BYTES,
   type World,
 } from './world.js';
@@ -29,6 +31,10 @@ export interface PlannedCall {
   priority?: number;
   /** Ms it waits before it is due; undefined: none. Its timeout counts from then. */
   delayMs?: number;
+  /** A durable task: `submit()`; its abort is a `cancel(id)`. */
+  durable?: boolean;
+  /** Durable: another call waits for its outcome with `result(id)` on some live dispatcher. */
+  awaitResult?: boolean;
 }
 
 export interface WorkloadPlan {
@@ -37,6 +43,11 @@ export interface WorkloadPlan {
   dispatchers: number;
   /** Calls made at one instant on the first dispatcher, on top of the others: a flood run's burst. */
   burst?: number;
+  /**
+   * A durable run's own generator: about half its calls are durable. Drawn apart
+   * from the rest, so a run without durable tasks is the same as before they existed.
+   */
+  durable?: Random;
 }
 
 const MODES: readonly Mode[] = [
@@ -85,6 +96,11 @@ export function planWorkload(random: Random, plan: WorkloadPlan): PlannedCall[] 
       ...(random.chance(0.3) ? { priority: random.int(-3, 3) } : {}),
       ...(random.chance(0.15) ? { delayMs: random.int(0, 2_000) } : {}),
     });
+    if (plan.durable?.chance(0.5)) {
+      const planned = calls[calls.length - 1]!;
+      planned.durable = true;
+      planned.awaitResult = plan.durable.chance(0.5);
+    }
   }
   // A burst: small, quick calls all at once, so frames carry more than MAX_BATCH messages each way.
   // Early, before most faults: it is there to fill frames, and a fault would take its worker away.
@@ -124,15 +140,36 @@ export function scheduleWorkload(world: World, checker: Checker, calls: readonly
 }
 
 function dispatchOne(world: World, checker: Checker, planned: PlannedCall): void {
+  const { call } = planned;
+  const live = world.liveDispatchers;
+  if (live.length === 0) {
+    world.log(`call ${call} not made: no dispatcher is up`);
+    return;
+  }
+  const dispatcher = live[planned.dispatcher % live.length]!;
+  // The application runs on the dispatcher's process: paused, it makes the call once it runs again.
+  dispatcher.clock.run(() => {
+    if (planned.durable) submitOne(world, checker, planned, dispatcher);
+    else dispatchOn(world, checker, planned, dispatcher);
+  });
+}
+
+function dispatchOn(
+  world: World,
+  checker: Checker,
+  planned: PlannedCall,
+  dispatcher: SimDispatcher,
+): void {
   const { clock } = world;
   const { call, payload, timeoutMs, retries } = planned;
-  const dispatcher = world.dispatchers[planned.dispatcher]!;
   checker.dispatched(call, payload.echo, dispatcher.maxAttempts + retries, clock.now());
+  dispatcher.open.add(call);
   let signal: AbortSignal | undefined;
   if (planned.abortAfterMs !== undefined) {
     const controller = new AbortController();
     signal = controller.signal;
-    clock.setTimeout(() => {
+    // The caller's own timer, on its process: a dispatcher that died aborts nothing.
+    dispatcher.clock.setTimeout(() => {
       world.log(`call ${call}: signal aborted`);
       controller.abort();
     }, planned.abortAfterMs);
@@ -157,22 +194,87 @@ function dispatchOne(world: World, checker: Checker, planned: PlannedCall): void
   }
   promise.then(
     (value) => {
+      dispatcher.open.delete(call);
       world.log(`call ${call} settled ok`);
       checker.settled(call, { ok: true, value }, clock.now());
     },
     (error: unknown) => {
-      const code = (error as { code?: unknown } | null)?.code;
-      const message = (error as { message?: unknown } | null)?.message;
-      world.log(`call ${call} settled ${String(code)}`);
-      checker.settled(
-        call,
-        {
-          ok: false,
-          code: typeof code === 'string' ? code : 'NOT_A_DISPATCH_ERROR',
-          message: String(message),
-        },
-        clock.now(),
-      );
+      dispatcher.open.delete(call);
+      const failed = failure(error);
+      world.log(`call ${call} settled ${failed.code}`);
+      checker.settled(call, failed, clock.now());
     },
   );
+}
+
+/** A durable call: `submit()`, then perhaps a `cancel(id)` and a `result(id)` elsewhere. */
+function submitOne(
+  world: World,
+  checker: Checker,
+  planned: PlannedCall,
+  dispatcher: SimDispatcher,
+): void {
+  const { clock } = world;
+  const { call, payload, timeoutMs, retries } = planned;
+  // An adopted task runs under its adopter's maxAttempts: the largest any dispatcher draws.
+  checker.dispatched(call, payload.echo, MAX_ATTEMPTS + retries, clock.now(), true);
+  dispatcher.open.add(call);
+  world.log(
+    `call ${call} submitted on ${dispatcher.id}: ${payload.mode} ${payload.delayMs} ms, timeout ${timeoutMs}, retries ${retries}, pad ${payload.pad?.length ?? 0}${planned.priority === undefined ? '' : `, priority ${planned.priority}`}${planned.delayMs === undefined ? '' : `, due in ${planned.delayMs} ms`}`,
+  );
+  dispatcher.core
+    .submit(HANDLER, payload, {
+      timeoutMs,
+      retries,
+      ...(planned.key === undefined ? {} : { key: planned.key }),
+      ...(planned.priority === undefined ? {} : { priority: planned.priority }),
+      ...(planned.delayMs === undefined ? {} : { delayMs: planned.delayMs }),
+    })
+    .then(
+      (taskId) => {
+        dispatcher.open.delete(call);
+        world.log(`call ${call} stored as ${taskId}`);
+        checker.submitted(call, taskId);
+        if (planned.abortAfterMs !== undefined) {
+          clock.setTimeout(() => cancelOne(world, call, taskId), planned.abortAfterMs);
+        }
+        if (planned.awaitResult) awaitOne(world, checker, call, taskId, planned.dispatcher);
+      },
+      (error: unknown) => {
+        dispatcher.open.delete(call);
+        const failed = failure(error);
+        world.log(`call ${call} not stored: ${failed.code}`);
+        checker.submitFailed(call, failed, clock.now());
+      },
+    );
+}
+
+function cancelOne(world: World, call: number, taskId: string): void {
+  const d = world.liveDispatchers[call % Math.max(1, world.liveDispatchers.length)];
+  if (!d) return;
+  world.log(`call ${call}: cancel(${taskId}) on ${d.id}`);
+  d.core.cancel(taskId).then(
+    (cancelled) => world.log(`call ${call}: cancel answered ${cancelled}`),
+    (error: unknown) => world.log(`call ${call}: cancel rejected ${failure(error).code}`),
+  );
+}
+
+function awaitOne(world: World, checker: Checker, call: number, taskId: string, pick: number) {
+  const live = world.liveDispatchers;
+  const d = live[(pick + 1) % Math.max(1, live.length)];
+  if (!d) return;
+  d.core.result(taskId, { timeoutMs: 20_000 }).then(
+    (value) => checker.resultHeard(call, { ok: true, value }),
+    (error: unknown) => checker.resultHeard(call, failure(error)),
+  );
+}
+
+function failure(error: unknown): Outcome & { ok: false } {
+  const code = (error as { code?: unknown } | null)?.code;
+  const message = (error as { message?: unknown } | null)?.message;
+  return {
+    ok: false,
+    code: typeof code === 'string' ? code : 'NOT_A_DISPATCH_ERROR',
+    message: String(message),
+  };
 }

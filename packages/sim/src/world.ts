@@ -36,6 +36,10 @@ export const FLOOD_QUEUE = 30_000;
 export const WORKER_DRAIN_TIMEOUT_MS = 1_500;
 export const DISPATCHER_DRAIN_TIMEOUT_MS = 1_000;
 export const HANDLER = 'job';
+/** Dispatchers draw their `maxAttempts` from 1 to this. */
+export const MAX_ATTEMPTS = 3;
+/** The dispatchers' owner heartbeat: a dead one's durable tasks are adopted 3 × this after its last beat. */
+export const OWNER_HEARTBEAT_MS = 100;
 
 /** What a simulated handler does with a run. */
 export type Mode = 'sync' | 'async' | 'retryable' | 'throw' | 'ignore-signal' | 'abortable';
@@ -68,6 +72,8 @@ export interface SimDispatcher extends SimProcess {
   readonly maxAttempts: number;
   /** Its selection strategy, drawn per dispatcher. */
   readonly strategy: StrategyName;
+  /** Calls made on it that have not settled: abandoned if it dies. */
+  readonly open: Set<number>;
 }
 
 export interface SimWorker extends SimProcess {
@@ -141,6 +147,9 @@ export class World {
   /** Runs per call so far (for `retryable`'s first failures). */
   readonly #runs = new Map<number, number>();
   #workerSeq = 0;
+  #dispatcherSeq = 0;
+  /** Durable task ids: from the run, so that it replays the same. */
+  #taskSeq = 0;
   readonly #configs = new Map<string, WorkerConfig>();
   /** Faults have stopped and the run is settling and closing: no process joins now. */
   stopped = false;
@@ -162,7 +171,8 @@ export class World {
 
   /** Starts the dispatchers and the first workers, letting the clock run until they are up. */
   async start(): Promise<void> {
-    for (let i = 0; i < this.options.dispatchers; i++) this.#addDispatcher(`d${i + 1}`);
+    for (let i = 0; i < this.options.dispatchers; i++)
+      this.#addDispatcher(`d${++this.#dispatcherSeq}`);
     const started: Array<Promise<unknown>> = this.dispatchers.map((d) =>
       d.core.start().then(() => this.log(`${d.id} started (${d.strategy})`)),
     );
@@ -184,39 +194,83 @@ export class World {
     };
   }
 
-  #addDispatcher(id: string): void {
+  #addDispatcher(id: string): SimDispatcher {
     const clock = new ProcessClock(this.clock);
     const transport = new MemoryTransport(this.redis, { clock, gate: clock });
-    const maxAttempts = this.#random.int(1, 3);
+    const maxAttempts = this.#random.int(1, MAX_ATTEMPTS);
     // Every strategy keeps the same rules: the checker holds each of them to it.
     const strategy = this.#random.pick(STRATEGY_NAMES);
-    const core = createDispatcherCore(transport, {
-      namespace: NAMESPACE,
-      id,
-      logger: this.#logger(id),
-      timeoutMs: 5_000,
-      ackTimeoutMs: 600,
-      reconcileIntervalMs: 100,
-      maxAttempts,
-      strategy,
-      maxMessageBytes: this.options.flood ? FLOOD_MESSAGE_BYTES : MAX_MESSAGE_BYTES,
-      drainTimeoutMs: DISPATCHER_DRAIN_TIMEOUT_MS,
-      leaveGraceMs: WORKER_DRAIN_TIMEOUT_MS + 1_000,
-      retryBackoffMs: 50,
-      maxRetryBackoffMs: 400,
-    });
-    this.dispatchers.push({
+    const core = createDispatcherCore(
+      transport,
+      {
+        namespace: NAMESPACE,
+        id,
+        logger: this.#logger(id),
+        timeoutMs: 5_000,
+        ackTimeoutMs: 600,
+        reconcileIntervalMs: 100,
+        maxAttempts,
+        strategy,
+        maxMessageBytes: this.options.flood ? FLOOD_MESSAGE_BYTES : MAX_MESSAGE_BYTES,
+        drainTimeoutMs: DISPATCHER_DRAIN_TIMEOUT_MS,
+        leaveGraceMs: WORKER_DRAIN_TIMEOUT_MS + 1_000,
+        retryBackoffMs: 50,
+        maxRetryBackoffMs: 400,
+        // A dead dispatcher's durable tasks are adopted 300 ms after its last beat.
+        ownerHeartbeatMs: OWNER_HEARTBEAT_MS,
+      },
+      { taskId: () => `task-${++this.#taskSeq}` },
+    );
+    const dispatcher: SimDispatcher = {
       kind: 'dispatcher',
       id,
       clock,
       core,
       maxAttempts,
       strategy,
+      open: new Set(),
       command: () => transport.command,
       subscriber: () => transport.subscriber,
       connections: () => [transport.command, transport.subscriber].filter((c) => c !== undefined),
       state: 'running',
-    });
+    };
+    this.dispatchers.push(dispatcher);
+    return dispatcher;
+  }
+
+  /**
+   * Starts a dispatcher after the run began: under a new id, or under `id` again
+   * (a restart); resolves when its start() settles.
+   */
+  addDispatcher(id = `d${++this.#dispatcherSeq}`): Promise<void> {
+    const d = this.#addDispatcher(id);
+    this.log(`${id} starting (${d.strategy})`);
+    return d.core.start().then(
+      () => this.log(`${id} started`),
+      (error: unknown) => {
+        if (d.state === 'running') d.state = 'failed';
+        this.log(`${id} failed to start: ${String(error).slice(0, 160)}`);
+      },
+    );
+  }
+
+  /** Dispatchers that are up: calls go to them. */
+  get liveDispatchers(): SimDispatcher[] {
+    return this.dispatchers.filter((d) => d.state === 'running');
+  }
+
+  /** A dispatcher dies (SIGKILL): its timers stop, its connections close, its open calls are abandoned. */
+  crashDispatcher(d: SimDispatcher, inFlight: InFlight): void {
+    if (d.state !== 'running') return;
+    d.state = 'crashed';
+    d.clock.kill();
+    for (const connection of d.connections()) {
+      connection.drop(inFlight);
+      connection.close();
+    }
+    for (const call of d.open) this.#checker.abandoned(call);
+    d.open.clear();
+    this.log(`${d.id} CRASHED`);
   }
 
   /** Starts a worker (a new id, or `id` again for a restart); resolves when its start() settles. */
@@ -324,6 +378,7 @@ export class World {
       worker.clock.thaw();
       worker.thread.thaw();
     }
+    for (const d of this.dispatchers) d.clock.thaw();
   }
 
   /** The worker closes gracefully. */

@@ -210,3 +210,51 @@ describe('cancel(id) racing the owner’s claim', () => {
     await closeOn(s, owner.d);
   });
 });
+
+describe('orphans: active tasks of ours in Redis that we do not run', () => {
+  it('a submit whose write applied but whose reply was lost rejects REDIS_ERROR, and its task still runs, once', async () => {
+    const s = setup(BEAT);
+    const { w, got } = holding(s, 'w1', 8);
+    await s.join(w);
+    await s.start();
+    await s.clock.advance(300);
+    const submitted = s.dispatcher.submit('echo', 'lost-reply');
+    submitted.catch(() => undefined);
+    // Redis applies the write (the task is claimed by d1), and the connection drops before the reply.
+    s.transport.command!.drop('applied');
+    await s.clock.advance(50);
+    s.transport.command!.restore();
+    await expect(run(s, submitted)).rejects.toMatchObject({ code: ErrorCode.REDIS_ERROR });
+    // Found by the sweep every few beats, and run.
+    await advanceUntil(s, () => got.length === 1, 2_000);
+    expect(got[0]!.payload).toBe('lost-reply');
+    expect(s.dispatcher.stats().durable.orphans).toBe(1);
+    await run(s, w.finish(got[0]!, 'done'));
+    await expect(run(s, s.dispatcher.result(got[0]!.id))).resolves.toBe('done');
+    await s.clock.advance(2_000);
+    expect(got).toHaveLength(1);
+  });
+
+  it('a claim Redis ran twice (re-sent after a lost reply) strands nothing: the first batch is found and run', async () => {
+    const s = setup(BEAT);
+    await s.start();
+    const a = await run(s, s.dispatcher.submit('echo', 'A'));
+    const b = await run(s, s.dispatcher.submit('echo', 'B'));
+    const store = s.transport.durableStore();
+    const claim = store.claim.bind(store);
+    let first = true;
+    store.claim = async (owner, n, now) => {
+      if (first) {
+        first = false;
+        // The first run's answer never arrives; the re-sent command claims again.
+        await claim(owner, 1, now);
+      }
+      return claim(owner, n, now);
+    };
+    const w = s.worker('w1', (task) => ({ ok: task.payload }));
+    await s.join(w);
+    await expect(run(s, s.dispatcher.result(a, { timeoutMs: 10_000 }))).resolves.toBe('A');
+    await expect(run(s, s.dispatcher.result(b, { timeoutMs: 10_000 }))).resolves.toBe('B');
+    expect(s.dispatcher.stats().durable.orphans).toBe(1);
+  });
+});

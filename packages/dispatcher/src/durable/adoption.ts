@@ -9,6 +9,12 @@
  * the rest run here with a new attempt (or go back to the backlog if no worker
  * has room). The old owner, if it was only paused, is fenced by the store: its
  * late writes are refused and counted on its side.
+ *
+ * And its own orphans: an active task of this dispatcher's in Redis that it
+ * does not run. A store command whose reply was lost (the connection dropped
+ * after Redis applied it) leaves one — a claim, or a submit's write that
+ * claimed its task — and nothing else would ever finish it while this
+ * dispatcher lives. {@link Adoption.sweepOrphans} finds and runs them.
  */
 import { errorMessage } from '@ringcast/protocol';
 import type { ClaimLoop } from './claim-loop.js';
@@ -17,11 +23,15 @@ import type { OutcomeWriter } from './outcome-writer.js';
 import { parkedOutcomes } from './parked-outcomes.js';
 import type { DurableRecord } from './record.js';
 
+/** Every how many owner heartbeats this dispatcher looks for orphans of its own. */
+export const ORPHAN_SWEEP_BEATS = 5;
+
 export class Adoption {
   readonly #c: DurableContext;
   readonly #claims: ClaimLoop;
   readonly #writer: OutcomeWriter;
   #scanning = false;
+  #beats = 0;
 
   constructor(context: DurableContext, claims: ClaimLoop, writer: OutcomeWriter) {
     this.#c = context;
@@ -42,6 +52,17 @@ export class Adoption {
     host.replayParked(frames);
   }
 
+  /** After each owner heartbeat: dead owners' tasks; every few beats, our own orphans. */
+  async afterBeat(): Promise<void> {
+    await this.scan();
+    if (++this.#beats % ORPHAN_SWEEP_BEATS !== 0) return;
+    try {
+      await this.sweepOrphans();
+    } catch (error) {
+      this.#c.host.log.warn('durable', `looking for orphaned tasks failed: ${errorMessage(error)}`);
+    }
+  }
+
   /** Looks for dead owners and adopts their tasks; one scan at a time. */
   async scan(): Promise<void> {
     if (this.#scanning || this.#c.stopped()) return;
@@ -60,6 +81,31 @@ export class Adoption {
     } finally {
       this.#scanning = false;
     }
+  }
+
+  /**
+   * Runs the active tasks Redis says are ours that we do not know. The set is
+   * read after every store command sent before it (one connection answers in
+   * order), so a claim or add whose reply is on its way has its tasks in the
+   * ledger by then or runs them after — the ledger keeps it to one copy; a task
+   * whose terminal write or release is under way is left to that write.
+   */
+  async sweepOrphans(): Promise<void> {
+    if (this.#c.stopped()) return;
+    const { host, store } = this.#c;
+    const ids = await store.activeIds(host.id);
+    const orphans = ids.filter((id) => !host.ledger.byId(id) && !this.#writer.isWriting(id));
+    if (orphans.length === 0) return;
+    const records = await Promise.all(orphans.map((id) => store.get(id)));
+    const now = host.clock.now();
+    for (const record of records) {
+      // Settled or taken from us meanwhile, or known by now: nothing to do.
+      if (record?.state !== 'active' || record.owner !== host.id) continue;
+      if (host.ledger.byId(record.id) || this.#writer.isWriting(record.id)) continue;
+      this.#c.stats.orphans++;
+      this.#claims.run(record, now);
+    }
+    host.queue.pump();
   }
 
   /** The parked replies; none if Redis refused (the tasks then run again: at least once). */

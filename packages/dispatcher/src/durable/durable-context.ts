@@ -38,6 +38,8 @@ export interface DurableHost {
   readonly delivery: Pick<Delivery, 'send'>;
   readonly settlement: Pick<Settlement, 'fail'>;
   readonly transport: Pick<DispatcherTransport, 'publish' | 'durableStore' | 'takeParked'>;
+  /** A new durable task's id. */
+  newTaskId(): string;
   /** Handles replies parked for this dispatcher's id that no durable task took (recovery.ts). */
   replayParked(frames: readonly string[]): void;
   /** Why no task is taken now (not started, closed), or undefined while running. */
@@ -54,6 +56,8 @@ export interface DurableStats {
   adopted: number;
   /** Adopted tasks settled from a result their worker parked for the dead dispatcher: not run again. */
   parkedSettled: number;
+  /** Active tasks of ours in Redis that we did not run (a store reply lost), found and run. */
+  orphans: number;
   /** Terminal writes refused because another owner held the task. */
   staleSettles: number;
   /** Terminal writes refused because the task had finished already. */
@@ -69,6 +73,7 @@ export function emptyDurableStats(): DurableStats {
     claimed: 0,
     adopted: 0,
     parkedSettled: 0,
+    orphans: 0,
     staleSettles: 0,
     lateWrites: 0,
     dropped: 0,

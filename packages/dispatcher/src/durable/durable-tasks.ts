@@ -8,7 +8,6 @@
  * durable `dispatch()` here, `result()` anywhere — wait in {@link OutcomeWaiters}.
  */
 import { ErrorCode, errorMessage, isValidId, type Timer } from '@ringcast/protocol';
-import { nanoid } from 'nanoid';
 import { encodePayload } from '../admission.js';
 import { DispatchError } from '../errors.js';
 import { exactTaskBytes, tooLargeForWorkers } from '../task-size.js';
@@ -84,7 +83,7 @@ export class DurableTasks {
     );
     const claims = new ClaimLoop(context, writer);
     const adoption = new Adoption(context, claims, writer);
-    const presence = new OwnerPresence(context, () => adoption.scan());
+    const presence = new OwnerPresence(context, () => adoption.afterBeat());
     const running: Running = { context, presence, claims, writer, adoption, timers: [] };
     await presence.start();
     this.#running = running;
@@ -213,7 +212,7 @@ export class DurableTasks {
     }
     const call = readDurableOptions(options, host.options.timeoutMs, now);
     const payloadJson = encodePayload(payload);
-    const id = nanoid();
+    const id = host.newTaskId();
     const bytes = exactTaskBytes(id, host.id, handler, payloadJson);
     const { maxMessageBytes } = host.options;
     if (bytes > maxMessageBytes) {
@@ -383,7 +382,7 @@ export class DurableTasks {
   onSettled(data: string): void {
     const writer = this.#running?.writer;
     for (const id of data.split(' ')) {
-      if (this.#waiters.has(id) && !writer?.writing(id)) this.#check(id);
+      if (this.#waiters.has(id) && !writer?.isWriting(id)) this.#check(id);
     }
   }
 

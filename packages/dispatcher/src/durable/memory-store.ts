@@ -74,16 +74,25 @@ export class MemoryStore implements DurableStore {
     const names = this.#names;
     return this.#connection.command((redis): AddResult => {
       if (redis.exists(request.taskKey)) return 'exists';
-      if (request.placement !== 'claimed' && request.maxBacklog !== undefined) {
+      // An owner whose heartbeat lapsed must not take it (nobody would adopt it): it waits.
+      const ownerLapsed =
+        request.placement === 'claimed' &&
+        !redis.exists(names.dispatcherHeartbeatKey(request.owner!));
+      const placement = ownerLapsed ? 'waiting' : request.placement;
+      if (placement !== 'claimed' && request.maxBacklog !== undefined) {
         const waiting = redis.zcard(names.backlogKey) + redis.zcard(names.delayedKey);
         if (waiting >= request.maxBacklog) return 'full';
       }
       redis.hmset(request.taskKey, request.fields);
-      if (request.placement === 'claimed') {
+      if (placement === 'claimed') {
         redis.sadd(names.activeKey(request.owner!), [request.id]);
         return 'claimed';
       }
-      const index = request.placement === 'delayed' ? names.delayedKey : names.backlogKey;
+      if (ownerLapsed) {
+        redis.hset(request.taskKey, 'state', 'waiting');
+        redis.hdel(request.taskKey, ['owner']);
+      }
+      const index = placement === 'delayed' ? names.delayedKey : names.backlogKey;
       redis.zadd(index, [[request.score, request.id]]);
       return 'added';
     });
@@ -93,6 +102,8 @@ export class MemoryStore implements DurableStore {
     checkClaim(owner, n, now);
     const names = this.#names;
     const raws = await this.#connection.command((redis) => {
+      // Tasks an owner whose heartbeat lapsed took now would be adopted by nobody.
+      if (!redis.exists(names.dispatcherHeartbeatKey(owner))) return [];
       const due = redis.zrangebyscore(names.delayedKey, Number.NEGATIVE_INFINITY, now, {
         offset: 0,
         count: DUE_BATCH,
@@ -289,6 +300,14 @@ export class MemoryStore implements DurableStore {
       return mine;
     });
     return quarantine(raws, owner, this.#clock.now(), this);
+  }
+
+  async activeIds(owner: string): Promise<string[]> {
+    checkId('owner', owner);
+    const active = this.#names.activeKey(owner);
+    return this.#connection.command((redis) =>
+      redis.smembers(active).filter((id) => isValidId(id)),
+    );
   }
 
   async counts(): Promise<StoreCounts> {

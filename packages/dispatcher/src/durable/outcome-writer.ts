@@ -36,7 +36,7 @@ export class OutcomeWriter {
   readonly #dropped = new Set<string>();
   /** Tasks given back at close: their rejection releases them instead. */
   readonly #releasing = new Set<string>();
-  /** Tasks whose terminal write is in flight: it wakes their waiters, no read needed. */
+  /** Tasks whose terminal write or release is under way (retries included): ours in Redis, gone here. */
   readonly #writing = new Set<string>();
   /** Reads a task's record and wakes its waiters if it finished. */
   readonly #readBack: (id: string) => void;
@@ -45,11 +45,6 @@ export class OutcomeWriter {
     this.#c = context;
     this.#freed = freed;
     this.#readBack = readBack;
-  }
-
-  /** Whether a terminal write of `id` is in flight here: its settled announcement needs no read. */
-  writing(id: string): boolean {
-    return this.#writing.has(id);
   }
 
   /** An attempt of durable `task` went to `worker`: recorded, fenced by ownership. */
@@ -117,6 +112,14 @@ export class OutcomeWriter {
     this.#releasing.add(id);
   }
 
+  /**
+   * Whether a terminal write or release of `id` is under way: the write wakes
+   * its waiters, so its settled announcement needs no read.
+   */
+  isWriting(id: string): boolean {
+    return this.#writing.has(id);
+  }
+
   /** The fenced terminal write; then the callers hear the truth. Retried while Redis refuses it. */
   write(id: string, outcome: Outcome): void {
     this.#writing.add(id);
@@ -146,9 +149,8 @@ export class OutcomeWriter {
           return;
         case 'stale':
           // Its real owner's outcome reaches the waiters through the settled channel; one
-          // announced while this write was in flight was not read (`writing`): read it now.
+          // announced while this write was under way was not read (`isWriting`): read it now.
           stats.staleSettles++;
-          this.#writing.delete(id);
           if (waiters.has(id)) this.#readBack(id);
           return;
       }
@@ -158,17 +160,21 @@ export class OutcomeWriter {
   /** Gives an active task of ours back to the backlog. */
   release(id: string): void {
     const { host, store, stats, writes } = this.#c;
+    this.#writing.add(id);
     writes.track(
-      store.release(id, host.id, host.clock.now()).then(
-        (released) => {
-          if (released) stats.released++;
-        },
-        (error: unknown) =>
-          host.log.warn(
-            'durable',
-            `giving ${id} back to the backlog failed: ${errorMessage(error)}`,
-          ),
-      ),
+      store
+        .release(id, host.id, host.clock.now())
+        .then(
+          (released) => {
+            if (released) stats.released++;
+          },
+          (error: unknown) =>
+            host.log.warn(
+              'durable',
+              `giving ${id} back to the backlog failed: ${errorMessage(error)}`,
+            ),
+        )
+        .finally(() => this.#writing.delete(id)),
     );
   }
 }

@@ -1,8 +1,8 @@
 /**
  * This dispatcher as an owner of durable tasks: registered with a heartbeat
  * that lives 3 × `ownerHeartbeatMs`, refreshed every `ownerHeartbeatMs`. Each
- * beat is followed by `afterBeat` (the look for dead owners), so a dead
- * dispatcher's tasks are adopted within one heartbeat of its key lapsing.
+ * beat is followed by `afterBeat` (the look for dead owners and orphans), so a
+ * dead dispatcher's tasks are adopted within one heartbeat of its key lapsing.
  */
 import { hostname } from 'node:os';
 import { errorMessage, type Timer } from '@ringcast/protocol';

@@ -114,27 +114,41 @@ function script(body: string): LuaScript {
 
 /**
  * Adds a run of tasks.
- * KEYS: backlog, delayed. ARGV: per task [key, owner's active set (its key when unclaimed),
- * placement, score, maxBacklog ('' for none), id, then its fields and values].
+ * KEYS: backlog, delayed. ARGV: per task [key, owner's active set, owner's heartbeat (its key for
+ * both when unclaimed), placement, score, maxBacklog ('' for none), id, then its fields and values].
  * Returns per task 'added' | 'claimed' | 'full' | 'exists'.
+ * A claim by an owner whose heartbeat lapsed (paused, or its write held up past its TTL) would
+ * make a task nobody adopts: the task waits in the backlog instead.
  */
 export const ADD = script(`
 local writes = { byKey = {} }
 -- Tasks this run put in the backlog or the delayed set: their ZADD waits for the run's end.
 local queued = 0
+-- Whether each owner's heartbeat lives: it cannot change while the script runs.
+local alive = {}
 local function add(i, a)
-  local key, placement, max, id = a[1], a[3], a[5], a[6]
+  local key, placement, max, id = a[1], a[4], a[6], a[7]
   if redis.call('EXISTS', key) == 1 then return 'exists' end
+  local demoted = false
+  if placement == 'claimed' then
+    if alive[a[3]] == nil then alive[a[3]] = redis.call('EXISTS', a[3]) == 1 end
+    demoted = not alive[a[3]]
+    if demoted then placement = 'waiting' end
+  end
   if placement ~= 'claimed' and max ~= '' then
     local waiting = redis.call('ZCARD', KEYS[1]) + redis.call('ZCARD', KEYS[2]) + queued
     if waiting >= tonumber(max) then return 'full' end
   end
-  redis.call('HSET', key, unpack(a, 7))
+  redis.call('HSET', key, unpack(a, 8))
   if placement == 'claimed' then
     deferred(writes, 'SADD', a[2], i, id)
     return 'claimed'
   end
-  deferred(writes, 'ZADD', placement == 'delayed' and KEYS[2] or KEYS[1], i, a[4], id)
+  if demoted then
+    redis.call('HSET', key, 'state', 'waiting')
+    redis.call('HDEL', key, 'owner')
+  end
+  deferred(writes, 'ZADD', placement == 'delayed' and KEYS[2] or KEYS[1], i, a[5], id)
   queued = queued + 1
   return 'added'
 end
@@ -145,11 +159,13 @@ return replies
 `);
 
 /**
- * KEYS: backlog, delayed, owner's active set.
+ * KEYS: backlog, delayed, owner's active set, owner's heartbeat.
  * ARGV: owner, n, now, task key prefix, due batch.
- * Returns { { id, HGETALL }, ... } of the claimed tasks.
+ * Returns { { id, HGETALL }, ... } of the claimed tasks: none for an owner whose
+ * heartbeat lapsed (tasks it took now would be adopted by nobody).
  */
 export const CLAIM = script(`
+if redis.call('EXISTS', KEYS[4]) == 0 then return {} end
 local owner, n, now, prefix = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4]
 local due = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, tonumber(ARGV[5]))
 for _, id in ipairs(due) do

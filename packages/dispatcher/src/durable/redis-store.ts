@@ -125,9 +125,11 @@ export class RedisStore implements DurableStore {
   async #sendAdds(requests: readonly AddRequest[]): Promise<Array<AddResult | Error>> {
     const names = this.#names;
     const args = requests.map((request) => {
+      const claimed = request.owner !== undefined;
       const op = [
         request.taskKey,
-        request.owner === undefined ? request.taskKey : names.activeKey(request.owner),
+        claimed ? names.activeKey(request.owner!) : request.taskKey,
+        claimed ? names.dispatcherHeartbeatKey(request.owner!) : request.taskKey,
         request.placement,
         String(request.score),
         request.maxBacklog === undefined ? '' : String(request.maxBacklog),
@@ -153,7 +155,12 @@ export class RedisStore implements DurableStore {
     const names = this.#names;
     const reply = await this.#batcher.push(this.#alone, {
       script: CLAIM,
-      keys: [names.backlogKey, names.delayedKey, names.activeKey(owner)],
+      keys: [
+        names.backlogKey,
+        names.delayedKey,
+        names.activeKey(owner),
+        names.dispatcherHeartbeatKey(owner),
+      ],
       args: [owner, String(n), String(now), names.taskKeyPrefix, String(DUE_BATCH)],
     });
     return quarantine(rawRecords(reply), owner, now, this);
@@ -330,6 +337,12 @@ export class RedisStore implements DurableStore {
       [owner, names.taskKeyPrefix],
     );
     return quarantine(rawRecords(reply), owner, this.#clock.now(), this);
+  }
+
+  async activeIds(owner: string): Promise<string[]> {
+    checkId('owner', owner);
+    const ids = await this.#redis.smembers(this.#names.activeKey(owner));
+    return ids.filter((id) => isValidId(id));
   }
 
   async counts(): Promise<StoreCounts> {

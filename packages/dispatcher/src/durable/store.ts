@@ -84,7 +84,8 @@ export interface DurableStore {
   /**
    * Adds a new task: `delayed` when `runAt > now`, else `waiting` in the
    * backlog; or, with `claimBy`, straight to `active` owned by it (attempts
-   * stay 0: the submitter had capacity). `'full'` with nothing written when
+   * stay 0: the submitter had capacity) — unless its heartbeat has lapsed (it
+   * was paused, or the write was held up past its TTL): then it waits (`added`). `'full'` with nothing written when
    * `maxBacklog` is set and that many tasks wait already; `'exists'` if the id
    * is taken (also by a finished record not yet expired).
    */
@@ -93,8 +94,10 @@ export interface DurableStore {
    * Moves delayed tasks due by `now` to the backlog (up to `DUE_BATCH` a call,
    * earliest first), then claims up to `n` waiting tasks for `owner`, highest
    * priority first, then oldest: state active, owner set, in its active set.
-   * Two owners never get the same task. A claimed record that cannot be read is
-   * failed at once (`INVALID_MESSAGE`) instead of returned.
+   * Two owners never get the same task. An owner whose heartbeat has lapsed
+   * gets none: it may have been adopted, and what it took now nobody would adopt.
+   * A claimed record that cannot be read is failed at once (`INVALID_MESSAGE`)
+   * instead of returned.
    */
   claim(owner: string, n: number, now: number): Promise<DurableRecord[]>;
   /**
@@ -164,6 +167,8 @@ export interface DurableStore {
    * tasks are dropped from it. A record that cannot be read is failed at once.
    */
   reclaim(owner: string): Promise<DurableRecord[]>;
+  /** The ids in `owner`'s active set (its active tasks, but for a write in flight). */
+  activeIds(owner: string): Promise<string[]>;
   /** How many tasks wait, are delayed, and are active (for stats; not one atomic read). */
   counts(): Promise<StoreCounts>;
   /** Records read back that could not be decoded, by the field that failed. */

@@ -67,6 +67,12 @@ function task(id: string, extra: Partial<NewRecord> = {}): NewRecord {
 
 const ids = (records: readonly DurableRecord[]): string[] => records.map((r) => r.id);
 
+/** Live heartbeats for the owners d1 and d2: a store lets only a live owner claim. */
+async function beats(store: DurableStore): Promise<void> {
+  await store.beat('d1', '{}', 'inc-1', HOUR);
+  await store.beat('d2', '{}', 'inc-2', HOUR);
+}
+
 async function rejection(promise: Promise<unknown>): Promise<RingcastError> {
   try {
     await promise;
@@ -88,6 +94,11 @@ export function describeStoreContract(label: string, open: () => Promise<StoreHa
       store = h.store();
       n = h.names;
     });
+
+    /** Registers owners with a live heartbeat: an owner whose heartbeat lapsed claims nothing. */
+    async function alive(...owners: string[]): Promise<void> {
+      for (const owner of owners) await store.beat(owner, '{}', `inc-${owner}`, HOUR);
+    }
 
     afterEach(async () => {
       await h.close();
@@ -130,6 +141,7 @@ export function describeStoreContract(label: string, open: () => Promise<StoreHa
       });
 
       it('stores a task due later as delayed, and claims it only once due', async () => {
+        await alive('d1');
         const now = h.now();
         await store.add(task('later', { runAt: now + 1_000 }), { now });
         expect((await store.get('later'))!.state).toBe('delayed');
@@ -149,6 +161,7 @@ export function describeStoreContract(label: string, open: () => Promise<StoreHa
       });
 
       it('with claimBy, stores the task active for its submitter, attempts still 0', async () => {
+        await alive('d1', 'd2');
         const now = h.now();
         await store.beat('d1', '{}', 'inc-1', HOUR);
         expect(await store.add(task('mine'), { now, claimBy: 'd1' })).toBe('claimed');
@@ -167,6 +180,7 @@ export function describeStoreContract(label: string, open: () => Promise<StoreHa
       });
 
       it('refuses with full, writing nothing, once maxBacklog tasks wait or are delayed', async () => {
+        await alive('d1', 'd2');
         const now = h.now();
         expect(await store.add(task('a'), { now, maxBacklog: 2 })).toBe('added');
         expect(await store.add(task('b', { runAt: now + HOUR }), { now, maxBacklog: 2 })).toBe(
@@ -189,6 +203,7 @@ export function describeStoreContract(label: string, open: () => Promise<StoreHa
       });
 
       it('refuses with exists a taken id, also once finished, and changes nothing', async () => {
+        await alive('d1');
         const now = h.now();
         await store.add(task('x', { payload: 'first' }), { now });
         expect(await store.add(task('x', { payload: 'second', priority: 9 }), { now })).toBe(
@@ -243,6 +258,7 @@ export function describeStoreContract(label: string, open: () => Promise<StoreHa
 
     describe('claim', () => {
       it('takes the highest priority first, then the oldest, in batches', async () => {
+        await alive('d1', 'd2');
         const t = h.now();
         // [id, priority, created]: ids sort against the expected order, so a
         // store ordering by id or by insertion would fail.
@@ -265,6 +281,7 @@ export function describeStoreContract(label: string, open: () => Promise<StoreHa
       });
 
       it('keeps equal priorities first in, first out', async () => {
+        await alive('d1');
         const t = h.now();
         const order = ['z', 'y', 'x', 'w', 'v'];
         for (const [i, id] of order.entries()) await store.add(task(id), { now: t + i });
@@ -275,6 +292,7 @@ export function describeStoreContract(label: string, open: () => Promise<StoreHa
       });
 
       it('marks what it claims active, owned, and in the owner set', async () => {
+        await alive('d1');
         const now = h.now();
         await store.add(task('t1'), { now });
         const [claimed] = await store.claim('d1', 1, now);
@@ -285,6 +303,7 @@ export function describeStoreContract(label: string, open: () => Promise<StoreHa
       });
 
       it('moves due delayed tasks into the backlog by priority and age, not by due time', async () => {
+        await alive('d1');
         const t = h.now();
         await store.add(task('old-delayed', { priority: 5, runAt: t + 100 }), { now: t });
         await store.add(task('young-waiting', { priority: 5 }), { now: t + 50 });
@@ -299,6 +318,7 @@ export function describeStoreContract(label: string, open: () => Promise<StoreHa
       });
 
       it('claims nothing with n = 0, but still moves due tasks', async () => {
+        await alive('d1');
         const t = h.now();
         await store.add(task('soon', { runAt: t + 10 }), { now: t });
         expect(await store.claim('d1', 0, t + 10)).toEqual([]);
@@ -313,6 +333,7 @@ export function describeStoreContract(label: string, open: () => Promise<StoreHa
           await store.add(task(`t${i}`, { priority: i % 7 }), { now: now + (i % 13) });
         }
         const owners = ['o1', 'o2', 'o3', 'o4', 'o5'];
+        await alive(...owners);
         const stores = owners.map(() => h.store());
         const taken = new Map<string, string[]>();
         await Promise.all(
@@ -342,6 +363,7 @@ export function describeStoreContract(label: string, open: () => Promise<StoreHa
       });
 
       it('refuses bad arguments with INVALID_OPTIONS', async () => {
+        await alive('d1');
         const now = h.now();
         for (const call of [
           () => store.claim('not an id', 1, now),
@@ -356,6 +378,7 @@ export function describeStoreContract(label: string, open: () => Promise<StoreHa
 
     describe('started', () => {
       it("records the owner's attempts; startedAt is the first one's", async () => {
+        await alive('d1');
         const now = h.now();
         await store.add(task('t1'), { now, claimBy: 'd1' });
         expect(await store.started('t1', 'd1', 1, 'w1', now + 5)).toBe('started');
@@ -373,6 +396,7 @@ export function describeStoreContract(label: string, open: () => Promise<StoreHa
       });
 
       it('refuses, writing nothing, a stale owner and a task that is not active', async () => {
+        await alive('d1');
         const now = h.now();
         await store.add(task('t1'), { now, claimBy: 'd1' });
         await store.add(task('t2'), { now });
@@ -387,6 +411,7 @@ export function describeStoreContract(label: string, open: () => Promise<StoreHa
       });
 
       it('says so when a cancel was requested before the attempt was recorded', async () => {
+        await alive('d1');
         const now = h.now();
         await store.add(task('t1'), { now, claimBy: 'd1' });
         expect(await store.cancel('t1', now)).toEqual({ kind: 'requested', owner: 'd1' });
@@ -397,6 +422,7 @@ export function describeStoreContract(label: string, open: () => Promise<StoreHa
 
     describe('settle', () => {
       it("writes the owner's outcome once, cleans its active set, keeps it for its TTL and announces it", async () => {
+        await alive('d1');
         const now = h.now();
         const listener = await h.listen(n.settledChannel);
         await store.beat('d1', '{}', 'inc-1', HOUR);
@@ -427,6 +453,7 @@ export function describeStoreContract(label: string, open: () => Promise<StoreHa
       });
 
       it('refuses a stale owner with the record, changing nothing', async () => {
+        await alive('d1');
         const now = h.now();
         await store.add(task('t1'), { now, claimBy: 'd1' });
         const result = await store.settle('t1', 'd2', { state: 'succeeded', result: 'late' }, now);
@@ -449,6 +476,7 @@ export function describeStoreContract(label: string, open: () => Promise<StoreHa
       });
 
       it('answers a late writer with the stored outcome, unchanged', async () => {
+        await alive('d1');
         const now = h.now();
         const listener = await h.listen(n.settledChannel);
         await store.add(task('t1'), { now, claimBy: 'd1' });
@@ -473,6 +501,7 @@ export function describeStoreContract(label: string, open: () => Promise<StoreHa
       });
 
       it('stores an error with its remote details as it came', async () => {
+        await alive('d1');
         const now = h.now();
         await store.add(task('t1'), { now, claimBy: 'd1' });
         const error = {
@@ -485,6 +514,7 @@ export function describeStoreContract(label: string, open: () => Promise<StoreHa
       });
 
       it('a success without a value stores no result', async () => {
+        await alive('d1');
         const now = h.now();
         await store.add(task('t1'), { now, claimBy: 'd1' });
         await store.settle('t1', 'd1', { state: 'succeeded' }, now);
@@ -494,6 +524,7 @@ export function describeStoreContract(label: string, open: () => Promise<StoreHa
       });
 
       it('fails or cancels a waiting or delayed task without an owner, out of its index', async () => {
+        await alive('d1');
         const now = h.now();
         await store.add(task('waits'), { now });
         await store.add(task('later', { runAt: now + HOUR }), { now });
@@ -560,6 +591,7 @@ export function describeStoreContract(label: string, open: () => Promise<StoreHa
 
     describe('release', () => {
       it('gives an active task back to the backlog, in its place by priority and age', async () => {
+        await alive('d1', 'd2');
         const t = h.now();
         await store.add(task('young', { priority: 1 }), { now: t + 5 });
         await store.add(task('old', { priority: 1 }), { now: t });
@@ -574,6 +606,7 @@ export function describeStoreContract(label: string, open: () => Promise<StoreHa
       });
 
       it('scores a task moved inside the store exactly as backlogScore does, at the bounds too', async () => {
+        await alive('d1');
         const last = 2 ** 42 - 1;
         await store.add(task('due', { priority: PRIORITY_MIN, runAt: last }), { now: last - 1 });
         await store.add(task('first', { priority: PRIORITY_MAX }), { now: 0 });
@@ -591,6 +624,7 @@ export function describeStoreContract(label: string, open: () => Promise<StoreHa
       });
 
       it('refuses a task that is not the releasing owner’s', async () => {
+        await alive('d1');
         const now = h.now();
         await store.add(task('t1'), { now, claimBy: 'd1' });
         await store.add(task('t2'), { now });
@@ -625,6 +659,7 @@ export function describeStoreContract(label: string, open: () => Promise<StoreHa
       });
 
       it('asks the owner of an active task, and a release then cancels it', async () => {
+        await alive('d1', 'd2');
         const now = h.now();
         await store.add(task('runs'), { now, claimBy: 'd1' });
         expect(await store.cancel('runs', now)).toEqual({ kind: 'requested', owner: 'd1' });
@@ -641,6 +676,7 @@ export function describeStoreContract(label: string, open: () => Promise<StoreHa
       });
 
       it('answers finished for a finished task and unknown for none', async () => {
+        await alive('d1');
         const now = h.now();
         await store.add(task('done'), { now, claimBy: 'd1' });
         await store.settle('done', 'd1', { state: 'succeeded', result: 1 }, now);
@@ -673,6 +709,7 @@ export function describeStoreContract(label: string, open: () => Promise<StoreHa
       });
 
       it('a dispatcher that leaves still owning tasks stays registered, so they are adopted', async () => {
+        await alive('d1');
         const now = h.now();
         await store.beat('d1', '{}', 'inc-1', HOUR);
         await store.add(task('t1'), { now, claimBy: 'd1' });
@@ -722,6 +759,7 @@ export function describeStoreContract(label: string, open: () => Promise<StoreHa
       });
 
       it('reclaims its own active tasks for a new process under the same id, and only those', async () => {
+        await alive('d1');
         const now = h.now();
         await store.beat('d1', '{}', 'inc-old', HOUR);
         for (const id of ['t1', 't2', 't3']) await store.add(task(id), { now });
@@ -741,6 +779,31 @@ export function describeStoreContract(label: string, open: () => Promise<StoreHa
         expect(await store.reclaim('nobody')).toEqual([]);
       });
 
+      it('lists the ids in an owner’s active set, and only valid ones', async () => {
+        await alive('d1', 'd2');
+        const now = h.now();
+        await store.add(task('t1'), { now, claimBy: 'd1' });
+        await store.add(task('t2'), { now, claimBy: 'd1' });
+        await store.add(task('t3'), { now, claimBy: 'd2' });
+        await h.sadd(n.activeKey('d1'), ['bad id!']);
+        expect((await store.activeIds('d1')).sort()).toEqual(['t1', 't2']);
+        expect(await store.activeIds('nobody')).toEqual([]);
+      });
+
+      it('an owner whose heartbeat lapsed claims nothing: at add its task waits, the backlog keeps its tasks', async () => {
+        const now = h.now();
+        expect(await store.add(task('t1'), { now, claimBy: 'gone' })).toBe('added');
+        expect(await store.get('t1')).toMatchObject({ state: 'waiting' });
+        expect(await store.get('t1')).not.toHaveProperty('owner');
+        expect(await h.zscore(n.backlogKey, 't1')).not.toBeNull();
+        expect(await h.keys()).not.toContain(n.activeKey('gone'));
+        expect(await store.claim('gone', 5, now)).toEqual([]);
+        expect((await store.get('t1'))?.state).toBe('waiting');
+        // Alive again (it beat), it claims.
+        await store.beat('gone', '{}', 'inc-g', HOUR);
+        expect(ids(await store.claim('gone', 5, now))).toEqual(['t1']);
+      });
+
       it('refuses to adopt its own tasks', async () => {
         expect((await rejection(store.adopt('d1', 'd1'))).code).toBe(ErrorCode.INVALID_OPTIONS);
       });
@@ -748,6 +811,7 @@ export function describeStoreContract(label: string, open: () => Promise<StoreHa
 
     describe('counts', () => {
       it('counts waiting, delayed and active per registered owner', async () => {
+        await alive('d1', 'd2');
         const now = h.now();
         await store.beat('d1', '{}', 'inc-1', HOUR);
         await store.beat('d2', '{}', 'inc-2', HOUR);
@@ -822,6 +886,7 @@ export function describeStoreContract(label: string, open: () => Promise<StoreHa
       });
 
       it('fails a claimed record that cannot be read instead of returning it, and skips stray ids', async () => {
+        await alive('d1');
         const now = h.now();
         const listener = await h.listen(n.settledChannel);
         await store.add(task('good', { priority: 1 }), { now });
@@ -848,6 +913,7 @@ export function describeStoreContract(label: string, open: () => Promise<StoreHa
     describe('operations issued in one turn', () => {
       it('adds: each its own answer, in order, full counted across them', async () => {
         const now = h.now();
+        await beats(store);
         const answers = await Promise.all([
           store.add(task('a'), { now, maxBacklog: 3 }),
           store.add(task('b', { runAt: now + HOUR }), { now, maxBacklog: 3 }),
@@ -877,6 +943,7 @@ export function describeStoreContract(label: string, open: () => Promise<StoreHa
 
       it('more of them than one call carries, every one stored', async () => {
         const now = h.now();
+        await beats(store);
         const count = 450;
         const answers = await Promise.all(
           Array.from({ length: count }, (_, i) =>
@@ -895,6 +962,7 @@ export function describeStoreContract(label: string, open: () => Promise<StoreHa
 
       it('started: fenced one by one', async () => {
         const now = h.now();
+        await beats(store);
         await store.add(task('mine'), { now, claimBy: 'd1' });
         await store.add(task('theirs'), { now, claimBy: 'd2' });
         await store.add(task('waits'), { now });
@@ -917,8 +985,8 @@ export function describeStoreContract(label: string, open: () => Promise<StoreHa
 
       it('settles: each answered as alone, the first write of one task winning, all announced', async () => {
         const now = h.now();
+        await beats(store);
         const listener = await h.listen(n.settledChannel);
-        await store.beat('d1', '{}', 'inc-1', HOUR);
         for (const id of ['s1', 's2', 'twice']) await store.add(task(id), { now, claimBy: 'd1' });
         await store.add(task('theirs'), { now, claimBy: 'd2' });
         await store.add(task('waits'), { now });
@@ -954,6 +1022,7 @@ export function describeStoreContract(label: string, open: () => Promise<StoreHa
 
       it('a start is seen by what follows it, and written with its settle, fenced the same', async () => {
         const now = h.now();
+        await beats(store);
         for (const id of ['read', 'done']) await store.add(task(id), { now, claimBy: 'd1' });
         await store.add(task('theirs'), { now, claimBy: 'd2' });
         const [started, read] = await Promise.all([
@@ -984,6 +1053,7 @@ export function describeStoreContract(label: string, open: () => Promise<StoreHa
 
       it('mixed kinds on one task apply in the order they were issued', async () => {
         const now = h.now();
+        await beats(store);
         const [added, read, started, settled, late] = await Promise.all([
           store.add(task('t'), { now, claimBy: 'd1' }),
           store.get('t'),
@@ -1006,6 +1076,7 @@ export function describeStoreContract(label: string, open: () => Promise<StoreHa
     });
 
     it('leaves no key behind once every finished record expired', async () => {
+      await alive('d1');
       const t = h.now();
       await store.beat('d1', '{}', 'inc-1', HOUR);
       const baseline = (await h.keys()).sort();

@@ -1,0 +1,52 @@
+// What every fault scenario asserts about its ledger row, shared by faults.test.ts and
+// durable-faults.test.ts.
+import { expect } from 'vitest';
+import type { WorkerProcess } from '../support/workers.js';
+import { DISPATCHER_DEFAULTS, Scenario, TASKS } from './harness.js';
+import type { LedgerReport } from './ledger.js';
+
+export interface Expectations {
+  /** Error codes the scenario's fault explains; any other fails it. */
+  allowed?: readonly string[];
+  /** No fault: every task that settled ok ran exactly once. */
+  exactlyOnce?: boolean;
+  /** Most runs a task may have; the attempt limit (maxAttempts + retries, retries being 0 here). */
+  attemptLimit?: number;
+  /** Worker processes the scenario killed itself. */
+  killed?: ReadonlySet<WorkerProcess>;
+  /** How long the drain may take. */
+  drainMs?: number;
+}
+
+/** Lost, double-settled, unexpected and wrong are 0, runs within the limit, every error code explained. */
+export function expectClean(report: LedgerReport, x: Expectations, context: string): void {
+  expect(report.tasks, context).toBeGreaterThanOrEqual(TASKS);
+  expect(report.lost, context).toBe(0);
+  expect(report.doubleSettled, context).toBe(0);
+  expect(report.unexpected, context).toBe(0);
+  expect(report.wrong, context).toBe(0);
+  expect(report.maxRuns, context).toBeLessThanOrEqual(
+    x.attemptLimit ?? DISPATCHER_DEFAULTS.maxAttempts,
+  );
+  if (x.exactlyOnce) expect(report.maxRuns, context).toBe(1);
+  const allowed = new Set(x.allowed ?? []);
+  for (const code of Object.keys(report.errorCodes)) {
+    expect(allowed.has(code), `${code} is not explained by the scenario; ${context}`).toBe(true);
+  }
+}
+
+/** Runs `body` on a fresh scenario, removes its run logs if it passed, and stops everything it started. */
+export async function scenario(
+  name: string,
+  body: (s: Scenario) => Promise<void>,
+  redisArgs: string[] = [],
+  persist = false,
+): Promise<void> {
+  const s = await Scenario.start(name, redisArgs, persist);
+  try {
+    await body(s);
+    s.removeRunLogs();
+  } finally {
+    await s.close();
+  }
+}
