@@ -93,8 +93,10 @@ export class SettledCounter {
   static async start(client: Redis, namespace: string): Promise<SettledCounter> {
     const counter = new SettledCounter(client);
     const channel = names(namespace).settledChannel;
-    client.on('message', (from: string, id: string) => {
-      if (from === channel) counter.counts.set(id, (counter.counts.get(id) ?? 0) + 1);
+    // A message carries the ids one store call settled, space-separated.
+    client.on('message', (from: string, ids: string) => {
+      if (from !== channel) return;
+      for (const id of ids.split(' ')) counter.counts.set(id, (counter.counts.get(id) ?? 0) + 1);
     });
     await client.subscribe(channel);
     return counter;

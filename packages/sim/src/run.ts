@@ -288,7 +288,10 @@ function aftermath(fault: Fault): number {
 /** A connection of the checker's on the settled channel: every announcement counts. */
 async function listenSettled(world: World, checker: Checker): Promise<MemoryConnection> {
   const connection = world.redis.connect('checker');
-  connection.onMessage((_, taskId) => checker.published(taskId));
+  // A message carries the ids one store call settled, space-separated.
+  connection.onMessage((_, ids) => {
+    for (const taskId of ids.split(' ')) checker.published(taskId);
+  });
   const channel = names(NAMESPACE).settledChannel;
   // Subscribed again whenever it comes back from a cut (ioredis does the same).
   connection.on('ready', () => void connection.subscribe([channel]).catch(() => undefined));

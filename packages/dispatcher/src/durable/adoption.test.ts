@@ -16,7 +16,8 @@ const BEAT = { ownerHeartbeatMs: 100 };
 async function settledLog(s: Setup): Promise<string[]> {
   const heard: string[] = [];
   const listener = s.redis.connect('settled-listener');
-  listener.onMessage((_, id) => heard.push(id));
+  // A message carries the ids one store call settled, space-separated.
+  listener.onMessage((_, ids) => heard.push(...ids.split(' ')));
   const subscribed = listener.subscribe([n.settledChannel]);
   await s.clock.advance(0);
   await subscribed;
