@@ -55,7 +55,7 @@ export class DurationHistogram {
     let micros = Math.round(ms * 1000);
     if (!(micros >= 0)) micros = 0;
     else if (micros > MAX_MICROS) micros = MAX_MICROS;
-    this.#counts[bucketOf(micros)]++;
+    this.#counts[bucketOf(micros)]!++;
     this.#count++;
     this.#sumMicros += micros;
     if (micros < this.#min) this.#min = micros;

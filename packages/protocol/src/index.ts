@@ -103,6 +103,11 @@ export {
   type WorkerInfo,
 } from './messages.js';
 export {
+  DURATION_BUCKETS_SECONDS,
+  type MetricsRequestHandler,
+  metricsHandler,
+} from './metrics-endpoint.js';
+export {
   checkInteger,
   checkRedis,
   checkRedisUrl,

@@ -10,7 +10,7 @@ import type { Attempt } from './attempt.js';
 import type { Executor } from './executor.js';
 import type { Handler } from './options.js';
 import type { Replies } from './replies.js';
-import type { WorkerStats } from './stats.js';
+import type { WorkerCounters } from './stats.js';
 
 /** What admission needs of its worker. */
 export interface AdmissionHost {
@@ -24,7 +24,7 @@ export class Admission {
   readonly #handlers: ReadonlyMap<string, Handler>;
   readonly #concurrency: number;
   readonly #maxQueue: number;
-  readonly #stats: WorkerStats;
+  readonly #stats: WorkerCounters;
   readonly #live: TaskTable<Attempt, string>;
   readonly #executor: Pick<Executor, 'run' | 'drop' | 'waiting'>;
   readonly #replies: Pick<Replies, 'nack' | 'accepted'>;
@@ -36,7 +36,7 @@ export class Admission {
 
   constructor(
     options: { handlers: ReadonlyMap<string, Handler>; concurrency: number; maxQueue: number },
-    stats: WorkerStats,
+    stats: WorkerCounters,
     live: TaskTable<Attempt, string>,
     executor: Pick<Executor, 'run' | 'drop' | 'waiting'>,
     replies: Pick<Replies, 'nack' | 'accepted'>,
@@ -91,6 +91,7 @@ export class Admission {
       acked: false,
       controller: undefined,
       abortReason: undefined,
+      startedAt: 0,
     };
     this.#executor.run(attempt, now);
     // A handler that returned a plain value has finished already, its result

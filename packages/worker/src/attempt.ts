@@ -24,6 +24,8 @@ export interface Attempt {
   controller: AbortController | undefined;
   /** Why the attempt was aborted before anyone asked for its signal. */
   abortReason: unknown;
+  /** `performance.now()` when its handler started: its execution time is measured from here. */
+  startedAt: number;
 }
 
 /** The `ctx` a handler gets; its signal is created only if the handler asks for it. */

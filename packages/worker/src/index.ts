@@ -26,4 +26,4 @@ export {
   type WorkerOptions,
 } from './options.js';
 export { serializeError } from './serialize.js';
-export { createWorker, type Worker, type WorkerStats } from './worker.js';
+export { createWorker, type Metrics, type Worker, type WorkerStats } from './worker.js';

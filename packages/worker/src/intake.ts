@@ -22,7 +22,7 @@ import { hash } from './finished.js';
 import type { Logger } from './options.js';
 import type { Replies } from './replies.js';
 import { safeString } from './serialize.js';
-import type { WorkerStats } from './stats.js';
+import type { WorkerCounters } from './stats.js';
 
 /** Frames kept while a starting worker checks its id is its own: one round trip's worth. */
 const MAX_HELD_FRAMES = 1_000;
@@ -44,7 +44,7 @@ export class Intake {
   readonly #clock: Clock;
   readonly #logger: Logger;
   readonly #warnings: RateLimitedLog;
-  readonly #stats: WorkerStats;
+  readonly #stats: WorkerCounters;
   readonly #live: TaskTable<Attempt, string>;
   readonly #admission: Pick<Admission, 'take'>;
   readonly #executor: Pick<Executor, 'cancel'>;
@@ -62,7 +62,7 @@ export class Intake {
     options: { id: string; incarnation: string; maxMessageBytes: number; logger: Logger },
     clock: Clock,
     warnings: RateLimitedLog,
-    stats: WorkerStats,
+    stats: WorkerCounters,
     live: TaskTable<Attempt, string>,
     admission: Pick<Admission, 'take'>,
     executor: Pick<Executor, 'cancel'>,

@@ -16,7 +16,7 @@ import {
 import type { Attempt } from './attempt.js';
 import { FinishedAttempts } from './finished.js';
 import { ReplyEncoder, safeString } from './serialize.js';
-import type { WorkerStats } from './stats.js';
+import type { WorkerCounters } from './stats.js';
 import type { WorkerTransport } from './transport.js';
 
 /** Off-heap bytes for replies of finished attempts (~75,000 of 200 bytes); their index takes half as much again. */
@@ -60,7 +60,7 @@ export class Replies {
   readonly #o: RepliesOptions;
   readonly #transport: Pick<WorkerTransport, 'publish' | 'park'>;
   readonly #clock: Clock;
-  readonly #stats: WorkerStats;
+  readonly #stats: WorkerCounters;
   readonly #warnings: RateLimitedLog;
   readonly #host: RepliesHost;
   readonly #outbox: Outbox<string>;
@@ -73,7 +73,7 @@ export class Replies {
   constructor(
     options: RepliesOptions,
     transport: Pick<WorkerTransport, 'publish' | 'park' | 'clock'>,
-    stats: WorkerStats,
+    stats: WorkerCounters,
     warnings: RateLimitedLog,
     host: RepliesHost,
   ) {

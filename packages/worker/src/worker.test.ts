@@ -50,7 +50,12 @@ afterEach(() => {
 
 async function setup(
   handlers: Record<string, Handler>,
-  options: { concurrency?: number; maxQueue?: number; drainTimeoutMs?: number } = {},
+  options: {
+    concurrency?: number;
+    maxQueue?: number;
+    drainTimeoutMs?: number;
+    metrics?: boolean;
+  } = {},
 ) {
   const clock = new VirtualClock();
   const redis = new MemoryRedis(clock);
@@ -135,6 +140,51 @@ describe('worker core on the memory transport', () => {
     expect(t.redis.hget(n.registryKey, ID)).toBeNull();
     expect(t.redis.get(n.heartbeatKey(ID))).toBeNull();
     expect(t.control.map((m) => m.kind)).toEqual(['hello', 'leave']);
+  });
+
+  it('keeps execution stats per handler, publishes them beside its registry entry, and counts them in its metrics', async () => {
+    const t = await setup(
+      {
+        job: () => 1,
+        fail: () => {
+          throw new Error('no');
+        },
+        idle: () => 0,
+      },
+      { metrics: true },
+    );
+    await t.settle(t.worker.start());
+    await t.send(t.task(), t.task({ attempt: 2 }), t.task({ handler: 'fail' }));
+    const { handlers } = t.worker.stats();
+    expect(Object.keys(handlers).sort()).toEqual(['fail', 'idle', 'job']);
+    expect(handlers['job']).toMatchObject({ succeeded: 2, failed: {}, redelivered: 1 });
+    expect(handlers['job']?.duration.count).toBe(2);
+    expect(handlers['fail']).toMatchObject({ succeeded: 0, failed: { HANDLER_ERROR: 1 } });
+    expect(handlers['idle']?.duration.count).toBe(0);
+    await t.clock.advance(1_000);
+    expect(t.worker.stats().handlers['job']?.throughput.lastMinute).toBe(2);
+    const published = JSON.parse(t.redis.get(n.workerStatsKey(ID))!);
+    expect(published).toMatchObject({
+      incarnation: t.worker.info().incarnation,
+      handlers: { job: { succeeded: 2 }, fail: { failed: { HANDLER_ERROR: 1 } } },
+    });
+    expect(t.redis.pttl(n.workerStatsKey(ID))).toBeGreaterThan(0);
+    const text = await t.worker.metrics().registry.metrics();
+    expect(text).toContain('ringcast_worker_tasks_total{handler="job",outcome="ok"} 2');
+    expect(text).toContain('ringcast_worker_tasks_total{handler="fail",outcome="HANDLER_ERROR"} 1');
+    expect(text).toContain('ringcast_worker_handler_duration_seconds_count{handler="job"} 2');
+    for (const name of ['ringcast_worker_inflight', 'ringcast_worker_stuck_slots']) {
+      expect(text).toContain(`\n${name} 0`);
+    }
+    await t.settle(t.worker.close());
+    expect(t.redis.get(n.workerStatsKey(ID))).toBeNull();
+  });
+
+  it('throws INVALID_OPTIONS for metrics() when made without them', async () => {
+    const t = await setup({ job: () => 1 });
+    expect(() => t.worker.metrics()).toThrow(
+      expect.objectContaining({ code: ErrorCode.INVALID_OPTIONS }),
+    );
   });
 
   it('answers a synchronous handler with its result alone, an asynchronous one with an ack first', async () => {
