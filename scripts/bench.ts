@@ -834,6 +834,12 @@ function summary(results: Results): void {
       ok(line.strategiesWorstRatio, TARGETS.strategyThroughputRatio, true),
     ],
     [
+      'throughput metrics on / off',
+      String(line.metricsOnRatio ?? '—'),
+      `≥ ${TARGETS.metricsOnRatio}`,
+      ok(line.metricsOnRatio, TARGETS.metricsOnRatio, true),
+    ],
+    [
       'heap growth 100k → 1M %',
       String(line.heapGrowthPct ?? '—'),
       `≤ ${TARGETS.heapGrowthPct}`,
