@@ -6,14 +6,15 @@
  * `metrics: true`.
  */
 import {
-  DURATION_BUCKETS_SECONDS,
   type HandlerStatsBook,
+  type HistogramSeries,
+  LabelledHistogram,
   MAX_TRACKED_HANDLERS,
   type MetricsRequestHandler,
   metricsHandler,
   OTHER_HANDLERS,
 } from '@ringcast/protocol';
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, type Metric, Registry } from 'prom-client';
 
 /** A registry and the means to serve it. */
 export interface Metrics {
@@ -52,13 +53,12 @@ export function dispatcherMetrics(
       }
     },
   });
-  const duration = new Histogram({
-    name: 'ringcast_dispatcher_task_duration_seconds',
-    help: 'Time from dispatch() to settlement, by handler.',
-    labelNames: ['handler'] as const,
-    buckets: [...DURATION_BUCKETS_SECONDS],
-    registers: [registry],
-  });
+  const duration = new LabelledHistogram(
+    'ringcast_dispatcher_task_duration_seconds',
+    'Time from dispatch() to settlement, by handler.',
+    'handler',
+  );
+  registry.registerMetric(duration as unknown as Metric);
   new Counter({
     name: 'ringcast_dispatcher_redeliveries_total',
     help: 'New attempts made because an earlier one was lost, refused or failed.',
@@ -91,7 +91,7 @@ export function dispatcherMetrics(
       },
     });
   }
-  const children = new Map<string, { observe(value: number): void }>();
+  const children = new Map<string, HistogramSeries>();
   return {
     registry,
     contentType: registry.contentType,
@@ -101,10 +101,10 @@ export function dispatcherMetrics(
       if (child === undefined) {
         // Handler names are the callers': past the bound they share one label value.
         const name = children.size < MAX_TRACKED_HANDLERS ? handler : OTHER_HANDLERS;
-        child = children.get(name) ?? duration.labels(name);
+        child = children.get(name) ?? duration.series(name);
         children.set(handler, child);
       }
-      child.observe(seconds);
+      duration.observe(child, seconds);
     },
   };
 }

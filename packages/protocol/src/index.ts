@@ -104,6 +104,8 @@ export {
 } from './messages.js';
 export {
   DURATION_BUCKETS_SECONDS,
+  type HistogramSeries,
+  LabelledHistogram,
   type MetricsRequestHandler,
   metricsHandler,
 } from './metrics-endpoint.js';

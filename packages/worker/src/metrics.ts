@@ -5,12 +5,13 @@
  * task, through one cached child per handler. Made only with `metrics: true`.
  */
 import {
-  DURATION_BUCKETS_SECONDS,
   type HandlerStatsBook,
+  type HistogramSeries,
+  LabelledHistogram,
   type MetricsRequestHandler,
   metricsHandler,
 } from '@ringcast/protocol';
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, type Metric, Registry } from 'prom-client';
 import type { ExecutionObserver } from './execution-stats.js';
 import type { WorkerCounters } from './stats.js';
 
@@ -42,13 +43,12 @@ export function workerMetrics(
       }
     },
   });
-  const duration = new Histogram({
-    name: 'ringcast_worker_handler_duration_seconds',
-    help: 'Handler execution time, by handler.',
-    labelNames: ['handler'] as const,
-    buckets: [...DURATION_BUCKETS_SECONDS],
-    registers: [registry],
-  });
+  const duration = new LabelledHistogram(
+    'ringcast_worker_handler_duration_seconds',
+    'Handler execution time, by handler.',
+    'handler',
+  );
+  registry.registerMetric(duration as unknown as Metric);
   new Gauge({
     name: 'ringcast_worker_inflight',
     help: 'Handlers running now.',
@@ -73,8 +73,8 @@ export function workerMetrics(
       this.set(stats.overdue);
     },
   });
-  const children = new Map<string, { observe(value: number): void }>();
-  for (const [handler] of book.entries()) children.set(handler, duration.labels(handler));
+  const children = new Map<string, HistogramSeries>();
+  for (const [handler] of book.entries()) children.set(handler, duration.series(handler));
   return {
     registry,
     contentType: registry.contentType,
@@ -82,10 +82,10 @@ export function workerMetrics(
     observe(handler, seconds) {
       let child = children.get(handler);
       if (child === undefined) {
-        child = duration.labels(handler);
+        child = duration.series(handler);
         children.set(handler, child);
       }
-      child.observe(seconds);
+      duration.observe(child, seconds);
     },
   };
 }
