@@ -20,7 +20,11 @@ const CODES: ReadonlySet<string> = new Set(Object.values(ErrorCode));
  * they would make the set of outcomes (and of metric labels) unbounded.
  */
 export function failureCode(cause: unknown): string {
-  if (isRingcastError(cause) && CODES.has(cause.code)) return cause.code;
+  try {
+    if (isRingcastError(cause) && CODES.has(cause.code)) return cause.code;
+  } catch {
+    // A revoked Proxy, a throwing getter: what a handler throws may throw when looked at.
+  }
   return ErrorCode.HANDLER_ERROR;
 }
 
