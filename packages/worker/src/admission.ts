@@ -27,7 +27,7 @@ export class Admission {
   readonly #stats: WorkerCounters;
   readonly #live: TaskTable<Attempt, string>;
   readonly #executor: Pick<Executor, 'run' | 'drop' | 'waiting'>;
-  readonly #replies: Pick<Replies, 'nack' | 'accepted'>;
+  readonly #replies: Pick<Replies, 'nack' | 'nackAttempt' | 'accepted'>;
   readonly #host: AdmissionHost;
   /** Attempts it holds, running or queued, before it nacks BUSY; less while slots are overdue. */
   #capacity: number;
@@ -39,7 +39,7 @@ export class Admission {
     stats: WorkerCounters,
     live: TaskTable<Attempt, string>,
     executor: Pick<Executor, 'run' | 'drop' | 'waiting'>,
-    replies: Pick<Replies, 'nack' | 'accepted'>,
+    replies: Pick<Replies, 'nack' | 'nackAttempt' | 'accepted'>,
     host: AdmissionHost,
   ) {
     this.#handlers = options.handlers;
@@ -89,6 +89,7 @@ export class Admission {
       handler,
       phase: 'queued',
       acked: false,
+      alsoReplyTo: undefined,
       controller: undefined,
       abortReason: undefined,
       startedAt: 0,
@@ -119,7 +120,7 @@ export class Admission {
     for (const attempt of queued) {
       if (attempt.phase !== 'queued') continue;
       this.#executor.drop(attempt);
-      this.#replies.nack(attempt.task, reason, message);
+      this.#replies.nackAttempt(attempt, reason, message);
     }
   }
 
@@ -138,8 +139,8 @@ export class Admission {
     for (const attempt of queued) {
       if (excess-- <= 0) break;
       this.#executor.drop(attempt);
-      this.#replies.nack(
-        attempt.task,
+      this.#replies.nackAttempt(
+        attempt,
         NackReason.BUSY,
         "this worker's slots are held past their deadline",
       );
