@@ -67,6 +67,7 @@ const GLOBAL_TIMEOUT_MS = 20 * 60_000;
 
 const TARGETS = {
   throughputRatio: 0.75,
+  metricsOnRatio: 0.95,
   ringcastToWireRatio: 0.8,
   sequentialP50Ratio: 1.1,
   p99Ratio: 1.5,
@@ -97,6 +98,8 @@ Options:
                           so no worker is ever full and the ring alone decides)
   --strategy NAME         also run the throughput scenario with this selection strategy (repeatable
                           or comma-separated; all for every one) and report its ratio to the ring's
+  --metrics               also run the throughput scenario with metrics on (the dispatcher's
+                          metrics: true, workers with --metrics-port) and report on / off
   --svg PATH              where the strategies scenario draws its chart (default: docs/strategies.svg
                           on a full run, none with --quick)
   --workers-log DIR       keep the child processes' output in DIR
@@ -117,6 +120,8 @@ interface Config {
   /** Strategies the throughput scenario runs besides the ring. */
   strategies: StrategyName[];
   svg: string | undefined;
+  /** Whether the throughput scenario also runs with metrics on. */
+  metrics: boolean;
 }
 
 /** A bad command line: reported in one line, exit code 2. */
@@ -155,6 +160,7 @@ function parseConfig(argv: string[]): Config | undefined {
       'weighted-concurrency': { type: 'string' },
       strategy: { type: 'string', multiple: true },
       svg: { type: 'string' },
+      metrics: { type: 'boolean' },
       'workers-log': { type: 'string' },
       'profile-workers': { type: 'string' },
     },
@@ -188,6 +194,7 @@ function parseConfig(argv: string[]): Config | undefined {
       throw new UsageError(`--strategy: ${message}`);
     }).filter((name) => name !== 'weighted-round-robin'),
     svg: values.svg ?? (quick ? undefined : DEFAULT_SVG),
+    metrics: values.metrics === true,
   };
 }
 
@@ -244,6 +251,8 @@ interface Results {
   memory?: { heapGrowthPct: number };
   /** tasks/s of the throughput scenario with each strategy, over the ring's. */
   strategyRatios?: Record<string, number>;
+  /** tasks/s of the throughput scenario with metrics on, over metrics off. */
+  metricsOnRatio?: number;
   strategies?: StrategiesResult;
   durable?: Record<DurableSystem, Summary & { memory: RedisMemory }>;
   /** Every run, by scenario (and baseline variant and shape), in repeat order. */
@@ -271,18 +280,24 @@ async function main(): Promise<number> {
   if (wants('latency') || wants('baseline')) shapes.push('latency');
   let baselineWorkers: BaselineWorkers | undefined;
   let echo: { namespace: string; ids: string[]; children: Child[] } | undefined;
-  const startEcho = async () => {
-    if (echo) return echo;
-    const namespace = `bench-${run}`;
+  // The metrics-on run has workers of its own, started with --metrics-port.
+  let echoMetrics: typeof echo;
+  const startEcho = async (metrics = false) => {
+    const cached = metrics ? echoMetrics : echo;
+    if (cached) return cached;
+    const namespace = `bench-${run}${metrics ? '-metrics' : ''}`;
     const ids = ['echo-1', 'echo-2'];
     const children = startWorkers(
       url,
       namespace,
       ids.map((id) => ({ id, concurrency: config.concurrency, maxQueue: config.maxQueue })),
       config.workerNodeArgs,
+      metrics ? ['--metrics-port', '0'] : [],
     );
-    echo = { namespace, ids, children };
-    return echo;
+    const started = { namespace, ids, children };
+    if (metrics) echoMetrics = started;
+    else echo = started;
+    return started;
   };
   if (wants('baseline')) {
     baselineWorkers = await startBaselineWorkers(url, `bench-${run}-base`, 2);
@@ -299,17 +314,15 @@ async function main(): Promise<number> {
   const ringcastRun = async (
     shape: 'throughput' | 'latency',
     strategy: StrategyName | undefined,
+    metrics = false,
   ): Promise<void> => {
     const { w, n } = size(config, shape);
-    const { namespace, ids, children } = await startEcho();
-    const dispatcher = await readyDispatcher(
-      url,
-      namespace,
-      ids,
-      children,
-      strategy ? { strategy } : {},
-    );
-    const label = `ringcast ${shape}${strategy ? ` ${strategy}` : ''} W=${w}`;
+    const { namespace, ids, children } = await startEcho(metrics);
+    const dispatcher = await readyDispatcher(url, namespace, ids, children, {
+      ...(strategy ? { strategy } : {}),
+      metrics,
+    });
+    const label = `ringcast ${shape}${strategy ? ` ${strategy}` : ''}${metrics ? ' metrics on' : ''} W=${w}`;
     const abort = children.map((c) => c.died);
     // consistent-hash is measured on the path it is chosen for: every task with a key.
     const send =
@@ -326,12 +339,12 @@ async function main(): Promise<number> {
       });
       const result = await closedLoop({ n, w, send, check: isEcho, label, abort });
       if (result.firstError) process.stderr.write(`${label}: ${result.firstError}\n`);
-      record(strategy ? `${shape}-${strategy}` : shape, {
+      record(metrics ? `${shape}-metrics` : strategy ? `${shape}-${strategy}` : shape, {
         ...summarize(result),
         cpuUsPerTask: cpu(n),
       });
       const after = dispatcher.stats();
-      if (!strategy) {
+      if (!strategy && !metrics) {
         extras[shape] = {
           // As the workers advertised it, so the worker's own default when not set here.
           maxQueue: dispatcher.workers()[0]?.maxQueue,
@@ -389,6 +402,7 @@ async function main(): Promise<number> {
         // Each strategy right after the ring, so the two see the same machine.
         if (shape === 'throughput') {
           for (const strategy of config.strategies) await ringcastRun(shape, strategy);
+          if (config.metrics) await ringcastRun(shape, undefined, true);
         }
       }
     }
@@ -444,6 +458,21 @@ async function main(): Promise<number> {
       });
     }
     if (config.strategies.length > 0) results.strategyRatios = ratios;
+    const metricsRuns = runs['throughput-metrics'];
+    if (metricsRuns) {
+      const median = medianOf(metricsRuns);
+      results.metricsOnRatio = round(median.tasksPerSec / results.throughput.tasksPerSec, 3);
+      emit({
+        scenario: 'throughput',
+        system: 'ringcast',
+        metrics: 'on',
+        workers: 2,
+        concurrency: config.concurrency,
+        ...median,
+        runs: metricsRuns.map(perRun),
+        ratioToMetricsOff: results.metricsOnRatio,
+      });
+    }
   }
 
   if (wants('weighted')) await weighted(config, url, run, results);
@@ -794,6 +823,8 @@ function summary(results: Results): void {
     strategiesWorstRatio: r.strategyRatios ? Math.min(...Object.values(r.strategyRatios)) : null,
     // Durable ringcast tasks/s over BullMQ's, in the same run on the same Redis.
     durableRatio: ratio(r.durable?.ringcast.tasksPerSec, r.durable?.bullmq.tasksPerSec),
+    // tasks/s with metrics on (both sides), over metrics off; target ≥ 0.95.
+    metricsOnRatio: r.metricsOnRatio ?? null,
     // Where the throughput gap lies: the floor speaking ringcast's frames against
     // the floor (the wire format and its validation), and ringcast against that
     // (everything ringcast keeps per task and attempt).
@@ -809,6 +840,7 @@ function summary(results: Results): void {
         (s) => s.tasksPerSec,
       ),
       ringcastToWireRatio: paired('throughput', 'baseline-wire-throughput', (s) => s.tasksPerSec),
+      metricsOnRatio: paired('throughput-metrics', 'throughput', (s) => s.tasksPerSec),
       ...Object.fromEntries(
         Object.keys(r.strategyRatios ?? {}).map((name) => [
           `${name}/ring`,
@@ -898,6 +930,12 @@ function summary(results: Results): void {
       String(line.durableRatio ?? '—'),
       `≥ ${TARGETS.durableRatio}`,
       ok(line.durableRatio, TARGETS.durableRatio, true),
+    ],
+    [
+      'throughput metrics on / off',
+      String(line.metricsOnRatio ?? '—'),
+      `≥ ${TARGETS.metricsOnRatio}`,
+      ok(line.metricsOnRatio, TARGETS.metricsOnRatio, true),
     ],
     [
       'heap growth 100k → 1M %',

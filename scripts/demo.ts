@@ -181,7 +181,10 @@ async function run(args: DemoArgs): Promise<number> {
       const client = new Redis(redis.url, { maxRetriesPerRequest: 1 });
       client.on('error', () => {});
       try {
-        const keys = [n.registryKey, ...rows.map((r) => n.heartbeatKey(r.id))];
+        const keys = [
+          n.registryKey,
+          ...rows.flatMap((r) => [n.heartbeatKey(r.id), n.workerStatsKey(r.id)]),
+        ];
         if (dispatcher) keys.push(n.parkedKey(dispatcher.id));
         await client.del(...keys);
       } finally {

@@ -19,6 +19,7 @@ export function startWorkers(
   namespace: string,
   specs: WorkerSpec[],
   nodeArgs: string[] = [],
+  cliArgs: string[] = [],
 ): Child[] {
   return specs.map((spec) => {
     const args = [
@@ -37,6 +38,7 @@ export function startWorkers(
     ];
     if (spec.weight !== undefined) args.push('--weight', String(spec.weight));
     if (spec.maxQueue !== undefined) args.push('--max-queue', String(spec.maxQueue));
+    args.push(...cliArgs);
     return spawnChild(`worker-${spec.id}`, process.execPath, args);
   });
 }
@@ -53,7 +55,7 @@ export async function readyDispatcher(
   namespace: string,
   ids: string[],
   children: Child[],
-  options: Pick<DispatcherOptions, 'strategy' | 'hashLoadEpsilon'> = {},
+  options: Pick<DispatcherOptions, 'strategy' | 'hashLoadEpsilon' | 'metrics'> = {},
 ): Promise<Dispatcher> {
   const dispatcher = createDispatcher({
     redis: url,

@@ -21,6 +21,8 @@ export interface SpawnWorkerOptions {
   heartbeatTtlMs?: number;
   drainTimeoutMs?: number;
   env?: Record<string, string>;
+  /** More command-line arguments. */
+  args?: readonly string[];
   /** Resolve once the worker's heartbeat key exists. @defaultValue true */
   waitReady?: boolean;
 }
@@ -55,6 +57,7 @@ export async function spawnWorker(options: SpawnWorkerOptions): Promise<WorkerPr
   if (options.maxQueue !== undefined) args.push('--max-queue', String(options.maxQueue));
   if (options.drainTimeoutMs !== undefined)
     args.push('--drain-timeout', String(options.drainTimeoutMs));
+  if (options.args) args.push(...options.args);
   const node = spawnNode(args, { env: { ...process.env, ...options.env } });
   const handle: WorkerProcess = {
     ...node,

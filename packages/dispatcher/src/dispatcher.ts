@@ -12,6 +12,7 @@ import {
   type Clock,
   ErrorCode,
   errorMessage,
+  HandlerStatsBook,
   type Names,
   names,
   type Timer,
@@ -32,6 +33,7 @@ import { Ledger } from './ledger.js';
 import { LocalQueue } from './local-queue.js';
 import { DispatcherLog } from './log.js';
 import { Membership, type WorkerView } from './membership.js';
+import { dispatcherMetrics, type Metrics } from './metrics.js';
 import { type DispatcherOptions, parseOptions, type ResolvedOptions } from './options.js';
 import { Recovery } from './recovery.js';
 import { RedisTransport } from './redis-transport.js';
@@ -44,6 +46,7 @@ import { isDelayed } from './task.js';
 import { Timeouts } from './timeouts.js';
 import { TimerWheel } from './timer-wheel.js';
 import type { DispatcherTransport } from './transport.js';
+import { WorkerReports } from './worker-reports.js';
 import type { Task, WorkerState } from './worker-state.js';
 
 /** Payload and result types of each handler, for typed `dispatch` calls. */
@@ -53,6 +56,7 @@ export type { DispatchOptions } from './admission.js';
 export type { DurableDispatchOptions, SubmitOptions } from './durable/durable-options.js';
 export type { TaskInfo, TaskStateName } from './durable/task-info.js';
 export type { WorkerView } from './membership.js';
+export type { Metrics } from './metrics.js';
 export type { DispatcherStats } from './stats.js';
 
 export interface Dispatcher<M extends TaskMap = TaskMap> {
@@ -97,6 +101,12 @@ export interface Dispatcher<M extends TaskMap = TaskMap> {
   cancel(id: string): Promise<boolean>;
   workers(): WorkerView[];
   stats(): DispatcherStats;
+  /**
+   * This dispatcher's Prometheus metrics: its own prom-client registry, its
+   * content type, and a request handler to mount in your HTTP server. Throws
+   * `INVALID_OPTIONS` unless it was made with `metrics: true`.
+   */
+  metrics(): Metrics;
   /** Stops accepting tasks, waits for in-flight ones up to `drainTimeoutMs`, rejects the rest `CLOSED`. */
   close(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
@@ -165,6 +175,9 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
   readonly #recovery: Recovery;
   readonly #intake: Intake;
   readonly #durable: DurableTasks;
+  readonly #handlers = new HandlerStatsBook();
+  readonly #reports: WorkerReports;
+  readonly #metrics: ReturnType<typeof dispatcherMetrics> | undefined;
 
   constructor(options: ResolvedOptions, transport: DispatcherTransport, tuning: CoreTuning = {}) {
     this.#options = options;
@@ -183,6 +196,21 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
       hashLoadEpsilon: options.hashLoadEpsilon,
     });
     const strategy = this.#strategy;
+    if (options.metrics) {
+      this.#metrics = dispatcherMetrics({
+        handlers: this.#handlers,
+        redelivered: () => counters.redelivered,
+        inflight: () => this.#ledger.size - this.#queue.size - counters.delayed,
+        queued: () => this.#queue.size,
+        workers: () => this.#membership.size,
+      });
+    }
+    this.#reports = new WorkerReports({
+      clock,
+      transport,
+      workerIds: () => this.#membership.view(clock.now()).map((w) => w.id),
+      warn: (line) => log.warn('worker-stats', line),
+    });
     // Collaborators are made one after another, and some need each other: a host
     // names what it needs, and reaches a later one through `this` when called.
     const wheel = new TimerWheel<Task>(clock, TICK_MS, (task, now) =>
@@ -221,6 +249,9 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
       queue,
       wheel,
       counters,
+      clock,
+      handlers: this.#handlers,
+      observer: this.#metrics,
       log,
       cancelRemote: (worker, id, token) => this.#delivery.cancelRemote(worker, id, token),
     });
@@ -382,6 +413,7 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
     // close() ran while we were starting; it owns the teardown.
     if (this.#state !== 'starting') throw this.#closedWhileStarting();
     this.#state = 'running';
+    this.#reports.start();
     this.#reconcileTimer = this.#clock.setInterval(
       () => void this.#membership.reconcile(),
       this.#options.reconcileIntervalMs,
@@ -434,7 +466,19 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
     return {
       ...this.#counters.snapshot(queued, this.#ledger.size, this.#membership.size),
       durable: { ...this.#durable.stats },
+      handlers: this.#handlers.summary(this.#clock.now()),
+      workerStats: this.#reports.current(),
     };
+  }
+
+  metrics(): Metrics {
+    if (this.#metrics === undefined) {
+      throw new DispatchError(
+        ErrorCode.INVALID_OPTIONS,
+        `dispatcher ${this.id} keeps no metrics: create it with { metrics: true }`,
+      );
+    }
+    return this.#metrics;
   }
 
   close(): Promise<void> {
@@ -481,6 +525,7 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
       );
     }
     clock.clearTimer(this.#reconcileTimer);
+    this.#reports.stop();
     this.#wheel.clear();
     if (this.#opened) {
       let timer: Timer | undefined;

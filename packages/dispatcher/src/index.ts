@@ -1,4 +1,11 @@
-export { ErrorCode, isRingcastError, type RemoteError, RingcastError } from '@ringcast/protocol';
+export {
+  ErrorCode,
+  type HandlerSummary,
+  isRingcastError,
+  type RemoteError,
+  RingcastError,
+  type WorkerReport,
+} from '@ringcast/protocol';
 export { MAX_KEY_LENGTH } from './admission.js';
 export {
   createDispatcher,
@@ -6,6 +13,7 @@ export {
   type DispatcherStats,
   type DispatchOptions,
   type DurableDispatchOptions,
+  type Metrics,
   type SubmitOptions,
   type TaskInfo,
   type TaskMap,

@@ -99,6 +99,12 @@ export class MemoryTransport implements DispatcherTransport {
     return this.#cmd().command((redis) => keys.map((key) => redis.get(key)));
   }
 
+  readWorkerStats(ids: readonly string[]): Promise<Array<string | null>> {
+    const names = this.#names!;
+    const keys = ids.map((id) => names.workerStatsKey(id));
+    return this.#cmd().command((redis) => keys.map((key) => redis.get(key)));
+  }
+
   prune(
     entries: ReadonlyArray<{ field: string; entry: string; id: string | undefined }>,
   ): Promise<number> {

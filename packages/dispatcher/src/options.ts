@@ -97,6 +97,12 @@ export interface DispatcherOptions {
   /** Where log lines go; `false` for none. @defaultValue console */
   logger?: Logger | false;
   /**
+   * Keeps Prometheus metrics in a prom-client registry of this dispatcher's own
+   * (`dispatcher.metrics()`). Off, metrics cost nothing.
+   * @defaultValue false
+   */
+  metrics?: boolean;
+  /**
    * How a worker is picked for each attempt: `'weighted-round-robin'` (exact
    * shares per cycle), `'round-robin'`, `'random'` (weighted), `'least-inflight'`,
    * `'power-of-two'`, `'consistent-hash'` (by the task's `key`, with bounded
@@ -149,6 +155,7 @@ export interface ResolvedOptions {
   ownerHeartbeatMs: number;
   /** Undefined: no bound. */
   maxBacklog: number | undefined;
+  metrics: boolean;
 }
 
 export function defaultOptions(): ResolvedOptions {
@@ -171,6 +178,7 @@ export function defaultOptions(): ResolvedOptions {
     hashLoadEpsilon: DEFAULT_HASH_LOAD_EPSILON,
     ownerHeartbeatMs: DEFAULT_OWNER_HEARTBEAT_MS,
     maxBacklog: undefined,
+    metrics: false,
   };
 }
 
@@ -239,6 +247,12 @@ export function parseOptions(options: DispatcherOptions = {}): ResolvedOptions {
     out.maxBacklog = checkInteger(invalid, 'maxBacklog', o['maxBacklog'], 0);
   }
   out.logger = parseLogger(o['logger'], out.logger, invalid);
+  if (o['metrics'] !== undefined) {
+    if (typeof o['metrics'] !== 'boolean') {
+      invalid(`metrics must be a boolean, got ${describeValue(o['metrics'])}`);
+    }
+    out.metrics = o['metrics'];
+  }
   if (o['strategy'] !== undefined) out.strategy = parseStrategy(o['strategy']);
   const epsilon = o['hashLoadEpsilon'];
   if (epsilon === false) out.hashLoadEpsilon = Number.POSITIVE_INFINITY;

@@ -111,6 +111,12 @@ export class RedisTransport implements DispatcherTransport {
     return this.#open().command.mget(ids.map((id) => names.heartbeatKey(id)));
   }
 
+  async readWorkerStats(ids: readonly string[]): Promise<Array<string | null>> {
+    if (ids.length === 0) return [];
+    const names = this.#names!;
+    return this.#open().command.mget(ids.map((id) => names.workerStatsKey(id)));
+  }
+
   async prune(
     entries: ReadonlyArray<{ field: string; entry: string; id: string | undefined }>,
   ): Promise<number> {

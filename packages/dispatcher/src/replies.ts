@@ -40,6 +40,11 @@ export function isDeadlineAbort(error: RemoteError): boolean {
   return error.name === 'WorkerError' && error.code === ErrorCode.TIMEOUT;
 }
 
+/** The worker's own verdict that it aborted the handler because its dispatcher cancelled the attempt. */
+export function isCancelAbort(error: RemoteError): boolean {
+  return error.name === 'WorkerError' && error.code === ErrorCode.CANCELLED;
+}
+
 /** The worker's own verdict that it aborted the handler because it was shutting down. */
 export function isShutdownAbort(error: RemoteError): boolean {
   return error.name === 'WorkerError' && error.code === ErrorCode.CLOSED;

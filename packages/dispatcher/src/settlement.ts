@@ -4,7 +4,7 @@
  * refuses a second time), with the task's timers, queue slot, worker slot and
  * abort listener released and the outcome counted.
  */
-import { ErrorCode, type RemoteError } from '@ringcast/protocol';
+import { type Clock, ErrorCode, type HandlerStatsBook, type RemoteError } from '@ringcast/protocol';
 import { AbortListeners } from './abort-listeners.js';
 import { thrownMessage } from './admission.js';
 import type { Ledger } from './ledger.js';
@@ -21,6 +21,11 @@ export interface SettlementHost {
   readonly queue: Pick<LocalQueue, 'dropped' | 'pump'>;
   readonly wheel: Pick<TimerWheel<Task>, 'cancel'>;
   readonly counters: Counters;
+  readonly clock: Pick<Clock, 'now'>;
+  /** Per-handler outcomes and end-to-end latency. */
+  readonly handlers: HandlerStatsBook;
+  /** The metrics' latency histogram, when metrics are on. */
+  readonly observer: { observe(handler: string, seconds: number): void } | undefined;
   readonly log: Pick<DispatcherLog, 'warn'>;
   /** Tells the worker to stop the attempt `token` of task `id`. */
   cancelRemote(worker: WorkerState, id: string, token: string): void;
@@ -44,6 +49,7 @@ export class Settlement {
   succeed(task: Task, value: unknown): void {
     if (!this.#settle(task)) return;
     this.#host.counters.ok++;
+    this.#record(task, undefined);
     task.resolve(value);
   }
 
@@ -60,7 +66,15 @@ export class Settlement {
     if (cancelRemote && worker && !worker.gone) {
       this.#host.cancelRemote(worker, task.id, `${task.id}.${attempt}`);
     }
+    this.#record(task, code);
     task.reject(this.#host.counters.failure(code, message, remote));
+  }
+
+  #record(task: Task, code: ErrorCode | undefined): void {
+    const host = this.#host;
+    const ms = performance.now() - task.createdAt;
+    host.handlers.of(task.handler).record(ms, code, task.attempt > 1, host.clock.now());
+    host.observer?.observe(task.handler, ms / 1000);
   }
 
   /**

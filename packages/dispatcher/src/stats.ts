@@ -1,5 +1,5 @@
 /** The dispatcher's counters, and the snapshot `stats()` returns. */
-import type { ErrorCode, RemoteError } from '@ringcast/protocol';
+import type { ErrorCode, HandlerSummary, RemoteError, WorkerReport } from '@ringcast/protocol';
 import type { DurableStats } from './durable/durable-tasks.js';
 import { DispatchError } from './errors.js';
 
@@ -27,6 +27,21 @@ export interface DispatcherStats {
   workers: number;
   /** Durable tasks run here; `dispatched` and `settled` count them too (each run once). */
   durable: DurableStats;
+  /**
+   * Per handler, the calls this dispatcher settled since start: succeeded,
+   * failed by code, settled after more than one attempt; settlements per second
+   * and per minute; end-to-end latency in ms, `dispatch()` to settlement (p50,
+   * p90, p99, max, avg).
+   */
+  handlers: Record<string, HandlerSummary>;
+  /**
+   * Every live worker's own report, by worker id, as it published it to Redis:
+   * per handler, its runs and the handler's execution time, for all the tasks
+   * it ran, whoever sent them. Read about once a second while `stats()` is
+   * being called; the first call after a quiet spell of 10 s shows the last
+   * reports read (or none) and starts the reads.
+   */
+  workerStats: Record<string, WorkerReport>;
 }
 
 /** The running counts; the modules that see each event count it here. */
@@ -55,7 +70,11 @@ export class Counters {
   }
 
   /** `unsettled` is every task in the ledger: queued, delayed and in flight. */
-  snapshot(queued: number, unsettled: number, workers: number): Omit<DispatcherStats, 'durable'> {
+  snapshot(
+    queued: number,
+    unsettled: number,
+    workers: number,
+  ): Omit<DispatcherStats, 'durable' | 'handlers' | 'workerStats'> {
     return {
       dispatched: this.dispatched,
       settled: { ok: this.ok, error: { ...this.error } },

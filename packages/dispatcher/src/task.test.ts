@@ -25,6 +25,7 @@ function task(retries = 0): TaskRecord<string> {
     key: undefined,
     priority: 0,
     sentAt: 0,
+    createdAt: 0,
     resolve: () => {},
     reject: () => {},
     state: TaskState.New,

@@ -77,6 +77,8 @@ export interface TaskRecord<W> extends WheelEntry {
   readonly priority: number;
   /** When the current attempt was sent (epoch ms): its round trip is timed from here. */
   sentAt: number;
+  /** `performance.now()` when the record was made: the task's end-to-end latency is timed from here. */
+  readonly createdAt: number;
   readonly resolve: (value: unknown) => void;
   readonly reject: (error: unknown) => void;
   readonly state: TaskState;
@@ -145,6 +147,7 @@ export function newTask<W>(t: NewTask): TaskRecord<W> & WheelEntry {
     key: t.key,
     priority: t.priority,
     sentAt: 0,
+    createdAt: performance.now(),
     resolve: t.resolve,
     reject: t.reject,
     state: TaskState.New,

@@ -93,6 +93,8 @@ export interface DispatcherTransport {
   readRegistry(): Promise<Record<string, string>>;
   /** The heartbeat values of the given worker ids, in order (null: none). */
   readHeartbeats(ids: readonly string[]): Promise<Array<string | null>>;
+  /** The workers' published execution statistics (`workerStatsKey`), in the order of `ids`. */
+  readWorkerStats(ids: readonly string[]): Promise<Array<string | null>>;
   /**
    * Deletes each registry entry only if it is still exactly `entry` and, when
    * `id` is given, that worker's heartbeat is still absent; all in one atomic

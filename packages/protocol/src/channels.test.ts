@@ -42,6 +42,7 @@ describe('names', () => {
     expect(n.controlChannel).toBe('ringcast:ctl');
     expect(n.registryKey).toBe('ringcast:workers');
     expect(n.heartbeatKey('w1')).toBe('ringcast:hb:w1');
+    expect(n.workerStatsKey('w1')).toBe('ringcast:wstats:w1');
     expect(n.parkedKey('d1')).toBe('ringcast:parked:d1');
     expect(n.claimKey('w1')).toBe('ringcast:claim:w1');
     expect(n.taskKey('t1')).toBe('ringcast:task:t1');

@@ -21,6 +21,12 @@ export interface Names {
   readonly registryKey: string;
   /** String with a TTL, refreshed by the worker; its value is an encoded `Heartbeat` (heartbeat.ts). */
   heartbeatKey(workerId: string): string;
+  /**
+   * String with a TTL, rewritten by the worker about once a second: its
+   * execution-time statistics, a JSON `WorkerReport` (handler-stats.ts). It
+   * expires like the heartbeat when the worker dies.
+   */
+  workerStatsKey(workerId: string): string;
   /** List of frames a worker could not deliver to this dispatcher (nobody was subscribed). */
   parkedKey(dispatcherId: string): string;
   /**
@@ -92,6 +98,7 @@ export function names(namespace: string = DEFAULT_NAMESPACE): Names {
     controlChannel: `${namespace}:ctl`,
     registryKey: `${namespace}:workers`,
     heartbeatKey: (id) => `${namespace}:hb:${checked('worker id', id)}`,
+    workerStatsKey: (id) => `${namespace}:wstats:${checked('worker id', id)}`,
     parkedKey: (id) => `${namespace}:parked:${checked('dispatcher id', id)}`,
     claimKey: (id) => `${namespace}:claim:${checked('worker id', id)}`,
     taskKey: (id) => `${namespace}:task:${checked('task id', id)}`,

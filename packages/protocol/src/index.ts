@@ -44,7 +44,23 @@ export {
   RingcastError,
   type RingcastErrorOptions,
 } from './errors.js';
+export {
+  HandlerStats,
+  HandlerStatsBook,
+  type HandlerSummary,
+  MAX_TRACKED_HANDLERS,
+  OTHER_HANDLERS,
+  parseWorkerReport,
+  type WorkerReport,
+} from './handler-stats.js';
 export { encodeHeartbeat, type Heartbeat, parseHeartbeat, usableCapacity } from './heartbeat.js';
+export {
+  bucketLow,
+  bucketOf,
+  DurationHistogram,
+  type DurationSummary,
+  HISTOGRAM_BUCKETS,
+} from './histogram.js';
 export {
   DEFAULT_MAX_MESSAGE_BYTES,
   MAX_BATCH,
@@ -87,6 +103,13 @@ export {
   type WorkerInfo,
 } from './messages.js';
 export {
+  DURATION_BUCKETS_SECONDS,
+  type HistogramSeries,
+  LabelledHistogram,
+  type MetricsRequestHandler,
+  metricsHandler,
+} from './metrics-endpoint.js';
+export {
   checkInteger,
   checkRedis,
   checkRedisUrl,
@@ -98,6 +121,7 @@ export {
 export { Outbox, type OutboxSink } from './outbox.js';
 export { ProcessClock } from './process-clock.js';
 export { RateLimitedLog } from './rate-limited-log.js';
+export { RateWindow, type Throughput } from './rate-window.js';
 export { describeRedis, errorMessage, redactText, redactUrl } from './redact.js';
 export { TaskTable } from './task-table.js';
 export { VirtualClock } from './virtual-clock.js';

@@ -39,6 +39,8 @@ interface Call {
   abandoned: boolean;
   /** What `result(id)` calls answered. */
   heard: Outcome[];
+  /** Whether `cancel(id)` was called for it (durable). */
+  cancelRequested: boolean;
   /** Most runs the documented bound allows: `maxAttempts + retries`. */
   readonly bound: number;
   readonly dispatchedAt: number;
@@ -60,6 +62,8 @@ export class Checker {
   readonly #faults: Array<{ kind: string; at: number; until: number }> = [];
   /** Publications on the settled channel, by task id. */
   readonly #published = new Map<string, number>();
+  /** When each task's first publication was heard (world time): its settlement time. */
+  readonly #heardAt = new Map<string, number>();
   #closedAt: number | undefined;
 
   /** A `dispatch()` call was made (a `submit()` if `durable`). */
@@ -74,6 +78,7 @@ export class Checker {
       openState: undefined,
       abandoned: false,
       heard: [],
+      cancelRequested: false,
       bound,
       dispatchedAt: at,
       settledAt: undefined,
@@ -179,14 +184,23 @@ export class Checker {
     record.openState = undefined;
     // A rejected submit's error gives way to the record: the task was stored after all.
     record.outcome = outcome;
-    record.settledAt = at;
+    // Dated when its announcement was heard, if it was: a sweep reads it later, and a
+    // later date would let more faults explain its runs.
+    record.settledAt = this.#heardAt.get(taskId) ?? at;
   }
 
-  /** A terminal write announced `taskId` on the settled channel. */
-  published(taskId: string): void {
+  /** A terminal write announced `taskId` on the settled channel, heard at `at` (world time). */
+  published(taskId: string, at: number): void {
+    if (!this.#heardAt.has(taskId)) this.#heardAt.set(taskId, at);
     const n = (this.#published.get(taskId) ?? 0) + 1;
     this.#published.set(taskId, n);
     if (n === 2) this.#violation(`task ${taskId}'s terminal state was written twice`);
+  }
+
+  /** `cancel(id)` was called for a durable call. */
+  cancelCalled(call: number): void {
+    const record = this.#calls.get(call);
+    if (record) record.cancelRequested = true;
   }
 
   /** `result(id)` of a durable call answered `outcome`. */
@@ -322,6 +336,11 @@ export class Checker {
     }
     const stored = call.outcome;
     if (!stored) return;
+    if (!stored.ok && (stored.code === 'CANCELLED' || stored.code === 'CANCELLED_RUN')) {
+      if (!call.cancelRequested) {
+        this.#violation(`${where} ended ${describe(stored)}, but cancel() was never called`);
+      }
+    }
     for (const heard of call.heard) {
       if (!heard.ok && (heard.code === 'TIMEOUT' || heard.code === 'CLOSED')) continue;
       const same = heard.ok

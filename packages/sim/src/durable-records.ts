@@ -49,10 +49,15 @@ function view(taskId: string, hash: Record<string, string>): RecordView {
   if (state === 'succeeded') {
     outcome = { ok: true, value: parse(hash['result']) };
   } else {
-    const error = parse(hash['error']) as { code?: unknown; message?: unknown } | undefined;
+    const error = parse(hash['error']) as
+      | { code?: unknown; message?: unknown; remote?: { name?: unknown; code?: unknown } }
+      | undefined;
+    const code = typeof error?.code === 'string' ? error.code : 'UNREADABLE_ERROR';
+    // A run its worker aborted because a dispatcher cancelled it, stored as the task's failure.
+    const cancelledRun = error?.remote?.name === 'WorkerError' && error.remote.code === 'CANCELLED';
     outcome = {
       ok: false,
-      code: typeof error?.code === 'string' ? error.code : 'UNREADABLE_ERROR',
+      code: cancelledRun ? 'CANCELLED_RUN' : code,
       message: String(error?.message),
     };
   }

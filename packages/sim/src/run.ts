@@ -156,7 +156,7 @@ async function simulate(
   const { clock } = world;
   await world.start();
   // Every terminal write announces its id once: a second announcement is a second write.
-  const settled = durable ? await listenSettled(world, checker) : undefined;
+  if (durable) await listenSettled(world, checker);
   const start = clock.now();
   world.log(
     `started: ${world.dispatchers.length} dispatcher(s), ${world.workers.length} worker(s), ${calls.length} calls, ${faults.length} faults`,
@@ -175,7 +175,6 @@ async function simulate(
   world.stopped = true;
   world.thawAll();
   healAll(world);
-  settled?.restore();
   // Durable tasks outlive the processes: a dead dispatcher's need a live one to adopt
   // them, and the backlog needs a worker. The deployment is brought back, also when
   // a start under way when faults stopped fails after.
@@ -290,8 +289,10 @@ async function listenSettled(world: World, checker: Checker): Promise<MemoryConn
   const connection = world.redis.connect('checker');
   // A message carries the ids one store call settled, space-separated.
   connection.onMessage((_, ids) => {
-    for (const taskId of ids.split(' ')) checker.published(taskId);
+    for (const taskId of ids.split(' ')) checker.published(taskId, world.clock.now());
   });
+  // Heard again after a Redis restart cuts it: restored with the processes' connections.
+  world.observers.push(connection);
   const channel = names(NAMESPACE).settledChannel;
   // Subscribed again whenever it comes back from a cut (ioredis does the same).
   connection.on('ready', () => void connection.subscribe([channel]).catch(() => undefined));
@@ -324,12 +325,13 @@ function sweepRecords(world: World, checker: Checker, all: boolean): boolean {
   return checker.pending === 0;
 }
 
-/** Restores every cut connection of a live process. */
+/** Restores every cut connection of a live process, and the checker's own. */
 function healAll(world: World): void {
   for (const p of [...world.dispatchers, ...world.workers] as SimProcess[]) {
     if (p.clock.dead) continue;
     for (const connection of p.connections()) connection.restore();
   }
+  for (const connection of world.observers) connection.restore();
 }
 
 /** Applies one fault; false when it had nothing to hit (then it is not counted). */

@@ -236,7 +236,7 @@ function submitOne(
         world.log(`call ${call} stored as ${taskId}`);
         checker.submitted(call, taskId);
         if (planned.abortAfterMs !== undefined) {
-          clock.setTimeout(() => cancelOne(world, call, taskId), planned.abortAfterMs);
+          clock.setTimeout(() => cancelOne(world, checker, call, taskId), planned.abortAfterMs);
         }
         if (planned.awaitResult) awaitOne(world, checker, call, taskId, planned.dispatcher);
       },
@@ -249,9 +249,10 @@ function submitOne(
     );
 }
 
-function cancelOne(world: World, call: number, taskId: string): void {
+function cancelOne(world: World, checker: Checker, call: number, taskId: string): void {
   const d = world.liveDispatchers[call % Math.max(1, world.liveDispatchers.length)];
   if (!d) return;
+  checker.cancelCalled(call);
   world.log(`call ${call}: cancel(${taskId}) on ${d.id}`);
   d.core.cancel(taskId).then(
     (cancelled) => world.log(`call ${call}: cancel answered ${cancelled}`),

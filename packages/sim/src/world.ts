@@ -141,6 +141,8 @@ export class World {
   readonly workers: SimWorker[] = [];
   /** Errors nobody should have seen: unexpected rejections inside the world. */
   readonly errors: string[] = [];
+  /** The checker's own connections (not a process's): restored whenever Redis is back. */
+  readonly observers: MemoryConnection[] = [];
   readonly #checker: Checker;
   readonly #trace: Trace;
   readonly #random: Random;

@@ -10,7 +10,7 @@ import type { Attempt } from './attempt.js';
 import type { Executor } from './executor.js';
 import type { Handler } from './options.js';
 import type { Replies } from './replies.js';
-import type { WorkerStats } from './stats.js';
+import type { WorkerCounters } from './stats.js';
 
 /** What admission needs of its worker. */
 export interface AdmissionHost {
@@ -24,10 +24,10 @@ export class Admission {
   readonly #handlers: ReadonlyMap<string, Handler>;
   readonly #concurrency: number;
   readonly #maxQueue: number;
-  readonly #stats: WorkerStats;
+  readonly #stats: WorkerCounters;
   readonly #live: TaskTable<Attempt, string>;
   readonly #executor: Pick<Executor, 'run' | 'drop' | 'waiting'>;
-  readonly #replies: Pick<Replies, 'nack' | 'accepted'>;
+  readonly #replies: Pick<Replies, 'nack' | 'nackAttempt' | 'accepted'>;
   readonly #host: AdmissionHost;
   /** Attempts it holds, running or queued, before it nacks BUSY; less while slots are overdue. */
   #capacity: number;
@@ -36,10 +36,10 @@ export class Admission {
 
   constructor(
     options: { handlers: ReadonlyMap<string, Handler>; concurrency: number; maxQueue: number },
-    stats: WorkerStats,
+    stats: WorkerCounters,
     live: TaskTable<Attempt, string>,
     executor: Pick<Executor, 'run' | 'drop' | 'waiting'>,
-    replies: Pick<Replies, 'nack' | 'accepted'>,
+    replies: Pick<Replies, 'nack' | 'nackAttempt' | 'accepted'>,
     host: AdmissionHost,
   ) {
     this.#handlers = options.handlers;
@@ -89,8 +89,10 @@ export class Admission {
       handler,
       phase: 'queued',
       acked: false,
+      alsoReplyTo: undefined,
       controller: undefined,
       abortReason: undefined,
+      startedAt: 0,
     };
     this.#executor.run(attempt, now);
     // A handler that returned a plain value has finished already, its result
@@ -118,7 +120,7 @@ export class Admission {
     for (const attempt of queued) {
       if (attempt.phase !== 'queued') continue;
       this.#executor.drop(attempt);
-      this.#replies.nack(attempt.task, reason, message);
+      this.#replies.nackAttempt(attempt, reason, message);
     }
   }
 
@@ -137,8 +139,8 @@ export class Admission {
     for (const attempt of queued) {
       if (excess-- <= 0) break;
       this.#executor.drop(attempt);
-      this.#replies.nack(
-        attempt.task,
+      this.#replies.nackAttempt(
+        attempt,
         NackReason.BUSY,
         "this worker's slots are held past their deadline",
       );

@@ -13,8 +13,13 @@ export type Phase = 'queued' | 'running' | 'done';
 export interface Attempt {
   /** Order of arrival, among this worker's attempts. */
   readonly seq: number;
-  /** Its message; replaced only by the same attempt sent again by another dispatcher (intake.ts). */
-  task: TaskMessage;
+  readonly task: TaskMessage;
+  /**
+   * Other dispatchers that sent this same attempt while it was live: one that
+   * adopted the task from the dispatcher that sent it first (durable tasks).
+   * Its acks and final reply go to each of them too (at most a few).
+   */
+  alsoReplyTo: string[] | undefined;
   /** The hash of the task's token, for the live-attempt table and the finished replies. */
   readonly hash: number;
   readonly handler: Handler;
@@ -24,6 +29,8 @@ export interface Attempt {
   controller: AbortController | undefined;
   /** Why the attempt was aborted before anyone asked for its signal. */
   abortReason: unknown;
+  /** `performance.now()` when its handler started: its execution time is measured from here. */
+  startedAt: number;
 }
 
 /** The `ctx` a handler gets; its signal is created only if the handler asks for it. */

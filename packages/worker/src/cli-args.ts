@@ -36,6 +36,8 @@ Options:
   --heartbeat-interval <ms>    heartbeat refresh interval (default ${DEFAULT_HEARTBEAT_INTERVAL_MS})
   --heartbeat-ttl <ms>         heartbeat key lifetime; must exceed the interval (default ${DEFAULT_HEARTBEAT_TTL_MS})
   --drain-timeout <ms>         how long shutdown waits for running handlers (default ${DEFAULT_DRAIN_TIMEOUT_MS})
+  --metrics-port <n>           serve Prometheus metrics at http://<host>:<n>/metrics
+  --metrics-host <host>        address the metrics server binds (default 127.0.0.1)
   -h, --help                   show this help
 `;
 
@@ -50,6 +52,9 @@ export interface CliConfig {
   heartbeatIntervalMs?: number;
   heartbeatTtlMs?: number;
   drainTimeoutMs?: number;
+  /** Where `/metrics` is served; metrics are on only with a port. */
+  metricsPort?: number;
+  metricsHost?: string;
 }
 
 export type CliCommand = { help: true } | { help: false; config: CliConfig };
@@ -61,6 +66,7 @@ const NUMERIC = {
   'heartbeat-interval': 'heartbeatIntervalMs',
   'heartbeat-ttl': 'heartbeatTtlMs',
   'drain-timeout': 'drainTimeoutMs',
+  'metrics-port': 'metricsPort',
 } as const;
 
 /** Parses the command line strictly; throws {@link UsageError} on anything it does not know. */
@@ -85,6 +91,8 @@ export function parseCliArgs(
         'heartbeat-interval': { type: 'string' },
         'heartbeat-ttl': { type: 'string' },
         'drain-timeout': { type: 'string' },
+        'metrics-port': { type: 'string' },
+        'metrics-host': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -110,6 +118,15 @@ export function parseCliArgs(
       throw new UsageError(`--${flag} must be a non-negative integer, got ${JSON.stringify(raw)}`);
     }
     config[key] = Number(raw);
+  }
+  if (config.metricsPort !== undefined && config.metricsPort > 65_535) {
+    throw new UsageError(`--metrics-port must be 0 to 65535, got ${config.metricsPort}`);
+  }
+  const metricsHost = str(values['metrics-host']);
+  if (metricsHost !== undefined) {
+    if (config.metricsPort === undefined)
+      throw new UsageError('--metrics-host needs --metrics-port');
+    config.metricsHost = metricsHost;
   }
   return { help: false, config };
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { ErrorCode, errorMessage, isRingcastError } from '@ringcast/protocol';
 import { loadHandlers, parseCliArgs, USAGE, UsageError } from './cli-args.js';
+import { DEFAULT_METRICS_HOST, type MetricsServer, serveMetrics } from './metrics-server.js';
 import { createWorker, type Worker } from './worker.js';
 
 /** Extra time past the drain timeout for the leave, the last outcomes and the disconnect. */
@@ -30,11 +31,11 @@ async function main(): Promise<void> {
     process.stdout.write(USAGE);
     return;
   }
-  const { handlers: path, ...options } = command.config;
+  const { handlers: path, metricsPort, metricsHost, ...options } = command.config;
   let worker: Worker;
   try {
     const handlers = await loadHandlers(path);
-    worker = createWorker({ ...options, handlers });
+    worker = createWorker({ ...options, handlers, metrics: metricsPort !== undefined });
   } catch (error) {
     if (error instanceof UsageError) usageError(error.message);
     if (isRingcastError(error) && error.code === ErrorCode.INVALID_OPTIONS)
@@ -55,8 +56,21 @@ async function main(): Promise<void> {
       console.error('ringcast-worker: drain did not finish in time, exiting');
       process.exit(1);
     }, drainTimeoutMs + FORCE_EXIT_GRACE_MS).unref();
-    worker.close().then(() => process.exit(0), fatal);
+    Promise.all([worker.close(), metricsServer?.close()]).then(() => process.exit(0), fatal);
   };
+  let metricsServer: MetricsServer | undefined;
+  if (metricsPort !== undefined) {
+    const host = metricsHost ?? DEFAULT_METRICS_HOST;
+    try {
+      metricsServer = await serveMetrics(worker.metrics().handler, metricsPort, host);
+    } catch (error) {
+      process.stderr.write(
+        `ringcast-worker: cannot serve metrics on ${host}:${metricsPort}: ${errorMessage(error)}\n`,
+      );
+      process.exit(1);
+    }
+    console.error(`ringcast-worker: metrics at http://${host}:${metricsServer.port}/metrics`);
+  }
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
   try {

@@ -16,7 +16,7 @@ import { WorkerError } from './errors.js';
 import type { Executor } from './executor.js';
 import type { Logger } from './options.js';
 import type { Replies } from './replies.js';
-import type { WorkerStats } from './stats.js';
+import type { WorkerCounters } from './stats.js';
 import { within } from './wait.js';
 
 /** How long each step that waits on Redis may take before close goes on without it. */
@@ -28,7 +28,7 @@ export interface DrainParts {
   drainTimeoutMs: number;
   logger: Logger;
   clock: Clock;
-  stats: WorkerStats;
+  stats: WorkerCounters;
   admission: Pick<Admission, 'refuseQueued'>;
   executor: Pick<Executor, 'whenIdle' | 'abortRunning'>;
   replies: Pick<Replies, 'flushAcks' | 'flush' | 'drained'>;

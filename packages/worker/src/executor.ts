@@ -28,10 +28,11 @@ import {
   isThenable,
 } from './attempt.js';
 import { WorkerError } from './errors.js';
+import { type ExecutionStats, failureCode } from './execution-stats.js';
 import { OVERDUE_AFTER_MS } from './overdue.js';
 import type { Replies } from './replies.js';
 import { serializeError } from './serialize.js';
-import type { WorkerStats } from './stats.js';
+import type { WorkerCounters } from './stats.js';
 
 const SWEEP_INTERVAL_MS = 50;
 
@@ -44,10 +45,11 @@ export class Executor {
   readonly #workerId: string;
   readonly #concurrency: number;
   readonly #clock: Clock;
-  readonly #stats: WorkerStats;
+  readonly #stats: WorkerCounters;
   readonly #live: TaskTable<Attempt, string>;
   readonly #replies: Pick<Replies, 'encoder' | 'final'>;
   readonly #overdue: OverdueReport;
+  readonly #execution: ExecutionStats;
   readonly #limit: LimitFunction;
   #sweep: Timer | undefined;
   #idleWaiters: Array<() => void> = [];
@@ -58,10 +60,11 @@ export class Executor {
     workerId: string,
     concurrency: number,
     clock: Clock,
-    stats: WorkerStats,
+    stats: WorkerCounters,
     live: TaskTable<Attempt, string>,
     replies: Pick<Replies, 'encoder' | 'final'>,
     overdue: OverdueReport,
+    execution: ExecutionStats,
   ) {
     this.#workerId = workerId;
     this.#concurrency = concurrency;
@@ -70,6 +73,7 @@ export class Executor {
     this.#live = live;
     this.#replies = replies;
     this.#overdue = overdue;
+    this.#execution = execution;
     this.#limit = pLimit(concurrency);
     this.#now = clock.now();
   }
@@ -168,6 +172,7 @@ export class Executor {
     }
     attempt.phase = 'running';
     this.#stats.inflight++;
+    this.#execution.started(attempt);
     let value: unknown;
     try {
       value = attempt.handler(task.payload, new AttemptContext(attempt, this.#workerId));
@@ -194,6 +199,7 @@ export class Executor {
     const result = this.#replies.encoder.ok(task.id, task.token, value, task.replyMaxBytes);
     if (result.ok) this.#stats.succeeded++;
     else this.#stats.failed++;
+    this.#execution.ended(attempt, result.ok ? undefined : ErrorCode.HANDLER_ERROR);
     this.#ended(attempt, result.encoded);
   }
 
@@ -204,6 +210,7 @@ export class Executor {
     const cause = abortedBy(attempt) ?? error;
     const { task } = attempt;
     this.#stats.failed++;
+    this.#execution.ended(attempt, failureCode(cause));
     this.#ended(
       attempt,
       this.#replies.encoder.error(task.id, task.token, serializeError(cause), task.replyMaxBytes),

@@ -1,10 +1,12 @@
 export {
   ErrorCode,
+  type HandlerSummary,
   isRingcastError,
   NackReason,
   type RemoteError,
   RingcastError,
   type WorkerInfo,
+  type WorkerReport,
 } from '@ringcast/protocol';
 export { WorkerError } from './errors.js';
 export {
@@ -26,4 +28,9 @@ export {
   type WorkerOptions,
 } from './options.js';
 export { serializeError } from './serialize.js';
-export { createWorker, type Worker, type WorkerStats } from './worker.js';
+export {
+  createWorker,
+  type Metrics,
+  type Worker,
+  type WorkerStats,
+} from './worker.js';

@@ -22,7 +22,7 @@ import { hash } from './finished.js';
 import type { Logger } from './options.js';
 import type { Replies } from './replies.js';
 import { safeString } from './serialize.js';
-import type { WorkerStats } from './stats.js';
+import type { WorkerCounters } from './stats.js';
 
 /** Frames kept while a starting worker checks its id is its own: one round trip's worth. */
 const MAX_HELD_FRAMES = 1_000;
@@ -44,7 +44,7 @@ export class Intake {
   readonly #clock: Clock;
   readonly #logger: Logger;
   readonly #warnings: RateLimitedLog;
-  readonly #stats: WorkerStats;
+  readonly #stats: WorkerCounters;
   readonly #live: TaskTable<Attempt, string>;
   readonly #admission: Pick<Admission, 'take'>;
   readonly #executor: Pick<Executor, 'cancel'>;
@@ -62,7 +62,7 @@ export class Intake {
     options: { id: string; incarnation: string; maxMessageBytes: number; logger: Logger },
     clock: Clock,
     warnings: RateLimitedLog,
-    stats: WorkerStats,
+    stats: WorkerCounters,
     live: TaskTable<Attempt, string>,
     admission: Pick<Admission, 'take'>,
     executor: Pick<Executor, 'cancel'>,
@@ -149,10 +149,11 @@ export class Intake {
     if (live) {
       // Re-sent while queued or running: confirm again, never run twice.
       this.#stats.duplicates++;
-      // Sent again by another dispatcher: it adopted the task from the one that sent it first,
-      // which is gone (durable tasks). Its answers go to whoever sent the attempt last.
-      if (live.task.replyTo !== task.replyTo) live.task = { ...live.task, replyTo: task.replyTo };
-      if (live.acked) this.#replies.ack(live.task);
+      // Sent again by another dispatcher (durable tasks: it took the task over from the
+      // one that sent it first, dead or stalled): the answers go to both, and the store
+      // keeps only its current owner's.
+      if (task.replyTo !== live.task.replyTo) addReplyTarget(live, task.replyTo);
+      if (live.acked) this.#replies.ack(task);
       return;
     }
     if (this.#replies.resendFinal(task, tag, this.#now)) {
@@ -180,4 +181,13 @@ export class Intake {
     this.#stats.cancelled++;
     this.#executor.cancel(attempt);
   }
+}
+
+/** Most other dispatchers one live attempt answers too: a few takeovers at most. */
+const MAX_REPLY_TARGETS = 8;
+
+function addReplyTarget(attempt: Attempt, replyTo: string): void {
+  attempt.alsoReplyTo ??= [];
+  const targets = attempt.alsoReplyTo;
+  if (targets.length < MAX_REPLY_TARGETS && !targets.includes(replyTo)) targets.push(replyTo);
 }

@@ -158,7 +158,17 @@ export class MemoryWorkerTransport implements WorkerTransport {
   async leave(): Promise<void> {
     await this.#run((redis) => {
       redis.hdel(this.#names.registryKey, [this.#id]);
-      redis.del([this.#names.heartbeatKey(this.#id), this.#names.claimKey(this.#id)]);
+      redis.del([
+        this.#names.heartbeatKey(this.#id),
+        this.#names.claimKey(this.#id),
+        this.#names.workerStatsKey(this.#id),
+      ]);
+    });
+  }
+
+  async publishStats(report: string, ttlMs: number): Promise<void> {
+    await this.#run((redis) => {
+      redis.set(this.#names.workerStatsKey(this.#id), report, { px: ttlMs });
     });
   }
 

@@ -99,6 +99,12 @@ export interface WorkerOptions {
   maxParked?: number;
   /** Where log lines go; `false` for none. @defaultValue console */
   logger?: Logger | false;
+  /**
+   * Keeps Prometheus metrics in a prom-client registry of this worker's own
+   * (`worker.metrics()`). Off, metrics cost nothing.
+   * @defaultValue false
+   */
+  metrics?: boolean;
 }
 
 export interface ResolvedOptions {
@@ -116,6 +122,7 @@ export interface ResolvedOptions {
   parkTtlMs: number;
   maxParked: number;
   logger: Logger;
+  metrics: boolean;
 }
 
 const consoleLogger: Logger = {
@@ -150,6 +157,7 @@ export function defaultOptions(): Omit<ResolvedOptions, 'handlers'> {
     parkTtlMs: DEFAULT_PARK_TTL_MS,
     maxParked: DEFAULT_MAX_PARKED,
     logger: consoleLogger,
+    metrics: false,
   };
 }
 
@@ -168,6 +176,7 @@ const KNOWN = new Set([
   'parkTtlMs',
   'maxParked',
   'logger',
+  'metrics',
 ]);
 
 function invalid(message: string): never {
@@ -250,6 +259,8 @@ export function parseOptions(options: WorkerOptions): ResolvedOptions {
   const parkTtlMs = timer(o, 'parkTtlMs', 1, d.parkTtlMs);
   const maxParked = integer(o, 'maxParked', 1, MAX_INT, d.maxParked);
   const logger = parseLogger(o['logger'], consoleLogger, invalid);
+  const metrics = o['metrics'] ?? false;
+  if (typeof metrics !== 'boolean') invalid(`metrics must be a boolean, got ${describe(metrics)}`);
 
   return {
     redis,
@@ -266,5 +277,6 @@ export function parseOptions(options: WorkerOptions): ResolvedOptions {
     parkTtlMs,
     maxParked,
     logger,
+    metrics,
   };
 }

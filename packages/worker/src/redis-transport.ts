@@ -164,9 +164,17 @@ export class RedisWorkerTransport implements WorkerTransport {
     const results = await this.#command()
       .multi()
       .hdel(this.#names.registryKey, this.#id)
-      .del(this.#names.heartbeatKey(this.#id), this.#names.claimKey(this.#id))
+      .del(
+        this.#names.heartbeatKey(this.#id),
+        this.#names.claimKey(this.#id),
+        this.#names.workerStatsKey(this.#id),
+      )
       .exec();
     check(results);
+  }
+
+  async publishStats(report: string, ttlMs: number): Promise<void> {
+    await this.#command().set(this.#names.workerStatsKey(this.#id), report, 'PX', ttlMs);
   }
 
   async park(replyTo: string, frame: string, ttlMs: number, max: number): Promise<void> {

@@ -16,7 +16,7 @@ import {
 import type { Attempt } from './attempt.js';
 import { FinishedAttempts } from './finished.js';
 import { ReplyEncoder, safeString } from './serialize.js';
-import type { WorkerStats } from './stats.js';
+import type { WorkerCounters } from './stats.js';
 import type { WorkerTransport } from './transport.js';
 
 /** Off-heap bytes for replies of finished attempts (~75,000 of 200 bytes); their index takes half as much again. */
@@ -60,7 +60,7 @@ export class Replies {
   readonly #o: RepliesOptions;
   readonly #transport: Pick<WorkerTransport, 'publish' | 'park'>;
   readonly #clock: Clock;
-  readonly #stats: WorkerStats;
+  readonly #stats: WorkerCounters;
   readonly #warnings: RateLimitedLog;
   readonly #host: RepliesHost;
   readonly #outbox: Outbox<string>;
@@ -73,7 +73,7 @@ export class Replies {
   constructor(
     options: RepliesOptions,
     transport: Pick<WorkerTransport, 'publish' | 'park' | 'clock'>,
-    stats: WorkerStats,
+    stats: WorkerCounters,
     warnings: RateLimitedLog,
     host: RepliesHost,
   ) {
@@ -121,6 +121,7 @@ export class Replies {
       if (attempt.phase === 'done' || attempt.acked) continue;
       attempt.acked = true;
       this.ack(attempt.task);
+      for (const replyTo of attempt.alsoReplyTo ?? []) this.ack({ ...attempt.task, replyTo });
     }
   };
 
@@ -145,7 +146,15 @@ export class Replies {
     );
   }
 
-  /** Records an attempt's final reply (for re-sent attempts) and sends it. */
+  /** A live attempt's refusal, to every dispatcher that sent it. */
+  nackAttempt(attempt: Attempt, reason: NackReason, message: string): void {
+    this.nack(attempt.task, reason, message);
+    for (const replyTo of attempt.alsoReplyTo ?? []) {
+      this.nack({ ...attempt.task, replyTo }, reason, message);
+    }
+  }
+
+  /** Records an attempt's final reply (for re-sent attempts) and sends it to every dispatcher that sent it. */
   final(attempt: Attempt, encoded: string, now: number): void {
     const { task } = attempt;
     this.#finished.add(task.token, encoded, now, attempt.hash);
@@ -156,6 +165,9 @@ export class Replies {
       task.replyTo,
       this.#replyLimit(task),
     );
+    for (const replyTo of attempt.alsoReplyTo ?? []) {
+      this.#outbox.push(this.#replyChannel(replyTo), encoded, replyTo, this.#replyLimit(task));
+    }
   }
 
   /** Re-sends the final reply of an attempt that finished here; false if there is none on record. */

@@ -1,7 +1,7 @@
-import type { NackReason } from '@ringcast/protocol';
+import type { HandlerSummary, NackReason } from '@ringcast/protocol';
 
-/** Counters since start. */
-export interface WorkerStats {
+/** Counters since start, kept in place by the worker's collaborators. */
+export interface WorkerCounters {
   /** Task messages received, duplicates included. */
   received: number;
   /** Acks sent (a result that stood in for its ack is not counted here). */
@@ -39,7 +39,7 @@ export interface WorkerStats {
 }
 
 /** Counters at zero. The collaborators update them in place: one object, no per-task cost. */
-export function zeroStats(): WorkerStats {
+export function zeroStats(): WorkerCounters {
   return {
     received: 0,
     acked: 0,
@@ -66,7 +66,21 @@ export function zeroStats(): WorkerStats {
   };
 }
 
+/** What `worker.stats()` returns: the counters, and per-handler execution statistics. */
+export interface WorkerStats extends WorkerCounters {
+  /**
+   * Per registered handler, since start: runs that succeeded, failed (by code:
+   * `HANDLER_ERROR`, `TIMEOUT`, `CANCELLED`, …) and ran an attempt after the
+   * first; runs per second and per minute; the handler's execution time in ms
+   * (p50, p90, p99, max, avg). The same figures the worker publishes to Redis.
+   */
+  handlers: Record<string, HandlerSummary>;
+}
+
 /** A copy the caller may keep. */
-export function snapshot(stats: WorkerStats): WorkerStats {
-  return { ...stats, nacked: { ...stats.nacked } };
+export function snapshot(
+  stats: WorkerCounters,
+  handlers: Record<string, HandlerSummary>,
+): WorkerStats {
+  return { ...stats, nacked: { ...stats.nacked }, handlers };
 }

@@ -73,6 +73,8 @@ export interface WorkerTransport {
   register(entry: string, incarnation: string, ttlMs: number): Promise<void>;
   /** Deletes the registry entry, the heartbeat key and the claim together. */
   leave(): Promise<void>;
+  /** Writes the worker's execution statistics (`workerStatsKey`) with a TTL. */
+  publishStats(report: string, ttlMs: number): Promise<void>;
   /** Appends a reply to its dispatcher's bounded, expiring list of parked replies. */
   park(replyTo: string, frame: string, ttlMs: number, max: number): Promise<void>;
   /** Makes the heartbeat. */

@@ -50,7 +50,12 @@ afterEach(() => {
 
 async function setup(
   handlers: Record<string, Handler>,
-  options: { concurrency?: number; maxQueue?: number; drainTimeoutMs?: number } = {},
+  options: {
+    concurrency?: number;
+    maxQueue?: number;
+    drainTimeoutMs?: number;
+    metrics?: boolean;
+  } = {},
 ) {
   const clock = new VirtualClock();
   const redis = new MemoryRedis(clock);
@@ -137,6 +142,51 @@ describe('worker core on the memory transport', () => {
     expect(t.control.map((m) => m.kind)).toEqual(['hello', 'leave']);
   });
 
+  it('keeps execution stats per handler, publishes them beside its registry entry, and counts them in its metrics', async () => {
+    const t = await setup(
+      {
+        job: () => 1,
+        fail: () => {
+          throw new Error('no');
+        },
+        idle: () => 0,
+      },
+      { metrics: true },
+    );
+    await t.settle(t.worker.start());
+    await t.send(t.task(), t.task({ attempt: 2 }), t.task({ handler: 'fail' }));
+    const { handlers } = t.worker.stats();
+    expect(Object.keys(handlers).sort()).toEqual(['fail', 'idle', 'job']);
+    expect(handlers['job']).toMatchObject({ succeeded: 2, failed: {}, redelivered: 1 });
+    expect(handlers['job']?.duration.count).toBe(2);
+    expect(handlers['fail']).toMatchObject({ succeeded: 0, failed: { HANDLER_ERROR: 1 } });
+    expect(handlers['idle']?.duration.count).toBe(0);
+    await t.clock.advance(1_000);
+    expect(t.worker.stats().handlers['job']?.throughput.lastMinute).toBe(2);
+    const published = JSON.parse(t.redis.get(n.workerStatsKey(ID))!);
+    expect(published).toMatchObject({
+      incarnation: t.worker.info().incarnation,
+      handlers: { job: { succeeded: 2 }, fail: { failed: { HANDLER_ERROR: 1 } } },
+    });
+    expect(t.redis.pttl(n.workerStatsKey(ID))).toBeGreaterThan(0);
+    const text = await t.worker.metrics().registry.metrics();
+    expect(text).toContain('ringcast_worker_tasks_total{handler="job",outcome="ok"} 2');
+    expect(text).toContain('ringcast_worker_tasks_total{handler="fail",outcome="HANDLER_ERROR"} 1');
+    expect(text).toContain('ringcast_worker_handler_duration_seconds_count{handler="job"} 2');
+    for (const name of ['ringcast_worker_inflight', 'ringcast_worker_stuck_slots']) {
+      expect(text).toContain(`\n${name} 0`);
+    }
+    await t.settle(t.worker.close());
+    expect(t.redis.get(n.workerStatsKey(ID))).toBeNull();
+  });
+
+  it('throws INVALID_OPTIONS for metrics() when made without them', async () => {
+    const t = await setup({ job: () => 1 });
+    expect(() => t.worker.metrics()).toThrow(
+      expect.objectContaining({ code: ErrorCode.INVALID_OPTIONS }),
+    );
+  });
+
   it('answers a synchronous handler with its result alone, an asynchronous one with an ack first', async () => {
     const slow = manual();
     const t = await setup({ job: (p) => p, slow: slow.handler });
@@ -177,28 +227,30 @@ describe('worker core on the memory transport', () => {
     await t.settle(t.worker.close());
   });
 
-  it('answers a running attempt re-sent by another dispatcher (it adopted the task) to that dispatcher', async () => {
+  it('answers a running attempt sent again by another dispatcher (it took the task over) to both', async () => {
     const slow = manual();
     const t = await setup({ slow: slow.handler });
-    const adopter: Message[] = [];
-    const listener = t.redis.connect('adopter');
+    const other: Message[] = [];
+    const listener = t.redis.connect('other-dispatcher');
     listener.onMessage((_, data) => {
       const decoded = decode(data);
-      if (decoded.ok) adopter.push(...decoded.messages);
+      if (decoded.ok) other.push(...decoded.messages);
     });
     await t.settle(listener.subscribe([n.replyChannel('d2')]));
     await t.settle(t.worker.start());
     const running = t.task({ handler: 'slow' });
     await t.send(running);
     expect(t.kinds()).toEqual(['ack']);
-    // d1 died with the attempt recorded one short; d2 adopted the task and sent the same token.
+    // d2 took the task over (d1 died, or stalled past its TTL) and sent the same attempt.
     await t.send({ ...running, replyTo: 'd2' });
     expect(slow.runs).toHaveLength(1);
+    expect(other.map((m) => m.kind)).toEqual(['ack']);
     slow.runs[0]!.resolve('done');
     await t.clock.advance(TICK);
-    expect(adopter.map((m) => m.kind)).toEqual(['ack', 'result']);
-    expect(adopter.at(-1)).toMatchObject({ token: running.token, ok: true, value: 'done' });
-    expect(t.kinds()).toEqual(['ack']);
+    // Each hears the one run's result: the store keeps only its current owner's.
+    expect(other.at(-1)).toMatchObject({ kind: 'result', token: running.token, value: 'done' });
+    expect(t.replies.at(-1)).toMatchObject({ kind: 'result', token: running.token, value: 'done' });
+    expect(t.kinds()).toEqual(['ack', 'result']);
     await t.settle(t.worker.close());
   });
 

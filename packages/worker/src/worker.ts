@@ -22,9 +22,11 @@ import { Admission } from './admission.js';
 import type { Attempt } from './attempt.js';
 import { drain } from './drain.js';
 import { WorkerError } from './errors.js';
+import { ExecutionStats } from './execution-stats.js';
 import { Executor } from './executor.js';
 import { IdentityClaim } from './identity.js';
 import { Intake } from './intake.js';
+import { type Metrics, workerMetrics } from './metrics.js';
 import { parseOptions, type ResolvedOptions, type WorkerOptions } from './options.js';
 import { OverdueSlots } from './overdue.js';
 import { Recovery } from './recovery.js';
@@ -32,9 +34,11 @@ import { RedisWorkerTransport } from './redis-transport.js';
 import { Replies } from './replies.js';
 import { safeString } from './serialize.js';
 import { snapshot, type WorkerStats, zeroStats } from './stats.js';
+import { STATS_INTERVAL_MS, StatsPublisher } from './stats-publisher.js';
 import type { PresenceHandle, WorkerTransport } from './transport.js';
 import { VERSION } from './version.js';
 
+export type { Metrics } from './metrics.js';
 export type { WorkerStats } from './stats.js';
 
 /** A worker: subscribes to its channel, runs handlers, replies. Made by {@link createWorker}. */
@@ -55,8 +59,14 @@ export interface Worker extends AsyncDisposable {
    * aborts the rest (reason `CLOSED`), then disconnects. Idempotent.
    */
   close(): Promise<void>;
-  /** A snapshot of the counters. */
+  /** A snapshot of the counters and of the per-handler execution statistics. */
   stats(): WorkerStats;
+  /**
+   * The worker's Prometheus metrics: its own prom-client registry, and a
+   * handler that serves it. Throws `INVALID_OPTIONS` unless the worker was made
+   * with `metrics: true`.
+   */
+  metrics(): Metrics;
   /** What the worker records about itself in the registry. */
   info(): WorkerInfo;
 }
@@ -114,6 +124,9 @@ class RingcastWorker implements Worker {
   readonly #intake: Intake;
   readonly #recovery: Recovery;
   readonly #identity: IdentityClaim;
+  readonly #execution: ExecutionStats;
+  readonly #publisher: StatsPublisher;
+  readonly #metrics: Metrics | undefined;
   /** The heartbeat; made at start, before registering. */
   #presence: PresenceHandle | undefined;
   /** Whether the subscription is known to be live; the heartbeat only runs while it is. */
@@ -144,6 +157,20 @@ class RingcastWorker implements Worker {
     };
     this.#warnings = new RateLimitedLog((line) => options.logger.warn(line), LOG_INTERVAL_MS, now);
     this.#errors = new RateLimitedLog((line) => options.logger.error(line), LOG_INTERVAL_MS, now);
+    this.#execution = new ExecutionStats(options.handlers.keys(), clock);
+    if (options.metrics) {
+      const metrics = workerMetrics(this.#execution.book, this.#stats);
+      this.#execution.observe(metrics);
+      this.#metrics = metrics;
+    }
+    this.#publisher = new StatsPublisher({
+      clock,
+      transport,
+      execution: this.#execution,
+      incarnation: this.#info.incarnation,
+      ttlMs: Math.max(options.heartbeatTtlMs, 3 * STATS_INTERVAL_MS),
+      warn: (line) => this.#warnings.log('stats', `worker ${options.id}: ${line}`),
+    });
     const live = new TaskTable<Attempt, string>((attempt) => attempt.task.token);
     this.#replies = new Replies(
       { ...options, ...tuning, incarnation: this.#info.incarnation, names: this.#names },
@@ -163,6 +190,7 @@ class RingcastWorker implements Worker {
       live,
       this.#replies,
       overdue,
+      this.#execution,
     );
     this.#admission = new Admission(options, this.#stats, live, this.#executor, this.#replies, {
       accepting: () => this.#state === 'running' || this.#state === 'starting',
@@ -213,7 +241,17 @@ class RingcastWorker implements Worker {
   }
 
   stats(): WorkerStats {
-    return snapshot(this.#stats);
+    return snapshot(this.#stats, this.#execution.book.summary(this.#transport.clock.now()));
+  }
+
+  metrics(): Metrics {
+    if (this.#metrics === undefined) {
+      throw new WorkerError(
+        ErrorCode.INVALID_OPTIONS,
+        `worker ${this.#o.id} keeps no metrics: create it with { metrics: true }`,
+      );
+    }
+    return this.#metrics;
   }
 
   // ── start ──────────────────────────────────────────────────────────────
@@ -305,6 +343,7 @@ class RingcastWorker implements Worker {
     if (this.#state !== 'starting') throw this.#closedWhileStarting();
     this.#state = 'running';
     this.#executor.startSweep();
+    this.#publisher.start();
     this.#o.logger.info(
       `worker ${this.#o.id} started: weight ${this.#o.weight}, concurrency ${this.#o.concurrency}, ` +
         `handlers ${this.#info.handlers.join(', ')}, redis ${transport.describe()}, namespace ${this.#o.namespace}`,
@@ -392,6 +431,7 @@ class RingcastWorker implements Worker {
       if ((this.#state as State) === 'closed') return;
     }
     this.#state = 'closing';
+    this.#publisher.stop();
     this.#identity.stop();
     // Before the heartbeat key is deleted, so that no beat brings it back.
     await this.#presence?.stop();
@@ -413,6 +453,7 @@ class RingcastWorker implements Worker {
   /** Announces the leave and removes the registration. A fenced worker's id is another process's. */
   async #leave(): Promise<void> {
     if (this.#stats.fenced) return;
+    this.#publisher.stop();
     const leave = encode([{ kind: 'leave', id: this.#o.id, incarnation: this.#info.incarnation }]);
     await Promise.all([
       this.#transport.publish(this.#names.controlChannel, leave),

@@ -4,7 +4,7 @@
 import { ErrorCode, type TaskMessage } from '@ringcast/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Dispatcher } from '../dispatcher.js';
-import { closeAll, n, setup } from '../testing/core-fixture.js';
+import { closeAll, n, outcome, setup } from '../testing/core-fixture.js';
 import { closeOn, holding, inProcess, run, type Setup } from '../testing/durable-fixture.js';
 
 afterEach(closeAll);
@@ -257,5 +257,125 @@ describe('orphans: active tasks of ours in Redis that we do not run', () => {
     await expect(run(s, s.dispatcher.result(a, { timeoutMs: 10_000 }))).resolves.toBe('A');
     await expect(run(s, s.dispatcher.result(b, { timeoutMs: 10_000 }))).resolves.toBe('B');
     expect(s.dispatcher.stats().durable.orphans).toBe(1);
+  });
+});
+
+describe('found by review', () => {
+  /** Counts the intervals set on the clock and not cleared. */
+  function liveIntervals(s: Setup): Set<unknown> {
+    const live = new Set<unknown>();
+    const clock = s.clock;
+    const setInterval = clock.setInterval.bind(clock);
+    const clearTimer = clock.clearTimer.bind(clock);
+    clock.setInterval = (fn, ms) => {
+      const timer = setInterval(fn, ms);
+      live.add(timer);
+      return timer;
+    };
+    clock.clearTimer = (timer) => {
+      live.delete(timer);
+      clearTimer(timer);
+    };
+    return live;
+  }
+
+  function gate(): { wait: Promise<void>; open(): void } {
+    let open!: () => void;
+    const wait = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    return { wait, open };
+  }
+
+  it('close() while start() takes back its predecessor’s tasks leaves nothing ticking', async () => {
+    const s = setup(BEAT);
+    const live = liveIntervals(s);
+    const slow = gate();
+    const takeParked = s.transport.takeParked.bind(s.transport);
+    s.transport.takeParked = async (id) => {
+      await slow.wait;
+      return takeParked(id);
+    };
+    const started = outcome(s.dispatcher.start());
+    await s.clock.advance(20);
+    const closed = outcome(s.dispatcher.close());
+    await s.clock.advance(20);
+    slow.open();
+    await s.clock.advance(3_000);
+    expect(started.error).toMatchObject({ code: ErrorCode.CLOSED });
+    expect(closed.settled).toBe(true);
+    expect(live.size).toBe(0);
+  });
+
+  it('close() while start() awaits its first owner beat leaves no heartbeat going', async () => {
+    const s = setup(BEAT);
+    const live = liveIntervals(s);
+    const slow = gate();
+    const durableStore = s.transport.durableStore.bind(s.transport);
+    let beats = 0;
+    s.transport.durableStore = () => {
+      const store = durableStore();
+      const beat = store.beat.bind(store);
+      store.beat = async (...args) => {
+        beats++;
+        await beat(...args);
+        if (beats === 1) await slow.wait;
+      };
+      return store;
+    };
+    const started = outcome(s.dispatcher.start());
+    await s.clock.advance(20);
+    const closed = outcome(s.dispatcher.close());
+    await s.clock.advance(20);
+    slow.open();
+    await s.clock.advance(3_000);
+    expect(started.settled && closed.settled).toBe(true);
+    expect(live.size).toBe(0);
+    expect(beats).toBe(1);
+  });
+
+  it('a submit whose write applied twice, the first while its owner’s heartbeat had lapsed, runs once with one token', async () => {
+    const s = setup(BEAT);
+    const { w, got } = holding(s, 'w1', 8);
+    await s.join(w);
+    await s.start();
+    await s.clock.advance(300);
+    // Its key lapsed (a pause, a write held up); its next beat restores it.
+    const admin = s.redis.connect('admin');
+    await run(
+      s,
+      admin.command((r) => r.del([n.dispatcherHeartbeatKey('d1')])),
+    );
+    const submitted = outcome(s.dispatcher.submit('echo', 'x'));
+    // Applied as waiting (the owner had lapsed), the reply lost, sent again: 'exists'.
+    s.transport.command!.drop('twice');
+    await s.clock.advance(30);
+    s.transport.command!.restore();
+    await advanceUntil(s, () => got.length >= 1, 2_000);
+    await s.clock.advance(1_000);
+    expect(got.map((t) => t.token)).toEqual([`${submitted.value}.1`]);
+    expect(w.cancelled).toEqual([]);
+  });
+
+  it('the orphan sweep leaves an adoption in progress alone: a parked result still settles its task without a re-run', async () => {
+    const s = setup(BEAT);
+    const { w, got } = holding(s, 'w1', 8);
+    await s.join(w);
+    await s.start();
+    const victim = await inProcess(s, 'dv', BEAT);
+    await s.clock.advance(300);
+    await run(s, victim.d.submit('echo', 'a'));
+    await advanceUntil(s, () => got.length === 1, 500);
+    victim.kill();
+    await run(s, w.finish(got[0]!, 'A'));
+    // Reading dv's parked replies takes longer than the sweep's 5 beats.
+    const takeParked = s.transport.takeParked.bind(s.transport);
+    s.transport.takeParked = async (id) => {
+      if (id === 'dv') await new Promise<void>((resolve) => s.clock.setTimeout(resolve, 700));
+      return takeParked(id);
+    };
+    await s.clock.advance(2_000);
+    expect(s.dispatcher.stats().durable).toMatchObject({ parkedSettled: 1, orphans: 0 });
+    expect(got).toHaveLength(1);
   });
 });

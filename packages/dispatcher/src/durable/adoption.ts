@@ -31,6 +31,7 @@ export class Adoption {
   readonly #claims: ClaimLoop;
   readonly #writer: OutcomeWriter;
   #scanning = false;
+  #reclaiming = false;
   #beats = 0;
 
   constructor(context: DurableContext, claims: ClaimLoop, writer: OutcomeWriter) {
@@ -46,10 +47,16 @@ export class Adoption {
    */
   async reclaim(): Promise<void> {
     const { host, store } = this.#c;
-    const records = await store.reclaim(host.id);
-    const frames = await this.#takeParked(undefined);
-    this.#take(records, frames);
-    host.replayParked(frames);
+    this.#reclaiming = true;
+    try {
+      const records = await store.reclaim(host.id);
+      const frames = await this.#takeParked(undefined);
+      // Replayed before the tasks run here: a parked reply settles nothing of theirs twice.
+      host.replayParked(frames);
+      this.#take(records, frames);
+    } finally {
+      this.#reclaiming = false;
+    }
   }
 
   /** After each owner heartbeat: dead owners' tasks; every few beats, our own orphans. */
@@ -88,15 +95,19 @@ export class Adoption {
    * read after every store command sent before it (one connection answers in
    * order), so a claim or add whose reply is on its way has its tasks in the
    * ledger by then or runs them after — the ledger keeps it to one copy; a task
-   * whose terminal write or release is under way is left to that write.
+   * whose terminal write or release is under way is left to that write, and no
+   * sweep runs while an adoption is taking tasks.
    */
   async sweepOrphans(): Promise<void> {
-    if (this.#c.stopped()) return;
+    if (this.#c.stopped() || this.#busy()) return;
     const { host, store } = this.#c;
     const ids = await store.activeIds(host.id);
     const orphans = ids.filter((id) => !host.ledger.byId(id) && !this.#writer.isWriting(id));
     if (orphans.length === 0) return;
     const records = await Promise.all(orphans.map((id) => store.get(id)));
+    // Tasks adopted meanwhile are ours and not in the ledger until their parked replies
+    // are read: they are the adoption's to settle or run. The next sweep looks again.
+    if (this.#busy()) return;
     const now = host.clock.now();
     for (const record of records) {
       // Settled or taken from us meanwhile, or known by now: nothing to do.
@@ -106,6 +117,11 @@ export class Adoption {
       this.#claims.run(record, now);
     }
     host.queue.pump();
+  }
+
+  /** Whether an adoption or reclaim is taking tasks now. */
+  #busy(): boolean {
+    return this.#scanning || this.#reclaiming;
   }
 
   /** The parked replies; none if Redis refused (the tasks then run again: at least once). */

@@ -321,7 +321,7 @@ describe('durable tasks on the memory transport', () => {
     await store.close();
   });
 
-  it('a task whose next attempt the store refuses (another owner) is dropped locally, cancelled on its worker, counted', async () => {
+  it('a task whose next attempt the store refuses (another owner) is dropped locally, counted, and its worker not told', async () => {
     const s = setup();
     const got: TaskMessage[] = [];
     // The first attempt goes unanswered, so a second one is sent after the ack timeout.
@@ -342,7 +342,8 @@ describe('durable tasks on the memory transport', () => {
     await s.clock.advance(700);
     expect(got).toHaveLength(2);
     expect(s.dispatcher.stats().durable.dropped).toBe(1);
-    expect(w.cancelled).toEqual([got[1]!.token]);
+    // The owner may run an attempt of the same number: a cancel would stop that one.
+    expect(w.cancelled).toEqual([]);
     const record = await run(s, s.dispatcher.task(id));
     // Not written by d1: still d9's, as d9 left it.
     expect(record?.state).toBe('active');

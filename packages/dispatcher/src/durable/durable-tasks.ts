@@ -85,9 +85,13 @@ export class DurableTasks {
     const adoption = new Adoption(context, claims, writer);
     const presence = new OwnerPresence(context, () => adoption.afterBeat());
     const running: Running = { context, presence, claims, writer, adoption, timers: [] };
-    await presence.start();
+    // Known before the first await: a close() meanwhile stops what started so far.
     this.#running = running;
+    await presence.start();
+    if (this.#stopped) return;
     await adoption.reclaim();
+    // close() ran meanwhile: it cleared the timers there were; set none now.
+    if (this.#stopped) return;
     const clock = host.clock;
     running.timers.push(
       clock.setInterval(() => claims.claimSoon(), CLAIM_INTERVAL_MS),
@@ -173,17 +177,17 @@ export class DurableTasks {
     } finally {
       if (claim) claims.unreserve();
     }
-    if (added === 'exists') {
-      // A fresh 21-character random id is not taken by chance: this is our own write,
-      // applied twice (the client re-sent it after a reconnect). The first did what
-      // this one would have: stored it claimed by us, or to wait.
-      added = claim ? 'claimed' : 'added';
-    }
     switch (added) {
       case 'full': {
         const message = `the durable backlog holds maxBacklog (${host.options.maxBacklog}) tasks`;
         throw counters.refuse(new DispatchError(ErrorCode.QUEUE_FULL, message));
       }
+      case 'exists':
+        // A fresh 21-character random id is not taken by chance: this is our own write,
+        // applied twice (the client re-sent it after a reconnect). What the first did
+        // is in the record: it goes on from there.
+        await this.#resumeStored(record.id);
+        break;
       case 'claimed': {
         this.stats.claimed++;
         const claimed: DurableRecord = {
@@ -202,6 +206,27 @@ export class DurableTasks {
         break;
     }
     return record.id;
+  }
+
+  /**
+   * Our own stored task whose write answered `exists`: run it if the first write
+   * claimed it for us, let the claim loop find it if it waits. If it cannot be
+   * read now, the claim loop or the orphan sweep finds it.
+   */
+  async #resumeStored(id: string): Promise<void> {
+    const { context, claims } = this.#running!;
+    let stored: DurableRecord | undefined;
+    try {
+      stored = await this.#writes.track(context.store.get(id));
+    } catch (error) {
+      this.#host.log.warn('durable', `reading back task ${id} failed: ${errorMessage(error)}`);
+    }
+    if (stored?.state === 'active' && stored.owner === this.#host.id) {
+      this.stats.claimed++;
+      claims.run(stored, this.#host.clock.now());
+    } else {
+      claims.claimSoon();
+    }
   }
 
   #newRecord(handler: unknown, payload: unknown, options: unknown, now: number): NewRecord {

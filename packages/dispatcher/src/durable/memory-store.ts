@@ -266,6 +266,8 @@ export class MemoryStore implements DurableStore {
     const names = this.#names;
     const raws = await this.#connection.command((redis) => {
       if (redis.exists(names.dispatcherHeartbeatKey(dead))) return [];
+      // An adopter whose heartbeat lapsed may have been adopted itself: it takes nothing.
+      if (!redis.exists(names.dispatcherHeartbeatKey(owner))) return [];
       const adopted: RawRecord[] = [];
       const mine = names.activeKey(owner);
       for (const id of redis.smembers(names.activeKey(dead))) {

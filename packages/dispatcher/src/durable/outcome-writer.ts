@@ -7,8 +7,7 @@
  * `already` (another write won: callers get the stored outcome, a late write
  * counted), `stale` (another owner holds the task: callers wait for its
  * outcome on the settled channel, counted). A task whose `started` is refused
- * is no longer ours: it is cancelled on its worker and dropped here, with no
- * write (counted). One whose `started` finds a cancel requested — the request
+ * is no longer ours: it is dropped here, with no write (counted). One whose `started` finds a cancel requested — the request
  * went out before this dispatcher knew the task — is cancelled.
  */
 import { ErrorCode, errorMessage } from '@ringcast/protocol';
@@ -58,15 +57,13 @@ export class OutcomeWriter {
           if (result === 'cancel') {
             host.settlement.fail(task, ErrorCode.CANCELLED, CANCELLED_BY_REQUEST, true);
           } else {
-            // Another dispatcher owns it now: stop our copy, write nothing.
+            // Another dispatcher owns it now: our copy ends here, writing nothing. Its
+            // worker is not told: the new owner may have sent an attempt of the same
+            // number, and a cancel would stop that one. Our run, if it goes on, is refused.
             stats.dropped++;
             this.#dropped.add(id);
-            host.settlement.fail(
-              task,
-              ErrorCode.CANCELLED,
-              'another dispatcher owns the task',
-              true,
-            );
+            const why = 'another dispatcher owns the task';
+            host.settlement.fail(task, ErrorCode.CANCELLED, why, false);
           }
           host.queue.pump();
         },

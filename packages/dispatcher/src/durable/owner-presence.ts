@@ -29,6 +29,8 @@ export class OwnerPresence {
     const { host } = this.#c;
     this.#startedAt = host.clock.now();
     await this.#beat();
+    // Stopped while the first beat was in flight: no heartbeat goes on.
+    if (this.#c.stopped()) return;
     this.#timer = host.clock.setInterval(() => {
       this.#c.writes.track(
         this.#beat().then(this.#afterBeat, (error: unknown) =>

@@ -7,10 +7,11 @@
  * Any attempt's result will do: each is a whole run of the task's handler, and
  * only the dead dispatcher's attempts reply to its channel. A success wins over
  * a failure; a failure another run could mend (retryable with retries allowed,
- * or cut short by its worker's shutdown) is no outcome: the task runs again.
+ * cut short by its worker's shutdown, or cancelled) is no outcome: the task runs
+ * again (or is cancelled, if a cancel was requested).
  */
 import { decode, ErrorCode, type ResultMessage } from '@ringcast/protocol';
-import { handlerFailed, isDeadlineAbort, isShutdownAbort } from '../replies.js';
+import { handlerFailed, isCancelAbort, isDeadlineAbort, isShutdownAbort } from '../replies.js';
 import type { DurableRecord } from './record.js';
 import type { Outcome } from './store.js';
 
@@ -42,7 +43,11 @@ function outcomeOf(result: ResultMessage, record: DurableRecord): Outcome | unde
     const message = `task did not settle within its timeout on worker ${result.worker}`;
     return { state: 'failed', error: { code: ErrorCode.TIMEOUT, message } };
   }
-  if ((error.retryable && record.retries > 0) || isShutdownAbort(error)) return undefined;
+  // Cut short by its worker's shutdown, or cancelled (then the record says whether a
+  // cancel was requested, and running it again writes that): another run decides.
+  if ((error.retryable && record.retries > 0) || isShutdownAbort(error) || isCancelAbort(error)) {
+    return undefined;
+  }
   const message = handlerFailed(record.handler, error);
   return { state: 'failed', error: { code: ErrorCode.HANDLER_ERROR, message, remote: error } };
 }

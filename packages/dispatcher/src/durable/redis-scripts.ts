@@ -339,12 +339,14 @@ return 0
 `);
 
 /**
- * KEYS: dead's heartbeat, dead's active set, owner's active set, registry.
+ * KEYS: dead's heartbeat, dead's active set, owner's active set, registry, owner's heartbeat.
  * ARGV: dead, owner, task key prefix.
- * Returns { { id, HGETALL }, ... } of the adopted tasks.
+ * Returns { { id, HGETALL }, ... } of the adopted tasks: none while the dead one's
+ * heartbeat lives, and none for an adopter whose own heartbeat lapsed (it may have
+ * been adopted itself; what it took now nobody would adopt).
  */
 export const ADOPT = script(`
-if redis.call('EXISTS', KEYS[1]) == 1 then return {} end
+if redis.call('EXISTS', KEYS[1]) == 1 or redis.call('EXISTS', KEYS[5]) == 0 then return {} end
 local dead, owner, prefix = ARGV[1], ARGV[2], ARGV[3]
 local adopted = {}
 for _, id in ipairs(redis.call('SMEMBERS', KEYS[2])) do

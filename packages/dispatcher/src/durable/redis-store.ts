@@ -322,6 +322,7 @@ export class RedisStore implements DurableStore {
         names.activeKey(dead),
         names.activeKey(owner),
         names.dispatchersKey,
+        names.dispatcherHeartbeatKey(owner),
       ],
       [dead, owner, names.taskKeyPrefix],
     );

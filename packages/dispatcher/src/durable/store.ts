@@ -155,8 +155,9 @@ export interface DurableStore {
   /**
    * Atomically, once: if `dead`'s heartbeat is still absent, makes `owner` the
    * owner of every active task of `dead`, deletes `dead`'s active set and
-   * registration, and returns the moved records. A second caller, or any caller
-   * while the heartbeat lives, gets []. Replies parked for `dead` are not
+   * registration, and returns the moved records. A second caller, any caller
+   * while the heartbeat lives, and an `owner` whose own heartbeat lapsed get [].
+   * Replies parked for `dead` are not
    * touched here. A moved record that cannot be read is failed at once.
    */
   adopt(dead: string, owner: string): Promise<DurableRecord[]>;

@@ -715,11 +715,13 @@ export function describeStoreContract(label: string, open: () => Promise<StoreHa
         await store.add(task('t1'), { now, claimBy: 'd1' });
         await store.leave('d1');
         expect(await store.deadOwners()).toEqual(['d1']);
+        await alive('d2');
         expect(ids(await store.adopt('d1', 'd2'))).toEqual(['t1']);
         expect(await store.deadOwners()).toEqual([]);
       });
 
       it('adopts a dead owner’s tasks exactly once, and never while its heartbeat lives', async () => {
+        await alive('b', 'c');
         const now = h.now();
         await store.beat('dead', '{}', 'inc-d', HOUR);
         for (const id of ['t1', 't2', 't3']) await store.add(task(id), { now });
@@ -802,6 +804,22 @@ export function describeStoreContract(label: string, open: () => Promise<StoreHa
         // Alive again (it beat), it claims.
         await store.beat('gone', '{}', 'inc-g', HOUR);
         expect(ids(await store.claim('gone', 5, now))).toEqual(['t1']);
+      });
+
+      it('an adopter whose own heartbeat lapsed adopts nothing: it may have been adopted itself', async () => {
+        const now = h.now();
+        await store.beat('a', '{}', 'inc-a', 20);
+        await store.add(task('t1'), { now, claimBy: 'a' });
+        await h.until(
+          async () => (await store.deadOwners()).includes('a'),
+          'the heartbeat to lapse',
+        );
+        // 'b' never beat (or its key lapsed too): its adopt is held up past its TTL.
+        expect(await store.adopt('a', 'b')).toEqual([]);
+        expect(await store.get('t1')).toMatchObject({ state: 'active', owner: 'a' });
+        expect(await store.deadOwners()).toEqual(['a']);
+        await alive('b');
+        expect(ids(await store.adopt('a', 'b'))).toEqual(['t1']);
       });
 
       it('refuses to adopt its own tasks', async () => {
@@ -1076,11 +1094,11 @@ export function describeStoreContract(label: string, open: () => Promise<StoreHa
     });
 
     it('leaves no key behind once every finished record expired', async () => {
-      await alive('d1');
       const t = h.now();
       await store.beat('d1', '{}', 'inc-1', HOUR);
       const baseline = (await h.keys()).sort();
-      const ttl = { resultTtlMs: 60 };
+      // Long enough that none expires before they are counted on a busy machine.
+      const ttl = { resultTtlMs: 1_500 };
       for (let i = 0; i < 10; i++) {
         await store.add(task(`wait-${i}`, { ...ttl, priority: i % 3 }), { now: t });
         await store.add(task(`later-${i}`, { ...ttl, runAt: t + 5 }), { now: t });
@@ -1112,7 +1130,7 @@ export function describeStoreContract(label: string, open: () => Promise<StoreHa
       await h.until(
         async () => (await h.keys()).length === baseline.length,
         'records to expire',
-        5_000,
+        10_000,
       );
       expect((await h.keys()).sort()).toEqual(baseline);
     });
