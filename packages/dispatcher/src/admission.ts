@@ -63,6 +63,19 @@ export interface CallOptions {
   runAt: number;
 }
 
+/** A call's options before any is read: what `readCallOptions` fills in. */
+export function blankCallOptions(): CallOptions {
+  return {
+    timeoutMs: 0,
+    retries: 0,
+    signal: undefined,
+    aborted: false,
+    key: undefined,
+    priority: 0,
+    runAt: 0,
+  };
+}
+
 /** The options a call may carry. */
 const OPTION_NAMES: ReadonlySet<string> = new Set([
   'timeoutMs',

@@ -10,6 +10,7 @@
  */
 import { type Clock, ErrorCode } from '@ringcast/protocol';
 import {
+  blankCallOptions,
   type CallOptions,
   type DispatchOptions,
   encodePayload,
@@ -51,15 +52,7 @@ export class Intake {
   #payload: unknown;
   #options: DispatchOptions | undefined;
   /** The checked options of the call in progress: one object for every call. */
-  readonly #call: CallOptions = {
-    timeoutMs: 0,
-    retries: 0,
-    signal: undefined,
-    aborted: false,
-    key: undefined,
-    priority: 0,
-    runAt: 0,
-  };
+  readonly #call: CallOptions = blankCallOptions();
 
   constructor(host: IntakeHost) {
     this.#host = host;

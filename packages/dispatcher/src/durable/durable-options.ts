@@ -5,7 +5,7 @@
  * plus `resultTtlMs` and `maxWaitMs`. Integers only where a record stores them.
  */
 import { ErrorCode, MAX_TIMER_MS } from '@ringcast/protocol';
-import { type CallOptions, type DispatchOptions, readCallOptions } from '../admission.js';
+import { blankCallOptions, type DispatchOptions, readCallOptions } from '../admission.js';
 import { DispatchError } from '../errors.js';
 import { DEFAULT_RESULT_TTL_MS } from './record.js';
 
@@ -98,15 +98,7 @@ export function readDurableOptions(
     }
   }
   if (durable !== undefined && durable !== true) throw invalid('durable must be true if given');
-  const call: CallOptions = {
-    timeoutMs: 0,
-    retries: 0,
-    signal: undefined,
-    aborted: false,
-    key: undefined,
-    priority: 0,
-    runAt: 0,
-  };
+  const call = blankCallOptions();
   readCallOptions(rest, defaultTimeoutMs, now, call);
   if (call.signal !== undefined) {
     throw invalid(
