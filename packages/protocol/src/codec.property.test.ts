@@ -136,6 +136,20 @@ const leaveArb = fc.record({
   incarnation: text(64),
 });
 
+const reweightArb = fc.record(
+  {
+    kind: fc.constant('reweight' as const),
+    id: idArb,
+    incarnation: text(64),
+    weight: fc.integer({ min: 1, max: 1_000_000 }),
+  },
+  { requiredKeys: ['kind', 'id', 'weight'] },
+);
+const drainArb = fc.record(
+  { kind: fc.constant('drain' as const), id: idArb, incarnation: text(64) },
+  { requiredKeys: ['kind', 'id'] },
+);
+
 const messageArb: fc.Arbitrary<Message> = fc.oneof(
   taskArb,
   cancelArb,
@@ -145,6 +159,8 @@ const messageArb: fc.Arbitrary<Message> = fc.oneof(
   errorResultArb,
   helloArb,
   leaveArb,
+  reweightArb,
+  drainArb,
 );
 
 const codes = new Set<string>(Object.values(ErrorCode));
@@ -273,7 +289,17 @@ describe('decode never throws', () => {
       'incarnation',
     ]);
     const shaped = fc.record({
-      kind: fc.constantFrom('task', 'cancel', 'ack', 'nack', 'result', 'hello', 'leave'),
+      kind: fc.constantFrom(
+        'task',
+        'cancel',
+        'ack',
+        'nack',
+        'result',
+        'hello',
+        'leave',
+        'reweight',
+        'drain',
+      ),
       fields: fc.dictionary(fc.constantFrom(...fields), fc.jsonValue({ maxDepth: 2 })),
     });
     fc.assert(

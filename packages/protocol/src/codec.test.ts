@@ -20,6 +20,7 @@ import { DEFAULT_MAX_MESSAGE_BYTES, MAX_BATCH } from './limits.js';
 import {
   type AckMessage,
   type CancelMessage,
+  type DrainMessage,
   type HelloMessage,
   type LeaveMessage,
   type Message,
@@ -28,6 +29,7 @@ import {
   PROTOCOL_VERSION,
   parseMessage,
   parseWorkerInfo,
+  type ReweightMessage,
   type TaskMessage,
 } from './messages.js';
 
@@ -69,6 +71,8 @@ const hello: HelloMessage = {
   },
 };
 const leave: LeaveMessage = { kind: 'leave', id: 'worker_1', incarnation: 'inc-abc' };
+const reweight: ReweightMessage = { kind: 'reweight', id: 'worker_1', weight: 7 };
+const drain: DrainMessage = { kind: 'drain', id: 'worker_1', incarnation: 'inc-abc' };
 
 /** A frame written by hand, so invalid messages can be put on the wire. */
 function rawFrame(...messages: unknown[]): string {
@@ -140,6 +144,10 @@ describe('codec round trip', () => {
     ],
     ['hello with full worker info', hello],
     ['leave', leave],
+    ['reweight', reweight],
+    ['reweight for one incarnation', { ...reweight, incarnation: 'inc-abc' }],
+    ['drain', drain],
+    ['drain for any incarnation', { kind: 'drain', id: 'worker_1' }],
   ];
 
   it.each(cases)('%s', (_name, message) => {
@@ -449,6 +457,16 @@ const invalidCases: Array<[string, unknown, Path, unknown[]]> = [
   ['hello', hello, 'worker.startedAt', [MISSING, 'now', null, {}]],
   ['leave', leave, 'id', idBad],
   ['leave', leave, 'incarnation', tokenBad],
+  ['reweight', reweight, 'id', idBad],
+  ['reweight', reweight, 'weight', [MISSING, 0, -1, 1.5, '7', 1_000_001, null]],
+  [
+    'reweight',
+    { ...reweight, incarnation: 'inc-abc' },
+    'incarnation',
+    tokenBad.filter((v) => v !== MISSING),
+  ],
+  ['drain', drain, 'id', idBad],
+  ['drain', drain, 'incarnation', tokenBad.filter((v) => v !== MISSING)],
 ];
 
 const flatCases = invalidCases.flatMap(([kind, base, path, values]) =>

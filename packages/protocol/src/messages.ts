@@ -129,6 +129,34 @@ export interface LeaveMessage {
   incarnation: string;
 }
 
+/**
+ * Operator → worker (on the worker's own channel): from now on, weigh this
+ * much in every dispatcher's ring. The worker re-registers with it and says
+ * hello, so dispatchers follow at once and the registry shows it. With
+ * `incarnation`, only that process of the id takes it (a restarted worker
+ * starts from its own configured weight).
+ */
+export interface ReweightMessage {
+  kind: 'reweight';
+  /** The worker id it is meant for; a worker ignores one addressed to another id. */
+  id: string;
+  incarnation?: string;
+  weight: number;
+}
+
+/**
+ * Operator → worker (on the worker's own channel): leave gracefully, exactly
+ * as `close()` does (queued attempts re-routed, running ones finished).
+ */
+export interface DrainMessage {
+  kind: 'drain';
+  id: string;
+  incarnation?: string;
+}
+
+/** The largest weight a worker may have; dispatchers refuse registry entries above it. */
+export const MAX_WEIGHT = 1_000_000;
+
 export type Message =
   | TaskMessage
   | CancelMessage
@@ -136,7 +164,9 @@ export type Message =
   | NackMessage
   | ResultMessage
   | HelloMessage
-  | LeaveMessage;
+  | LeaveMessage
+  | ReweightMessage
+  | DrainMessage;
 
 export type MessageKind = Message['kind'];
 
@@ -258,7 +288,7 @@ function workerInfo(value: unknown): WorkerInfo {
   return {
     id: safeId(o, 'id'),
     incarnation: text(o, 'incarnation', MAX_TOKEN),
-    weight: int(o, 'weight', 1, 1_000_000),
+    weight: int(o, 'weight', 1, MAX_WEIGHT),
     concurrency: int(o, 'concurrency', 1, 1_000_000),
     // Absent from workers that predate it: they are taken to queue nothing.
     maxQueue: o['maxQueue'] === undefined ? 0 : int(o, 'maxQueue', 0, 1_000_000),
@@ -359,6 +389,20 @@ function message(value: unknown): Message {
       return { kind: 'hello', worker: workerInfo(o['worker']) };
     case 'leave':
       return { kind: 'leave', id: safeId(o, 'id'), incarnation: text(o, 'incarnation', MAX_TOKEN) };
+    case 'reweight': {
+      const reweight: ReweightMessage = {
+        kind: 'reweight',
+        id: safeId(o, 'id'),
+        weight: int(o, 'weight', 1, MAX_WEIGHT),
+      };
+      if (o['incarnation'] !== undefined) reweight.incarnation = text(o, 'incarnation', MAX_TOKEN);
+      return reweight;
+    }
+    case 'drain': {
+      const drain: DrainMessage = { kind: 'drain', id: safeId(o, 'id') };
+      if (o['incarnation'] !== undefined) drain.incarnation = text(o, 'incarnation', MAX_TOKEN);
+      return drain;
+    }
     default:
       return fail('"kind" is not a known message kind');
   }
