@@ -8,6 +8,7 @@ function all(n: ReturnType<typeof names>, workerId: string, dispatcherId: string
     n.replyChannel(dispatcherId),
     n.controlChannel,
     n.registryKey,
+    n.weightsKey,
     n.heartbeatKey(workerId),
     n.parkedKey(dispatcherId),
     n.claimKey(workerId),
@@ -41,6 +42,7 @@ describe('names', () => {
     expect(n.replyChannel('d1')).toBe('ringcast:d:d1');
     expect(n.controlChannel).toBe('ringcast:ctl');
     expect(n.registryKey).toBe('ringcast:workers');
+    expect(n.weightsKey).toBe('ringcast:weights');
     expect(n.heartbeatKey('w1')).toBe('ringcast:hb:w1');
     expect(n.workerStatsKey('w1')).toBe('ringcast:wstats:w1');
     expect(n.parkedKey('d1')).toBe('ringcast:parked:d1');

@@ -19,6 +19,12 @@ export interface Names {
   readonly controlChannel: string;
   /** Hash: worker id → encoded {@link WorkerInfo}. */
   readonly registryKey: string;
+  /**
+   * Hash: worker id → the weight an operator set for it (`ringcast reweight`).
+   * The operator's policy: it outlives the worker process and wins over the
+   * weight the worker was started with, until the operator resets it.
+   */
+  readonly weightsKey: string;
   /** String with a TTL, refreshed by the worker; its value is an encoded `Heartbeat` (heartbeat.ts). */
   heartbeatKey(workerId: string): string;
   /**
@@ -97,6 +103,7 @@ export function names(namespace: string = DEFAULT_NAMESPACE): Names {
     replyChannel: (id) => `${namespace}:d:${checked('dispatcher id', id)}`,
     controlChannel: `${namespace}:ctl`,
     registryKey: `${namespace}:workers`,
+    weightsKey: `${namespace}:weights`,
     heartbeatKey: (id) => `${namespace}:hb:${checked('worker id', id)}`,
     workerStatsKey: (id) => `${namespace}:wstats:${checked('worker id', id)}`,
     parkedKey: (id) => `${namespace}:parked:${checked('dispatcher id', id)}`,
