@@ -69,7 +69,16 @@ export {
   PRIORITY_MAX,
   PRIORITY_MIN,
 } from './limits.js';
-export { type Logger, parseLogger, silentLogger } from './logger.js';
+export {
+  adaptLogger,
+  type FieldLogger,
+  isStructuredLogger,
+  type LogFields,
+  type Logger,
+  parseLogger,
+  silentLogger,
+  withFields,
+} from './logger.js';
 export {
   ConnectionClosedError,
   type InFlight,
@@ -128,3 +137,4 @@ export { RateWindow, type Throughput } from './rate-window.js';
 export { describeRedis, errorMessage, redactText, redactUrl } from './redact.js';
 export { TaskTable } from './task-table.js';
 export { VirtualClock } from './virtual-clock.js';
+export { parsePolicyWeight } from './weight-policy.js';
