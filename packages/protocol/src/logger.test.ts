@@ -149,7 +149,11 @@ describe('withFields', () => {
     const { calls, logger } = pinoShaped();
     const log = withFields(logger, { worker: 'w1' });
     let now = 0;
-    const limited = new RateLimitedLog((line, fields) => log.warn(line, fields), 1_000, () => now);
+    const limited = new RateLimitedLog(
+      (line, fields) => log.warn(line, fields),
+      1_000,
+      () => now,
+    );
     limited.log('invalid', 'bad 1', { code: 'INVALID_MESSAGE' });
     limited.log('invalid', 'bad 2', { code: 'INVALID_MESSAGE' });
     now = 1_000;

@@ -70,7 +70,7 @@ export function adaptLogger(logger: Logger): FieldLogger {
       try {
         const line = redactText(message);
         if (structured) {
-          const write = logger[level] as (fields: LogFields, message: string) => void;
+          const write = logger[level] as unknown as (fields: LogFields, message: string) => void;
           write.call(logger, fields ? redactFields(fields) : NO_FIELDS, line);
         } else {
           logger[level](line);
