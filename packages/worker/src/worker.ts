@@ -3,7 +3,8 @@
  * lifecycle. It wires the collaborators, each one concept in a file of its own:
  * intake (frames in), admission (take or refuse), executor (run handlers),
  * replies (everything sent back), drain (the graceful close), recovery (after a
- * reconnect), identity (one process per id), and the transport under them all.
+ * reconnect), identity (one process per id), operator (reweight and drain
+ * requests, the weight policy), and the transport under them all.
  */
 import { hostname } from 'node:os';
 import {
@@ -27,6 +28,7 @@ import { Executor } from './executor.js';
 import { IdentityClaim } from './identity.js';
 import { Intake } from './intake.js';
 import { type Metrics, workerMetrics } from './metrics.js';
+import { Operator } from './operator.js';
 import { parseOptions, type ResolvedOptions, type WorkerOptions } from './options.js';
 import { OverdueSlots } from './overdue.js';
 import { Recovery } from './recovery.js';
@@ -40,6 +42,19 @@ import { VERSION } from './version.js';
 
 export type { Metrics } from './metrics.js';
 export type { WorkerStats } from './stats.js';
+
+/** How a worker's life ended: what {@link Worker.closed} resolves with. */
+export interface WorkerClosed {
+  /**
+   * `close`: the application called `close()` (the CLI does on SIGTERM);
+   * `drain`: an operator's drain request (`ringcast drain <id>`) closed it,
+   * exactly as `close()` would have; `start-failed`: `start()` rejected, and
+   * the worker released everything it had taken.
+   */
+  reason: 'close' | 'drain' | 'start-failed';
+  /** What the close threw, if it failed; for `start-failed`, why the start did. */
+  error?: unknown;
+}
 
 /** A worker: subscribes to its channel, runs handlers, replies. Made by {@link createWorker}. */
 export interface Worker extends AsyncDisposable {
@@ -59,7 +74,14 @@ export interface Worker extends AsyncDisposable {
    * aborts the rest (reason `CLOSED`), then disconnects. Idempotent.
    */
   close(): Promise<void>;
-  /** A snapshot of the counters and of the per-handler execution statistics. */
+  /**
+   * Resolves once the worker has closed for good, whoever closed it: `close()`,
+   * an operator's drain request, or a failed start. Never rejects; a close
+   * that failed says so in `error`. The `ringcast-worker` CLI exits when it
+   * resolves (0, or 1 if the close failed).
+   */
+  readonly closed: Promise<WorkerClosed>;
+  /** A snapshot of the counters, the weight, and the per-handler execution statistics. */
   stats(): WorkerStats;
   /**
    * The worker's Prometheus metrics: its own prom-client registry, and a
@@ -124,6 +146,7 @@ class RingcastWorker implements Worker {
   readonly #intake: Intake;
   readonly #recovery: Recovery;
   readonly #identity: IdentityClaim;
+  readonly #operator: Operator;
   readonly #execution: ExecutionStats;
   readonly #publisher: StatsPublisher;
   readonly #metrics: Metrics | undefined;
@@ -134,11 +157,18 @@ class RingcastWorker implements Worker {
   #state: State = 'idle';
   #starting: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
+  /** Who asked for the close: the application, or an operator's drain. */
+  #closeReason: 'close' | 'drain' = 'close';
+  readonly closed: Promise<WorkerClosed>;
+  #setClosed!: (closed: WorkerClosed) => void;
 
   constructor(options: ResolvedOptions, transport: WorkerTransport, tuning: CoreTuning = {}) {
     this.#o = options;
     this.#transport = transport;
     this.#names = names(options.namespace);
+    this.closed = new Promise((resolve) => {
+      this.#setClosed = resolve;
+    });
     const { clock } = transport;
     const now = () => clock.now();
     this.#info = {
@@ -155,8 +185,9 @@ class RingcastWorker implements Worker {
       version: VERSION,
       startedAt: 0,
     };
-    this.#warnings = new RateLimitedLog((line) => options.logger.warn(line), LOG_INTERVAL_MS, now);
-    this.#errors = new RateLimitedLog((line) => options.logger.error(line), LOG_INTERVAL_MS, now);
+    const { logger } = options;
+    this.#warnings = new RateLimitedLog((l, f) => logger.warn(l, f), LOG_INTERVAL_MS, now);
+    this.#errors = new RateLimitedLog((l, f) => logger.error(l, f), LOG_INTERVAL_MS, now);
     this.#execution = new ExecutionStats(options.handlers.keys(), clock);
     if (options.metrics) {
       const metrics = workerMetrics(this.#execution.book, this.#stats);
@@ -205,8 +236,24 @@ class RingcastWorker implements Worker {
       this.#admission,
       this.#executor,
       this.#replies,
-      { fenced: () => this.#stats.fenced, probe: (data) => this.#recovery.probe(data) },
+      {
+        fenced: () => this.#stats.fenced,
+        probe: (data) => this.#recovery.probe(data),
+        operator: () => this.#operator,
+      },
     );
+    this.#operator = new Operator(options, this.#warnings, {
+      info: this.#info,
+      presence: () => this.#presence,
+      open: () => this.#state === 'starting' || this.#state === 'running',
+      serving: () => this.#state === 'running' && !this.#stats.fenced,
+      register: () => this.#register(),
+      drain: () => {
+        this.#closeReason = 'drain';
+        // close() reports its own failure, in `closed`.
+        this.close().catch(() => undefined);
+      },
+    });
     this.#recovery = new Recovery(this.#names.workerChannel(options.id), transport, {
       serving: () => this.#state === 'running' && !this.#stats.fenced,
       register: () => this.#register(),
@@ -241,7 +288,8 @@ class RingcastWorker implements Worker {
   }
 
   stats(): WorkerStats {
-    return snapshot(this.#stats, this.#execution.book.summary(this.#transport.clock.now()));
+    const now = this.#transport.clock.now();
+    return snapshot(this.#stats, this.#operator.weight, this.#execution.book.summary(now));
   }
 
   metrics(): Metrics {
@@ -284,6 +332,8 @@ class RingcastWorker implements Worker {
         },
         error: this.#onRedisError,
       });
+      // Before anything can reach the worker's channel: a reweight frame taken later is newer.
+      this.#operator.initial(await transport.readWeightPolicy());
       await identity.acquire(false);
       this.#intake.hold();
       // Resolves on Redis's reply to SUBSCRIBE: from here on, tasks reach us.
@@ -319,6 +369,7 @@ class RingcastWorker implements Worker {
         incarnation: this.#info.incarnation,
         intervalMs: this.#o.heartbeatIntervalMs,
         logger: this.#o.logger,
+        policy: this.#operator.policy,
       });
       await this.#presence.start();
       await this.#register();
@@ -330,28 +381,45 @@ class RingcastWorker implements Worker {
       this.#intake.release(false);
       await this.#presence?.stop();
       await transport.close();
-      if (closedMeanwhile) throw this.#closedWhileStarting();
-      if (error instanceof WorkerError && error.code === ErrorCode.DUPLICATE_WORKER) throw error;
-      const { message, cause } = transport.startFailure(error);
-      throw new WorkerError(
-        ErrorCode.REDIS_ERROR,
-        `worker ${this.#o.id} could not start: ${message}`,
-        { cause },
+      const failure = this.#startFailure(error, closedMeanwhile);
+      this.#setClosed(
+        closedMeanwhile ? { reason: this.#closeReason } : { reason: 'start-failed', error: failure },
       );
+      throw failure;
     }
     // close() ran meanwhile, and finishes the shutdown once this settles.
     if (this.#state !== 'starting') throw this.#closedWhileStarting();
     this.#state = 'running';
     this.#executor.startSweep();
     this.#publisher.start();
+    const { weight, concurrency, handlers } = this.#info;
     this.#o.logger.info(
-      `worker ${this.#o.id} started: weight ${this.#o.weight}, concurrency ${this.#o.concurrency}, ` +
-        `handlers ${this.#info.handlers.join(', ')}, redis ${transport.describe()}, namespace ${this.#o.namespace}`,
+      `worker ${this.#o.id} started: weight ${weight}, concurrency ${concurrency}, ` +
+        `handlers ${handlers.join(', ')}, redis ${transport.describe()}, namespace ${this.#o.namespace}`,
+      {
+        weight,
+        concurrency,
+        redis: transport.describe(),
+        namespace: this.#o.namespace,
+        incarnation: this.#info.incarnation,
+      },
     );
   }
 
   #closedWhileStarting(): WorkerError {
     return new WorkerError(ErrorCode.CLOSED, `worker ${this.#o.id} was closed while starting`);
+  }
+
+  /** What start() rejects with. */
+  #startFailure(error: unknown, closedMeanwhile: boolean): unknown {
+    if (closedMeanwhile) return this.#closedWhileStarting();
+    if (error instanceof WorkerError && error.code === ErrorCode.DUPLICATE_WORKER) return error;
+    const { message, cause } = this.#transport.startFailure(error);
+    return new WorkerError(
+      ErrorCode.REDIS_ERROR,
+      `worker ${this.#o.id} could not start: ${message}`,
+      { cause },
+    );
   }
 
   /** Writes the registry entry with a fresh heartbeat, then announces the worker. */
@@ -373,7 +441,9 @@ class RingcastWorker implements Worker {
   #onRedisError = (error: Error, role: ConnectionRole): void => {
     // While starting, errors go into start()'s rejection rather than the log.
     if (this.#state === 'starting') return;
-    this.#warnings.log('connection', `Redis ${role} connection error: ${errorMessage(error)}`);
+    this.#warnings.log('connection', `Redis ${role} connection error: ${errorMessage(error)}`, {
+      role,
+    });
   };
 
   /**
@@ -407,7 +477,14 @@ class RingcastWorker implements Worker {
   // ── close ──────────────────────────────────────────────────────────────
 
   close(): Promise<void> {
-    this.#closing ??= this.#close();
+    this.#closing ??= this.#close().then(
+      () => this.#setClosed({ reason: this.#closeReason }),
+      (error: unknown) => {
+        this.#o.logger.error(`worker ${this.#o.id}: close failed: ${safeString(error)}`);
+        this.#setClosed({ reason: this.#closeReason, error });
+        throw error;
+      },
+    );
     return this.#closing;
   }
 
@@ -447,7 +524,7 @@ class RingcastWorker implements Worker {
     this.#state = 'closed';
     this.#executor.stopSweep();
     await this.#transport.close();
-    this.#o.logger.info(`worker ${this.#o.id} stopped`);
+    this.#o.logger.info(`worker ${this.#o.id} stopped`, { reason: this.#closeReason });
   }
 
   /** Announces the leave and removes the registration. A fenced worker's id is another process's. */
