@@ -32,5 +32,6 @@ export {
   createWorker,
   type Metrics,
   type Worker,
+  type WorkerClosed,
   type WorkerStats,
 } from './worker.js';

@@ -3,14 +3,13 @@
  * lifecycle. It wires the collaborators, each one concept in a file of its own:
  * intake (frames in), admission (take or refuse), executor (run handlers),
  * replies (everything sent back), drain (the graceful close), recovery (after a
- * reconnect), identity (one process per id), operator (reweight and drain
- * requests, the weight policy), and the transport under them all.
+ * reconnect), identity (one process per id), registration (its registry entry
+ * and hello), operator (reweight and drain requests, the weight policy), and
+ * the transport under them all.
  */
-import { hostname } from 'node:os';
 import {
   type ConnectionRole,
   ErrorCode,
-  encode,
   errorMessage,
   type Names,
   names,
@@ -18,7 +17,6 @@ import {
   TaskTable,
   type WorkerInfo,
 } from '@ringcast/protocol';
-import { nanoid } from 'nanoid';
 import { Admission } from './admission.js';
 import type { Attempt } from './attempt.js';
 import { drain } from './drain.js';
@@ -33,65 +31,17 @@ import { parseOptions, type ResolvedOptions, type WorkerOptions } from './option
 import { OverdueSlots } from './overdue.js';
 import { Recovery } from './recovery.js';
 import { RedisWorkerTransport } from './redis-transport.js';
+import { Registration } from './registration.js';
 import { Replies } from './replies.js';
 import { safeString } from './serialize.js';
 import { snapshot, type WorkerStats, zeroStats } from './stats.js';
 import { STATS_INTERVAL_MS, StatsPublisher } from './stats-publisher.js';
 import type { PresenceHandle, WorkerTransport } from './transport.js';
-import { VERSION } from './version.js';
+import type { Worker, WorkerClosed } from './worker-api.js';
 
 export type { Metrics } from './metrics.js';
 export type { WorkerStats } from './stats.js';
-
-/** How a worker's life ended: what {@link Worker.closed} resolves with. */
-export interface WorkerClosed {
-  /**
-   * `close`: the application called `close()` (the CLI does on SIGTERM);
-   * `drain`: an operator's drain request (`ringcast drain <id>`) closed it,
-   * exactly as `close()` would have; `start-failed`: `start()` rejected, and
-   * the worker released everything it had taken.
-   */
-  reason: 'close' | 'drain' | 'start-failed';
-  /** What the close threw, if it failed; for `start-failed`, why the start did. */
-  error?: unknown;
-}
-
-/** A worker: subscribes to its channel, runs handlers, replies. Made by {@link createWorker}. */
-export interface Worker extends AsyncDisposable {
-  /** This worker's id. */
-  readonly id: string;
-  /** The namespace it serves. */
-  readonly namespace: string;
-  /**
-   * Subscribes, waits for Redis to confirm the subscription, registers the worker
-   * and announces it. Resolves once tasks can reach it. A worker starts once.
-   * Rejects `DUPLICATE_WORKER` if another live process already serves its id.
-   */
-  start(): Promise<void>;
-  /**
-   * Leaves the ring, nacks `DRAINING` anything new and everything queued, lets
-   * running handlers finish within `drainTimeoutMs` and delivers their outcomes,
-   * aborts the rest (reason `CLOSED`), then disconnects. Idempotent.
-   */
-  close(): Promise<void>;
-  /**
-   * Resolves once the worker has closed for good, whoever closed it: `close()`,
-   * an operator's drain request, or a failed start. Never rejects; a close
-   * that failed says so in `error`. The `ringcast-worker` CLI exits when it
-   * resolves (0, or 1 if the close failed).
-   */
-  readonly closed: Promise<WorkerClosed>;
-  /** A snapshot of the counters, the weight, and the per-handler execution statistics. */
-  stats(): WorkerStats;
-  /**
-   * The worker's Prometheus metrics: its own prom-client registry, and a
-   * handler that serves it. Throws `INVALID_OPTIONS` unless the worker was made
-   * with `metrics: true`.
-   */
-  metrics(): Metrics;
-  /** What the worker records about itself in the registry. */
-  info(): WorkerInfo;
-}
+export type { Worker, WorkerClosed } from './worker-api.js';
 
 /** Creates a worker; validates options at once (throws `INVALID_OPTIONS`), connects on `start()`. */
 export function createWorker(options: WorkerOptions): Worker {
@@ -134,6 +84,8 @@ class RingcastWorker implements Worker {
   readonly #o: ResolvedOptions;
   readonly #transport: WorkerTransport;
   readonly #names: Names;
+  readonly #registration: Registration;
+  /** The registry entry as it stands (the registration's). */
   readonly #info: WorkerInfo;
   readonly #stats = zeroStats();
   /** Warnings, at most one per kind per {@link LOG_INTERVAL_MS}. */
@@ -171,20 +123,8 @@ class RingcastWorker implements Worker {
     });
     const { clock } = transport;
     const now = () => clock.now();
-    this.#info = {
-      id: options.id,
-      incarnation: nanoid(),
-      weight: options.weight,
-      concurrency: options.concurrency,
-      maxQueue: options.maxQueue,
-      heartbeatTtlMs: options.heartbeatTtlMs,
-      maxMessageBytes: options.maxMessageBytes,
-      handlers: [...options.handlers.keys()],
-      host: hostname(),
-      pid: process.pid,
-      version: VERSION,
-      startedAt: 0,
-    };
+    this.#registration = new Registration(options, this.#names, transport);
+    this.#info = this.#registration.info;
     const { logger } = options;
     this.#warnings = new RateLimitedLog((l, f) => logger.warn(l, f), LOG_INTERVAL_MS, now);
     this.#errors = new RateLimitedLog((l, f) => logger.error(l, f), LOG_INTERVAL_MS, now);
@@ -247,7 +187,7 @@ class RingcastWorker implements Worker {
       presence: () => this.#presence,
       open: () => this.#state === 'starting' || this.#state === 'running',
       serving: () => this.#state === 'running' && !this.#stats.fenced,
-      register: () => this.#register(),
+      register: () => this.#registration.register(),
       drain: () => {
         this.#closeReason = 'drain';
         // close() reports its own failure, in `closed`.
@@ -256,7 +196,7 @@ class RingcastWorker implements Worker {
     });
     this.#recovery = new Recovery(this.#names.workerChannel(options.id), transport, {
       serving: () => this.#state === 'running' && !this.#stats.fenced,
-      register: () => this.#register(),
+      register: () => this.#registration.register(),
       restored: () => {
         this.#setLive(true);
         options.logger.info(`worker ${options.id}: subscription restored, re-registered`);
@@ -364,7 +304,7 @@ class RingcastWorker implements Worker {
       // The heartbeat is running before the worker is registered, so that no
       // dispatcher can send a task (which may block the main loop) before it beats.
       this.#presence = transport.presence({
-        entry: JSON.stringify(this.#info),
+        entry: this.#registration.entry,
         ttlMs: this.#o.heartbeatTtlMs,
         incarnation: this.#info.incarnation,
         intervalMs: this.#o.heartbeatIntervalMs,
@@ -372,7 +312,7 @@ class RingcastWorker implements Worker {
         policy: this.#operator.policy,
       });
       await this.#presence.start();
-      await this.#register();
+      await this.#registration.register();
       this.#presence.setLive(true);
     } catch (error) {
       const closedMeanwhile = this.#state !== 'starting';
@@ -383,7 +323,9 @@ class RingcastWorker implements Worker {
       await transport.close();
       const failure = this.#startFailure(error, closedMeanwhile);
       this.#setClosed(
-        closedMeanwhile ? { reason: this.#closeReason } : { reason: 'start-failed', error: failure },
+        closedMeanwhile
+          ? { reason: this.#closeReason }
+          : { reason: 'start-failed', error: failure },
       );
       throw failure;
     }
@@ -419,16 +361,6 @@ class RingcastWorker implements Worker {
       ErrorCode.REDIS_ERROR,
       `worker ${this.#o.id} could not start: ${message}`,
       { cause },
-    );
-  }
-
-  /** Writes the registry entry with a fresh heartbeat, then announces the worker. */
-  async #register(): Promise<void> {
-    const info = this.#info;
-    await this.#transport.register(JSON.stringify(info), info.incarnation, this.#o.heartbeatTtlMs);
-    await this.#transport.publish(
-      this.#names.controlChannel,
-      encode([{ kind: 'hello', worker: info }]),
     );
   }
 
@@ -527,14 +459,10 @@ class RingcastWorker implements Worker {
     this.#o.logger.info(`worker ${this.#o.id} stopped`, { reason: this.#closeReason });
   }
 
-  /** Announces the leave and removes the registration. A fenced worker's id is another process's. */
+  /** Leaves the ring. A fenced worker's id is another process's. */
   async #leave(): Promise<void> {
     if (this.#stats.fenced) return;
     this.#publisher.stop();
-    const leave = encode([{ kind: 'leave', id: this.#o.id, incarnation: this.#info.incarnation }]);
-    await Promise.all([
-      this.#transport.publish(this.#names.controlChannel, leave),
-      this.#transport.leave(),
-    ]);
+    await this.#registration.leave();
   }
 }
