@@ -58,11 +58,16 @@ export class Registration {
     return JSON.stringify(this.info);
   }
 
-  /** Writes the registry entry with a fresh heartbeat, then announces the worker. */
+  /**
+   * Writes the registry entry with a fresh heartbeat, then announces the
+   * worker: both as the info stands now, even if its weight changes meanwhile
+   * (the registration that change makes follows this one).
+   */
   async register(): Promise<void> {
     const info = this.info;
+    const hello = encode([{ kind: 'hello', worker: info }]);
     await this.#transport.register(JSON.stringify(info), info.incarnation, this.#ttlMs);
-    await this.#transport.publish(this.#controlChannel, encode([{ kind: 'hello', worker: info }]));
+    await this.#transport.publish(this.#controlChannel, hello);
   }
 
   /** Announces the leave and removes the registration, heartbeat and claim. */

@@ -44,8 +44,9 @@ const open: Worker[] = [];
 
 /** For an `afterEach`: no worker a test made still runs a handler. */
 export function expectWorkersIdle(): void {
-  expect(open.filter((w) => w.stats().inflight > 0)).toEqual([]);
+  const busy = open.filter((w) => w.stats().inflight > 0);
   open.length = 0;
+  expect(busy).toEqual([]);
 }
 
 /** Options of the worker under test besides its handlers; `transport` replaces the memory one. */
