@@ -38,7 +38,7 @@ describe('a live worker reweighed', () => {
     const logger = {
       child: () => logger,
       bindings: () => ({}),
-      info: (fields: Record<string, unknown>, message: string) => lines.push([fields, message]),
+      info: (...args: unknown[]) => lines.push(args as [Record<string, unknown>, string]),
       warn() {},
       error() {},
     };

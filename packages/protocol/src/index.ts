@@ -76,6 +76,7 @@ export {
   type LogFields,
   type Logger,
   parseLogger,
+  type StructuredLogger,
   silentLogger,
   withFields,
 } from './logger.js';

@@ -23,6 +23,19 @@ export interface Logger {
 /** What a log line is about, beside its message: ids, names, counts, codes. */
 export type LogFields = Readonly<Record<string, string | number | boolean | undefined>>;
 
+/**
+ * A structured logger, as pino's and bunyan's are: called `(fields, message)`.
+ * Told apart from a {@link Logger} by its shape (see {@link isStructuredLogger}).
+ * pino's and bunyan's methods take a message alone too, so they are `Logger`s
+ * as far as the `logger` option's type goes.
+ */
+export interface StructuredLogger {
+  child(...args: never[]): unknown;
+  info(fields: LogFields, message: string): void;
+  warn(fields: LogFields, message: string): void;
+  error(fields: LogFields, message: string): void;
+}
+
 /** The logger ringcast calls: a message, and the fields the call site has. */
 export interface FieldLogger extends Logger {
   info(message: string, fields?: LogFields): void;
@@ -61,7 +74,7 @@ export function isStructuredLogger(logger: unknown): boolean {
  * guarded, and structured or message-only as {@link isStructuredLogger} says.
  * Adapting an adapted logger returns it unchanged.
  */
-export function adaptLogger(logger: Logger): FieldLogger {
+export function adaptLogger(logger: Logger | StructuredLogger): FieldLogger {
   if ((logger as Partial<Adapted>)[ADAPTED]) return logger as FieldLogger;
   const structured = isStructuredLogger(logger);
   const call =
@@ -70,10 +83,10 @@ export function adaptLogger(logger: Logger): FieldLogger {
       try {
         const line = redactText(message);
         if (structured) {
-          const write = logger[level] as unknown as (fields: LogFields, message: string) => void;
+          const write = (logger as StructuredLogger)[level];
           write.call(logger, fields ? redactFields(fields) : NO_FIELDS, line);
         } else {
-          logger[level](line);
+          (logger as Logger)[level](line);
         }
       } catch {
         // The line is lost; what was being logged goes on.
@@ -92,7 +105,7 @@ export function adaptLogger(logger: Logger): FieldLogger {
  * A logger that adds `base` to the fields of every line (the worker's id, say);
  * the call site's own fields win over it.
  */
-export function withFields(logger: Logger, base: LogFields): FieldLogger {
+export function withFields(logger: Logger | StructuredLogger, base: LogFields): FieldLogger {
   const inner = adaptLogger(logger);
   const call =
     (level: Level) =>

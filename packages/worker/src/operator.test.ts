@@ -22,9 +22,11 @@ const INTERVAL = 1_000;
 /** A pino-shaped logger (child, bindings) that keeps its `(fields, message)` calls. */
 function structuredLogger() {
   const lines: Array<{ level: string; fields: Record<string, unknown>; message: string }> = [];
+  // Typed as pino's methods are: they take a message alone too.
   const at =
     (level: string) =>
-    (fields: Record<string, unknown>, message: string): void => {
+    (...args: unknown[]): void => {
+      const [fields, message] = args as [Record<string, unknown>, string];
       lines.push({ level, fields, message });
     };
   const logger = {

@@ -1,6 +1,5 @@
 import { hostname } from 'node:os';
 import {
-  adaptLogger,
   checkInteger,
   checkRedis,
   checkTimer,
@@ -21,6 +20,7 @@ import {
 import type { Redis, RedisOptions } from 'ioredis';
 import { nanoid } from 'nanoid';
 import { WorkerError } from './errors.js';
+import { textLogger } from './text-logger.js';
 
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
 export const DEFAULT_CONCURRENCY = 16;
@@ -60,7 +60,7 @@ export type Handler = {
   bivarianceHack(payload: unknown, ctx: HandlerContext): unknown;
 }['bivarianceHack'];
 
-/** Where log lines go. */
+/** Where log lines go: a message-only logger (console), or pino, whose methods take a message too. */
 export type { Logger };
 
 export interface WorkerOptions {
@@ -101,8 +101,8 @@ export interface WorkerOptions {
   /** Most frames kept per dispatcher in that list; older ones are trimmed. @defaultValue 10000 */
   maxParked?: number;
   /**
-   * Where log lines go; `false` for none. A pino (or bunyan) logger is called
-   * with `(fields, message)`: fields such as `{ worker, task, handler, attempt,
+   * Where log lines go; `false` for none. A pino (or bunyan) logger is taken as
+   * it is and called with `(fields, message)`: fields such as `{ worker, task, handler, attempt,
    * code }` where the line has them; any other logger with the message alone.
    * Lines and fields never carry credentials.
    * @defaultValue console
@@ -135,11 +135,7 @@ export interface ResolvedOptions {
   metrics: boolean;
 }
 
-const consoleLogger: FieldLogger = adaptLogger({
-  info: (message) => console.info(`[ringcast-worker] ${message}`),
-  warn: (message) => console.warn(`[ringcast-worker] ${message}`),
-  error: (message) => console.error(`[ringcast-worker] ${message}`),
-});
+const consoleLogger: FieldLogger = textLogger('ringcast-worker');
 
 /** A readable id that is unique in practice: host, pid and a random suffix. */
 export function defaultWorkerId(): string {
