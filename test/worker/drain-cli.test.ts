@@ -16,7 +16,7 @@ import { track } from '../support/track.js';
 import { spawnWorker, type WorkerProcess } from '../support/workers.js';
 import { eventually } from './fake-dispatcher.js';
 
-type Tasks = { record: (payload: { k: string; ms: number }) => { k: string; h: string } };
+type Tasks = { record: { payload: { k: string; ms: number }; result: { k: string; h: string } } };
 
 describe.skipIf(!redisAvailability.available)('ringcast-worker drained by an operator', () => {
   const redis = useRedis();

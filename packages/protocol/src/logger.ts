@@ -92,13 +92,7 @@ export function adaptLogger(logger: Logger | StructuredLogger): FieldLogger {
         // The line is lost; what was being logged goes on.
       }
     };
-  const adapted: Adapted = {
-    info: call('info'),
-    warn: call('warn'),
-    error: call('error'),
-    [ADAPTED]: true,
-  };
-  return adapted;
+  return fromLevels(call);
 }
 
 /**
@@ -111,13 +105,14 @@ export function withFields(logger: Logger | StructuredLogger, base: LogFields): 
     (level: Level) =>
     (message: string, fields?: LogFields): void =>
       inner[level](message, fields ? { ...base, ...fields } : base);
-  const bound: Adapted = {
-    info: call('info'),
-    warn: call('warn'),
-    error: call('error'),
-    [ADAPTED]: true,
-  };
-  return bound;
+  return fromLevels(call);
+}
+
+/** A logger ringcast calls, whose every level is `call(level)`, marked as adapted. */
+function fromLevels(
+  call: (level: Level) => (message: string, fields?: LogFields) => void,
+): Adapted {
+  return { info: call('info'), warn: call('warn'), error: call('error'), [ADAPTED]: true };
 }
 
 function redactFields(fields: LogFields): LogFields {

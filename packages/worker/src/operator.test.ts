@@ -50,6 +50,15 @@ async function running(options: SetupOptions = {}) {
 
 type Fixture = Awaited<ReturnType<typeof running>>;
 
+/** A worker started with `value` in the weight policy for its id, and the lines it logged. */
+async function startedWithPolicy(value: string) {
+  const { lines, logger } = structuredLogger();
+  const t = await running({ logger });
+  t.redis.hset(n.weightsKey, ID, value);
+  await t.settle(t.worker.start());
+  return { t, lines };
+}
+
 /** The weight in the worker's registry entry. */
 function registered(t: Fixture): number | undefined {
   const entry = t.redis.hget(n.registryKey, ID);
@@ -98,10 +107,7 @@ describe('reweight', () => {
   });
 
   it('starts with the weight the policy holds for its id, and says so once', async () => {
-    const { lines, logger } = structuredLogger();
-    const t = await running({ logger });
-    t.redis.hset(n.weightsKey, ID, '7');
-    await t.settle(t.worker.start());
+    const { t, lines } = await startedWithPolicy('7');
     await t.clock.advance(1);
     expect(registered(t)).toBe(7);
     expect(hellos(t)).toEqual([7]);
@@ -179,10 +185,7 @@ describe('reweight', () => {
   });
 
   it('ignores a policy entry that is not a weight, with a rate-limited warning, keeping its configured weight', async () => {
-    const { lines, logger } = structuredLogger();
-    const t = await running({ logger });
-    t.redis.hset(n.weightsKey, ID, 'heavy');
-    await t.settle(t.worker.start());
+    const { t, lines } = await startedWithPolicy('heavy');
     await t.clock.advance(5 * INTERVAL);
     expect(registered(t)).toBe(4);
     expect(t.worker.stats()).toMatchObject({ weight: 4, weightFromPolicy: false });
