@@ -255,6 +255,9 @@ export async function startRedisServer(opts: StartRedisServerOptions = {}): Prom
   const terminate = async (signal: NodeJS.Signals, keepDir = false) => {
     const { child, exited } = current;
     if (child.exitCode === null && child.signalCode === null) {
+      // Unref'd, it would not keep its parent alive until it exits: a parent with nothing
+      // else left to do would exit first, and the exit hook SIGKILL it instead.
+      child.ref();
       child.kill(signal);
       // A stopped process only acts on SIGTERM once continued.
       if (signal !== 'SIGKILL' && signal !== 'SIGSTOP') child.kill('SIGCONT');
