@@ -1,10 +1,3 @@
 // The launcher lives in @ringcast/redis-server, which the demo, the benchmarks and the
 // example application import too; tests keep reaching it through their support folder.
-export {
-  freePort,
-  type RedisServer,
-  type RedisServerExit,
-  redisServerBinary,
-  type StartRedisServerOptions,
-  startRedisServer,
-} from '@ringcast/redis-server';
+export * from '@ringcast/redis-server';

@@ -67,6 +67,31 @@ export interface ExampleArgs extends LoadArgs {
 
 export type Command<T> = { help: true } | { help: false; args: T };
 
+/**
+ * The command line handled as both scripts handle it: `--help` prints `usage` (exit 0), a
+ * mistake prints one line (exit 2), anything else goes to `run`, whose code is the exit code.
+ */
+export function withArgs<T>(
+  program: string,
+  usage: string,
+  parse: (argv: readonly string[]) => Command<T>,
+  run: (args: T) => Promise<number>,
+): Promise<number> {
+  let command: Command<T>;
+  try {
+    command = parse(process.argv.slice(2));
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    process.stderr.write(`${program}: ${error.message} (see --help)\n`);
+    return Promise.resolve(2);
+  }
+  if (command.help) {
+    process.stdout.write(usage);
+    return Promise.resolve(0);
+  }
+  return run(command.args);
+}
+
 function integer(
   flag: string,
   raw: string | undefined,

@@ -1,25 +1,12 @@
 // The load script on its own, against an API already running (`npm run example -- --keep`):
 //   npm run load -w @ringcast/example-http-api -- --url http://127.0.0.1:3000 --duration 5
-import { LOAD_USAGE, parseLoadArgs, UsageError } from './args.js';
+import { LOAD_USAGE, parseLoadArgs, withArgs } from './args.js';
 import { passed, runLoad } from './load.js';
 import { formatSummary } from './load-summary.js';
 
 const say = (line = '') => process.stdout.write(`${line}\n`);
 
-async function main(): Promise<number> {
-  let command: ReturnType<typeof parseLoadArgs>;
-  try {
-    command = parseLoadArgs(process.argv.slice(2));
-  } catch (error) {
-    if (!(error instanceof UsageError)) throw error;
-    process.stderr.write(`load: ${error.message} (see --help)\n`);
-    return 2;
-  }
-  if (command.help) {
-    process.stdout.write(LOAD_USAGE);
-    return 0;
-  }
-  const { url, durationS, rate, concurrency } = command.args;
+withArgs('load', LOAD_USAGE, parseLoadArgs, async ({ url, durationS, rate, concurrency }) => {
   const stop = new AbortController();
   process.once('SIGINT', () => stop.abort());
   say(`Load on ${url}: ${durationS} s at ${rate} requests/s, up to ${concurrency} at once`);
@@ -33,6 +20,4 @@ async function main(): Promise<number> {
   say();
   for (const line of formatSummary(summary)) say(line);
   return passed(summary) ? 0 : 1;
-}
-
-main().then((code) => process.exit(code));
+}).then((code) => process.exit(code));

@@ -1,14 +1,13 @@
 // `npm run example`: starts the example application, sends it load, prints how it went.
 // Flags: see args.ts (or `npm run example -- --help`).
 import { errorMessage, redactUrl } from '@ringcast/protocol';
-import { EXAMPLE_USAGE, type ExampleArgs, parseExampleArgs, UsageError } from './args.js';
+import { EXAMPLE_USAGE, type ExampleArgs, parseExampleArgs, withArgs } from './args.js';
 import { passed, runLoad } from './load.js';
 import { formatSummary } from './load-summary.js';
-import { type System, startSystem } from './system.js';
+import { assertRedisAvailable, type System, startSystem } from './system.js';
 
 const EXIT_OK = 0;
 const EXIT_FAILED = 1;
-const EXIT_USAGE = 2;
 const EXIT_SIGNAL = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 } as const;
 type StopSignal = keyof typeof EXIT_SIGNAL;
 /** A signal repeated this soon is the same Ctrl-C (npm passes it on as well): not a second one. */
@@ -66,6 +65,7 @@ function describeStart(system: System, args: ExampleArgs, external: boolean): vo
 async function run(args: ExampleArgs): Promise<number> {
   const { signal, abort } = stopSignals();
   const redisUrl = process.env['REDIS_URL'] || undefined;
+  assertRedisAvailable(redisUrl);
   const weights = args.weights.join(', ');
   say(
     `ringcast example: an HTTP API embedding a dispatcher, ${args.weights.length} ringcast-worker ` +
@@ -135,26 +135,11 @@ function startFailure(error: unknown, args: ExampleArgs): string {
   return errorMessage(error);
 }
 
-async function main(): Promise<number> {
-  let command: ReturnType<typeof parseExampleArgs>;
-  try {
-    command = parseExampleArgs(process.argv.slice(2));
-  } catch (error) {
-    if (!(error instanceof UsageError)) throw error;
-    process.stderr.write(`example: ${error.message} (see --help)\n`);
-    return EXIT_USAGE;
-  }
-  if (command.help) {
-    process.stdout.write(EXAMPLE_USAGE);
-    return EXIT_OK;
-  }
-  const { args } = command;
+withArgs('example', EXAMPLE_USAGE, parseExampleArgs, async (args) => {
   try {
     return await run(args);
   } catch (error) {
     process.stderr.write(`example: ${startFailure(error, args)}\n`);
     return EXIT_FAILED;
   }
-}
-
-main().then((code) => process.exit(code));
+}).then((code) => process.exit(code));
