@@ -2,6 +2,7 @@
 // @ringcast/worker package ships, given this application's handlers module.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -58,7 +59,7 @@ process.once('exit', () => {
  * resolves, read from that package's `bin` field as npm reads it to link the command.
  */
 export function workerBin(): string {
-  let dir = dirname(fileURLToPath(import.meta.resolve('@ringcast/worker')));
+  let dir = dirname(createRequire(import.meta.url).resolve('@ringcast/worker'));
   for (;;) {
     try {
       const manifest = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as {
