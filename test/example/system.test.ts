@@ -8,10 +8,12 @@ import {
   startSystem,
   TRANSIENT_CODES,
 } from '@ringcast/example-http-api';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isAlive, portAnswers } from '../support/processes.js';
 import { privateRedisAvailable } from '../support/redis.js';
 import { startRedisServer } from '../support/redis-server.js';
+import { track } from '../support/track.js';
 import { eventually } from '../worker/fake-dispatcher.js';
 
 interface Reply {
@@ -239,8 +241,9 @@ describe.skipIf(!privateRedisAvailable)('example application: startSystem()', ()
 });
 
 describe.skipIf(!privateRedisAvailable)('example application: startSystem() options', () => {
-  it('uses the Redis it is given, in a namespace of its own, and leaves that Redis running', async () => {
+  it('uses the Redis it is given, in a namespace of its own, and hands it back without that namespace', async () => {
     const redis = await startRedisServer();
+    const client = track(new Redis(redis.url));
     try {
       const system = await startSystem({ redisUrl: redis.url, workers: [{ id: 'solo' }] });
       try {
@@ -253,11 +256,16 @@ describe.skipIf(!privateRedisAvailable)('example application: startSystem() opti
           width: 16,
         });
         expect(reply.body['worker']).toBe('solo');
+        const submitted = await call(system.apiUrl, 'POST', '/reports', { kind: 'sales', days: 1 });
+        expect(submitted.status).toBe(202);
+        expect(await client.keys(`${system.namespace}:*`)).not.toEqual([]);
       } finally {
         await system.stop();
       }
-      expect(await portAnswers(redis.port)).toBe(true);
+      expect(await client.keys(`${system.namespace}:*`)).toEqual([]);
+      expect(await client.ping()).toBe('PONG');
     } finally {
+      await client.quit();
       await redis.stop();
     }
   });

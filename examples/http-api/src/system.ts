@@ -6,6 +6,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { Dispatcher } from '@ringcast/dispatcher';
 import { DEFAULT_NAMESPACE, errorMessage } from '@ringcast/protocol';
 import { type RedisServer, redisServerBinary, startRedisServer } from '@ringcast/redis-server';
+import { deleteNamespace } from './namespace-keys.js';
 import { type Api, startApi } from './server.js';
 import type { Tasks } from './tasks.js';
 import { type LogLevel, spawnWorkerProcess, type WorkerProcess } from './worker-process.js';
@@ -24,7 +25,10 @@ export interface WorkerSpec {
 export interface SystemOptions {
   /** A Redis to use instead of starting a private redis-server from the PATH. */
   redisUrl?: string;
-  /** @defaultValue `'ringcast'` on the private redis-server, `example-<random>` on `redisUrl` */
+  /**
+   * @defaultValue `'ringcast'` on the private redis-server; on `redisUrl`, `example-<random>`,
+   * whose keys `stop()` removes
+   */
   namespace?: string;
   /** The workers to start, or how many (weights 1, 2, 3, …). @defaultValue 3 */
   workers?: number | readonly WorkerSpec[];
@@ -90,9 +94,10 @@ export function assertRedisAvailable(redisUrl: string | undefined): void {
 export async function startSystem(options: SystemOptions = {}): Promise<System> {
   const log = options.log ?? (() => {});
   assertRedisAvailable(options.redisUrl);
+  const ownsNamespace = options.redisUrl !== undefined && options.namespace === undefined;
   const namespace =
     options.namespace ??
-    (options.redisUrl === undefined ? DEFAULT_NAMESPACE : `example-${randomUUID().slice(0, 8)}`);
+    (ownsNamespace ? `example-${randomUUID().slice(0, 8)}` : DEFAULT_NAMESPACE);
   const joinTimeoutMs = options.joinTimeoutMs ?? DEFAULT_JOIN_TIMEOUT_MS;
   const processes = new Map<string, WorkerProcess>();
   let redisUrl = options.redisUrl ?? '';
@@ -107,6 +112,12 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
         .catch((error: unknown) => log(`[api] close: ${errorMessage(error)}`, 'warn'));
       await Promise.all([...processes.values()].map(stopWorker));
       await redis?.stop();
+      if (ownsNamespace) {
+        // A lent Redis gets its namespace back empty: no reports, no registry entries.
+        await deleteNamespace(redisUrl, namespace).catch((error: unknown) => {
+          log(`[system] could not remove namespace ${namespace}: ${errorMessage(error)}`, 'warn');
+        });
+      }
     })();
     return stopping;
   };
