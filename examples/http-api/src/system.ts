@@ -86,7 +86,7 @@ export const REDIS_SERVER_MISSING =
   'redis-server is not on the PATH: install it (e.g. apt-get install redis-server) ' +
   'or point the example at a Redis with REDIS_URL=redis://host:port';
 
-/** Throws {@link REDIS_SERVER_MISSING} when there is neither a Redis URL nor a redis-server to start. */
+/** Throws {@link REDIS_SERVER_MISSING} without a Redis URL or a redis-server to start. */
 export function assertRedisAvailable(redisUrl: string | undefined): void {
   if (redisUrl === undefined && !redisServerBinary()) throw new Error(REDIS_SERVER_MISSING);
 }
