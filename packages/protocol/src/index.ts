@@ -60,6 +60,8 @@ export {
   DurationHistogram,
   type DurationSummary,
   HISTOGRAM_BUCKETS,
+  type HistogramSnapshot,
+  parseHistogramSnapshot,
 } from './histogram.js';
 export {
   DEFAULT_MAX_MESSAGE_BYTES,
