@@ -1,4 +1,12 @@
 export { DEFAULT_NAMESPACE, isValidNamespace, type Names, names } from './channels.js';
+export {
+  connectionOptions,
+  DEFAULT_REDIS_URL,
+  type Environment,
+  type ParsedValues,
+  stringOption,
+  UsageError,
+} from './cli.js';
 export { type Clock, systemClock, type Timer } from './clock.js';
 export {
   assertNoForbiddenKeys,
