@@ -138,7 +138,7 @@ export async function readClusterView(
 
 /** Worker `id`'s registry entry if it is live now, else undefined. */
 export async function readLiveWorker(
-  redis: ClusterRedis,
+  redis: Pick<Redis, 'hget' | 'mget'>,
   namespace: string,
   id: string,
 ): Promise<WorkerInfo | undefined> {

@@ -10,6 +10,13 @@ export {
   readLiveWorker,
 } from './cluster-view.js';
 export {
+  COMMAND_TIMEOUT_MS,
+  CONNECT_TIMEOUT_MS,
+  type ConnectOptions,
+  connectAdmin,
+} from './connection.js';
+export { type StatsReport, statsReport, type WorkerStatsEntry } from './stats-report.js';
+export {
   partsOf,
   rollUp,
   rollUpByHandler,
@@ -17,3 +24,14 @@ export {
   type StatsPart,
   type StatsRollup,
 } from './stats-rollup.js';
+export {
+  type ControlRedis,
+  DEFAULT_DRAIN_TIMEOUT_MS,
+  DEFAULT_REWEIGHT_TIMEOUT_MS,
+  type DrainOutcome,
+  drainWorker,
+  type ReweightOutcome,
+  resetWeight,
+  reweightWorker,
+} from './worker-control.js';
+export { type WorkerRow, workerRows } from './worker-rows.js';
