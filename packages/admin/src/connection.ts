@@ -13,6 +13,8 @@ export const CONNECT_TIMEOUT_MS = 3_000;
 /** How long one command may wait for its answer. */
 export const COMMAND_TIMEOUT_MS = 10_000;
 
+const DISCONNECT_TIMEOUT_MS = 200;
+
 export interface ConnectOptions {
   /** @defaultValue {@link CONNECT_TIMEOUT_MS} */
   connectTimeoutMs?: number;
@@ -34,6 +36,8 @@ export async function connectAdmin(url: string, options: ConnectOptions = {}): P
     commandTimeout: COMMAND_TIMEOUT_MS,
     maxRetriesPerRequest: 0,
     retryStrategy: () => null,
+    // How long a failed connection's socket may hold the process before it is destroyed (ioredis: 2 s).
+    disconnectTimeout: DISCONNECT_TIMEOUT_MS,
   });
   // ioredis throws an 'error' nobody hears; the reason of a failed connect comes this way.
   const errors: { last: Error | undefined } = { last: undefined };
