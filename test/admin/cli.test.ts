@@ -2,15 +2,15 @@
  * The `ringcast` CLI as a process: installed by `npm ci`, shipped in its
  * package, and its exit codes for help, bad usage and an unreachable Redis.
  */
-import { execFile, spawn } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runRingcast } from '../support/admin-cli.js';
+import { packedFiles, runUnbuilt } from '../support/bin-package.js';
 import { freePort } from '../support/redis-server.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -27,35 +27,18 @@ describe('ringcast as the README runs it', () => {
   });
 
   it('ships its bin and compiled CLI in the package', async () => {
-    const { stdout } = await promisify(execFile)('npm', ['pack', '--dry-run', '--json'], {
-      cwd: join(ROOT, 'packages/admin'),
-    });
-    const [pack] = JSON.parse(stdout) as [{ files: Array<{ path: string }> }];
-    const files = pack.files.map((f) => f.path);
+    const files = await packedFiles(join(ROOT, 'packages/admin'));
     expect(files).toContain('bin/ringcast.js');
     expect(files).toContain('dist/cli.js');
     expect(files).toContain('dist/index.js');
     expect(files.filter((f) => f.endsWith('.test.js'))).toEqual([]);
   });
 
-  it('says to build first when the compiled CLI is missing', async () => {
-    const unbuilt = mkdtempSync(join(tmpdir(), 'ringcast-admin-unbuilt-'));
-    mkdirSync(join(unbuilt, 'bin'));
-    copyFileSync(BIN, join(unbuilt, 'bin/ringcast.js'));
-    const result = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
-      const child = spawn(process.execPath, [join(unbuilt, 'bin/ringcast.js'), '--help'], {
-        stdio: ['ignore', 'ignore', 'pipe'],
-      });
-      let stderr = '';
-      child.stderr.on('data', (c: Buffer) => {
-        stderr += c.toString();
-      });
-      child.once('exit', (code) => resolve({ code, stderr }));
+  it('says to build first, in one line, when the compiled CLI is missing', async () => {
+    expect(await runUnbuilt(BIN)).toEqual({
+      code: 1,
+      stderr: expect.stringMatching(/^ringcast: the admin CLI is not built .*npm run build.*\n$/),
     });
-    expect(result.code).toBe(1);
-    expect(result.stderr.trimEnd().split('\n')).toEqual([
-      expect.stringContaining('run `npm run build` first'),
-    ]);
   });
 });
 

@@ -4,36 +4,20 @@
  * and reads the operator's weight policy at every heartbeat. That worker side
  * lives on its own branch (wip/control); these tests pass once it is merged.
  */
-import { createDispatcher, type Dispatcher } from '@ringcast/dispatcher';
 import { names, parseHeartbeat } from '@ringcast/protocol';
 import { Redis } from 'ioredis';
-import { afterEach, describe, expect, it } from 'vitest';
-import { runRingcast } from '../support/admin-cli.js';
-import { redisAvailability, uniqueNamespace, useRedis } from '../support/redis.js';
+import { describe, expect, it } from 'vitest';
+import { ringcastIn } from '../support/admin-cli.js';
+import { useDeployment } from '../support/deployment.js';
+import { redisAvailability, uniqueNamespace } from '../support/redis.js';
 import { track } from '../support/track.js';
-import { spawnWorker, type WorkerProcess } from '../support/workers.js';
 import { eventually } from '../worker/fake-dispatcher.js';
 
 describe.skipIf(!redisAvailability.available)('ringcast reweight and drain on live workers', () => {
-  const redis = useRedis();
-  const workers: WorkerProcess[] = [];
-  const dispatchers: Dispatcher[] = [];
-
-  afterEach(async () => {
-    await Promise.all(dispatchers.splice(0).map((d) => d.close()));
-    await Promise.all(workers.splice(0).map((w) => w.kill()));
-  });
-
+  const live = useDeployment();
+  const { redis } = live;
   const ringcast = (namespace: string, ...args: string[]) =>
-    runRingcast([...args, '--redis', redis.url, '--namespace', namespace]);
-
-  async function dispatcher(namespace: string): Promise<Dispatcher> {
-    const d = track(createDispatcher({ redis: redis.url, namespace, logger: false }));
-    dispatchers.push(d);
-    await d.start();
-    await eventually(() => d.workers().length === workers.length);
-    return d;
-  }
+    ringcastIn(redis.url, namespace, ...args);
 
   /** The weight in worker `id`'s registry entry. */
   async function registeredWeight(client: Redis, namespace: string, id: string) {
@@ -54,11 +38,9 @@ describe.skipIf(!redisAvailability.available)('ringcast reweight and drain on li
   it('reweight: the registry and a dispatcher show the new weight, which outlives heartbeats; --reset restores it', async () => {
     const namespace = uniqueNamespace();
     const client = track(new Redis(redis.url));
-    workers.push(
-      await spawnWorker({ url: redis.url, namespace, id: 'w-1', weight: 2 }),
-      await spawnWorker({ url: redis.url, namespace, id: 'w-2', weight: 2 }),
-    );
-    const d = await dispatcher(namespace);
+    await live.spawnWorker(namespace, { id: 'w-1', weight: 2 });
+    await live.spawnWorker(namespace, { id: 'w-2', weight: 2 });
+    const d = await live.dispatcher(namespace);
 
     const run = await ringcast(namespace, 'reweight', 'w-1', '7');
     expect(run).toEqual({ code: 0, stdout: 'worker w-1: weight 7 (was 2)\n', stderr: '' });
@@ -86,12 +68,9 @@ describe.skipIf(!redisAvailability.available)('ringcast reweight and drain on li
   it('drain: the worker leaves gracefully, its process exits 0, and every task it had settles', async () => {
     const namespace = uniqueNamespace();
     const client = track(new Redis(redis.url));
-    workers.push(
-      await spawnWorker({ url: redis.url, namespace, id: 'w-1', concurrency: 4 }),
-      await spawnWorker({ url: redis.url, namespace, id: 'w-2', concurrency: 4 }),
-    );
-    const [drained] = workers as [WorkerProcess, WorkerProcess];
-    const d = await dispatcher(namespace);
+    const drained = await live.spawnWorker(namespace, { id: 'w-1', concurrency: 4 });
+    await live.spawnWorker(namespace, { id: 'w-2', concurrency: 4 });
+    const d = await live.dispatcher(namespace);
     const tasks = Array.from({ length: 24 }, (_, i) => d.dispatch('sleep', { ms: 200, value: i }));
 
     const run = await ringcast(namespace, 'drain', 'w-1', '--timeout', '20000');
