@@ -2,14 +2,14 @@
  * The `ringcast` CLI as a process: installed by `npm ci`, shipped in its
  * package, and its exit codes for help, bad usage and an unreachable Redis.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
-import { runRingcast } from '../support/admin-cli.js';
+import { ADMIN_CLI, runRingcast } from '../support/admin-cli.js';
 import { packedFiles, runUnbuilt } from '../support/bin-package.js';
 import { freePort } from '../support/redis-server.js';
 
@@ -123,6 +123,20 @@ describe('ringcast exit codes', () => {
     expect(run.stderr.trimEnd().split('\n')).toEqual([
       expect.stringContaining('cannot reach Redis: no answer within 3000 ms'),
     ]);
+  });
+
+  it('exits quietly when its reader goes away (`ringcast --help | head -1`)', async () => {
+    const child = spawn(process.execPath, [ADMIN_CLI, '--help'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    // The reading end closes before the CLI has started: its first write meets EPIPE.
+    child.stdout.destroy();
+    let stderr = '';
+    child.stderr.on('data', (c: Buffer) => {
+      stderr += c.toString();
+    });
+    const code = await new Promise((resolve) => child.once('close', resolve));
+    expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
   });
 
   it('exits 1 for the dashboard, which is not there yet', async () => {
