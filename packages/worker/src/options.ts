@@ -5,6 +5,7 @@ import {
   checkTimer,
   DEFAULT_MAX_MESSAGE_BYTES,
   DEFAULT_NAMESPACE,
+  DEFAULT_REDIS_URL,
   describeValue as describe,
   ErrorCode,
   ID_PATTERN,
@@ -19,14 +20,13 @@ import type { Redis, RedisOptions } from 'ioredis';
 import { nanoid } from 'nanoid';
 import { WorkerError } from './errors.js';
 
-export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
 export const DEFAULT_CONCURRENCY = 16;
 export const DEFAULT_HEARTBEAT_INTERVAL_MS = 1_000;
 export const DEFAULT_HEARTBEAT_TTL_MS = 3_000;
 export const DEFAULT_DRAIN_TIMEOUT_MS = 10_000;
 export const DEFAULT_PARK_TTL_MS = 60_000;
 export const DEFAULT_MAX_PARKED = 10_000;
-export { DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_NAMESPACE, MIN_MESSAGE_BYTES };
+export { DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_NAMESPACE, DEFAULT_REDIS_URL, MIN_MESSAGE_BYTES };
 
 const MAX_INT = 1_000_000;
 const MAX_HANDLERS = 1_024;
