@@ -20,6 +20,7 @@ export {
   type TaskStateName,
   type WorkerView,
 } from './dispatcher.js';
+export { readTask, type TaskRecordReader } from './durable/read-task.js';
 export { DEFAULT_RESULT_TTL_MS } from './durable/record.js';
 export { DispatchError } from './errors.js';
 export {

@@ -4,6 +4,8 @@
  * Imported as `@ringcast/dispatcher/internal`; it may change in any release.
  */
 export { type CoreTuning, createDispatcherCore } from './dispatcher.js';
+/** One read of the registry and every entry's heartbeat, as a reconcile round does it (the admin CLI's view). */
+export { type RegistryRead, type RegistryReader, readRegistry } from './liveness.js';
 export { MemoryTransport } from './memory-transport.js';
 export { RedisTransport } from './redis-transport.js';
 /** The strategies by name, for measuring a pick alone (scripts/bench/pick-cost.ts). */

@@ -65,4 +65,24 @@ describe('parseWorkerReport', () => {
     const broken = { ...report, handlers: { echo: { ...report.handlers['echo'], succeeded: -1 } } };
     expect(parseWorkerReport(JSON.stringify(broken))).toBeUndefined();
   });
+
+  it('reads the in-flight counts and histograms, and leaves out those that do not read', () => {
+    const book = new HandlerStatsBook();
+    book.of('echo').record(2.5, undefined, false, 0);
+    const histograms = book.histograms();
+    const report = { incarnation: 'i1', at: 1, handlers: book.summary(0), inflight: 3, queued: 1 };
+    expect(parseWorkerReport(JSON.stringify({ ...report, histograms }))).toEqual({
+      ...report,
+      histograms,
+    });
+    const odd = parseWorkerReport(
+      JSON.stringify({
+        ...report,
+        inflight: -1,
+        queued: 'x',
+        histograms: { echo: histograms['echo'], other: { buckets: [1] } },
+      }),
+    );
+    expect(odd).toEqual({ incarnation: 'i1', at: 1, handlers: report.handlers, histograms });
+  });
 });

@@ -9,7 +9,12 @@
  * `names().workerStatsKey(id)`, expiring with the worker) for any dispatcher
  * or tool to read; {@link parseWorkerReport} checks what it reads.
  */
-import { DurationHistogram, type DurationSummary } from './histogram.js';
+import {
+  DurationHistogram,
+  type DurationSummary,
+  type HistogramSnapshot,
+  parseHistogramSnapshot,
+} from './histogram.js';
 import { RateWindow, type Throughput } from './rate-window.js';
 
 /** What one handler's statistics say; durations in milliseconds. */
@@ -83,6 +88,13 @@ export class HandlerStatsBook {
     for (const [name, stats] of this.#byHandler) out[name] = stats.summary(nowMs);
     return out;
   }
+
+  /** Per handler, the histogram behind its `duration`, for another process to merge. */
+  histograms(): Record<string, HistogramSnapshot> {
+    const out: Record<string, HistogramSnapshot> = {};
+    for (const [name, stats] of this.#byHandler) out[name] = stats.duration.snapshot();
+    return out;
+  }
 }
 
 /** What a worker publishes about its own handler runs. */
@@ -93,6 +105,16 @@ export interface WorkerReport {
   at: number;
   /** Handler runs per handler; durations are the handlers' execution times. */
   handlers: Record<string, HandlerSummary>;
+  /** Handlers running when it was written. Absent from workers that predate it. */
+  inflight?: number;
+  /** Tasks waiting for a free slot when it was written. Absent from workers that predate it. */
+  queued?: number;
+  /**
+   * Per handler, the histogram behind `handlers[name].duration`, so that a tool
+   * can merge several workers' and take the percentiles of the whole. Absent
+   * from workers that predate it.
+   */
+  histograms?: Record<string, HistogramSnapshot>;
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> =>
@@ -122,5 +144,21 @@ export function parseWorkerReport(text: string | null | undefined): WorkerReport
   }
   const handlers = value['handlers'];
   if (!isObject(handlers) || !Object.values(handlers).every(isSummary)) return undefined;
-  return value as unknown as WorkerReport;
+  const report = value as unknown as WorkerReport;
+  // The later fields are extras: one that does not read is left out, the report stands.
+  if (report.inflight !== undefined && !isCount(report.inflight)) delete report.inflight;
+  if (report.queued !== undefined && !isCount(report.queued)) delete report.queued;
+  if (report.histograms !== undefined) report.histograms = histogramsOf(report.histograms);
+  return report;
+}
+
+function histogramsOf(value: unknown): Record<string, HistogramSnapshot> {
+  if (!isObject(value)) return {};
+  const read: Array<[string, HistogramSnapshot]> = [];
+  for (const [name, raw] of Object.entries(value)) {
+    const snapshot = parseHistogramSnapshot(raw);
+    if (snapshot !== undefined) read.push([name, snapshot]);
+  }
+  // fromEntries defines own properties: a handler named `__proto__` stays a name.
+  return Object.fromEntries(read);
 }

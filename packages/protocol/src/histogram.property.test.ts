@@ -1,6 +1,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { bucketLow, bucketOf, DurationHistogram, HISTOGRAM_BUCKETS } from './histogram.js';
+import {
+  bucketLow,
+  bucketOf,
+  DurationHistogram,
+  HISTOGRAM_BUCKETS,
+  parseHistogramSnapshot,
+} from './histogram.js';
 
 /** The exact quantile the histogram estimates: the value of rank ⌈q·n⌉. */
 function exact(sorted: number[], q: number): number {
@@ -52,5 +58,54 @@ describe('DurationHistogram', () => {
     expect(h.count).toBe(3);
     expect(h.summary().max).toBe(0xffff_ffff / 1000);
     expect(h.quantile(0.5)).toBe(0);
+  });
+});
+
+describe('HistogramSnapshot', () => {
+  const durations = fc.array(
+    fc.oneof(fc.integer({ min: 0, max: 2_000 }), fc.integer({ min: 0, max: 3_600_000_000 })),
+    { maxLength: 200 },
+  );
+
+  it('merges into the histogram of every value recorded in one place', () => {
+    fc.assert(
+      fc.property(durations, durations, (a, b) => {
+        const left = new DurationHistogram();
+        const right = new DurationHistogram();
+        const whole = new DurationHistogram();
+        for (const m of a) left.record(m / 1000);
+        for (const m of b) right.record(m / 1000);
+        for (const m of [...a, ...b]) whole.record(m / 1000);
+        const merged = new DurationHistogram();
+        merged.merge(parseHistogramSnapshot(JSON.parse(JSON.stringify(left.snapshot())))!);
+        merged.merge(parseHistogramSnapshot(JSON.parse(JSON.stringify(right.snapshot())))!);
+        expect(merged.summary()).toEqual(whole.summary());
+        expect(merged.snapshot()).toEqual(whole.snapshot());
+      }),
+    );
+  });
+
+  it('refuses snapshots that do not hold together', () => {
+    const valid = { buckets: [3, 1, 40, 2], sumMicros: 300, minMicros: 3, maxMicros: 150 };
+    expect(parseHistogramSnapshot(valid)).toEqual(valid);
+    expect(
+      parseHistogramSnapshot({ buckets: [], sumMicros: 0, minMicros: 0, maxMicros: 0 }),
+    ).toEqual({ buckets: [], sumMicros: 0, minMicros: 0, maxMicros: 0 });
+    for (const bad of [
+      null,
+      [],
+      { ...valid, buckets: [3] },
+      { ...valid, buckets: [40, 1, 3, 2] },
+      { ...valid, buckets: [3, 0] },
+      { ...valid, buckets: [HISTOGRAM_BUCKETS, 1] },
+      { ...valid, buckets: [-1, 1] },
+      { ...valid, buckets: [1.5, 1] },
+      { ...valid, sumMicros: -1 },
+      { ...valid, minMicros: 200 },
+      { ...valid, maxMicros: 2 ** 33 },
+      { ...valid, maxMicros: '150' },
+    ]) {
+      expect(parseHistogramSnapshot(bad)).toBeUndefined();
+    }
   });
 });

@@ -89,6 +89,33 @@ export class DurationHistogram {
     return this.#max;
   }
 
+  /** Its buckets and bounds, for another process to {@link merge}. */
+  snapshot(): HistogramSnapshot {
+    const buckets: number[] = [];
+    const counts = this.#counts;
+    for (let i = 0; i < HISTOGRAM_BUCKETS; i++) if (counts[i]! > 0) buckets.push(i, counts[i]!);
+    const empty = this.#count === 0;
+    return {
+      buckets,
+      sumMicros: this.#sumMicros,
+      minMicros: empty ? 0 : this.#min,
+      maxMicros: this.#max,
+    };
+  }
+
+  /** Adds the values of another histogram's snapshot to this one. */
+  merge(snapshot: HistogramSnapshot): void {
+    const { buckets } = snapshot;
+    if (buckets.length === 0) return;
+    for (let i = 0; i < buckets.length; i += 2) {
+      this.#counts[buckets[i]!]! += buckets[i + 1]!;
+      this.#count += buckets[i + 1]!;
+    }
+    this.#sumMicros += snapshot.sumMicros;
+    if (snapshot.minMicros < this.#min) this.#min = snapshot.minMicros;
+    if (snapshot.maxMicros > this.#max) this.#max = snapshot.maxMicros;
+  }
+
   summary(): DurationSummary {
     const n = this.#count;
     return {
@@ -100,4 +127,44 @@ export class DurationHistogram {
       avg: n === 0 ? 0 : this.#sumMicros / n / 1000,
     };
   }
+}
+
+/**
+ * A histogram as JSON carries it between processes, so that a tool reading
+ * several workers' histograms can merge them and take percentiles of the
+ * whole: averaging each worker's p99 would not give the fleet's p99.
+ */
+export interface HistogramSnapshot {
+  /** The non-empty buckets as pairs, `[index, count, index, count, …]`, indexes ascending. */
+  buckets: number[];
+  /** The sum of the values, in whole microseconds. */
+  sumMicros: number;
+  /** The smallest and largest value, in whole microseconds; both 0 when empty. */
+  minMicros: number;
+  maxMicros: number;
+}
+
+const isCount = (v: unknown): v is number =>
+  typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+
+/**
+ * Reads a snapshot from untrusted JSON: undefined unless its buckets are valid
+ * indexes in ascending order with positive counts and its bounds hold together.
+ */
+export function parseHistogramSnapshot(value: unknown): HistogramSnapshot | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+  const { buckets, sumMicros, minMicros, maxMicros } = value as Record<string, unknown>;
+  if (!Array.isArray(buckets) || buckets.length % 2 !== 0 || buckets.length > 2 * HISTOGRAM_BUCKETS)
+    return undefined;
+  if (!isCount(sumMicros) || !isCount(minMicros) || !isCount(maxMicros)) return undefined;
+  if (minMicros > maxMicros || maxMicros > MAX_MICROS) return undefined;
+  let previous = -1;
+  for (let i = 0; i < buckets.length; i += 2) {
+    const index: unknown = buckets[i];
+    const count: unknown = buckets[i + 1];
+    if (!isCount(index) || index <= previous || index >= HISTOGRAM_BUCKETS) return undefined;
+    if (!isCount(count) || count === 0) return undefined;
+    previous = index;
+  }
+  return { buckets: buckets as number[], sumMicros, minMicros, maxMicros };
 }

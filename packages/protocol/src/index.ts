@@ -1,4 +1,12 @@
 export { DEFAULT_NAMESPACE, isValidNamespace, type Names, names } from './channels.js';
+export {
+  connectionOptions,
+  DEFAULT_REDIS_URL,
+  type Environment,
+  type ParsedValues,
+  stringOption,
+  UsageError,
+} from './cli.js';
 export { type Clock, systemClock, type Timer } from './clock.js';
 export {
   assertNoForbiddenKeys,
@@ -60,6 +68,8 @@ export {
   DurationHistogram,
   type DurationSummary,
   HISTOGRAM_BUCKETS,
+  type HistogramSnapshot,
+  parseHistogramSnapshot,
 } from './histogram.js';
 export {
   DEFAULT_MAX_MESSAGE_BYTES,

@@ -2,7 +2,13 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { DEFAULT_NAMESPACE, errorMessage } from '@ringcast/protocol';
+import {
+  connectionOptions,
+  DEFAULT_NAMESPACE,
+  errorMessage,
+  stringOption,
+  UsageError,
+} from '@ringcast/protocol';
 import { isLogFormat, LOG_FORMATS, type LogFormat } from './cli-logger.js';
 import {
   DEFAULT_CONCURRENCY,
@@ -13,10 +19,7 @@ import {
   type Handler,
 } from './options.js';
 
-/** A mistake in how the CLI was called; it exits with code 2. */
-export class UsageError extends Error {
-  override name = 'UsageError';
-}
+export { UsageError };
 
 export const USAGE = `Usage: ringcast-worker --handlers <module> [options]
 
@@ -114,22 +117,17 @@ export function parseCliArgs(
   if (typeof handlers !== 'string' || handlers.length === 0) {
     throw new UsageError('--handlers <module> is required');
   }
-  const logFormat = str(values['log-format']) ?? 'text';
+  const logFormat = stringOption(values, 'log-format') ?? 'text';
   if (!isLogFormat(logFormat)) {
     throw new UsageError(
       `--log-format must be ${LOG_FORMATS.join(' or ')}, got ${JSON.stringify(logFormat)}`,
     );
   }
-  const config: CliConfig = {
-    handlers,
-    redis: str(values['redis']) ?? (env['REDIS_URL'] || DEFAULT_REDIS_URL),
-    namespace: str(values['namespace']) ?? (env['RINGCAST_NAMESPACE'] || DEFAULT_NAMESPACE),
-    logFormat,
-  };
-  const id = str(values['id']);
+  const config: CliConfig = { handlers, ...connectionOptions(values, env), logFormat };
+  const id = stringOption(values, 'id');
   if (id !== undefined) config.id = id;
   for (const [flag, key] of Object.entries(NUMERIC)) {
-    const raw = str(values[flag]);
+    const raw = stringOption(values, flag);
     if (raw === undefined) continue;
     if (!/^\d{1,15}$/.test(raw)) {
       throw new UsageError(`--${flag} must be a non-negative integer, got ${JSON.stringify(raw)}`);
@@ -139,17 +137,13 @@ export function parseCliArgs(
   if (config.metricsPort !== undefined && config.metricsPort > 65_535) {
     throw new UsageError(`--metrics-port must be 0 to 65535, got ${config.metricsPort}`);
   }
-  const metricsHost = str(values['metrics-host']);
+  const metricsHost = stringOption(values, 'metrics-host');
   if (metricsHost !== undefined) {
     if (config.metricsPort === undefined)
       throw new UsageError('--metrics-host needs --metrics-port');
     config.metricsHost = metricsHost;
   }
   return { help: false, config };
-}
-
-function str(value: string | boolean | undefined): string | undefined {
-  return typeof value === 'string' ? value : undefined;
 }
 
 /**

@@ -5,6 +5,7 @@ import {
   checkTimer,
   DEFAULT_MAX_MESSAGE_BYTES,
   DEFAULT_NAMESPACE,
+  DEFAULT_REDIS_URL,
   describeValue as describe,
   ErrorCode,
   type FieldLogger,
@@ -22,14 +23,13 @@ import { nanoid } from 'nanoid';
 import { WorkerError } from './errors.js';
 import { textLogger } from './text-logger.js';
 
-export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
 export const DEFAULT_CONCURRENCY = 16;
 export const DEFAULT_HEARTBEAT_INTERVAL_MS = 1_000;
 export const DEFAULT_HEARTBEAT_TTL_MS = 3_000;
 export const DEFAULT_DRAIN_TIMEOUT_MS = 10_000;
 export const DEFAULT_PARK_TTL_MS = 60_000;
 export const DEFAULT_MAX_PARKED = 10_000;
-export { DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_NAMESPACE, MIN_MESSAGE_BYTES };
+export { DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_NAMESPACE, DEFAULT_REDIS_URL, MIN_MESSAGE_BYTES };
 
 const MAX_INT = 1_000_000;
 const MAX_HANDLERS = 1_024;

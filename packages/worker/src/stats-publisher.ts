@@ -8,6 +8,7 @@
  */
 import { type Clock, errorMessage, type WorkerReport } from '@ringcast/protocol';
 import type { ExecutionStats } from './execution-stats.js';
+import type { WorkerCounters } from './stats.js';
 import type { WorkerTransport } from './transport.js';
 
 export const STATS_INTERVAL_MS = 1_000;
@@ -16,6 +17,8 @@ export interface StatsPublisherHost {
   readonly clock: Clock;
   readonly transport: Pick<WorkerTransport, 'publishStats'>;
   readonly execution: ExecutionStats;
+  /** Read at each write: the report says how many handlers ran and waited then. */
+  readonly counters: Pick<WorkerCounters, 'inflight' | 'queued'>;
   readonly incarnation: string;
   /** The key's lifetime; at least three intervals. */
   readonly ttlMs: number;
@@ -44,8 +47,15 @@ export class StatsPublisher {
   }
 
   report(now: number): WorkerReport {
-    const host = this.#host;
-    return { incarnation: host.incarnation, at: now, handlers: host.execution.book.summary(now) };
+    const { incarnation, execution, counters } = this.#host;
+    return {
+      incarnation,
+      at: now,
+      handlers: execution.book.summary(now),
+      inflight: counters.inflight,
+      queued: counters.queued,
+      histograms: execution.book.histograms(),
+    };
   }
 
   #tick = (): void => {

@@ -4,12 +4,15 @@
  * MemoryRedis connection of its own and reads the replies and control messages.
  */
 import {
+  DurationHistogram,
   decode,
   ErrorCode,
   encode,
   type Message,
   NackReason,
   parseHeartbeat,
+  parseHistogramSnapshot,
+  parseWorkerReport,
 } from '@ringcast/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MemoryWorkerTransport } from './memory-transport.js';
@@ -72,7 +75,13 @@ describe('worker core on the memory transport', () => {
     expect(published).toMatchObject({
       incarnation: t.worker.info().incarnation,
       handlers: { job: { succeeded: 2 }, fail: { failed: { HANDLER_ERROR: 1 } } },
+      inflight: 0,
+      queued: 0,
     });
+    // The histogram behind each duration, for tools that merge workers' figures.
+    const job = new DurationHistogram();
+    job.merge(parseHistogramSnapshot(published.histograms.job)!);
+    expect(job.summary()).toEqual(handlers['job']?.duration);
     expect(t.redis.pttl(n.workerStatsKey(ID))).toBeGreaterThan(0);
     const text = await t.worker.metrics().registry.metrics();
     expect(text).toContain('ringcast_worker_tasks_total{handler="job",outcome="ok"} 2');
@@ -83,6 +92,25 @@ describe('worker core on the memory transport', () => {
     }
     await t.settle(t.worker.close());
     expect(t.redis.get(n.workerStatsKey(ID))).toBeNull();
+  });
+
+  it('publishes how many handlers run and wait, as of each write', async () => {
+    const { runs, handler } = manual();
+    const t = await setup({ job: handler }, { concurrency: 1, maxQueue: 1 });
+    await t.settle(t.worker.start());
+    await t.send(t.task(), t.task());
+    // The idle write is due a third of the key's TTL after the last one.
+    await t.clock.advance(1_000);
+    const busy = parseWorkerReport(t.redis.get(n.workerStatsKey(ID)));
+    expect(busy).toMatchObject({ inflight: 1, queued: 1 });
+    runs[0]!.resolve(1);
+    await t.clock.advance(TICK);
+    runs[1]!.resolve(2);
+    await t.clock.advance(1_000);
+    const idle = parseWorkerReport(t.redis.get(n.workerStatsKey(ID)));
+    expect(idle).toMatchObject({ inflight: 0, queued: 0 });
+    expect(idle?.handlers['job']?.succeeded).toBe(2);
+    await t.settle(t.worker.close());
   });
 
   it('throws INVALID_OPTIONS for metrics() when made without them', async () => {

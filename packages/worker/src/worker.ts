@@ -138,6 +138,7 @@ class RingcastWorker implements Worker {
       clock,
       transport,
       execution: this.#execution,
+      counters: this.#stats,
       incarnation: this.#info.incarnation,
       ttlMs: Math.max(options.heartbeatTtlMs, 3 * STATS_INTERVAL_MS),
       warn: (line) => this.#warnings.log('stats', `worker ${options.id}: ${line}`),

@@ -1,0 +1,54 @@
+/**
+ * What `ringcast stats` shows, as data: per handler over every live worker
+ * (see stats-rollup.ts for how figures add up), and per worker, each handler
+ * as the worker reported it plus its whole load. Durations are the handlers'
+ * execution times on the workers, in ms: end-to-end latency is measured by
+ * each dispatcher (its `stats()` and metrics) and not published to Redis.
+ */
+import type { HandlerSummary } from '@ringcast/protocol';
+import type { ClusterView } from './cluster-view.js';
+import { rollUpByHandler, rollUpWorker, type StatsRollup } from './stats-rollup.js';
+
+export interface WorkerStatsEntry {
+  /** When the worker wrote the report (epoch ms). */
+  reportedAt: number;
+  /** Its handlers summed. */
+  total: StatsRollup;
+  handlers: Record<string, HandlerSummary>;
+}
+
+export interface StatsReport {
+  namespace: string;
+  /** When it was read (epoch ms). */
+  readAt: number;
+  /** Per handler, over every live worker that reported; by name. */
+  handlers: Record<string, StatsRollup>;
+  /** Per live worker that has published a report; by id. */
+  workers: Record<string, WorkerStatsEntry>;
+  /** Live workers without a report yet (just started); by id. */
+  unreported: string[];
+}
+
+export function statsReport(view: ClusterView): StatsReport {
+  const reports = view.workers.flatMap((w) => (w.report === undefined ? [] : [w.report]));
+  const workers: Record<string, WorkerStatsEntry> = {};
+  const unreported: string[] = [];
+  for (const w of view.workers) {
+    if (w.report === undefined) {
+      unreported.push(w.id);
+      continue;
+    }
+    workers[w.id] = {
+      reportedAt: w.report.at,
+      total: rollUpWorker(w.report),
+      handlers: w.report.handlers,
+    };
+  }
+  return {
+    namespace: view.namespace,
+    readAt: view.readAt,
+    handlers: Object.fromEntries(rollUpByHandler(reports)),
+    workers,
+    unreported,
+  };
+}
