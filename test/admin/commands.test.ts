@@ -22,9 +22,14 @@ describe.skipIf(!redisAvailability.available)('ringcast commands against real wo
     const namespace = uniqueNamespace();
     const b = await live.spawnWorker(namespace, { id: 'w-b', concurrency: 3, weight: 5 });
     const a = await live.spawnWorker(namespace, { id: 'w-a', concurrency: 2 });
-    // An operator weight the worker has not taken shows as pending.
+    // An operator weight set without a frame: the worker takes it with its next heartbeat
+    // (a weight not taken yet shows as pending, 4→9*: packages/admin/src/render/workers-table.test.ts).
     const client = track(new Redis(redis.url));
     await client.hset(names(namespace).weightsKey, 'w-b', '9');
+    await eventually(async () => {
+      const entry = await client.hget(names(namespace).registryKey, 'w-b');
+      return entry !== null && (JSON.parse(entry) as { weight: number }).weight === 9;
+    }, 10_000);
     await client.quit();
 
     const table = await ringcast(namespace, 'workers');
@@ -38,7 +43,7 @@ describe.skipIf(!redisAvailability.available)('ringcast commands against real wo
         `^w-a\\s+2\\s+2\\s+\\d+\\s+0\\s+context,echo,fail,hash,pid,sleep\\s+.* ago\\s+\\S+\\s+${a.pid}\\s+0\\.1\\.0$`,
       ),
     );
-    expect(lines[3]).toMatch(new RegExp(`^w-b\\s+5→9\\*\\s+3\\s+.*\\s${b.pid}\\s`));
+    expect(lines[3]).toMatch(new RegExp(`^w-b\\s+9\\*\\s+3\\s+.*\\s${b.pid}\\s`));
     expect(table.stdout).toContain('* weight set by the operator');
     expect(lines.at(-1)).toBe('2 live workers');
 
@@ -47,7 +52,7 @@ describe.skipIf(!redisAvailability.available)('ringcast commands against real wo
     const rows = JSON.parse(json.stdout) as Array<Record<string, unknown>>;
     expect(rows.map((r) => r['id'])).toEqual(['w-a', 'w-b']);
     expect(rows[1]).toMatchObject({
-      weight: 5,
+      weight: 9,
       policyWeight: 9,
       concurrency: 3,
       stuckSlots: 0,

@@ -1,8 +1,8 @@
 /**
  * `ringcast reweight` and `ringcast drain` taking effect on real
  * `ringcast-worker` processes: the worker obeys the frames on its own channel
- * and reads the operator's weight policy at every heartbeat. That worker side
- * lives on its own branch (wip/control); these tests pass once it is merged.
+ * and reads the operator's weight policy at every heartbeat (the worker's side
+ * has its own tests in test/worker/reweight.test.ts and drain-cli.test.ts).
  */
 import { names, parseHeartbeat } from '@ringcast/protocol';
 import { Redis } from 'ioredis';

@@ -13,6 +13,8 @@ export interface NodeProcess {
   readonly exited: Promise<NodeProcessExit>;
   /** Everything the process wrote so far, stdout and stderr. */
   output(): string;
+  /** What the process wrote to stdout alone so far. */
+  stdout(): string;
   /** Sends `signal` (SIGCONT first, so a paused process acts on it) and waits for the exit. */
   kill(signal?: NodeJS.Signals): Promise<void>;
   pause(): void;
@@ -36,10 +38,12 @@ export function spawnNode(
   });
   live.add(child);
   let out = '';
+  let stdout = '';
   let partial = '';
   child.stdout?.on('data', (chunk: Buffer) => {
     const text = chunk.toString();
     out += text;
+    stdout += text;
     if (!options.onLine) return;
     partial += text;
     for (let nl = partial.indexOf('\n'); nl !== -1; nl = partial.indexOf('\n')) {
@@ -62,6 +66,7 @@ export function spawnNode(
     pid: child.pid ?? -1,
     exited,
     output: () => out,
+    stdout: () => stdout,
     async kill(signal = 'SIGKILL') {
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill('SIGCONT');

@@ -231,7 +231,10 @@ export class Delivery {
 
   #publishFailed(channel: string, error: unknown, tasks: Array<Task | undefined>): void {
     const host = this.#host;
-    host.log.warn('publish', `publish to ${channel} failed: ${errorMessage(error)}`);
+    host.log.warn('publish', `publish to ${channel} failed: ${errorMessage(error)}`, {
+      channel,
+      code: ErrorCode.REDIS_ERROR,
+    });
     const worker = host.workerOn(channel);
     const retryAt = host.clock.now() + PUBLISH_RETRY_MS;
     for (const task of tasks) {

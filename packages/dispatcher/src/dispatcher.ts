@@ -382,6 +382,7 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
               this.#log.warn(
                 'connection',
                 `redis ${role} connection error: ${errorMessage(error)}`,
+                { role, code: ErrorCode.REDIS_ERROR },
               );
             }
           },

@@ -2,10 +2,19 @@
  * Membership: which workers are alive, as the registry and their heartbeats
  * say. Workers join and leave through reconcile rounds (every
  * `reconcileIntervalMs`, and soon after a hello), leave gracefully with a
- * `leave` message, and die when their heartbeat lapses. Every change rebuilds
- * the strategy's view and the per-handler frame limits admission checks.
+ * `leave` message, and die when their heartbeat lapses. A live worker's weight
+ * may change (an operator's `ringcast reweight`): its hello says so at once,
+ * and the next reconcile round reads it from the registry if the hello was
+ * missed. Every change rebuilds the strategy's view and the per-handler frame
+ * limits admission checks.
  */
-import { type Clock, errorMessage, type Names, type WorkerInfo } from '@ringcast/protocol';
+import {
+  type Clock,
+  ErrorCode,
+  errorMessage,
+  type Names,
+  type WorkerInfo,
+} from '@ringcast/protocol';
 import type { Delivery } from './delivery.js';
 import type { Ledger } from './ledger.js';
 import { applyHeartbeat, PRUNE_BATCH, readRegistry } from './liveness.js';
@@ -196,7 +205,9 @@ export class Membership {
         await transport.prune(round.lapsed.slice(0, PRUNE_BATCH));
       }
     } catch (error) {
-      host.log.warn('reconcile', `registry reconcile failed: ${errorMessage(error)}`);
+      host.log.warn('reconcile', `registry reconcile failed: ${errorMessage(error)}`, {
+        code: ErrorCode.REDIS_ERROR,
+      });
     } finally {
       this.#reconciling = false;
     }
@@ -237,13 +248,39 @@ export class Membership {
     host.queue.pump();
   }
 
+  /**
+   * A hello from a process this dispatcher knows: it takes the weight the
+   * worker announces now, without waiting for the next reconcile round.
+   */
+  heard(w: WorkerState, info: WorkerInfo): void {
+    if (w.gone || w.incarnation !== info.incarnation) return;
+    this.#reweigh(w, info);
+  }
+
+  /** The same process with another weight: the ring changes in place, its attempts stay where they are. */
+  #reweigh(w: WorkerState, info: WorkerInfo): void {
+    if (info.weight === w.weight) return;
+    const previous = w.weight;
+    w.info = info;
+    w.weight = info.weight;
+    this.#rebuild();
+    this.#host.log.info(`worker ${w.id}: weight ${previous} → ${info.weight}`, {
+      worker: w.id,
+      weight: info.weight,
+      previousWeight: previous,
+    });
+  }
+
   #upsert(info: WorkerInfo): void {
     const host = this.#host;
     const now = host.clock.now();
     const existing = this.#workers.get(info.id);
     if (existing) {
       existing.lastSeen = now;
-      if (existing.incarnation === info.incarnation) return;
+      if (existing.incarnation === info.incarnation) {
+        this.#reweigh(existing, info);
+        return;
+      }
     }
     const worker = newWorkerState(info, host.names.workerChannel(info.id), now, this.#onLoad);
     if (existing) {
@@ -264,6 +301,12 @@ export class Membership {
     this.#rebuild();
     host.log.info(
       `worker ${info.id} joined (weight ${info.weight}, concurrency ${info.concurrency})`,
+      {
+        worker: info.id,
+        incarnation: info.incarnation,
+        weight: info.weight,
+        concurrency: info.concurrency,
+      },
     );
   }
 
@@ -297,6 +340,13 @@ export class Membership {
         ? `worker ${w.id} left; re-dispatching its ${moved} unacknowledged attempt(s), ` +
             `waiting for the ${attempts.length - moved} it is finishing`
         : `${why}; re-dispatching its ${moved} unfinished attempt(s)`,
+      {
+        worker: w.id,
+        incarnation: w.incarnation,
+        event: w.leaving ? 'left' : 'gone',
+        redelivered: moved,
+        finishing: attempts.length - moved,
+      },
     );
     host.queue.pump();
   }

@@ -94,7 +94,13 @@ export interface DispatcherOptions {
   retryBackoffMs?: number;
   /** Longest retry delay. @defaultValue 5000 */
   maxRetryBackoffMs?: number;
-  /** Where log lines go; `false` for none. @defaultValue console */
+  /**
+   * Where log lines go; `false` for none. A pino (or bunyan) logger is taken as
+   * it is and called with `(fields, message)`: fields such as `{ dispatcher, worker, task,
+   * handler, attempt, code }` where the line has them; any other logger with
+   * the message alone. Lines and fields never carry credentials.
+   * @defaultValue console
+   */
   logger?: Logger | false;
   /**
    * Keeps Prometheus metrics in a prom-client registry of this dispatcher's own

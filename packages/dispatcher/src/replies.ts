@@ -66,7 +66,7 @@ export interface RepliesHost {
   readonly counters: Counters;
   readonly log: Pick<DispatcherLog, 'warn'>;
   readonly ledger: Pick<Ledger, 'byId' | 'attemptsOn'>;
-  readonly membership: Pick<Membership, 'get' | 'leaving' | 'reconcileSoon'>;
+  readonly membership: Pick<Membership, 'get' | 'heard' | 'leaving' | 'reconcileSoon'>;
   readonly wheel: Pick<TimerWheel<Task>, 'schedule'>;
   readonly queue: Pick<LocalQueue, 'pump'>;
   readonly delivery: Pick<Delivery, 'redeliver'>;
@@ -90,7 +90,10 @@ export class Replies {
     const decoded = decode(data, { maxBytes: host.options.maxMessageBytes });
     if (!decoded.ok) {
       host.counters.invalidMessages++;
-      host.log.warn('invalid', `dropped an invalid frame on ${channel}: ${decoded.error.message}`);
+      host.log.warn('invalid', `dropped an invalid frame on ${channel}: ${decoded.error.message}`, {
+        channel,
+        code: ErrorCode.INVALID_MESSAGE,
+      });
       return;
     }
     if (decoded.rejected.length > 0) {
@@ -98,6 +101,7 @@ export class Replies {
       host.log.warn(
         'invalid',
         `dropped ${decoded.rejected.length} invalid message(s) on ${channel}: ${decoded.rejected[0]!.error.message}`,
+        { channel, code: ErrorCode.INVALID_MESSAGE },
       );
       for (const { error, context } of decoded.rejected) this.#unreadableResult(context, error);
     }
@@ -136,6 +140,8 @@ export class Replies {
     if (message.kind === 'hello') {
       const known = membership.get(message.worker.id);
       if (known && known.incarnation === message.worker.incarnation) {
+        // Its weight may have changed (an operator's reweight): the ring follows at once.
+        membership.heard(known, message.worker);
         // It re-subscribed after a reconnect: what we re-sent while it could not hear is worth sending again.
         void this.#host.recover(ledger.attemptsOn(known));
       } else {

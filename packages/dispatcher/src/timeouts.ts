@@ -116,6 +116,13 @@ export class Timeouts {
           'blocked-loop',
           `worker ${worker.id}'s event loop is blocked (${worker.blockedMs || worker.stalledMs} ms); ` +
             'waiting for its acks instead of sending its tasks elsewhere',
+          {
+            worker: worker.id,
+            task: task.id,
+            handler: task.handler,
+            attempt,
+            blockedMs: worker.blockedMs || worker.stalledMs,
+          },
         );
         host.wheel.schedule(task, Math.min(task.deadline, host.clock.now() + ackTimeoutMs));
         return;
@@ -124,6 +131,7 @@ export class Timeouts {
       host.log.warn(
         'ack-timeout',
         `worker ${worker.id} did not acknowledge within ${ackTimeoutMs} ms; suspecting it`,
+        { worker: worker.id, task: task.id, handler: task.handler, attempt, event: 'redelivery' },
       );
       host.delivery.redeliver(task, true, `worker ${worker.id} did not acknowledge`);
       host.queue.pump();

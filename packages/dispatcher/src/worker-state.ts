@@ -14,8 +14,10 @@ import type { TaskRecord } from './task.js';
 export interface WorkerState extends Weighted, Liveness {
   readonly id: string;
   readonly incarnation: string;
-  readonly info: WorkerInfo;
-  readonly weight: number;
+  /** What the worker registered; replaced when its weight changes (membership.ts). */
+  info: WorkerInfo;
+  /** Its share of the ring; an operator may change it while the worker runs (`ringcast reweight`). */
+  weight: number;
   readonly concurrency: number;
   /** Attempts this dispatcher may have on the worker: its concurrency plus its local queue, less slots stuck past their deadline. */
   capacity: number;

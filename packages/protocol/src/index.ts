@@ -79,7 +79,17 @@ export {
   PRIORITY_MAX,
   PRIORITY_MIN,
 } from './limits.js';
-export { type Logger, parseLogger, silentLogger } from './logger.js';
+export {
+  adaptLogger,
+  type FieldLogger,
+  isStructuredLogger,
+  type LogFields,
+  type Logger,
+  parseLogger,
+  type StructuredLogger,
+  silentLogger,
+  withFields,
+} from './logger.js';
 export {
   ConnectionClosedError,
   type InFlight,
@@ -138,3 +148,4 @@ export { RateWindow, type Throughput } from './rate-window.js';
 export { describeRedis, errorMessage, redactText, redactUrl } from './redact.js';
 export { TaskTable } from './task-table.js';
 export { VirtualClock } from './virtual-clock.js';
+export { parsePolicyWeight } from './weight-policy.js';

@@ -133,8 +133,12 @@ export interface LeaveMessage {
  * Operator → worker (on the worker's own channel): from now on, weigh this
  * much in every dispatcher's ring. The worker re-registers with it and says
  * hello, so dispatchers follow at once and the registry shows it. With
- * `incarnation`, only that process of the id takes it (a restarted worker
- * starts from its own configured weight).
+ * `incarnation`, only that process of the id takes it. The frame is the
+ * prompt; the record is the operator's policy hash (`names().weightsKey`),
+ * written before the frame is published: workers read it at start and with
+ * every heartbeat, so a worker restarted under the id starts with it, one that
+ * missed the frame catches up, and one whose entry was deleted goes back to
+ * its configured weight.
  */
 export interface ReweightMessage {
   kind: 'reweight';

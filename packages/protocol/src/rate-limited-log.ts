@@ -1,3 +1,4 @@
+import type { LogFields } from './logger.js';
 import { redactText } from './redact.js';
 
 /** Kinds remembered at once; they are a fixed set in the code, so this is only a backstop. */
@@ -18,13 +19,17 @@ interface Budget {
  * are redacted, and a logger that throws is ignored.
  */
 export class RateLimitedLog {
-  readonly #write: (message: string) => void;
+  readonly #write: (message: string, fields?: LogFields) => void;
   readonly #intervalMs: number;
   readonly #now: () => number;
   readonly #kinds = new Map<string, Budget>();
 
   /** `now` is the clock, injectable for tests. */
-  constructor(write: (message: string) => void, intervalMs: number, now: () => number = Date.now) {
+  constructor(
+    write: (message: string, fields?: LogFields) => void,
+    intervalMs: number,
+    now: () => number = Date.now,
+  ) {
     this.#write = write;
     this.#intervalMs = intervalMs;
     this.#now = now;
@@ -32,10 +37,11 @@ export class RateLimitedLog {
 
   /**
    * Writes `message` unless a line of the same `kind` (a constant naming the
-   * problem, not the message) went out less than the interval ago. Returns
-   * whether it was written.
+   * problem, not the message) went out less than the interval ago. `fields`
+   * go to the logger with the line (see logger.ts); how many lines were held
+   * back is added to them as `suppressed`. Returns whether it was written.
    */
-  log(kind: string, message: string): boolean {
+  log(kind: string, message: string, fields?: LogFields): boolean {
     const now = this.#now();
     let budget = this.#kinds.get(kind);
     if (budget && now - budget.last < this.#intervalMs) {
@@ -49,11 +55,15 @@ export class RateLimitedLog {
       budget = { last: now, suppressed: 0 };
       this.#kinds.set(kind, budget);
     }
-    const suffix = budget.suppressed > 0 ? ` (${budget.suppressed} similar suppressed since)` : '';
+    const { suppressed } = budget;
+    const suffix = suppressed > 0 ? ` (${suppressed} similar suppressed since)` : '';
     budget.last = now;
     budget.suppressed = 0;
     try {
-      this.#write(redactText(message + suffix));
+      this.#write(
+        redactText(message + suffix),
+        suppressed > 0 ? { ...fields, suppressed } : fields,
+      );
     } catch {
       // A broken logger must not take the process down.
     }

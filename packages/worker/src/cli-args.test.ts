@@ -28,6 +28,8 @@ describe('parseCliArgs', () => {
         '300',
         '--drain-timeout',
         '50',
+        '--log-format',
+        'json',
       ],
       {},
     );
@@ -44,7 +46,14 @@ describe('parseCliArgs', () => {
         heartbeatIntervalMs: 100,
         heartbeatTtlMs: 300,
         drainTimeoutMs: 50,
+        logFormat: 'json',
       },
+    });
+  });
+
+  it('writes text logs unless told --log-format json', () => {
+    expect(parseCliArgs(['--handlers', 'h.js'], {})).toMatchObject({
+      config: { logFormat: 'text' },
     });
   });
 
@@ -77,6 +86,10 @@ describe('parseCliArgs', () => {
     [['--handlers', 'h.js', '--weight', '-1'], /--weight/],
     [['--handlers', 'h.js', '--max-queue', '1.5'], /--max-queue must be/],
     [['--handlers'], /argument missing/],
+    [
+      ['--handlers', 'h.js', '--log-format', 'yaml'],
+      /--log-format must be text or json, got "yaml"/,
+    ],
   ])('rejects %j', (argv, pattern) => {
     expect(() => parseCliArgs(argv, {})).toThrow(UsageError);
     expect(() => parseCliArgs(argv, {})).toThrow(pattern);
@@ -94,6 +107,7 @@ describe('parseCliArgs', () => {
       '--heartbeat-interval',
       '--heartbeat-ttl',
       '--drain-timeout',
+      '--log-format',
       '--help',
       'REDIS_URL',
       'RINGCAST_NAMESPACE',

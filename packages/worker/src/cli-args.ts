@@ -9,6 +9,7 @@ import {
   stringOption,
   UsageError,
 } from '@ringcast/protocol';
+import { isLogFormat, LOG_FORMATS, type LogFormat } from './cli-logger.js';
 import {
   DEFAULT_CONCURRENCY,
   DEFAULT_DRAIN_TIMEOUT_MS,
@@ -24,7 +25,10 @@ export const USAGE = `Usage: ringcast-worker --handlers <module> [options]
 
 Runs a ringcast worker: takes tasks from Redis, runs them with the handlers the
 module exports, replies to the dispatcher. SIGTERM or SIGINT drains and exits;
-a second signal exits at once.
+a second signal exits at once. An operator's \`ringcast drain <id>\` drains it the
+same way, and it exits 0 (1 if the close failed). \`ringcast reweight <id> <n>\`
+changes its weight while it runs; the operator's weight policy
+(<namespace>:weights) wins over --weight, also after a restart.
 
 Options:
   --handlers <path>            ES module exporting handlers: named function exports,
@@ -34,13 +38,16 @@ Options:
                                dispatchers' (env RINGCAST_NAMESPACE; default ${DEFAULT_NAMESPACE})
   --id <id>                    worker id, [A-Za-z0-9_.-]{1,128} (default host-pid-random)
   --concurrency <n>            handlers running at once (default ${DEFAULT_CONCURRENCY})
-  --weight <n>                 share of tasks relative to other workers (default: concurrency)
+  --weight <n>                 share of tasks relative to other workers (default: concurrency;
+                               an operator's weight policy for this id wins)
   --max-queue <n>              tasks waiting beyond concurrency before BUSY (default: concurrency)
   --heartbeat-interval <ms>    heartbeat refresh interval (default ${DEFAULT_HEARTBEAT_INTERVAL_MS})
   --heartbeat-ttl <ms>         heartbeat key lifetime; must exceed the interval (default ${DEFAULT_HEARTBEAT_TTL_MS})
   --drain-timeout <ms>         how long shutdown waits for running handlers (default ${DEFAULT_DRAIN_TIMEOUT_MS})
   --metrics-port <n>           serve Prometheus metrics at http://<host>:<n>/metrics
   --metrics-host <host>        address the metrics server binds (default 127.0.0.1)
+  --log-format <text|json>     text: one line per message (default); json: one JSON
+                               object per line on stdout (level, time, msg, fields)
   -h, --help                   show this help
 `;
 
@@ -58,6 +65,8 @@ export interface CliConfig {
   /** Where `/metrics` is served; metrics are on only with a port. */
   metricsPort?: number;
   metricsHost?: string;
+  /** How log lines are written. */
+  logFormat: LogFormat;
 }
 
 export type CliCommand = { help: true } | { help: false; config: CliConfig };
@@ -96,6 +105,7 @@ export function parseCliArgs(
         'drain-timeout': { type: 'string' },
         'metrics-port': { type: 'string' },
         'metrics-host': { type: 'string' },
+        'log-format': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -107,7 +117,13 @@ export function parseCliArgs(
   if (typeof handlers !== 'string' || handlers.length === 0) {
     throw new UsageError('--handlers <module> is required');
   }
-  const config: CliConfig = { handlers, ...connectionOptions(values, env) };
+  const logFormat = stringOption(values, 'log-format') ?? 'text';
+  if (!isLogFormat(logFormat)) {
+    throw new UsageError(
+      `--log-format must be ${LOG_FORMATS.join(' or ')}, got ${JSON.stringify(logFormat)}`,
+    );
+  }
+  const config: CliConfig = { handlers, ...connectionOptions(values, env), logFormat };
   const id = stringOption(values, 'id');
   if (id !== undefined) config.id = id;
   for (const [flag, key] of Object.entries(NUMERIC)) {

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { ErrorCode, errorMessage, isRingcastError } from '@ringcast/protocol';
 import { loadHandlers, parseCliArgs, USAGE, UsageError } from './cli-args.js';
+import { createCliLogger } from './cli-logger.js';
 import { DEFAULT_METRICS_HOST, type MetricsServer, serveMetrics } from './metrics-server.js';
 import { createWorker, type Worker } from './worker.js';
 
@@ -31,11 +32,17 @@ async function main(): Promise<void> {
     process.stdout.write(USAGE);
     return;
   }
-  const { handlers: path, metricsPort, metricsHost, ...options } = command.config;
+  const { handlers: path, metricsPort, metricsHost, logFormat, ...options } = command.config;
+  const logger = createCliLogger(logFormat, 'ringcast-worker');
+  // The CLI's own lines: `ringcast-worker: …` on stderr as ever, or JSON lines with the worker's.
+  const say = (level: 'info' | 'error', message: string): void => {
+    if (logFormat === 'json') logger[level](message);
+    else console.error(`ringcast-worker: ${message}`);
+  };
   let worker: Worker;
   try {
     const handlers = await loadHandlers(path);
-    worker = createWorker({ ...options, handlers, metrics: metricsPort !== undefined });
+    worker = createWorker({ ...options, handlers, logger, metrics: metricsPort !== undefined });
   } catch (error) {
     if (error instanceof UsageError) usageError(error.message);
     if (isRingcastError(error) && error.code === ErrorCode.INVALID_OPTIONS)
@@ -43,22 +50,34 @@ async function main(): Promise<void> {
     throw error;
   }
 
+  let metricsServer: MetricsServer | undefined;
+  // However it closed (a signal, or an operator's `ringcast drain`), the process ends with it.
+  void worker.closed.then(async ({ reason, error }) => {
+    if (reason === 'start-failed') return;
+    await metricsServer?.close().catch(() => undefined);
+    if (error !== undefined) {
+      say('error', `closing failed: ${errorMessage(error)}`);
+      process.exit(1);
+    }
+    process.exit(0);
+  });
+
   const drainTimeoutMs = options.drainTimeoutMs ?? 10_000;
   let stopping = false;
   const onSignal = (signal: NodeJS.Signals): void => {
     if (stopping) {
-      console.error(`ringcast-worker: ${signal} again, exiting without draining`);
+      say('error', `${signal} again, exiting without draining`);
       process.exit(1);
     }
     stopping = true;
-    console.error(`ringcast-worker: ${signal}, draining (up to ${drainTimeoutMs} ms)`);
+    say('info', `${signal}, draining (up to ${drainTimeoutMs} ms)`);
     setTimeout(() => {
-      console.error('ringcast-worker: drain did not finish in time, exiting');
+      say('error', 'drain did not finish in time, exiting');
       process.exit(1);
     }, drainTimeoutMs + FORCE_EXIT_GRACE_MS).unref();
-    Promise.all([worker.close(), metricsServer?.close()]).then(() => process.exit(0), fatal);
+    // A failed close is reported through worker.closed, which exits.
+    worker.close().catch(() => undefined);
   };
-  let metricsServer: MetricsServer | undefined;
   if (metricsPort !== undefined) {
     const host = metricsHost ?? DEFAULT_METRICS_HOST;
     try {
@@ -69,15 +88,15 @@ async function main(): Promise<void> {
       );
       process.exit(1);
     }
-    console.error(`ringcast-worker: metrics at http://${host}:${metricsServer.port}/metrics`);
+    say('info', `metrics at http://${host}:${metricsServer.port}/metrics`);
   }
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
   try {
     await worker.start();
   } catch (error) {
-    // A signal during start closed the worker: close() decides the exit.
-    if (stopping && isRingcastError(error) && error.code === ErrorCode.CLOSED) return;
+    // A signal or an operator's drain closed the worker while it started: worker.closed exits.
+    if (isRingcastError(error) && error.code === ErrorCode.CLOSED) return;
     // A second copy of a worker is a configuration mistake, not a crash.
     if (isRingcastError(error) && error.code === ErrorCode.DUPLICATE_WORKER) {
       process.stderr.write(`ringcast-worker: ${error.message}\n`);

@@ -10,11 +10,10 @@
  * (they finish here); those replies are published ahead of the leave on the same
  * connection, so Redis delivers them to each dispatcher first.
  */
-import { type Clock, ErrorCode, NackReason } from '@ringcast/protocol';
+import { type Clock, ErrorCode, type FieldLogger, NackReason } from '@ringcast/protocol';
 import type { Admission } from './admission.js';
 import { WorkerError } from './errors.js';
 import type { Executor } from './executor.js';
-import type { Logger } from './options.js';
 import type { Replies } from './replies.js';
 import type { WorkerCounters } from './stats.js';
 import { within } from './wait.js';
@@ -26,7 +25,7 @@ const ABORT_GRACE_MS = 1_000;
 export interface DrainParts {
   id: string;
   drainTimeoutMs: number;
-  logger: Logger;
+  logger: FieldLogger;
   clock: Clock;
   stats: WorkerCounters;
   admission: Pick<Admission, 'refuseQueued'>;
@@ -50,6 +49,7 @@ export async function drain(parts: DrainParts): Promise<void> {
   if (stats.inflight > 0 && !(await executor.whenIdle(parts.drainTimeoutMs))) {
     parts.logger.warn(
       `worker ${parts.id}: ${stats.inflight} handler(s) still running after ${parts.drainTimeoutMs} ms; aborting them`,
+      { inflight: stats.inflight, drainTimeoutMs: parts.drainTimeoutMs, code: ErrorCode.CLOSED },
     );
     executor.abortRunning(new WorkerError(ErrorCode.CLOSED, 'the worker is shutting down'));
     await executor.whenIdle(ABORT_GRACE_MS);

@@ -1,13 +1,22 @@
 export {
   ErrorCode,
+  type FieldLogger,
   type HandlerSummary,
   isRingcastError,
+  type LogFields,
   NackReason,
   type RemoteError,
   RingcastError,
   type WorkerInfo,
   type WorkerReport,
 } from '@ringcast/protocol';
+export {
+  createCliLogger,
+  isLogFormat,
+  LOG_FORMATS,
+  type LogDestination,
+  type LogFormat,
+} from './cli-logger.js';
 export { WorkerError } from './errors.js';
 export {
   DEFAULT_CONCURRENCY,
@@ -32,5 +41,6 @@ export {
   createWorker,
   type Metrics,
   type Worker,
+  type WorkerClosed,
   type WorkerStats,
 } from './worker.js';

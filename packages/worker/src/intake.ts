@@ -2,16 +2,21 @@
  * A frame in: decoded and validated, each task either answered from this
  * worker's record (a re-sent attempt that is live here is acked again, one that
  * finished here gets its final reply again: never run twice), refused (a
- * re-send meant for an earlier process under this id) or passed to admission; each cancel passed to the executor. Invalid messages are counted,
- * logged (rate-limited) and, when they can be answered, nacked.
+ * re-send meant for an earlier process under this id) or passed to admission;
+ * each cancel passed to the executor; each operator's reweight or drain meant
+ * for this process passed to the operator (operator.ts). Invalid messages are
+ * counted, logged (rate-limited) and, when they can be answered, nacked.
  */
 import {
   type CancelMessage,
   type Clock,
+  type DrainMessage,
   decode,
+  type FieldLogger,
   type Message,
   NackReason,
   type RateLimitedLog,
+  type ReweightMessage,
   type TaskMessage,
   type TaskTable,
 } from '@ringcast/protocol';
@@ -19,7 +24,7 @@ import type { Admission } from './admission.js';
 import type { Attempt } from './attempt.js';
 import type { Executor } from './executor.js';
 import { hash } from './finished.js';
-import type { Logger } from './options.js';
+import type { Operator } from './operator.js';
 import type { Replies } from './replies.js';
 import { safeString } from './serialize.js';
 import type { WorkerCounters } from './stats.js';
@@ -35,6 +40,8 @@ export interface IntakeHost {
   fenced(): boolean;
   /** A probe frame came back (recovery.ts). */
   probe(data: string): void;
+  /** Takes the operator's requests; made after intake, so asked for when one comes. */
+  operator(): Pick<Operator, 'reweight' | 'drain'>;
 }
 
 export class Intake {
@@ -42,7 +49,7 @@ export class Intake {
   readonly #incarnation: string;
   readonly #maxMessageBytes: number;
   readonly #clock: Clock;
-  readonly #logger: Logger;
+  readonly #logger: FieldLogger;
   readonly #warnings: RateLimitedLog;
   readonly #stats: WorkerCounters;
   readonly #live: TaskTable<Attempt, string>;
@@ -59,7 +66,7 @@ export class Intake {
   #now = 0;
 
   constructor(
-    options: { id: string; incarnation: string; maxMessageBytes: number; logger: Logger },
+    options: { id: string; incarnation: string; maxMessageBytes: number; logger: FieldLogger },
     clock: Clock,
     warnings: RateLimitedLog,
     stats: WorkerCounters,
@@ -127,19 +134,44 @@ export class Intake {
         }
       }
     } catch (error) {
-      this.#logger.error(`worker ${this.#id}: failed to handle a message: ${safeString(error)}`);
+      this.#logger.error(`worker ${this.#id}: failed to handle a message: ${safeString(error)}`, {
+        code: 'INVALID_MESSAGE',
+      });
     }
   };
 
   #message(message: Message): void {
     if (message.kind === 'task') this.#task(message);
     else if (message.kind === 'cancel') this.#cancel(message);
+    else if (message.kind === 'reweight' || message.kind === 'drain') this.#operator(message);
     else this.#invalid(`unexpected "${message.kind}" message on a worker channel`);
   }
 
   #invalid(why: string): void {
     this.#stats.invalid++;
-    this.#warnings.log('invalid', `worker ${this.#id} dropped an invalid message: ${why}`);
+    this.#warnings.log('invalid', `worker ${this.#id} dropped an invalid message: ${why}`, {
+      code: 'INVALID_MESSAGE',
+    });
+  }
+
+  #operator(message: ReweightMessage | DrainMessage): void {
+    if (message.id !== this.#id) {
+      this.#invalid(`a ${message.kind} for worker ${message.id} on worker ${this.#id}'s channel`);
+      return;
+    }
+    if (message.incarnation !== undefined && message.incarnation !== this.#incarnation) {
+      // Meant for a process that had this id before (or will): not this one.
+      this.#warnings.log(
+        'operator-incarnation',
+        `worker ${this.#id} ignored a ${message.kind} for its incarnation ${message.incarnation}; ` +
+          `this process is ${this.#incarnation}`,
+        { incarnation: message.incarnation },
+      );
+      return;
+    }
+    const operator = this.#host.operator();
+    if (message.kind === 'reweight') operator.reweight(message.weight);
+    else operator.drain();
   }
 
   #task(task: TaskMessage): void {

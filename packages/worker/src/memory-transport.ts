@@ -21,7 +21,7 @@ import {
   type ProcessGate,
   type Timer,
 } from '@ringcast/protocol';
-import { LoopWatch, msToNs, SharedLoopState, STALL_MS } from './presence-state.js';
+import { LoopWatch, msToNs, PolicyReads, SharedLoopState, STALL_MS } from './presence-state.js';
 import {
   type ClaimCheck,
   type PresenceHandle,
@@ -148,6 +148,10 @@ export class MemoryWorkerTransport implements WorkerTransport {
     );
   }
 
+  readWeightPolicy(): Promise<string | null> {
+    return this.#run((redis) => redis.hget(this.#names.weightsKey, this.#id));
+  }
+
   async register(entry: string, incarnation: string, ttlMs: number): Promise<void> {
     await this.#run((redis) => {
       redis.hset(this.#names.registryKey, this.#id, entry);
@@ -191,13 +195,15 @@ export class MemoryWorkerTransport implements WorkerTransport {
       hrtime: this.#hrtime,
       connection,
       command: this.#command,
-      write: (value) =>
+      write: (entry, value) =>
         connection.command((redis) => {
-          redis.hset(names.registryKey, id, setup.entry);
+          redis.hset(names.registryKey, id, entry);
           redis.set(names.heartbeatKey(id), value, { px: setup.ttlMs });
+          const policy = redis.hget(names.weightsKey, id);
           // As the Redis transport's beat does: the claim lives while its holder beats.
           const claim = names.claimKey(id);
           if (redis.get(claim) === setup.incarnation) redis.pexpire(claim, setup.ttlMs);
+          return policy;
         }),
     });
     this.#presence = presence;
@@ -240,25 +246,31 @@ interface MemoryPresenceParts {
   connection: MemoryConnection;
   /** The main command connection: beats stop while it is down, as replies cannot leave. */
   command: MemoryConnection | undefined;
-  write: (value: string) => Promise<void>;
+  /** Writes one beat (the registry entry with it); resolves with what it read of the weight policy. */
+  write: (entry: string, value: string) => Promise<string | null>;
 }
 
 /**
  * presence.ts's heartbeat on the memory model: the main loop stamps its turns
  * every {@link STAMP_INTERVAL_MS}; the thread beats every interval while live,
- * with what the {@link LoopWatch} reads of the stamps.
+ * with what the {@link LoopWatch} reads of the stamps, and reads the weight
+ * policy with each beat.
  */
 class MemoryPresence implements PresenceHandle {
   readonly #setup: PresenceSetup;
   readonly #parts: MemoryPresenceParts;
   readonly #state = new SharedLoopState();
   readonly #watch: LoopWatch;
+  readonly #policyReads: PolicyReads;
+  #entry: string;
   #stamp: Timer | undefined;
   #beat: Timer | undefined;
 
   constructor(setup: PresenceSetup, parts: MemoryPresenceParts) {
     this.#setup = setup;
     this.#parts = parts;
+    this.#entry = setup.entry;
+    this.#policyReads = new PolicyReads(this.#state, setup.policy);
     this.#watch = new LoopWatch(this.#state, setup.intervalMs, setup.ttlMs);
     this.#state.commandReady = parts.command?.status === 'ready';
     parts.command?.on('close', () => {
@@ -288,6 +300,13 @@ class MemoryPresence implements PresenceHandle {
     this.#state.overdue = count;
   }
 
+  setEntry(entry: string): void {
+    this.#entry = entry;
+    this.#state.newEntry();
+    // As the thread does: the new entry is written at once.
+    if (this.#beat !== undefined) this.#onBeat();
+  }
+
   async stop(): Promise<void> {
     this.#state.stop();
     this.#parts.main.clearTimer(this.#stamp);
@@ -305,6 +324,10 @@ class MemoryPresence implements PresenceHandle {
     if (!this.#state.beating) return;
     const report = this.#watch.sample(this.#parts.hrtime());
     const value = encodeHeartbeat({ incarnation: this.#setup.incarnation, ...report });
-    this.#parts.write(value).catch(() => undefined);
+    const generation = this.#state.entryGeneration;
+    this.#parts
+      .write(this.#entry, value)
+      .then((policy) => this.#policyReads.read(policy, generation))
+      .catch(() => undefined);
   };
 }

@@ -8,6 +8,7 @@ import {
   DEFAULT_REDIS_URL,
   describeValue as describe,
   ErrorCode,
+  type FieldLogger,
   ID_PATTERN,
   isValidId,
   isValidNamespace,
@@ -15,10 +16,12 @@ import {
   MAX_MESSAGE_BYTES,
   MIN_MESSAGE_BYTES,
   parseLogger,
+  withFields,
 } from '@ringcast/protocol';
 import type { Redis, RedisOptions } from 'ioredis';
 import { nanoid } from 'nanoid';
 import { WorkerError } from './errors.js';
+import { textLogger } from './text-logger.js';
 
 export const DEFAULT_CONCURRENCY = 16;
 export const DEFAULT_HEARTBEAT_INTERVAL_MS = 1_000;
@@ -57,7 +60,7 @@ export type Handler = {
   bivarianceHack(payload: unknown, ctx: HandlerContext): unknown;
 }['bivarianceHack'];
 
-/** Where log lines go. */
+/** Where log lines go: a message-only logger (console), or pino, whose methods take a message too. */
 export type { Logger };
 
 export interface WorkerOptions {
@@ -97,7 +100,13 @@ export interface WorkerOptions {
   parkTtlMs?: number;
   /** Most frames kept per dispatcher in that list; older ones are trimmed. @defaultValue 10000 */
   maxParked?: number;
-  /** Where log lines go; `false` for none. @defaultValue console */
+  /**
+   * Where log lines go; `false` for none. A pino (or bunyan) logger is taken as
+   * it is and called with `(fields, message)`: fields such as `{ worker, task, handler, attempt,
+   * code }` where the line has them; any other logger with the message alone.
+   * Lines and fields never carry credentials.
+   * @defaultValue console
+   */
   logger?: Logger | false;
   /**
    * Keeps Prometheus metrics in a prom-client registry of this worker's own
@@ -121,15 +130,12 @@ export interface ResolvedOptions {
   maxMessageBytes: number;
   parkTtlMs: number;
   maxParked: number;
-  logger: Logger;
+  /** The `logger` option as ringcast calls it, every line with the worker's id as `worker`. */
+  logger: FieldLogger;
   metrics: boolean;
 }
 
-const consoleLogger: Logger = {
-  info: (message) => console.info(`[ringcast-worker] ${message}`),
-  warn: (message) => console.warn(`[ringcast-worker] ${message}`),
-  error: (message) => console.error(`[ringcast-worker] ${message}`),
-};
+const consoleLogger: FieldLogger = textLogger('ringcast-worker');
 
 /** A readable id that is unique in practice: host, pid and a random suffix. */
 export function defaultWorkerId(): string {
@@ -258,7 +264,7 @@ export function parseOptions(options: WorkerOptions): ResolvedOptions {
   );
   const parkTtlMs = timer(o, 'parkTtlMs', 1, d.parkTtlMs);
   const maxParked = integer(o, 'maxParked', 1, MAX_INT, d.maxParked);
-  const logger = parseLogger(o['logger'], consoleLogger, invalid);
+  const logger = withFields(parseLogger(o['logger'], consoleLogger, invalid), { worker: id });
   const metrics = o['metrics'] ?? false;
   if (typeof metrics !== 'boolean') invalid(`metrics must be a boolean, got ${describe(metrics)}`);
 

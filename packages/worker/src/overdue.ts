@@ -11,7 +11,7 @@
  * its stats and its heartbeat, where dispatchers take them off its capacity, and
  * logs which handlers hold them, at most once per 10 s while there are any.
  */
-import type { Logger } from './options.js';
+import type { FieldLogger } from '@ringcast/protocol';
 
 /**
  * Grace past the deadline before a running handler counts as overdue: the abort
@@ -24,7 +24,7 @@ const LOG_INTERVAL_MS = 10_000;
 export class OverdueSlots {
   readonly #workerId: string;
   readonly #concurrency: number;
-  readonly #logger: Logger;
+  readonly #logger: FieldLogger;
   readonly #changed: (count: number) => void;
   #count = 0;
   #nextLog = Number.NEGATIVE_INFINITY;
@@ -33,7 +33,7 @@ export class OverdueSlots {
   constructor(
     workerId: string,
     concurrency: number,
-    logger: Logger,
+    logger: FieldLogger,
     changed: (count: number) => void,
   ) {
     this.#workerId = workerId;
@@ -67,6 +67,11 @@ export class OverdueSlots {
         `worker ${this.#workerId}: ${count} of ${this.#concurrency} slot(s) held past their task's deadline ` +
           `by handler(s) that ignore ctx.signal: ${list}; dispatchers count them against this worker's ` +
           'capacity until they return',
+        {
+          overdue: count,
+          concurrency: this.#concurrency,
+          handler: byHandler.size === 1 ? [...byHandler.keys()][0] : undefined,
+        },
       );
     } catch {
       // A broken logger must not take the worker down.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LoopWatch, msToNs, SharedLoopState, STALL_MS } from './presence-state.js';
+import { LoopWatch, msToNs, PolicyReads, SharedLoopState, STALL_MS } from './presence-state.js';
 
 const ms = (n: number) => msToNs(n);
 const threshold = msToNs(STALL_MS);
@@ -80,5 +80,27 @@ describe('LoopWatch', () => {
     // A real block after the pause still counts, from the end of the pause.
     expect(watch.sample(ms(6_250)).blockedMs).toBe(0);
     expect(watch.sample(ms(6_350)).blockedMs).toBe(290);
+  });
+});
+
+describe('PolicyReads', () => {
+  it('passes on news only: not a read like the last, not one sent before the entry last changed', () => {
+    const main = new SharedLoopState();
+    const thread = new SharedLoopState(main.buffer);
+    const delivered: Array<string | null> = [];
+    const reads = new PolicyReads(main, (value) => delivered.push(value));
+    reads.read(null, thread.entryGeneration);
+    reads.read(null, thread.entryGeneration);
+    // A beat goes out, then the worker takes a reweight frame (a new entry) before its answer.
+    const before = thread.entryGeneration;
+    main.newEntry();
+    reads.read(null, before);
+    expect(delivered).toEqual([null]);
+    // The next beat, sent after the new entry, is read whatever it says.
+    reads.read('9', thread.entryGeneration);
+    reads.read('9', thread.entryGeneration);
+    main.newEntry();
+    reads.read('9', thread.entryGeneration);
+    expect(delivered).toEqual([null, '9', '9']);
   });
 });

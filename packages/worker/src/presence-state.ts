@@ -27,7 +27,8 @@ const LIVE = 0; // the subscription is known to be live: beat
 const COMMAND_READY = 1; // the main command connection is up: replies can leave
 const STOP = 2; // the worker is closing: beat no more
 const OVERDUE = 3; // slots held past their task's deadline
-const FLAG_SLOTS = 4;
+const ENTRY_GENERATION = 4; // bumped with every new registry entry (a new weight): see PolicyReads
+const FLAG_SLOTS = 5;
 
 /**
  * The shortest stall worth reporting: four stamp periods, above the timer jitter
@@ -101,6 +102,11 @@ export class SharedLoopState {
     Atomics.store(this.#flags, STOP, 1);
   }
 
+  /** The registry entry changed: weight-policy reads issued before now are stale. */
+  newEntry(): void {
+    Atomics.add(this.#flags, ENTRY_GENERATION, 1);
+  }
+
   // ── read by either ─────────────────────────────────────────────────────
 
   /** Whether a heartbeat should be written now: running, subscribed, able to reply. */
@@ -115,6 +121,11 @@ export class SharedLoopState {
 
   get overdue(): number {
     return Atomics.load(this.#flags, OVERDUE);
+  }
+
+  /** How many times the registry entry changed: read before a beat, to date its policy read. */
+  get entryGeneration(): number {
+    return Atomics.load(this.#flags, ENTRY_GENERATION);
   }
 
   /** When the heartbeat thread last wrote the heartbeat; 0 if never. */
@@ -195,12 +206,14 @@ export class LoopWatch {
 /** Where a heartbeat goes. */
 export interface BeatTarget {
   registryKey: string;
+  /** The operator's weight policy hash, read with every beat (see weight-policy.ts). */
+  weightsKey: string;
   heartbeatKey: string;
   /** The worker id's claim (identity.ts): kept alive with every beat while this process holds it. */
   claimKey: string;
   id: string;
   incarnation: string;
-  /** The registry entry, JSON. */
+  /** The registry entry, JSON; replaced when the worker's weight changes. */
   entry: string;
   ttlMs: number;
 }
@@ -209,25 +222,59 @@ export interface BeatTarget {
  * Writes one beat: the registry entry too, so a Redis that restarted empty
  * heals, and a dispatcher that pruned the entry while this worker was held up
  * sees it again. Both in one MULTI, so a prune (which deletes an entry only if
- * its heartbeat key is absent) can never fall between them. Then the id's claim
- * is extended, if this incarnation still holds it: the claim is also checked
- * from the main loop (identity.ts), but a loop blocked past the TTL would let it
- * lapse while the worker is alive, and a duplicate could take the id. Rejects,
- * never throws, whatever the client does.
+ * its heartbeat key is absent) can never fall between them; the operator's
+ * weight policy for this worker is read in the same MULTI, at no extra round
+ * trip, and resolved. Then the id's claim is extended, if this incarnation
+ * still holds it: the claim is also checked from the main loop (identity.ts),
+ * but a loop blocked past the TTL would let it lapse while the worker is
+ * alive, and a duplicate could take the id. Rejects, never throws, whatever
+ * the client does.
  */
 export async function writeBeat(
   client: BeatClient,
   target: BeatTarget,
   value: string,
-): Promise<void> {
+): Promise<string | null> {
   const results = await client
     .multi()
     .hset(target.registryKey, target.id, target.entry)
     .set(target.heartbeatKey, value, 'PX', target.ttlMs)
+    .hget(target.weightsKey, target.id)
     .exec();
   const failed = results?.find(([error]) => error)?.[0];
   if (failed) throw failed;
+  const policy = results?.[2]?.[1];
   await client.eval(REFRESH_CLAIM, 1, target.claimKey, target.incarnation, target.ttlMs);
+  return typeof policy === 'string' ? policy : null;
+}
+
+/**
+ * Weight-policy reads as beats bring them, passed on to the worker when they
+ * may be news. A read is dated by the entry generation read before its beat
+ * was sent: one sent before the entry last changed may predate what changed
+ * it (an operator's HSET, then the reweight frame the worker already took),
+ * so it is dropped rather than let it undo the change; the next beat reads
+ * afresh. A read like the last one passed on is not passed on again.
+ */
+export class PolicyReads {
+  readonly #state: SharedLoopState;
+  readonly #deliver: (value: string | null) => void;
+  #generation = -1;
+  #value: string | null = null;
+
+  constructor(state: SharedLoopState, deliver: (value: string | null) => void) {
+    this.#state = state;
+    this.#deliver = deliver;
+  }
+
+  /** A beat read `value`; `generation` is the entry generation read before it was sent. */
+  read(value: string | null, generation: number): void {
+    if (generation !== this.#state.entryGeneration) return;
+    if (generation === this.#generation && value === this.#value) return;
+    this.#generation = generation;
+    this.#value = value;
+    this.#deliver(value);
+  }
 }
 
 /** What a beat needs of a Redis client: ioredis, or a stand-in with MULTI and EVAL. */

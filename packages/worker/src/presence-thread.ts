@@ -33,8 +33,18 @@ export interface PresenceThreadData extends BeatTarget {
   intervalMs: number;
 }
 
-/** What the heartbeat thread tells the main thread: `ready` once connected. */
-export type PresenceThreadMessage = { kind: 'ready' } | { kind: 'error'; message: string };
+/**
+ * What the heartbeat thread tells the main thread: `ready` once connected, and
+ * after each beat what it read of the weight policy, dated by the entry
+ * generation it read before the beat (see PolicyReads).
+ */
+export type PresenceThreadMessage =
+  | { kind: 'ready' }
+  | { kind: 'error'; message: string }
+  | { kind: 'policy'; value: string | null; generation: number };
+
+/** What the main thread tells the heartbeat thread: stop, or write this registry entry from now on. */
+export type PresenceControlMessage = typeof STOP_MESSAGE | { kind: 'entry'; entry: string };
 
 const ERROR_REPORT_INTERVAL_MS = 10_000;
 const STOP_WRITE_WAIT_MS = 1_000;
@@ -50,6 +60,8 @@ function run(port: NonNullable<typeof parentPort>, data: PresenceThreadData): vo
 
   let stopped = false;
   let writing: Promise<void> | undefined;
+  /** A new entry came while a beat was being written: write another as soon as it is done. */
+  let again = false;
   // The main thread logs what is reported; a stream of failures is reported now and then.
   const reports = new RateLimitedLog(
     (message) => port.postMessage({ kind: 'error', message } satisfies PresenceThreadMessage),
@@ -65,14 +77,35 @@ function run(port: NonNullable<typeof parentPort>, data: PresenceThreadData): vo
     const loop = watch.sample(now);
     if (stopped || writing || !state.beating) return;
     const value = encodeHeartbeat({ incarnation: data.incarnation, ...loop });
+    const generation = state.entryGeneration;
     writing = writeBeat(redis, data, value)
-      .then(() => {
+      .then((policy) => {
         state.threadBeat = process.hrtime.bigint();
+        port.postMessage({
+          kind: 'policy',
+          value: policy,
+          generation,
+        } satisfies PresenceThreadMessage);
       })
       .catch(report)
       .finally(() => {
         writing = undefined;
+        if (again) {
+          again = false;
+          beat();
+        }
       });
+  };
+
+  /**
+   * The worker's weight changed. The new entry is written at once, and after
+   * any beat under way: that one carries the old entry and may land after the
+   * main thread's own write of the new one.
+   */
+  const newEntry = (entry: string): void => {
+    data.entry = entry;
+    if (writing) again = true;
+    else beat();
   };
 
   const stop = async (): Promise<void> => {
@@ -94,8 +127,12 @@ function run(port: NonNullable<typeof parentPort>, data: PresenceThreadData): vo
   };
 
   redis.on('error', report);
-  port.on('message', (message: unknown) => {
-    if (message === STOP_MESSAGE && !stopped) void stop();
+  port.on('message', (message: PresenceControlMessage) => {
+    if (message === STOP_MESSAGE) {
+      if (!stopped) void stop();
+    } else if (typeof message === 'object' && message?.kind === 'entry' && !stopped) {
+      newEntry(message.entry);
+    }
   });
   const timer = setInterval(beat, data.intervalMs);
   redis.connect().then(() => {

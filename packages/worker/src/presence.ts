@@ -23,8 +23,14 @@
  * that is not ioredis, a thread that crashed), the main loop beats instead, as
  * before, and a warning says that a blocked loop will make this worker look dead.
  *
+ * Each beat also reads the operator's weight policy for the worker (the same
+ * MULTI) and hands what it read to the main thread, which decides the weight
+ * (weight-policy.ts); a new weight comes back as a new registry entry
+ * ({@link Presence.setEntry}), written at once and with every beat after.
+ *
  * Costs, none per task: one thread (a V8 isolate, a few MB) and one Redis
- * connection per worker, a 50 ms timer on the main loop, one MULTI per interval.
+ * connection per worker, a 50 ms timer on the main loop, one MULTI and one
+ * message between the threads per interval.
  */
 import { once } from 'node:events';
 import { Worker as Thread } from 'node:worker_threads';
@@ -34,12 +40,17 @@ import type { Logger } from './options.js';
 import {
   type BeatTarget,
   msToNs,
+  PolicyReads,
   SharedLoopState,
   STALL_MS,
   STOP_MESSAGE,
   writeBeat,
 } from './presence-state.js';
-import type { PresenceThreadData, PresenceThreadMessage } from './presence-thread.js';
+import type {
+  PresenceControlMessage,
+  PresenceThreadData,
+  PresenceThreadMessage,
+} from './presence-thread.js';
 import { threadRedis } from './thread-redis.js';
 
 /** How often the main loop stamps its turn: fine enough to measure stalls of STALL_MS. */
@@ -57,6 +68,8 @@ export interface PresenceOptions extends BeatTarget {
   command: Redis;
   intervalMs: number;
   logger: Logger;
+  /** What a beat read of the operator's weight policy for this worker, when it may be news. */
+  policy(value: string | null): void;
 }
 
 type ThreadState = 'starting' | 'up' | 'down';
@@ -64,6 +77,9 @@ type ThreadState = 'starting' | 'up' | 'down';
 export class Presence {
   readonly #o: PresenceOptions;
   readonly #state = new SharedLoopState();
+  readonly #policyReads: PolicyReads;
+  /** The registry entry the main loop's beats write. */
+  #entry: string;
   readonly #thresholdNs: bigint;
   readonly #windowNs: bigint;
   /** Failures of single beats: one line per interval at most, apart from other warnings. */
@@ -78,6 +94,8 @@ export class Presence {
 
   constructor(options: PresenceOptions) {
     this.#o = options;
+    this.#entry = options.entry;
+    this.#policyReads = new PolicyReads(this.#state, options.policy);
     this.#thresholdNs = msToNs(STALL_MS);
     this.#windowNs = msToNs(options.ttlMs);
     this.#errors = new RateLimitedLog((line) => options.logger.warn(line), LOG_INTERVAL_MS);
@@ -133,6 +151,15 @@ export class Presence {
     this.#state.overdue = count;
   }
 
+  /** The worker's registry entry changed (its weight did): written at once by the thread, and with every beat. */
+  setEntry(entry: string): void {
+    this.#entry = entry;
+    this.#state.newEntry();
+    if (this.#thread && this.#threadState !== 'down' && this.#stopping === undefined) {
+      this.#thread.postMessage({ kind: 'entry', entry } satisfies PresenceControlMessage);
+    }
+  }
+
   /**
    * Stops beating. Resolves once no beat can land any more, so a heartbeat key
    * deleted after this stays deleted. Idempotent.
@@ -158,7 +185,7 @@ export class Presence {
       () => true,
       () => true,
     );
-    thread.postMessage(STOP_MESSAGE);
+    thread.postMessage(STOP_MESSAGE satisfies PresenceControlMessage);
     let timer: NodeJS.Timeout | undefined;
     const done = await Promise.race([
       exited,
@@ -188,10 +215,11 @@ export class Presence {
       redis: target.target,
       connectionName: `ringcast-worker-presence:${o.id}`,
       registryKey: o.registryKey,
+      weightsKey: o.weightsKey,
       heartbeatKey: o.heartbeatKey,
       claimKey: o.claimKey,
       id: o.id,
-      entry: o.entry,
+      entry: this.#entry,
       ttlMs: o.ttlMs,
       incarnation: o.incarnation,
       intervalMs: o.intervalMs,
@@ -207,6 +235,10 @@ export class Presence {
     thread.unref();
     this.#thread = thread;
     thread.on('message', (message: PresenceThreadMessage) => {
+      if (message.kind === 'policy') {
+        this.#policyReads.read(message.value, message.generation);
+        return;
+      }
       if (message.kind === 'ready') {
         if (this.#threadState === 'starting') this.#threadState = 'up';
       } else {
@@ -279,7 +311,9 @@ export class Presence {
       overdue: this.#state.overdue,
     });
     this.#mainWriting = true;
-    writeBeat(this.#o.command, this.#o, value)
+    const generation = this.#state.entryGeneration;
+    writeBeat(this.#o.command, { ...this.#o, entry: this.#entry }, value)
+      .then((policy) => this.#policyReads.read(policy, generation))
       .catch((error: unknown) =>
         this.#errors.log('heartbeat', `worker ${this.#o.id}: heartbeat failed: ${describe(error)}`),
       )

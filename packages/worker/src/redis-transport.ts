@@ -151,6 +151,10 @@ export class RedisWorkerTransport implements WorkerTransport {
     return checkClaim(this.#command(), this.#names, this.#id, incarnation, ttlMs, subscribed);
   }
 
+  async readWeightPolicy(): Promise<string | null> {
+    return this.#command().hget(this.#names.weightsKey, this.#id);
+  }
+
   async register(entry: string, incarnation: string, ttlMs: number): Promise<void> {
     const results = await this.#command()
       .multi()
@@ -193,6 +197,7 @@ export class RedisWorkerTransport implements WorkerTransport {
       redis: this.#redis,
       command: this.#command(),
       registryKey: this.#names.registryKey,
+      weightsKey: this.#names.weightsKey,
       heartbeatKey: this.#names.heartbeatKey(this.#id),
       claimKey: this.#names.claimKey(this.#id),
       id: this.#id,

@@ -66,8 +66,17 @@ export function zeroStats(): WorkerCounters {
   };
 }
 
-/** What `worker.stats()` returns: the counters, and per-handler execution statistics. */
+/** What `worker.stats()` returns: the counters, the weight, and per-handler execution statistics. */
 export interface WorkerStats extends WorkerCounters {
+  /** The weight the worker has now, in the registry and every dispatcher's ring. */
+  weight: number;
+  /** The weight it was started with (`weight` option, `--weight`). */
+  configuredWeight: number;
+  /**
+   * Whether `weight` is the operator's (a reweight request, or the weight policy
+   * hash) rather than the configured one.
+   */
+  weightFromPolicy: boolean;
   /**
    * Per registered handler, since start: runs that succeeded, failed (by code:
    * `HANDLER_ERROR`, `TIMEOUT`, `CANCELLED`, …) and ran an attempt after the
@@ -80,7 +89,15 @@ export interface WorkerStats extends WorkerCounters {
 /** A copy the caller may keep. */
 export function snapshot(
   stats: WorkerCounters,
+  weight: { current: number; configured: number; source: 'configured' | 'policy' },
   handlers: Record<string, HandlerSummary>,
 ): WorkerStats {
-  return { ...stats, nacked: { ...stats.nacked }, handlers };
+  return {
+    ...stats,
+    nacked: { ...stats.nacked },
+    weight: weight.current,
+    configuredWeight: weight.configured,
+    weightFromPolicy: weight.source === 'policy',
+    handlers,
+  };
 }

@@ -33,12 +33,18 @@ export interface WorkerTransportEvents {
 
 /** The heartbeat's settings, fixed at start. */
 export interface PresenceSetup {
-  /** The registry entry (JSON of the worker's info), written with every beat. */
+  /** The registry entry (JSON of the worker's info), written with every beat; see {@link PresenceHandle.setEntry}. */
   entry: string;
   incarnation: string;
   ttlMs: number;
   intervalMs: number;
   logger: Logger;
+  /**
+   * What the operator's weight policy holds for this worker (`null`: no entry),
+   * read with a beat. Called when it may be news: not for a read like the last,
+   * nor for one sent before the entry last changed (see presence-state.ts).
+   */
+  policy(value: string | null): void;
 }
 
 /** The heartbeat of a running worker; see presence.ts for the Redis one. */
@@ -49,6 +55,8 @@ export interface PresenceHandle {
   setLive(live: boolean): void;
   /** Slots held past their deadline, reported in each beat. */
   setOverdue(count: number): void;
+  /** The registry entry changed (a new weight): written at once, and with every beat after. */
+  setEntry(entry: string): void;
   /** Resolves once no beat can land any more. Idempotent. */
   stop(): Promise<void>;
 }
@@ -69,6 +77,8 @@ export interface WorkerTransport {
   publish(channel: string, frame: string): Promise<number>;
   /** Takes or keeps the id's claim unless another live process holds it, atomically. */
   claim(incarnation: string, ttlMs: number, subscribed: boolean): Promise<ClaimCheck>;
+  /** What the operator's weight policy hash holds for this worker; `null` if nothing. */
+  readWeightPolicy(): Promise<string | null>;
   /** Writes the registry entry and a fresh heartbeat key together. */
   register(entry: string, incarnation: string, ttlMs: number): Promise<void>;
   /** Deletes the registry entry, the heartbeat key and the claim together. */

@@ -8,122 +8,27 @@ import {
   decode,
   ErrorCode,
   encode,
-  MemoryRedis,
   type Message,
   NackReason,
-  names,
   parseHeartbeat,
   parseHistogramSnapshot,
   parseWorkerReport,
-  type TaskMessage,
-  VirtualClock,
 } from '@ringcast/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MemoryWorkerTransport } from './memory-transport.js';
-import type { Handler, HandlerContext } from './options.js';
-import { createWorkerCore, type Worker } from './worker.js';
+import {
+  DISPATCHER,
+  expectWorkersIdle,
+  ID,
+  manual,
+  NS,
+  n,
+  setup,
+  TICK,
+} from './testing/core-fixture.js';
+import { createWorkerCore } from './worker.js';
 
-const NS = 'unit';
-const n = names(NS);
-const ID = 'w1';
-const DISPATCHER = 'd1';
-const TICK = 1;
-
-/** A handler whose runs the test finishes by hand. */
-function manual() {
-  const runs: Array<{
-    payload: unknown;
-    ctx: HandlerContext;
-    resolve: (v: unknown) => void;
-    reject: (e: unknown) => void;
-  }> = [];
-  const handler: Handler = (payload, ctx) =>
-    new Promise((resolve, reject) => {
-      runs.push({ payload, ctx, resolve, reject });
-    });
-  return { runs, handler };
-}
-
-const open: Worker[] = [];
-
-afterEach(() => {
-  expect(open.filter((w) => w.stats().inflight > 0)).toEqual([]);
-  open.length = 0;
-});
-
-async function setup(
-  handlers: Record<string, Handler>,
-  options: {
-    concurrency?: number;
-    maxQueue?: number;
-    drainTimeoutMs?: number;
-    metrics?: boolean;
-  } = {},
-) {
-  const clock = new VirtualClock();
-  const redis = new MemoryRedis(clock);
-  const transport = new MemoryWorkerTransport(redis, n, ID);
-  const worker = createWorkerCore(
-    { id: ID, namespace: NS, handlers, logger: false, ...options },
-    transport,
-  );
-  open.push(worker);
-  const peer = redis.connect('dispatcher');
-  const replies: Message[] = [];
-  const control: Message[] = [];
-  peer.onMessage((channel, data) => {
-    const decoded = decode(data);
-    if (!decoded.ok) throw decoded.error;
-    (channel === n.controlChannel ? control : replies).push(...decoded.messages);
-  });
-  await settle(clock, peer.subscribe([n.replyChannel(DISPATCHER), n.controlChannel]));
-
-  /** Runs the clock until `promise` settles (events due meanwhile run in order). */
-  async function settle<T>(c: VirtualClock, promise: Promise<T>): Promise<T> {
-    let done = false;
-    const watched = promise.finally(() => {
-      done = true;
-    });
-    // Observed here, so a rejection is not reported unhandled while the clock runs.
-    watched.catch(() => undefined);
-    await c.runUntil(c.now() + 60_000, () => done);
-    return watched;
-  }
-
-  let seq = 0;
-  function task(fields: Partial<TaskMessage> = {}): TaskMessage {
-    seq++;
-    return {
-      kind: 'task',
-      id: `t${seq}`,
-      attempt: 1,
-      token: `tok${seq}`,
-      handler: 'job',
-      payload: { seq },
-      deadline: clock.now() + 10_000,
-      replyTo: DISPATCHER,
-      ...fields,
-    };
-  }
-
-  return {
-    clock,
-    redis,
-    transport,
-    worker,
-    peer,
-    replies,
-    control,
-    task,
-    settle: <T>(promise: Promise<T>) => settle(clock, promise),
-    /** Publishes messages to the worker as one frame and lets a few turns pass. */
-    send: async (...messages: Message[]) => {
-      await settle(clock, peer.publish(n.workerChannel(ID), encode(messages)));
-      await clock.advance(TICK);
-    },
-    kinds: () => replies.map((m) => (m.kind === 'nack' ? `nack:${m.reason}` : m.kind)),
-  };
-}
+afterEach(expectWorkersIdle);
 
 describe('worker core on the memory transport', () => {
   it('registers, announces itself, and beats while it runs', async () => {

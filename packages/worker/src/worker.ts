@@ -3,13 +3,13 @@
  * lifecycle. It wires the collaborators, each one concept in a file of its own:
  * intake (frames in), admission (take or refuse), executor (run handlers),
  * replies (everything sent back), drain (the graceful close), recovery (after a
- * reconnect), identity (one process per id), and the transport under them all.
+ * reconnect), identity (one process per id), registration (its registry entry
+ * and hello), operator (reweight and drain requests, the weight policy), and
+ * the transport under them all.
  */
-import { hostname } from 'node:os';
 import {
   type ConnectionRole,
   ErrorCode,
-  encode,
   errorMessage,
   type Names,
   names,
@@ -17,7 +17,6 @@ import {
   TaskTable,
   type WorkerInfo,
 } from '@ringcast/protocol';
-import { nanoid } from 'nanoid';
 import { Admission } from './admission.js';
 import type { Attempt } from './attempt.js';
 import { drain } from './drain.js';
@@ -27,49 +26,22 @@ import { Executor } from './executor.js';
 import { IdentityClaim } from './identity.js';
 import { Intake } from './intake.js';
 import { type Metrics, workerMetrics } from './metrics.js';
+import { Operator } from './operator.js';
 import { parseOptions, type ResolvedOptions, type WorkerOptions } from './options.js';
 import { OverdueSlots } from './overdue.js';
 import { Recovery } from './recovery.js';
 import { RedisWorkerTransport } from './redis-transport.js';
+import { Registration } from './registration.js';
 import { Replies } from './replies.js';
 import { safeString } from './serialize.js';
 import { snapshot, type WorkerStats, zeroStats } from './stats.js';
 import { STATS_INTERVAL_MS, StatsPublisher } from './stats-publisher.js';
 import type { PresenceHandle, WorkerTransport } from './transport.js';
-import { VERSION } from './version.js';
+import type { Worker, WorkerClosed } from './worker-api.js';
 
 export type { Metrics } from './metrics.js';
 export type { WorkerStats } from './stats.js';
-
-/** A worker: subscribes to its channel, runs handlers, replies. Made by {@link createWorker}. */
-export interface Worker extends AsyncDisposable {
-  /** This worker's id. */
-  readonly id: string;
-  /** The namespace it serves. */
-  readonly namespace: string;
-  /**
-   * Subscribes, waits for Redis to confirm the subscription, registers the worker
-   * and announces it. Resolves once tasks can reach it. A worker starts once.
-   * Rejects `DUPLICATE_WORKER` if another live process already serves its id.
-   */
-  start(): Promise<void>;
-  /**
-   * Leaves the ring, nacks `DRAINING` anything new and everything queued, lets
-   * running handlers finish within `drainTimeoutMs` and delivers their outcomes,
-   * aborts the rest (reason `CLOSED`), then disconnects. Idempotent.
-   */
-  close(): Promise<void>;
-  /** A snapshot of the counters and of the per-handler execution statistics. */
-  stats(): WorkerStats;
-  /**
-   * The worker's Prometheus metrics: its own prom-client registry, and a
-   * handler that serves it. Throws `INVALID_OPTIONS` unless the worker was made
-   * with `metrics: true`.
-   */
-  metrics(): Metrics;
-  /** What the worker records about itself in the registry. */
-  info(): WorkerInfo;
-}
+export type { Worker, WorkerClosed } from './worker-api.js';
 
 /** Creates a worker; validates options at once (throws `INVALID_OPTIONS`), connects on `start()`. */
 export function createWorker(options: WorkerOptions): Worker {
@@ -112,6 +84,8 @@ class RingcastWorker implements Worker {
   readonly #o: ResolvedOptions;
   readonly #transport: WorkerTransport;
   readonly #names: Names;
+  readonly #registration: Registration;
+  /** The registry entry as it stands (the registration's). */
   readonly #info: WorkerInfo;
   readonly #stats = zeroStats();
   /** Warnings, at most one per kind per {@link LOG_INTERVAL_MS}. */
@@ -124,6 +98,7 @@ class RingcastWorker implements Worker {
   readonly #intake: Intake;
   readonly #recovery: Recovery;
   readonly #identity: IdentityClaim;
+  readonly #operator: Operator;
   readonly #execution: ExecutionStats;
   readonly #publisher: StatsPublisher;
   readonly #metrics: Metrics | undefined;
@@ -134,29 +109,25 @@ class RingcastWorker implements Worker {
   #state: State = 'idle';
   #starting: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
+  /** Who asked for the close: the application, or an operator's drain. */
+  #closeReason: 'close' | 'drain' = 'close';
+  readonly closed: Promise<WorkerClosed>;
+  #setClosed!: (closed: WorkerClosed) => void;
 
   constructor(options: ResolvedOptions, transport: WorkerTransport, tuning: CoreTuning = {}) {
     this.#o = options;
     this.#transport = transport;
     this.#names = names(options.namespace);
+    this.closed = new Promise((resolve) => {
+      this.#setClosed = resolve;
+    });
     const { clock } = transport;
     const now = () => clock.now();
-    this.#info = {
-      id: options.id,
-      incarnation: nanoid(),
-      weight: options.weight,
-      concurrency: options.concurrency,
-      maxQueue: options.maxQueue,
-      heartbeatTtlMs: options.heartbeatTtlMs,
-      maxMessageBytes: options.maxMessageBytes,
-      handlers: [...options.handlers.keys()],
-      host: hostname(),
-      pid: process.pid,
-      version: VERSION,
-      startedAt: 0,
-    };
-    this.#warnings = new RateLimitedLog((line) => options.logger.warn(line), LOG_INTERVAL_MS, now);
-    this.#errors = new RateLimitedLog((line) => options.logger.error(line), LOG_INTERVAL_MS, now);
+    this.#registration = new Registration(options, this.#names, transport);
+    this.#info = this.#registration.info;
+    const { logger } = options;
+    this.#warnings = new RateLimitedLog((l, f) => logger.warn(l, f), LOG_INTERVAL_MS, now);
+    this.#errors = new RateLimitedLog((l, f) => logger.error(l, f), LOG_INTERVAL_MS, now);
     this.#execution = new ExecutionStats(options.handlers.keys(), clock);
     if (options.metrics) {
       const metrics = workerMetrics(this.#execution.book, this.#stats);
@@ -206,11 +177,27 @@ class RingcastWorker implements Worker {
       this.#admission,
       this.#executor,
       this.#replies,
-      { fenced: () => this.#stats.fenced, probe: (data) => this.#recovery.probe(data) },
+      {
+        fenced: () => this.#stats.fenced,
+        probe: (data) => this.#recovery.probe(data),
+        operator: () => this.#operator,
+      },
     );
+    this.#operator = new Operator(options, this.#warnings, {
+      info: this.#info,
+      presence: () => this.#presence,
+      open: () => this.#state === 'starting' || this.#state === 'running',
+      serving: () => this.#state === 'running' && !this.#stats.fenced,
+      register: () => this.#registration.register(),
+      drain: () => {
+        this.#closeReason = 'drain';
+        // close() reports its own failure, in `closed`.
+        this.close().catch(() => undefined);
+      },
+    });
     this.#recovery = new Recovery(this.#names.workerChannel(options.id), transport, {
       serving: () => this.#state === 'running' && !this.#stats.fenced,
-      register: () => this.#register(),
+      register: () => this.#registration.register(),
       restored: () => {
         this.#setLive(true);
         options.logger.info(`worker ${options.id}: subscription restored, re-registered`);
@@ -242,7 +229,8 @@ class RingcastWorker implements Worker {
   }
 
   stats(): WorkerStats {
-    return snapshot(this.#stats, this.#execution.book.summary(this.#transport.clock.now()));
+    const now = this.#transport.clock.now();
+    return snapshot(this.#stats, this.#operator.weight, this.#execution.book.summary(now));
   }
 
   metrics(): Metrics {
@@ -285,6 +273,8 @@ class RingcastWorker implements Worker {
         },
         error: this.#onRedisError,
       });
+      // Before anything can reach the worker's channel: a reweight frame taken later is newer.
+      this.#operator.initial(await transport.readWeightPolicy());
       await identity.acquire(false);
       this.#intake.hold();
       // Resolves on Redis's reply to SUBSCRIBE: from here on, tasks reach us.
@@ -315,14 +305,15 @@ class RingcastWorker implements Worker {
       // The heartbeat is running before the worker is registered, so that no
       // dispatcher can send a task (which may block the main loop) before it beats.
       this.#presence = transport.presence({
-        entry: JSON.stringify(this.#info),
+        entry: this.#registration.entry,
         ttlMs: this.#o.heartbeatTtlMs,
         incarnation: this.#info.incarnation,
         intervalMs: this.#o.heartbeatIntervalMs,
         logger: this.#o.logger,
+        policy: this.#operator.policy,
       });
       await this.#presence.start();
-      await this.#register();
+      await this.#registration.register();
       this.#presence.setLive(true);
     } catch (error) {
       const closedMeanwhile = this.#state !== 'starting';
@@ -331,23 +322,30 @@ class RingcastWorker implements Worker {
       this.#intake.release(false);
       await this.#presence?.stop();
       await transport.close();
-      if (closedMeanwhile) throw this.#closedWhileStarting();
-      if (error instanceof WorkerError && error.code === ErrorCode.DUPLICATE_WORKER) throw error;
-      const { message, cause } = transport.startFailure(error);
-      throw new WorkerError(
-        ErrorCode.REDIS_ERROR,
-        `worker ${this.#o.id} could not start: ${message}`,
-        { cause },
+      const failure = this.#startFailure(error, closedMeanwhile);
+      this.#setClosed(
+        closedMeanwhile
+          ? { reason: this.#closeReason }
+          : { reason: 'start-failed', error: failure },
       );
+      throw failure;
     }
     // close() ran meanwhile, and finishes the shutdown once this settles.
     if (this.#state !== 'starting') throw this.#closedWhileStarting();
     this.#state = 'running';
     this.#executor.startSweep();
     this.#publisher.start();
+    const { weight, concurrency, handlers } = this.#info;
     this.#o.logger.info(
-      `worker ${this.#o.id} started: weight ${this.#o.weight}, concurrency ${this.#o.concurrency}, ` +
-        `handlers ${this.#info.handlers.join(', ')}, redis ${transport.describe()}, namespace ${this.#o.namespace}`,
+      `worker ${this.#o.id} started: weight ${weight}, concurrency ${concurrency}, ` +
+        `handlers ${handlers.join(', ')}, redis ${transport.describe()}, namespace ${this.#o.namespace}`,
+      {
+        weight,
+        concurrency,
+        redis: transport.describe(),
+        namespace: this.#o.namespace,
+        incarnation: this.#info.incarnation,
+      },
     );
   }
 
@@ -355,13 +353,15 @@ class RingcastWorker implements Worker {
     return new WorkerError(ErrorCode.CLOSED, `worker ${this.#o.id} was closed while starting`);
   }
 
-  /** Writes the registry entry with a fresh heartbeat, then announces the worker. */
-  async #register(): Promise<void> {
-    const info = this.#info;
-    await this.#transport.register(JSON.stringify(info), info.incarnation, this.#o.heartbeatTtlMs);
-    await this.#transport.publish(
-      this.#names.controlChannel,
-      encode([{ kind: 'hello', worker: info }]),
+  /** What start() rejects with. */
+  #startFailure(error: unknown, closedMeanwhile: boolean): unknown {
+    if (closedMeanwhile) return this.#closedWhileStarting();
+    if (error instanceof WorkerError && error.code === ErrorCode.DUPLICATE_WORKER) return error;
+    const { message, cause } = this.#transport.startFailure(error);
+    return new WorkerError(
+      ErrorCode.REDIS_ERROR,
+      `worker ${this.#o.id} could not start: ${message}`,
+      { cause },
     );
   }
 
@@ -374,7 +374,9 @@ class RingcastWorker implements Worker {
   #onRedisError = (error: Error, role: ConnectionRole): void => {
     // While starting, errors go into start()'s rejection rather than the log.
     if (this.#state === 'starting') return;
-    this.#warnings.log('connection', `Redis ${role} connection error: ${errorMessage(error)}`);
+    this.#warnings.log('connection', `Redis ${role} connection error: ${errorMessage(error)}`, {
+      role,
+    });
   };
 
   /**
@@ -408,7 +410,14 @@ class RingcastWorker implements Worker {
   // ── close ──────────────────────────────────────────────────────────────
 
   close(): Promise<void> {
-    this.#closing ??= this.#close();
+    this.#closing ??= this.#close().then(
+      () => this.#setClosed({ reason: this.#closeReason }),
+      (error: unknown) => {
+        this.#o.logger.error(`worker ${this.#o.id}: close failed: ${safeString(error)}`);
+        this.#setClosed({ reason: this.#closeReason, error });
+        throw error;
+      },
+    );
     return this.#closing;
   }
 
@@ -448,17 +457,13 @@ class RingcastWorker implements Worker {
     this.#state = 'closed';
     this.#executor.stopSweep();
     await this.#transport.close();
-    this.#o.logger.info(`worker ${this.#o.id} stopped`);
+    this.#o.logger.info(`worker ${this.#o.id} stopped`, { reason: this.#closeReason });
   }
 
-  /** Announces the leave and removes the registration. A fenced worker's id is another process's. */
+  /** Leaves the ring. A fenced worker's id is another process's. */
   async #leave(): Promise<void> {
     if (this.#stats.fenced) return;
     this.#publisher.stop();
-    const leave = encode([{ kind: 'leave', id: this.#o.id, incarnation: this.#info.incarnation }]);
-    await Promise.all([
-      this.#transport.publish(this.#names.controlChannel, leave),
-      this.#transport.leave(),
-    ]);
+    await this.#registration.leave();
   }
 }

@@ -219,7 +219,9 @@ export class DurableTasks {
     try {
       stored = await this.#writes.track(context.store.get(id));
     } catch (error) {
-      this.#host.log.warn('durable', `reading back task ${id} failed: ${errorMessage(error)}`);
+      this.#host.log.warn('durable', `reading back task ${id} failed: ${errorMessage(error)}`, {
+        task: id,
+      });
     }
     if (stored?.state === 'active' && stored.owner === this.#host.id) {
       this.stats.claimed++;
@@ -329,7 +331,9 @@ export class DurableTasks {
           },
           // A failed read is tried again at the next poll.
           (error: unknown) =>
-            this.#host.log.warn('durable', `reading task ${id} failed: ${errorMessage(error)}`),
+            this.#host.log.warn('durable', `reading task ${id} failed: ${errorMessage(error)}`, {
+              task: id,
+            }),
         )
         .finally(() => {
           const again = this.#reading.get(id);

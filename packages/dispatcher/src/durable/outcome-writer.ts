@@ -71,6 +71,7 @@ export class OutcomeWriter {
           host.log.warn(
             'durable',
             `recording attempt ${attempt} of ${id} failed: ${errorMessage(error)}`,
+            { task: id, attempt },
           ),
       ),
     );
@@ -130,7 +131,9 @@ export class OutcomeWriter {
       try {
         result = await store.settle(id, host.id, outcome, host.clock.now());
       } catch (error) {
-        host.log.warn('durable', `storing the outcome of ${id} failed: ${errorMessage(error)}`);
+        host.log.warn('durable', `storing the outcome of ${id} failed: ${errorMessage(error)}`, {
+          task: id,
+        });
         // Abandoned at close: the task stays ours in Redis, and is adopted once we are gone.
         if (await writes.pause(WRITE_RETRY_MS)) continue;
         return;
@@ -169,6 +172,7 @@ export class OutcomeWriter {
             host.log.warn(
               'durable',
               `giving ${id} back to the backlog failed: ${errorMessage(error)}`,
+              { task: id },
             ),
         )
         .finally(() => this.#writing.delete(id)),

@@ -138,6 +138,47 @@ describe.each(STRATEGY_NAMES)('%s', (name) => {
   });
 });
 
+/** Every strategy that weighs workers (all but round-robin). */
+const WEIGHTED = STRATEGY_NAMES.filter((name) => name !== 'round-robin');
+
+describe.each(WEIGHTED)('%s, after an operator reweighs a live worker', (name) => {
+  // The dispatcher changes a live worker's weight in place (the same record, its
+  // attempts and averages kept) and rebuilds: shares follow the new weights.
+  const PICKS = 800;
+
+  /** w0's share of `PICKS` picks that all stay in flight, with or without keys. */
+  function share(s: Strategy<Fake>, workers: Fake[], keyed: boolean): number {
+    let first = 0;
+    for (let i = 0; i < PICKS; i++) {
+      const picked = s.pick(hasRoom, undefined, keyed ? `key-${i}` : undefined)!;
+      take(s, picked);
+      if (picked === workers[0]) first++;
+    }
+    for (const w of workers) {
+      s.loadChanged?.(w, -w.inflight);
+      w.inflight = 0;
+    }
+    return first / PICKS;
+  }
+
+  it.each([
+    ['without keys', false],
+    ['with keys', true],
+  ])('%s', (_how, keyed) => {
+    const s = make(name, 7);
+    const workers = fleet([1, 1]);
+    s.rebuild(workers);
+    expect(share(s, workers, keyed)).toBeCloseTo(0.5, 1);
+    workers[0]!.weight = 3;
+    s.rebuild(workers);
+    expect(Math.abs(share(s, workers, keyed) - 0.75)).toBeLessThan(0.07);
+    workers[0]!.weight = 1;
+    workers[1]!.weight = 4;
+    s.rebuild(workers);
+    expect(Math.abs(share(s, workers, keyed) - 0.2)).toBeLessThan(0.07);
+  });
+});
+
 describe('createStrategy', () => {
   it('makes the default ring for weighted-round-robin', () => {
     expect(make('weighted-round-robin')).toBeInstanceOf(WeightedRoundRobin);

@@ -93,6 +93,21 @@ export class FakeWorker {
     );
   }
 
+  /** Says hello on the control channel with its info as it stands (a new weight, say). */
+  hello(): Promise<number> {
+    return this.command.publish(
+      n.controlChannel,
+      encodeFrame([encodeMessage({ kind: 'hello', worker: { ...this.info } })]),
+    );
+  }
+
+  /** Rewrites its registry entry, as its heartbeat does, without a hello. */
+  async register(): Promise<void> {
+    await this.command.command((redis) => {
+      redis.hset(n.registryKey, this.info.id, JSON.stringify(this.info));
+    });
+  }
+
   /** Says goodbye on the control channel, as a draining worker does. */
   leave(): Promise<number> {
     const { id, incarnation } = this.info;
