@@ -1,4 +1,11 @@
 export {
+  type CertificateFiles,
+  type Certificates,
+  makeCertificates,
+  opensslBinary,
+} from './certificates.js';
+export type { RedisServerTls } from './ping.js';
+export {
   freePort,
   type RedisServer,
   type RedisServerExit,
