@@ -47,6 +47,7 @@ export async function main(
   const ctx: CommandContext = {
     namespace: line.namespace,
     json: line.json,
+    env,
     async connect() {
       // Read when first needed: a command that never connects needs no certificate.
       if (files !== undefined) tls ??= readTlsFiles(files);
