@@ -46,7 +46,7 @@ export function defaultUser(role: Role, namespace: string, id?: string): string 
  * these characters today; escaping anyway keeps a pattern from ever matching
  * more than the name it spells.
  */
-function literal(text: string): string {
+export function globLiteral(text: string): string {
   return text.replace(/[\\*?[\]]/g, (c) => `\\${c}`);
 }
 
@@ -56,13 +56,13 @@ const SAMPLE_ID = 'x';
 /** The glob pattern of a name: itself, its own id's, or every id's. */
 function pattern(name: NameOf, n: Names, id: string | undefined): string {
   const of = name(n);
-  if (typeof of === 'string') return literal(of);
-  if (of.own && id !== undefined) return literal(of.name(id));
+  if (typeof of === 'string') return globLiteral(of);
+  if (of.own && id !== undefined) return globLiteral(of.name(id));
   const sample = of.name(SAMPLE_ID);
   if (!sample.endsWith(SAMPLE_ID)) {
     throw new Error(`a per-id name must end with the id, got ${JSON.stringify(sample)}`);
   }
-  return `${literal(sample.slice(0, -SAMPLE_ID.length))}*`;
+  return `${globLiteral(sample.slice(0, -SAMPLE_ID.length))}*`;
 }
 
 /** The rules, in order, each with its reason. Throws `INVALID_OPTIONS` for a bad namespace or id. */

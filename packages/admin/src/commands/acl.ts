@@ -37,7 +37,7 @@ export const aclCommand: Command<AclArgs> = {
 Prints the Redis ACL SETUSER line (Redis 7 or later) that grants a role
 exactly the commands, keys and channels ringcast uses for it in the namespace,
 and nothing else: apply it with redis-cli as an administrator. Connects to
-nothing.
+nothing (--redis and the TLS flags are not used).
 
 Roles:
 ${ROLES.map((role) => `  ${role.padEnd(12)} ${ROLE_GRANTS[role].summary}`).join('\n')}
@@ -51,9 +51,9 @@ Options:
                        then be started with that id)
   --user <name>        the user's name (default <namespace>-<role>[-<id>])
   --password-env <VAR> take the password from environment variable VAR and
-                       print its SHA-256 (#<hash>), never the password; without
-                       it the line holds the placeholder ${PASSWORD_PLACEHOLDER}
-                       to replace
+                       print its SHA-256 (#<hash>), never the password;
+                       without it the line holds ${PASSWORD_PLACEHOLDER}: replace
+                       <password> before applying it
   --explain            print each rule with the reason it is there
 `,
   options: {
