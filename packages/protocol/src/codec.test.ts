@@ -143,6 +143,7 @@ describe('codec round trip', () => {
       },
     ],
     ['hello with full worker info', hello],
+    ['hello of a reweight', { ...hello, reweight: true }],
     ['leave', leave],
     ['reweight', reweight],
     ['reweight for one incarnation', { ...reweight, incarnation: 'inc-abc' }],

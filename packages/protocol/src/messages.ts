@@ -120,6 +120,13 @@ export interface WorkerInfo {
 export interface HelloMessage {
   kind: 'hello';
   worker: WorkerInfo;
+  /**
+   * Set when the only news is the worker's weight (an operator's reweight).
+   * Any other hello from a known process means it re-subscribed after a
+   * reconnect, and dispatchers re-send what it may have missed; this one
+   * lets them skip that.
+   */
+  reweight?: true;
 }
 
 /** Worker → control channel: it is leaving; dispatchers re-route its unfinished attempts. */
@@ -389,8 +396,11 @@ function message(value: unknown): Message {
       }
       return fail('"ok" must be a boolean');
     }
-    case 'hello':
-      return { kind: 'hello', worker: workerInfo(o['worker']) };
+    case 'hello': {
+      const hello: HelloMessage = { kind: 'hello', worker: workerInfo(o['worker']) };
+      if (o['reweight'] === true) hello.reweight = true;
+      return hello;
+    }
     case 'leave':
       return { kind: 'leave', id: safeId(o, 'id'), incarnation: text(o, 'incarnation', MAX_TOKEN) };
     case 'reweight': {
