@@ -148,6 +148,7 @@ class RingcastWorker implements Worker {
       concurrency: options.concurrency,
       maxQueue: options.maxQueue,
       heartbeatTtlMs: options.heartbeatTtlMs,
+      heartbeatIntervalMs: options.heartbeatIntervalMs,
       maxMessageBytes: options.maxMessageBytes,
       handlers: [...options.handlers.keys()],
       host: hostname(),
