@@ -142,12 +142,4 @@ describe('ringcast exit codes', () => {
     ]);
   });
 
-  it('exits 1 for the dashboard, which is not there yet', async () => {
-    const run = await runRingcast(['dashboard']);
-    expect(run).toEqual({
-      code: 1,
-      stdout: '',
-      stderr: 'ringcast: the dashboard is not available yet\n',
-    });
-  });
 });
