@@ -141,5 +141,4 @@ describe('ringcast exit codes', () => {
       expect.stringContaining('cannot reach Redis: no answer within 3000 ms'),
     ]);
   });
-
 });
