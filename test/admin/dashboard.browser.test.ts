@@ -140,6 +140,9 @@ describe.skipIf(!redisAvailability.available || !browserTestsRun)(
         'the killed worker shown not live',
       );
       await bravo.exited;
+      console.info(`[dashboard.browser] join shown after ${joinMs} ms, kill after ${killMs} ms`);
+      expect(joinMs).toBeLessThanOrEqual(SHOWN_WITHIN_MS);
+      expect(killMs).toBeLessThanOrEqual(SHOWN_WITHIN_MS);
 
       // `ringcast reweight` shows: the weight the worker runs with, marked as the operator's.
       const reweightAt = Date.now();
@@ -174,11 +177,7 @@ describe.skipIf(!redisAvailability.available || !browserTestsRun)(
       await shown(Date.now(), async () => (await stateOf('w-bravo')) === 'gone', 'w-bravo gone');
       expect(await page.locator('#durable').isVisible()).toBe(true);
 
-      console.info(
-        `[dashboard.browser] join shown after ${joinMs} ms, kill after ${killMs} ms, reweight after ${reweightMs} ms`,
-      );
-      expect(joinMs).toBeLessThanOrEqual(SHOWN_WITHIN_MS);
-      expect(killMs).toBeLessThanOrEqual(SHOWN_WITHIN_MS);
+      console.info(`[dashboard.browser] reweight shown after ${reweightMs} ms`);
       expect(errors).toEqual([]);
 
       mkdirSync(new URL('.reports/', ROOT), { recursive: true });
