@@ -42,8 +42,9 @@ export class Monitor {
   readonly #log: (line: string) => void;
   readonly #refreshIntervalMs: number;
   readonly #probeIntervalMs: number;
-  readonly #reader: Redis;
-  readonly #subscriber: Redis;
+  readonly #url: string;
+  /** Opened by start(). */
+  #connections: { reader: Redis; subscriber: Redis } | undefined;
   readonly #states = new WorkerStates();
   readonly #rates = new FleetRates();
   readonly #history = new History();
@@ -66,27 +67,30 @@ export class Monitor {
     this.#log = options.log ?? (() => {});
     this.#refreshIntervalMs = options.refreshIntervalMs ?? HISTORY_INTERVAL_MS;
     this.#probeIntervalMs = options.probeIntervalMs ?? PROBE_INTERVAL_MS;
+    this.#url = options.redis;
     this.#redis = { url: redactUrl(options.redis), up: false, error: null, downSince: null };
     this.#snapshot = this.#build();
-    this.#reader = openReader(options.redis);
-    this.#reader.on('error', (error: unknown) => {
-      this.#connectionError = error;
-    });
-    this.#subscriber = openSubscriber(options.redis);
   }
 
   /** Starts watching; resolves after the first read, whether it succeeded or not. */
   async start(): Promise<void> {
+    if (this.#connections !== undefined || this.#closed) return;
+    const reader = openReader(this.#url);
+    const subscriber = openSubscriber(this.#url);
+    this.#connections = { reader, subscriber };
+    reader.on('error', (error: unknown) => {
+      this.#connectionError = error;
+    });
     // After an outage, show the deployment as soon as Redis answers again.
-    this.#reader.on('ready', () => void this.refresh());
-    this.#subscriber.on('message', () => void this.refresh());
-    this.#subscriber.subscribe(names(this.#namespace).controlChannel).catch(() => {});
+    reader.on('ready', () => void this.refresh());
+    subscriber.on('message', () => void this.refresh());
+    subscriber.subscribe(names(this.#namespace).controlChannel).catch(() => {});
     this.#timers.push(
       setInterval(() => void this.refresh({ sample: true }), this.#refreshIntervalMs),
       setInterval(() => void this.#probe(), this.#probeIntervalMs),
     );
     // A read before the first connection would only report that it is not made yet.
-    await readyWithin(this.#reader, READ_TIMEOUT_MS);
+    await readyWithin(reader, READ_TIMEOUT_MS);
     await this.refresh({ sample: true });
   }
 
@@ -111,7 +115,7 @@ export class Monitor {
    */
   refresh(options: { sample?: boolean } = {}): Promise<void> {
     if (options.sample) this.#sampleDue = true;
-    if (this.#closed) return Promise.resolve();
+    if (this.#closed || this.#connections === undefined) return Promise.resolve();
     if (this.#refreshing !== undefined) {
       this.#again = true;
       return this.#refreshing;
@@ -131,7 +135,12 @@ export class Monitor {
     for (const timer of this.#timers) clearInterval(timer);
     this.#listeners.clear();
     await this.#refreshing;
-    await Promise.all([closeConnection(this.#reader), closeConnection(this.#subscriber)]);
+    const connections = this.#connections;
+    if (connections === undefined) return;
+    await Promise.all([
+      closeConnection(connections.reader),
+      closeConnection(connections.subscriber),
+    ]);
   }
 
   async #read(): Promise<void> {
@@ -139,7 +148,7 @@ export class Monitor {
     this.#sampleDue = false;
     let taken: HistorySample | undefined;
     try {
-      const view = await readClusterView(this.#reader, this.#namespace);
+      const view = await readClusterView(this.#reader(), this.#namespace);
       this.#view = view;
       this.#durableSeen ||= durableActivity(view);
       this.#states.observe(view, view.readAt);
@@ -163,7 +172,8 @@ export class Monitor {
     if (this.#probing || !this.#redis.up || this.#closed) return;
     this.#probing = true;
     try {
-      const probes = await probeHeartbeats(this.#reader, this.#namespace, this.#states.watched());
+      const watched = this.#states.watched();
+      const probes = await probeHeartbeats(this.#reader(), this.#namespace, watched);
       if (this.#states.changedBy(probes)) void this.refresh();
     } catch {
       // The next read says what is wrong with Redis.
@@ -171,6 +181,11 @@ export class Monitor {
     } finally {
       this.#probing = false;
     }
+  }
+
+  #reader(): Redis {
+    if (this.#connections === undefined) throw new Error('the monitor is not started');
+    return this.#connections.reader;
   }
 
   #up(): void {
@@ -181,7 +196,7 @@ export class Monitor {
   #down(error: unknown): void {
     // Without a connection a read fails with ioredis's words for that; the connection's own error says more.
     const message =
-      this.#reader.status === 'ready'
+      this.#connections?.reader.status === 'ready'
         ? errorMessage(error)
         : `no connection${this.#connectionError === undefined ? '' : ` (${errorMessage(this.#connectionError)})`}`;
     if (this.#redis.downSince === null) {
