@@ -46,14 +46,6 @@ describe.skipIf(!redisAvailability.available)('ringcast dashboard', () => {
   const redis = useRedis();
   const { workers, dashboards, dispatchers } = useFleet();
 
-  async function dispatcher(namespace: string): Promise<Dispatcher> {
-    const d = track(createDispatcher({ redis: redis.url, namespace, logger: false }));
-    dispatchers.push(d);
-    await d.start();
-    await eventually(() => d.workers().length === workers.length);
-    return d;
-  }
-
   it('serves the snapshot, the history, the events and the metrics of a live deployment', async () => {
     const namespace = uniqueNamespace();
     workers.push(
@@ -62,7 +54,10 @@ describe.skipIf(!redisAvailability.available)('ringcast dashboard', () => {
     );
     const dashboard = await spawnDashboard({ redis: redis.url, namespace });
     dashboards.push(dashboard);
-    const d = await dispatcher(namespace);
+    const d = track(createDispatcher({ redis: redis.url, namespace, logger: false }));
+    dispatchers.push(d);
+    await d.start();
+    await eventually(() => d.workers().length === 2);
     await Promise.all(Array.from({ length: 40 }, (_, i) => d.dispatch('echo', { i })));
     await Promise.allSettled([d.dispatch('fail', { code: 'E_X' }), d.dispatch('fail', {})]);
     await d.submit('echo', 'later', { delayMs: 60_000 });

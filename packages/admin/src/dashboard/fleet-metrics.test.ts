@@ -34,67 +34,59 @@ function lines(text: string, name: string): string[] {
   return text.split('\n').filter((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `));
 }
 
+/** Each metric's samples, less its name: labels and value. */
+const EXPECTED: Array<[string, string[]]> = [
+  ['ringcast_dashboard_redis_up', [' 1']],
+  ['ringcast_fleet_workers', ['{state="live"} 1', '{state="missing"} 1', '{state="gone"} 1']],
+  ['ringcast_fleet_worker_live', ['{worker="a"} 1', '{worker="b"} 0']],
+  ['ringcast_fleet_worker_weight', ['{worker="a"} 3', '{worker="b"} 1']],
+  ['ringcast_fleet_worker_policy_weight', ['{worker="a"} 3']],
+  ['ringcast_fleet_worker_inflight', ['{worker="a"} 4']],
+  ['ringcast_fleet_worker_stuck_slots', ['{worker="a"} 0', '{worker="b"} 0']],
+  ['ringcast_fleet_worker_heartbeat_age_seconds', ['{worker="a"} 0.25', '{worker="b"} 2']],
+  [
+    'ringcast_fleet_handler_tasks',
+    ['{handler="echo",outcome="ok"} 4', '{handler="echo",outcome="TIMEOUT"} 2'],
+  ],
+  ['ringcast_fleet_handler_redelivered', ['{handler="echo"} 1']],
+  [
+    'ringcast_fleet_durable_tasks',
+    ['{state="waiting"} 5', '{state="delayed"} 1', '{state="active"} 2'],
+  ],
+];
+
 describe('fleetMetrics', () => {
-  it('renders the fleet from the latest snapshot under ringcast_fleet_* names', async () => {
-    let latest = snapshot();
-    const metrics = fleetMetrics(() => latest);
-    const text = await metrics.text();
-    expect(metrics.contentType).toMatch(/^text\/plain/);
-    expect(lines(text, 'ringcast_dashboard_redis_up')).toEqual(['ringcast_dashboard_redis_up 1']);
-    expect(lines(text, 'ringcast_fleet_workers')).toEqual([
-      'ringcast_fleet_workers{state="live"} 1',
-      'ringcast_fleet_workers{state="missing"} 1',
-      'ringcast_fleet_workers{state="gone"} 1',
-    ]);
-    expect(lines(text, 'ringcast_fleet_worker_live')).toEqual([
-      'ringcast_fleet_worker_live{worker="a"} 1',
-      'ringcast_fleet_worker_live{worker="b"} 0',
-    ]);
-    expect(lines(text, 'ringcast_fleet_worker_weight')).toEqual([
-      'ringcast_fleet_worker_weight{worker="a"} 3',
-      'ringcast_fleet_worker_weight{worker="b"} 1',
-    ]);
-    expect(lines(text, 'ringcast_fleet_worker_policy_weight')).toEqual([
-      'ringcast_fleet_worker_policy_weight{worker="a"} 3',
-    ]);
-    expect(lines(text, 'ringcast_fleet_worker_inflight')).toEqual([
-      'ringcast_fleet_worker_inflight{worker="a"} 4',
-    ]);
-    expect(lines(text, 'ringcast_fleet_worker_stuck_slots')).toHaveLength(2);
-    expect(lines(text, 'ringcast_fleet_worker_heartbeat_age_seconds')).toEqual([
-      'ringcast_fleet_worker_heartbeat_age_seconds{worker="a"} 0.25',
-      'ringcast_fleet_worker_heartbeat_age_seconds{worker="b"} 2',
-    ]);
-    expect(lines(text, 'ringcast_fleet_handler_tasks')).toEqual([
-      'ringcast_fleet_handler_tasks{handler="echo",outcome="ok"} 4',
-      'ringcast_fleet_handler_tasks{handler="echo",outcome="TIMEOUT"} 2',
-    ]);
-    expect(lines(text, 'ringcast_fleet_handler_redelivered')).toEqual([
-      'ringcast_fleet_handler_redelivered{handler="echo"} 1',
-    ]);
-    const quantiles = lines(text, 'ringcast_fleet_handler_execution_seconds');
-    expect(quantiles.map((l) => l.replace(/ .*/, ''))).toEqual([
-      'ringcast_fleet_handler_execution_seconds{handler="echo",quantile="0.5"}',
-      'ringcast_fleet_handler_execution_seconds{handler="echo",quantile="0.9"}',
-      'ringcast_fleet_handler_execution_seconds{handler="echo",quantile="0.99"}',
+  it.each(EXPECTED)('renders %s from the latest snapshot', async (name, samples) => {
+    const text = await fleetMetrics(snapshot).text();
+    expect(lines(text, name)).toEqual(samples.map((sample) => `${name}${sample}`));
+  });
+
+  it("renders each handler's execution time quantiles, in seconds", async () => {
+    const quantiles = lines(
+      await fleetMetrics(snapshot).text(),
+      'ringcast_fleet_handler_execution_seconds',
+    );
+    expect(quantiles.map((l) => l.replace(/^[^{]*|\s.*$/g, ''))).toEqual([
+      '{handler="echo",quantile="0.5"}',
+      '{handler="echo",quantile="0.9"}',
+      '{handler="echo",quantile="0.99"}',
     ]);
     expect(Number(quantiles[0]?.split(' ')[1])).toBeCloseTo(0.002, 3);
-    expect(lines(text, 'ringcast_fleet_durable_tasks')).toEqual([
-      'ringcast_fleet_durable_tasks{state="waiting"} 5',
-      'ringcast_fleet_durable_tasks{state="delayed"} 1',
-      'ringcast_fleet_durable_tasks{state="active"} 2',
-    ]);
+  });
 
-    // A worker that went leaves no series behind; an outage shows as redis_up 0.
+  it('follows the snapshot: a worker that went leaves no series, an outage shows', async () => {
+    let latest = snapshot();
+    const metrics = fleetMetrics(() => latest);
+    expect(metrics.contentType).toMatch(/^text\/plain/);
     latest = {
       ...latest,
       workers: latest.workers.slice(0, 1),
       redis: { ...latest.redis, up: false },
     };
-    const later = await metrics.text();
-    expect(lines(later, 'ringcast_fleet_worker_weight')).toEqual([
+    const text = await metrics.text();
+    expect(lines(text, 'ringcast_fleet_worker_weight')).toEqual([
       'ringcast_fleet_worker_weight{worker="a"} 3',
     ]);
-    expect(lines(later, 'ringcast_dashboard_redis_up')).toEqual(['ringcast_dashboard_redis_up 0']);
+    expect(lines(text, 'ringcast_dashboard_redis_up')).toEqual(['ringcast_dashboard_redis_up 0']);
   });
 });

@@ -20,12 +20,8 @@ export interface ChartFrame {
   format(value: number): string;
 }
 
-const WIDTH = 640;
-const HEIGHT = 200;
-const LEFT = 62;
-const RIGHT = 10;
-const TOP = 10;
-const BOTTOM = 22;
+/** The drawing's size (its viewBox) and the margins its axis labels take. */
+const BOX = { width: 640, height: 200, left: 62, right: 10, top: 10, bottom: 22 } as const;
 
 /** Draws `series` into `target` (an `<svg viewBox="0 0 640 200">`), replacing what it held. */
 export function drawChart(
@@ -37,16 +33,20 @@ export function drawChart(
   const visible = series.map((s) => s.points.filter(([at]) => at >= from));
   const values = visible.flat().flatMap(([, v]) => (v === null ? [] : [v]));
   const top = niceCeiling(Math.max(0, ...values));
-  const x = (at: number) => LEFT + ((at - from) / Math.max(1, to - from)) * (WIDTH - LEFT - RIGHT);
-  const y = (value: number) => HEIGHT - BOTTOM - (value / top) * (HEIGHT - TOP - BOTTOM);
+  const x = (at: number) =>
+    BOX.left + ((at - from) / Math.max(1, to - from)) * (BOX.width - BOX.left - BOX.right);
+  const y = (value: number) =>
+    BOX.height - BOX.bottom - (value / top) * (BOX.height - BOX.top - BOX.bottom);
   const parts: SVGElement[] = [];
   for (const tick of valueTicks(top)) {
     const ty = y(tick);
-    parts.push(svg('line', { class: 'grid-line', x1: LEFT, x2: WIDTH - RIGHT, y1: ty, y2: ty }));
+    parts.push(
+      svg('line', { class: 'grid-line', x1: BOX.left, x2: BOX.width - BOX.right, y1: ty, y2: ty }),
+    );
     parts.push(
       svg(
         'text',
-        { class: 'axis-label', x: LEFT - 6, y: ty + 4, 'text-anchor': 'end' },
+        { class: 'axis-label', x: BOX.left - 6, y: ty + 4, 'text-anchor': 'end' },
         frame.format(tick),
       ),
     );
@@ -58,7 +58,7 @@ export function drawChart(
         {
           class: 'axis-label',
           x: x(tick),
-          y: HEIGHT - 6,
+          y: BOX.height - 6,
           'text-anchor': tick === to ? 'end' : 'middle',
         },
         ago(to - tick),
@@ -73,7 +73,7 @@ export function drawChart(
     parts.push(
       svg(
         'text',
-        { class: 'empty', x: WIDTH / 2, y: HEIGHT / 2, 'text-anchor': 'middle' },
+        { class: 'empty', x: BOX.width / 2, y: BOX.height / 2, 'text-anchor': 'middle' },
         'no data yet',
       ),
     );
