@@ -2,8 +2,8 @@
 import { randomUUID } from 'node:crypto';
 import { createDispatcher, type Dispatcher } from '@ringcast/dispatcher';
 import { describeRedis, errorMessage, names } from '@ringcast/protocol';
+import { redisServerBinary, startRedisServer } from '@ringcast/redis-server';
 import { Redis } from 'ioredis';
-import { redisServerBinary, startRedisServer } from '../test/support/redis-server.js';
 import { type DemoArgs, parseDemoArgs, USAGE, UsageError } from './demo/args.js';
 import { runDurable } from './demo/durable.js';
 import { embeddedRedis } from './demo/embedded-redis.js';

@@ -3,7 +3,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type RedisServer, startRedisServer } from '../../test/support/redis-server.js';
+import { type RedisServer, startRedisServer } from '@ringcast/redis-server';
 
 /** A failure the bench reports as one clear line, then exits non-zero. */
 export class BenchError extends Error {

@@ -3,14 +3,14 @@
  * package, and its exit codes for help, bad usage and an unreachable Redis.
  */
 import { execFile, spawn } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
-import { runRingcast } from '../support/admin-cli.js';
+import { ADMIN_CLI, runRingcast } from '../support/admin-cli.js';
+import { packedFiles, runUnbuilt } from '../support/bin-package.js';
 import { freePort } from '../support/redis-server.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -27,35 +27,18 @@ describe('ringcast as the README runs it', () => {
   });
 
   it('ships its bin and compiled CLI in the package', async () => {
-    const { stdout } = await promisify(execFile)('npm', ['pack', '--dry-run', '--json'], {
-      cwd: join(ROOT, 'packages/admin'),
-    });
-    const [pack] = JSON.parse(stdout) as [{ files: Array<{ path: string }> }];
-    const files = pack.files.map((f) => f.path);
+    const files = await packedFiles(join(ROOT, 'packages/admin'));
     expect(files).toContain('bin/ringcast.js');
     expect(files).toContain('dist/cli.js');
     expect(files).toContain('dist/index.js');
     expect(files.filter((f) => f.endsWith('.test.js'))).toEqual([]);
   });
 
-  it('says to build first when the compiled CLI is missing', async () => {
-    const unbuilt = mkdtempSync(join(tmpdir(), 'ringcast-admin-unbuilt-'));
-    mkdirSync(join(unbuilt, 'bin'));
-    copyFileSync(BIN, join(unbuilt, 'bin/ringcast.js'));
-    const result = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
-      const child = spawn(process.execPath, [join(unbuilt, 'bin/ringcast.js'), '--help'], {
-        stdio: ['ignore', 'ignore', 'pipe'],
-      });
-      let stderr = '';
-      child.stderr.on('data', (c: Buffer) => {
-        stderr += c.toString();
-      });
-      child.once('exit', (code) => resolve({ code, stderr }));
+  it('says to build first, in one line, when the compiled CLI is missing', async () => {
+    expect(await runUnbuilt(BIN)).toEqual({
+      code: 1,
+      stderr: expect.stringMatching(/^ringcast: the admin CLI is not built .*npm run build.*\n$/),
     });
-    expect(result.code).toBe(1);
-    expect(result.stderr.trimEnd().split('\n')).toEqual([
-      expect.stringContaining('run `npm run build` first'),
-    ]);
   });
 });
 
@@ -140,5 +123,19 @@ describe('ringcast exit codes', () => {
     expect(run.stderr.trimEnd().split('\n')).toEqual([
       expect.stringContaining('cannot reach Redis: no answer within 3000 ms'),
     ]);
+  });
+
+  it('exits quietly when its reader goes away (`ringcast --help | head -1`)', async () => {
+    const child = spawn(process.execPath, [ADMIN_CLI, '--help'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    // The reading end closes before the CLI has started: its first write meets EPIPE.
+    child.stdout.destroy();
+    let stderr = '';
+    child.stderr.on('data', (c: Buffer) => {
+      stderr += c.toString();
+    });
+    const code = await new Promise((resolve) => child.once('close', resolve));
+    expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
   });
 });

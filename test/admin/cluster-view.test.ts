@@ -3,34 +3,25 @@
  * real dispatcher running durable tasks: what the admin CLI and the dashboard
  * read is what the deployment holds.
  */
-import { type ClusterView, readClusterView, readLiveWorker } from '@ringcast/admin';
-import { createDispatcher, type Dispatcher } from '@ringcast/dispatcher';
+import { type LiveWorker, readClusterView, readLiveWorker } from '@ringcast/admin';
 import { names } from '@ringcast/protocol';
 import { Redis } from 'ioredis';
-import { afterEach, describe, expect, it } from 'vitest';
-import { redisAvailability, uniqueNamespace, useRedis } from '../support/redis.js';
+import { describe, expect, it } from 'vitest';
+import { useDeployment } from '../support/deployment.js';
+import { redisAvailability, uniqueNamespace } from '../support/redis.js';
 import { track } from '../support/track.js';
-import { spawnWorker, type WorkerProcess } from '../support/workers.js';
 import { eventually } from '../worker/fake-dispatcher.js';
 
 describe.skipIf(!redisAvailability.available)('readClusterView', () => {
-  const redis = useRedis();
-  const workers: WorkerProcess[] = [];
-  const dispatchers: Dispatcher[] = [];
-
-  afterEach(async () => {
-    await Promise.all(dispatchers.splice(0).map((d) => d.close()));
-    await Promise.all(workers.splice(0).map((w) => w.kill()));
-  });
+  const live = useDeployment();
+  const { redis } = live;
 
   it('lists live workers with their entry, policy weight, heartbeat and stats report; counts stale entries', async () => {
     const namespace = uniqueNamespace();
     const n = names(namespace);
     const client = track(new Redis(redis.url));
-    workers.push(
-      await spawnWorker({ url: redis.url, namespace, id: 'b-worker', weight: 3, concurrency: 4 }),
-      await spawnWorker({ url: redis.url, namespace, id: 'a-worker', concurrency: 2 }),
-    );
+    const b = await live.spawnWorker(namespace, { id: 'b-worker', weight: 3, concurrency: 4 });
+    const a = await live.spawnWorker(namespace, { id: 'a-worker', concurrency: 2 });
     await client.hset(n.weightsKey, 'b-worker', '7');
     // A dead worker's entry: no heartbeat beside it.
     const dead = JSON.parse((await client.hget(n.registryKey, 'a-worker'))!);
@@ -44,11 +35,11 @@ describe.skipIf(!redisAvailability.available)('readClusterView', () => {
     expect(view.namespace).toBe(namespace);
     expect(view.workers.map((w) => w.id)).toEqual(['a-worker', 'b-worker']);
     expect(view.stale).toBe(2);
-    const [a, b] = view.workers as [ClusterView['workers'][0], ClusterView['workers'][0]];
-    expect(a.info).toMatchObject({ concurrency: 2, weight: 2, pid: workers[1]!.pid });
-    expect(a.policyWeight).toBeUndefined();
-    expect(b.info).toMatchObject({ concurrency: 4, pid: workers[0]!.pid });
-    expect(b.policyWeight).toBe(7);
+    const [first, second] = view.workers as [LiveWorker, LiveWorker];
+    expect(first.info).toMatchObject({ concurrency: 2, weight: 2, pid: a.pid });
+    expect(first.policyWeight).toBeUndefined();
+    expect(second.info).toMatchObject({ concurrency: 4, pid: b.pid });
+    expect(second.policyWeight).toBe(7);
     for (const w of view.workers) {
       expect(w.heartbeat.incarnation).toBe(w.info.incarnation);
       expect(w.heartbeat.overdue).toBe(0);
@@ -59,7 +50,7 @@ describe.skipIf(!redisAvailability.available)('readClusterView', () => {
     }
     expect(view.durable).toEqual({ waiting: 0, delayed: 0, active: 0, owners: [] });
 
-    expect(await readLiveWorker(client, namespace, 'a-worker')).toEqual(a.info);
+    expect(await readLiveWorker(client, namespace, 'a-worker')).toEqual(first.info);
     expect(await readLiveWorker(client, namespace, 'gone')).toBeUndefined();
     expect(await readLiveWorker(client, namespace, 'nobody')).toBeUndefined();
     await client.quit();
@@ -68,13 +59,8 @@ describe.skipIf(!redisAvailability.available)('readClusterView', () => {
   it('shows in-flight handler runs and the durable backlog: waiting, delayed, active per owner', async () => {
     const namespace = uniqueNamespace();
     const client = track(new Redis(redis.url));
-    workers.push(
-      await spawnWorker({ url: redis.url, namespace, id: 'only', concurrency: 1, maxQueue: 0 }),
-    );
-    const d = track(createDispatcher({ redis: redis.url, namespace, logger: false }));
-    dispatchers.push(d);
-    await d.start();
-    await eventually(() => d.workers().length === 1);
+    await live.spawnWorker(namespace, { id: 'only', concurrency: 1, maxQueue: 0 });
+    const d = await live.dispatcher(namespace);
     // One task holds the worker's only slot; the next ones wait in Redis.
     const running = await d.submit('sleep', { ms: 60_000 });
     await eventually(async () => (await d.task(running))?.state === 'active');

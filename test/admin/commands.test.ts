@@ -3,44 +3,25 @@
  * `drain`, run as processes against a real Redis, real `ringcast-worker`
  * processes and a real dispatcher.
  */
-import { createDispatcher, type Dispatcher } from '@ringcast/dispatcher';
 import { names } from '@ringcast/protocol';
 import { Redis } from 'ioredis';
-import { afterEach, describe, expect, it } from 'vitest';
-import { runRingcast } from '../support/admin-cli.js';
-import { redisAvailability, uniqueNamespace, useRedis } from '../support/redis.js';
+import { describe, expect, it } from 'vitest';
+import { ringcastIn } from '../support/admin-cli.js';
+import { useDeployment } from '../support/deployment.js';
+import { redisAvailability, uniqueNamespace } from '../support/redis.js';
 import { track } from '../support/track.js';
-import { spawnWorker, type WorkerProcess } from '../support/workers.js';
 import { eventually } from '../worker/fake-dispatcher.js';
 
 describe.skipIf(!redisAvailability.available)('ringcast commands against real workers', () => {
-  const redis = useRedis();
-  const workers: WorkerProcess[] = [];
-  const dispatchers: Dispatcher[] = [];
-
-  afterEach(async () => {
-    await Promise.all(dispatchers.splice(0).map((d) => d.close()));
-    await Promise.all(workers.splice(0).map((w) => w.kill()));
-  });
-
-  /** `ringcast <args> --redis … --namespace …`. */
+  const live = useDeployment();
+  const { redis } = live;
   const ringcast = (namespace: string, ...args: string[]) =>
-    runRingcast([...args, '--redis', redis.url, '--namespace', namespace]);
-
-  async function dispatcher(namespace: string): Promise<Dispatcher> {
-    const d = track(createDispatcher({ redis: redis.url, namespace, logger: false }));
-    dispatchers.push(d);
-    await d.start();
-    await eventually(() => d.workers().length === workers.length);
-    return d;
-  }
+    ringcastIn(redis.url, namespace, ...args);
 
   it('workers: a table of the live workers, and the same as JSON objects', async () => {
     const namespace = uniqueNamespace();
-    workers.push(
-      await spawnWorker({ url: redis.url, namespace, id: 'w-b', concurrency: 3, weight: 5 }),
-      await spawnWorker({ url: redis.url, namespace, id: 'w-a', concurrency: 2 }),
-    );
+    const b = await live.spawnWorker(namespace, { id: 'w-b', concurrency: 3, weight: 5 });
+    const a = await live.spawnWorker(namespace, { id: 'w-a', concurrency: 2 });
     // An operator weight the worker has not taken shows as pending.
     const client = track(new Redis(redis.url));
     await client.hset(names(namespace).weightsKey, 'w-b', '9');
@@ -54,10 +35,10 @@ describe.skipIf(!redisAvailability.available)('ringcast commands against real wo
     );
     expect(lines[2]).toMatch(
       new RegExp(
-        `^w-a\\s+2\\s+2\\s+\\d+\\s+0\\s+context,echo,fail,hash,pid,sleep\\s+.* ago\\s+\\S+\\s+${workers[1]!.pid}\\s+0\\.1\\.0$`,
+        `^w-a\\s+2\\s+2\\s+\\d+\\s+0\\s+context,echo,fail,hash,pid,sleep\\s+.* ago\\s+\\S+\\s+${a.pid}\\s+0\\.1\\.0$`,
       ),
     );
-    expect(lines[3]).toMatch(new RegExp(`^w-b\\s+5→9\\*\\s+3\\s+.*\\s${workers[0]!.pid}\\s`));
+    expect(lines[3]).toMatch(new RegExp(`^w-b\\s+5→9\\*\\s+3\\s+.*\\s${b.pid}\\s`));
     expect(table.stdout).toContain('* weight set by the operator');
     expect(lines.at(-1)).toBe('2 live workers');
 
@@ -70,7 +51,7 @@ describe.skipIf(!redisAvailability.available)('ringcast commands against real wo
       policyWeight: 9,
       concurrency: 3,
       stuckSlots: 0,
-      pid: workers[0]!.pid,
+      pid: b.pid,
       handlers: ['context', 'echo', 'fail', 'hash', 'pid', 'sleep'],
     });
     expect(rows[0]!['heartbeatAgeMs']).toEqual(expect.any(Number));
@@ -88,11 +69,9 @@ describe.skipIf(!redisAvailability.available)('ringcast commands against real wo
 
   it('stats: per handler over the workers and per worker, after a dispatcher ran tasks', async () => {
     const namespace = uniqueNamespace();
-    workers.push(
-      await spawnWorker({ url: redis.url, namespace, id: 'w-1' }),
-      await spawnWorker({ url: redis.url, namespace, id: 'w-2' }),
-    );
-    const d = await dispatcher(namespace);
+    await live.spawnWorker(namespace, { id: 'w-1' });
+    await live.spawnWorker(namespace, { id: 'w-2' });
+    const d = await live.dispatcher(namespace);
     await Promise.all(Array.from({ length: 40 }, (_, i) => d.dispatch('echo', { i })));
     const failures = await Promise.allSettled(
       Array.from({ length: 3 }, () => d.dispatch('fail', { message: 'no' })),
@@ -133,8 +112,8 @@ describe.skipIf(!redisAvailability.available)('ringcast commands against real wo
 
   it('inspect: a durable task as a block and as JSON; an unknown id exits 1', async () => {
     const namespace = uniqueNamespace();
-    workers.push(await spawnWorker({ url: redis.url, namespace, id: 'w-1' }));
-    const d = await dispatcher(namespace);
+    await live.spawnWorker(namespace, { id: 'w-1' });
+    const d = await live.dispatcher(namespace);
     const ok = await d.submit('echo', { size: 3 }, { priority: 4 });
     const failed = await d.submit('fail', { message: 'too big', code: 'E_SIZE' }, { retries: 0 });
     await d.result(ok);
@@ -166,7 +145,7 @@ describe.skipIf(!redisAvailability.available)('ringcast commands against real wo
   it('reweight and drain: exit 1 for a worker that is not live; nothing is written', async () => {
     const namespace = uniqueNamespace();
     const n = names(namespace);
-    workers.push(await spawnWorker({ url: redis.url, namespace, id: 'w-1' }));
+    await live.spawnWorker(namespace, { id: 'w-1' });
     const client = track(new Redis(redis.url));
     // A dead worker's entry: its heartbeat is gone.
     const entry = (await client.hget(n.registryKey, 'w-1'))!;

@@ -1,12 +1,12 @@
 // End to end: `npm run demo` as a newcomer runs it, in each way it can find Redis.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { accessSync, constants, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
-import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
+import { portAnswers } from '../support/processes.js';
 import { privateRedisAvailable } from '../support/redis.js';
 import { startRedisServer } from '../support/redis-server.js';
 
@@ -89,17 +89,6 @@ function portOf(stdout: string): number {
 function processesMentioning(text: string): string[] {
   const lines = execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).split('\n');
   return lines.filter((line) => line.includes(text) && !line.startsWith('ps '));
-}
-
-function portAnswers(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = createConnection({ host: '127.0.0.1', port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
 }
 
 /** A PATH without any directory holding redis-server, plus a directory holding only node. */

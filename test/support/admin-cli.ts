@@ -32,3 +32,8 @@ export function runRingcast(
     );
   });
 }
+
+/** `ringcast <args> --redis <url> --namespace <namespace>`. */
+export function ringcastIn(url: string, namespace: string, ...args: string[]): Promise<CliRun> {
+  return runRingcast([...args, '--redis', url, '--namespace', namespace]);
+}

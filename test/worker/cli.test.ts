@@ -1,10 +1,11 @@
 import { execFile, spawn } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { packedFiles, runUnbuilt } from '../support/bin-package.js';
 import { redisAvailability, uniqueNamespace, useRedis } from '../support/redis.js';
 import { freePort } from '../support/redis-server.js';
 import { spawnWorker, WORKER_CLI, type WorkerProcess } from '../support/workers.js';
@@ -46,29 +47,13 @@ describe('ringcast-worker as the README runs it', () => {
   });
 
   it('ships its bin in the package', async () => {
-    const { stdout } = await promisify(execFile)('npm', ['pack', '--dry-run', '--json'], {
-      cwd: join(ROOT, 'packages/worker'),
-    });
-    const [pack] = JSON.parse(stdout) as [{ files: Array<{ path: string }> }];
-    const files = pack.files.map((f) => f.path);
+    const files = await packedFiles(join(ROOT, 'packages/worker'));
     expect(files).toContain('bin/ringcast-worker.js');
     expect(files).toContain('dist/cli.js');
   });
 
   it('says to build first when the compiled CLI is missing', async () => {
-    const unbuilt = mkdtempSync(join(tmpdir(), 'ringcast-unbuilt-'));
-    mkdirSync(join(unbuilt, 'bin'));
-    copyFileSync(BIN, join(unbuilt, 'bin/ringcast-worker.js'));
-    const result = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
-      const child = spawn(process.execPath, [join(unbuilt, 'bin/ringcast-worker.js'), '--help'], {
-        stdio: ['ignore', 'ignore', 'pipe'],
-      });
-      let stderr = '';
-      child.stderr.on('data', (c: Buffer) => {
-        stderr += c.toString();
-      });
-      child.once('exit', (code) => resolve({ code, stderr }));
-    });
+    const result = await runUnbuilt(BIN);
     expect(result.code).toBe(1);
     expect(result.stderr.trimEnd().split('\n')).toEqual([
       expect.stringContaining('run `npm run build` first'),
