@@ -5,23 +5,21 @@
  * nothing else) and never shows the Redis password; a Redis outage and the
  * recovery; how it stops and how it fails to start.
  */
-import { execFile } from 'node:child_process';
 import { createServer, type Server } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import type { DashboardHistory, DashboardSnapshot } from '@ringcast/admin';
-import { createDispatcher, type Dispatcher } from '@ringcast/dispatcher';
 import { names } from '@ringcast/protocol';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runRingcast } from '../support/admin-cli.js';
-import { type DashboardProcess, readEvents, spawnDashboard } from '../support/dashboard-process.js';
+import { packedFiles } from '../support/bin-package.js';
+import { readEvents, spawnDashboard, useDashboards } from '../support/dashboard-process.js';
+import { useDeployment } from '../support/deployment.js';
 import {
   privateRedisAvailable,
   redisAvailability,
   uniqueNamespace,
   usePrivateRedis,
-  useRedis,
 } from '../support/redis.js';
 import { track } from '../support/track.js';
 import { spawnWorker, type WorkerProcess } from '../support/workers.js';
@@ -29,35 +27,17 @@ import { eventually } from '../worker/fake-dispatcher.js';
 
 const ADMIN = fileURLToPath(new URL('../../packages/admin/', import.meta.url));
 
-/** Processes and clients of one test, ended after it. */
-function useFleet() {
-  const workers: WorkerProcess[] = [];
-  const dashboards: DashboardProcess[] = [];
-  const dispatchers: Dispatcher[] = [];
-  afterEach(async () => {
-    await Promise.all(dashboards.splice(0).map((d) => d.kill('SIGTERM')));
-    await Promise.all(dispatchers.splice(0).map((d) => d.close()));
-    await Promise.all(workers.splice(0).map((w) => w.kill()));
-  });
-  return { workers, dashboards, dispatchers };
-}
-
 describe.skipIf(!redisAvailability.available)('ringcast dashboard', () => {
-  const redis = useRedis();
-  const { workers, dashboards, dispatchers } = useFleet();
+  const deployment = useDeployment();
+  const { redis } = deployment;
+  const dashboards = useDashboards();
 
   it('serves the snapshot, the history, the events and the metrics of a live deployment', async () => {
     const namespace = uniqueNamespace();
-    workers.push(
-      await spawnWorker({ url: redis.url, namespace, id: 'w-a', weight: 1 }),
-      await spawnWorker({ url: redis.url, namespace, id: 'w-b', weight: 3 }),
-    );
-    const dashboard = await spawnDashboard({ redis: redis.url, namespace });
-    dashboards.push(dashboard);
-    const d = track(createDispatcher({ redis: redis.url, namespace, logger: false }));
-    dispatchers.push(d);
-    await d.start();
-    await eventually(() => d.workers().length === 2);
+    const a = await deployment.spawnWorker(namespace, { id: 'w-a', weight: 1 });
+    const b = await deployment.spawnWorker(namespace, { id: 'w-b', weight: 3 });
+    const dashboard = await dashboards.spawn({ redis: redis.url, namespace });
+    const d = await deployment.dispatcher(namespace);
     await Promise.all(Array.from({ length: 40 }, (_, i) => d.dispatch('echo', { i })));
     await Promise.allSettled([d.dispatch('fail', { code: 'E_X' }), d.dispatch('fail', {})]);
     await d.submit('echo', 'later', { delayMs: 60_000 });
@@ -72,19 +52,18 @@ describe.skipIf(!redisAvailability.available)('ringcast dashboard', () => {
       errors: { HANDLER_ERROR: 2 },
       durable: { inUse: true, waiting: 0, delayed: 1, active: 0 },
     });
-    expect(snapshot.workers.map((w) => [w.id, w.state, w.weight.current])).toEqual([
-      ['w-a', 'live', 1],
-      ['w-b', 'live', 3],
+    expect(snapshot.workers.map((w) => [w.id, w.state, w.weight.current, w.pid])).toEqual([
+      ['w-a', 'live', 1, a.pid],
+      ['w-b', 'live', 3, b.pid],
     ]);
-    const b = snapshot.workers[1]!;
-    expect(b).toMatchObject({
+    const wb = snapshot.workers[1]!;
+    expect(wb).toMatchObject({
       load: { concurrency: 16, stuckSlots: 0 },
       heartbeat: { intervalMs: 200 },
       share: { weight: 0.75 },
-      pid: workers[1]!.pid,
     });
-    expect(b.heartbeat.ageMs).toBeGreaterThanOrEqual(0);
-    expect(b.execution.handlers.map((h) => h.name)).toContain('echo');
+    expect(wb.heartbeat.ageMs).toBeGreaterThanOrEqual(0);
+    expect(wb.execution.handlers.map((h) => h.name)).toContain('echo');
     const echo = snapshot.handlers.find((h) => h.name === 'echo');
     expect(echo).toMatchObject({ succeeded: 40, workers: 2, execution: { count: 40 } });
 
@@ -129,8 +108,7 @@ describe.skipIf(!redisAvailability.available)('ringcast dashboard', () => {
 
   it('sends a snapshot at once when a worker says hello or leave, and shows a left worker gone', async () => {
     const namespace = uniqueNamespace();
-    const dashboard = await spawnDashboard({ redis: redis.url, namespace });
-    dashboards.push(dashboard);
+    const dashboard = await dashboards.spawn({ redis: redis.url, namespace });
     const events = await readEvents(new URL('/events', dashboard.url).href);
     const stateOf = async (id: string) => {
       for (;;) {
@@ -141,8 +119,7 @@ describe.skipIf(!redisAvailability.available)('ringcast dashboard', () => {
       }
     };
     try {
-      const worker = await spawnWorker({ url: redis.url, namespace, id: 'w-hello' });
-      workers.push(worker);
+      const worker = await deployment.spawnWorker(namespace, { id: 'w-hello' });
       expect(await stateOf('w-hello')).toBe('live');
       await worker.stop();
       await eventually(async () => (await stateOf('w-hello')) === 'gone');
@@ -153,8 +130,7 @@ describe.skipIf(!redisAvailability.available)('ringcast dashboard', () => {
 
   it('serves the page and its assets from the built package, which ships them', async () => {
     const namespace = uniqueNamespace();
-    const dashboard = await spawnDashboard({ redis: redis.url, namespace });
-    dashboards.push(dashboard);
+    const dashboard = await dashboards.spawn({ redis: redis.url, namespace });
     const page = await fetch(dashboard.url);
     expect(page.status).toBe(200);
     const html = await page.text();
@@ -169,11 +145,7 @@ describe.skipIf(!redisAvailability.available)('ringcast dashboard', () => {
       expect([path, asset.status]).toEqual([path, 200]);
       await asset.body?.cancel();
     }
-    const { stdout } = await promisify(execFile)('npm', ['pack', '--dry-run', '--json'], {
-      cwd: ADMIN,
-    });
-    const [pack] = JSON.parse(stdout) as [{ files: Array<{ path: string }> }];
-    const files = pack.files.map((f) => f.path);
+    const files = await packedFiles(ADMIN);
     for (const file of ['index.html', 'dashboard.css', 'main.js', 'chart.js', 'dom.js']) {
       expect(files).toContain(`dist/dashboard/page/${file}`);
     }
@@ -218,7 +190,11 @@ describe.skipIf(!redisAvailability.available)('ringcast dashboard', () => {
 
 describe.skipIf(!privateRedisAvailable)('ringcast dashboard on a private Redis', () => {
   const redis = usePrivateRedis();
-  const { workers, dashboards } = useFleet();
+  const dashboards = useDashboards();
+  const workers: WorkerProcess[] = [];
+  afterEach(async () => {
+    await Promise.all(workers.splice(0).map((w) => w.kill()));
+  });
 
   it('only reads: works as a Redis user allowed reads and SUBSCRIBE alone, tries nothing else, and shows no password', async () => {
     const namespace = uniqueNamespace();
@@ -241,8 +217,7 @@ describe.skipIf(!privateRedisAvailable)('ringcast dashboard on a private Redis',
     );
     workers.push(await spawnWorker({ url: redis.url, namespace, id: 'w-ro' }));
     const url = redis.url.replace('redis://', `redis://dashboard:${password}@`);
-    const dashboard = await spawnDashboard({ redis: url, namespace });
-    dashboards.push(dashboard);
+    const dashboard = await dashboards.spawn({ redis: url, namespace });
     const snapshot = await eventually(async () => {
       const s = await dashboard.snapshot();
       return s.workers.length === 1 && s;
@@ -269,8 +244,7 @@ describe.skipIf(!privateRedisAvailable)('ringcast dashboard on a private Redis',
   it('shows a Redis outage, keeps serving, and recovers when Redis is back', async () => {
     const namespace = uniqueNamespace();
     workers.push(await spawnWorker({ url: redis.url, namespace, id: 'w-out' }));
-    const dashboard = await spawnDashboard({ redis: redis.url, namespace });
-    dashboards.push(dashboard);
+    const dashboard = await dashboards.spawn({ redis: redis.url, namespace });
     await eventually(async () => (await dashboard.snapshot()).workers.length === 1);
 
     await redis.server.kill();

@@ -1,4 +1,5 @@
 import type { DashboardSnapshot } from '@ringcast/admin';
+import { afterEach } from 'vitest';
 import { ADMIN_CLI } from './admin-cli.js';
 import { type NodeProcess, spawnNode } from './node-process.js';
 
@@ -60,6 +61,24 @@ export async function spawnDashboard(options: {
     url,
     json,
     snapshot: () => json<DashboardSnapshot>('/api/snapshot'),
+  };
+}
+
+/**
+ * Call at the top of a describe block: `spawn` starts a dashboard process
+ * (see {@link spawnDashboard}) that is stopped (SIGTERM) after the test.
+ */
+export function useDashboards(): { spawn: typeof spawnDashboard } {
+  const running: DashboardProcess[] = [];
+  afterEach(async () => {
+    await Promise.all(running.splice(0).map((d) => d.kill('SIGTERM')));
+  });
+  return {
+    async spawn(options) {
+      const dashboard = await spawnDashboard(options);
+      running.push(dashboard);
+      return dashboard;
+    },
   };
 }
 
