@@ -15,6 +15,7 @@ import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { useLockedRedis } from '../support/acl.js';
 import { ringcastIn } from '../support/admin-cli.js';
+import { spawnDashboard } from '../support/dashboard-process.js';
 import {
   type DispatcherProcess,
   readPromiseLog,
@@ -57,7 +58,7 @@ describe.skipIf(!privateRedisAvailable)('Redis users from ringcast acl', () => {
     return w;
   }
 
-  it('run a deployment end to end, durable tasks and the admin CLI included, and Redis refuses them nothing', async () => {
+  it('run a deployment end to end, durable tasks, the admin CLI and the dashboard included, and Redis refuses them nothing', async () => {
     const namespace = uniqueNamespace();
     // In a database of its own: every connection selects it.
     const db = '/2';
@@ -105,6 +106,20 @@ describe.skipIf(!privateRedisAvailable)('Redis users from ringcast acl', () => {
     ]);
     const ringcast = (...args: string[]) => ringcastIn(adminUrl + db, namespace, ...args);
     expect(await ringcast('workers')).toMatchObject({ code: 0, stderr: '' });
+    // The read-only admin user reads as well (the dashboard's user: test/admin/dashboard.test.ts).
+    const { url: readerUrl } = await locked.createUser([
+      '--role',
+      'admin',
+      '--read-only',
+      '--namespace',
+      namespace,
+    ]);
+    for (const command of [['workers'], ['stats'], ['inspect', ids[0]!]]) {
+      expect(await ringcastIn(readerUrl + db, namespace, ...command)).toMatchObject({
+        code: 0,
+        stderr: '',
+      });
+    }
     expect(await ringcast('stats')).toMatchObject({ code: 0, stderr: '' });
     expect(await ringcast('inspect', ids[0]!)).toMatchObject({ code: 0, stderr: '' });
     expect(await ringcast('reweight', 'w-1', '3')).toMatchObject({ code: 0, stderr: '' });
@@ -112,10 +127,15 @@ describe.skipIf(!privateRedisAvailable)('Redis users from ringcast acl', () => {
     expect(await ringcast('drain', 'w-2')).toMatchObject({ code: 0, stderr: '' });
     expect((await w2.exited).code).toBe(0);
 
-    // The dashboard's own need: hearing hello and leave on the control channel.
-    const listener = track(new Redis(adminUrl + db));
-    await listener.subscribe(names(namespace).controlChannel);
-    await listener.quit();
+    // The dashboard, under the same user: it reads and hears hello and leave on the control channel.
+    const dashboard = await spawnDashboard({ redis: adminUrl + db, namespace });
+    try {
+      await eventually(async () =>
+        (await dashboard.snapshot()).workers.some((w) => w.id === 'w-1'),
+      );
+    } finally {
+      await dashboard.kill('SIGTERM');
+    }
   });
 
   it("adopt a dead dispatcher's durable tasks and the replies workers parked for it", async () => {
@@ -195,11 +215,18 @@ describe.skipIf(!privateRedisAvailable)('Redis users from ringcast acl', () => {
         ['CONFIG', ['CONFIG', 'GET', '*']],
         ['KEYS', ['KEYS', '*']],
       ],
+      'admin --read-only': [
+        ['write the weight policy', ['HSET', n.weightsKey, 'w-1', '100']],
+        ['send a drain request', ['PUBLISH', n.workerChannel('w-1'), 'drain']],
+        ['write the registry', ['HSET', n.registryKey, 'w-1', '{}']],
+        ['FLUSHALL', ['FLUSHALL']],
+      ],
     });
     const users: Record<string, string[]> = {
       worker: ['--role', 'worker', '--id', 'w-1'],
       dispatcher: ['--role', 'dispatcher', '--id', 'd-1'],
       admin: ['--role', 'admin'],
+      'admin --read-only': ['--role', 'admin', '--read-only'],
     };
 
     /** What Redis answers: 'allowed', or its error. */

@@ -12,6 +12,7 @@ import { createWorker } from '@ringcast/worker';
 import { Redis, type RedisOptions } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ringcastIn } from '../support/admin-cli.js';
+import { spawnDashboard } from '../support/dashboard-process.js';
 import { uniqueNamespace } from '../support/redis.js';
 import {
   type ClientTls,
@@ -64,7 +65,7 @@ describe.skipIf(!tlsRedisAvailable)('TLS with a server certificate from a privat
   const redis = useTlsRedis('no');
   const run = useProcesses();
 
-  it('dispatches end to end, durable tasks too: a dispatcher with tls options, a CLI worker with --tls-ca', async () => {
+  it('dispatches end to end, durable tasks too: a dispatcher with tls options, a CLI worker, the admin CLI and the dashboard with --tls-ca', async () => {
     const namespace = uniqueNamespace();
     const trusted = tlsOptions(redis, redis.clientTls());
     const worker = await run.worker({
@@ -99,6 +100,16 @@ describe.skipIf(!tlsRedisAvailable)('TLS with a server certificate from a privat
     expect((JSON.parse(listed.stdout) as Array<{ id: string }>).map((w) => w.id)).toEqual([
       'w-tls',
     ]);
+    const dashboard = await spawnDashboard({ redis: redis.url, namespace, args: redis.cliArgs() });
+    try {
+      const snapshot = await eventually(async () => {
+        const s = await dashboard.snapshot();
+        return s.workers.length === 1 && s;
+      });
+      expect(snapshot.redis.up).toBe(true);
+    } finally {
+      await dashboard.kill('SIGTERM');
+    }
   });
 
   it("passes the certificates to the heartbeat thread of a worker given the application's own client", async () => {

@@ -43,15 +43,20 @@ export async function main(
   }
   const connections: Redis[] = [];
   const { redis, tls: files } = line;
-  let tls: TlsMaterial | undefined;
+  let material: TlsMaterial | undefined;
+  // Read when first needed: a command that never connects needs no certificate.
+  const tls = (): TlsMaterial | undefined => {
+    if (files !== undefined) material ??= readTlsFiles(files);
+    return material;
+  };
   const ctx: CommandContext = {
     namespace: line.namespace,
+    redis,
+    tls,
     json: line.json,
     env,
     async connect() {
-      // Read when first needed: a command that never connects needs no certificate.
-      if (files !== undefined) tls ??= readTlsFiles(files);
-      const client = await connectAdmin(redis, { tls });
+      const client = await connectAdmin(redis, { tls: tls() });
       connections.push(client);
       return client;
     },

@@ -54,9 +54,23 @@ describe('aclRules', () => {
   it('the admin role reads, and writes nothing but the weight policy', () => {
     const rules = rulesOf(request('admin', { id: 'ignored' }));
     const keys = rules.filter((rule) => rule.includes('~'));
-    expect(keys.filter((rule) => !rule.startsWith('%R~'))).toEqual(['~prod:weights']);
+    expect(keys.filter((rule) => !rule.startsWith('%R~'))).toEqual(['%W~prod:weights']);
     expect(rules.filter((rule) => rule.startsWith('&'))).toEqual(['&prod:w:*', '&prod:ctl']);
     expect(rules.join(' ')).not.toContain('ignored');
+  });
+
+  it('a read-only admin: the reads and the control channel, no reweight or drain', () => {
+    const full = rulesOf(request('admin'));
+    const readOnly = rulesOf(request('admin', { readOnly: true }));
+    expect(full.filter((rule) => !readOnly.includes(rule))).toEqual([
+      '%W~prod:weights',
+      '&prod:w:*',
+      '+hset',
+      '+hdel',
+      '+publish',
+    ]);
+    expect(readOnly.filter((rule) => !full.includes(rule))).toEqual([]);
+    expect(defaultUser('admin', 'prod', undefined, true)).toBe('prod-admin-read-only');
   });
 
   it('starts from nothing, and never grants a category, a dangerous command or every key', () => {

@@ -19,6 +19,8 @@ export interface AclRequest {
   namespace: string;
   /** The worker's or dispatcher's own id: its channel and keys alone, not every id's. */
   id?: string;
+  /** Leave out the operator's changes (reweight, drain): an admin user that only reads. */
+  readOnly?: boolean;
   user: string;
   password: PasswordRule;
 }
@@ -36,9 +38,10 @@ export const USER_PATTERN = /^[A-Za-z0-9_.:@-]{1,128}$/;
 
 const KEY_PREFIX: Record<KeyAccess, string> = { read: '%R~', write: '%W~', 'read-write': '~' };
 
-/** The user's name when none is given: `<namespace>-<role>[-<id>]`. */
-export function defaultUser(role: Role, namespace: string, id?: string): string {
-  return [namespace, role, ...(id === undefined ? [] : [id])].join('-');
+/** The user's name when none is given: `<namespace>-<role>[-<id>]`, or `<namespace>-admin-read-only`. */
+export function defaultUser(role: Role, namespace: string, id?: string, readOnly = false): string {
+  const suffix = readOnly ? ['read-only'] : id === undefined ? [] : [id];
+  return [namespace, role, ...suffix].join('-');
 }
 
 /**
@@ -67,7 +70,15 @@ function pattern(name: NameOf, n: Names, id: string | undefined): string {
 
 /** The rules, in order, each with its reason. Throws `INVALID_OPTIONS` for a bad namespace or id. */
 export function aclRules(request: AclRequest): AclRule[] {
-  const grants = ROLE_GRANTS[request.role];
+  const all = ROLE_GRANTS[request.role];
+  const kept = <G extends { operator?: true }>(list: readonly G[]) =>
+    request.readOnly ? list.filter((grant) => !grant.operator) : list;
+  const grants = {
+    takesId: all.takesId,
+    keys: kept(all.keys),
+    channels: kept(all.channels),
+    commands: kept(all.commands),
+  };
   const n = names(request.namespace);
   const id = grants.takesId ? request.id : undefined;
   if (id !== undefined && !isValidId(id)) invalid(`${JSON.stringify(id)} is not a valid id`);

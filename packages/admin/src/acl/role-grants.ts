@@ -31,21 +31,25 @@ export interface PerId {
   readonly own: boolean;
 }
 
-export interface KeyGrant {
+/** What every grant says beside what it grants. */
+interface Grant {
+  readonly why: string;
+  /** Only for an operator's changes (reweight, drain): left out of a read-only admin user. */
+  readonly operator?: true;
+}
+
+export interface KeyGrant extends Grant {
   readonly key: NameOf;
   readonly access: KeyAccess;
-  readonly why: string;
 }
 
-export interface ChannelGrant {
+export interface ChannelGrant extends Grant {
   readonly channel: NameOf;
-  readonly why: string;
 }
 
-export interface CommandGrant {
+export interface CommandGrant extends Grant {
   /** As ACL names it: `hset`, `client|setname`. */
   readonly command: string;
-  readonly why: string;
 }
 
 export interface RoleGrants {
@@ -227,16 +231,26 @@ const ADMIN: RoleGrants = {
     { command: 'hkeys', why: 'the durable owners' },
     { command: 'exists', why: "whether each durable owner's heartbeat is current" },
     { command: 'scard', why: "each durable owner's active count" },
-    { command: 'hset', why: "reweight: the operator's weight policy" },
-    { command: 'hdel', why: 'reweight --reset' },
-    { command: 'publish', why: "reweight and drain requests on a worker's channel" },
+    { command: 'hset', why: "reweight: the operator's weight policy", operator: true },
+    { command: 'hdel', why: 'reweight --reset', operator: true },
+    {
+      command: 'publish',
+      why: "reweight and drain requests on a worker's channel",
+      operator: true,
+    },
     { command: 'subscribe', why: "the dashboard hears workers' hello and leave" },
   ],
   keys: [
     { key: (n) => n.registryKey, access: 'read', why: 'the worker registry' },
     { key: (n) => anyId(n.heartbeatKey), access: 'read', why: "workers' heartbeats (MGET, PTTL)" },
     { key: (n) => anyId(n.workerStatsKey), access: 'read', why: "workers' stats reports" },
-    { key: (n) => n.weightsKey, access: 'read-write', why: "the operator's weight policy" },
+    { key: (n) => n.weightsKey, access: 'read', why: "the operator's weight policy" },
+    {
+      key: (n) => n.weightsKey,
+      access: 'write',
+      why: 'reweight sets and resets weights in it',
+      operator: true,
+    },
     { key: (n) => n.backlogKey, access: 'read', why: 'durable backlog (ZCARD)' },
     { key: (n) => n.delayedKey, access: 'read', why: 'durable delayed tasks (ZCARD)' },
     { key: (n) => n.dispatchersKey, access: 'read', why: 'durable owners (HKEYS)' },
@@ -249,7 +263,11 @@ const ADMIN: RoleGrants = {
     { key: (n) => anyId(n.taskKey), access: 'read', why: 'durable task records (inspect)' },
   ],
   channels: [
-    { channel: (n) => anyId(n.workerChannel), why: 'reweight and drain requests (publish only)' },
+    {
+      channel: (n) => anyId(n.workerChannel),
+      why: 'reweight and drain requests (publish only)',
+      operator: true,
+    },
     { channel: (n) => n.controlChannel, why: 'hello and leave, for the dashboard (subscribe)' },
   ],
 };

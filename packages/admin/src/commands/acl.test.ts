@@ -55,6 +55,12 @@ describe('ringcast acl', () => {
     expect(out.rules.find((r) => r.rule === '+evalsha')?.why).toMatch(/store scripts/);
   });
 
+  it('--read-only: an admin user named for it, without the writes', async () => {
+    const run = await ringcast(['acl', '--role', 'admin', '--read-only', '--namespace', 'shop']);
+    expect(run.stdout).toMatch(/^ACL SETUSER shop-admin-read-only reset on /);
+    expect(run.stdout).not.toMatch(/\+publish|\+hset|%W~/);
+  });
+
   it('--explain: the line, then every rule with why it is there', async () => {
     const run = await ringcast(['acl', '--role', 'worker', '--explain']);
     const [line, blank, header, , ...rows] = run.stdout.trimEnd().split('\n');
@@ -79,6 +85,7 @@ describe('ringcast acl', () => {
       /UNSET_VARIABLE is not set or empty/,
     ],
     [['acl', '--role', 'worker', 'extra'], /unexpected argument "extra"/],
+    [['acl', '--role', 'dispatcher', '--read-only'], /--read-only goes with --role admin/],
   ])('%j is a usage error (exit 2)', async (argv, message) => {
     const run = await ringcast(argv);
     expect(run.code).toBe(2);

@@ -18,6 +18,7 @@ interface AclArgs {
   id: string | undefined;
   user: string | undefined;
   passwordEnv: string | undefined;
+  readOnly: boolean;
   explain: boolean;
 }
 
@@ -31,8 +32,8 @@ export const aclCommand: Command<AclArgs> = {
   name: 'acl',
   synopsis: 'acl --role <role>',
   summary: 'the ACL SETUSER line for a worker, dispatcher or admin Redis user',
-  help: `Usage: ringcast acl --role worker|dispatcher|admin [--id <id>] [--user <name>]
-                    [--password-env <VAR>] [--explain] [options]
+  help: `Usage: ringcast acl --role worker|dispatcher|admin [--id <id>] [--read-only]
+                    [--user <name>] [--password-env <VAR>] [--explain] [options]
 
 Prints the Redis ACL SETUSER line (Redis 7 or later) that grants a role
 exactly the commands, keys and channels ringcast uses for it in the namespace,
@@ -49,7 +50,10 @@ Options:
                        a dispatcher's id: it may subscribe to its own reply
                        channel alone (recommended for both; the processes must
                        then be started with that id)
-  --user <name>        the user's name (default <namespace>-<role>[-<id>])
+  --user <name>        the user's name (default <namespace>-<role>[-<id>],
+                       <namespace>-admin-read-only with --read-only)
+  --read-only          (admin) no reweight or drain: the reads of workers,
+                       stats, inspect and the dashboard alone
   --password-env <VAR> take the password from environment variable VAR and
                        print its SHA-256 (#<hash>), never the password;
                        without it the line holds ${PASSWORD_PLACEHOLDER}: replace
@@ -61,6 +65,7 @@ Options:
     id: { type: 'string' },
     user: { type: 'string' },
     'password-env': { type: 'string' },
+    'read-only': { type: 'boolean' },
     explain: { type: 'boolean' },
   },
   parse(values, positionals) {
@@ -90,7 +95,9 @@ Options:
         `--password-env takes the name of an environment variable, got ${JSON.stringify(passwordEnv.slice(0, 80))}`,
       );
     }
-    return { role, id, user, passwordEnv, explain: values['explain'] === true };
+    const readOnly = values['read-only'] === true;
+    if (readOnly && role !== 'admin') throw new UsageError('--read-only goes with --role admin');
+    return { role, id, user, passwordEnv, readOnly, explain: values['explain'] === true };
   },
   async run(ctx, args) {
     let password: AclRequest['password'] = { kind: 'placeholder' };
@@ -103,7 +110,8 @@ Options:
       role: args.role,
       namespace: ctx.namespace,
       ...(args.id !== undefined && { id: args.id }),
-      user: args.user ?? defaultUser(args.role, ctx.namespace, args.id),
+      readOnly: args.readOnly,
+      user: args.user ?? defaultUser(args.role, ctx.namespace, args.id, args.readOnly),
       password,
     };
     const setUser = ['SETUSER', ...aclSetUserArgs(request)];

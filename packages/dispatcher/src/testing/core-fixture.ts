@@ -94,10 +94,16 @@ export class FakeWorker {
   }
 
   /** Says hello on the control channel with its info as it stands (a new weight, say). */
-  hello(): Promise<number> {
+  /** Says hello; `reweight` marks one whose only news is its weight, as a reweighed worker's. */
+  hello(reweight = false): Promise<number> {
+    const worker = { ...this.info };
     return this.command.publish(
       n.controlChannel,
-      encodeFrame([encodeMessage({ kind: 'hello', worker: { ...this.info } })]),
+      encodeFrame([
+        encodeMessage(
+          reweight ? { kind: 'hello', worker, reweight: true } : { kind: 'hello', worker },
+        ),
+      ]),
     );
   }
 
