@@ -4,7 +4,6 @@ export {
   makeCertificates,
   opensslBinary,
 } from './certificates.js';
-export type { RedisServerTls } from './ping.js';
 export {
   freePort,
   type RedisServer,
@@ -13,3 +12,4 @@ export {
   type StartRedisServerOptions,
   startRedisServer,
 } from './redis-server.js';
+export type { RedisServerTls } from './tls-options.js';

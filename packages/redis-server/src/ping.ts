@@ -5,41 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { createConnection, type Socket } from 'node:net';
 import { connect as connectTls } from 'node:tls';
-
-/** TLS for a private server: PEM files, such as `makeCertificates()` makes. */
-export interface RedisServerTls {
-  /** The server's certificate. */
-  certFile: string;
-  /** Its private key. */
-  keyFile: string;
-  /** The CA whose certificates the server accepts from clients. */
-  caFile: string;
-  /**
-   * Whether clients must show a certificate the CA signed (redis-server's
-   * `--tls-auth-clients`). The readiness probe shows the server's own, so with
-   * `'yes'` that certificate must also be usable as a client one.
-   * @defaultValue 'no'
-   */
-  authClients?: 'yes' | 'no' | 'optional';
-}
-
-/** redis-server's arguments for TLS only on `port`. */
-export function tlsArgs(tls: RedisServerTls, port: number): string[] {
-  return [
-    '--port',
-    '0',
-    '--tls-port',
-    String(port),
-    '--tls-cert-file',
-    tls.certFile,
-    '--tls-key-file',
-    tls.keyFile,
-    '--tls-ca-cert-file',
-    tls.caFile,
-    '--tls-auth-clients',
-    tls.authClients ?? 'no',
-  ];
-}
+import type { RedisServerTls } from './tls-options.js';
 
 function open(host: string, port: number, tls: RedisServerTls | undefined): Socket {
   if (tls === undefined) return createConnection({ host, port });

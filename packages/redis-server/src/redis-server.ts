@@ -4,7 +4,8 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findOnPath } from './find-on-path.js';
-import { ping, type RedisServerTls, tlsArgs } from './ping.js';
+import { ping } from './ping.js';
+import { type RedisServerTls, tlsArgs } from './tls-options.js';
 
 /** How a redis-server process ended. */
 export interface RedisServerExit {
