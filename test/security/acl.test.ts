@@ -26,6 +26,9 @@ import { track } from '../support/track.js';
 import { spawnWorker, type WorkerProcess } from '../support/workers.js';
 import { eventually } from '../worker/fake-dispatcher.js';
 
+/** Real processes, durable tasks and an adoption: bounds for a loaded 2-core machine, not speed. */
+const LONG_TEST_MS = 90_000;
+
 describe.skipIf(!privateRedisAvailable)('Redis users from ringcast acl', () => {
   const locked = useLockedRedis();
   const workers: WorkerProcess[] = [];
@@ -58,123 +61,132 @@ describe.skipIf(!privateRedisAvailable)('Redis users from ringcast acl', () => {
     return w;
   }
 
-  it('run a deployment end to end, durable tasks, the admin CLI and the dashboard included, and Redis refuses them nothing', async () => {
-    const namespace = uniqueNamespace();
-    // In a database of its own: every connection selects it.
-    const db = '/2';
-    await worker(namespace, 'w-1', db);
-    const w2 = await worker(namespace, 'w-2', db);
-    const { url: dispatcherUrl } = await locked.createUser([
-      '--role',
-      'dispatcher',
-      '--id',
-      'd-1',
-      '--namespace',
-      namespace,
-    ]);
-    const dispatcher = track(
-      createDispatcher({ redis: dispatcherUrl + db, namespace, id: 'd-1', logger: false }),
-    );
-    dispatchers.push(dispatcher);
-    await dispatcher.start();
-    await eventually(() => dispatcher.workers().filter((w) => w.healthy).length === 2);
-
-    const results = await Promise.all(
-      Array.from({ length: 40 }, (_, i) => dispatcher.dispatch('echo', i)),
-    );
-    expect(results).toEqual(Array.from({ length: 40 }, (_, i) => i));
-    await expect(
-      dispatcher.dispatch('sleep', { ms: 5_000 }, { timeoutMs: 100, retries: 0 }),
-    ).rejects.toMatchObject({ code: 'TIMEOUT' });
-
-    const ids = await Promise.all(
-      Array.from({ length: 10 }, (_, i) => dispatcher.submit('echo', { i })),
-    );
-    expect(
-      await Promise.all(ids.map((id) => dispatcher.result(id, { timeoutMs: 10_000 }))),
-    ).toEqual(Array.from({ length: 10 }, (_, i) => ({ i })));
-    const delayed = await dispatcher.submit('echo', 'later', { delayMs: 200 });
-    expect(await dispatcher.result(delayed, { timeoutMs: 10_000 })).toBe('later');
-    const doomed = await dispatcher.submit('echo', 'never', { delayMs: 60_000 });
-    expect(await dispatcher.cancel(doomed)).toBe(true);
-
-    const { url: adminUrl } = await locked.createUser([
-      '--role',
-      'admin',
-      '--namespace',
-      namespace,
-    ]);
-    const ringcast = (...args: string[]) => ringcastIn(adminUrl + db, namespace, ...args);
-    expect(await ringcast('workers')).toMatchObject({ code: 0, stderr: '' });
-    // The read-only admin user reads as well (the dashboard's user: test/admin/dashboard.test.ts).
-    const { url: readerUrl } = await locked.createUser([
-      '--role',
-      'admin',
-      '--read-only',
-      '--namespace',
-      namespace,
-    ]);
-    for (const command of [['workers'], ['stats'], ['inspect', ids[0]!]]) {
-      expect(await ringcastIn(readerUrl + db, namespace, ...command)).toMatchObject({
-        code: 0,
-        stderr: '',
-      });
-    }
-    expect(await ringcast('stats')).toMatchObject({ code: 0, stderr: '' });
-    expect(await ringcast('inspect', ids[0]!)).toMatchObject({ code: 0, stderr: '' });
-    expect(await ringcast('reweight', 'w-1', '3')).toMatchObject({ code: 0, stderr: '' });
-    expect(await ringcast('reweight', 'w-1', '--reset')).toMatchObject({ code: 0, stderr: '' });
-    expect(await ringcast('drain', 'w-2')).toMatchObject({ code: 0, stderr: '' });
-    expect((await w2.exited).code).toBe(0);
-
-    // The dashboard, under the same user: it reads and hears hello and leave on the control channel.
-    const dashboard = await spawnDashboard({ redis: adminUrl + db, namespace });
-    try {
-      await eventually(async () =>
-        (await dashboard.snapshot()).workers.some((w) => w.id === 'w-1'),
+  it(
+    'run a deployment end to end, durable tasks, the admin CLI and the dashboard included, and Redis refuses them nothing',
+    async () => {
+      const namespace = uniqueNamespace();
+      // In a database of its own: every connection selects it.
+      const db = '/2';
+      await worker(namespace, 'w-1', db);
+      const w2 = await worker(namespace, 'w-2', db);
+      const { url: dispatcherUrl } = await locked.createUser([
+        '--role',
+        'dispatcher',
+        '--id',
+        'd-1',
+        '--namespace',
+        namespace,
+      ]);
+      const dispatcher = track(
+        createDispatcher({ redis: dispatcherUrl + db, namespace, id: 'd-1', logger: false }),
       );
-    } finally {
-      await dashboard.kill('SIGTERM');
-    }
-  });
+      dispatchers.push(dispatcher);
+      await dispatcher.start();
+      await eventually(() => dispatcher.workers().filter((w) => w.healthy).length === 2);
 
-  it("adopt a dead dispatcher's durable tasks and the replies workers parked for it", async () => {
-    const namespace = uniqueNamespace();
-    await worker(namespace, 'w-a');
-    await worker(namespace, 'w-b');
-    // Without --id: the dispatcher processes here pick their own ids.
-    const { url } = await locked.createUser(['--role', 'dispatcher', '--namespace', namespace]);
-    const options = { ownerHeartbeatMs: 1_000 };
-    const log = join(dir, `${namespace}.log`);
-    const a = await spawnDispatcher({
-      url,
-      namespace,
-      log,
-      tasks: 20,
-      handler: 'sleep',
-      payload: { ms: 2_000, value: 'done' },
-      workers: 2,
-      options,
-      submitOptions: { resultTtlMs: 600_000 },
-    });
-    processes.push(a);
-    await eventually(() => a.promisedCount() === 20);
-    // Its tasks run for 2 s: they finish after it died, and their replies are parked for it;
-    // its heartbeat lapses a second or more later, and the live dispatcher adopts them.
-    await a.kill('SIGKILL');
-    const b = track(createDispatcher({ redis: url, namespace, logger: false, ...options }));
-    dispatchers.push(b);
-    await b.start();
-    const promised = readPromiseLog(log).flatMap((line) => (line.kind === 'p' ? [line.id] : []));
-    const outcomes = await Promise.all(promised.map((id) => b.result(id, { timeoutMs: 20_000 })));
-    expect(outcomes).toEqual(promised.map(() => 'done'));
-    expect(b.stats().durable).toMatchObject({
-      adopted: expect.any(Number),
-      parkedSettled: expect.any(Number),
-    });
-    expect(b.stats().durable.adopted).toBeGreaterThan(0);
-    expect(b.stats().durable.parkedSettled).toBeGreaterThan(0);
-  });
+      const results = await Promise.all(
+        Array.from({ length: 40 }, (_, i) => dispatcher.dispatch('echo', i)),
+      );
+      expect(results).toEqual(Array.from({ length: 40 }, (_, i) => i));
+      await expect(
+        dispatcher.dispatch('sleep', { ms: 5_000 }, { timeoutMs: 100, retries: 0 }),
+      ).rejects.toMatchObject({ code: 'TIMEOUT' });
+
+      const ids = await Promise.all(
+        Array.from({ length: 10 }, (_, i) => dispatcher.submit('echo', { i })),
+      );
+      expect(
+        await Promise.all(ids.map((id) => dispatcher.result(id, { timeoutMs: 10_000 }))),
+      ).toEqual(Array.from({ length: 10 }, (_, i) => ({ i })));
+      const delayed = await dispatcher.submit('echo', 'later', { delayMs: 200 });
+      expect(await dispatcher.result(delayed, { timeoutMs: 10_000 })).toBe('later');
+      const doomed = await dispatcher.submit('echo', 'never', { delayMs: 60_000 });
+      expect(await dispatcher.cancel(doomed)).toBe(true);
+
+      const { url: adminUrl } = await locked.createUser([
+        '--role',
+        'admin',
+        '--namespace',
+        namespace,
+      ]);
+      const ringcast = (...args: string[]) => ringcastIn(adminUrl + db, namespace, ...args);
+      expect(await ringcast('workers')).toMatchObject({ code: 0, stderr: '' });
+      // The read-only admin user reads as well (the dashboard's user: test/admin/dashboard.test.ts).
+      const { url: readerUrl } = await locked.createUser([
+        '--role',
+        'admin',
+        '--read-only',
+        '--namespace',
+        namespace,
+      ]);
+      for (const command of [['workers'], ['stats'], ['inspect', ids[0]!]]) {
+        expect(await ringcastIn(readerUrl + db, namespace, ...command)).toMatchObject({
+          code: 0,
+          stderr: '',
+        });
+      }
+      expect(await ringcast('stats')).toMatchObject({ code: 0, stderr: '' });
+      expect(await ringcast('inspect', ids[0]!)).toMatchObject({ code: 0, stderr: '' });
+      expect(await ringcast('reweight', 'w-1', '3')).toMatchObject({ code: 0, stderr: '' });
+      expect(await ringcast('reweight', 'w-1', '--reset')).toMatchObject({ code: 0, stderr: '' });
+      expect(await ringcast('drain', 'w-2')).toMatchObject({ code: 0, stderr: '' });
+      expect((await w2.exited).code).toBe(0);
+
+      // The dashboard, under the same user: it reads and hears hello and leave on the control channel.
+      const dashboard = await spawnDashboard({ redis: adminUrl + db, namespace });
+      try {
+        await eventually(async () =>
+          (await dashboard.snapshot()).workers.some((w) => w.id === 'w-1'),
+        );
+      } finally {
+        await dashboard.kill('SIGTERM');
+      }
+    },
+    LONG_TEST_MS,
+  );
+
+  it(
+    "adopt a dead dispatcher's durable tasks and the replies workers parked for it",
+    async () => {
+      const namespace = uniqueNamespace();
+      await worker(namespace, 'w-a');
+      await worker(namespace, 'w-b');
+      // Without --id: the dispatcher processes here pick their own ids.
+      const { url } = await locked.createUser(['--role', 'dispatcher', '--namespace', namespace]);
+      // Its heartbeat lives 3 beats (6 s): its tasks' replies (2 s) come well before it lapses.
+      const options = { ownerHeartbeatMs: 2_000 };
+      const log = join(dir, `${namespace}.log`);
+      const a = await spawnDispatcher({
+        url,
+        namespace,
+        log,
+        tasks: 20,
+        handler: 'sleep',
+        payload: { ms: 2_000, value: 'done' },
+        workers: 2,
+        options,
+        submitOptions: { resultTtlMs: 600_000 },
+      });
+      processes.push(a);
+      await eventually(() => a.promisedCount() === 20);
+      // Its tasks run for 2 s: they finish after it died, and their replies are parked for it;
+      // its heartbeat lapses seconds later, and the live dispatcher adopts them.
+      await a.kill('SIGKILL');
+      const b = track(createDispatcher({ redis: url, namespace, logger: false, ...options }));
+      dispatchers.push(b);
+      await b.start();
+      const promised = readPromiseLog(log).flatMap((line) => (line.kind === 'p' ? [line.id] : []));
+      const outcomes = await Promise.all(promised.map((id) => b.result(id, { timeoutMs: 20_000 })));
+      expect(outcomes).toEqual(promised.map(() => 'done'));
+      expect(b.stats().durable).toMatchObject({
+        adopted: expect.any(Number),
+        parkedSettled: expect.any(Number),
+      });
+      expect(b.stats().durable.adopted).toBeGreaterThan(0);
+      expect(b.stats().durable.parkedSettled).toBeGreaterThan(0);
+    },
+    LONG_TEST_MS,
+  );
 
   describe('what each role cannot do: Redis answers NOPERM', () => {
     const other = uniqueNamespace();
