@@ -25,6 +25,16 @@ describe('parseCommandLine', () => {
     ).toMatchObject({ redis: 'rediss://flag:1', namespace: 'a.b' });
   });
 
+  it('reads the TLS flags of every command, with a rediss:// URL only', () => {
+    const tls = ['--tls-ca', 'ca.pem', '--tls-cert', 'c.pem', '--tls-key', 'k.pem'];
+    expect(parse(['workers', '--redis', 'rediss://h:1', ...tls])).toMatchObject({
+      redis: 'rediss://h:1',
+      tls: { ca: 'ca.pem', cert: 'c.pem', key: 'k.pem' },
+    });
+    expect(parse(['workers'])).not.toHaveProperty('tls');
+    expect(() => parse(['workers', ...tls])).toThrow(UsageError);
+  });
+
   it('reads each command its arguments', () => {
     expect(parse(['reweight', 'w-1', '25'])).toMatchObject({
       args: { reset: false, id: 'w-1', weight: 25, timeoutMs: 3_000 },

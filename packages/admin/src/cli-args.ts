@@ -14,6 +14,9 @@ import {
   isValidNamespace,
   MAX_TIMER_MS,
   type ParsedValues,
+  TLS_CLI_OPTIONS,
+  type TlsFiles,
+  tlsHelp,
   UsageError,
 } from '@ringcast/protocol';
 import type { AnyCommand, OptionsConfig } from './command.js';
@@ -21,6 +24,7 @@ import type { AnyCommand, OptionsConfig } from './command.js';
 const COMMON_OPTIONS = {
   redis: { type: 'string' },
   namespace: { type: 'string' },
+  ...TLS_CLI_OPTIONS,
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies OptionsConfig;
@@ -29,7 +33,7 @@ export const COMMON_HELP = `Options of every command:
   --redis <url>        Redis URL (env REDIS_URL; default ${DEFAULT_REDIS_URL})
   --namespace <ns>     the deployment's namespace, as its workers and dispatchers
                        were given it (env RINGCAST_NAMESPACE; default ${DEFAULT_NAMESPACE})
-  --json               print JSON instead of text
+${tlsHelp(23)}  --json               print JSON instead of text
   -h, --help           show this help
 `;
 
@@ -41,6 +45,8 @@ export type CommandLine =
       args: unknown;
       redis: string;
       namespace: string;
+      /** The TLS flags' files, read when the command connects. */
+      tls?: TlsFiles;
       json: boolean;
     };
 
@@ -96,7 +102,7 @@ export function parseCommandLine(
   const values = parsed.values as ParsedValues;
   const { positionals } = parsed;
   if (values['help']) return { kind: 'help', text: `${command.help}\n${COMMON_HELP}` };
-  const { redis, namespace } = connectionOptions(values, env);
+  const { redis, namespace, tls } = connectionOptions(values, env);
   checkRedisUrl((message) => {
     throw new UsageError(message);
   }, redis);
@@ -105,7 +111,8 @@ export function parseCommandLine(
     throw new UsageError(`--namespace must be 1 to 64 of A-Z a-z 0-9 _ . : -, got ${shown}`);
   }
   const args = command.parse(values, positionals);
-  return { kind: 'run', command, args, redis, namespace, json: values['json'] === true };
+  const json = values['json'] === true;
+  return { kind: 'run', command, args, redis, namespace, ...(tls && { tls }), json };
 }
 
 /** Throws unless there are exactly `names.length` positionals; returns them. */

@@ -5,7 +5,7 @@
  * parses, connects on demand, runs one and turns its outcome into an exit code.
  */
 import type { ParseArgsConfig } from 'node:util';
-import type { ParsedValues } from '@ringcast/protocol';
+import type { Environment, ParsedValues, TlsMaterial } from '@ringcast/protocol';
 import type { Redis } from 'ioredis';
 
 export type OptionsConfig = NonNullable<ParseArgsConfig['options']>;
@@ -18,8 +18,16 @@ export interface CommandContext {
    * dashboard). It may hold credentials: show it only through `redactUrl`.
    */
   readonly redis: string;
+  /**
+   * The certificates the TLS flags name, read on the first call, for a
+   * command that keeps its own connections; undefined without TLS flags.
+   * Throws protocol's `UsageError` for a file it cannot read.
+   */
+  tls(): TlsMaterial | undefined;
   /** `--json`: print JSON, not text. */
   readonly json: boolean;
+  /** The environment the CLI runs in (`process.env`). */
+  readonly env: Environment;
   /**
    * A new connection to the deployment's Redis, closed by main when the
    * command ends. Throws a `REDIS_ERROR` when Redis cannot be reached.

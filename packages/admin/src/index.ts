@@ -1,4 +1,14 @@
 export {
+  type AclRequest,
+  type AclRule,
+  aclRules,
+  aclSetUserArgs,
+  aclSetUserLine,
+  defaultUser,
+  type PasswordRule,
+} from './acl/acl-rules.js';
+export { ROLE_GRANTS, ROLES, type Role, type RoleGrants } from './acl/role-grants.js';
+export {
   type ClusterRedis,
   type ClusterView,
   type DurableBacklog,

@@ -75,6 +75,7 @@ With --json the line it prints on start is JSON: { url, namespace, redis }.
     try {
       dashboard = await startDashboard({
         redis: ctx.redis,
+        tls: ctx.tls(),
         namespace: ctx.namespace,
         host: args.host,
         port: args.port,

@@ -5,6 +5,7 @@
  * no login. Closing ends the streams, the server and the Redis connections.
  */
 import type { AddressInfo } from 'node:net';
+import type { TlsMaterial } from '@ringcast/protocol';
 import { Assets } from './assets.js';
 import { EventStream } from './event-stream.js';
 import { fleetMetrics } from './fleet-metrics.js';
@@ -17,6 +18,8 @@ export const DEFAULT_DASHBOARD_PORT = 8080;
 export interface DashboardOptions {
   /** The deployment's Redis URL. */
   redis: string;
+  /** Certificates for a `rediss://` URL (the `--tls-*` flags), over Node's defaults. */
+  tls?: TlsMaterial | undefined;
   namespace: string;
   /** @defaultValue {@link DEFAULT_DASHBOARD_HOST}: this machine only */
   host?: string;
@@ -42,6 +45,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   const host = options.host ?? DEFAULT_DASHBOARD_HOST;
   const monitor = new Monitor({
     redis: options.redis,
+    tls: options.tls,
     namespace: options.namespace,
     ...(options.log ? { log: options.log } : {}),
   });

@@ -6,6 +6,7 @@
  * it; the subscriber queues its SUBSCRIBE and renews it after each reconnect.
  * Errors surface through failed reads, never as an unheard 'error' event.
  */
+import type { TlsMaterial } from '@ringcast/protocol';
 import { Redis, type RedisOptions } from 'ioredis';
 
 /** How long one read may wait for its answer before the dashboard calls Redis unreachable. */
@@ -20,8 +21,8 @@ const COMMON: RedisOptions = {
 };
 
 /** Opens the connection the dashboard reads through. */
-export function openReader(url: string): Redis {
-  return open(url, {
+export function openReader(url: string, tls?: TlsMaterial): Redis {
+  return open(url, tls, {
     ...COMMON,
     connectionName: 'ringcast-dashboard',
     enableOfflineQueue: false,
@@ -31,16 +32,16 @@ export function openReader(url: string): Redis {
 }
 
 /** Opens the connection that hears the control channel (hello, leave). */
-export function openSubscriber(url: string): Redis {
-  return open(url, {
+export function openSubscriber(url: string, tls?: TlsMaterial): Redis {
+  return open(url, tls, {
     ...COMMON,
     connectionName: 'ringcast-dashboard-events',
     maxRetriesPerRequest: null,
   });
 }
 
-function open(url: string, options: RedisOptions): Redis {
-  const redis = new Redis(url, options);
+function open(url: string, tls: TlsMaterial | undefined, options: RedisOptions): Redis {
+  const redis = new Redis(url, tls ? { ...options, tls } : options);
   redis.on('error', () => {});
   // A failed first attempt is retried like any reconnect; the reads say how it goes.
   redis.connect().catch(() => {});

@@ -6,7 +6,13 @@
  * makes it read at once too. Reads that fail mark Redis down (the snapshot
  * says so, the last figures stay) until one succeeds. It only reads Redis.
  */
-import { closeConnection, errorMessage, names, redactUrl } from '@ringcast/protocol';
+import {
+  closeConnection,
+  errorMessage,
+  names,
+  redactUrl,
+  type TlsMaterial,
+} from '@ringcast/protocol';
 import type { Redis } from 'ioredis';
 import { type ClusterView, readClusterView } from '../cluster-view.js';
 import { FleetRates } from './fleet-rates.js';
@@ -23,6 +29,8 @@ export const PROBE_INTERVAL_MS = 100;
 export interface MonitorOptions {
   /** The Redis URL (credentials are masked wherever it is shown). */
   redis: string;
+  /** Certificates for a `rediss://` URL, over Node's defaults. */
+  tls?: TlsMaterial | undefined;
   namespace: string;
   /** Where the monitor says that Redis went away or came back; one line each. */
   log?: (line: string) => void;
@@ -43,6 +51,7 @@ export class Monitor {
   readonly #refreshIntervalMs: number;
   readonly #probeIntervalMs: number;
   readonly #url: string;
+  readonly #tls: TlsMaterial | undefined;
   /** Opened by start(). */
   #connections: { reader: Redis; subscriber: Redis } | undefined;
   readonly #states = new WorkerStates();
@@ -68,6 +77,7 @@ export class Monitor {
     this.#refreshIntervalMs = options.refreshIntervalMs ?? HISTORY_INTERVAL_MS;
     this.#probeIntervalMs = options.probeIntervalMs ?? PROBE_INTERVAL_MS;
     this.#url = options.redis;
+    this.#tls = options.tls;
     this.#redis = { url: redactUrl(options.redis), up: false, error: null, downSince: null };
     this.#snapshot = this.#build();
   }
@@ -75,8 +85,8 @@ export class Monitor {
   /** Starts watching; resolves after the first read, whether it succeeded or not. */
   async start(): Promise<void> {
     if (this.#connections !== undefined || this.#closed) return;
-    const reader = openReader(this.#url);
-    const subscriber = openSubscriber(this.#url);
+    const reader = openReader(this.#url, this.#tls);
+    const subscriber = openSubscriber(this.#url, this.#tls);
     this.#connections = { reader, subscriber };
     reader.on('error', (error: unknown) => {
       this.#connectionError = error;
