@@ -23,7 +23,8 @@ import type { Settlement } from './settlement.js';
 import type { Counters } from './stats.js';
 import type { Strategy } from './strategy.js';
 import { endAttempt, publishFailed, resend, TaskState as State, startAttempt } from './task.js';
-import { exactTaskBytes, tooLargeForWorkers } from './task-size.js';
+import { exactTaskBytes, tooLargeForWorkers, traceBytes } from './task-size.js';
+import type { TaskTraces } from './task-traces.js';
 import type { TimerWheel } from './timer-wheel.js';
 import type { DispatcherTransport } from './transport.js';
 import { assign, release, routable, type Task, type WorkerState } from './worker-state.js';
@@ -42,6 +43,8 @@ export interface DeliveryHost {
   readonly counters: Counters;
   readonly log: Pick<DispatcherLog, 'warn'>;
   readonly settlement: Pick<Settlement, 'fail'>;
+  /** The trace context each attempt of a traced task carries. */
+  readonly traces: Pick<TaskTraces, 'of' | 'attempted'>;
   /** The live worker on `channel`, if any. */
   workerOn(channel: string): WorkerState | undefined;
   /** The largest frame any live worker with `handler` accepts; undefined if none has it. */
@@ -108,7 +111,17 @@ export class Delivery {
     task.ackedBy = undefined;
     task.lastWorker = worker;
     host.wheel.schedule(task, Math.min(task.deadline, now + host.options.ackTimeoutMs));
-    this.#outbox.push(worker.channel, encodeAttempt(task), task, worker.maxMessageBytes);
+    const trace = host.traces.of(task);
+    const part = encodeCompactTask(
+      task.id,
+      task.attempt,
+      task.handler,
+      task.deadline,
+      task.payload,
+      trace,
+    );
+    this.#outbox.push(worker.channel, part, task, worker.maxMessageBytes);
+    host.traces.attempted(task, worker);
     if (task.durable) host.durableStarted(task, worker, now);
     return true;
   }
@@ -129,6 +142,7 @@ export class Delivery {
       task.deadline,
       task.ackedBy ?? worker.incarnation,
       task.payload,
+      this.#host.traces.of(task),
     );
     this.#outbox.push(worker.channel, part, undefined, worker.maxMessageBytes);
     return true;
@@ -201,7 +215,9 @@ export class Delivery {
       return true;
     }
     if (task.bytes <= largest) return false;
-    task.bytes = exactTaskBytes(task.id, this.#host.id, task.handler, task.payload);
+    task.bytes =
+      exactTaskBytes(task.id, this.#host.id, task.handler, task.payload) +
+      traceBytes(this.#host.traces.of(task));
     if (task.bytes <= largest) return false;
     const error = tooLargeForWorkers(task.bytes, task.handler, largest);
     this.#host.settlement.fail(task, error.code, error.message, false);
@@ -251,8 +267,4 @@ export class Delivery {
     }
     host.queue.pump();
   }
-}
-
-function encodeAttempt(task: Task): string {
-  return encodeCompactTask(task.id, task.attempt, task.handler, task.deadline, task.payload);
 }

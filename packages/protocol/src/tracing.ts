@@ -25,6 +25,8 @@ import {
 
 type Api = typeof OtelApi;
 
+export type { Span } from '@opentelemetry/api';
+
 /** The span attributes ringcast sets; the `messaging.*` ones are OpenTelemetry's. */
 export const TraceAttribute = {
   SYSTEM: 'messaging.system',
@@ -59,18 +61,18 @@ export function loadTracingApi(require: (id: string) => unknown): Api | undefine
   }
 }
 
-/** Spans for one package (the tracer's name and version), on the API the package loaded. */
+/** Spans for one package (its tracer's name, and version if given), on the API the package loaded. */
 export class Tracing {
   readonly #api: Api;
   readonly #name: string;
-  readonly #version: string;
+  readonly #version: string | undefined;
   /** What the API's provider delegates to while no provider is registered. */
   readonly #noop: TracerProvider;
   /** The registered provider the tracer below came from, to notice a new one. */
   #provider: TracerProvider | undefined;
   #tracer: Tracer | undefined;
 
-  constructor(api: Api, name: string, version: string) {
+  constructor(api: Api, name: string, version?: string) {
     this.#api = api;
     this.#name = name;
     this.#version = version;

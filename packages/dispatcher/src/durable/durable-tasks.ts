@@ -11,6 +11,7 @@ import { ErrorCode, errorMessage, isValidId, type Timer } from '@ringcast/protoc
 import { encodePayload } from '../admission.js';
 import { DispatchError } from '../errors.js';
 import { exactTaskBytes, tooLargeForWorkers } from '../task-size.js';
+import type { Producer } from '../task-traces.js';
 import type { Task, WorkerState } from '../worker-state.js';
 import { Adoption } from './adoption.js';
 import { CLAIM_INTERVAL_MS, ClaimLoop } from './claim-loop.js';
@@ -118,32 +119,56 @@ export class DurableTasks {
     return this.#submit(handler, payload, options, undefined);
   }
 
-  /** Submits, then waits for the outcome: a durable `dispatch()`. */
+  /**
+   * Submits, then waits for the outcome: a durable `dispatch()`. Its producer
+   * span, if tracing, lasts until the outcome, as a non-durable dispatch's does.
+   */
   async dispatch(handler: unknown, payload: unknown, options: unknown): Promise<unknown> {
     let waiter: Registration | undefined;
+    let producer: Producer | undefined;
     try {
-      await this.#submit(handler, payload, options, (id) => {
-        waiter = this.#waiters.register(id, undefined);
-        // close() may fail it while the write is in flight, before it is returned: not unheard.
-        waiter.outcome.catch(() => {});
-      });
+      await this.#submit(
+        handler,
+        payload,
+        options,
+        (id) => {
+          waiter = this.#waiters.register(id, undefined);
+          // close() may fail it while the write is in flight, before it is returned: not unheard.
+          waiter.outcome.catch(() => {});
+        },
+        (started) => {
+          producer = started;
+        },
+      );
     } catch (error) {
       waiter?.withdraw();
       throw error;
     }
-    return waiter!.outcome;
+    if (producer === undefined) return waiter!.outcome;
+    const traces = this.#host.traces;
+    try {
+      const value = await waiter!.outcome;
+      traces.endProducer(producer);
+      return value;
+    } catch (error) {
+      traces.endProducer(producer, error);
+      throw error;
+    }
   }
 
   /**
    * `beforeStore` gets the new task's id before its record is sent: a waiter
    * registered then hears every outcome (this dispatcher's own write, the
-   * settled channel), so none needs reading back.
+   * settled channel), so none needs reading back. The task's producer span, if
+   * tracing, is stored with it, for whichever dispatcher runs it; it ends once
+   * the task is stored, or is handed to `keepSpan` to end later.
    */
   async #submit(
     handler: unknown,
     payload: unknown,
     options: unknown,
     beforeStore: ((id: string) => void) | undefined,
+    keepSpan?: (producer: Producer) => void,
   ): Promise<string> {
     const host = this.#host;
     const counters = host.counters;
@@ -151,7 +176,6 @@ export class DurableTasks {
     if (closed !== undefined || this.#running === undefined) {
       throw counters.refuse(new DispatchError(ErrorCode.CLOSED, closed ?? 'not started'));
     }
-    const { context, claims } = this.#running;
     const now = host.clock.now();
     let record: NewRecord;
     try {
@@ -159,6 +183,30 @@ export class DurableTasks {
     } catch (error) {
       throw error instanceof DispatchError ? counters.refuse(error) : error;
     }
+    const producer = host.traces.startProducer(record.handler, record.id);
+    if (producer?.context !== undefined) record.trace = producer.context;
+    try {
+      await this.#store(record, now, beforeStore);
+    } catch (error) {
+      if (producer !== undefined) host.traces.endProducer(producer, error);
+      throw error;
+    }
+    if (producer !== undefined) {
+      if (keepSpan === undefined) host.traces.endProducer(producer);
+      else keepSpan(producer);
+    }
+    return record.id;
+  }
+
+  /** Stores a new task, claimed at once when a worker has room. */
+  async #store(
+    record: NewRecord,
+    now: number,
+    beforeStore: ((id: string) => void) | undefined,
+  ): Promise<void> {
+    const host = this.#host;
+    const counters = host.counters;
+    const { context, claims } = this.#running!;
     const claim = record.runAt === undefined && claims.hasRoomFor(record.handler, now);
     // Counted until the task runs: concurrent submits must not claim more than the room there is.
     if (claim) claims.reserve();
@@ -205,7 +253,6 @@ export class DurableTasks {
         claims.claimSoon();
         break;
     }
-    return record.id;
   }
 
   /**

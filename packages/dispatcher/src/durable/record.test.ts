@@ -52,6 +52,16 @@ const recordArb: fc.Arbitrary<DurableRecord> = fc
         { requiredKeys: ['code', 'message'] },
       ),
       cancelRequested: fc.boolean(),
+      trace: fc.record(
+        {
+          traceparent: fc.constantFrom(
+            '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01',
+            '00-0000000000000000000000000000000a-000000000000000b-00',
+          ),
+          tracestate: fc.constantFrom('rojo=00f067aa0ba902b7', 'a=1,b@c="x\\y"'),
+        },
+        { requiredKeys: ['traceparent'] },
+      ),
     },
     {
       requiredKeys: [
@@ -119,6 +129,45 @@ describe('durable record', () => {
       }),
       { numRuns: 500 },
     );
+  });
+
+  describe('trace context', () => {
+    const TRACEPARENT = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+    const base = (): Record<string, string> =>
+      encodeRecord({
+        id: 't',
+        handler: 'h',
+        state: 'waiting',
+        priority: 0,
+        attempts: 0,
+        createdAt: 1,
+        timeoutMs: 1,
+        retries: 0,
+        resultTtlMs: 1,
+        cancelRequested: false,
+      });
+
+    it('is absent from a record stored without one, as from records older than tracing', () => {
+      const fields = base();
+      expect(Object.keys(fields)).not.toContain('traceparent');
+      expect(decodeRecord(fields, new MalformedRecords())).not.toHaveProperty('trace');
+    });
+
+    it.each([
+      ['an invalid traceparent', { traceparent: 'junk', tracestate: 'a=1' }, undefined],
+      ['a tracestate alone', { tracestate: 'a=1' }, undefined],
+      [
+        'an invalid tracestate',
+        { traceparent: TRACEPARENT, tracestate: 'A=1' },
+        { traceparent: TRACEPARENT },
+      ],
+    ])('reads %s as what validates of it, and the task still reads', (_, change, trace) => {
+      const malformed = new MalformedRecords();
+      const record = decodeRecord({ ...base(), ...change }, malformed);
+      expect(record?.id).toBe('t');
+      expect(record?.trace).toEqual(trace);
+      expect(malformed.total).toBe(0);
+    });
   });
 
   it('reads no hash as no record, without counting it', () => {
