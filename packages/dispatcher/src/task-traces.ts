@@ -17,15 +17,12 @@ import {
   isRingcastError,
   type TraceContext,
 } from '@ringcast/protocol';
-import { loadTracingApi, type Span, TraceAttribute, Tracing } from '@ringcast/protocol/tracing';
+import { createTracing, type Span, TraceAttribute } from '@ringcast/protocol/tracing';
 import { traceBytes } from './task-size.js';
 import type { Task, WorkerState } from './worker-state.js';
 
 /** OpenTelemetry for this package, if the application installed it. */
-const tracing = (() => {
-  const api = loadTracingApi(createRequire(import.meta.url));
-  return api === undefined ? undefined : new Tracing(api, '@ringcast/dispatcher');
-})();
+const tracing = createTracing(createRequire(import.meta.url), '@ringcast/dispatcher');
 
 /** A producer span with the context it passes on; the span ends on {@link endProducer}. */
 export interface Producer {

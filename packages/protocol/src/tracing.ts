@@ -61,6 +61,16 @@ export function loadTracingApi(require: (id: string) => unknown): Api | undefine
   }
 }
 
+/** {@link Tracing} for a package, through its own `require`; undefined when the API is not installed. */
+export function createTracing(
+  require: (id: string) => unknown,
+  name: string,
+  version?: string,
+): Tracing | undefined {
+  const api = loadTracingApi(require);
+  return api === undefined ? undefined : new Tracing(api, name, version);
+}
+
 /** Spans for one package (its tracer's name, and version if given), on the API the package loaded. */
 export class Tracing {
   readonly #api: Api;
