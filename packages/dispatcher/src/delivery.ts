@@ -15,6 +15,7 @@ import {
   errorMessage,
   type FrameSender,
   Outbox,
+  type TraceContext,
 } from '@ringcast/protocol';
 import type { LocalQueue } from './local-queue.js';
 import type { DispatcherLog } from './log.js';
@@ -111,7 +112,7 @@ export class Delivery {
     task.ackedBy = undefined;
     task.lastWorker = worker;
     host.wheel.schedule(task, Math.min(task.deadline, now + host.options.ackTimeoutMs));
-    const trace = host.traces.of(task);
+    const trace = traceFor(worker, task, host.traces);
     const part = encodeCompactTask(
       task.id,
       task.attempt,
@@ -142,7 +143,7 @@ export class Delivery {
       task.deadline,
       task.ackedBy ?? worker.incarnation,
       task.payload,
-      this.#host.traces.of(task),
+      traceFor(worker, task, this.#host.traces),
     );
     this.#outbox.push(worker.channel, part, undefined, worker.maxMessageBytes);
     return true;
@@ -267,4 +268,14 @@ export class Delivery {
     }
     host.queue.pump();
   }
+}
+
+/** The trace context `task`'s attempt carries to `worker`: none for a worker that could not read it. */
+function traceFor(
+  worker: WorkerState,
+  task: Task,
+  traces: Pick<TaskTraces, 'of'>,
+): TraceContext | undefined {
+  const trace = traces.of(task);
+  return trace !== undefined && worker.info.traceContext === true ? trace : undefined;
 }

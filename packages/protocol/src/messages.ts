@@ -123,6 +123,12 @@ export interface WorkerInfo {
   version: string;
   /** Epoch milliseconds. */
   startedAt: number;
+  /**
+   * Set by workers that read a task's trace context (the compact traced kinds):
+   * a dispatcher sends a traced task to any other worker without its trace,
+   * which that worker would refuse as an unknown kind.
+   */
+  traceContext?: true;
 }
 
 /** Worker → control channel: it joined (or re-registered after a reconnect). */
@@ -305,7 +311,7 @@ function workerInfo(value: unknown): WorkerInfo {
       fail('"handlers" must hold non-empty strings');
     }
   }
-  return {
+  const info: WorkerInfo = {
     id: safeId(o, 'id'),
     incarnation: text(o, 'incarnation', MAX_TOKEN),
     weight: int(o, 'weight', 1, MAX_WEIGHT),
@@ -323,6 +329,8 @@ function workerInfo(value: unknown): WorkerInfo {
     version: typeof o['version'] === 'string' ? o['version'].slice(0, 64) : '',
     startedAt: finite(o, 'startedAt'),
   };
+  if (o['traceContext'] === true) info.traceContext = true;
+  return info;
 }
 
 /**

@@ -9,7 +9,7 @@ import {
   encodeMessage,
   type FrameSender,
 } from './codec.js';
-import { CompactKind, type TaskMessage } from './messages.js';
+import { CompactKind, parseWorkerInfo, type TaskMessage } from './messages.js';
 import type { TraceContext } from './trace-context.js';
 
 const TRACEPARENT = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
@@ -168,5 +168,23 @@ describe('object-form tasks with a trace context', () => {
     expect(rejected).toEqual([]);
     expect(tasks[0]).toEqual(task);
     expect(dropped).toHaveLength(count);
+  });
+});
+
+describe('worker info', () => {
+  const info = {
+    id: 'w1',
+    incarnation: 'i1',
+    weight: 1,
+    concurrency: 1,
+    handlers: [],
+    startedAt: 0,
+  };
+
+  it('keeps traceContext: true, the mark of a worker that reads traced tasks, and nothing else in its place', () => {
+    expect(parseWorkerInfo({ ...info, traceContext: true }).traceContext).toBe(true);
+    for (const other of [undefined, false, 'yes', 1]) {
+      expect(parseWorkerInfo({ ...info, traceContext: other })).not.toHaveProperty('traceContext');
+    }
   });
 });
