@@ -13,6 +13,11 @@ export type OptionsConfig = NonNullable<ParseArgsConfig['options']>;
 /** What a running command gets from main. */
 export interface CommandContext {
   readonly namespace: string;
+  /**
+   * The Redis URL, for a command that keeps its own connections (the
+   * dashboard). It may hold credentials: show it only through `redactUrl`.
+   */
+  readonly redis: string;
   /** `--json`: print JSON, not text. */
   readonly json: boolean;
   /**

@@ -15,6 +15,22 @@ export {
   type ConnectOptions,
   connectAdmin,
 } from './connection.js';
+export {
+  type Dashboard,
+  type DashboardOptions,
+  DEFAULT_DASHBOARD_HOST,
+  DEFAULT_DASHBOARD_PORT,
+  startDashboard,
+} from './dashboard/dashboard.js';
+export type {
+  DashboardHistory,
+  DashboardSnapshot,
+  DashboardWorker,
+  HandlerFigures,
+  HistorySample,
+  RedisStatus,
+  WorkerState,
+} from './dashboard/wire.js';
 export { type StatsReport, statsReport, type WorkerStatsEntry } from './stats-report.js';
 export {
   partsOf,

@@ -38,6 +38,7 @@ export async function main(
   const { redis } = line;
   const ctx: CommandContext = {
     namespace: line.namespace,
+    redis,
     json: line.json,
     async connect() {
       const client = await connectAdmin(redis);

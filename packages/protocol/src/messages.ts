@@ -112,6 +112,12 @@ export interface WorkerInfo {
   /** How long its heartbeat key lives; dispatchers wait this long before judging it after Redis stalled. */
   heartbeatTtlMs: number;
   /**
+   * How often it writes its heartbeat, so a tool can tell a late heartbeat
+   * from one that is merely not due. Absent from workers that predate it:
+   * take a third of `heartbeatTtlMs`, the default ratio.
+   */
+  heartbeatIntervalMs?: number;
+  /**
    * The largest frame it accepts: dispatchers send it no task that would not fit.
    * Taken as {@link DEFAULT_MAX_MESSAGE_BYTES} from workers that predate it.
    */
@@ -329,6 +335,9 @@ function workerInfo(value: unknown): WorkerInfo {
     version: typeof o['version'] === 'string' ? o['version'].slice(0, 64) : '',
     startedAt: finite(o, 'startedAt'),
   };
+  if (o['heartbeatIntervalMs'] !== undefined) {
+    info.heartbeatIntervalMs = int(o, 'heartbeatIntervalMs', 1, 86_400_000);
+  }
   if (o['traceContext'] === true) info.traceContext = true;
   return info;
 }

@@ -28,6 +28,7 @@ export class Registration {
       | 'concurrency'
       | 'maxQueue'
       | 'heartbeatTtlMs'
+      | 'heartbeatIntervalMs'
       | 'maxMessageBytes'
       | 'handlers'
     >,
@@ -41,6 +42,7 @@ export class Registration {
       concurrency: options.concurrency,
       maxQueue: options.maxQueue,
       heartbeatTtlMs: options.heartbeatTtlMs,
+      heartbeatIntervalMs: options.heartbeatIntervalMs,
       maxMessageBytes: options.maxMessageBytes,
       handlers: [...options.handlers.keys()],
       host: hostname(),
