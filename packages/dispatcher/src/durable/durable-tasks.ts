@@ -127,19 +127,12 @@ export class DurableTasks {
     let waiter: Registration | undefined;
     let producer: Producer | undefined;
     try {
-      await this.#submit(
-        handler,
-        payload,
-        options,
-        (id) => {
-          waiter = this.#waiters.register(id, undefined);
-          // close() may fail it while the write is in flight, before it is returned: not unheard.
-          waiter.outcome.catch(() => {});
-        },
-        (started) => {
-          producer = started;
-        },
-      );
+      await this.#submit(handler, payload, options, (id, started) => {
+        waiter = this.#waiters.register(id, undefined);
+        producer = started;
+        // close() may fail it while the write is in flight, before it is returned: not unheard.
+        waiter.outcome.catch(() => {});
+      });
     } catch (error) {
       waiter?.withdraw();
       throw error;
@@ -160,15 +153,15 @@ export class DurableTasks {
    * `beforeStore` gets the new task's id before its record is sent: a waiter
    * registered then hears every outcome (this dispatcher's own write, the
    * settled channel), so none needs reading back. The task's producer span, if
-   * tracing, is stored with it, for whichever dispatcher runs it; it ends once
-   * the task is stored, or is handed to `keepSpan` to end later.
+   * tracing, goes into its record, for whichever dispatcher runs it; it ends
+   * once the task is stored, unless `beforeStore` takes it (a durable
+   * `dispatch()`, whose span ends with the outcome). A failed store ends it.
    */
   async #submit(
     handler: unknown,
     payload: unknown,
     options: unknown,
-    beforeStore: ((id: string) => void) | undefined,
-    keepSpan?: (producer: Producer) => void,
+    beforeStore: ((id: string, producer: Producer | undefined) => void) | undefined,
   ): Promise<string> {
     const host = this.#host;
     const counters = host.counters;
@@ -176,6 +169,7 @@ export class DurableTasks {
     if (closed !== undefined || this.#running === undefined) {
       throw counters.refuse(new DispatchError(ErrorCode.CLOSED, closed ?? 'not started'));
     }
+    const { context, claims } = this.#running;
     const now = host.clock.now();
     let record: NewRecord;
     try {
@@ -186,73 +180,58 @@ export class DurableTasks {
     const producer = host.traces.startProducer(record.handler, record.id);
     if (producer?.context !== undefined) record.trace = producer.context;
     try {
-      await this.#store(record, now, beforeStore);
+      const claim = record.runAt === undefined && claims.hasRoomFor(record.handler, now);
+      // Counted until the task runs: concurrent submits must not claim more than the room there is.
+      if (claim) claims.reserve();
+      let added: AddResult;
+      try {
+        const opts: AddOptions = { now };
+        if (claim) opts.claimBy = host.id;
+        if (host.options.maxBacklog !== undefined) opts.maxBacklog = host.options.maxBacklog;
+        beforeStore?.(record.id, producer);
+        // Tracked: close() must not leave before a claim it made here is run or given back.
+        added = await this.#writes.track(context.store.add(record, opts));
+      } catch (error) {
+        if (error instanceof DispatchError) throw counters.refuse(error);
+        const message = `the task could not be stored: ${errorMessage(error)}`;
+        throw counters.refuse(new DispatchError(ErrorCode.REDIS_ERROR, message, { cause: error }));
+      } finally {
+        if (claim) claims.unreserve();
+      }
+      switch (added) {
+        case 'full': {
+          const message = `the durable backlog holds maxBacklog (${host.options.maxBacklog}) tasks`;
+          throw counters.refuse(new DispatchError(ErrorCode.QUEUE_FULL, message));
+        }
+        case 'exists':
+          // A fresh 21-character random id is not taken by chance: this is our own write,
+          // applied twice (the client re-sent it after a reconnect). What the first did
+          // is in the record: it goes on from there.
+          await this.#resumeStored(record.id);
+          break;
+        case 'claimed': {
+          this.stats.claimed++;
+          const claimed: DurableRecord = {
+            ...record,
+            state: 'active',
+            owner: host.id,
+            attempts: 0,
+            createdAt: now,
+            cancelRequested: false,
+          };
+          claims.run(claimed, host.clock.now());
+          break;
+        }
+        case 'added':
+          claims.claimSoon();
+          break;
+      }
     } catch (error) {
       if (producer !== undefined) host.traces.endProducer(producer, error);
       throw error;
     }
-    if (producer !== undefined) {
-      if (keepSpan === undefined) host.traces.endProducer(producer);
-      else keepSpan(producer);
-    }
+    if (producer !== undefined && beforeStore === undefined) host.traces.endProducer(producer);
     return record.id;
-  }
-
-  /** Stores a new task, claimed at once when a worker has room. */
-  async #store(
-    record: NewRecord,
-    now: number,
-    beforeStore: ((id: string) => void) | undefined,
-  ): Promise<void> {
-    const host = this.#host;
-    const counters = host.counters;
-    const { context, claims } = this.#running!;
-    const claim = record.runAt === undefined && claims.hasRoomFor(record.handler, now);
-    // Counted until the task runs: concurrent submits must not claim more than the room there is.
-    if (claim) claims.reserve();
-    let added: AddResult;
-    try {
-      const opts: AddOptions = { now };
-      if (claim) opts.claimBy = host.id;
-      if (host.options.maxBacklog !== undefined) opts.maxBacklog = host.options.maxBacklog;
-      beforeStore?.(record.id);
-      // Tracked: close() must not leave before a claim it made here is run or given back.
-      added = await this.#writes.track(context.store.add(record, opts));
-    } catch (error) {
-      if (error instanceof DispatchError) throw counters.refuse(error);
-      const message = `the task could not be stored: ${errorMessage(error)}`;
-      throw counters.refuse(new DispatchError(ErrorCode.REDIS_ERROR, message, { cause: error }));
-    } finally {
-      if (claim) claims.unreserve();
-    }
-    switch (added) {
-      case 'full': {
-        const message = `the durable backlog holds maxBacklog (${host.options.maxBacklog}) tasks`;
-        throw counters.refuse(new DispatchError(ErrorCode.QUEUE_FULL, message));
-      }
-      case 'exists':
-        // A fresh 21-character random id is not taken by chance: this is our own write,
-        // applied twice (the client re-sent it after a reconnect). What the first did
-        // is in the record: it goes on from there.
-        await this.#resumeStored(record.id);
-        break;
-      case 'claimed': {
-        this.stats.claimed++;
-        const claimed: DurableRecord = {
-          ...record,
-          state: 'active',
-          owner: host.id,
-          attempts: 0,
-          createdAt: now,
-          cancelRequested: false,
-        };
-        claims.run(claimed, host.clock.now());
-        break;
-      }
-      case 'added':
-        claims.claimSoon();
-        break;
-    }
   }
 
   /**
