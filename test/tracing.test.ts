@@ -26,25 +26,18 @@ describe.skipIf(!redisAvailability.available)('trace propagation through Redis',
   it('links every consumer span to its dispatch’s producer span, through real pub/sub', async () => {
     tracing = new MemoryTracing().start();
     const namespace = uniqueNamespace();
-    const worker = track(
-      createWorker({
-        redis: redis.url,
-        namespace,
-        logger: false,
-        handlers: {
-          echo: async (payload) => {
-            // The handler's own span nests under the consumer span.
-            return trace.getTracer('app').startActiveSpan('lookup', (span) => {
-              span.end();
-              return payload;
-            });
-          },
-          fail: () => {
-            throw new Error('declined');
-          },
-        },
-      }),
-    );
+    const handlers = {
+      echo: async (payload: unknown) =>
+        // The handler's own span nests under the consumer span.
+        trace.getTracer('app').startActiveSpan('lookup', (span) => {
+          span.end();
+          return payload;
+        }),
+      fail: () => {
+        throw new Error('declined');
+      },
+    };
+    const worker = track(createWorker({ redis: redis.url, namespace, logger: false, handlers }));
     const dispatcher = track(createDispatcher({ redis: redis.url, namespace, logger: false }));
     let durableId = '';
     try {

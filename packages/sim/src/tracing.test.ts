@@ -16,9 +16,10 @@ import type { ReadableSpan } from '@opentelemetry/sdk-trace';
 import { createDispatcherCore, MemoryTransport } from '@ringcast/dispatcher/internal';
 import { CompactKind, MemoryRedis, names, ProcessClock, VirtualClock } from '@ringcast/protocol';
 import type { Handler } from '@ringcast/worker';
-import { createWorkerCore, MemoryWorkerTransport } from '@ringcast/worker/internal';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { MemoryTracing } from './testing/memory-tracing.js';
+import { untilSettled } from './testing/until-settled.js';
+import { fastWorkerCore } from './testing/worker-core.js';
 
 const NS = 'tr';
 const n = names(NS);
@@ -30,19 +31,6 @@ afterEach(async () => {
   tracing = undefined;
   vi.restoreAllMocks();
 });
-
-/** Runs the virtual clock until `p` settles, and gives its outcome. */
-function runner(clock: VirtualClock) {
-  return async <T>(p: Promise<T>): Promise<T> => {
-    let done = false;
-    const watched = p.finally(() => {
-      done = true;
-    });
-    watched.catch(() => undefined);
-    await clock.runUntil(clock.now() + 30_000, () => done);
-    return watched;
-  };
-}
 
 const dispatcherOptions = (id: string) => ({
   namespace: NS,
@@ -60,19 +48,8 @@ const dispatcherOptions = (id: string) => ({
 async function deploy(handlers: Record<string, Handler>) {
   const clock = new VirtualClock();
   const redis = new MemoryRedis(clock);
-  const until = runner(clock);
-  const worker = createWorkerCore(
-    {
-      id: 'w1',
-      namespace: NS,
-      logger: false,
-      concurrency: 4,
-      heartbeatIntervalMs: 100,
-      heartbeatTtlMs: 400,
-      handlers,
-    },
-    new MemoryWorkerTransport(redis, n, 'w1'),
-  );
+  const until = untilSettled(clock);
+  const worker = fastWorkerCore(redis, NS, handlers);
   const dispatcher = createDispatcherCore(new MemoryTransport(redis), dispatcherOptions('d1'));
   await until(worker.start());
   await until(dispatcher.start());
@@ -277,7 +254,7 @@ describe('with a tracer provider registered', () => {
     tracing = new MemoryTracing().start();
     const clock = new VirtualClock();
     const redis = new MemoryRedis(clock);
-    const until = runner(clock);
+    const until = untilSettled(clock);
     // d1 stores the task while no worker is up, and leaves.
     const d1 = createDispatcherCore(
       new MemoryTransport(redis, { clock: new ProcessClock(clock) }),
@@ -287,10 +264,7 @@ describe('with a tracer provider registered', () => {
     const id = await until(d1.submit('echo', { x: 2 }));
     await until(d1.close());
     // d2 and a worker come later: d2 claims it from the backlog and runs it.
-    const worker = createWorkerCore(
-      { id: 'w1', namespace: NS, logger: false, handlers: { echo: (p) => p } },
-      new MemoryWorkerTransport(redis, n, 'w1'),
-    );
+    const worker = fastWorkerCore(redis, NS, { echo: (p) => p });
     await until(worker.start());
     const d2 = createDispatcherCore(new MemoryTransport(redis), dispatcherOptions('d2'));
     await until(d2.start());

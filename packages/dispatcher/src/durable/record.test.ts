@@ -81,6 +81,22 @@ const recordArb: fc.Arbitrary<DurableRecord> = fc
   // An active task always has its owner.
   .filter((record) => record.state !== 'active' || record.owner !== undefined);
 
+/** The hash fields of a waiting task with nothing optional set. */
+function minimalFields(): Record<string, string> {
+  return encodeRecord({
+    id: 't',
+    handler: 'h',
+    state: 'waiting',
+    priority: 0,
+    attempts: 0,
+    createdAt: 1,
+    timeoutMs: 1,
+    retries: 0,
+    resultTtlMs: 1,
+    cancelRequested: false,
+  });
+}
+
 describe('durable record', () => {
   it('reads back exactly what it wrote, over random records', () => {
     fc.assert(
@@ -133,22 +149,9 @@ describe('durable record', () => {
 
   describe('trace context', () => {
     const TRACEPARENT = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
-    const base = (): Record<string, string> =>
-      encodeRecord({
-        id: 't',
-        handler: 'h',
-        state: 'waiting',
-        priority: 0,
-        attempts: 0,
-        createdAt: 1,
-        timeoutMs: 1,
-        retries: 0,
-        resultTtlMs: 1,
-        cancelRequested: false,
-      });
 
     it('is absent from a record stored without one, as from records older than tracing', () => {
-      const fields = base();
+      const fields = minimalFields();
       expect(Object.keys(fields)).not.toContain('traceparent');
       expect(decodeRecord(fields, new MalformedRecords())).not.toHaveProperty('trace');
     });
@@ -163,7 +166,7 @@ describe('durable record', () => {
       ],
     ])('reads %s as what validates of it, and the task still reads', (_, change, trace) => {
       const malformed = new MalformedRecords();
-      const record = decodeRecord({ ...base(), ...change }, malformed);
+      const record = decodeRecord({ ...minimalFields(), ...change }, malformed);
       expect(record?.id).toBe('t');
       expect(record?.trace).toEqual(trace);
       expect(malformed.total).toBe(0);
@@ -190,18 +193,7 @@ describe('durable record', () => {
       'error',
     ],
   ])('refuses %s, naming the field', (_what, change, field) => {
-    const fields: Record<string, string> = encodeRecord({
-      id: 't',
-      handler: 'h',
-      state: 'waiting',
-      priority: 0,
-      attempts: 0,
-      createdAt: 1,
-      timeoutMs: 1,
-      retries: 0,
-      resultTtlMs: 1,
-      cancelRequested: false,
-    });
+    const fields = minimalFields();
     for (const [name, value] of Object.entries(change)) {
       if (value === undefined) delete fields[name];
       else fields[name] = value;
