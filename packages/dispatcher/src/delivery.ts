@@ -15,6 +15,7 @@ import {
   errorMessage,
   type FrameSender,
   Outbox,
+  type TraceContext,
 } from '@ringcast/protocol';
 import type { LocalQueue } from './local-queue.js';
 import type { DispatcherLog } from './log.js';
@@ -23,7 +24,8 @@ import type { Settlement } from './settlement.js';
 import type { Counters } from './stats.js';
 import type { Strategy } from './strategy.js';
 import { endAttempt, publishFailed, resend, TaskState as State, startAttempt } from './task.js';
-import { exactTaskBytes, tooLargeForWorkers } from './task-size.js';
+import { exactTaskBytes, tooLargeForWorkers, traceBytes } from './task-size.js';
+import type { TaskTraces } from './task-traces.js';
 import type { TimerWheel } from './timer-wheel.js';
 import type { DispatcherTransport } from './transport.js';
 import { assign, release, routable, type Task, type WorkerState } from './worker-state.js';
@@ -42,6 +44,8 @@ export interface DeliveryHost {
   readonly counters: Counters;
   readonly log: Pick<DispatcherLog, 'warn'>;
   readonly settlement: Pick<Settlement, 'fail'>;
+  /** The trace context each attempt of a traced task carries. */
+  readonly traces: Pick<TaskTraces, 'of' | 'attempted'>;
   /** The live worker on `channel`, if any. */
   workerOn(channel: string): WorkerState | undefined;
   /** The largest frame any live worker with `handler` accepts; undefined if none has it. */
@@ -108,7 +112,17 @@ export class Delivery {
     task.ackedBy = undefined;
     task.lastWorker = worker;
     host.wheel.schedule(task, Math.min(task.deadline, now + host.options.ackTimeoutMs));
-    this.#outbox.push(worker.channel, encodeAttempt(task), task, worker.maxMessageBytes);
+    const trace = traceFor(worker, task, host.traces);
+    const part = encodeCompactTask(
+      task.id,
+      task.attempt,
+      task.handler,
+      task.deadline,
+      task.payload,
+      trace,
+    );
+    this.#outbox.push(worker.channel, part, task, worker.maxMessageBytes);
+    host.traces.attempted(task, worker);
     if (task.durable) host.durableStarted(task, worker, now);
     return true;
   }
@@ -129,6 +143,7 @@ export class Delivery {
       task.deadline,
       task.ackedBy ?? worker.incarnation,
       task.payload,
+      traceFor(worker, task, this.#host.traces),
     );
     this.#outbox.push(worker.channel, part, undefined, worker.maxMessageBytes);
     return true;
@@ -201,7 +216,9 @@ export class Delivery {
       return true;
     }
     if (task.bytes <= largest) return false;
-    task.bytes = exactTaskBytes(task.id, this.#host.id, task.handler, task.payload);
+    task.bytes =
+      exactTaskBytes(task.id, this.#host.id, task.handler, task.payload) +
+      traceBytes(this.#host.traces.of(task));
     if (task.bytes <= largest) return false;
     const error = tooLargeForWorkers(task.bytes, task.handler, largest);
     this.#host.settlement.fail(task, error.code, error.message, false);
@@ -253,6 +270,12 @@ export class Delivery {
   }
 }
 
-function encodeAttempt(task: Task): string {
-  return encodeCompactTask(task.id, task.attempt, task.handler, task.deadline, task.payload);
+/** The trace context `task`'s attempt carries to `worker`: none for a worker that could not read it. */
+function traceFor(
+  worker: WorkerState,
+  task: Task,
+  traces: Pick<TaskTraces, 'of'>,
+): TraceContext | undefined {
+  const trace = traces.of(task);
+  return trace !== undefined && worker.info.traceContext === true ? trace : undefined;
 }

@@ -43,6 +43,7 @@ import { Counters, type DispatcherStats } from './stats.js';
 import { createStrategy } from './strategies/factory.js';
 import type { Strategy } from './strategy.js';
 import { isDelayed } from './task.js';
+import { TaskTraces } from './task-traces.js';
 import { Timeouts } from './timeouts.js';
 import { TimerWheel } from './timer-wheel.js';
 import type { DispatcherTransport } from './transport.js';
@@ -164,6 +165,7 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
   readonly #counters = new Counters();
   readonly #log: DispatcherLog;
   readonly #ledger = new Ledger();
+  readonly #traces = new TaskTraces();
   readonly #strategy: Strategy<WorkerState>;
   readonly #wheel: TimerWheel<Task>;
   readonly #queue: LocalQueue;
@@ -192,6 +194,7 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
     const log = new DispatcherLog(options.logger, this.id, clock);
     this.#log = log;
     const ledger = this.#ledger;
+    const traces = this.#traces;
     this.#strategy = createStrategy<WorkerState>(options.strategy, {
       hashLoadEpsilon: options.hashLoadEpsilon,
     });
@@ -253,6 +256,7 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
       handlers: this.#handlers,
       observer: this.#metrics,
       log,
+      traces,
       cancelRemote: (worker, id, token) => this.#delivery.cancelRemote(worker, id, token),
     });
     const settlement = this.#settlement;
@@ -267,6 +271,7 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
       counters,
       log,
       settlement,
+      traces,
       workerOn: (channel) => membership.onChannel(channel),
       largestFrameFor: (handler) => membership.largestFrameFor(handler),
       workerCount: () => membership.size,
@@ -329,6 +334,7 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
       wheel,
       delivery: this.#delivery,
       settlement,
+      traces,
       transport,
       replayParked: (frames) => this.#recovery.replayParked(frames),
       newTaskId: tuning.taskId ?? (() => nanoid()),
@@ -346,6 +352,7 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
       wheel,
       delivery: this.#delivery,
       settlement,
+      traces,
       closedReason,
     });
   }

@@ -26,6 +26,7 @@ import type { Settlement } from './settlement.js';
 import type { Counters } from './stats.js';
 import { delay, newTask } from './task.js';
 import { exactTaskBytes, roughTaskBytes, tooLargeForWorkers } from './task-size.js';
+import type { TaskTraces } from './task-traces.js';
 import type { TimerWheel } from './timer-wheel.js';
 import type { Task } from './worker-state.js';
 
@@ -41,6 +42,7 @@ export interface IntakeHost {
   readonly wheel: Pick<TimerWheel<Task>, 'schedule'>;
   readonly delivery: Pick<Delivery, 'send'>;
   readonly settlement: Pick<Settlement, 'listen' | 'unlisten'>;
+  readonly traces: Pick<TaskTraces, 'start' | 'settled'>;
   /** Why no task is taken now (not started, closed), or undefined while running. */
   closedReason(): string | undefined;
 }
@@ -170,12 +172,15 @@ export class Intake {
         return;
       }
     }
+    // Its producer span, if tracing, before the first attempt that carries its context.
+    host.traces.start(task);
     const queue = host.queue;
     if (runAt > 0) {
       // Not due yet: it waits in memory too, so it counts against maxQueued.
       if (queue.size + counters.delayed >= maxQueued) {
         host.settlement.unlisten(task);
         const message = `the local queue and the delayed tasks hold ${maxQueued} tasks`;
+        host.traces.settled(task, ErrorCode.QUEUE_FULL, message);
         reject(counters.refuse(new DispatchError(ErrorCode.QUEUE_FULL, message)));
         return;
       }
@@ -187,6 +192,7 @@ export class Intake {
       if (queue.size + counters.delayed >= maxQueued) {
         host.settlement.unlisten(task);
         const message = `every worker is full, and the local queue (${queue.size}) and the delayed tasks (${counters.delayed}) hold maxQueued (${maxQueued})`;
+        host.traces.settled(task, ErrorCode.QUEUE_FULL, message);
         reject(counters.refuse(new DispatchError(ErrorCode.QUEUE_FULL, message)));
         return;
       }

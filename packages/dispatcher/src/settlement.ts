@@ -12,6 +12,7 @@ import type { LocalQueue } from './local-queue.js';
 import type { DispatcherLog } from './log.js';
 import type { Counters } from './stats.js';
 import { TaskState as State, settle } from './task.js';
+import type { TaskTraces } from './task-traces.js';
 import type { TimerWheel } from './timer-wheel.js';
 import { release, type Task, type WorkerState } from './worker-state.js';
 
@@ -27,6 +28,8 @@ export interface SettlementHost {
   /** The metrics' latency histogram, when metrics are on. */
   readonly observer: { observe(handler: string, seconds: number): void } | undefined;
   readonly log: Pick<DispatcherLog, 'warn'>;
+  /** Each traced task's producer span ends with its settlement. */
+  readonly traces: Pick<TaskTraces, 'settled'>;
   /** Tells the worker to stop the attempt `token` of task `id`. */
   cancelRemote(worker: WorkerState, id: string, token: string): void;
 }
@@ -50,6 +53,7 @@ export class Settlement {
     if (!this.#settle(task)) return;
     this.#host.counters.ok++;
     this.#record(task, undefined);
+    this.#host.traces.settled(task);
     task.resolve(value);
   }
 
@@ -67,6 +71,7 @@ export class Settlement {
       this.#host.cancelRemote(worker, task.id, `${task.id}.${attempt}`);
     }
     this.#record(task, code);
+    this.#host.traces.settled(task, code, message);
     task.reject(this.#host.counters.failure(code, message, remote));
   }
 

@@ -3,7 +3,7 @@
  * would drop it unread. Counted roughly (from UTF-16 lengths) on every
  * dispatch, and exactly only when the rough bound might not fit.
  */
-import { ErrorCode } from '@ringcast/protocol';
+import { ErrorCode, type TraceContext } from '@ringcast/protocol';
 import { DispatchError } from './errors.js';
 
 /**
@@ -48,6 +48,17 @@ export function exactTaskBytes(
     Buffer.byteLength(JSON.stringify(handler)) +
     (payloadJson === undefined ? 0 : Buffer.byteLength(payloadJson))
   );
+}
+
+/**
+ * Bytes a trace context adds to a task's compact message, at most: the
+ * traceparent (hex, never escaped) and the tracestate (printable ASCII, whose
+ * quotes and backslashes escape to two), each quoted, with their commas and brackets.
+ */
+export function traceBytes(trace: TraceContext | undefined): number {
+  if (trace === undefined) return 0;
+  const parent = trace.traceparent.length + 3;
+  return trace.tracestate === undefined ? parent : parent + 2 * trace.tracestate.length + 5;
 }
 
 export function tooLargeForWorkers(bytes: number, handler: string, largest: number): DispatchError {

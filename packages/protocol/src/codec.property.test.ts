@@ -130,6 +130,7 @@ const workerInfoArb: fc.Arbitrary<WorkerInfo> = fc.record(
     pid: fc.integer({ min: -1, max: 4_194_304 }),
     version: anyText.filter((s) => s.length <= 64),
     startedAt: finite,
+    traceContext: fc.constant(true as const),
   },
   {
     requiredKeys: [

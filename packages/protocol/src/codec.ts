@@ -10,6 +10,7 @@ import {
   parseCompact,
   parseMessage,
 } from './messages.js';
+import type { TraceContext } from './trace-context.js';
 
 /** Deepest nesting a payload may have when it has to be searched for forbidden keys. */
 const MAX_DEPTH = 256;
@@ -26,7 +27,16 @@ export interface RejectedMessage {
 }
 
 export type DecodeResult =
-  | { ok: true; messages: Message[]; rejected: RejectedMessage[] }
+  | {
+      ok: true;
+      messages: Message[];
+      rejected: RejectedMessage[];
+      /**
+       * Why fields were left out of messages that were kept: trace contexts that
+       * did not validate (their tasks run untraced). Absent when there were none.
+       */
+      dropped?: ProtocolError[];
+    }
   | { ok: false; error: ProtocolError };
 
 /**
@@ -110,7 +120,8 @@ export function quote(text: string): string {
 /**
  * Encodes one attempt of a task in compact form, for a frame whose sender has
  * `replyTo`; its token is `` `${id}.${attempt}` ``. `payloadJson` is the payload
- * already JSON-encoded, or undefined for none. `deadline` must be finite.
+ * already JSON-encoded, or undefined for none. `deadline` must be finite;
+ * `trace`, if any, must be valid (trace-context.ts).
  */
 export function encodeCompactTask(
   id: string,
@@ -118,8 +129,12 @@ export function encodeCompactTask(
   handler: string,
   deadline: number,
   payloadJson: string | undefined,
+  trace?: TraceContext,
 ): string {
-  const head = `[${CompactKind.TASK},${quote(id)},${attempt},${quote(handler)},${deadline}`;
+  const head =
+    trace === undefined
+      ? `[${CompactKind.TASK},${quote(id)},${attempt},${quote(handler)},${deadline}`
+      : `[${CompactKind.TRACED_TASK},${quote(id)},${attempt},${quote(handler)},${deadline},${compactTrace(trace)}`;
   return payloadJson === undefined ? `${head}]` : `${head},${payloadJson}]`;
 }
 
@@ -134,9 +149,19 @@ export function encodeCompactResend(
   deadline: number,
   incarnation: string,
   payloadJson: string | undefined,
+  trace?: TraceContext,
 ): string {
-  const head = `[${CompactKind.RESEND},${quote(id)},${attempt},${quote(handler)},${deadline},${quote(incarnation)}`;
+  const head =
+    trace === undefined
+      ? `[${CompactKind.RESEND},${quote(id)},${attempt},${quote(handler)},${deadline},${quote(incarnation)}`
+      : `[${CompactKind.TRACED_RESEND},${quote(id)},${attempt},${quote(handler)},${deadline},${quote(incarnation)},${compactTrace(trace)}`;
   return payloadJson === undefined ? `${head}]` : `${head},${payloadJson}]`;
+}
+
+/** A compact task's `trace` field: the traceparent alone, or with its tracestate. */
+function compactTrace(trace: TraceContext): string {
+  const parent = quote(trace.traceparent);
+  return trace.tracestate === undefined ? parent : `[${parent},${quote(trace.tracestate)}]`;
 }
 
 /** Encodes an ack in compact form, for a frame whose sender has `worker`. */
@@ -251,10 +276,15 @@ export function decode(data: string | Uint8Array, options: DecodeOptions = {}): 
 
   const messages: Message[] = [];
   const rejected: RejectedMessage[] = [];
+  droppedFields = undefined;
   for (const item of list) {
     try {
       if (suspicious) assertNoForbiddenKeys(item);
-      messages.push(Array.isArray(item) ? parseCompact(item, frame) : parseMessage(item));
+      messages.push(
+        Array.isArray(item)
+          ? parseCompact(item, frame, noteDropped)
+          : parseMessage(item, noteDropped),
+      );
     } catch (error) {
       const err =
         error instanceof ProtocolError
@@ -264,7 +294,22 @@ export function decode(data: string | Uint8Array, options: DecodeOptions = {}): 
       rejected.push(context ? { error: err, context } : { error: err });
     }
   }
-  return { ok: true, messages, rejected };
+  if (droppedFields === undefined) return { ok: true, messages, rejected };
+  const dropped = droppedFields;
+  droppedFields = undefined;
+  return { ok: true, messages, rejected, dropped };
+}
+
+/**
+ * What the frame being decoded had left out of its messages. Decoding is
+ * synchronous, so one module-level list serves every call, and a frame with
+ * nothing dropped (nearly all) allocates nothing for it.
+ */
+let droppedFields: ProtocolError[] | undefined;
+
+function noteDropped(error: ProtocolError): void {
+  droppedFields ??= [];
+  droppedFields.push(error);
 }
 
 /** Whether JSON text could spell a forbidden key, directly or through a `\u` escape. */

@@ -112,6 +112,7 @@ export {
   CompactKind,
   compactContext,
   type DrainMessage,
+  type DroppedField,
   type ErrorResultMessage,
   type HelloMessage,
   ID_PATTERN,
@@ -157,5 +158,13 @@ export { RateWindow, type Throughput } from './rate-window.js';
 export { describeRedis, errorMessage, redactText, redactUrl } from './redact.js';
 export { type RedisUrlOptions, redisUrlOptions } from './redis-url.js';
 export { TaskTable } from './task-table.js';
+export {
+  isValidTraceparent,
+  isValidTracestate,
+  MAX_TRACESTATE,
+  readTraceContext,
+  TRACEPARENT_LENGTH,
+  type TraceContext,
+} from './trace-context.js';
 export { VirtualClock } from './virtual-clock.js';
 export { parsePolicyWeight } from './weight-policy.js';

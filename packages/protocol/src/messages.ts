@@ -1,5 +1,6 @@
 import { ErrorCode, ProtocolError, type RemoteError } from './errors.js';
 import { DEFAULT_MAX_MESSAGE_BYTES, MAX_MESSAGE_BYTES, MIN_MESSAGE_BYTES } from './limits.js';
+import { readTraceContext, type TraceContext } from './trace-context.js';
 
 /** Bumped on any incompatible change to the wire format. Frames of another version are rejected. */
 export const PROTOCOL_VERSION = 2;
@@ -43,6 +44,14 @@ export interface TaskMessage {
    * WORKER_LOST, and the dispatcher counts the attempt as spent.
    */
   incarnation?: string;
+  /**
+   * The W3C trace context of the dispatcher's producer span, when it traces:
+   * the worker's consumer span continues that trace. Left out, and the task
+   * run untraced, when it does not validate (trace-context.ts).
+   */
+  traceparent?: string;
+  /** Vendor trace state that goes with {@link traceparent}. */
+  tracestate?: string;
 }
 
 /** Dispatcher → worker: stop the attempt `token` of task `id` (its signal aborts). */
@@ -120,6 +129,12 @@ export interface WorkerInfo {
   version: string;
   /** Epoch milliseconds. */
   startedAt: number;
+  /**
+   * Set by workers that read a task's trace context (the compact traced kinds):
+   * a dispatcher sends a traced task to any other worker without its trace,
+   * which that worker would refuse as an unknown kind.
+   */
+  traceContext?: true;
 }
 
 /** Worker → control channel: it joined (or re-registered after a reconnect). */
@@ -323,19 +338,30 @@ function workerInfo(value: unknown): WorkerInfo {
   if (o['heartbeatIntervalMs'] !== undefined) {
     info.heartbeatIntervalMs = int(o, 'heartbeatIntervalMs', 1, 86_400_000);
   }
+  if (o['traceContext'] === true) info.traceContext = true;
   return info;
 }
 
 /**
+ * Told of a field that parsing left out of a message it kept: a task's trace
+ * context that did not validate. The task runs, untraced.
+ */
+export type DroppedField = (error: ProtocolError) => void;
+
+/** The default for {@link DroppedField}: nobody counts them. */
+function ignoreDropped(): void {}
+
+/**
  * Validates one untrusted message object (already parsed, already checked for
- * forbidden keys) and returns a typed copy. Unknown extra fields are dropped.
+ * forbidden keys) and returns a typed copy. Unknown extra fields are dropped,
+ * and so is an invalid trace context (`dropped` hears of it).
  * Throws {@link ProtocolError} with code `INVALID_MESSAGE`.
  */
-export function parseMessage(value: unknown): Message {
-  return message(value);
+export function parseMessage(value: unknown, dropped: DroppedField = ignoreDropped): Message {
+  return message(value, dropped);
 }
 
-function message(value: unknown): Message {
+function message(value: unknown, dropped: DroppedField): Message {
   const o = record(value, 'a message');
   switch (o['kind']) {
     case 'task': {
@@ -352,6 +378,9 @@ function message(value: unknown): Message {
         task.replyMaxBytes = maxBytes(o['replyMaxBytes'], 'replyMaxBytes');
       if (o['payload'] !== undefined) task.payload = o['payload'];
       if (o['incarnation'] !== undefined) task.incarnation = text(o, 'incarnation', MAX_TOKEN);
+      if (o['traceparent'] !== undefined || o['tracestate'] !== undefined) {
+        addTrace(task, readTraceContext(o['traceparent'], o['tracestate'], dropped));
+      }
       return task;
     }
     case 'cancel':
@@ -457,25 +486,47 @@ export function messageContext(value: unknown): MessageContext | undefined {
  * - re-sent task `[2, id, attempt, handler, deadline, incarnation, payload?]`:
  *   a task naming the incarnation that may have run it (see {@link TaskMessage});
  * - ack `[3, id, token]`, ok result `[4, id, token, value?]`, error result
- *   `[5, id, token, error]`: worker and incarnation are the frame's `w` and `i`.
+ *   `[5, id, token, error]`: worker and incarnation are the frame's `w` and `i`;
+ * - traced task `[6, id, attempt, handler, deadline, trace, payload?]` and traced
+ *   re-send `[7, id, attempt, handler, deadline, incarnation, trace, payload?]`:
+ *   the same with a trace context, `trace` being the `traceparent` or
+ *   `[traceparent, tracestate]`. Separate kinds, so that an untraced task pays
+ *   not a byte for tracing.
  */
-export const CompactKind = { TASK: 1, RESEND: 2, ACK: 3, OK: 4, ERROR: 5 } as const;
+export const CompactKind = {
+  TASK: 1,
+  RESEND: 2,
+  ACK: 3,
+  OK: 4,
+  ERROR: 5,
+  TRACED_TASK: 6,
+  TRACED_RESEND: 7,
+} as const;
 
 /**
  * Validates one untrusted compact message (already parsed, already checked for
  * forbidden keys) against the frame it came in, and returns the same typed
- * {@link Message} its object form would give. Throws {@link ProtocolError}.
+ * {@link Message} its object form would give; an invalid trace context is left
+ * out (`dropped` hears of it). Throws {@link ProtocolError}.
  */
-export function parseCompact(item: readonly unknown[], frame: Record<string, unknown>): Message {
+export function parseCompact(
+  item: readonly unknown[],
+  frame: Record<string, unknown>,
+  dropped: DroppedField = ignoreDropped,
+): Message {
   switch (item[0]) {
     case CompactKind.TASK:
-    case CompactKind.RESEND: {
-      // A re-send carries one more field, the incarnation, before the payload.
-      const fields = item[0] === CompactKind.RESEND ? 6 : 5;
+    case CompactKind.RESEND:
+    case CompactKind.TRACED_TASK:
+    case CompactKind.TRACED_RESEND: {
+      const kind = item[0];
+      // A re-send carries the incarnation, a traced task its trace, before the payload.
+      const resent = kind === CompactKind.RESEND || kind === CompactKind.TRACED_RESEND;
+      const traced = kind === CompactKind.TRACED_TASK || kind === CompactKind.TRACED_RESEND;
+      const fields = 5 + (resent ? 1 : 0) + (traced ? 1 : 0);
       if (item.length !== fields && item.length !== fields + 1) {
-        fail(
-          `a compact ${fields === 6 ? 're-sent ' : ''}task has ${fields} or ${fields + 1} fields`,
-        );
+        const name = `${traced ? 'traced ' : ''}${resent ? 're-sent ' : ''}task`;
+        fail(`a compact ${name} has ${fields} or ${fields + 1} fields`);
       }
       const id = asText(item[1], 'id');
       const attempt = asInt(item[2], 'attempt', 1, 1_000_000);
@@ -489,7 +540,8 @@ export function parseCompact(item: readonly unknown[], frame: Record<string, unk
         replyTo: asSafeId(frame['r'], 'r'),
       };
       if (frame['b'] !== undefined) task.replyMaxBytes = maxBytes(frame['b'], 'b');
-      if (fields === 6) task.incarnation = asText(item[5], 'incarnation', MAX_TOKEN);
+      if (resent) task.incarnation = asText(item[5], 'incarnation', MAX_TOKEN);
+      if (traced) addTrace(task, compactTrace(item[fields - 1], dropped));
       if (item.length === fields + 1) task.payload = item[fields];
       return task;
     }
@@ -534,7 +586,7 @@ export function compactContext(
   const ctx: MessageContext = {};
   const id = item[1];
   if (typeof id === 'string' && id.length > 0 && id.length <= MAX_TEXT) ctx.id = id;
-  if (item[0] === CompactKind.TASK || item[0] === CompactKind.RESEND) {
+  if (isCompactTask(item[0])) {
     ctx.kind = 'task';
     const attempt = item[2];
     if (ctx.id !== undefined && typeof attempt === 'number' && Number.isInteger(attempt)) {
@@ -552,4 +604,34 @@ export function compactContext(
     if (token.length <= MAX_TOKEN) ctx.token = token;
   }
   return ctx;
+}
+
+function isCompactTask(kind: unknown): boolean {
+  return (
+    kind === CompactKind.TASK ||
+    kind === CompactKind.RESEND ||
+    kind === CompactKind.TRACED_TASK ||
+    kind === CompactKind.TRACED_RESEND
+  );
+}
+
+/** A compact task's `trace` field: the `traceparent`, or `[traceparent, tracestate]`. */
+function compactTrace(value: unknown, dropped: DroppedField): TraceContext | undefined {
+  if (typeof value === 'string') return readTraceContext(value, undefined, dropped);
+  if (Array.isArray(value) && value.length === 2) {
+    return readTraceContext(value[0], value[1], dropped);
+  }
+  dropped(
+    new ProtocolError(
+      ErrorCode.INVALID_MESSAGE,
+      'invalid trace context: "trace" must be a traceparent or [traceparent, tracestate]',
+    ),
+  );
+  return undefined;
+}
+
+function addTrace(task: TaskMessage, trace: TraceContext | undefined): void {
+  if (trace === undefined) return;
+  task.traceparent = trace.traceparent;
+  if (trace.tracestate !== undefined) task.tracestate = trace.tracestate;
 }

@@ -3,12 +3,12 @@
 // Its copy must not stop the adopter's run, nor take its answers: real cores, one
 // worker, virtual time. (Found by review; before the fix the task ended TIMEOUT.)
 import { createDispatcherCore, MemoryTransport } from '@ringcast/dispatcher/internal';
-import { MemoryRedis, names, ProcessClock, VirtualClock } from '@ringcast/protocol';
-import { createWorkerCore, MemoryWorkerTransport } from '@ringcast/worker/internal';
+import { MemoryRedis, ProcessClock, VirtualClock } from '@ringcast/protocol';
 import { expect, it } from 'vitest';
+import { untilSettled } from './testing/until-settled.js';
+import { fastWorkerCore } from './testing/worker-core.js';
 
 const NS = 'p';
-const n = names(NS);
 
 it('a stale owner retrying with the adopter’s attempt number neither aborts nor steals the adopter’s run', async () => {
   const clock = new VirtualClock();
@@ -20,32 +20,21 @@ it('a stale owner retrying with the adopter’s attempt number neither aborts no
     reject: (e: unknown) => void;
     aborted: boolean;
   }> = [];
-  const worker = createWorkerCore(
-    {
-      id: 'w1',
-      namespace: NS,
-      logger: false,
-      concurrency: 4,
-      heartbeatIntervalMs: 100,
-      heartbeatTtlMs: 400,
-      handlers: {
-        job: (_payload, ctx) =>
-          new Promise((resolve, reject) => {
-            const run = { attempt: ctx.attempt, resolve, reject, aborted: false };
-            runs.push(run);
-            log.push(`${clock.now()} run attempt ${ctx.attempt}`);
-            ctx.signal.addEventListener('abort', () => {
-              run.aborted = true;
-              log.push(
-                `${clock.now()} attempt ${ctx.attempt} ABORTED: ${String((ctx.signal.reason as Error)?.message)}`,
-              );
-              reject(ctx.signal.reason);
-            });
-          }),
-      },
-    },
-    new MemoryWorkerTransport(redis, n, 'w1'),
-  );
+  const worker = fastWorkerCore(redis, NS, {
+    job: (_payload, ctx) =>
+      new Promise((resolve, reject) => {
+        const run = { attempt: ctx.attempt, resolve, reject, aborted: false };
+        runs.push(run);
+        log.push(`${clock.now()} run attempt ${ctx.attempt}`);
+        ctx.signal.addEventListener('abort', () => {
+          run.aborted = true;
+          log.push(
+            `${clock.now()} attempt ${ctx.attempt} ABORTED: ${String((ctx.signal.reason as Error)?.message)}`,
+          );
+          reject(ctx.signal.reason);
+        });
+      }),
+  });
   const opts = (id: string) => ({
     namespace: NS,
     id,
@@ -61,15 +50,7 @@ it('a stale owner retrying with the adopter’s attempt number neither aborts no
   const d1 = createDispatcherCore(new MemoryTransport(redis, { clock: p1, gate: p1 }), opts('d1'));
   const p2 = new ProcessClock(clock);
   const d2 = createDispatcherCore(new MemoryTransport(redis, { clock: p2, gate: p2 }), opts('d2'));
-  const until = async <T>(p: Promise<T>) => {
-    let done = false;
-    const w = p.finally(() => {
-      done = true;
-    });
-    w.catch(() => undefined);
-    await clock.runUntil(clock.now() + 20_000, () => done);
-    return w;
-  };
+  const until = untilSettled(clock, 20_000);
   await until(worker.start());
   await until(d1.start());
   await until(d2.start());

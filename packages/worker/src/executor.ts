@@ -27,6 +27,7 @@ import {
   isAborted,
   isThenable,
 } from './attempt.js';
+import type { AttemptSpans } from './attempt-spans.js';
 import { WorkerError } from './errors.js';
 import { type ExecutionStats, failureCode } from './execution-stats.js';
 import { OVERDUE_AFTER_MS } from './overdue.js';
@@ -50,6 +51,7 @@ export class Executor {
   readonly #replies: Pick<Replies, 'encoder' | 'final'>;
   readonly #overdue: OverdueReport;
   readonly #execution: ExecutionStats;
+  readonly #spans: AttemptSpans;
   readonly #limit: LimitFunction;
   #sweep: Timer | undefined;
   #idleWaiters: Array<() => void> = [];
@@ -65,6 +67,7 @@ export class Executor {
     replies: Pick<Replies, 'encoder' | 'final'>,
     overdue: OverdueReport,
     execution: ExecutionStats,
+    spans: AttemptSpans,
   ) {
     this.#workerId = workerId;
     this.#concurrency = concurrency;
@@ -74,6 +77,7 @@ export class Executor {
     this.#replies = replies;
     this.#overdue = overdue;
     this.#execution = execution;
+    this.#spans = spans;
     this.#limit = pLimit(concurrency);
     this.#now = clock.now();
   }
@@ -175,7 +179,7 @@ export class Executor {
     this.#execution.started(attempt);
     let value: unknown;
     try {
-      value = attempt.handler(task.payload, new AttemptContext(attempt, this.#workerId));
+      value = this.#spans.run(attempt, new AttemptContext(attempt, this.#workerId));
     } catch (error) {
       this.#failed(attempt, error);
       return undefined;
@@ -199,7 +203,15 @@ export class Executor {
     const result = this.#replies.encoder.ok(task.id, task.token, value, task.replyMaxBytes);
     if (result.ok) this.#stats.succeeded++;
     else this.#stats.failed++;
-    this.#execution.ended(attempt, result.ok ? undefined : ErrorCode.HANDLER_ERROR);
+    const code = result.ok ? undefined : ErrorCode.HANDLER_ERROR;
+    this.#execution.ended(attempt, code);
+    this.#spans.ended(
+      attempt,
+      code,
+      result.ok
+        ? undefined
+        : 'the handler result could not be sent (not JSON-serialisable, or too large)',
+    );
     this.#ended(attempt, result.encoded);
   }
 
@@ -210,10 +222,13 @@ export class Executor {
     const cause = abortedBy(attempt) ?? error;
     const { task } = attempt;
     this.#stats.failed++;
-    this.#execution.ended(attempt, failureCode(cause));
+    const code = failureCode(cause);
+    const remote = serializeError(cause);
+    this.#execution.ended(attempt, code);
+    this.#spans.ended(attempt, code, remote.message);
     this.#ended(
       attempt,
-      this.#replies.encoder.error(task.id, task.token, serializeError(cause), task.replyMaxBytes),
+      this.#replies.encoder.error(task.id, task.token, remote, task.replyMaxBytes),
     );
   }
 

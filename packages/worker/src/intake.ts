@@ -15,6 +15,7 @@ import {
   type FieldLogger,
   type Message,
   NackReason,
+  type ProtocolError,
   type RateLimitedLog,
   type ReweightMessage,
   type TaskMessage,
@@ -122,6 +123,7 @@ export class Intake {
         this.#invalid(decoded.error.message);
         return;
       }
+      if (decoded.dropped !== undefined) this.#invalidTraces(decoded.dropped);
       for (const message of decoded.messages) this.#message(message);
       for (const { error, context } of decoded.rejected) {
         this.#invalid(error.message);
@@ -152,6 +154,15 @@ export class Intake {
     this.#warnings.log('invalid', `worker ${this.#id} dropped an invalid message: ${why}`, {
       code: 'INVALID_MESSAGE',
     });
+  }
+
+  #invalidTraces(dropped: readonly ProtocolError[]): void {
+    this.#stats.invalidTraceContexts += dropped.length;
+    this.#warnings.log(
+      'trace-context',
+      `worker ${this.#id} ran a task untraced: ${dropped[0]!.message}`,
+      { code: 'INVALID_MESSAGE' },
+    );
   }
 
   #operator(message: ReweightMessage | DrainMessage): void {

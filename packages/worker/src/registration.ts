@@ -49,6 +49,8 @@ export class Registration {
       pid: process.pid,
       version: VERSION,
       startedAt: 0,
+      // It reads traced tasks (attempt-spans.ts), traced itself or not.
+      traceContext: true,
     };
     this.#ttlMs = options.heartbeatTtlMs;
     this.#controlChannel = names.controlChannel;

@@ -14,6 +14,11 @@ export interface WorkerCounters {
   nacked: Record<NackReason, number>;
   /** Frames and messages dropped as invalid. */
   invalid: number;
+  /**
+   * Trace contexts (`traceparent`, `tracestate`) left out of tasks because they
+   * did not validate: those tasks ran, untraced.
+   */
+  invalidTraceContexts: number;
   /** Re-sent attempts answered from the worker's record instead of running again. */
   duplicates: number;
   /** Attempts cancelled by their dispatcher (queued ones never run). */
@@ -54,6 +59,7 @@ export function zeroStats(): WorkerCounters {
       WORKER_LOST: 0,
     },
     invalid: 0,
+    invalidTraceContexts: 0,
     duplicates: 0,
     cancelled: 0,
     parked: 0,

@@ -19,6 +19,7 @@ import {
 } from '@ringcast/protocol';
 import { Admission } from './admission.js';
 import type { Attempt } from './attempt.js';
+import { AttemptSpans } from './attempt-spans.js';
 import { drain } from './drain.js';
 import { WorkerError } from './errors.js';
 import { ExecutionStats } from './execution-stats.js';
@@ -163,6 +164,7 @@ class RingcastWorker implements Worker {
       this.#replies,
       overdue,
       this.#execution,
+      new AttemptSpans(options.id),
     );
     this.#admission = new Admission(options, this.#stats, live, this.#executor, this.#replies, {
       accepting: () => this.#state === 'running' || this.#state === 'starting',

@@ -11,7 +11,7 @@
  */
 import { ErrorCode, errorMessage } from '@ringcast/protocol';
 import { newTask } from '../task.js';
-import { exactTaskBytes } from '../task-size.js';
+import { exactTaskBytes, traceBytes } from '../task-size.js';
 import type { Task } from '../worker-state.js';
 import type { DurableContext } from './durable-context.js';
 import { CANCELLED_BY_REQUEST, cancelledOutcome, type OutcomeWriter } from './outcome-writer.js';
@@ -141,7 +141,7 @@ export class ClaimLoop {
       durable: true,
       handler: record.handler,
       payload,
-      bytes: exactTaskBytes(id, host.id, record.handler, payload),
+      bytes: exactTaskBytes(id, host.id, record.handler, payload) + traceBytes(record.trace),
       deadline,
       key: record.key,
       priority: record.priority,
@@ -151,6 +151,8 @@ export class ClaimLoop {
       signal: undefined,
       attempt: record.attempts,
     });
+    // Its attempts continue the trace of whoever submitted it, here or elsewhere.
+    if (record.trace !== undefined) host.traces.carry(task, record.trace);
     host.ledger.add(task);
     host.counters.dispatched++;
     if (!(host.queue.size === 0 && host.delivery.send(task, now))) {

@@ -13,6 +13,7 @@ import type { Membership } from '../membership.js';
 import type { ResolvedOptions } from '../options.js';
 import type { Settlement } from '../settlement.js';
 import type { Counters } from '../stats.js';
+import type { TaskTraces } from '../task-traces.js';
 import type { TimerWheel } from '../timer-wheel.js';
 import type { DispatcherTransport } from '../transport.js';
 import type { Task } from '../worker-state.js';
@@ -37,6 +38,8 @@ export interface DurableHost {
   readonly wheel: Pick<TimerWheel<Task>, 'schedule'>;
   readonly delivery: Pick<Delivery, 'send'>;
   readonly settlement: Pick<Settlement, 'fail'>;
+  /** Producer spans of submits, and the stored traces of the tasks this dispatcher runs. */
+  readonly traces: Pick<TaskTraces, 'startProducer' | 'endProducer' | 'carry'>;
   readonly transport: Pick<DispatcherTransport, 'publish' | 'durableStore' | 'takeParked'>;
   /** A new durable task's id. */
   newTaskId(): string;

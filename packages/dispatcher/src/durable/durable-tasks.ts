@@ -11,6 +11,7 @@ import { ErrorCode, errorMessage, isValidId, type Timer } from '@ringcast/protoc
 import { encodePayload } from '../admission.js';
 import { DispatchError } from '../errors.js';
 import { exactTaskBytes, tooLargeForWorkers } from '../task-size.js';
+import type { Producer } from '../task-traces.js';
 import type { Task, WorkerState } from '../worker-state.js';
 import { Adoption } from './adoption.js';
 import { CLAIM_INTERVAL_MS, ClaimLoop } from './claim-loop.js';
@@ -118,12 +119,17 @@ export class DurableTasks {
     return this.#submit(handler, payload, options, undefined);
   }
 
-  /** Submits, then waits for the outcome: a durable `dispatch()`. */
+  /**
+   * Submits, then waits for the outcome: a durable `dispatch()`. Its producer
+   * span, if tracing, lasts until the outcome, as a non-durable dispatch's does.
+   */
   async dispatch(handler: unknown, payload: unknown, options: unknown): Promise<unknown> {
     let waiter: Registration | undefined;
+    let producer: Producer | undefined;
     try {
-      await this.#submit(handler, payload, options, (id) => {
+      await this.#submit(handler, payload, options, (id, started) => {
         waiter = this.#waiters.register(id, undefined);
+        producer = started;
         // close() may fail it while the write is in flight, before it is returned: not unheard.
         waiter.outcome.catch(() => {});
       });
@@ -131,19 +137,31 @@ export class DurableTasks {
       waiter?.withdraw();
       throw error;
     }
-    return waiter!.outcome;
+    if (producer === undefined) return waiter!.outcome;
+    const traces = this.#host.traces;
+    try {
+      const value = await waiter!.outcome;
+      traces.endProducer(producer);
+      return value;
+    } catch (error) {
+      traces.endProducer(producer, error);
+      throw error;
+    }
   }
 
   /**
    * `beforeStore` gets the new task's id before its record is sent: a waiter
    * registered then hears every outcome (this dispatcher's own write, the
-   * settled channel), so none needs reading back.
+   * settled channel), so none needs reading back. The task's producer span, if
+   * tracing, goes into its record, for whichever dispatcher runs it; it ends
+   * once the task is stored, unless `beforeStore` takes it (a durable
+   * `dispatch()`, whose span ends with the outcome). A failed store ends it.
    */
   async #submit(
     handler: unknown,
     payload: unknown,
     options: unknown,
-    beforeStore: ((id: string) => void) | undefined,
+    beforeStore: ((id: string, producer: Producer | undefined) => void) | undefined,
   ): Promise<string> {
     const host = this.#host;
     const counters = host.counters;
@@ -159,52 +177,60 @@ export class DurableTasks {
     } catch (error) {
       throw error instanceof DispatchError ? counters.refuse(error) : error;
     }
-    const claim = record.runAt === undefined && claims.hasRoomFor(record.handler, now);
-    // Counted until the task runs: concurrent submits must not claim more than the room there is.
-    if (claim) claims.reserve();
-    let added: AddResult;
+    const producer = host.traces.startProducer(record.handler, record.id);
+    if (producer?.context !== undefined) record.trace = producer.context;
     try {
-      const opts: AddOptions = { now };
-      if (claim) opts.claimBy = host.id;
-      if (host.options.maxBacklog !== undefined) opts.maxBacklog = host.options.maxBacklog;
-      beforeStore?.(record.id);
-      // Tracked: close() must not leave before a claim it made here is run or given back.
-      added = await this.#writes.track(context.store.add(record, opts));
+      const claim = record.runAt === undefined && claims.hasRoomFor(record.handler, now);
+      // Counted until the task runs: concurrent submits must not claim more than the room there is.
+      if (claim) claims.reserve();
+      let added: AddResult;
+      try {
+        const opts: AddOptions = { now };
+        if (claim) opts.claimBy = host.id;
+        if (host.options.maxBacklog !== undefined) opts.maxBacklog = host.options.maxBacklog;
+        beforeStore?.(record.id, producer);
+        // Tracked: close() must not leave before a claim it made here is run or given back.
+        added = await this.#writes.track(context.store.add(record, opts));
+      } catch (error) {
+        if (error instanceof DispatchError) throw counters.refuse(error);
+        const message = `the task could not be stored: ${errorMessage(error)}`;
+        throw counters.refuse(new DispatchError(ErrorCode.REDIS_ERROR, message, { cause: error }));
+      } finally {
+        if (claim) claims.unreserve();
+      }
+      switch (added) {
+        case 'full': {
+          const message = `the durable backlog holds maxBacklog (${host.options.maxBacklog}) tasks`;
+          throw counters.refuse(new DispatchError(ErrorCode.QUEUE_FULL, message));
+        }
+        case 'exists':
+          // A fresh 21-character random id is not taken by chance: this is our own write,
+          // applied twice (the client re-sent it after a reconnect). What the first did
+          // is in the record: it goes on from there.
+          await this.#resumeStored(record.id);
+          break;
+        case 'claimed': {
+          this.stats.claimed++;
+          const claimed: DurableRecord = {
+            ...record,
+            state: 'active',
+            owner: host.id,
+            attempts: 0,
+            createdAt: now,
+            cancelRequested: false,
+          };
+          claims.run(claimed, host.clock.now());
+          break;
+        }
+        case 'added':
+          claims.claimSoon();
+          break;
+      }
     } catch (error) {
-      if (error instanceof DispatchError) throw counters.refuse(error);
-      const message = `the task could not be stored: ${errorMessage(error)}`;
-      throw counters.refuse(new DispatchError(ErrorCode.REDIS_ERROR, message, { cause: error }));
-    } finally {
-      if (claim) claims.unreserve();
+      if (producer !== undefined) host.traces.endProducer(producer, error);
+      throw error;
     }
-    switch (added) {
-      case 'full': {
-        const message = `the durable backlog holds maxBacklog (${host.options.maxBacklog}) tasks`;
-        throw counters.refuse(new DispatchError(ErrorCode.QUEUE_FULL, message));
-      }
-      case 'exists':
-        // A fresh 21-character random id is not taken by chance: this is our own write,
-        // applied twice (the client re-sent it after a reconnect). What the first did
-        // is in the record: it goes on from there.
-        await this.#resumeStored(record.id);
-        break;
-      case 'claimed': {
-        this.stats.claimed++;
-        const claimed: DurableRecord = {
-          ...record,
-          state: 'active',
-          owner: host.id,
-          attempts: 0,
-          createdAt: now,
-          cancelRequested: false,
-        };
-        claims.run(claimed, host.clock.now());
-        break;
-      }
-      case 'added':
-        claims.claimSoon();
-        break;
-    }
+    if (producer !== undefined && beforeStore === undefined) host.traces.endProducer(producer);
     return record.id;
   }
 

@@ -52,6 +52,16 @@ const recordArb: fc.Arbitrary<DurableRecord> = fc
         { requiredKeys: ['code', 'message'] },
       ),
       cancelRequested: fc.boolean(),
+      trace: fc.record(
+        {
+          traceparent: fc.constantFrom(
+            '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01',
+            '00-0000000000000000000000000000000a-000000000000000b-00',
+          ),
+          tracestate: fc.constantFrom('rojo=00f067aa0ba902b7', 'a=1,b@c="x\\y"'),
+        },
+        { requiredKeys: ['traceparent'] },
+      ),
     },
     {
       requiredKeys: [
@@ -70,6 +80,22 @@ const recordArb: fc.Arbitrary<DurableRecord> = fc
   )
   // An active task always has its owner.
   .filter((record) => record.state !== 'active' || record.owner !== undefined);
+
+/** The hash fields of a waiting task with nothing optional set. */
+function minimalFields(): Record<string, string> {
+  return encodeRecord({
+    id: 't',
+    handler: 'h',
+    state: 'waiting',
+    priority: 0,
+    attempts: 0,
+    createdAt: 1,
+    timeoutMs: 1,
+    retries: 0,
+    resultTtlMs: 1,
+    cancelRequested: false,
+  });
+}
 
 describe('durable record', () => {
   it('reads back exactly what it wrote, over random records', () => {
@@ -121,6 +147,32 @@ describe('durable record', () => {
     );
   });
 
+  describe('trace context', () => {
+    const TRACEPARENT = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+
+    it('is absent from a record stored without one, as from records older than tracing', () => {
+      const fields = minimalFields();
+      expect(Object.keys(fields)).not.toContain('traceparent');
+      expect(decodeRecord(fields, new MalformedRecords())).not.toHaveProperty('trace');
+    });
+
+    it.each([
+      ['an invalid traceparent', { traceparent: 'junk', tracestate: 'a=1' }, undefined],
+      ['a tracestate alone', { tracestate: 'a=1' }, undefined],
+      [
+        'an invalid tracestate',
+        { traceparent: TRACEPARENT, tracestate: 'A=1' },
+        { traceparent: TRACEPARENT },
+      ],
+    ])('reads %s as what validates of it, and the task still reads', (_, change, trace) => {
+      const malformed = new MalformedRecords();
+      const record = decodeRecord({ ...minimalFields(), ...change }, malformed);
+      expect(record?.id).toBe('t');
+      expect(record?.trace).toEqual(trace);
+      expect(malformed.total).toBe(0);
+    });
+  });
+
   it('reads no hash as no record, without counting it', () => {
     const malformed = new MalformedRecords();
     expect(decodeRecord({}, malformed)).toBeUndefined();
@@ -141,18 +193,7 @@ describe('durable record', () => {
       'error',
     ],
   ])('refuses %s, naming the field', (_what, change, field) => {
-    const fields: Record<string, string> = encodeRecord({
-      id: 't',
-      handler: 'h',
-      state: 'waiting',
-      priority: 0,
-      attempts: 0,
-      createdAt: 1,
-      timeoutMs: 1,
-      retries: 0,
-      resultTtlMs: 1,
-      cancelRequested: false,
-    });
+    const fields = minimalFields();
     for (const [name, value] of Object.entries(change)) {
       if (value === undefined) delete fields[name];
       else fields[name] = value;

@@ -21,6 +21,10 @@
  * | `result` | JSON text of a success's value; absent for undefined |
  * | `error` | JSON text of `{ code, message, remote? }` |
  * | `cancel` | `"1"` once a cancel was requested while it was active |
+ * | `traceparent`, `tracestate` | the W3C trace context its attempts carry, if its submitter traced |
+ *
+ * A trace context that does not validate is read as none: the task runs
+ * untraced rather than not at all. Records from before tracing have none.
  */
 import {
   BACKLOG_PRIORITY_STEP,
@@ -30,6 +34,8 @@ import {
   PRIORITY_MAX,
   PRIORITY_MIN,
   type RemoteError,
+  readTraceContext,
+  type TraceContext,
 } from '@ringcast/protocol';
 import { MAX_KEY_LENGTH } from '../admission.js';
 
@@ -93,6 +99,8 @@ export interface DurableRecord {
   error?: StoredError;
   /** A cancel was requested while the task was active (the `cancel` field). */
   cancelRequested: boolean;
+  /** The trace its attempts continue: the submitter's producer span. */
+  trace?: TraceContext;
 }
 
 /** What a submitter decides about a new task; the store sets the rest. */
@@ -108,6 +116,7 @@ export type NewRecord = Pick<
   | 'retries'
   | 'resultTtlMs'
   | 'key'
+  | 'trace'
 >;
 
 export function isTerminal(state: TaskState): state is TerminalState {
@@ -143,6 +152,8 @@ export function encodeRecord(record: DurableRecord): Record<string, string> {
     ['result', json(record.result)],
     ['error', json(record.error)],
     ['cancel', record.cancelRequested ? '1' : undefined],
+    ['traceparent', record.trace?.traceparent],
+    ['tracestate', record.trace?.tracestate],
   ];
   for (const [field, value] of optional) if (value !== undefined) fields[field] = value;
   return fields;
@@ -237,10 +248,17 @@ function readRecord(hash: Hash, expectedId?: string): DurableRecord {
   if (field(hash, 'key') !== undefined) record.key = text(hash, 'key', MAX_KEY_LENGTH);
   if (field(hash, 'result') !== undefined) record.result = jsonField(hash, 'result');
   if (field(hash, 'error') !== undefined) record.error = storedError(jsonField(hash, 'error'));
+  const traceparent = field(hash, 'traceparent');
+  if (traceparent !== undefined) {
+    const trace = readTraceContext(traceparent, field(hash, 'tracestate'), ignoreInvalid);
+    if (trace !== undefined) record.trace = trace;
+  }
   // Only the owner's writes are fenced by it: an active task without one could never finish.
   if (record.state === 'active' && record.owner === undefined) throw new BadField('owner');
   return record;
 }
+
+function ignoreInvalid(): void {}
 
 function field(hash: Hash, name: string): string | undefined {
   return Object.hasOwn(hash, name) ? hash[name] : undefined;

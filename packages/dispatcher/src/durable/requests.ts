@@ -150,6 +150,7 @@ export function addRequest(names: Names, task: NewRecord, options: AddOptions): 
   if (task.runAt !== undefined) record.runAt = task.runAt;
   if (task.expiresAt !== undefined) record.expiresAt = task.expiresAt;
   if (task.key !== undefined) record.key = task.key;
+  if (task.trace !== undefined) record.trace = task.trace;
   const fields = encodeRecord(record);
   checkReadable(fields, record);
   const payload = encodePayload(task.payload);
