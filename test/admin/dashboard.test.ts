@@ -44,7 +44,10 @@ describe.skipIf(!redisAvailability.available)('ringcast dashboard', () => {
 
     const snapshot = await eventually(async () => {
       const s = await dashboard.snapshot();
-      return s.totals.succeeded === 40 && s.totals.failed === 2 && s.durable.inUse && s;
+      const latency = s.handlers.find((h) => h.name === 'echo')?.latency.count;
+      return (
+        s.totals.succeeded === 40 && s.totals.failed === 2 && s.durable.inUse && latency === 40 && s
+      );
     });
     expect(snapshot).toMatchObject({
       namespace,
@@ -65,12 +68,25 @@ describe.skipIf(!redisAvailability.available)('ringcast dashboard', () => {
     expect(wb.heartbeat.ageMs).toBeGreaterThanOrEqual(0);
     expect(wb.execution.handlers.map((h) => h.name)).toContain('echo');
     const echo = snapshot.handlers.find((h) => h.name === 'echo');
-    expect(echo).toMatchObject({ succeeded: 40, workers: 2, execution: { count: 40 } });
+    expect(echo).toMatchObject({
+      succeeded: 40,
+      workers: 2,
+      execution: { count: 40 },
+      dispatchers: 1,
+      latency: { count: 40 },
+    });
+    // End to end takes the execution and the round trips through Redis around it.
+    expect(echo!.latency.maxMs).toBeGreaterThan(0);
+    expect(echo!.latency.p50Ms).toBeGreaterThanOrEqual(echo!.execution.p50Ms);
+    expect(snapshot.handlers.find((h) => h.name === 'fail')?.latency.count).toBe(2);
 
-    // The history: one sample a second, with the load in it.
+    // The history: one sample a second, with the load in it. Latency per second is the
+    // difference of a dispatcher's two reports: the dashboard has read one, so more calls show.
+    await Promise.all(Array.from({ length: 20 }, (_, i) => d.dispatch('echo', { i })));
     const history = await eventually(async () => {
       const h = await dashboard.json<DashboardHistory>('/api/history');
-      return h.samples.some((s) => (s.tasksPerSecond ?? 0) > 0) && h;
+      const latency = h.samples.some((s) => s.latencyP50Ms !== null && s.latencyP99Ms !== null);
+      return latency && h.samples.some((s) => (s.tasksPerSecond ?? 0) > 0) && h;
     });
     expect(history).toMatchObject({ intervalMs: 1_000, spanMs: 900_000 });
     const ats = history.samples.map((s) => s.at);
@@ -90,12 +106,13 @@ describe.skipIf(!redisAvailability.available)('ringcast dashboard', () => {
       events.close();
     }
 
+    await eventually(async () => (await dashboard.snapshot()).totals.succeeded === 60);
     const metrics = await (await fetch(new URL('/metrics', dashboard.url))).text();
     for (const line of [
       'ringcast_dashboard_redis_up 1',
       'ringcast_fleet_workers{state="live"} 2',
       'ringcast_fleet_worker_weight{worker="w-b"} 3',
-      'ringcast_fleet_handler_tasks{handler="echo",outcome="ok"} 40',
+      'ringcast_fleet_handler_tasks{handler="echo",outcome="ok"} 60',
       'ringcast_fleet_handler_tasks{handler="fail",outcome="HANDLER_ERROR"} 2',
       'ringcast_fleet_durable_tasks{state="delayed"} 1',
     ]) {

@@ -26,7 +26,17 @@ const snapshot = dashboardSnapshot({
 const history: DashboardHistory = {
   intervalMs: 1_000,
   spanMs: 900_000,
-  samples: [{ at: 1, tasksPerSecond: 5, errorsPerSecond: 0, executionP50Ms: 1, executionP99Ms: 2 }],
+  samples: [
+    {
+      at: 1,
+      tasksPerSecond: 5,
+      errorsPerSecond: 0,
+      executionP50Ms: 1,
+      executionP99Ms: 2,
+      latencyP50Ms: 3,
+      latencyP99Ms: 4,
+    },
+  ],
 };
 
 describe('createDashboardServer', () => {
