@@ -5,6 +5,7 @@
  * nothing else) and never shows the Redis password; a Redis outage and the
  * recovery; how it stops and how it fails to start.
  */
+import { request as httpRequest } from 'node:http';
 import { createServer, type Server } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { DashboardHistory, DashboardSnapshot } from '@ringcast/admin';
@@ -181,6 +182,31 @@ describe.skipIf(!redisAvailability.available)('ringcast dashboard', () => {
         /ended|terminated|abort/i,
       );
     }
+  });
+
+  it('answers only its own host names: a re-pointed DNS name gets 403 unless allowed with --allow-host', async () => {
+    const namespace = uniqueNamespace();
+    const plain = await dashboards.spawn({ redis: redis.url, namespace });
+    const allowing = await dashboards.spawn({
+      redis: redis.url,
+      namespace,
+      args: ['--allow-host', 'dash.example'],
+    });
+    const status = async (url: string, host: string) =>
+      new Promise<number>((resolve, reject) => {
+        const req = httpRequest(new URL('/api/snapshot', url), { headers: { host } }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    const port = (url: string) => new URL(url).port;
+    expect(await status(plain.url, `localhost:${port(plain.url)}`)).toBe(200);
+    expect(await status(plain.url, `evil.example:${port(plain.url)}`)).toBe(403);
+    expect(await status(plain.url, 'dash.example')).toBe(403);
+    expect(await status(allowing.url, `dash.example:${port(allowing.url)}`)).toBe(200);
+    expect(await status(allowing.url, 'evil.example')).toBe(403);
   });
 
   it('fails in one line when its port is taken (exit 1) or its arguments are wrong (exit 2)', async () => {
