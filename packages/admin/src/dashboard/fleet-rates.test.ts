@@ -1,19 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import {
-  clusterView,
-  liveWorker,
-  ReportingWorker,
-  reportingDispatcher,
-  runs,
-} from '../testing/views.js';
+import { ReportingWorker, reportsView, runs } from '../testing/views.js';
 import { FleetRates, IDLE_AFTER_MS } from './fleet-rates.js';
 
-const view = (...reports: Array<ReturnType<ReportingWorker['report']>>) =>
-  clusterView(
-    reports.map((report, i) =>
-      liveWorker(`w${i}`, { info: { incarnation: report.incarnation }, report }),
-    ),
-  );
+const view = (...reports: Array<ReturnType<ReportingWorker['report']>>) => reportsView(reports);
 
 describe('FleetRates', () => {
   it('has no rate from a worker it has seen once: a rate needs two reports', () => {
@@ -93,15 +82,7 @@ describe('FleetRates', () => {
     const d1 = new ReportingWorker('d1').run(500, ...runs(100, 'echo', 900));
     const d2 = new ReportingWorker('d2');
     const sampled = (at: number) =>
-      rates.sample(
-        clusterView([liveWorker('w', { report: worker.report(at) })], {
-          dispatchers: [
-            reportingDispatcher('d1', d1.report(at)),
-            reportingDispatcher('d2', d2.report(at)),
-          ],
-        }),
-        at,
-      );
+      rates.sample(reportsView([worker.report(at)], [d1.report(at), d2.report(at)]), at);
     sampled(1_000);
     // Between the reports: 98 fast calls on one dispatcher, 2 slow ones on the other.
     worker.run(1_500, ...runs(10, 'echo', 1));

@@ -58,6 +58,22 @@ export function clusterView(workers: LiveWorker[], fields: Partial<ClusterView> 
   };
 }
 
+/**
+ * A view of live workers with these reports (`w0`, `w1`, …, each of its
+ * report's incarnation) and dispatchers with these (`d0`, `d1`, …).
+ */
+export function reportsView(
+  workerReports: readonly WorkerReport[],
+  dispatcherReports: readonly WorkerReport[] = [],
+): ClusterView {
+  return clusterView(
+    workerReports.map((report, i) =>
+      liveWorker(`w${i}`, { info: { incarnation: report.incarnation }, report }),
+    ),
+    { dispatchers: dispatcherReports.map((report, i) => reportingDispatcher(`d${i}`, report)) },
+  );
+}
+
 /** A dispatcher's report as a view lists it; its durations are end-to-end latencies. */
 export function reportingDispatcher(id: string, report: WorkerReport): ReportingDispatcher {
   const { inflight: _inflight, queued: _queued, ...dispatcherReport } = report;
