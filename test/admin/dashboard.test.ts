@@ -122,6 +122,9 @@ describe.skipIf(!redisAvailability.available)('ringcast dashboard', () => {
     expect(metrics).toMatch(
       /\nringcast_fleet_worker_heartbeat_age_seconds\{worker="w-a"\} [\d.]+\n/,
     );
+    expect(metrics).toMatch(
+      /\nringcast_fleet_handler_latency_seconds\{handler="echo",quantile="0\.99"\} [\d.e-]+\n/,
+    );
   });
 
   it('sends a snapshot at once when a worker says hello or leave, and shows a left worker gone', async () => {
