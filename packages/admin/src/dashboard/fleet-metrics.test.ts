@@ -1,11 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  clusterView,
-  liveWorker,
-  ReportingWorker,
-  reportingDispatcher,
-  runs,
-} from '../testing/views.js';
+import { clusterView, liveWorker, ReportingWorker, reportsView, runs } from '../testing/views.js';
 import { fleetMetrics } from './fleet-metrics.js';
 import { dashboardSnapshot } from './snapshot.js';
 import type { DashboardSnapshot } from './wire.js';
@@ -25,12 +19,10 @@ function snapshot(): DashboardSnapshot {
     ],
     {
       durable: { waiting: 5, delayed: 1, active: 2, owners: [] },
-      dispatchers: [
-        reportingDispatcher(
-          'd',
-          new ReportingWorker('d-1').run(1_000, ...runs(6, 'echo', 9)).report(2_000),
-        ),
-      ],
+      dispatchers: reportsView(
+        [],
+        [new ReportingWorker('d-1').run(1_000, ...runs(6, 'echo', 9)).report(2_000)],
+      ).dispatchers,
     },
   );
   states.observe(view, 2_000);
