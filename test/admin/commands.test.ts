@@ -83,11 +83,14 @@ describe.skipIf(!redisAvailability.available)('ringcast commands against real wo
     );
     expect(failures.map((f) => f.status)).toEqual(['rejected', 'rejected', 'rejected']);
 
-    // Each worker rewrites its report about once a second.
+    // Each worker rewrites its report about once a second, the dispatcher once after the calls settled.
     const report = await eventually(async () => {
       const run = await ringcast(namespace, 'stats', '--json');
       const parsed = JSON.parse(run.stdout);
-      return parsed.handlers?.echo?.succeeded === 40 && parsed.handlers.fail?.failed && parsed;
+      const settled = parsed.latency?.echo?.succeeded === 40 && parsed.latency.fail?.failed;
+      return (
+        parsed.handlers?.echo?.succeeded === 40 && parsed.handlers.fail?.failed && settled && parsed
+      );
     });
     expect(report.handlers.echo).toMatchObject({
       succeeded: 40,
@@ -106,6 +109,23 @@ describe.skipIf(!redisAvailability.available)('ringcast commands against real wo
     const { p50, p99, max } = report.handlers.echo.duration;
     expect(p50).toBeLessThanOrEqual(p99);
     expect(p99).toBeLessThanOrEqual(max);
+    // End-to-end latency, merged over the one dispatcher: every call it settled, by outcome.
+    expect(Object.keys(report.dispatchers)).toEqual([d.id]);
+    expect(report.latency.echo).toMatchObject({
+      succeeded: 40,
+      sources: 1,
+      duration: { count: 40 },
+    });
+    expect(report.latency.fail).toMatchObject({ succeeded: 0, failed: { HANDLER_ERROR: 3 } });
+    const e2e = report.latency.echo.duration;
+    expect([e2e.p50 <= e2e.p90, e2e.p90 <= e2e.p99, e2e.p99 <= e2e.max, e2e.avg > 0]).toEqual([
+      true,
+      true,
+      true,
+      true,
+    ]);
+    // Dispatch to settlement holds the handler's run: its median is not below the execution's.
+    expect(e2e.p50).toBeGreaterThanOrEqual(p50);
 
     const table = await ringcast(namespace, 'stats');
     expect(table.code).toBe(0);
@@ -113,6 +133,10 @@ describe.skipIf(!redisAvailability.available)('ringcast commands against real wo
     expect(table.stdout).toMatch(/\nfail\s+2\s+0\s+3 \(HANDLER_ERROR 3\)\s/);
     expect(table.stdout).toMatch(/\nw-1\s+echo\s+\d+/);
     expect(table.stdout).toMatch(/\nw-2\s+echo\s+\d+/);
+    expect(table.stdout).toContain(
+      'End-to-end latency per handler, dispatch() to settlement, over 1 dispatcher',
+    );
+    expect(table.stdout).toMatch(/\necho\s+1\s+40\s+0\s+[\d.]+ (ms|µs)/);
   });
 
   it('inspect: a durable task as a block and as JSON; an unknown id exits 1', async () => {

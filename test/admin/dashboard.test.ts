@@ -5,6 +5,7 @@
  * nothing else) and never shows the Redis password; a Redis outage and the
  * recovery; how it stops and how it fails to start.
  */
+import { request as httpRequest } from 'node:http';
 import { createServer, type Server } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { DashboardHistory, DashboardSnapshot } from '@ringcast/admin';
@@ -43,7 +44,10 @@ describe.skipIf(!redisAvailability.available)('ringcast dashboard', () => {
 
     const snapshot = await eventually(async () => {
       const s = await dashboard.snapshot();
-      return s.totals.succeeded === 40 && s.totals.failed === 2 && s.durable.inUse && s;
+      const latency = s.handlers.find((h) => h.name === 'echo')?.latency.count;
+      return (
+        s.totals.succeeded === 40 && s.totals.failed === 2 && s.durable.inUse && latency === 40 && s
+      );
     });
     expect(snapshot).toMatchObject({
       namespace,
@@ -64,12 +68,25 @@ describe.skipIf(!redisAvailability.available)('ringcast dashboard', () => {
     expect(wb.heartbeat.ageMs).toBeGreaterThanOrEqual(0);
     expect(wb.execution.handlers.map((h) => h.name)).toContain('echo');
     const echo = snapshot.handlers.find((h) => h.name === 'echo');
-    expect(echo).toMatchObject({ succeeded: 40, workers: 2, execution: { count: 40 } });
+    expect(echo).toMatchObject({
+      succeeded: 40,
+      workers: 2,
+      execution: { count: 40 },
+      dispatchers: 1,
+      latency: { count: 40 },
+    });
+    // End to end takes the execution and the round trips through Redis around it.
+    expect(echo!.latency.maxMs).toBeGreaterThan(0);
+    expect(echo!.latency.p50Ms).toBeGreaterThanOrEqual(echo!.execution.p50Ms);
+    expect(snapshot.handlers.find((h) => h.name === 'fail')?.latency.count).toBe(2);
 
-    // The history: one sample a second, with the load in it.
+    // The history: one sample a second, with the load in it. Latency per second is the
+    // difference of a dispatcher's two reports: the dashboard has read one, so more calls show.
+    await Promise.all(Array.from({ length: 20 }, (_, i) => d.dispatch('echo', { i })));
     const history = await eventually(async () => {
       const h = await dashboard.json<DashboardHistory>('/api/history');
-      return h.samples.some((s) => (s.tasksPerSecond ?? 0) > 0) && h;
+      const latency = h.samples.some((s) => s.latencyP50Ms !== null && s.latencyP99Ms !== null);
+      return latency && h.samples.some((s) => (s.tasksPerSecond ?? 0) > 0) && h;
     });
     expect(history).toMatchObject({ intervalMs: 1_000, spanMs: 900_000 });
     const ats = history.samples.map((s) => s.at);
@@ -89,12 +106,13 @@ describe.skipIf(!redisAvailability.available)('ringcast dashboard', () => {
       events.close();
     }
 
+    await eventually(async () => (await dashboard.snapshot()).totals.succeeded === 60);
     const metrics = await (await fetch(new URL('/metrics', dashboard.url))).text();
     for (const line of [
       'ringcast_dashboard_redis_up 1',
       'ringcast_fleet_workers{state="live"} 2',
       'ringcast_fleet_worker_weight{worker="w-b"} 3',
-      'ringcast_fleet_handler_tasks{handler="echo",outcome="ok"} 40',
+      'ringcast_fleet_handler_tasks{handler="echo",outcome="ok"} 60',
       'ringcast_fleet_handler_tasks{handler="fail",outcome="HANDLER_ERROR"} 2',
       'ringcast_fleet_durable_tasks{state="delayed"} 1',
     ]) {
@@ -102,6 +120,9 @@ describe.skipIf(!redisAvailability.available)('ringcast dashboard', () => {
     }
     expect(metrics).toMatch(
       /\nringcast_fleet_worker_heartbeat_age_seconds\{worker="w-a"\} [\d.]+\n/,
+    );
+    expect(metrics).toMatch(
+      /\nringcast_fleet_handler_latency_seconds\{handler="echo",quantile="0\.99"\} [\d.e-]+\n/,
     );
   });
 
@@ -163,6 +184,31 @@ describe.skipIf(!redisAvailability.available)('ringcast dashboard', () => {
         /ended|terminated|abort/i,
       );
     }
+  });
+
+  it('answers only its own host names: a re-pointed DNS name gets 403 unless allowed with --allow-host', async () => {
+    const namespace = uniqueNamespace();
+    const plain = await dashboards.spawn({ redis: redis.url, namespace });
+    const allowing = await dashboards.spawn({
+      redis: redis.url,
+      namespace,
+      args: ['--allow-host', 'dash.example'],
+    });
+    const status = async (url: string, host: string) =>
+      new Promise<number>((resolve, reject) => {
+        const req = httpRequest(new URL('/api/snapshot', url), { headers: { host } }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    const port = (url: string) => new URL(url).port;
+    expect(await status(plain.url, `localhost:${port(plain.url)}`)).toBe(200);
+    expect(await status(plain.url, `evil.example:${port(plain.url)}`)).toBe(403);
+    expect(await status(plain.url, 'dash.example')).toBe(403);
+    expect(await status(allowing.url, `dash.example:${port(allowing.url)}`)).toBe(200);
+    expect(await status(allowing.url, 'evil.example')).toBe(403);
   });
 
   it('fails in one line when its port is taken (exit 1) or its arguments are wrong (exit 2)', async () => {

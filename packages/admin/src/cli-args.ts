@@ -98,7 +98,6 @@ export function parseCommandLine(
   } catch (error) {
     throw new UsageError(errorMessage(error));
   }
-  // No option takes `multiple`, so every value is a string or a boolean.
   const values = parsed.values as ParsedValues;
   const { positionals } = parsed;
   if (values['help']) return { kind: 'help', text: `${command.help}\n${COMMON_HELP}` };

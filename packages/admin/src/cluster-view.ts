@@ -2,7 +2,8 @@
  * The live state of a deployment, read from Redis the way its dispatchers see
  * it: the registry and heartbeats (dispatcher `readRegistry`, one reconcile
  * round's reads), the operator's weight policy, each worker's published stats
- * report, and the durable backlog. Read-only, a few pipelined round trips, no
+ * report, the dispatchers' stats reports (found through their index), and the
+ * durable backlog. Read-only, a few pipelined round trips, no
  * subscription: the `ringcast` commands read it once, a dashboard every second.
  *
  * A worker is live while its heartbeat key holds the incarnation of its
@@ -11,11 +12,13 @@
  */
 import { type RegistryRead, readRegistry } from '@ringcast/dispatcher/internal';
 import {
+  type DispatcherReport,
   type Heartbeat,
   isValidId,
   MAX_WEIGHT,
   type Names,
   names,
+  parseStatsReport,
   parseWorkerReport,
   type WorkerInfo,
   type WorkerReport,
@@ -40,6 +43,13 @@ export interface LiveWorker {
   heartbeatAgeMs: number | undefined;
   /** Its latest stats report (this incarnation's), or undefined before its first. */
   report: WorkerReport | undefined;
+}
+
+/** A dispatcher whose stats report has not expired: it settled calls within its `statsTtlMs`. */
+export interface ReportingDispatcher {
+  id: string;
+  /** Its latest report: per handler, the calls it settled and their end-to-end latency. */
+  report: DispatcherReport;
 }
 
 /** A dispatcher that owns durable tasks (it registers like a worker). */
@@ -68,6 +78,8 @@ export interface ClusterView {
   readAt: number;
   /** Live workers, by id. */
   workers: LiveWorker[];
+  /** Dispatchers with a stats report, by id. */
+  dispatchers: ReportingDispatcher[];
   /** Registry entries that are not a live worker: dead but not pruned yet, restarting, or unreadable. */
   stale: number;
   durable: DurableBacklog;
@@ -91,18 +103,24 @@ export async function readClusterView(
         .hgetall(n.weightsKey)
         .zcard(n.backlogKey)
         .zcard(n.delayedKey)
-        .hkeys(n.dispatchersKey),
+        .hkeys(n.dispatchersKey)
+        .zrange(n.dispatcherStatsIndexKey, 0, -1),
     ),
   ]);
-  const [weights, waiting, delayed, ownerIds] = overview as [
+  const [weights, waiting, delayed, ownerIds, reporterIds] = overview as [
     Record<string, string>,
     number,
     number,
     string[],
+    string[],
   ];
   const live = liveEntries(round);
   const owners = ownerIds.filter(isValidId).sort();
-  const details = live.length + owners.length > 0 ? await readDetails(redis, n, live, owners) : [];
+  const reporters = reporterIds.filter(isValidId).sort();
+  const details =
+    live.length + owners.length + reporters.length > 0
+      ? await readDetails(redis, n, live, owners, reporters)
+      : [];
   const workers = live.map(({ info, beat }, i): LiveWorker => {
     const pttl = details[2 * i] as number;
     return {
@@ -114,7 +132,12 @@ export async function readClusterView(
       report: reportOf(details[2 * i + 1] as string | null, info),
     };
   });
-  const ownerDetails = details.slice(2 * live.length);
+  const ownerDetails = details.slice(2 * live.length, 2 * (live.length + owners.length));
+  const reports = details.slice(2 * (live.length + owners.length)) as Array<string | null>;
+  const dispatchers = reporters.flatMap((id, i): ReportingDispatcher[] => {
+    const report = parseStatsReport(reports[i]);
+    return report === undefined ? [] : [{ id, report }];
+  });
   const durableOwners = owners.map(
     (id, i): DurableOwner => ({
       id,
@@ -126,6 +149,7 @@ export async function readClusterView(
     namespace,
     readAt: now(),
     workers,
+    dispatchers,
     stale: round.invalid + round.workers.length - live.length,
     durable: {
       waiting,
@@ -162,12 +186,17 @@ function liveEntries(round: RegistryRead): Array<{ info: WorkerInfo; beat: Heart
   return live.sort((a, b) => (a.info.id < b.info.id ? -1 : a.info.id > b.info.id ? 1 : 0));
 }
 
-/** Per live worker its heartbeat's PTTL and stats report, then per owner its heartbeat and active count. */
+/**
+ * Per live worker its heartbeat's PTTL and stats report, then per owner its
+ * heartbeat and active count, then per reporting dispatcher its report
+ * (null once expired: the index is pruned only by the dispatchers' writes).
+ */
 async function readDetails(
   redis: ClusterRedis,
   n: Names,
   live: ReadonlyArray<{ info: WorkerInfo }>,
   owners: readonly string[],
+  reporters: readonly string[],
 ): Promise<unknown[]> {
   const pipeline = redis.pipeline();
   for (const { info } of live) {
@@ -176,6 +205,7 @@ async function readDetails(
   for (const id of owners) {
     pipeline.exists(n.dispatcherHeartbeatKey(id)).scard(n.activeKey(id));
   }
+  for (const id of reporters) pipeline.get(n.dispatcherStatsKey(id));
   return exec(pipeline);
 }
 

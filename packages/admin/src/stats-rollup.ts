@@ -1,6 +1,7 @@
 /**
  * Handler statistics summed over several sources: per handler over every
- * worker, or per worker over its handlers. Counts, failures by code,
+ * worker (execution times) or every dispatcher (end-to-end latency), or per
+ * worker over its handlers. Counts, failures by code,
  * redeliveries and throughput add up. Percentiles do not: the fleet's p99 is
  * no average of the workers' p99s, so the histograms behind them are merged
  * (protocol `HistogramSnapshot`) and the percentiles read off the merged one.
@@ -10,7 +11,7 @@ import {
   DurationHistogram,
   type HandlerSummary,
   type HistogramSnapshot,
-  type WorkerReport,
+  type StatsReport,
 } from '@ringcast/protocol';
 
 /** One source's figures for a handler: a worker's summary, and the histogram behind it if it sent one. */
@@ -65,8 +66,8 @@ export function rollUp(parts: readonly StatsPart[]): StatsRollup {
   return rollup;
 }
 
-/** A worker's figures for each of its handlers. */
-export function partsOf(report: WorkerReport): Map<string, StatsPart> {
+/** A worker's or a dispatcher's figures for each of its handlers. */
+export function partsOf(report: StatsReport): Map<string, StatsPart> {
   const parts = new Map<string, StatsPart>();
   for (const [handler, summary] of Object.entries(report.handlers)) {
     parts.set(handler, { summary, histogram: report.histograms?.[handler] });
@@ -75,7 +76,7 @@ export function partsOf(report: WorkerReport): Map<string, StatsPart> {
 }
 
 /** Per handler, the sum over every report that has it; handlers by name. */
-export function rollUpByHandler(reports: readonly WorkerReport[]): Map<string, StatsRollup> {
+export function rollUpByHandler(reports: readonly StatsReport[]): Map<string, StatsRollup> {
   const byHandler = new Map<string, StatsPart[]>();
   for (const report of reports) {
     for (const [handler, part] of partsOf(report)) {
@@ -89,6 +90,6 @@ export function rollUpByHandler(reports: readonly WorkerReport[]): Map<string, S
 }
 
 /** One worker's handlers summed: its whole load. */
-export function rollUpWorker(report: WorkerReport): StatsRollup {
+export function rollUpWorker(report: StatsReport): StatsRollup {
   return rollUp([...partsOf(report).values()]);
 }

@@ -40,6 +40,7 @@ import { RedisTransport } from './redis-transport.js';
 import { Replies } from './replies.js';
 import { Settlement } from './settlement.js';
 import { Counters, type DispatcherStats } from './stats.js';
+import { StatsPublisher } from './stats-publisher.js';
 import { createStrategy } from './strategies/factory.js';
 import type { Strategy } from './strategy.js';
 import { isDelayed } from './task.js';
@@ -179,6 +180,7 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
   readonly #durable: DurableTasks;
   readonly #handlers = new HandlerStatsBook();
   readonly #reports: WorkerReports;
+  readonly #publisher: StatsPublisher;
   readonly #metrics: ReturnType<typeof dispatcherMetrics> | undefined;
 
   constructor(options: ResolvedOptions, transport: DispatcherTransport, tuning: CoreTuning = {}) {
@@ -213,6 +215,13 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
       transport,
       workerIds: () => this.#membership.view(clock.now()).map((w) => w.id),
       warn: (line) => log.warn('worker-stats', line),
+    });
+    this.#publisher = new StatsPublisher({
+      clock,
+      transport,
+      handlers: this.#handlers,
+      ttlMs: options.statsTtlMs,
+      warn: (line) => log.warn('stats', line),
     });
     // Collaborators are made one after another, and some need each other: a host
     // names what it needs, and reaches a later one through `this` when called.
@@ -422,6 +431,7 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
     if (this.#state !== 'starting') throw this.#closedWhileStarting();
     this.#state = 'running';
     this.#reports.start();
+    this.#publisher.start();
     this.#reconcileTimer = this.#clock.setInterval(
       () => void this.#membership.reconcile(),
       this.#options.reconcileIntervalMs,
@@ -544,6 +554,7 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
         }),
       ]);
       clock.clearTimer(timer);
+      await this.#publisher.stop(OUTBOX_DRAIN_MS);
       await this.#durable.close(`dispatcher ${this.id} closed`, OUTBOX_DRAIN_MS);
       await this.#transport.close();
     }

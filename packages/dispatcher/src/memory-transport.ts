@@ -39,6 +39,7 @@ export class MemoryTransport implements DispatcherTransport {
   #subscriber: MemoryConnection | undefined;
   #names: Names | undefined;
   #parkedKey = '';
+  #id = '';
   readonly #commandEpoch = new CommandEpoch();
   #store: DurableStore | undefined;
 
@@ -61,6 +62,7 @@ export class MemoryTransport implements DispatcherTransport {
   async open(context: TransportContext, events: TransportEvents): Promise<void> {
     this.#names = context.names;
     this.#parkedKey = context.names.parkedKey(context.id);
+    this.#id = context.id;
     const name = `ringcast:dispatcher:${context.id}`;
     const command = this.#redis.connect(name, this.#gate);
     const subscriber = this.#redis.connect(`${name}:sub`, this.#gate);
@@ -103,6 +105,26 @@ export class MemoryTransport implements DispatcherTransport {
     const names = this.#names!;
     const keys = ids.map((id) => names.workerStatsKey(id));
     return this.#cmd().command((redis) => keys.map((key) => redis.get(key)));
+  }
+
+  async publishStats(report: string, ttlMs: number): Promise<void> {
+    const key = this.#names!.dispatcherStatsKey(this.#id);
+    const index = this.#names!.dispatcherStatsIndexKey;
+    const now = this.clock.now();
+    await this.#cmd().command((redis) => {
+      redis.set(key, report, { px: ttlMs });
+      redis.zadd(index, [[now + ttlMs, this.#id]]);
+      redis.zrem(index, redis.zrangebyscore(index, Number.NEGATIVE_INFINITY, now - ttlMs - 1));
+      if (redis.pttl(index) < ttlMs) redis.pexpire(index, ttlMs);
+    });
+  }
+
+  async removeStats(): Promise<void> {
+    const names = this.#names!;
+    await this.#cmd().command((redis) => {
+      redis.del([names.dispatcherStatsKey(this.#id)]);
+      redis.zrem(names.dispatcherStatsIndexKey, [this.#id]);
+    });
   }
 
   prune(

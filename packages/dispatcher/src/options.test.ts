@@ -22,10 +22,12 @@ import {
   DEFAULT_MAX_RETRY_BACKOFF_MS,
   DEFAULT_RECONCILE_INTERVAL_MS,
   DEFAULT_RETRY_BACKOFF_MS,
+  DEFAULT_STATS_TTL_MS,
   DEFAULT_STRATEGY,
   DEFAULT_TIMEOUT_MS,
   type DispatcherOptions,
   type Logger,
+  MIN_STATS_TTL_MS,
   parseOptions,
 } from './options.js';
 import { STRATEGY_NAMES } from './strategy.js';
@@ -65,6 +67,7 @@ const NUMERIC = [
   ['leaveGraceMs', 0, DEFAULT_LEAVE_GRACE_MS, MAX_TIMER_MS],
   ['retryBackoffMs', 0, DEFAULT_RETRY_BACKOFF_MS, MAX_TIMER_MS],
   ['maxRetryBackoffMs', 0, DEFAULT_MAX_RETRY_BACKOFF_MS, MAX_TIMER_MS],
+  ['statsTtlMs', MIN_STATS_TTL_MS, DEFAULT_STATS_TTL_MS, MAX_TIMER_MS],
 ] as const;
 
 describe('parseOptions defaults', () => {

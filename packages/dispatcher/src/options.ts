@@ -12,6 +12,7 @@ import {
   MAX_MESSAGE_BYTES,
   MIN_MESSAGE_BYTES,
   parseLogger,
+  REPORT_INTERVAL_MS,
   RingcastError,
 } from '@ringcast/protocol';
 import type { Redis, RedisOptions } from 'ioredis';
@@ -36,6 +37,14 @@ export const DEFAULT_OWNER_HEARTBEAT_MS = 1_000;
 /** Bounds of `ownerHeartbeatMs`: below, Redis would be beaten for nothing; above, a dead owner's tasks wait too long. */
 export const MIN_OWNER_HEARTBEAT_MS = 50;
 export const MAX_OWNER_HEARTBEAT_MS = 60_000;
+/**
+ * How long a dispatcher's stats report outlives its last write. An idle
+ * dispatcher writes none, so this is how long tools still see its figures
+ * after its last call settled: the dashboard's chart span.
+ */
+export const DEFAULT_STATS_TTL_MS = 15 * 60_000;
+/** The shortest `statsTtlMs`: three report intervals, so that a busy dispatcher's key never lapses. */
+export const MIN_STATS_TTL_MS = 3 * REPORT_INTERVAL_MS;
 export const DEFAULT_STRATEGY: StrategyName = 'weighted-round-robin';
 /**
  * ε of `consistent-hash`'s bounded loads: no worker holds more than 1.25 × its
@@ -109,6 +118,14 @@ export interface DispatcherOptions {
    */
   metrics?: boolean;
   /**
+   * Lifetime of this dispatcher's stats report in Redis (`<ns>:dstats:<id>`:
+   * per handler, outcomes and end-to-end latency, for `ringcast stats` and the
+   * dashboard), from its last write. It is written about once a second while
+   * calls settle and not at all while none do; `close()` deletes it. At least 3000.
+   * @defaultValue 900000 (15 minutes)
+   */
+  statsTtlMs?: number;
+  /**
    * How a worker is picked for each attempt: `'weighted-round-robin'` (exact
    * shares per cycle), `'round-robin'`, `'random'` (weighted), `'least-inflight'`,
    * `'power-of-two'`, `'consistent-hash'` (by the task's `key`, with bounded
@@ -162,6 +179,7 @@ export interface ResolvedOptions {
   /** Undefined: no bound. */
   maxBacklog: number | undefined;
   metrics: boolean;
+  statsTtlMs: number;
 }
 
 export function defaultOptions(): ResolvedOptions {
@@ -185,6 +203,7 @@ export function defaultOptions(): ResolvedOptions {
     ownerHeartbeatMs: DEFAULT_OWNER_HEARTBEAT_MS,
     maxBacklog: undefined,
     metrics: false,
+    statsTtlMs: DEFAULT_STATS_TTL_MS,
   };
 }
 
@@ -236,6 +255,7 @@ export function parseOptions(options: DispatcherOptions = {}): ResolvedOptions {
     ['leaveGraceMs', 0],
     ['retryBackoffMs', 0],
     ['maxRetryBackoffMs', 0],
+    ['statsTtlMs', MIN_STATS_TTL_MS],
   ] as const;
   for (const [name, min] of timers) {
     if (o[name] !== undefined) out[name] = checkTimer(invalid, name, o[name], min);

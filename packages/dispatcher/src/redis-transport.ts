@@ -48,6 +48,21 @@ end
 return pruned
 `;
 
+/**
+ * Writes a dispatcher's stats report and indexes it by its expiry, pruning
+ * entries that expired a TTL ago (writers' clocks may differ by less than
+ * that). The index lives as long as the longest-lived report it lists.
+ * KEYS: the report, the index. ARGV: the report, its TTL, the dispatcher id, now.
+ */
+const PUBLISH_STATS_SCRIPT = `
+local ttl = tonumber(ARGV[2])
+local now = tonumber(ARGV[4])
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ttl)
+redis.call('ZADD', KEYS[2], now + ttl, ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. (now - ttl))
+if redis.call('PTTL', KEYS[2]) < ttl then redis.call('PEXPIRE', KEYS[2], ttl) end
+`;
+
 export class RedisTransport implements DispatcherTransport {
   readonly clock: Clock = systemClock;
   readonly #redis: string | RedisOptions | Redis;
@@ -55,6 +70,7 @@ export class RedisTransport implements DispatcherTransport {
   #errors: ConnectionErrors | undefined;
   #names: Names | undefined;
   #parkedKey = '';
+  #id = '';
   readonly #commandEpoch = new CommandEpoch();
   #store: DurableStore | undefined;
 
@@ -66,6 +82,7 @@ export class RedisTransport implements DispatcherTransport {
   async open(context: TransportContext, events: TransportEvents): Promise<void> {
     this.#names = context.names;
     this.#parkedKey = context.names.parkedKey(context.id);
+    this.#id = context.id;
     const connections = openConnections<Redis, RedisOptions>(
       this.#redis,
       `ringcast:dispatcher:${context.id}`,
@@ -115,6 +132,24 @@ export class RedisTransport implements DispatcherTransport {
     if (ids.length === 0) return [];
     const names = this.#names!;
     return this.#open().command.mget(ids.map((id) => names.workerStatsKey(id)));
+  }
+
+  async publishStats(report: string, ttlMs: number): Promise<void> {
+    const names = this.#names!;
+    const keys = [names.dispatcherStatsKey(this.#id), names.dispatcherStatsIndexKey];
+    const args = [report, ttlMs, this.#id, this.clock.now()];
+    await this.#open().command.eval(PUBLISH_STATS_SCRIPT, keys.length, ...keys, ...args);
+  }
+
+  async removeStats(): Promise<void> {
+    const names = this.#names!;
+    const results = await this.#open()
+      .command.multi()
+      .del(names.dispatcherStatsKey(this.#id))
+      .zrem(names.dispatcherStatsIndexKey, this.#id)
+      .exec();
+    const failed = results?.find(([error]) => error)?.[0];
+    if (failed) throw failed;
   }
 
   async prune(

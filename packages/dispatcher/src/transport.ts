@@ -96,6 +96,14 @@ export interface DispatcherTransport {
   /** The workers' published execution statistics (`workerStatsKey`), in the order of `ids`. */
   readWorkerStats(ids: readonly string[]): Promise<Array<string | null>>;
   /**
+   * Writes this dispatcher's stats report (`dispatcherStatsKey`) with a TTL of
+   * `ttlMs` and lists it in `dispatcherStatsIndexKey`, dropping entries that
+   * expired a TTL ago; in one atomic step.
+   */
+  publishStats(report: string, ttlMs: number): Promise<void>;
+  /** Deletes this dispatcher's stats report and its index entry. */
+  removeStats(): Promise<void>;
+  /**
    * Deletes each registry entry only if it is still exactly `entry` and, when
    * `id` is given, that worker's heartbeat is still absent; all in one atomic
    * step. Resolves with how many went.

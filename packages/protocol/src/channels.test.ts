@@ -10,6 +10,9 @@ function all(n: ReturnType<typeof names>, workerId: string, dispatcherId: string
     n.registryKey,
     n.weightsKey,
     n.heartbeatKey(workerId),
+    n.workerStatsKey(workerId),
+    n.dispatcherStatsKey(dispatcherId),
+    n.dispatcherStatsIndexKey,
     n.parkedKey(dispatcherId),
     n.claimKey(workerId),
     n.taskKey(workerId),
@@ -45,6 +48,8 @@ describe('names', () => {
     expect(n.weightsKey).toBe('ringcast:weights');
     expect(n.heartbeatKey('w1')).toBe('ringcast:hb:w1');
     expect(n.workerStatsKey('w1')).toBe('ringcast:wstats:w1');
+    expect(n.dispatcherStatsKey('d1')).toBe('ringcast:dstats:d1');
+    expect(n.dispatcherStatsIndexKey).toBe('ringcast:dstats');
     expect(n.parkedKey('d1')).toBe('ringcast:parked:d1');
     expect(n.claimKey('w1')).toBe('ringcast:claim:w1');
     expect(n.taskKey('t1')).toBe('ringcast:task:t1');
@@ -108,6 +113,8 @@ describe('names', () => {
         n.workerChannel,
         n.replyChannel,
         n.heartbeatKey,
+        n.workerStatsKey,
+        n.dispatcherStatsKey,
         n.parkedKey,
         n.claimKey,
         n.taskKey,

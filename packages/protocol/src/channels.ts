@@ -33,6 +33,19 @@ export interface Names {
    * expires like the heartbeat when the worker dies.
    */
   workerStatsKey(workerId: string): string;
+  /**
+   * String with a TTL, written by the dispatcher about once a second while calls
+   * settle, and not while it is idle: its end-to-end latency statistics, a JSON
+   * `DispatcherReport` (stats-report.ts). Expires a TTL after its last write
+   * (dispatcher option `statsTtlMs`); `close()` deletes it.
+   */
+  dispatcherStatsKey(dispatcherId: string): string;
+  /**
+   * Sorted set: the ids of the dispatchers that wrote a {@link dispatcherStatsKey}
+   * lately, scored by when that key expires (epoch ms, by the writer's clock), so
+   * that a tool finds them without scanning the keyspace. Pruned by the writers.
+   */
+  readonly dispatcherStatsIndexKey: string;
   /** List of frames a worker could not deliver to this dispatcher (nobody was subscribed). */
   parkedKey(dispatcherId: string): string;
   /**
@@ -106,6 +119,8 @@ export function names(namespace: string = DEFAULT_NAMESPACE): Names {
     weightsKey: `${namespace}:weights`,
     heartbeatKey: (id) => `${namespace}:hb:${checked('worker id', id)}`,
     workerStatsKey: (id) => `${namespace}:wstats:${checked('worker id', id)}`,
+    dispatcherStatsKey: (id) => `${namespace}:dstats:${checked('dispatcher id', id)}`,
+    dispatcherStatsIndexKey: `${namespace}:dstats`,
     parkedKey: (id) => `${namespace}:parked:${checked('dispatcher id', id)}`,
     claimKey: (id) => `${namespace}:claim:${checked('worker id', id)}`,
     taskKey: (id) => `${namespace}:task:${checked('task id', id)}`,

@@ -50,7 +50,7 @@ const FLAGS = { ca: 'tls-ca', cert: 'tls-cert', key: 'tls-key' } as const;
  * a key without its certificate).
  */
 export function tlsFiles(
-  values: Readonly<Record<string, string | boolean | undefined>>,
+  values: Readonly<Record<string, string | boolean | string[] | undefined>>,
   redis: string,
 ): TlsFiles | undefined {
   const files: TlsFiles = {};

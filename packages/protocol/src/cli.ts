@@ -12,8 +12,8 @@ export { UsageError };
 /** The Redis a CLI uses when neither `--redis` nor `REDIS_URL` names one. */
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
 
-/** Values from node:util `parseArgs`. */
-export type ParsedValues = Readonly<Record<string, string | boolean | undefined>>;
+/** Values from node:util `parseArgs`: a list for an option that takes `multiple`. */
+export type ParsedValues = Readonly<Record<string, string | boolean | string[] | undefined>>;
 /** The environment, as `process.env`. */
 export type Environment = Readonly<Record<string, string | undefined>>;
 

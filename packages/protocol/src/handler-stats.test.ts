@@ -1,10 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  HandlerStatsBook,
-  MAX_TRACKED_HANDLERS,
-  OTHER_HANDLERS,
-  parseWorkerReport,
-} from './handler-stats.js';
+import { HandlerStatsBook, MAX_TRACKED_HANDLERS, OTHER_HANDLERS } from './handler-stats.js';
 import { RateWindow } from './rate-window.js';
 
 describe('RateWindow', () => {
@@ -43,6 +38,17 @@ describe('HandlerStatsBook', () => {
     expect(s['slow']?.duration.p50).toBe(1_000);
   });
 
+  it('counts the outcomes recorded over every handler, the other handlers once', () => {
+    const book = new HandlerStatsBook();
+    expect(book.outcomes()).toBe(0);
+    book.of('echo').record(1, undefined, false, 0);
+    book.of('slow').record(2, 'TIMEOUT', false, 0);
+    expect(book.outcomes()).toBe(2);
+    for (let i = 0; i < MAX_TRACKED_HANDLERS + 2; i++)
+      book.of(`h${i}`).record(1, undefined, false, 0);
+    expect(book.outcomes()).toBe(MAX_TRACKED_HANDLERS + 4);
+  });
+
   it('bounds the handlers it tracks', () => {
     const book = new HandlerStatsBook();
     for (let i = 0; i < MAX_TRACKED_HANDLERS + 10; i++)
@@ -50,39 +56,5 @@ describe('HandlerStatsBook', () => {
     const s = book.summary(0);
     expect(Object.keys(s)).toHaveLength(MAX_TRACKED_HANDLERS + 1);
     expect(s[OTHER_HANDLERS]?.succeeded).toBe(10);
-  });
-});
-
-describe('parseWorkerReport', () => {
-  it('reads what a worker writes and refuses anything else', () => {
-    const book = new HandlerStatsBook();
-    book.of('echo').record(1, 'TIMEOUT', false, 0);
-    const report = { incarnation: 'i1', at: 1, handlers: book.summary(0) };
-    expect(parseWorkerReport(JSON.stringify(report))).toEqual(report);
-    for (const bad of [null, '', '{', '[]', '{"incarnation":1,"at":1,"handlers":{}}']) {
-      expect(parseWorkerReport(bad)).toBeUndefined();
-    }
-    const broken = { ...report, handlers: { echo: { ...report.handlers['echo'], succeeded: -1 } } };
-    expect(parseWorkerReport(JSON.stringify(broken))).toBeUndefined();
-  });
-
-  it('reads the in-flight counts and histograms, and leaves out those that do not read', () => {
-    const book = new HandlerStatsBook();
-    book.of('echo').record(2.5, undefined, false, 0);
-    const histograms = book.histograms();
-    const report = { incarnation: 'i1', at: 1, handlers: book.summary(0), inflight: 3, queued: 1 };
-    expect(parseWorkerReport(JSON.stringify({ ...report, histograms }))).toEqual({
-      ...report,
-      histograms,
-    });
-    const odd = parseWorkerReport(
-      JSON.stringify({
-        ...report,
-        inflight: -1,
-        queued: 'x',
-        histograms: { echo: histograms['echo'], other: { buckets: [1] } },
-      }),
-    );
-    expect(odd).toEqual({ incarnation: 'i1', at: 1, handlers: report.handlers, histograms });
   });
 });

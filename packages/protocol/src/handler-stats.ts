@@ -5,16 +5,10 @@
  * {@link RateWindow}); recording an outcome allocates nothing once the handler
  * and error code have been seen.
  *
- * Workers publish theirs to Redis as a {@link WorkerReport} (JSON, under
- * `names().workerStatsKey(id)`, expiring with the worker) for any dispatcher
- * or tool to read; {@link parseWorkerReport} checks what it reads.
+ * Both publish theirs to Redis as a stats report (stats-report.ts) for any
+ * dispatcher or tool to read.
  */
-import {
-  DurationHistogram,
-  type DurationSummary,
-  type HistogramSnapshot,
-  parseHistogramSnapshot,
-} from './histogram.js';
+import { DurationHistogram, type DurationSummary, type HistogramSnapshot } from './histogram.js';
 import { RateWindow, type Throughput } from './rate-window.js';
 
 /** What one handler's statistics say; durations in milliseconds. */
@@ -89,76 +83,17 @@ export class HandlerStatsBook {
     return out;
   }
 
+  /** Outcomes recorded since start, over every handler: what moved since a publisher last looked. */
+  outcomes(): number {
+    let total = 0;
+    for (const stats of this.#byHandler.values()) total += stats.duration.count;
+    return total;
+  }
+
   /** Per handler, the histogram behind its `duration`, for another process to merge. */
   histograms(): Record<string, HistogramSnapshot> {
     const out: Record<string, HistogramSnapshot> = {};
     for (const [name, stats] of this.#byHandler) out[name] = stats.duration.snapshot();
     return out;
   }
-}
-
-/** What a worker publishes about its own handler runs. */
-export interface WorkerReport {
-  /** The worker process that wrote it (its registry entry's incarnation). */
-  incarnation: string;
-  /** When it was written (epoch ms). */
-  at: number;
-  /** Handler runs per handler; durations are the handlers' execution times. */
-  handlers: Record<string, HandlerSummary>;
-  /** Handlers running when it was written. Absent from workers that predate it. */
-  inflight?: number;
-  /** Tasks waiting for a free slot when it was written. Absent from workers that predate it. */
-  queued?: number;
-  /**
-   * Per handler, the histogram behind `handlers[name].duration`, so that a tool
-   * can merge several workers' and take the percentiles of the whole. Absent
-   * from workers that predate it.
-   */
-  histograms?: Record<string, HistogramSnapshot>;
-}
-
-const isObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
-const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && v >= 0;
-
-function isSummary(v: unknown): v is HandlerSummary {
-  if (!isObject(v) || !isCount(v['succeeded']) || !isCount(v['redelivered'])) return false;
-  const { failed, throughput, duration } = v;
-  if (!isObject(failed) || !Object.values(failed).every(isCount)) return false;
-  if (!isObject(throughput) || !isCount(throughput['lastSecond'])) return false;
-  if (!isCount(throughput['lastMinute']) || !isObject(duration)) return false;
-  return ['count', 'p50', 'p90', 'p99', 'max', 'avg'].every((k) => isCount(duration[k]));
-}
-
-/** Reads a published report; undefined for anything that is not one. */
-export function parseWorkerReport(text: string | null | undefined): WorkerReport | undefined {
-  if (typeof text !== 'string') return undefined;
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-  if (!isObject(value) || typeof value['incarnation'] !== 'string' || !isCount(value['at'])) {
-    return undefined;
-  }
-  const handlers = value['handlers'];
-  if (!isObject(handlers) || !Object.values(handlers).every(isSummary)) return undefined;
-  const report = value as unknown as WorkerReport;
-  // The later fields are extras: one that does not read is left out, the report stands.
-  if (report.inflight !== undefined && !isCount(report.inflight)) delete report.inflight;
-  if (report.queued !== undefined && !isCount(report.queued)) delete report.queued;
-  if (report.histograms !== undefined) report.histograms = histogramsOf(report.histograms);
-  return report;
-}
-
-function histogramsOf(value: unknown): Record<string, HistogramSnapshot> {
-  if (!isObject(value)) return {};
-  const read: Array<[string, HistogramSnapshot]> = [];
-  for (const [name, raw] of Object.entries(value)) {
-    const snapshot = parseHistogramSnapshot(raw);
-    if (snapshot !== undefined) read.push([name, snapshot]);
-  }
-  // fromEntries defines own properties: a handler named `__proto__` stays a name.
-  return Object.fromEntries(read);
 }

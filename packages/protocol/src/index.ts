@@ -67,8 +67,6 @@ export {
   type HandlerSummary,
   MAX_TRACKED_HANDLERS,
   OTHER_HANDLERS,
-  parseWorkerReport,
-  type WorkerReport,
 } from './handler-stats.js';
 export { encodeHeartbeat, type Heartbeat, parseHeartbeat, usableCapacity } from './heartbeat.js';
 export {
@@ -157,6 +155,18 @@ export { RateLimitedLog } from './rate-limited-log.js';
 export { RateWindow, type Throughput } from './rate-window.js';
 export { describeRedis, errorMessage, redactText, redactUrl } from './redact.js';
 export { type RedisUrlOptions, redisUrlOptions } from './redis-url.js';
+export {
+  REPORT_INTERVAL_MS,
+  ReportPublisher,
+  type ReportPublisherHost,
+} from './report-publisher.js';
+export {
+  type DispatcherReport,
+  parseStatsReport,
+  parseWorkerReport,
+  type StatsReport,
+  type WorkerReport,
+} from './stats-report.js';
 export { TaskTable } from './task-table.js';
 export {
   isValidTraceparent,

@@ -2,16 +2,22 @@
  * Publishes the worker's execution statistics to Redis, beside its registry
  * entry, for any dispatcher or tool to read: a JSON `WorkerReport` under
  * `workerStatsKey(id)` with a TTL, so it expires with a dead worker. Written
- * from the main loop about once a second, only when runs ended since the last
- * write or the key is a third of its TTL old; never awaited by the loop, and
- * one write at a time.
+ * by protocol's `ReportPublisher` about once a second when runs ended since
+ * the last write, and when the key is a third of its TTL old: a live worker's
+ * report never expires, and one write after the last run shows its
+ * throughput at zero.
  */
-import { type Clock, errorMessage, type WorkerReport } from '@ringcast/protocol';
+import {
+  type Clock,
+  REPORT_INTERVAL_MS,
+  ReportPublisher,
+  type WorkerReport,
+} from '@ringcast/protocol';
 import type { ExecutionStats } from './execution-stats.js';
 import type { WorkerCounters } from './stats.js';
 import type { WorkerTransport } from './transport.js';
 
-export const STATS_INTERVAL_MS = 1_000;
+export const STATS_INTERVAL_MS = REPORT_INTERVAL_MS;
 
 export interface StatsPublisherHost {
   readonly clock: Clock;
@@ -27,23 +33,26 @@ export interface StatsPublisherHost {
 
 export class StatsPublisher {
   readonly #host: StatsPublisherHost;
-  #timer: ReturnType<Clock['setInterval']> | undefined;
-  #writing = false;
-  #lastRuns = -1;
-  #lastAt = 0;
+  readonly #publisher: ReportPublisher;
 
   constructor(host: StatsPublisherHost) {
     this.#host = host;
+    this.#publisher = new ReportPublisher({
+      clock: host.clock,
+      changes: () => host.execution.runs,
+      report: (now) => this.report(now),
+      write: (json) => host.transport.publishStats(json, host.ttlMs),
+      refreshMs: host.ttlMs / 3,
+      warn: (line) => host.warn(line),
+    });
   }
 
   start(): void {
-    this.#timer ??= this.#host.clock.setInterval(this.#tick, STATS_INTERVAL_MS);
-    this.#tick();
+    this.#publisher.start();
   }
 
   stop(): void {
-    this.#host.clock.clearTimer(this.#timer);
-    this.#timer = undefined;
+    void this.#publisher.stop();
   }
 
   report(now: number): WorkerReport {
@@ -57,26 +66,4 @@ export class StatsPublisher {
       histograms: execution.book.histograms(),
     };
   }
-
-  #tick = (): void => {
-    const host = this.#host;
-    const now = host.clock.now();
-    const runs = host.execution.runs;
-    if (this.#writing) return;
-    // Throughput decays while idle: one write after the last run shows it at zero.
-    if (runs === this.#lastRuns && now - this.#lastAt < host.ttlMs / 3) return;
-    this.#writing = true;
-    const last = this.#lastRuns;
-    this.#lastRuns = runs;
-    this.#lastAt = now;
-    host.transport
-      .publishStats(JSON.stringify(this.report(now)), host.ttlMs)
-      .catch((error: unknown) => {
-        this.#lastRuns = last;
-        host.warn(`publishing execution stats failed: ${errorMessage(error)}`);
-      })
-      .finally(() => {
-        this.#writing = false;
-      });
-  };
 }

@@ -16,7 +16,26 @@ describe('ringcast dashboard arguments', () => {
     });
   });
 
+  it('takes --allow-host names, as many as given', () => {
+    expect(parse()).toMatchObject({ args: { allowHosts: [] } });
+    expect(
+      parse(
+        '--allow-host',
+        'dash.internal',
+        '--host',
+        '0.0.0.0',
+        '--allow-host',
+        'ops.example.com',
+      ),
+    ).toMatchObject({
+      args: { host: '0.0.0.0', allowHosts: ['dash.internal', 'ops.example.com'] },
+    });
+  });
+
   it.each([
+    [['--allow-host', 'a b'], /--allow-host must be a host name or an IP address, got "a b"/],
+    [['--allow-host', ''], /--allow-host must be/],
+    [['--allow-host'], /--allow-host/],
     [['--port', '65536'], /--port must be a port number from 0 to 65535, got "65536"/],
     [['--port', '-1'], /--port/],
     [['--port', '80a'], /--port must be/],
@@ -35,6 +54,8 @@ describe('ringcast dashboard arguments', () => {
     const text = help.kind === 'help' ? help.text : '';
     expect(text).toContain('It listens on 127.0.0.1, this machine only, unless --host');
     expect(text).toContain('It only reads Redis.');
+    expect(text).toContain('DNS rebinding');
+    expect(text).toContain('At\nmost 100 pages follow it at once (503 beyond)');
     for (const endpoint of ['/api/snapshot', '/api/history', '/events', '/metrics']) {
       expect(text).toContain(endpoint);
     }

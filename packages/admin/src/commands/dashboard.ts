@@ -1,4 +1,4 @@
-import { redactUrl, stringOption, UsageError } from '@ringcast/protocol';
+import { type ParsedValues, redactUrl, stringOption, UsageError } from '@ringcast/protocol';
 import { positionalsOf } from '../cli-args.js';
 import type { Command } from '../command.js';
 import {
@@ -6,11 +6,13 @@ import {
   DEFAULT_DASHBOARD_PORT,
   startDashboard,
 } from '../dashboard/dashboard.js';
+import { MAX_EVENT_STREAMS, MAX_UNSENT_BYTES } from '../dashboard/event-stream.js';
 import { CommandFailure } from '../errors.js';
 
 interface DashboardArgs {
   host: string;
   port: number;
+  allowHosts: string[];
 }
 
 /** A `--port` value: 0 (any free port) to 65535. */
@@ -24,32 +26,42 @@ export function parsePort(raw: string | undefined): number {
   return Number(raw);
 }
 
-function parseHost(raw: string | undefined): string {
-  if (raw === undefined) return DEFAULT_DASHBOARD_HOST;
+function parseHost(flag: string, raw: string): string {
   if (!/^[A-Za-z0-9.:_%-]{1,253}$/.test(raw)) {
     throw new UsageError(
-      `--host must be a host name or an IP address, got ${JSON.stringify(raw.slice(0, 80))}`,
+      `--${flag} must be a host name or an IP address, got ${JSON.stringify(raw.slice(0, 80))}`,
     );
   }
   return raw;
+}
+
+/** Every `--allow-host` given (the flag repeats). */
+function parseAllowHosts(raw: ParsedValues[string]): string[] {
+  const list = Array.isArray(raw) ? raw : typeof raw === 'string' ? [raw] : [];
+  return list.map((name) => parseHost('allow-host', name));
 }
 
 export const dashboardCommand: Command<DashboardArgs> = {
   name: 'dashboard',
   synopsis: 'dashboard',
   summary: 'serve the live web dashboard (127.0.0.1:8080 by default)',
-  help: `Usage: ringcast dashboard [--port <n>] [--host <address>] [options]
+  help: `Usage: ringcast dashboard [--port <n>] [--host <address>] [--allow-host <name>]… [options]
 
 Serves a live web page of the deployment: its workers (state, weight, share of
 the last minute's tasks against their share of the weight, in flight, stuck
-slots, heartbeat age, execution times), throughput and execution-time charts
-of the last fifteen minutes, errors by code, redeliveries and the durable
-backlog. It only reads Redis. A worker is live, missing (its heartbeat is
+slots, heartbeat age, execution times), per handler its outcomes, execution
+time and end-to-end latency, throughput and latency charts of the last
+fifteen minutes, errors by code, redeliveries and the durable backlog. It only reads Redis. A worker is live, missing (its heartbeat is
 later than 1.5 intervals) or gone (its heartbeat expired; listed for a minute).
 
 It listens on ${DEFAULT_DASHBOARD_HOST}, this machine only, unless --host says otherwise: the
 dashboard has no login, so widen it (--host 0.0.0.0) only where every client
-may see the deployment. Ctrl-C or SIGTERM stops it.
+may see the deployment. It answers only requests addressed (the Host header)
+to localhost, an IP address, --host, or a name given with --allow-host, so a
+web page elsewhere cannot reach it through a DNS name re-pointed at this
+machine (DNS rebinding): name the ones its users type with --allow-host. At
+most ${MAX_EVENT_STREAMS} pages follow it at once (503 beyond); a page that stops reading is
+dropped once ${MAX_UNSENT_BYTES / 1024 / 1024} MiB of events wait for it. Ctrl-C or SIGTERM stops it.
 
 Endpoints: / (the page), /api/snapshot and /api/history (JSON), /events
 (server-sent events), /metrics (Prometheus text).
@@ -57,15 +69,23 @@ Endpoints: / (the page), /api/snapshot and /api/history (JSON), /events
 Options:
   --port <n>           port to listen on, 0 for any free one (default ${DEFAULT_DASHBOARD_PORT})
   --host <address>     address to listen on (default ${DEFAULT_DASHBOARD_HOST})
+  --allow-host <name>  a host name it answers besides localhost, IP addresses
+                       and --host; repeat for more
 
 With --json the line it prints on start is JSON: { url, namespace, redis }.
 `,
-  options: { port: { type: 'string' }, host: { type: 'string' } },
+  options: {
+    port: { type: 'string' },
+    host: { type: 'string' },
+    'allow-host': { type: 'string', multiple: true },
+  },
   parse(values, positionals) {
     positionalsOf(positionals, []);
+    const host = stringOption(values, 'host');
     return {
       port: parsePort(stringOption(values, 'port')),
-      host: parseHost(stringOption(values, 'host')),
+      host: host === undefined ? DEFAULT_DASHBOARD_HOST : parseHost('host', host),
+      allowHosts: parseAllowHosts(values['allow-host']),
     };
   },
   async run(ctx, args) {
@@ -79,6 +99,7 @@ With --json the line it prints on start is JSON: { url, namespace, redis }.
         namespace: ctx.namespace,
         host: args.host,
         port: args.port,
+        allowHosts: args.allowHosts,
         log: (line) => process.stderr.write(`ringcast dashboard: ${line}\n`),
       });
     } catch (error) {

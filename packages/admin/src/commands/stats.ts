@@ -7,16 +7,17 @@ import { statsReport } from '../stats-report.js';
 export const statsCommand: Command<void> = {
   name: 'stats',
   synopsis: 'stats',
-  summary: 'per handler and per worker: outcomes, throughput, execution time',
+  summary: 'per handler and per worker: outcomes, throughput, execution time, end-to-end latency',
   help: `Usage: ringcast stats [options]
 
 Execution statistics the live workers publish, per handler over every worker
 and per worker: succeeded, failed by code, redelivered, runs ended in the last
 second and minute, and handler execution time (p50, p90, p99, max, avg).
-Counts and throughput add up over workers; percentiles come from the workers'
-merged histograms. End-to-end latency is measured by each dispatcher (its
-stats() and metrics) and is not in Redis. --json prints one object:
-{ namespace, readAt, handlers, workers, unreported }.
+Beside it, per handler, the end-to-end latency (dispatch() to settlement) the
+dispatchers publish while calls settle: calls settled, failed by code, p50,
+p90, p99, max, avg. Counts add up over processes; percentiles come from their
+merged histograms. --json prints one object:
+{ namespace, readAt, handlers, latency, dispatchers, workers, unreported }.
 `,
   options: {},
   parse(_values, positionals) {

@@ -2,13 +2,16 @@
  * `ringcast dashboard` as a library call: a monitor of one deployment
  * (monitor.ts) behind an HTTP server (server.ts) that streams its snapshots
  * to the pages. Listens on 127.0.0.1 unless told otherwise: the dashboard has
- * no login. Closing ends the streams, the server and the Redis connections.
+ * no login. It answers only requests addressed to this machine's names, to
+ * an IP address, to the address it listens on or to a name it is allowed
+ * (host-check.ts). Closing ends the streams, the server and the Redis connections.
  */
 import type { AddressInfo } from 'node:net';
 import type { TlsMaterial } from '@ringcast/protocol';
 import { Assets } from './assets.js';
 import { EventStream } from './event-stream.js';
 import { fleetMetrics } from './fleet-metrics.js';
+import { hostCheck } from './host-check.js';
 import { Monitor } from './monitor.js';
 import { createDashboardServer } from './server.js';
 
@@ -25,6 +28,11 @@ export interface DashboardOptions {
   host?: string;
   /** 0 for any free port. @defaultValue {@link DEFAULT_DASHBOARD_PORT} */
   port?: number;
+  /**
+   * Host names it answers besides `localhost`, IP addresses and `host`: the
+   * names its users reach it by (behind a proxy, in DNS). @defaultValue none
+   */
+  allowHosts?: readonly string[];
   /** Where it says that Redis went away or came back. */
   log?: (line: string) => void;
 }
@@ -55,6 +63,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     sample: (sample) => events.send('sample', sample),
   });
   const server = createDashboardServer({
+    hostAllowed: hostCheck(host, options.allowHosts),
     snapshot: () => monitor.snapshot(),
     history: () => monitor.history(),
     events,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { clusterView, liveWorker, ReportingWorker, runs } from '../testing/views.js';
+import { clusterView, liveWorker, ReportingWorker, reportsView, runs } from '../testing/views.js';
 import { fleetMetrics } from './fleet-metrics.js';
 import { dashboardSnapshot } from './snapshot.js';
 import type { DashboardSnapshot } from './wire.js';
@@ -17,7 +17,13 @@ function snapshot(): DashboardSnapshot {
       liveWorker('a', { report, info: { weight: 3 }, policy: 3, ageMs: 250 }),
       liveWorker('b', { ageMs: 2_000 }),
     ],
-    { durable: { waiting: 5, delayed: 1, active: 2, owners: [] } },
+    {
+      durable: { waiting: 5, delayed: 1, active: 2, owners: [] },
+      dispatchers: reportsView(
+        [],
+        [new ReportingWorker('d-1').run(1_000, ...runs(6, 'echo', 9)).report(2_000)],
+      ).dispatchers,
+    },
   );
   states.observe(view, 2_000);
   return dashboardSnapshot({
@@ -61,17 +67,17 @@ describe('fleetMetrics', () => {
     expect(lines(text, name)).toEqual(samples.map((sample) => `${name}${sample}`));
   });
 
-  it("renders each handler's execution time quantiles, in seconds", async () => {
-    const quantiles = lines(
-      await fleetMetrics(snapshot).text(),
-      'ringcast_fleet_handler_execution_seconds',
-    );
+  it.each([
+    ['ringcast_fleet_handler_execution_seconds', 0.002],
+    ['ringcast_fleet_handler_latency_seconds', 0.009],
+  ])("renders each handler's %s quantiles, in seconds", async (name, median) => {
+    const quantiles = lines(await fleetMetrics(snapshot).text(), name);
     expect(quantiles.map((l) => l.replace(/^[^{]*|\s.*$/g, ''))).toEqual([
       '{handler="echo",quantile="0.5"}',
       '{handler="echo",quantile="0.9"}',
       '{handler="echo",quantile="0.99"}',
     ]);
-    expect(Number(quantiles[0]?.split(' ')[1])).toBeCloseTo(0.002, 3);
+    expect(Number(quantiles[0]?.split(' ')[1])).toBeCloseTo(median, 3);
   });
 
   it('follows the snapshot: a worker that went leaves no series, an outage shows', async () => {

@@ -8,7 +8,7 @@
  * `ringcast_worker_tasks_total` is the counter to rate()).
  */
 import { Gauge, Registry } from 'prom-client';
-import type { DashboardSnapshot, WorkerState } from './wire.js';
+import type { DashboardSnapshot, DurationFigures, HandlerFigures, WorkerState } from './wire.js';
 
 export interface FleetMetrics {
   readonly registry: Registry;
@@ -129,17 +129,24 @@ export function fleetMetrics(latest: () => DashboardSnapshot): FleetMetrics {
       for (const h of s.handlers) set({ handler: h.name }, h.redelivered);
     },
   );
-  gauge(
+  const quantiles = (name: string, help: string, of: (h: HandlerFigures) => DurationFigures) =>
+    gauge(name, help, ['handler', 'quantile'], (set, s) => {
+      for (const h of s.handlers) {
+        const figures = of(h);
+        if (figures.count === 0) continue;
+        for (const [quantile, key] of QUANTILES)
+          set({ handler: h.name, quantile }, figures[key] / 1000);
+      }
+    });
+  quantiles(
     'ringcast_fleet_handler_execution_seconds',
     "Per handler: execution time quantiles over the live workers' merged histograms.",
-    ['handler', 'quantile'],
-    (set, s) => {
-      for (const h of s.handlers) {
-        if (h.execution.count === 0) continue;
-        for (const [quantile, key] of QUANTILES)
-          set({ handler: h.name, quantile }, h.execution[key] / 1000);
-      }
-    },
+    (h) => h.execution,
+  );
+  quantiles(
+    'ringcast_fleet_handler_latency_seconds',
+    "Per handler: end-to-end latency (dispatch to settlement) quantiles over the dispatchers' merged histograms.",
+    (h) => h.latency,
   );
   gauge(
     'ringcast_fleet_durable_tasks',

@@ -1,13 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { clusterView, liveWorker, ReportingWorker, runs } from '../testing/views.js';
+import { ReportingWorker, reportsView, runs } from '../testing/views.js';
 import { FleetRates, IDLE_AFTER_MS } from './fleet-rates.js';
 
-const view = (...reports: Array<ReturnType<ReportingWorker['report']>>) =>
-  clusterView(
-    reports.map((report, i) =>
-      liveWorker(`w${i}`, { info: { incarnation: report.incarnation }, report }),
-    ),
-  );
+const view = (...reports: Array<ReturnType<ReportingWorker['report']>>) => reportsView(reports);
 
 describe('FleetRates', () => {
   it('has no rate from a worker it has seen once: a rate needs two reports', () => {
@@ -19,6 +14,8 @@ describe('FleetRates', () => {
       errorsPerSecond: 0,
       executionP50Ms: null,
       executionP99Ms: null,
+      latencyP50Ms: null,
+      latencyP99Ms: null,
     });
   });
 
@@ -77,5 +74,29 @@ describe('FleetRates', () => {
     expect(rates.sample(view(second.report(4_000)), 4_000).tasksPerSecond).toBeCloseTo(5);
     // The first one's readings went with it: back with the same incarnation, it starts afresh.
     expect(rates.sample(view(first.report(5_000)), 5_000).tasksPerSecond).toBe(0);
+  });
+
+  it('takes end-to-end latency percentiles of the calls the dispatchers settled in the interval, apart from execution', () => {
+    const rates = new FleetRates();
+    const worker = new ReportingWorker('w').run(500, ...runs(10, 'echo', 1));
+    const d1 = new ReportingWorker('d1').run(500, ...runs(100, 'echo', 900));
+    const d2 = new ReportingWorker('d2');
+    const sampled = (at: number) =>
+      rates.sample(reportsView([worker.report(at)], [d1.report(at), d2.report(at)]), at);
+    sampled(1_000);
+    // Between the reports: 98 fast calls on one dispatcher, 2 slow ones on the other.
+    worker.run(1_500, ...runs(10, 'echo', 1));
+    d1.run(1_500, ...runs(98, 'echo', 5));
+    d2.run(1_500, ...runs(2, 'echo', 60));
+    const sample = sampled(2_000);
+    expect(sample.latencyP50Ms).toBeGreaterThan(4.8);
+    expect(sample.latencyP50Ms).toBeLessThan(5.2);
+    expect(sample.latencyP99Ms).toBeGreaterThan(57);
+    expect(sample.latencyP99Ms).toBeLessThanOrEqual(60);
+    // Execution and throughput stay the workers'.
+    expect(sample.executionP99Ms).toBeCloseTo(1, 1);
+    expect(sample.tasksPerSecond).toBeCloseTo(10);
+    // Nothing settled since: no latency for the next interval.
+    expect(sampled(2_000 + IDLE_AFTER_MS + 1)).toMatchObject({ latencyP50Ms: null });
   });
 });

@@ -1,25 +1,27 @@
 /**
  * The fleet's rates over the last interval, for the history charts: tasks and
- * errors per second and the handlers' execution time percentiles of the runs
- * in that interval (not since the workers started, which would flatten any
- * change). Workers publish cumulative counts and histograms about once a
- * second; the difference between a worker's two latest reports is what it ran
- * between them, and those differences are summed (rates) or merged
- * (histograms) over the fleet.
+ * errors per second, the handlers' execution time percentiles of the runs in
+ * that interval, and the end-to-end latency percentiles of the calls settled
+ * in it (not since the processes started, which would flatten any change).
+ * Workers and dispatchers publish cumulative counts and histograms about once
+ * a second while they have something new; the difference between a process's
+ * two latest reports is what it ran or settled between them, and those
+ * differences are summed (rates) or merged (histograms): over the workers for
+ * execution, over the dispatchers for latency.
  */
 import {
   bucketLow,
   DurationHistogram,
   HISTOGRAM_BUCKETS,
   type HistogramSnapshot,
-  type WorkerReport,
+  type StatsReport,
 } from '@ringcast/protocol';
 import type { ClusterView } from '../cluster-view.js';
 import type { HistorySample } from './wire.js';
 
 /**
- * A worker writes its report about once a second while it runs tasks; one
- * whose latest report is older than this ran nothing since it.
+ * A process writes its report about once a second while it runs or settles
+ * tasks; one whose latest report is older than this did nothing since it.
  */
 export const IDLE_AFTER_MS = 2_500;
 
@@ -34,47 +36,44 @@ interface Reading {
   maxMicros: number;
 }
 
-export class FleetRates {
-  /** By worker incarnation: a restarted worker starts over. */
-  readonly #readings = new Map<string, { latest: Reading; older: Reading | undefined }>();
+/** What the reports of one kind of process say about the last interval. */
+interface Interval {
+  perSecond: number;
+  failedPerSecond: number;
+  /** The interval's runs or calls; empty when there were none. */
+  recent: DurationHistogram;
+}
 
-  /** The fleet's rates as of `view`, read at `now`. */
-  sample(view: ClusterView, now: number): HistorySample {
-    let tasksPerSecond = 0;
-    let errorsPerSecond = 0;
-    const recent = new DurationHistogram();
+/** The latest two readings of each process of one kind, by incarnation: a restarted process starts over. */
+class Readings {
+  readonly #pairs = new Map<string, { latest: Reading; older: Reading | undefined }>();
+
+  /** Takes `reports` in; what they say happened between each one's two latest, as of `now`. */
+  interval(reports: Iterable<StatsReport>, now: number): Interval {
+    const result: Interval = { perSecond: 0, failedPerSecond: 0, recent: new DurationHistogram() };
     const seen = new Set<string>();
-    for (const { report } of view.workers) {
-      if (report === undefined) continue;
+    for (const report of reports) {
       seen.add(report.incarnation);
-      const pair = this.#advance(report);
-      const { latest, older } = pair;
+      const { latest, older } = this.#advance(report);
       if (older === undefined || now - latest.at > IDLE_AFTER_MS) continue;
       const seconds = (latest.at - older.at) / 1000;
-      tasksPerSecond += Math.max(0, latest.runs - older.runs) / seconds;
-      errorsPerSecond += Math.max(0, latest.failed - older.failed) / seconds;
+      result.perSecond += Math.max(0, latest.runs - older.runs) / seconds;
+      result.failedPerSecond += Math.max(0, latest.failed - older.failed) / seconds;
       const delta = difference(latest, older);
-      if (delta !== undefined) recent.merge(delta);
+      if (delta !== undefined) result.recent.merge(delta);
     }
-    for (const incarnation of this.#readings.keys()) {
-      if (!seen.has(incarnation)) this.#readings.delete(incarnation);
+    for (const incarnation of this.#pairs.keys()) {
+      if (!seen.has(incarnation)) this.#pairs.delete(incarnation);
     }
-    const ran = recent.count > 0;
-    return {
-      at: now,
-      tasksPerSecond,
-      errorsPerSecond,
-      executionP50Ms: ran ? recent.quantile(0.5) : null,
-      executionP99Ms: ran ? recent.quantile(0.99) : null,
-    };
+    return result;
   }
 
-  /** Records `report` if it is newer than the worker's latest; returns the worker's two latest. */
-  #advance(report: WorkerReport): { latest: Reading; older: Reading | undefined } {
-    const pair = this.#readings.get(report.incarnation);
+  /** Records `report` if it is newer than its process's latest; returns the process's two latest. */
+  #advance(report: StatsReport): { latest: Reading; older: Reading | undefined } {
+    const pair = this.#pairs.get(report.incarnation);
     if (pair === undefined) {
       const fresh = { latest: readingOf(report), older: undefined };
-      this.#readings.set(report.incarnation, fresh);
+      this.#pairs.set(report.incarnation, fresh);
       return fresh;
     }
     if (report.at > pair.latest.at) {
@@ -85,7 +84,38 @@ export class FleetRates {
   }
 }
 
-function readingOf(report: WorkerReport): Reading {
+export class FleetRates {
+  readonly #workers = new Readings();
+  readonly #dispatchers = new Readings();
+
+  /** The fleet's rates as of `view`, read at `now`. */
+  sample(view: ClusterView, now: number): HistorySample {
+    const workerReports = view.workers.flatMap(({ report }) => (report ? [report] : []));
+    const execution = this.#workers.interval(workerReports, now);
+    const latency = this.#dispatchers.interval(
+      view.dispatchers.map(({ report }) => report),
+      now,
+    );
+    const [executionP50Ms, executionP99Ms] = p50p99(execution.recent);
+    const [latencyP50Ms, latencyP99Ms] = p50p99(latency.recent);
+    return {
+      at: now,
+      tasksPerSecond: execution.perSecond,
+      errorsPerSecond: execution.failedPerSecond,
+      executionP50Ms,
+      executionP99Ms,
+      latencyP50Ms,
+      latencyP99Ms,
+    };
+  }
+}
+
+/** The median and 99th percentile of an interval; nulls for an empty one. */
+function p50p99(recent: DurationHistogram): [number | null, number | null] {
+  return recent.count === 0 ? [null, null] : [recent.quantile(0.5), recent.quantile(0.99)];
+}
+
+function readingOf(report: StatsReport): Reading {
   const counts = new Float64Array(HISTOGRAM_BUCKETS);
   let runs = 0;
   let failed = 0;

@@ -7,6 +7,8 @@ const sample = (at: number) => ({
   errorsPerSecond: 0,
   executionP50Ms: null,
   executionP99Ms: null,
+  latencyP50Ms: null,
+  latencyP99Ms: null,
 });
 
 describe('History', () => {

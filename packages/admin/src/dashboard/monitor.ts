@@ -249,5 +249,7 @@ function unread(at: number): HistorySample {
     errorsPerSecond: null,
     executionP50Ms: null,
     executionP99Ms: null,
+    latencyP50Ms: null,
+    latencyP99Ms: null,
   };
 }

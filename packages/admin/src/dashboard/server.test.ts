@@ -1,10 +1,10 @@
 /**
  * The dashboard's HTTP routes on a real node:http server with a stand-in
- * monitor: what each path answers, the event stream's framing, and that
- * nothing but GET and HEAD is served.
+ * monitor: what each path answers, the event stream's framing and bound,
+ * that nothing but GET and HEAD is served, and only to the hosts it answers.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import type { Server } from 'node:http';
+import { request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Assets, INDEX } from './assets.js';
 import { EventStream, frame } from './event-stream.js';
 import { fleetMetrics } from './fleet-metrics.js';
+import { hostCheck } from './host-check.js';
 import { createDashboardServer } from './server.js';
 import { dashboardSnapshot } from './snapshot.js';
 import type { DashboardHistory } from './wire.js';
@@ -26,12 +27,48 @@ const snapshot = dashboardSnapshot({
 const history: DashboardHistory = {
   intervalMs: 1_000,
   spanMs: 900_000,
-  samples: [{ at: 1, tasksPerSecond: 5, errorsPerSecond: 0, executionP50Ms: 1, executionP99Ms: 2 }],
+  samples: [
+    {
+      at: 1,
+      tasksPerSecond: 5,
+      errorsPerSecond: 0,
+      executionP50Ms: 1,
+      executionP99Ms: 2,
+      latencyP50Ms: 3,
+      latencyP99Ms: 4,
+    },
+  ],
 };
+
+/** GET `path` with the given `Host` header (none: no header at all); status and body. */
+function getAs(
+  base: string,
+  path: string,
+  host: string | undefined,
+): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      `${base}${path}`,
+      host === undefined ? { setHost: false } : { headers: { host } },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          body += chunk;
+          // An event stream never ends: its first bytes say enough.
+          if (path === '/events') res.destroy();
+        });
+        res.on('close', () => resolve({ status: res.statusCode ?? 0, body }));
+      },
+    );
+    req.on('error', reject);
+    req.end();
+  });
+}
 
 describe('createDashboardServer', () => {
   const root = mkdtempSync(join(tmpdir(), 'ringcast-server-'));
-  const events = new EventStream();
+  const events = new EventStream({ maxStreams: 2 });
   let server: Server;
   let base: string;
 
@@ -40,6 +77,7 @@ describe('createDashboardServer', () => {
     writeFileSync(join(root, INDEX), '<!doctype html><title>t</title>\n');
     writeFileSync(join(root, 'dashboard/page/main.js'), 'export {};\n');
     server = createDashboardServer({
+      hostAllowed: hostCheck('127.0.0.1', ['dash.example']),
       snapshot: () => snapshot,
       history: () => history,
       events,
@@ -122,6 +160,51 @@ describe('createDashboardServer', () => {
     events.send('sample', history.samples[0]);
     await readUntil(frame('sample', history.samples[0]));
     controller.abort();
+    await expect.poll(() => events.size).toBe(0);
+  });
+
+  it('answers only requests to this machine, an address, or an allowed name: DNS rebinding gets 403', async () => {
+    const port = new URL(base).port;
+    for (const host of [
+      `localhost:${port}`,
+      `127.0.0.1:${port}`,
+      `[::1]:${port}`,
+      'dash.example',
+    ]) {
+      expect([host, (await getAs(base, '/api/snapshot', host)).status]).toEqual([host, 200]);
+    }
+    for (const path of ['/', '/api/snapshot', '/api/history', '/events', '/metrics']) {
+      const refused = await getAs(base, path, `evil.example:${port}`);
+      expect([path, refused.status]).toEqual([path, 403]);
+      expect(refused.body).toContain('does not answer to the host "evil.example:');
+      expect(refused.body).not.toContain('"snapshot"');
+    }
+    // Without a Host header node:http itself refuses an HTTP/1.1 request.
+    expect((await getAs(base, '/api/snapshot', undefined)).status).toBe(400);
+    await expect.poll(() => events.size).toBe(0);
+  });
+
+  it('answers 503 past its bound on open event streams, and takes one again when one closes', async () => {
+    const open = () => {
+      const controller = new AbortController();
+      return fetch(`${base}/events`, { signal: controller.signal }).then((response) => ({
+        response,
+        close: () => controller.abort(),
+      }));
+    };
+    const first = await open();
+    const second = await open();
+    await expect.poll(() => events.size).toBe(2);
+    const refused = await fetch(`${base}/events`);
+    expect([refused.status, refused.headers.get('retry-after')]).toEqual([503, '10']);
+    expect(await refused.text()).toContain('too many event streams');
+    first.close();
+    await expect.poll(() => events.size).toBe(1);
+    const third = await open();
+    expect(third.response.status).toBe(200);
+    await expect.poll(() => events.size).toBe(2);
+    second.close();
+    third.close();
     await expect.poll(() => events.size).toBe(0);
   });
 

@@ -1,7 +1,9 @@
 /**
  * The dashboard's HTTP server (node:http): the page and its assets, the JSON
  * behind it, the event stream and the metrics. Every route only reads; a
- * method other than GET or HEAD is refused (405), an unknown path is 404.
+ * method other than GET or HEAD is refused (405), an unknown path is 404, a
+ * request whose `Host` the dashboard does not answer to (host-check.ts) is
+ * 403, and an event stream past the bound on open ones (event-stream.ts) 503.
  *
  *   GET /               the page
  *   GET /assets/<path>  its scripts and styles (assets.ts)
@@ -18,6 +20,8 @@ import type { FleetMetrics } from './fleet-metrics.js';
 import type { DashboardHistory, DashboardSnapshot } from './wire.js';
 
 export interface DashboardRoutes {
+  /** Whether to answer a request with this `Host` header (host-check.ts). */
+  hostAllowed(header: string | undefined): boolean;
   snapshot(): DashboardSnapshot;
   history(): DashboardHistory;
   events: EventStream;
@@ -35,6 +39,10 @@ const PAGE_POLICY =
 export function createDashboardServer(routes: DashboardRoutes): Server {
   const serveMetrics = metricsHandler(() => routes.metrics.text(), routes.metrics.contentType);
   return createServer((req, res) => {
+    if (!routes.hostAllowed(req.headers.host)) {
+      refuseHost(res, req.headers.host);
+      return;
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain; charset=utf-8' });
       res.end('method not allowed\n');
@@ -50,6 +58,9 @@ export function createDashboardServer(routes: DashboardRoutes): Server {
       if (req.method === 'HEAD') {
         res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8' });
         res.end();
+      } else if (routes.events.full) {
+        res.writeHead(503, { 'content-type': 'text/plain; charset=utf-8', 'retry-after': '10' });
+        res.end('too many event streams open; try again later\n');
       } else routes.events.open(req, res, [['snapshot', routes.snapshot()]]);
     } else if (path === '/metrics') serveMetrics(req, res);
     else notFound(res);
@@ -102,6 +113,15 @@ function sendJson(req: IncomingMessage, res: ServerResponse, value: unknown): vo
     'cache-control': 'no-store',
   });
   res.end(req.method === 'HEAD' ? undefined : body);
+}
+
+function refuseHost(res: ServerResponse, host: string | undefined): void {
+  // The name goes back to whoever sent it, cut short and printable only.
+  const shown = JSON.stringify((host ?? '').slice(0, 100).replace(/[^\x20-\x7e]/g, '?'));
+  res.writeHead(403, { 'content-type': 'text/plain; charset=utf-8' });
+  res.end(
+    `this dashboard does not answer to the host ${shown}; start it with --allow-host <name> to serve a name\n`,
+  );
 }
 
 function notFound(res: ServerResponse): void {

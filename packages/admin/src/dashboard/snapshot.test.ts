@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { clusterView, liveWorker, ReportingWorker, runs } from '../testing/views.js';
+import {
+  clusterView,
+  liveWorker,
+  ReportingWorker,
+  reportingDispatcher,
+  runs,
+} from '../testing/views.js';
 import { dashboardSnapshot, durableActivity } from './snapshot.js';
 import type { RedisStatus } from './wire.js';
 import { WorkerStates } from './worker-states.js';
@@ -112,8 +118,37 @@ describe('dashboardSnapshot', () => {
     expect(echo.execution.count).toBe(52);
     expect(echo.execution.p50Ms).toBeGreaterThan(0.9);
     expect(echo.execution.p99Ms).toBeCloseTo(2, 0);
+    expect([echo.latency.count, echo.dispatchers]).toEqual([0, 0]);
     expect(s.staleEntries).toBe(1);
     expect(s.readAt).toBe(10_000);
+  });
+
+  it('gives each handler the end-to-end latency merged over the dispatchers, and lists one only they report', () => {
+    const d1 = new ReportingWorker('d1-1').run(5_000, ...runs(9, 'echo', 4));
+    const d2 = new ReportingWorker('d2-1').run(
+      5_000,
+      ...runs(1, 'echo', 30),
+      ...runs(2, 'mail', 8),
+    );
+    const view = clusterView(workers, {
+      dispatchers: [
+        reportingDispatcher('d1', d1.report(6_000)),
+        reportingDispatcher('d2', d2.report(6_000)),
+      ],
+    });
+    const s = snapshotOf(view);
+    expect(s.handlers.map((h) => [h.name, h.workers, h.dispatchers, h.latency.count])).toEqual([
+      ['echo', 2, 2, 10],
+      ['fail', 1, 0, 0],
+      ['mail', 0, 1, 2],
+      ['sleep', 1, 0, 0],
+    ]);
+    const echo = s.handlers[0]!;
+    expect(echo.latency.p50Ms).toBeCloseTo(4, 0);
+    expect(echo.latency.maxMs).toBe(30);
+    expect(echo.execution.count).toBe(52);
+    const mail = s.handlers[2]!;
+    expect([mail.succeeded, mail.execution.count, mail.latency.p99Ms]).toEqual([0, 0, 8]);
   });
 
   it('shows the durable backlog once durable tasks were seen', () => {

@@ -1,13 +1,20 @@
 /**
  * The dashboard's picture of the deployment at one moment, as JSON for the
  * page (wire.ts): the workers with their states (worker-states.ts), shares and
- * execution times, the fleet's figures per handler and by error code
+ * execution times, the fleet's figures per handler (execution over the
+ * workers, end-to-end latency over the dispatchers) and by error code
  * (stats-rollup.ts), and the durable backlog — all from one cluster view.
  */
 import type { WorkerReport } from '@ringcast/protocol';
 import type { ClusterView } from '../cluster-view.js';
 import { partsOf, rollUpByHandler, rollUpWorker, type StatsRollup } from '../stats-rollup.js';
-import type { DashboardSnapshot, DashboardWorker, HandlerFigures, RedisStatus } from './wire.js';
+import type {
+  DashboardSnapshot,
+  DashboardWorker,
+  DurationFigures,
+  HandlerFigures,
+  RedisStatus,
+} from './wire.js';
 import { heartbeatIntervalOf, type TrackedWorker } from './worker-states.js';
 
 export interface SnapshotInput {
@@ -33,7 +40,10 @@ export function durableActivity(view: ClusterView): boolean {
 export function dashboardSnapshot(input: SnapshotInput): DashboardSnapshot {
   const { view } = input;
   const reports = (view?.workers ?? []).flatMap((w) => (w.report ? [w.report] : []));
-  const handlers = [...rollUpByHandler(reports)].map(([name, r]) => handlerFigures(name, r));
+  const handlers = handlerList(
+    rollUpByHandler(reports),
+    rollUpByHandler((view?.dispatchers ?? []).map((d) => d.report)),
+  );
   const errors: Record<string, number> = {};
   for (const h of handlers) {
     for (const [code, n] of Object.entries(h.failed)) errors[code] = (errors[code] ?? 0) + n;
@@ -122,22 +132,37 @@ function handlerTimes(report: WorkerReport): DashboardWorker['execution']['handl
     }));
 }
 
-function handlerFigures(name: string, r: StatsRollup): HandlerFigures {
+/** Per handler either side reported, by name: execution from the workers, latency from the dispatchers. */
+function handlerList(
+  execution: ReadonlyMap<string, StatsRollup>,
+  latency: ReadonlyMap<string, StatsRollup>,
+): HandlerFigures[] {
+  const names = [...new Set([...execution.keys(), ...latency.keys()])].sort();
+  return names.map((name): HandlerFigures => {
+    const r = execution.get(name);
+    return {
+      name,
+      succeeded: r?.succeeded ?? 0,
+      failed: { ...r?.failed },
+      redelivered: r?.redelivered ?? 0,
+      lastSecond: r?.throughput.lastSecond ?? 0,
+      lastMinute: r?.throughput.lastMinute ?? 0,
+      execution: durationFigures(r),
+      workers: r?.sources ?? 0,
+      latency: durationFigures(latency.get(name)),
+      dispatchers: latency.get(name)?.sources ?? 0,
+    };
+  });
+}
+
+function durationFigures(r: StatsRollup | undefined): DurationFigures {
+  const d = r?.duration;
   return {
-    name,
-    succeeded: r.succeeded,
-    failed: { ...r.failed },
-    redelivered: r.redelivered,
-    lastSecond: r.throughput.lastSecond,
-    lastMinute: r.throughput.lastMinute,
-    execution: {
-      count: r.duration.count,
-      p50Ms: r.duration.p50,
-      p90Ms: r.duration.p90,
-      p99Ms: r.duration.p99,
-      maxMs: r.duration.max,
-    },
-    workers: r.sources,
+    count: d?.count ?? 0,
+    p50Ms: d?.p50 ?? 0,
+    p90Ms: d?.p90 ?? 0,
+    p99Ms: d?.p99 ?? 0,
+    maxMs: d?.max ?? 0,
   };
 }
 

@@ -61,7 +61,7 @@ export interface DashboardWorker {
   startedAt: number;
 }
 
-/** One handler's figures over every live worker that reported it. */
+/** One handler's figures over every live worker and every dispatcher that reported it. */
 export interface HandlerFigures {
   name: string;
   succeeded: number;
@@ -71,9 +71,25 @@ export interface HandlerFigures {
   lastSecond: number;
   lastMinute: number;
   /** Execution time percentiles from the workers' merged histograms. */
-  execution: { count: number; p50Ms: number; p90Ms: number; p99Ms: number; maxMs: number };
+  execution: DurationFigures;
   /** Live workers that reported it. */
   workers: number;
+  /**
+   * End-to-end latency percentiles from the dispatchers' merged histograms,
+   * over the calls they settled since each started (`count` of them).
+   */
+  latency: DurationFigures;
+  /** Dispatchers whose report has it. */
+  dispatchers: number;
+}
+
+/** Durations of `count` runs or calls; all 0 when there were none. */
+export interface DurationFigures {
+  count: number;
+  p50Ms: number;
+  p90Ms: number;
+  p99Ms: number;
+  maxMs: number;
 }
 
 export interface RedisStatus {
@@ -125,6 +141,13 @@ export interface HistorySample {
   /** Handler execution time over the interval's runs; null when none ran. */
   executionP50Ms: number | null;
   executionP99Ms: number | null;
+  /**
+   * End-to-end latency (`dispatch()` to settlement) over the calls the
+   * dispatchers settled in the interval; null when none settled, or no
+   * dispatcher publishes its report.
+   */
+  latencyP50Ms: number | null;
+  latencyP99Ms: number | null;
 }
 
 export interface DashboardHistory {

@@ -1,18 +1,39 @@
-/** `ringcast stats` as text: a table per handler, then one per worker and handler. */
+/**
+ * `ringcast stats` as text: execution per handler over the workers, end-to-end
+ * latency per handler over the dispatchers, then one row per worker and handler.
+ */
 import type { HandlerSummary } from '@ringcast/protocol';
 import type { StatsReport } from '../stats-report.js';
 import { type Column, renderTable } from './table.js';
-import { formatCount, formatFailures, formatMs } from './units.js';
+import { formatCount, formatFailures, formatMs, plural } from './units.js';
 
-/** The figure columns both tables share; `name` columns go in front. */
-function figureColumns<R>(summary: (row: R) => HandlerSummary): Column<R>[] {
+/** Outcome columns: succeeded and failed by code. */
+function outcomeColumns<R>(summary: (row: R) => HandlerSummary): Column<R>[] {
+  return [
+    { header: 'OK', cell: (r) => formatCount(summary(r).succeeded), align: 'right' },
+    { header: 'FAILED', cell: (r) => formatFailures(summary(r).failed), align: 'right' },
+  ];
+}
+
+/** Duration columns: p50, p90, p99, max, avg; `-` for none. */
+function durationColumns<R>(summary: (row: R) => HandlerSummary): Column<R>[] {
   const ms = (pick: (s: HandlerSummary) => number) => (row: R) => {
     const s = summary(row);
     return s.duration.count === 0 ? '-' : formatMs(pick(s));
   };
   return [
-    { header: 'OK', cell: (r) => formatCount(summary(r).succeeded), align: 'right' },
-    { header: 'FAILED', cell: (r) => formatFailures(summary(r).failed), align: 'right' },
+    { header: 'P50', cell: ms((s) => s.duration.p50), align: 'right' },
+    { header: 'P90', cell: ms((s) => s.duration.p90), align: 'right' },
+    { header: 'P99', cell: ms((s) => s.duration.p99), align: 'right' },
+    { header: 'MAX', cell: ms((s) => s.duration.max), align: 'right' },
+    { header: 'AVG', cell: ms((s) => s.duration.avg), align: 'right' },
+  ];
+}
+
+/** The figure columns the execution tables share; `name` columns go in front. */
+function figureColumns<R>(summary: (row: R) => HandlerSummary): Column<R>[] {
+  return [
+    ...outcomeColumns(summary),
     { header: 'REDELIVERED', cell: (r) => formatCount(summary(r).redelivered), align: 'right' },
     {
       header: 'LAST S',
@@ -24,11 +45,7 @@ function figureColumns<R>(summary: (row: R) => HandlerSummary): Column<R>[] {
       cell: (r) => formatCount(summary(r).throughput.lastMinute),
       align: 'right',
     },
-    { header: 'P50', cell: ms((s) => s.duration.p50), align: 'right' },
-    { header: 'P90', cell: ms((s) => s.duration.p90), align: 'right' },
-    { header: 'P99', cell: ms((s) => s.duration.p99), align: 'right' },
-    { header: 'MAX', cell: ms((s) => s.duration.max), align: 'right' },
-    { header: 'AVG', cell: ms((s) => s.duration.avg), align: 'right' },
+    ...durationColumns(summary),
   ];
 }
 
@@ -41,6 +58,13 @@ const HANDLER_COLUMNS: Column<HandlerRow>[] = [
   ...figureColumns<HandlerRow>(([, s]) => s),
 ];
 
+const LATENCY_COLUMNS: Column<HandlerRow>[] = [
+  { header: 'HANDLER', cell: ([name]) => name },
+  { header: 'DISPATCHERS', cell: ([, s]) => String(s.sources), align: 'right' },
+  ...outcomeColumns<HandlerRow>(([, s]) => s),
+  ...durationColumns<HandlerRow>(([, s]) => s),
+];
+
 const WORKER_COLUMNS: Column<WorkerRow>[] = [
   { header: 'WORKER', cell: ([worker]) => worker },
   { header: 'HANDLER', cell: ([, handler]) => handler },
@@ -49,8 +73,9 @@ const WORKER_COLUMNS: Column<WorkerRow>[] = [
 
 export function renderStats(report: StatsReport): string {
   const handlers = Object.entries(report.handlers);
+  const latency = Object.entries(report.latency);
   const workers = Object.entries(report.workers);
-  if (handlers.length === 0 && report.unreported.length === 0) {
+  if (handlers.length === 0 && latency.length === 0 && report.unreported.length === 0) {
     return `no live workers in namespace ${report.namespace}`;
   }
   const perWorker: WorkerRow[] = workers.flatMap(([id, entry]) =>
@@ -58,16 +83,28 @@ export function renderStats(report: StatsReport): string {
       .sort()
       .map((handler): WorkerRow => [id, handler, entry.handlers[handler]!]),
   );
+  const dispatchers = Object.keys(report.dispatchers).length;
   const lines = [
     'Per handler, over every live worker (throughput: runs ended in the last second / minute;',
     'durations: handler execution time on the workers, percentiles of the merged histograms):',
     '',
     renderTable(HANDLER_COLUMNS, handlers),
     '',
-    'Per worker:',
-    '',
-    renderTable(WORKER_COLUMNS, perWorker),
   ];
+  if (latency.length === 0) {
+    lines.push(
+      'End-to-end latency: no dispatcher has published a report (a dispatcher writes one while',
+      'calls settle; it expires statsTtlMs, 15 min by default, after its last).',
+    );
+  } else {
+    lines.push(
+      `End-to-end latency per handler, dispatch() to settlement, over ${plural(dispatchers, 'dispatcher')}`,
+      '(calls each settled since it started; percentiles of the merged histograms):',
+      '',
+      renderTable(LATENCY_COLUMNS, latency),
+    );
+  }
+  lines.push('', 'Per worker:', '', renderTable(WORKER_COLUMNS, perWorker));
   const partial = handlers.filter(([, s]) => s.withoutHistogram > 0).map(([name]) => name);
   if (partial.length > 0) {
     lines.push(
@@ -77,8 +114,5 @@ export function renderStats(report: StatsReport): string {
   if (report.unreported.length > 0) {
     lines.push(`no stats report yet from ${report.unreported.join(', ')}`);
   }
-  lines.push(
-    'End-to-end latency is measured by each dispatcher (stats().handlers, ringcast_dispatcher_task_duration_seconds).',
-  );
   return lines.join('\n');
 }

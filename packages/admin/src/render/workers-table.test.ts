@@ -37,6 +37,7 @@ function view(workers: LiveWorker[], stale = 0): ClusterView {
     namespace: 'prod',
     readAt: 1,
     workers,
+    dispatchers: [],
     stale,
     durable: { waiting: 0, delayed: 0, active: 0, owners: [] },
   };

@@ -5,7 +5,7 @@
  * the runs, so counts, summaries and histograms agree.
  */
 import { HandlerStatsBook, type WorkerInfo, type WorkerReport } from '@ringcast/protocol';
-import type { ClusterView, LiveWorker } from '../cluster-view.js';
+import type { ClusterView, LiveWorker, ReportingDispatcher } from '../cluster-view.js';
 
 export function workerInfo(id: string, fields: Partial<WorkerInfo> = {}): WorkerInfo {
   return {
@@ -51,10 +51,33 @@ export function clusterView(workers: LiveWorker[], fields: Partial<ClusterView> 
     namespace: 'ns',
     readAt: 10_000,
     workers,
+    dispatchers: [],
     stale: 0,
     durable: { waiting: 0, delayed: 0, active: 0, owners: [] },
     ...fields,
   };
+}
+
+/**
+ * A view of live workers with these reports (`w0`, `w1`, …, each of its
+ * report's incarnation) and dispatchers with these (`d0`, `d1`, …).
+ */
+export function reportsView(
+  workerReports: readonly WorkerReport[],
+  dispatcherReports: readonly WorkerReport[] = [],
+): ClusterView {
+  return clusterView(
+    workerReports.map((report, i) =>
+      liveWorker(`w${i}`, { info: { incarnation: report.incarnation }, report }),
+    ),
+    { dispatchers: dispatcherReports.map((report, i) => reportingDispatcher(`d${i}`, report)) },
+  );
+}
+
+/** A dispatcher's report as a view lists it; its durations are end-to-end latencies. */
+export function reportingDispatcher(id: string, report: WorkerReport): ReportingDispatcher {
+  const { inflight: _inflight, queued: _queued, ...dispatcherReport } = report;
+  return { id, report: dispatcherReport };
 }
 
 /** One handler run: its handler, duration and outcome (an error code for a failure). */
@@ -67,7 +90,9 @@ export interface Run {
 
 /**
  * A worker's stats, fed runs and read as reports at chosen times, as its
- * stats publisher would write them: cumulative over everything recorded.
+ * stats publisher would write them: cumulative over everything recorded. A
+ * dispatcher's report is the same but for `inflight` and `queued`
+ * ({@link reportingDispatcher}); its runs are settled calls.
  */
 export class ReportingWorker {
   readonly #book = new HandlerStatsBook();

@@ -39,10 +39,12 @@ function drawCharts(): void {
     { from, to, format: rate },
   );
   drawChart(
-    byId('chart-execution').querySelector('svg')!,
+    byId('chart-latency').querySelector('svg')!,
     [
-      { className: 'p50', points: series((s) => s.executionP50Ms) },
-      { className: 'p99', points: series((s) => s.executionP99Ms) },
+      { className: 'p50', points: series((s) => s.latencyP50Ms) },
+      { className: 'p99', points: series((s) => s.latencyP99Ms) },
+      { className: 'p50 execution', points: series((s) => s.executionP50Ms) },
+      { className: 'p99 execution', points: series((s) => s.executionP99Ms) },
     ],
     { from, to, format: duration },
   );

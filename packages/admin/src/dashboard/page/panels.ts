@@ -1,5 +1,5 @@
 /** The figures around the workers table: tiles, handlers, errors by code, durable backlog. */
-import type { DashboardSnapshot, HistorySample } from '../wire.js';
+import type { DashboardSnapshot, DurationFigures, HistorySample } from '../wire.js';
 import { byId, el, fillRows } from './dom.js';
 import { duration, formatCount, percentiles, rate } from './format.js';
 
@@ -7,12 +7,18 @@ export function renderTiles(s: DashboardSnapshot, latest: HistorySample | undefi
   const count = (state: string) => s.workers.filter((w) => w.state === state).length;
   const codes = Object.entries(s.errors).sort(([, a], [, b]) => b - a);
   const ran = latest?.executionP50Ms != null && latest.executionP99Ms != null;
+  const settled = latest?.latencyP50Ms != null && latest.latencyP99Ms != null;
   const tiles = [
     tile('Workers', `${count('live')} live`, `${count('missing')} missing · ${count('gone')} gone`),
     tile(
       'Throughput',
       latest?.tasksPerSecond == null ? '-' : `${rate(latest.tasksPerSecond)} tasks/s`,
       `${formatCount(s.totals.lastMinute)} in the last minute`,
+    ),
+    tile(
+      'Latency now',
+      settled ? percentiles(latest.latencyP50Ms!, latest.latencyP99Ms!) : '-',
+      'end to end, p50 / p99 over the last second',
     ),
     tile(
       'Execution now',
@@ -58,7 +64,14 @@ export function renderHandlers(s: DashboardSnapshot): void {
   const num = (value: string | number) => el('td', { class: 'num' }, value);
   const rows = s.handlers.map((h) => {
     const failed = Object.values(h.failed).reduce((a, b) => a + b, 0);
-    const e = h.execution;
+    const times = (kind: 'execution' | 'latency', d: DurationFigures) =>
+      (['p50', 'p90', 'p99', 'max'] as const).map((figure) =>
+        el(
+          'td',
+          { class: 'num', 'data-field': `${kind}-${figure}` },
+          d.count === 0 ? '-' : duration(d[`${figure}Ms`]),
+        ),
+      );
     return el(
       'tr',
       { 'data-handler': h.name },
@@ -68,11 +81,10 @@ export function renderHandlers(s: DashboardSnapshot): void {
       num(formatCount(h.redelivered)),
       num(formatCount(h.lastSecond)),
       num(formatCount(h.lastMinute)),
-      num(e.count === 0 ? '-' : duration(e.p50Ms)),
-      num(e.count === 0 ? '-' : duration(e.p90Ms)),
-      num(e.count === 0 ? '-' : duration(e.p99Ms)),
-      num(e.count === 0 ? '-' : duration(e.maxMs)),
+      ...times('execution', h.execution),
+      ...times('latency', h.latency),
       num(h.workers),
+      num(h.dispatchers),
     );
   });
   fillRows(byId<HTMLTableElement>('handlers'), rows, 'no handler has run yet');
