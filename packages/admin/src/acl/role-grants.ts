@@ -170,6 +170,11 @@ const DISPATCHER: RoleGrants = {
     { command: 'zpopmin', why: 'claim script: the next waiting tasks' },
     { command: 'sadd', why: "store scripts: an owner's active set" },
     { command: 'srem', why: "store scripts: an owner's active set" },
+    {
+      command: 'zremrangebyscore',
+      why: "stats report script: lapsed dispatchers leave the reports' index",
+    },
+    { command: 'pttl', why: "stats report script: the reports' index lives as long as a report" },
   ],
   keys: [
     {
@@ -197,6 +202,16 @@ const DISPATCHER: RoleGrants = {
       key: (n) => anyId(n.dispatcherHeartbeatKey),
       access: 'read-write',
       why: "owners' heartbeats: its own, and whether others are alive",
+    },
+    {
+      key: (n) => own(n.dispatcherStatsKey),
+      access: 'read-write',
+      why: 'its stats report (stats-publisher.ts: the report script; DEL at close)',
+    },
+    {
+      key: (n) => n.dispatcherStatsIndexKey,
+      access: 'read-write',
+      why: "the dispatchers' reports index (the report script; ZREM at close)",
     },
   ],
   channels: [
@@ -226,7 +241,8 @@ const ADMIN: RoleGrants = {
     { command: 'hget', why: "one worker's registry entry (reweight, drain)" },
     { command: 'mget', why: "workers' heartbeats" },
     { command: 'pttl', why: 'how old each heartbeat is (workers, dashboard)' },
-    { command: 'get', why: "each worker's stats report" },
+    { command: 'get', why: "each worker's and dispatcher's stats report" },
+    { command: 'zrange', why: "the dispatchers' stats reports index (cluster-view.ts)" },
     { command: 'zcard', why: 'the durable backlog sizes' },
     { command: 'hkeys', why: 'the durable owners' },
     { command: 'exists', why: "whether each durable owner's heartbeat is current" },
@@ -244,6 +260,16 @@ const ADMIN: RoleGrants = {
     { key: (n) => n.registryKey, access: 'read', why: 'the worker registry' },
     { key: (n) => anyId(n.heartbeatKey), access: 'read', why: "workers' heartbeats (MGET, PTTL)" },
     { key: (n) => anyId(n.workerStatsKey), access: 'read', why: "workers' stats reports" },
+    {
+      key: (n) => n.dispatcherStatsIndexKey,
+      access: 'read',
+      why: "the dispatchers' stats reports index (ZRANGE)",
+    },
+    {
+      key: (n) => anyId(n.dispatcherStatsKey),
+      access: 'read',
+      why: "dispatchers' stats reports: end-to-end latency",
+    },
     { key: (n) => n.weightsKey, access: 'read', why: "the operator's weight policy" },
     {
       key: (n) => n.weightsKey,
