@@ -5,6 +5,9 @@
  */
 import { parseArgs } from 'node:util';
 import {
+  AUTH_KEYS_ENV,
+  type AuthOptions,
+  authKeysOption,
   checkRedisUrl,
   connectionOptions,
   DEFAULT_NAMESPACE,
@@ -22,6 +25,7 @@ const COMMON_OPTIONS = {
   redis: { type: 'string' },
   namespace: { type: 'string' },
   json: { type: 'boolean' },
+  'auth-keys-file': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies OptionsConfig;
 
@@ -30,6 +34,9 @@ export const COMMON_HELP = `Options of every command:
   --namespace <ns>     the deployment's namespace, as its workers and dispatchers
                        were given it (env RINGCAST_NAMESPACE; default ${DEFAULT_NAMESPACE})
   --json               print JSON instead of text
+  --auth-keys-file <path>
+                       the deployment's frame keys, JSON { "keys": { … }, "current": … }
+                       (env ${AUTH_KEYS_ENV}): reweight and drain requests are signed
   -h, --help           show this help
 `;
 
@@ -42,6 +49,8 @@ export type CommandLine =
       redis: string;
       namespace: string;
       json: boolean;
+      /** Frame authentication keys; undefined when the deployment has none. */
+      auth: AuthOptions | undefined;
     };
 
 /** `ringcast --help`. */
@@ -105,7 +114,8 @@ export function parseCommandLine(
     throw new UsageError(`--namespace must be 1 to 64 of A-Z a-z 0-9 _ . : -, got ${shown}`);
   }
   const args = command.parse(values, positionals);
-  return { kind: 'run', command, args, redis, namespace, json: values['json'] === true };
+  const auth = authKeysOption(values, env)?.auth;
+  return { kind: 'run', command, args, redis, namespace, json: values['json'] === true, auth };
 }
 
 /** Throws unless there are exactly `names.length` positionals; returns them. */

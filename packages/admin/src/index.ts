@@ -15,6 +15,7 @@ export {
   type ConnectOptions,
   connectAdmin,
 } from './connection.js';
+export { signedControl } from './signed-control.js';
 export { type StatsReport, statsReport, type WorkerStatsEntry } from './stats-report.js';
 export {
   partsOf,

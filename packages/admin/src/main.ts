@@ -39,6 +39,7 @@ export async function main(
   const ctx: CommandContext = {
     namespace: line.namespace,
     json: line.json,
+    auth: line.auth,
     async connect() {
       const client = await connectAdmin(redis);
       connections.push(client);
