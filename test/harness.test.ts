@@ -10,6 +10,7 @@ import {
   useRedis,
 } from './support/redis.js';
 import { startRedisServer } from './support/redis-server.js';
+import { tlsRedisAvailable, useTlsRedis } from './support/tls.js';
 import { expectAllClosed, track } from './support/track.js';
 
 function isAlive(pid: number): boolean {
@@ -89,6 +90,37 @@ describe.skipIf(!privateRedisAvailable)('private redis-server', () => {
     await expect(startRedisServer({ args: ['--no-such-option', 'x'] })).rejects.toThrow(
       /exited before answering PING[\s\S]*no-such-option/,
     );
+  });
+});
+
+describe.skipIf(!tlsRedisAvailable)('private redis-server with TLS', () => {
+  const redis = useTlsRedis('yes');
+
+  it('serves TLS only, on the port its rediss:// URL names, to clients with a certificate its CA signed', async () => {
+    expect(redis.url).toBe(`rediss://127.0.0.1:${redis.server.port}`);
+    const client = track(new Redis(redis.url, { tls: redis.clientTls({ client: true }) }));
+    expect(await client.ping()).toBe('PONG');
+    expect(await client.config('GET', 'port')).toEqual(['port', '0']);
+    await client.quit();
+    // Without TLS, the port answers nothing a Redis client can read.
+    const plain = track(
+      new Redis(`redis://127.0.0.1:${redis.server.port}`, {
+        connectTimeout: 1_000,
+        commandTimeout: 1_000,
+        maxRetriesPerRequest: 0,
+        retryStrategy: () => null,
+      }),
+    );
+    plain.on('error', () => {});
+    await expect(plain.ping()).rejects.toThrow();
+    plain.disconnect();
+  });
+
+  it('comes back with TLS after restart()', async () => {
+    await redis.server.restart();
+    const client = track(new Redis(redis.url, { tls: redis.clientTls({ client: true }) }));
+    expect(await client.ping()).toBe('PONG');
+    await client.quit();
   });
 });
 

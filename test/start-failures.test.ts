@@ -1,14 +1,11 @@
-import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { createDispatcher } from '@ringcast/dispatcher';
 import { ErrorCode, type RingcastError } from '@ringcast/protocol';
 import { createWorker } from '@ringcast/worker';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { privateRedisAvailable, uniqueNamespace, usePrivateRedis } from './support/redis.js';
-import { freePort, type RedisServer, startRedisServer } from './support/redis-server.js';
+import { freePort } from './support/redis-server.js';
+import { tlsRedisAvailable, useTlsRedis } from './support/tls.js';
 import { track } from './support/track.js';
 
 /** Both sides start the same way: each case runs for a dispatcher and an in-process worker. */
@@ -128,98 +125,51 @@ describe.skipIf(!privateRedisAvailable)('start() failures say why', () => {
   });
 });
 
-function opensslAvailable(): boolean {
-  return spawnSync('openssl', ['version'], { stdio: 'ignore' }).status === 0;
-}
+describe.skipIf(!tlsRedisAvailable)('start() against TLS with an untrusted certificate', () => {
+  // The server's certificate is signed by a CA made for this run, which the client does not trust.
+  const redis = useTlsRedis();
+  let url: string;
+  beforeAll(() => {
+    url = redis.url.replace('rediss://', 'rediss://:s3cr3t@');
+  });
 
-describe.skipIf(!privateRedisAvailable || !opensslAvailable())(
-  'start() against TLS with an untrusted certificate',
-  () => {
-    let dir: string;
-    let server: RedisServer | undefined;
-    let url: string;
-
-    beforeAll(async () => {
-      // A self-signed certificate, made for this run: the client cannot trust it.
-      dir = mkdtempSync(join(tmpdir(), 'ringcast-tls-'));
-      const key = join(dir, 'key.pem');
-      const cert = join(dir, 'cert.pem');
-      execFileSync(
-        'openssl',
-        [
-          'req',
-          '-x509',
-          '-newkey',
-          'rsa:2048',
-          '-nodes',
-          '-days',
-          '1',
-          '-subj',
-          '/CN=localhost',
-        ].concat(['-keyout', key, '-out', cert]),
-        { stdio: 'ignore' },
-      );
-      const tlsPort = await freePort();
-      server = await startRedisServer({
-        args: [
-          '--tls-port',
-          String(tlsPort),
-          '--tls-cert-file',
-          cert,
-          '--tls-key-file',
-          key,
-          '--tls-ca-cert-file',
-          cert,
-          '--tls-auth-clients',
-          'no',
-        ],
+  describe.each(SIDES)('%s', (_side, create) => {
+    it('rejects REDIS_ERROR naming the certificate, and nothing escapes afterwards', async () => {
+      let error: RingcastError | undefined;
+      const escaped = await escapes(async () => {
+        const target = create(url);
+        error = await rejection(target.start());
+        await target.close();
       });
-      url = `rediss://:s3cr3t@127.0.0.1:${tlsPort}`;
+      expect(error?.code).toBe(ErrorCode.REDIS_ERROR);
+      expect(error?.message).toMatch(/certificate/);
+      expect(error?.message).not.toContain('s3cr3t');
+      expect(escaped).toEqual([]);
     });
 
-    afterAll(async () => {
-      await server?.stop();
-      if (dir) rmSync(dir, { recursive: true, force: true });
-    });
-
-    describe.each(SIDES)('%s', (_side, create) => {
-      it('rejects REDIS_ERROR naming the certificate, and nothing escapes afterwards', async () => {
-        let error: RingcastError | undefined;
-        const escaped = await escapes(async () => {
+    it('rejects CLOSED when closed during the handshake, and nothing escapes afterwards', async () => {
+      const codes: string[] = [];
+      const escaped = await escapes(async () => {
+        // Tearing a TLS socket down mid-handshake draws an alert from the server as
+        // a second socket error. At setImmediate the socket is connecting and no
+        // reply can have come back yet; the later closes may come before or after
+        // the handshake failed on its own, which makes start() CLOSED or REDIS_ERROR.
+        const waits = [
+          () => new Promise((resolve) => setImmediate(resolve)),
+          () => new Promise((resolve) => setTimeout(resolve, 2)),
+          () => new Promise((resolve) => setTimeout(resolve, 5)),
+        ];
+        for (const wait of waits) {
           const target = create(url);
-          error = await rejection(target.start());
+          const starting = rejection(target.start());
+          await wait();
           await target.close();
-        });
-        expect(error?.code).toBe(ErrorCode.REDIS_ERROR);
-        expect(error?.message).toMatch(/certificate/);
-        expect(error?.message).not.toContain('s3cr3t');
-        expect(escaped).toEqual([]);
+          codes.push((await starting).code);
+        }
       });
-
-      it('rejects CLOSED when closed during the handshake, and nothing escapes afterwards', async () => {
-        const codes: string[] = [];
-        const escaped = await escapes(async () => {
-          // Tearing a TLS socket down mid-handshake draws an alert from the server as
-          // a second socket error. At setImmediate the socket is connecting and no
-          // reply can have come back yet; the later closes may come before or after
-          // the handshake failed on its own, which makes start() CLOSED or REDIS_ERROR.
-          const waits = [
-            () => new Promise((resolve) => setImmediate(resolve)),
-            () => new Promise((resolve) => setTimeout(resolve, 2)),
-            () => new Promise((resolve) => setTimeout(resolve, 5)),
-          ];
-          for (const wait of waits) {
-            const target = create(url);
-            const starting = rejection(target.start());
-            await wait();
-            await target.close();
-            codes.push((await starting).code);
-          }
-        });
-        expect(codes[0]).toBe(ErrorCode.CLOSED);
-        for (const code of codes) expect([ErrorCode.CLOSED, ErrorCode.REDIS_ERROR]).toContain(code);
-        expect(escaped).toEqual([]);
-      });
+      expect(codes[0]).toBe(ErrorCode.CLOSED);
+      for (const code of codes) expect([ErrorCode.CLOSED, ErrorCode.REDIS_ERROR]).toContain(code);
+      expect(escaped).toEqual([]);
     });
-  },
-);
+  });
+});

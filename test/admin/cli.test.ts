@@ -138,13 +138,4 @@ describe('ringcast exit codes', () => {
     const code = await new Promise((resolve) => child.once('close', resolve));
     expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
   });
-
-  it('exits 1 for the dashboard, which is not there yet', async () => {
-    const run = await runRingcast(['dashboard']);
-    expect(run).toEqual({
-      code: 1,
-      stdout: '',
-      stderr: 'ringcast: the dashboard is not available yet\n',
-    });
-  });
 });

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { names } from '@ringcast/protocol';
-import { Redis } from 'ioredis';
+import { Redis, type RedisOptions } from 'ioredis';
 import { type NodeProcess, spawnNode } from './node-process.js';
 
 export const WORKER_CLI = fileURLToPath(
@@ -25,6 +25,11 @@ export interface SpawnWorkerOptions {
   args?: readonly string[];
   /** Resolve once the worker's heartbeat key exists. @defaultValue true */
   waitReady?: boolean;
+  /**
+   * How that check connects, when `url` alone cannot do it: options with TLS
+   * certificates, or a user allowed to read the heartbeat. @defaultValue url
+   */
+  probe?: string | RedisOptions;
 }
 
 export interface WorkerProcess extends NodeProcess {
@@ -64,17 +69,21 @@ export async function spawnWorker(options: SpawnWorkerOptions): Promise<WorkerPr
     id,
     stop: () => node.kill('SIGTERM'),
   };
-  if (options.waitReady !== false) await waitRegistered(options.url, options.namespace, id, handle);
+  if (options.waitReady !== false) {
+    await waitRegistered(options.probe ?? options.url, options.namespace, id, handle);
+  }
   return handle;
 }
 
 async function waitRegistered(
-  url: string,
+  target: string | RedisOptions,
   namespace: string,
   id: string,
   worker: WorkerProcess,
 ): Promise<void> {
-  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  const options = { lazyConnect: true, maxRetriesPerRequest: 1 };
+  const redis =
+    typeof target === 'string' ? new Redis(target, options) : new Redis({ ...target, ...options });
   await redis.connect();
   const key = names(namespace).heartbeatKey(id);
   const until = Date.now() + 15_000;

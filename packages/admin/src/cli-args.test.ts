@@ -25,6 +25,16 @@ describe('parseCommandLine', () => {
     ).toMatchObject({ redis: 'rediss://flag:1', namespace: 'a.b' });
   });
 
+  it('reads the TLS flags of every command, with a rediss:// URL only', () => {
+    const tls = ['--tls-ca', 'ca.pem', '--tls-cert', 'c.pem', '--tls-key', 'k.pem'];
+    expect(parse(['workers', '--redis', 'rediss://h:1', ...tls])).toMatchObject({
+      redis: 'rediss://h:1',
+      tls: { ca: 'ca.pem', cert: 'c.pem', key: 'k.pem' },
+    });
+    expect(parse(['workers'])).not.toHaveProperty('tls');
+    expect(() => parse(['workers', ...tls])).toThrow(UsageError);
+  });
+
   it('reads the frame keys from --auth-keys-file or RINGCAST_AUTH_KEYS, naming no secret when they are bad', () => {
     const keys = { keys: { k1: 'SECRET-of-at-least-32-characters-001' }, current: 'k1' };
     expect(parse(['drain', 'w-1'], { RINGCAST_AUTH_KEYS: JSON.stringify(keys) })).toMatchObject({

@@ -17,6 +17,9 @@ import {
   isValidNamespace,
   MAX_TIMER_MS,
   type ParsedValues,
+  TLS_CLI_OPTIONS,
+  type TlsFiles,
+  tlsHelp,
   UsageError,
 } from '@ringcast/protocol';
 import type { AnyCommand, OptionsConfig } from './command.js';
@@ -24,6 +27,7 @@ import type { AnyCommand, OptionsConfig } from './command.js';
 const COMMON_OPTIONS = {
   redis: { type: 'string' },
   namespace: { type: 'string' },
+  ...TLS_CLI_OPTIONS,
   json: { type: 'boolean' },
   'auth-keys-file': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
@@ -33,7 +37,7 @@ export const COMMON_HELP = `Options of every command:
   --redis <url>        Redis URL (env REDIS_URL; default ${DEFAULT_REDIS_URL})
   --namespace <ns>     the deployment's namespace, as its workers and dispatchers
                        were given it (env RINGCAST_NAMESPACE; default ${DEFAULT_NAMESPACE})
-  --json               print JSON instead of text
+${tlsHelp(23)}  --json               print JSON instead of text
   --auth-keys-file <path>
                        the deployment's frame keys, JSON { "keys": { … }, "current": … }
                        (env ${AUTH_KEYS_ENV}): reweight and drain requests are signed
@@ -48,6 +52,8 @@ export type CommandLine =
       args: unknown;
       redis: string;
       namespace: string;
+      /** The TLS flags' files, read when the command connects. */
+      tls?: TlsFiles;
       json: boolean;
       /** Frame authentication keys; undefined when the deployment has none. */
       auth: AuthOptions | undefined;
@@ -105,7 +111,7 @@ export function parseCommandLine(
   const values = parsed.values as ParsedValues;
   const { positionals } = parsed;
   if (values['help']) return { kind: 'help', text: `${command.help}\n${COMMON_HELP}` };
-  const { redis, namespace } = connectionOptions(values, env);
+  const { redis, namespace, tls } = connectionOptions(values, env);
   checkRedisUrl((message) => {
     throw new UsageError(message);
   }, redis);
@@ -114,8 +120,9 @@ export function parseCommandLine(
     throw new UsageError(`--namespace must be 1 to 64 of A-Z a-z 0-9 _ . : -, got ${shown}`);
   }
   const args = command.parse(values, positionals);
+  const json = values['json'] === true;
   const auth = authKeysOption(values, env)?.auth;
-  return { kind: 'run', command, args, redis, namespace, json: values['json'] === true, auth };
+  return { kind: 'run', command, args, redis, namespace, ...(tls && { tls }), json, auth };
 }
 
 /** Throws unless there are exactly `names.length` positionals; returns them. */

@@ -5,7 +5,7 @@
  * parses, connects on demand, runs one and turns its outcome into an exit code.
  */
 import type { ParseArgsConfig } from 'node:util';
-import type { AuthOptions, ParsedValues } from '@ringcast/protocol';
+import type { AuthOptions, Environment, ParsedValues, TlsMaterial } from '@ringcast/protocol';
 import type { Redis } from 'ioredis';
 
 export type OptionsConfig = NonNullable<ParseArgsConfig['options']>;
@@ -13,8 +13,21 @@ export type OptionsConfig = NonNullable<ParseArgsConfig['options']>;
 /** What a running command gets from main. */
 export interface CommandContext {
   readonly namespace: string;
+  /**
+   * The Redis URL, for a command that keeps its own connections (the
+   * dashboard). It may hold credentials: show it only through `redactUrl`.
+   */
+  readonly redis: string;
+  /**
+   * The certificates the TLS flags name, read on the first call, for a
+   * command that keeps its own connections; undefined without TLS flags.
+   * Throws protocol's `UsageError` for a file it cannot read.
+   */
+  tls(): TlsMaterial | undefined;
   /** `--json`: print JSON, not text. */
   readonly json: boolean;
+  /** The environment the CLI runs in (`process.env`). */
+  readonly env: Environment;
   /** The deployment's frame keys (`--auth-keys-file`, `RINGCAST_AUTH_KEYS`): what it publishes is signed with them. */
   readonly auth: AuthOptions | undefined;
   /**

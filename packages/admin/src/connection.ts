@@ -5,7 +5,13 @@
  * a bounded connect (a host that accepts and never answers included) and a
  * bounded wait per command.
  */
-import { ErrorCode, RingcastError, startFailure, whenReady } from '@ringcast/protocol';
+import {
+  ErrorCode,
+  RingcastError,
+  startFailure,
+  type TlsMaterial,
+  whenReady,
+} from '@ringcast/protocol';
 import { Redis } from 'ioredis';
 
 /** How long connecting may take, the handshake included. */
@@ -20,6 +26,8 @@ export interface ConnectOptions {
   connectTimeoutMs?: number;
   /** The connection's name in `CLIENT LIST`. @defaultValue `'ringcast-admin'` */
   name?: string;
+  /** Certificates for a `rediss://` URL (the `--tls-*` flags), over Node's defaults. */
+  tls?: TlsMaterial | undefined;
 }
 
 /**
@@ -38,6 +46,7 @@ export async function connectAdmin(url: string, options: ConnectOptions = {}): P
     retryStrategy: () => null,
     // How long a failed connection's socket may hold the process before it is destroyed (ioredis: 2 s).
     disconnectTimeout: DISCONNECT_TIMEOUT_MS,
+    ...(options.tls && { tls: options.tls }),
   });
   // ioredis throws an 'error' nobody hears; the reason of a failed connect comes this way.
   const errors: { last: Error | undefined } = { last: undefined };

@@ -1,4 +1,14 @@
 export {
+  type AclRequest,
+  type AclRule,
+  aclRules,
+  aclSetUserArgs,
+  aclSetUserLine,
+  defaultUser,
+  type PasswordRule,
+} from './acl/acl-rules.js';
+export { ROLE_GRANTS, ROLES, type Role, type RoleGrants } from './acl/role-grants.js';
+export {
   type ClusterRedis,
   type ClusterView,
   type DurableBacklog,
@@ -15,6 +25,22 @@ export {
   type ConnectOptions,
   connectAdmin,
 } from './connection.js';
+export {
+  type Dashboard,
+  type DashboardOptions,
+  DEFAULT_DASHBOARD_HOST,
+  DEFAULT_DASHBOARD_PORT,
+  startDashboard,
+} from './dashboard/dashboard.js';
+export type {
+  DashboardHistory,
+  DashboardSnapshot,
+  DashboardWorker,
+  HandlerFigures,
+  HistorySample,
+  RedisStatus,
+  WorkerState,
+} from './dashboard/wire.js';
 export { signedControl } from './signed-control.js';
 export { type StatsReport, statsReport, type WorkerStatsEntry } from './stats-report.js';
 export {

@@ -3,7 +3,14 @@
  * demand, close them, and say how it went as an exit code (0 done, 1 failed,
  * 2 bad usage) with at most one line on stderr, credentials redacted.
  */
-import { closeConnection, type Environment, errorMessage, UsageError } from '@ringcast/protocol';
+import {
+  closeConnection,
+  type Environment,
+  errorMessage,
+  readTlsFiles,
+  type TlsMaterial,
+  UsageError,
+} from '@ringcast/protocol';
 import type { Redis } from 'ioredis';
 import { type CommandLine, parseCommandLine } from './cli-args.js';
 import type { AnyCommand, CommandContext } from './command.js';
@@ -35,13 +42,22 @@ export async function main(
     return 0;
   }
   const connections: Redis[] = [];
-  const { redis } = line;
+  const { redis, tls: files } = line;
+  let material: TlsMaterial | undefined;
+  // Read when first needed: a command that never connects needs no certificate.
+  const tls = (): TlsMaterial | undefined => {
+    if (files !== undefined) material ??= readTlsFiles(files);
+    return material;
+  };
   const ctx: CommandContext = {
     namespace: line.namespace,
+    redis,
+    tls,
     json: line.json,
+    env,
     auth: line.auth,
     async connect() {
-      const client = await connectAdmin(redis);
+      const client = await connectAdmin(redis, { tls: tls() });
       connections.push(client);
       return client;
     },

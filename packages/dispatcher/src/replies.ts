@@ -143,7 +143,7 @@ export class Replies {
         // Its weight may have changed (an operator's reweight): the ring follows at once.
         membership.heard(known, message.worker);
         // It re-subscribed after a reconnect: what we re-sent while it could not hear is worth sending again.
-        void this.#host.recover(ledger.attemptsOn(known));
+        if (message.reweight !== true) void this.#host.recover(ledger.attemptsOn(known));
       } else {
         // Anyone can publish a hello; a worker counts once its registry entry and heartbeat say so.
         membership.reconcileSoon();

@@ -75,20 +75,40 @@ describe('a live worker reweighed', () => {
     expect(await spread(t, [a, b], 8)).toEqual([2, 6]);
   });
 
-  it("keeps the worker's attempts on its books: nothing is re-sent, everything settles once", async () => {
+  /** One worker holding three open attempts that it acknowledged and runs. */
+  async function threeOpen() {
     const t = setup({ reconcileIntervalMs: 600_000 });
     const a = t.worker('a', () => 'ack');
     await t.join(a);
     await t.start();
     const pending = Array.from({ length: 3 }, (_, i) => outcome(t.dispatcher.dispatch('echo', i)));
     await t.clock.advance(0);
+    /** Finishes the three first attempts and gives the outcomes. */
+    const finish = async () => {
+      await run(t, Promise.all(a.received.slice(0, 3).map((task) => a.finish(task, 'done'))));
+      await t.clock.advance(0);
+      return pending.map((p) => p.value);
+    };
+    return { t, a, finish };
+  }
+
+  it("keeps the worker's attempts on its books: nothing is re-sent, everything settles once", async () => {
+    const { t, a, finish } = await threeOpen();
     a.info.weight = 5;
-    await run(t, a.hello());
+    await run(t, a.hello(true));
     expect(t.dispatcher.workers()).toMatchObject([{ id: 'a', weight: 5, inflight: 3 }]);
-    await run(t, Promise.all(a.received.slice(0, 3).map((task) => a.finish(task, 'done'))));
-    await t.clock.advance(0);
-    expect(pending.map((p) => p.value)).toEqual(['done', 'done', 'done']);
+    // Only the weight changed: the attempts are not sent to it again.
+    expect(a.received).toHaveLength(3);
+    expect(await finish()).toEqual(['done', 'done', 'done']);
     expect(t.dispatcher.stats()).toMatchObject({ inflight: 0, redelivered: 0 });
+  });
+
+  it('re-sends the open attempts on a hello that is not a reweight (the worker re-subscribed)', async () => {
+    const { t, a, finish } = await threeOpen();
+    await run(t, a.hello());
+    expect(a.received).toHaveLength(6);
+    expect(new Set(a.received.map((task) => task.token)).size).toBe(3);
+    expect(await finish()).toEqual(['done', 'done', 'done']);
   });
 
   it('ignores the weight in a hello from a process it does not know', async () => {

@@ -115,20 +115,39 @@ const errorResultArb = fc.record({
     { requiredKeys: ['name', 'message', 'retryable'] },
   ),
 });
-const workerInfoArb: fc.Arbitrary<WorkerInfo> = fc.record({
-  id: idArb,
-  incarnation: text(64),
-  weight: fc.integer({ min: 1, max: 1_000_000 }),
-  concurrency: fc.integer({ min: 1, max: 1_000_000 }),
-  maxQueue: fc.integer({ min: 0, max: 1_000_000 }),
-  heartbeatTtlMs: fc.integer({ min: 0, max: 86_400_000 }),
-  maxMessageBytes: fc.integer({ min: MIN_MESSAGE_BYTES, max: MAX_MESSAGE_BYTES }),
-  handlers: fc.array(text(128), { maxLength: 8 }),
-  host: anyText.filter((s) => s.length <= 256),
-  pid: fc.integer({ min: -1, max: 4_194_304 }),
-  version: anyText.filter((s) => s.length <= 64),
-  startedAt: finite,
-});
+const workerInfoArb: fc.Arbitrary<WorkerInfo> = fc.record(
+  {
+    id: idArb,
+    incarnation: text(64),
+    weight: fc.integer({ min: 1, max: 1_000_000 }),
+    concurrency: fc.integer({ min: 1, max: 1_000_000 }),
+    maxQueue: fc.integer({ min: 0, max: 1_000_000 }),
+    heartbeatTtlMs: fc.integer({ min: 0, max: 86_400_000 }),
+    heartbeatIntervalMs: fc.integer({ min: 1, max: 86_400_000 }),
+    maxMessageBytes: fc.integer({ min: MIN_MESSAGE_BYTES, max: MAX_MESSAGE_BYTES }),
+    handlers: fc.array(text(128), { maxLength: 8 }),
+    host: anyText.filter((s) => s.length <= 256),
+    pid: fc.integer({ min: -1, max: 4_194_304 }),
+    version: anyText.filter((s) => s.length <= 64),
+    startedAt: finite,
+  },
+  {
+    requiredKeys: [
+      'id',
+      'incarnation',
+      'weight',
+      'concurrency',
+      'maxQueue',
+      'heartbeatTtlMs',
+      'maxMessageBytes',
+      'handlers',
+      'host',
+      'pid',
+      'version',
+      'startedAt',
+    ],
+  },
+);
 const helloArb = fc.record({ kind: fc.constant('hello' as const), worker: workerInfoArb });
 const leaveArb = fc.record({
   kind: fc.constant('leave' as const),

@@ -62,6 +62,7 @@ const hello: HelloMessage = {
     concurrency: 16,
     maxQueue: 16,
     heartbeatTtlMs: 3000,
+    heartbeatIntervalMs: 1000,
     maxMessageBytes: 65_536,
     handlers: ['images.resize', 'mail.send'],
     host: 'host-a.internal',
@@ -143,6 +144,7 @@ describe('codec round trip', () => {
       },
     ],
     ['hello with full worker info', hello],
+    ['hello of a reweight', { ...hello, reweight: true }],
     ['leave', leave],
     ['reweight', reweight],
     ['reweight for one incarnation', { ...reweight, incarnation: 'inc-abc' }],
@@ -697,6 +699,24 @@ describe('worker info', () => {
     for (const bad of [0, 255, 4095, 1.5, '65536', 2 ** 31]) {
       expect(() => parseWorkerInfo({ ...hello.worker, maxMessageBytes: bad })).toThrow(
         /maxMessageBytes/,
+      );
+    }
+  });
+});
+
+describe('worker heartbeat interval', () => {
+  it('is kept when given and stays absent from an older worker that does not say it', () => {
+    expect(parseWorkerInfo(hello.worker).heartbeatIntervalMs).toBe(1000);
+    const { heartbeatIntervalMs: _, ...older } = hello.worker;
+    const parsed = parseWorkerInfo(older);
+    expect(parsed).not.toHaveProperty('heartbeatIntervalMs');
+    expect(parsed.heartbeatTtlMs).toBe(3000);
+  });
+
+  it('rejects one that is not a whole number of milliseconds from 1 to a day', () => {
+    for (const bad of [0, -5, 1.5, '1000', null, 86_400_001]) {
+      expect(() => parseWorkerInfo({ ...hello.worker, heartbeatIntervalMs: bad })).toThrow(
+        /heartbeatIntervalMs/,
       );
     }
   });

@@ -1,4 +1,5 @@
-import { describeRedis, errorMessage } from './redact.js';
+import { connectionErrorText } from './connection-error-text.js';
+import { describeRedis } from './redact.js';
 
 /**
  * What ringcast needs of a Redis connection: ioredis, or a compatible stand-in
@@ -221,7 +222,7 @@ const UNINFORMATIVE = new Set([
 /**
  * Why a start failed, for its `REDIS_ERROR`: the error it failed with, or the
  * connection error reported before it when that error says only that the
- * connection closed. Redacted, with where the connection was going.
+ * connection closed. On one line, redacted, with where the connection was going.
  */
 export function startFailure(
   error: unknown,
@@ -230,5 +231,8 @@ export function startFailure(
 ): { message: string; cause: unknown } {
   const generic = error instanceof Error && UNINFORMATIVE.has(error.message);
   const cause = generic && errors.last !== undefined ? errors.last : error;
-  return { message: `${errorMessage(cause)} (redis ${describeRedis(target)})`, cause };
+  return {
+    message: `${connectionErrorText(cause, target)} (redis ${describeRedis(target)})`,
+    cause,
+  };
 }

@@ -21,6 +21,7 @@ export {
 } from './auth-options.js';
 export { DEFAULT_NAMESPACE, isValidNamespace, type Names, names } from './channels.js';
 export {
+  type CliConnection,
   connectionOptions,
   DEFAULT_REDIS_URL,
   type Environment,
@@ -28,6 +29,14 @@ export {
   stringOption,
   UsageError,
 } from './cli.js';
+export {
+  readTlsFiles,
+  redisTlsOptions,
+  TLS_CLI_OPTIONS,
+  type TlsFiles,
+  type TlsMaterial,
+  tlsHelp,
+} from './cli-tls.js';
 export { type Clock, systemClock, type Timer } from './clock.js';
 export {
   assertNoForbiddenKeys,
@@ -182,6 +191,7 @@ export { ProcessClock } from './process-clock.js';
 export { RateLimitedLog } from './rate-limited-log.js';
 export { RateWindow, type Throughput } from './rate-window.js';
 export { describeRedis, errorMessage, redactText, redactUrl } from './redact.js';
+export { type RedisUrlOptions, redisUrlOptions } from './redis-url.js';
 export { MAX_REMEMBERED_FRAMES, ReplayMemory } from './replay-memory.js';
 export { TaskTable } from './task-table.js';
 export { VirtualClock } from './virtual-clock.js';

@@ -103,6 +103,12 @@ export interface WorkerInfo {
   /** How long its heartbeat key lives; dispatchers wait this long before judging it after Redis stalled. */
   heartbeatTtlMs: number;
   /**
+   * How often it writes its heartbeat, so a tool can tell a late heartbeat
+   * from one that is merely not due. Absent from workers that predate it:
+   * take a third of `heartbeatTtlMs`, the default ratio.
+   */
+  heartbeatIntervalMs?: number;
+  /**
    * The largest frame it accepts: dispatchers send it no task that would not fit.
    * Taken as {@link DEFAULT_MAX_MESSAGE_BYTES} from workers that predate it.
    */
@@ -120,6 +126,13 @@ export interface WorkerInfo {
 export interface HelloMessage {
   kind: 'hello';
   worker: WorkerInfo;
+  /**
+   * Set when the only news is the worker's weight (an operator's reweight).
+   * Any other hello from a known process means it re-subscribed after a
+   * reconnect, and dispatchers re-send what it may have missed; this one
+   * lets them skip that.
+   */
+  reweight?: true;
 }
 
 /** Worker → control channel: it is leaving; dispatchers re-route its unfinished attempts. */
@@ -289,7 +302,7 @@ function workerInfo(value: unknown): WorkerInfo {
       fail('"handlers" must hold non-empty strings');
     }
   }
-  return {
+  const info: WorkerInfo = {
     id: safeId(o, 'id'),
     incarnation: text(o, 'incarnation', MAX_TOKEN),
     weight: int(o, 'weight', 1, MAX_WEIGHT),
@@ -307,6 +320,10 @@ function workerInfo(value: unknown): WorkerInfo {
     version: typeof o['version'] === 'string' ? o['version'].slice(0, 64) : '',
     startedAt: finite(o, 'startedAt'),
   };
+  if (o['heartbeatIntervalMs'] !== undefined) {
+    info.heartbeatIntervalMs = int(o, 'heartbeatIntervalMs', 1, 86_400_000);
+  }
+  return info;
 }
 
 /**
@@ -389,8 +406,11 @@ function message(value: unknown): Message {
       }
       return fail('"ok" must be a boolean');
     }
-    case 'hello':
-      return { kind: 'hello', worker: workerInfo(o['worker']) };
+    case 'hello': {
+      const hello: HelloMessage = { kind: 'hello', worker: workerInfo(o['worker']) };
+      if (o['reweight'] === true) hello.reweight = true;
+      return hello;
+    }
     case 'leave':
       return { kind: 'leave', id: safeId(o, 'id'), incarnation: text(o, 'incarnation', MAX_TOKEN) };
     case 'reweight': {

@@ -1,4 +1,10 @@
 export {
+  type CertificateFiles,
+  type Certificates,
+  makeCertificates,
+  opensslBinary,
+} from './certificates.js';
+export {
   freePort,
   type RedisServer,
   type RedisServerExit,
@@ -6,3 +12,4 @@ export {
   type StartRedisServerOptions,
   startRedisServer,
 } from './redis-server.js';
+export type { RedisServerTls } from './tls-options.js';

@@ -1,16 +1,11 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import {
-  accessSync,
-  closeSync,
-  constants,
-  mkdtempSync,
-  openSync,
-  readFileSync,
-  rmSync,
-} from 'node:fs';
-import { createConnection, createServer } from 'node:net';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
+import { findOnPath } from './find-on-path.js';
+import { ping } from './ping.js';
+import { type RedisServerTls, tlsArgs } from './tls-options.js';
 
 /** How a redis-server process ended. */
 export interface RedisServerExit {
@@ -20,7 +15,7 @@ export interface RedisServerExit {
 
 /** A private redis-server child process, owned by the process that started it. */
 export interface RedisServer {
-  /** `redis://127.0.0.1:<port>` */
+  /** `redis://127.0.0.1:<port>`, or `rediss://127.0.0.1:<port>` when started with `tls`. */
   readonly url: string;
   readonly host: string;
   readonly port: number;
@@ -65,6 +60,11 @@ export interface StartRedisServerOptions {
    * @defaultValue false
    */
   detached?: boolean;
+  /**
+   * Serve TLS only: `port` is then the TLS port, and nothing listens without
+   * TLS. Certificates come from the caller (`makeCertificates()` makes some).
+   */
+  tls?: RedisServerTls;
 }
 
 const HOST = '127.0.0.1';
@@ -72,17 +72,7 @@ const BIND_ATTEMPTS = 4;
 
 /** Absolute path of `redis-server` on the PATH, or undefined. */
 export function redisServerBinary(): string | undefined {
-  for (const dir of (process.env['PATH'] ?? '').split(delimiter)) {
-    if (!dir) continue;
-    const candidate = join(dir, 'redis-server');
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // not here; keep looking
-    }
-  }
-  return undefined;
+  return findOnPath('redis-server');
 }
 
 // Children must never outlive the process that started them, even when it forgets stop().
@@ -105,26 +95,6 @@ export function freePort(): Promise<number> {
         if (address && typeof address === 'object') resolve(address.port);
         else reject(new Error('could not determine a free port'));
       });
-    });
-  });
-}
-
-function ping(port: number, timeoutMs: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = createConnection({ host: HOST, port });
-    let reply = '';
-    const done = (ok: boolean) => {
-      clearTimeout(timer);
-      socket.destroy();
-      resolve(ok);
-    };
-    const timer = setTimeout(() => done(false), timeoutMs);
-    socket.once('error', () => done(false));
-    socket.once('connect', () => socket.write('PING\r\n'));
-    socket.on('data', (chunk) => {
-      reply += chunk.toString('latin1');
-      // A server started with --requirepass answers NOAUTH: it is up all the same.
-      if (reply.includes('\r\n')) done(reply.startsWith('+PONG') || reply.startsWith('-NOAUTH'));
     });
   });
 }
@@ -160,6 +130,7 @@ interface Launch {
   args: readonly string[];
   readyTimeoutMs: number;
   detached: boolean;
+  tls: RedisServerTls | undefined;
 }
 
 async function spawnOnce(launch: Launch, keptDir?: string): Promise<Running> {
@@ -174,8 +145,7 @@ async function spawnOnce(launch: Launch, keptDir?: string): Promise<Running> {
     child = spawn(
       binary,
       [
-        '--port',
-        String(port),
+        ...(launch.tls ? tlsArgs(launch.tls, port) : ['--port', String(port)]),
         '--bind',
         HOST,
         '--save',
@@ -208,7 +178,7 @@ async function spawnOnce(launch: Launch, keptDir?: string): Promise<Running> {
 
   const deadline = Date.now() + readyTimeoutMs;
   while (!hasExited && Date.now() < deadline) {
-    if (await ping(port, 250)) return { child, dir, exited };
+    if (await ping(HOST, port, 250, launch.tls)) return { child, dir, exited };
     await new Promise((r) => setTimeout(r, 20));
   }
   if (!hasExited) {
@@ -223,7 +193,7 @@ async function spawnOnce(launch: Launch, keptDir?: string): Promise<Running> {
   const why = hasExited ? 'exited before answering PING' : `no PONG within ${readyTimeoutMs} ms`;
   throw new StartError(
     `redis-server on port ${port} ${why}; last output:\n${output}`,
-    /address already in use|could not create server tcp listening socket/i.test(output),
+    /address already in use|could not create server (tcp|tls) listening socket/i.test(output),
   );
 }
 
@@ -237,6 +207,7 @@ export async function startRedisServer(opts: StartRedisServerOptions = {}): Prom
     args: opts.args ?? [],
     readyTimeoutMs: opts.readyTimeoutMs ?? 10_000,
     detached: opts.detached ?? false,
+    tls: opts.tls,
   };
   let running: Running | undefined;
   for (let attempt = 1; !running; attempt++) {
@@ -270,7 +241,7 @@ export async function startRedisServer(opts: StartRedisServerOptions = {}): Prom
   };
 
   return {
-    url: `redis://${HOST}:${port}`,
+    url: `${opts.tls ? 'rediss' : 'redis'}://${HOST}:${port}`,
     host: HOST,
     port,
     get pid() {

@@ -2,7 +2,32 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadHandlers, parseCliArgs, USAGE, UsageError } from './cli-args.js';
+import { loadHandlers, parseCliArgs, redisTarget, USAGE, UsageError } from './cli-args.js';
+
+describe('redisTarget', () => {
+  it('is the URL itself without TLS files', () => {
+    expect(redisTarget('redis://h:1', undefined)).toBe('redis://h:1');
+  });
+
+  it("is the URL's options with the files' contents as tls", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ringcast-cli-tls-'));
+    writeFileSync(join(dir, 'ca.pem'), 'CA');
+    expect(redisTarget('rediss://:pw@h:6380', { ca: join(dir, 'ca.pem') })).toEqual({
+      host: 'h',
+      port: 6380,
+      username: '',
+      password: 'pw',
+      tls: { ca: Buffer.from('CA') },
+    });
+  });
+
+  it('checks the URL as the worker would, before reading anything', () => {
+    expect(() => redisTarget('rediss://h:1?keyPrefix=x', { ca: '/nonexistent' })).toThrow(
+      /keyPrefix/,
+    );
+    expect(() => redisTarget('rediss://h:1', { ca: '/nonexistent' })).toThrow(UsageError);
+  });
+});
 
 describe('parseCliArgs', () => {
   it('maps every flag to a library option', () => {
@@ -89,6 +114,16 @@ describe('parseCliArgs', () => {
     expect(parseCliArgs(['--handlers', 'h.js'], {})).toMatchObject({
       config: { redis: 'redis://127.0.0.1:6379', namespace: 'ringcast' },
     });
+  });
+
+  it('takes the TLS flags with a rediss:// URL', () => {
+    const args = ['--handlers', 'h.js', '--redis', 'rediss://h:1', '--tls-ca', 'ca.pem'];
+    expect(parseCliArgs([...args, '--tls-cert', 'c.pem', '--tls-key', 'k.pem'], {})).toMatchObject({
+      config: { redis: 'rediss://h:1', tls: { ca: 'ca.pem', cert: 'c.pem', key: 'k.pem' } },
+    });
+    expect(() => parseCliArgs([...args.slice(0, 3), 'redis://h:1', ...args.slice(4)], {})).toThrow(
+      /--tls-ca need a rediss:\/\/ URL/,
+    );
   });
 
   it('answers --help and -h without requiring --handlers', () => {

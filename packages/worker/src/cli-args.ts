@@ -6,12 +6,19 @@ import {
   AUTH_KEYS_ENV,
   type AuthOptions,
   authKeysOption,
+  checkRedisUrl,
   connectionOptions,
   DEFAULT_NAMESPACE,
   errorMessage,
+  readTlsFiles,
+  redisTlsOptions,
   stringOption,
+  TLS_CLI_OPTIONS,
+  type TlsFiles,
+  tlsHelp,
   UsageError,
 } from '@ringcast/protocol';
+import type { RedisOptions } from 'ioredis';
 import { isLogFormat, LOG_FORMATS, type LogFormat } from './cli-logger.js';
 import {
   DEFAULT_CONCURRENCY,
@@ -39,7 +46,7 @@ Options:
   --redis <url>                Redis URL (env REDIS_URL; default ${DEFAULT_REDIS_URL})
   --namespace <ns>             prefix of every channel and key; must match the
                                dispatchers' (env RINGCAST_NAMESPACE; default ${DEFAULT_NAMESPACE})
-  --id <id>                    worker id, [A-Za-z0-9_.-]{1,128} (default host-pid-random)
+${tlsHelp(31)}  --id <id>                    worker id, [A-Za-z0-9_.-]{1,128} (default host-pid-random)
   --concurrency <n>            handlers running at once (default ${DEFAULT_CONCURRENCY})
   --weight <n>                 share of tasks relative to other workers (default: concurrency;
                                an operator's weight policy for this id wins)
@@ -62,6 +69,8 @@ export interface CliConfig {
   handlers: string;
   redis: string;
   namespace: string;
+  /** The TLS flags' files (see {@link redisTarget}). */
+  tls?: TlsFiles;
   id?: string;
   concurrency?: number;
   weight?: number;
@@ -118,6 +127,7 @@ export function parseCliArgs(
         'metrics-host': { type: 'string' },
         'log-format': { type: 'string' },
         'auth-keys-file': { type: 'string' },
+        ...TLS_CLI_OPTIONS,
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -159,6 +169,20 @@ export function parseCliArgs(
     config.metricsHost = metricsHost;
   }
   return { help: false, config };
+}
+
+/**
+ * What the worker's `redis` option gets: the URL, or with TLS files the URL's
+ * options with the files' contents as `tls` (the URL checked first, as the
+ * worker would check it). Throws {@link UsageError} for a bad URL or a file
+ * that cannot be read.
+ */
+export function redisTarget(redis: string, tls: TlsFiles | undefined): string | RedisOptions {
+  if (tls === undefined) return redis;
+  checkRedisUrl((message) => {
+    throw new UsageError(message);
+  }, redis);
+  return redisTlsOptions(redis, readTlsFiles(tls)) as RedisOptions;
 }
 
 /**

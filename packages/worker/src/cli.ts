@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { ErrorCode, errorMessage, isRingcastError, readAuthKeysFile } from '@ringcast/protocol';
-import { loadHandlers, parseCliArgs, USAGE, UsageError } from './cli-args.js';
+import { loadHandlers, parseCliArgs, redisTarget, USAGE, UsageError } from './cli-args.js';
 import { createCliLogger } from './cli-logger.js';
 import { DEFAULT_METRICS_HOST, type MetricsServer, serveMetrics } from './metrics-server.js';
 import { createWorker, type Worker } from './worker.js';
@@ -37,6 +37,7 @@ async function main(): Promise<void> {
     metricsPort,
     metricsHost,
     logFormat,
+    tls,
     authKeysFile,
     ...options
   } = command.config;
@@ -48,8 +49,15 @@ async function main(): Promise<void> {
   };
   let worker: Worker;
   try {
+    const redis = redisTarget(options.redis, tls);
     const handlers = await loadHandlers(path);
-    worker = createWorker({ ...options, handlers, logger, metrics: metricsPort !== undefined });
+    worker = createWorker({
+      ...options,
+      redis,
+      handlers,
+      logger,
+      metrics: metricsPort !== undefined,
+    });
   } catch (error) {
     if (error instanceof UsageError) usageError(error.message);
     if (isRingcastError(error) && error.code === ErrorCode.INVALID_OPTIONS)

@@ -94,6 +94,11 @@ describe('reweight', () => {
     await reweight(t, 9);
     expect(registered(t)).toBe(9);
     expect(hellos(t)).toEqual([4, 9]);
+    // The start's hello is a plain one; the reweight's says that only the weight changed.
+    expect(t.control.flatMap((m: Message) => (m.kind === 'hello' ? [m.reweight] : []))).toEqual([
+      undefined,
+      true,
+    ]);
     expect(t.worker.info().weight).toBe(9);
     expect(t.worker.stats()).toMatchObject({
       weight: 9,

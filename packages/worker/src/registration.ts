@@ -28,6 +28,7 @@ export class Registration {
       | 'concurrency'
       | 'maxQueue'
       | 'heartbeatTtlMs'
+      | 'heartbeatIntervalMs'
       | 'maxMessageBytes'
       | 'handlers'
     >,
@@ -41,6 +42,7 @@ export class Registration {
       concurrency: options.concurrency,
       maxQueue: options.maxQueue,
       heartbeatTtlMs: options.heartbeatTtlMs,
+      heartbeatIntervalMs: options.heartbeatIntervalMs,
       maxMessageBytes: options.maxMessageBytes,
       handlers: [...options.handlers.keys()],
       host: hostname(),
@@ -61,11 +63,14 @@ export class Registration {
   /**
    * Writes the registry entry with a fresh heartbeat, then announces the
    * worker: both as the info stands now, even if its weight changes meanwhile
-   * (the registration that change makes follows this one).
+   * (the registration that change makes follows this one). `reweight` says the
+   * weight is all that changed, so dispatchers re-send nothing.
    */
-  async register(): Promise<void> {
+  async register(reweight = false): Promise<void> {
     const info = this.info;
-    const hello = encode([{ kind: 'hello', worker: info }]);
+    const hello = encode([
+      reweight ? { kind: 'hello', worker: info, reweight: true } : { kind: 'hello', worker: info },
+    ]);
     await this.#transport.register(JSON.stringify(info), info.incarnation, this.#ttlMs);
     await this.#transport.publish(this.#controlChannel, hello);
   }

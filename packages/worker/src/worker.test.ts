@@ -36,7 +36,13 @@ describe('worker core on the memory transport', () => {
     await t.settle(t.worker.start());
     await t.clock.advance(TICK);
     const entry = t.redis.hget(n.registryKey, ID);
-    expect(JSON.parse(entry!)).toMatchObject({ id: ID, handlers: ['job'] });
+    // The default heartbeat timings, the interval included: tools judge a late heartbeat by it.
+    expect(JSON.parse(entry!)).toMatchObject({
+      id: ID,
+      handlers: ['job'],
+      heartbeatTtlMs: 3000,
+      heartbeatIntervalMs: 1000,
+    });
     expect(t.control.map((m) => m.kind)).toEqual(['hello']);
     expect(t.redis.numsub([n.workerChannel(ID)])).toEqual([1]);
     // The heartbeat key outlives its TTL only if it is refreshed.

@@ -204,7 +204,7 @@ class RingcastWorker implements Worker {
       presence: () => this.#presence,
       open: () => this.#state === 'starting' || this.#state === 'running',
       serving: () => this.#state === 'running' && !this.#stats.fenced,
-      register: () => this.#registration.register(),
+      register: () => this.#registration.register(true),
       drain: () => {
         this.#closeReason = 'drain';
         // close() reports its own failure, in `closed`.

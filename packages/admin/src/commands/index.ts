@@ -1,5 +1,6 @@
 /** Every `ringcast` command, in the order `ringcast --help` lists them. */
 import type { AnyCommand } from '../command.js';
+import { aclCommand } from './acl.js';
 import { dashboardCommand } from './dashboard.js';
 import { drainCommand } from './drain.js';
 import { inspectCommand } from './inspect.js';
@@ -15,5 +16,6 @@ export const COMMANDS: ReadonlyMap<string, AnyCommand> = new Map(
     drainCommand,
     inspectCommand,
     dashboardCommand,
+    aclCommand,
   ].map((command): [string, AnyCommand] => [command.name, command]),
 );

@@ -132,9 +132,14 @@ export class FakeWorker {
     );
   }
 
-  /** Says hello on the control channel with its info as it stands (a new weight, say). */
-  hello(): Promise<number> {
-    const frame = encodeFrame([encodeMessage({ kind: 'hello', worker: { ...this.info } })]);
+  /** Says hello; `reweight` marks one whose only news is its weight, as a reweighed worker's. */
+  hello(reweight = false): Promise<number> {
+    const worker = { ...this.info };
+    const frame = encodeFrame([
+      encodeMessage(
+        reweight ? { kind: 'hello', worker, reweight: true } : { kind: 'hello', worker },
+      ),
+    ]);
     return this.command.publish(n.controlChannel, this.seal(n.controlChannel, frame));
   }
 
