@@ -17,6 +17,7 @@ import {
   type FrameDropReason,
   FrameSealer,
   maxSealedChars,
+  SEALED_FRAME_CODE,
   SEALED_FRAME_MARKER,
 } from './frame-seal.js';
 import type { LogFields } from './logger.js';
@@ -100,7 +101,7 @@ export class FrameGuard {
   open(channel: string, frame: string, parked = false): string | undefined {
     const sealer = this.#sealer;
     if (sealer === undefined) {
-      if (frame.charCodeAt(0) === 0x7e) return this.#drop('signed', channel);
+      if (frame.charCodeAt(0) === SEALED_FRAME_CODE) return this.#drop('signed', channel);
       return frame;
     }
     if (frame.length > this.#maxChars) return this.#drop('too_large', channel);

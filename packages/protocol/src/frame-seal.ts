@@ -78,7 +78,8 @@ export interface OpenedFrame {
 
 /** The first character of every sealed frame. */
 export const SEALED_FRAME_MARKER = '~';
-const MARKER_CODE = 0x7e;
+/** Its character code: whether a frame is sealed is one `charCodeAt(0)` away. */
+export const SEALED_FRAME_CODE = 0x7e;
 const SIGNED = 's';
 const ENCRYPTED = 'e';
 const TAG_CHARS = 4;
@@ -155,7 +156,7 @@ export class FrameSealer {
    * throws: the frame, or why it was refused. Replays are for the caller to tell.
    */
   open(channel: string, frame: string, now: number, parked = false): OpenedFrame | FrameDropReason {
-    if (frame.charCodeAt(0) !== MARKER_CODE) return 'unsigned';
+    if (frame.charCodeAt(0) !== SEALED_FRAME_CODE) return 'unsigned';
     const header = readHeader(frame);
     if (header === undefined) return 'malformed';
     const key = this.keyring.keys.get(header.keyId);

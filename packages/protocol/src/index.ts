@@ -95,6 +95,7 @@ export {
   MAX_HEADER_CHARS,
   maxSealedChars,
   type OpenedFrame,
+  SEALED_FRAME_CODE,
   SEALED_FRAME_MARKER,
 } from './frame-seal.js';
 export {
