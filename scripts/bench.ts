@@ -11,6 +11,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import type { Dispatcher, StrategyName } from '@ringcast/dispatcher';
 import { redactUrl } from '@ringcast/protocol';
+import { AUTH_VARIANTS, type AuthRuns, runAuth } from './bench/auth.js';
 import {
   type BaselineVariant,
   type BaselineWorkers,
@@ -45,6 +46,7 @@ const SCENARIOS = [
   'memory',
   'strategies',
   'durable',
+  'auth',
 ] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
@@ -56,6 +58,7 @@ const SIZES: Record<Scenario, { full: [number, number]; quick: [number, number] 
   memory: { full: [1000, 1_000_000], quick: [1000, 20_000] },
   strategies: { full: [200, 40_000], quick: [200, 400] },
   durable: { full: [1000, 50_000], quick: [1000, 2_000] },
+  auth: { full: [1000, 100_000], quick: [1000, 2_000] },
   // The baseline runs both the throughput and the latency shape; these are unused.
   baseline: { full: [0, 0], quick: [0, 0] },
 };
@@ -75,6 +78,7 @@ const TARGETS = {
   heapGrowthPct: 10,
   strategyThroughputRatio: 0.9,
   durableRatio: 10,
+  authOnRatio: 0.85,
 };
 /** Where a full run of the strategies scenario draws its chart. */
 const DEFAULT_SVG = fileURLToPath(new URL('../docs/strategies.svg', import.meta.url));
@@ -89,7 +93,7 @@ Options:
   --scenario NAME         ${SCENARIOS.join(', ')}; repeatable or comma-separated (default: all)
   --n N                   tasks to settle, for every selected scenario
   --w W                   tasks in flight, for every selected scenario
-  --repeat R              runs of baseline/throughput/latency/durable, median reported (default 3,
+  --repeat R              runs of baseline/throughput/latency/durable/auth, median reported (default 3,
                           quick 1)
   --concurrency C         concurrency of each echo worker (default 100, as docs/benchmarks.md says)
   --max-queue Q           maxQueue of each echo worker (default: the worker's own, = its
@@ -255,6 +259,8 @@ interface Results {
   metricsOnRatio?: number;
   strategies?: StrategiesResult;
   durable?: Record<DurableSystem, Summary & { memory: RedisMemory }>;
+  /** tasks/s of the auth scenario signed, and signed and encrypted, over off. */
+  auth?: { signedRatio: number; encryptedRatio: number };
   /** Every run, by scenario (and baseline variant and shape), in repeat order. */
   runs: Record<string, Summary[]>;
   errors: number;
@@ -483,6 +489,7 @@ async function main(): Promise<number> {
   if (echo) await Promise.all(echo.children.map((c) => c.stop()));
   if (wants('strategies')) await strategies(config, url, run, results);
   if (wants('durable')) await durable(config, run, results);
+  if (wants('auth')) await auth(config, url, run, redisPids, results);
 
   summary(results);
   if (results.errors > 0) {
@@ -646,6 +653,58 @@ async function strategies(config: Config, url: string, run: string, results: Res
     writeFileSync(path, strategiesSvg(result, w, when));
     process.stderr.write(`strategies: chart written to ${path}\n`);
   }
+}
+
+/** The throughput shape with frame authentication off, signed, and signed and encrypted. */
+async function auth(
+  config: Config,
+  url: string,
+  run: string,
+  redisPids: number[],
+  results: Results,
+) {
+  const { w, n } = size(config, 'auth');
+  process.stderr.write(`auth W=${w} N=${n}:\n`);
+  const runs: AuthRuns = await runAuth({
+    url,
+    namespace: `bench-${run}-auth`,
+    w,
+    n,
+    warmup: warmup(n),
+    repeat: config.repeat,
+    concurrency: config.concurrency,
+    maxQueue: config.maxQueue,
+    nodeArgs: config.workerNodeArgs,
+    redisPids,
+    payload,
+    check: isEcho,
+    progress: (line) => process.stderr.write(`${line}\n`),
+  });
+  const medians = {} as Record<(typeof AUTH_VARIANTS)[number], Summary>;
+  const lines: Record<string, unknown> = {};
+  for (const variant of AUTH_VARIANTS) {
+    const median = medianOf(runs[variant]);
+    results.errors += median.errors;
+    results.runs[`auth-${variant}`] = runs[variant];
+    medians[variant] = median;
+    lines[variant] = { ...median, runs: runs[variant].map(perRun) };
+  }
+  const signedRatio = round(medians.signed.tasksPerSec / medians.off.tasksPerSec, 3);
+  const encryptedRatio = round(medians.encrypted.tasksPerSec / medians.off.tasksPerSec, 3);
+  results.auth = { signedRatio, encryptedRatio };
+  emit({
+    scenario: 'auth',
+    system: 'ringcast',
+    workers: 2,
+    concurrency: config.concurrency,
+    w,
+    n,
+    mac: 'HMAC-SHA256 over channel, timestamp and frame',
+    cipher: 'AES-256-GCM',
+    ...lines,
+    signedRatio,
+    encryptedRatio,
+  });
 }
 
 /**
@@ -825,6 +884,10 @@ function summary(results: Results): void {
     durableRatio: ratio(r.durable?.ringcast.tasksPerSec, r.durable?.bullmq.tasksPerSec),
     // tasks/s with metrics on (both sides), over metrics off; target ≥ 0.95.
     metricsOnRatio: r.metricsOnRatio ?? null,
+    // tasks/s with frame authentication on (both sides), over off; target ≥ 0.85.
+    authOnRatio: r.auth?.signedRatio ?? null,
+    // tasks/s with frames signed and encrypted, over off; reported.
+    authEncryptedRatio: r.auth?.encryptedRatio ?? null,
     // Where the throughput gap lies: the floor speaking ringcast's frames against
     // the floor (the wire format and its validation), and ringcast against that
     // (everything ringcast keeps per task and attempt).
@@ -841,6 +904,8 @@ function summary(results: Results): void {
       ),
       ringcastToWireRatio: paired('throughput', 'baseline-wire-throughput', (s) => s.tasksPerSec),
       metricsOnRatio: paired('throughput-metrics', 'throughput', (s) => s.tasksPerSec),
+      authOnRatio: paired('auth-signed', 'auth-off', (s) => s.tasksPerSec),
+      authEncryptedRatio: paired('auth-encrypted', 'auth-off', (s) => s.tasksPerSec),
       ...Object.fromEntries(
         Object.keys(r.strategyRatios ?? {}).map((name) => [
           `${name}/ring`,
@@ -937,6 +1002,13 @@ function summary(results: Results): void {
       `≥ ${TARGETS.metricsOnRatio}`,
       ok(line.metricsOnRatio, TARGETS.metricsOnRatio, true),
     ],
+    [
+      'throughput frame auth on / off',
+      String(line.authOnRatio ?? '—'),
+      `≥ ${TARGETS.authOnRatio}`,
+      ok(line.authOnRatio, TARGETS.authOnRatio, true),
+    ],
+    ['  with encryption / off', String(line.authEncryptedRatio ?? '—'), '', ''],
     [
       'heap growth 100k → 1M %',
       String(line.heapGrowthPct ?? '—'),

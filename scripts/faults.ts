@@ -7,9 +7,11 @@ const USAGE = `Usage: npm run faults -- [--tasks N]
 
 Runs the fault-injection suite: twelve fault scenarios against CLI workers and a
 private redis-server each (test/faults/faults.test.ts), every task checked against a
-settlement ledger, and six durable-task scenarios with dispatchers in processes of
-their own (test/faults/durable-faults.test.ts), every promised task checked against
-what Redis stored. Prints a table per file; exits non-zero if any scenario fails.
+settlement ledger; the bad-input scenario again with frame authentication on, forged,
+stale and replayed frames on every channel (test/faults/auth-faults.test.ts); and six
+durable-task scenarios with dispatchers in processes of their own
+(test/faults/durable-faults.test.ts), every promised task checked against what Redis
+stored. Prints a table per file; exits non-zero if any scenario fails.
 
   --tasks <n>   tasks per scenario (default 2000, as in npm test)
   -h, --help    show this help
@@ -40,6 +42,7 @@ const child = spawn(
     '--project',
     'integration',
     'test/faults/faults.test.ts',
+    'test/faults/auth-faults.test.ts',
     'test/faults/durable-faults.test.ts',
   ],
   { cwd: root, stdio: 'inherit', env: { ...process.env, RINGCAST_FAULT_TASKS: tasks } },

@@ -28,6 +28,7 @@ describe.skipIf(!privateRedisAvailable)('npm run bench -- --quick', () => {
       .map((line) => JSON.parse(line) as Record<string, unknown>);
     const scenarios = new Set(lines.map((l) => l['scenario']).filter(Boolean));
     expect([...scenarios].sort()).toEqual([
+      'auth',
       'baseline',
       'durable',
       'latency',
@@ -82,9 +83,19 @@ describe.skipIf(!privateRedisAvailable)('npm run bench -- --quick', () => {
       expect(side.memory['bytesPerFinishedRecord']).toBeGreaterThan(0);
     }
     expect(durable['ratio']).toBeGreaterThan(0);
+    // The auth scenario: the throughput shape off, signed, and signed and encrypted.
+    const auth = lines.find((l) => l['scenario'] === 'auth')!;
+    for (const variant of ['off', 'signed', 'encrypted']) {
+      expect(auth[variant]).toMatchObject({ errors: 0, n: auth['n'], w: auth['w'] });
+      expect((auth[variant] as { tasksPerSec: number }).tasksPerSec).toBeGreaterThan(0);
+    }
+    expect(auth['signedRatio']).toBeGreaterThan(0);
+    expect(auth['encryptedRatio']).toBeGreaterThan(0);
     const summary = lines.find((l) => l['summary'] === true);
     expect(summary).toMatchObject({ errors: 0 });
     expect(summary?.['durableRatio']).toBeGreaterThan(0);
+    expect(summary?.['authOnRatio']).toBe(auth['signedRatio']);
+    expect(summary?.['authEncryptedRatio']).toBe(auth['encryptedRatio']);
     const ratios = ['throughputRatio', 'sequentialP50Ratio', 'p99Ratio'];
     const steps = ['wireRatio', 'ringcastToWireRatio'];
     for (const key of [...ratios, ...steps, 'heapGrowthPct']) {

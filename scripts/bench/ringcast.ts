@@ -55,7 +55,7 @@ export async function readyDispatcher(
   namespace: string,
   ids: string[],
   children: Child[],
-  options: Pick<DispatcherOptions, 'strategy' | 'hashLoadEpsilon' | 'metrics'> = {},
+  options: Pick<DispatcherOptions, 'strategy' | 'hashLoadEpsilon' | 'metrics' | 'auth'> = {},
 ): Promise<Dispatcher> {
   const dispatcher = createDispatcher({
     redis: url,

@@ -25,7 +25,7 @@ describe.skipIf(!privateRedisAvailable)('durable store on Redis', () => {
     const raw = connect();
     return {
       names: n,
-      store: () => new RedisStore(connect(), n),
+      store: (announce) => new RedisStore(connect(), n, undefined, announce),
       now: () => Date.now(),
       async keys() {
         const found: string[] = [];

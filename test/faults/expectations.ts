@@ -35,6 +35,34 @@ export function expectClean(report: LedgerReport, x: Expectations, context: stri
   }
 }
 
+/**
+ * Drains the ledger, stops the workers, reads their run logs, adds the row to
+ * `reports`, and asserts it is clean (see {@link expectClean}).
+ */
+export async function settleScenario(
+  s: Scenario,
+  reports: LedgerReport[],
+  x: Expectations = {},
+): Promise<LedgerReport> {
+  await s.ledger.drain(x.drainMs ?? DISPATCHER_DEFAULTS.timeoutMs + 5_000);
+  const exits = s.unexpectedExits(x.killed);
+  await s.killWorkers();
+  s.ledger.readRuns();
+  const report = s.ledger.report(s.dispatchers);
+  reports.push(report);
+  const context = `${s.name}: ${JSON.stringify(report)}\n${s.logs.slice(-40).join('\n')}`;
+  expect(exits, context).toEqual([]);
+  expectClean(report, x, context);
+  if (x.exactlyOnce) {
+    const ok = s.ledger.keys().filter((k) => s.ledger.settlements(k)[0]?.ok);
+    expect(
+      ok.filter((k) => s.ledger.runs(k).length !== 1),
+      context,
+    ).toEqual([]);
+  }
+  return report;
+}
+
 /** Runs `body` on a fresh scenario, removes its run logs if it passed, and stops everything it started. */
 export async function scenario(
   name: string,

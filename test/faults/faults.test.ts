@@ -6,7 +6,7 @@ import type { Dispatcher } from '@ringcast/dispatcher';
 import { names, PROTOCOL_VERSION } from '@ringcast/protocol';
 import { afterAll, describe, expect, it } from 'vitest';
 import { privateRedisAvailable } from '../support/redis.js';
-import { type Expectations, expectClean, scenario } from './expectations.js';
+import { type Expectations, scenario, settleScenario } from './expectations.js';
 import {
   CALM,
   DISPATCHER_DEFAULTS,
@@ -25,24 +25,8 @@ const reports: LedgerReport[] = [];
 const SCENARIO_TIMEOUT_MS = 120_000 + (TASKS / RATE_PER_SEC) * 4_000;
 
 /** Drains the ledger, stops the workers, reads their run logs, records the row, asserts. */
-async function settle(s: Scenario, x: Expectations = {}): Promise<LedgerReport> {
-  await s.ledger.drain(x.drainMs ?? DISPATCHER_DEFAULTS.timeoutMs + 5_000);
-  const exits = s.unexpectedExits(x.killed);
-  await s.killWorkers();
-  s.ledger.readRuns();
-  const report = s.ledger.report(s.dispatchers);
-  reports.push(report);
-  const context = `${s.name}: ${JSON.stringify(report)}\n${s.logs.slice(-40).join('\n')}`;
-  expect(exits, context).toEqual([]);
-  expectClean(report, x, context);
-  if (x.exactlyOnce) {
-    const ok = s.ledger.keys().filter((k) => s.ledger.settlements(k)[0]?.ok);
-    expect(
-      ok.filter((k) => s.ledger.runs(k).length !== 1),
-      context,
-    ).toEqual([]);
-  }
-  return report;
+function settle(s: Scenario, x: Expectations = {}): Promise<LedgerReport> {
+  return settleScenario(s, reports, x);
 }
 
 /**

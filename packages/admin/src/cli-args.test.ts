@@ -35,6 +35,22 @@ describe('parseCommandLine', () => {
     expect(() => parse(['workers', ...tls])).toThrow(UsageError);
   });
 
+  it('reads the frame keys from --auth-keys-file or RINGCAST_AUTH_KEYS, naming no secret when they are bad', () => {
+    const keys = { keys: { k1: 'SECRET-of-at-least-32-characters-001' }, current: 'k1' };
+    expect(parse(['drain', 'w-1'], { RINGCAST_AUTH_KEYS: JSON.stringify(keys) })).toMatchObject({
+      auth: keys,
+    });
+    expect(parse(['drain', 'w-1'])).toMatchObject({ auth: undefined });
+    const bad = JSON.stringify({ ...keys, current: 'k2' });
+    expect(() => parse(['drain', 'w-1'], { RINGCAST_AUTH_KEYS: bad })).toThrow(UsageError);
+    expect(() => parse(['drain', 'w-1'], { RINGCAST_AUTH_KEYS: `${bad.slice(0, 30)}` })).toThrow(
+      expect.objectContaining({ message: expect.not.stringContaining('SECRET') }),
+    );
+    expect(() => parse(['drain', 'w-1', '--auth-keys-file', '/nonexistent/keys.json'])).toThrow(
+      /--auth-keys-file \/nonexistent\/keys\.json cannot be read/,
+    );
+  });
+
   it('reads each command its arguments', () => {
     expect(parse(['reweight', 'w-1', '25'])).toMatchObject({
       args: { reset: false, id: 'w-1', weight: 25, timeoutMs: 3_000 },

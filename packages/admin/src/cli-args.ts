@@ -5,6 +5,9 @@
  */
 import { parseArgs } from 'node:util';
 import {
+  AUTH_KEYS_ENV,
+  type AuthOptions,
+  authKeysOption,
   checkRedisUrl,
   connectionOptions,
   DEFAULT_NAMESPACE,
@@ -26,6 +29,7 @@ const COMMON_OPTIONS = {
   namespace: { type: 'string' },
   ...TLS_CLI_OPTIONS,
   json: { type: 'boolean' },
+  'auth-keys-file': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies OptionsConfig;
 
@@ -34,6 +38,9 @@ export const COMMON_HELP = `Options of every command:
   --namespace <ns>     the deployment's namespace, as its workers and dispatchers
                        were given it (env RINGCAST_NAMESPACE; default ${DEFAULT_NAMESPACE})
 ${tlsHelp(23)}  --json               print JSON instead of text
+  --auth-keys-file <path>
+                       the deployment's frame keys, JSON { "keys": { … }, "current": … }
+                       (env ${AUTH_KEYS_ENV}): reweight and drain requests are signed
   -h, --help           show this help
 `;
 
@@ -48,6 +55,8 @@ export type CommandLine =
       /** The TLS flags' files, read when the command connects. */
       tls?: TlsFiles;
       json: boolean;
+      /** Frame authentication keys; undefined when the deployment has none. */
+      auth: AuthOptions | undefined;
     };
 
 /** `ringcast --help`. */
@@ -111,7 +120,8 @@ export function parseCommandLine(
   }
   const args = command.parse(values, positionals);
   const json = values['json'] === true;
-  return { kind: 'run', command, args, redis, namespace, ...(tls && { tls }), json };
+  const auth = authKeysOption(values, env)?.auth;
+  return { kind: 'run', command, args, redis, namespace, ...(tls && { tls }), json, auth };
 }
 
 /** Throws unless there are exactly `names.length` positionals; returns them. */

@@ -5,7 +5,7 @@
  * parses, connects on demand, runs one and turns its outcome into an exit code.
  */
 import type { ParseArgsConfig } from 'node:util';
-import type { Environment, ParsedValues, TlsMaterial } from '@ringcast/protocol';
+import type { AuthOptions, Environment, ParsedValues, TlsMaterial } from '@ringcast/protocol';
 import type { Redis } from 'ioredis';
 
 export type OptionsConfig = NonNullable<ParseArgsConfig['options']>;
@@ -28,6 +28,8 @@ export interface CommandContext {
   readonly json: boolean;
   /** The environment the CLI runs in (`process.env`). */
   readonly env: Environment;
+  /** The deployment's frame keys (`--auth-keys-file`, `RINGCAST_AUTH_KEYS`): what it publishes is signed with them. */
+  readonly auth: AuthOptions | undefined;
   /**
    * A new connection to the deployment's Redis, closed by main when the
    * command ends. Throws a `REDIS_ERROR` when Redis cannot be reached.

@@ -41,6 +41,7 @@ export type {
   RedisStatus,
   WorkerState,
 } from './dashboard/wire.js';
+export { signedControl } from './signed-control.js';
 export { type StatsReport, statsReport, type WorkerStatsEntry } from './stats-report.js';
 export {
   partsOf,

@@ -55,6 +55,7 @@ export async function main(
     tls,
     json: line.json,
     env,
+    auth: line.auth,
     async connect() {
       const client = await connectAdmin(redis, { tls: tls() });
       connections.push(client);

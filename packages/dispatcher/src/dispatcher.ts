@@ -9,12 +9,15 @@
  */
 
 import {
+  type AuthOptions,
   type Clock,
   ErrorCode,
   errorMessage,
+  FrameGuard,
   HandlerStatsBook,
   type Names,
   names,
+  parseAuthOptions,
   type Timer,
 } from '@ringcast/protocol';
 import { nanoid } from 'nanoid';
@@ -28,6 +31,7 @@ import {
 import { DurableTasks } from './durable/durable-tasks.js';
 import type { TaskInfo } from './durable/task-info.js';
 import { DispatchError } from './errors.js';
+import { GuardedTransport } from './guarded-transport.js';
 import { Intake } from './intake.js';
 import { Ledger } from './ledger.js';
 import { LocalQueue } from './local-queue.js';
@@ -109,6 +113,16 @@ export interface Dispatcher<M extends TaskMap = TaskMap> {
    * `INVALID_OPTIONS` unless it was made with `metrics: true`.
    */
   metrics(): Metrics;
+  /**
+   * Replaces the frame authentication keyring of a running dispatcher, for a
+   * key rotation without downtime: give every process the new key beside the
+   * old (they accept both), then make it `current` everywhere (they sign with
+   * it), then drop the old one. Takes effect for the next frame. Throws
+   * `INVALID_OPTIONS` for an invalid keyring, and when the dispatcher was made
+   * without `auth` (every process of a deployment must agree on whether frames
+   * are signed: that takes a restart).
+   */
+  setAuth(auth: AuthOptions): void;
   /** Stops accepting tasks, waits for in-flight ones up to `drainTimeoutMs`, rejects the rest `CLOSED`. */
   close(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
@@ -182,12 +196,12 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
   readonly #reports: WorkerReports;
   readonly #publisher: StatsPublisher;
   readonly #metrics: ReturnType<typeof dispatcherMetrics> | undefined;
+  readonly #guard: FrameGuard;
 
-  constructor(options: ResolvedOptions, transport: DispatcherTransport, tuning: CoreTuning = {}) {
+  constructor(options: ResolvedOptions, inner: DispatcherTransport, tuning: CoreTuning = {}) {
     this.#options = options;
     this.id = options.id;
-    this.#transport = transport;
-    const clock = transport.clock;
+    const clock = inner.clock;
     this.#clock = clock;
     const ns = names(options.namespace);
     this.#names = ns;
@@ -195,6 +209,16 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
     const counters = this.#counters;
     const log = new DispatcherLog(options.logger, this.id, clock);
     this.#log = log;
+    const guard = new FrameGuard({
+      keyring: options.auth,
+      clock,
+      maxBytes: options.maxMessageBytes,
+      log: (kind, line, fields) => log.warn(kind, line, fields),
+    });
+    this.#guard = guard;
+    // Every frame in and out passes the guard: the collaborators get only this transport.
+    const transport = new GuardedTransport(inner, guard);
+    this.#transport = transport;
     const ledger = this.#ledger;
     const traces = this.#traces;
     this.#strategy = createStrategy<WorkerState>(options.strategy, {
@@ -205,6 +229,7 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
       this.#metrics = dispatcherMetrics({
         handlers: this.#handlers,
         redelivered: () => counters.redelivered,
+        framesDropped: () => guard.stats().dropped,
         inflight: () => this.#ledger.size - this.#queue.size - counters.delayed,
         queued: () => this.#queue.size,
         workers: () => this.#membership.size,
@@ -486,7 +511,25 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
       durable: { ...this.#durable.stats },
       handlers: this.#handlers.summary(this.#clock.now()),
       workerStats: this.#reports.current(),
+      auth: this.#guard.stats(),
     };
+  }
+
+  setAuth(auth: AuthOptions): void {
+    if (!this.#guard.enabled) {
+      throw new DispatchError(
+        ErrorCode.INVALID_OPTIONS,
+        `dispatcher ${this.id} was made without auth: frame authentication cannot be turned on while it runs`,
+      );
+    }
+    const keyring = parseAuthOptions(auth, (message) => {
+      throw new DispatchError(ErrorCode.INVALID_OPTIONS, `setAuth: ${message}`);
+    });
+    this.#guard.setKeyring(keyring);
+    const ids = [...keyring.keys.keys()].join(', ');
+    this.#log.info(`frame keys replaced: signing with ${keyring.current.id} (keys ${ids})`, {
+      key: keyring.current.id,
+    });
   }
 
   metrics(): Metrics {

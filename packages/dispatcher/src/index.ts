@@ -1,5 +1,8 @@
 export {
+  type AuthOptions,
+  type AuthStats,
   ErrorCode,
+  type FrameDropReason,
   type HandlerSummary,
   isRingcastError,
   type RemoteError,

@@ -15,7 +15,7 @@ import {
   type ProcessGate,
 } from '@ringcast/protocol';
 import { MemoryStore } from './durable/memory-store.js';
-import type { DurableStore } from './durable/store.js';
+import type { DurableStore, SettledAnnouncer } from './durable/store.js';
 import {
   CommandEpoch,
   type DispatcherTransport,
@@ -158,8 +158,8 @@ export class MemoryTransport implements DispatcherTransport {
     });
   }
 
-  durableStore(): DurableStore {
-    this.#store ??= new MemoryStore(this.#cmd(), this.#names!, this.clock);
+  durableStore(announce?: SettledAnnouncer): DurableStore {
+    this.#store ??= new MemoryStore(this.#cmd(), this.#names!, this.clock, announce);
     return this.#store;
   }
 

@@ -30,6 +30,8 @@ export interface Metrics {
 export interface MetricsSource {
   readonly handlers: HandlerStatsBook;
   redelivered(): number;
+  /** Frames dropped by frame authentication, by reason. */
+  framesDropped(): Readonly<Record<string, number>>;
   inflight(): number;
   queued(): number;
   workers(): number;
@@ -66,6 +68,16 @@ export function dispatcherMetrics(
     collect() {
       this.reset();
       this.inc(source.redelivered());
+    },
+  });
+  new Counter({
+    name: 'ringcast_dispatcher_frames_dropped_total',
+    help: 'Frames dropped by frame authentication before they were parsed, by reason.',
+    labelNames: ['reason'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [reason, n] of Object.entries(source.framesDropped())) this.inc({ reason }, n);
     },
   });
   const gauges = [

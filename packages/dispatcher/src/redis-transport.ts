@@ -17,7 +17,7 @@ import {
 } from '@ringcast/protocol';
 import { Redis, type RedisOptions } from 'ioredis';
 import { RedisStore } from './durable/redis-store.js';
-import type { DurableStore } from './durable/store.js';
+import type { DurableStore, SettledAnnouncer } from './durable/store.js';
 import {
   CommandEpoch,
   type DispatcherTransport,
@@ -182,8 +182,8 @@ export class RedisTransport implements DispatcherTransport {
     return frames;
   }
 
-  durableStore(): DurableStore {
-    this.#store ??= new RedisStore(this.#open().command, this.#names!, this.clock);
+  durableStore(announce?: SettledAnnouncer): DurableStore {
+    this.#store ??= new RedisStore(this.#open().command, this.#names!, this.clock, announce);
     return this.#store;
   }
 

@@ -1,5 +1,11 @@
 /** The dispatcher's counters, and the snapshot `stats()` returns. */
-import type { ErrorCode, HandlerSummary, RemoteError, WorkerReport } from '@ringcast/protocol';
+import type {
+  AuthStats,
+  ErrorCode,
+  HandlerSummary,
+  RemoteError,
+  WorkerReport,
+} from '@ringcast/protocol';
 import type { DurableStats } from './durable/durable-tasks.js';
 import { DispatchError } from './errors.js';
 
@@ -42,6 +48,14 @@ export interface DispatcherStats {
    * reports read (or none) and starts the reads.
    */
   workerStats: Record<string, WorkerReport>;
+  /**
+   * Frame authentication: whether it is on, the key frames are signed with,
+   * frames verified, and frames dropped before they were parsed, by reason
+   * (`unsigned`, `signed`, `malformed`, `too_large`, `unknown_key`,
+   * `wrong_channel`, `bad_mac`, `stale`, `replay`, `decrypt`). Dropped frames
+   * are not in `invalidMessages`.
+   */
+  auth: AuthStats;
 }
 
 /** The running counts; the modules that see each event count it here. */
@@ -74,7 +88,7 @@ export class Counters {
     queued: number,
     unsettled: number,
     workers: number,
-  ): Omit<DispatcherStats, 'durable' | 'handlers' | 'workerStats'> {
+  ): Omit<DispatcherStats, 'durable' | 'handlers' | 'workerStats' | 'auth'> {
     return {
       dispatched: this.dispatched,
       settled: { ok: this.ok, error: { ...this.error } },

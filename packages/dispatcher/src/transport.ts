@@ -10,7 +10,7 @@
  * one with MULTI and Lua, the memory one inside one command of its model.
  */
 import type { Clock, ConnectionRole, Names } from '@ringcast/protocol';
-import type { DurableStore } from './durable/store.js';
+import type { DurableStore, SettledAnnouncer } from './durable/store.js';
 
 /**
  * What {@link DispatcherTransport.publish} resolves with when it cannot tell: the
@@ -121,8 +121,10 @@ export interface DispatcherTransport {
   /**
    * The durable-task store on the command connection (the Redis one in
    * production, the in-memory one in tests and the simulator); only once open.
+   * Made on the first call: `announce`, if given then, takes its settled ids
+   * instead of the settled channel (see {@link SettledAnnouncer}).
    */
-  durableStore(): DurableStore;
+  durableStore(announce?: SettledAnnouncer): DurableStore;
   /** Closes the connections it opened. */
   close(): Promise<void>;
 }

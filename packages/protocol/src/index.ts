@@ -1,3 +1,24 @@
+export {
+  AUTH_KEYS_ENV,
+  AUTH_KEYS_FLAG,
+  type AuthKeysSource,
+  authKeysOption,
+  parseAuthKeys,
+  readAuthKeysFile,
+} from './auth-keys.js';
+export {
+  type AuthOptions,
+  DEFAULT_MAX_SKEW_MS,
+  type FrameKey,
+  isValidKeyId,
+  type Keyring,
+  MAX_AUTH_KEYS,
+  MAX_KEY_ID_LENGTH,
+  MAX_MAX_SKEW_MS,
+  MIN_MAX_SKEW_MS,
+  MIN_SECRET_LENGTH,
+  parseAuthOptions,
+} from './auth-options.js';
 export { DEFAULT_NAMESPACE, isValidNamespace, type Names, names } from './channels.js';
 export {
   type CliConnection,
@@ -61,6 +82,22 @@ export {
   RingcastError,
   type RingcastErrorOptions,
 } from './errors.js';
+export {
+  type AuthStats,
+  FrameGuard,
+  type FrameGuardOptions,
+  type GuardLog,
+} from './frame-guard.js';
+export {
+  FRAME_DROP_REASONS,
+  type FrameDropReason,
+  FrameSealer,
+  MAX_HEADER_CHARS,
+  maxSealedChars,
+  type OpenedFrame,
+  SEALED_FRAME_CODE,
+  SEALED_FRAME_MARKER,
+} from './frame-seal.js';
 export {
   HandlerStats,
   HandlerStatsBook,
@@ -155,6 +192,7 @@ export { RateLimitedLog } from './rate-limited-log.js';
 export { RateWindow, type Throughput } from './rate-window.js';
 export { describeRedis, errorMessage, redactText, redactUrl } from './redact.js';
 export { type RedisUrlOptions, redisUrlOptions } from './redis-url.js';
+export { MAX_REMEMBERED_FRAMES, ReplayMemory } from './replay-memory.js';
 export {
   REPORT_INTERVAL_MS,
   ReportPublisher,

@@ -1,5 +1,6 @@
 import { MAX_BATCH } from '@ringcast/protocol';
 import { describe, expect, it } from 'vitest';
+import { authPlan } from './auth-plan.js';
 import { knownBug } from './known-bugs.js';
 import { durableRandom, isFloodRun, runSeed } from './run.js';
 
@@ -32,6 +33,32 @@ describe('runSeed', () => {
     const result = await runSeed(durable[0]!);
     expect(result.violations).toEqual([]);
     expect(result.trace.some((line) => line.includes(' stored as '))).toBe(true);
+  });
+
+  it('makes about one run in four sign and check every frame, half of those rotating keys', async () => {
+    const seeds = Array.from({ length: 400 }, (_, i) => i + 1);
+    const signed = seeds.filter((seed) => authPlan(seed) !== undefined);
+    expect(signed.length).toBeGreaterThan(60);
+    expect(signed.length).toBeLessThan(140);
+    const rotating = signed.filter((seed) => authPlan(seed)!.rotation !== undefined);
+    expect(rotating.length).toBeGreaterThan(signed.length / 4);
+    expect(signed.some((seed) => authPlan(seed)!.encrypt)).toBe(true);
+    const result = await runSeed(rotating[0]!, { traceLines: 10_000 });
+    expect(result.violations).toEqual([]);
+    const rotations = result.trace.filter((line) => line.includes('keys rotated'));
+    expect(rotations.map((line) => line.replace(/^.*keys rotated: /, ''))).toEqual([
+      'signing with k1 (keys k1, k2)',
+      'signing with k2 (keys k1, k2)',
+      'signing with k2 (keys k2)',
+    ]);
+  });
+
+  it('retires the old key only once a frame signed with it can no longer arrive in the window', async () => {
+    // Seed 1485 (on the simulator it was found with): a Redis stall holds frames signed
+    // with k1 past the switch to k2; retired at once, k1 made them unknown_key drops.
+    const result = await runSeed(1485);
+    expect(authPlan(1485)?.rotation).toBeDefined();
+    expect(result.violations).toEqual([]);
   });
 
   it('passes a handful of seeds', async () => {

@@ -5,7 +5,15 @@
  * the seed's generator for the run), and all time is the world's VirtualClock,
  * so the same seed gives the same run, event for event.
  */
-import { MAX_BATCH, type MemoryConnection, names } from '@ringcast/protocol';
+import {
+  DEFAULT_MAX_SKEW_MS,
+  FrameGuard,
+  MAX_BATCH,
+  type MemoryConnection,
+  names,
+  parseAuthOptions,
+} from '@ringcast/protocol';
+import { type AuthPlan, authPlan, keyringAt, unexpectedDrops } from './auth-plan.js';
 import { Checker, type Outcome } from './checker.js';
 import { allRecords, readRecord } from './durable-records.js';
 import { DISPATCHER_FAULT_KINDS, FAULT_KINDS, type Fault, planFaults } from './faults.js';
@@ -79,6 +87,7 @@ export async function runSeed(seed: number, options: RunOptions = {}): Promise<R
   const coverage: Record<string, number> = {};
   try {
     const flood = isFloodRun(seed);
+    const auth = authPlan(seed);
     const world: World = new World({
       random: random.fork(),
       checker,
@@ -86,6 +95,7 @@ export async function runSeed(seed: number, options: RunOptions = {}): Promise<R
       dispatchers: flood ? 1 : random.int(1, 2),
       workers: flood ? 1 : random.int(2, 4),
       flood,
+      ...(auth ? { auth: keyringAt(auth, 0) } : {}),
     });
     const windowMs = options.windowMs ?? random.int(2_000, 6_000);
     const durable = durableRandom(seed);
@@ -114,7 +124,10 @@ export async function runSeed(seed: number, options: RunOptions = {}): Promise<R
     }
     try {
       const durability = durable ? { persisted: true } : undefined;
-      await simulate(world, checker, calls, faults, windowMs, coverage, random.fork(), durability);
+      await simulate(world, checker, calls, faults, windowMs, coverage, random.fork(), {
+        durable: durability,
+        auth,
+      });
     } catch (error) {
       violations.push(
         `the run threw: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
@@ -151,12 +164,13 @@ async function simulate(
   windowMs: number,
   coverage: Record<string, number>,
   random: Random,
-  durable?: { persisted: boolean },
+  kind: { durable: { persisted: boolean } | undefined; auth: AuthPlan | undefined },
 ): Promise<void> {
+  const { durable, auth } = kind;
   const { clock } = world;
   await world.start();
   // Every terminal write announces its id once: a second announcement is a second write.
-  if (durable) await listenSettled(world, checker);
+  if (durable) await listenSettled(world, checker, auth);
   const start = clock.now();
   world.log(
     `started: ${world.dispatchers.length} dispatcher(s), ${world.workers.length} worker(s), ${calls.length} calls, ${faults.length} faults`,
@@ -169,6 +183,18 @@ async function simulate(
         checker.fault(fault.kind, clock.now(), clock.now() + aftermath(fault));
       }
     }, fault.at);
+  }
+  let switchedAt = start;
+  if (auth?.rotation) {
+    const { add, current } = auth.rotation;
+    clock.setTimeout(() => world.setAuth(keyringAt(auth, 1)), Math.floor(add * windowMs));
+    clock.setTimeout(
+      () => {
+        world.setAuth(keyringAt(auth, 2));
+        switchedAt = clock.now();
+      },
+      Math.floor(current * windowMs),
+    );
   }
   await clock.runUntil(start + windowMs + 1);
   // Faults stop: every live process gets its connections back.
@@ -198,6 +224,12 @@ async function simulate(
     world.errors.push(message);
   }
   clock.clearTimer(restoring);
+  if (auth?.rotation) {
+    // Every process signs with k2; a frame signed with k1 may still wait in a stalled
+    // Redis, though never past the skew window (it is stale then): k1 goes after it.
+    await clock.runUntil(Math.max(clock.now(), switchedAt + DEFAULT_MAX_SKEW_MS + 1_000));
+    world.setAuth(keyringAt(auth, 3));
+  }
   // Close the dispatchers, then the workers.
   let closed = 0;
   const dispatchersClosed = world.dispatchers
@@ -239,6 +271,12 @@ async function simulate(
     const { invalid } = w.core.stats();
     if (invalid > 0)
       world.errors.push(`${w.id} dropped ${invalid} invalid message(s) from a dispatcher`);
+  }
+  // Every frame a core sealed, another opened: with auth, only replays are dropped.
+  for (const p of [...world.dispatchers, ...world.workers]) {
+    const wrong =
+      p.state === 'crashed' ? undefined : unexpectedDrops(p.id, p.core.stats().auth.dropped);
+    if (wrong) world.errors.push(wrong);
   }
   const survivors = world.dispatchers.filter((d) => d.state !== 'crashed');
   for (const d of survivors) {
@@ -285,10 +323,25 @@ function aftermath(fault: Fault): number {
 }
 
 /** A connection of the checker's on the settled channel: every announcement counts. */
-async function listenSettled(world: World, checker: Checker): Promise<MemoryConnection> {
+async function listenSettled(
+  world: World,
+  checker: Checker,
+  auth: AuthPlan | undefined,
+): Promise<MemoryConnection> {
   const connection = world.redis.connect('checker');
+  // Sealed with auth: opened as a dispatcher would (a frame delivered twice is one
+  // announcement), with every key a rotation uses.
+  const keyring = auth && parseAuthOptions(keyringAt(auth, 1));
+  const guard = new FrameGuard({
+    keyring,
+    clock: world.clock,
+    maxBytes: 1 << 20,
+    log: (_kind, line) => world.log(`checker: ${line}`),
+  });
   // A message carries the ids one store call settled, space-separated.
-  connection.onMessage((_, ids) => {
+  connection.onMessage((channel, frame) => {
+    const ids = guard.open(channel, frame);
+    if (ids === undefined) return;
     for (const taskId of ids.split(' ')) checker.published(taskId, world.clock.now());
   });
   // Heard again after a Redis restart cuts it: restored with the processes' connections.

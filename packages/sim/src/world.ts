@@ -9,6 +9,7 @@
 import { type Dispatcher, STRATEGY_NAMES, type StrategyName } from '@ringcast/dispatcher';
 import { createDispatcherCore, MemoryTransport } from '@ringcast/dispatcher/internal';
 import {
+  type AuthOptions,
   type Clock,
   type InFlight,
   type Logger,
@@ -103,6 +104,8 @@ export interface WorldOptions {
    * workers queue {@link FLOOD_QUEUE} tasks.
    */
   flood?: boolean;
+  /** Frame authentication: the keyring every process starts with (see auth-plan.ts). */
+  auth?: AuthOptions;
 }
 
 /** A sleep on a process's clock that a signal can cut short. */
@@ -155,8 +158,11 @@ export class World {
   readonly #configs = new Map<string, WorkerConfig>();
   /** Faults have stopped and the run is settling and closing: no process joins now. */
   stopped = false;
+  /** The keyring of the moment: what a process started now gets. */
+  #auth: AuthOptions | undefined;
 
   constructor(readonly options: WorldOptions) {
+    this.#auth = options.auth;
     this.#checker = options.checker;
     this.#trace = options.trace;
     this.#random = options.random;
@@ -165,6 +171,22 @@ export class World {
     // a burst past the limit in one turn (Redis's hard limit closes it at once).
     const frames = options.flood ? FLOOD_MESSAGE_BYTES : MAX_MESSAGE_BYTES;
     this.redis.pubsubOutputLimit = this.#random.int(2, 6) * (frames / 2);
+  }
+
+  /** The keyring of the moment, undefined in a run without frame authentication. */
+  get auth(): AuthOptions | undefined {
+    return this.#auth;
+  }
+
+  /** An operator's rotation step: every process that is not dead takes `auth` now, and so do later ones. */
+  setAuth(auth: AuthOptions): void {
+    this.#auth = auth;
+    for (const p of [...this.dispatchers, ...this.workers]) {
+      if (p.state !== 'crashed') p.core.setAuth(auth);
+    }
+    this.log(
+      `keys rotated: signing with ${auth.current} (keys ${Object.keys(auth.keys).join(', ')})`,
+    );
   }
 
   log(what: string): void {
@@ -220,6 +242,7 @@ export class World {
         maxRetryBackoffMs: 400,
         // A dead dispatcher's durable tasks are adopted 300 ms after its last beat.
         ownerHeartbeatMs: OWNER_HEARTBEAT_MS,
+        ...(this.#auth ? { auth: this.#auth } : {}),
       },
       { taskId: () => `task-${++this.#taskSeq}` },
     );
@@ -294,6 +317,7 @@ export class World {
         heartbeatIntervalMs: 100,
         heartbeatTtlMs: 400,
         drainTimeoutMs: WORKER_DRAIN_TIMEOUT_MS,
+        ...(this.#auth ? { auth: this.#auth } : {}),
       },
       transport,
       // Room for every reply of a run (a few dozen, each under MAX_MESSAGE_BYTES) at a

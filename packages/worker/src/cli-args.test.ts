@@ -76,6 +76,27 @@ describe('parseCliArgs', () => {
     });
   });
 
+  it('reads frame keys from --auth-keys-file, else RINGCAST_AUTH_KEYS; none means no auth', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ringcast-cli-keys-'));
+    const keys = { keys: { k1: 'a-secret-of-at-least-32-characters-here' }, current: 'k1' };
+    const file = join(dir, 'keys.json');
+    writeFileSync(file, JSON.stringify(keys));
+    expect(parseCliArgs(['--handlers', 'h.js', '--auth-keys-file', file], {})).toMatchObject({
+      config: { auth: keys, authKeysFile: file },
+    });
+    const env = { RINGCAST_AUTH_KEYS: JSON.stringify(keys) };
+    const fromEnv = parseCliArgs(['--handlers', 'h.js'], env);
+    expect(fromEnv).toMatchObject({ config: { auth: keys } });
+    expect(fromEnv.help === false && fromEnv.config.authKeysFile).toBeUndefined();
+    expect(parseCliArgs(['--handlers', 'h.js'], {})).not.toHaveProperty('config.auth');
+    const bad = join(dir, 'bad.json');
+    writeFileSync(bad, JSON.stringify({ ...keys, current: 'k2' }));
+    expect(() => parseCliArgs(['--handlers', 'h.js', '--auth-keys-file', bad], {})).toThrow(
+      UsageError,
+    );
+    expect(USAGE).toContain('--auth-keys-file <path>');
+  });
+
   it('writes text logs unless told --log-format json', () => {
     expect(parseCliArgs(['--handlers', 'h.js'], {})).toMatchObject({
       config: { logFormat: 'text' },

@@ -3,6 +3,9 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import {
+  AUTH_KEYS_ENV,
+  type AuthOptions,
+  authKeysOption,
   checkRedisUrl,
   connectionOptions,
   DEFAULT_NAMESPACE,
@@ -55,6 +58,10 @@ ${tlsHelp(31)}  --id <id>                    worker id, [A-Za-z0-9_.-]{1,128} (d
   --metrics-host <host>        address the metrics server binds (default 127.0.0.1)
   --log-format <text|json>     text: one line per message (default); json: one JSON
                                object per line on stdout (level, time, msg, fields)
+  --auth-keys-file <path>      sign and check every frame: a JSON file holding
+                               { "keys": { "<id>": "<secret>", ... }, "current": "<id>" }
+                               (env ${AUTH_KEYS_ENV} may hold the same JSON instead);
+                               SIGHUP re-reads the file, for a key rotation
   -h, --help                   show this help
 `;
 
@@ -76,6 +83,10 @@ export interface CliConfig {
   metricsHost?: string;
   /** How log lines are written. */
   logFormat: LogFormat;
+  /** Frame authentication keys, from `--auth-keys-file` or the environment. */
+  auth?: AuthOptions;
+  /** The keys file, read again on SIGHUP. */
+  authKeysFile?: string;
 }
 
 export type CliCommand = { help: true } | { help: false; config: CliConfig };
@@ -115,6 +126,7 @@ export function parseCliArgs(
         'metrics-port': { type: 'string' },
         'metrics-host': { type: 'string' },
         'log-format': { type: 'string' },
+        'auth-keys-file': { type: 'string' },
         ...TLS_CLI_OPTIONS,
         help: { type: 'boolean', short: 'h' },
       },
@@ -136,6 +148,9 @@ export function parseCliArgs(
   const config: CliConfig = { handlers, ...connectionOptions(values, env), logFormat };
   const id = stringOption(values, 'id');
   if (id !== undefined) config.id = id;
+  const keys = authKeysOption(values, env);
+  if (keys !== undefined) config.auth = keys.auth;
+  if (keys?.file !== undefined) config.authKeysFile = keys.file;
   for (const [flag, key] of Object.entries(NUMERIC)) {
     const raw = stringOption(values, flag);
     if (raw === undefined) continue;

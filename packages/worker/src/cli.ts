@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { ErrorCode, errorMessage, isRingcastError } from '@ringcast/protocol';
+import { ErrorCode, errorMessage, isRingcastError, readAuthKeysFile } from '@ringcast/protocol';
 import { loadHandlers, parseCliArgs, redisTarget, USAGE, UsageError } from './cli-args.js';
 import { createCliLogger } from './cli-logger.js';
 import { DEFAULT_METRICS_HOST, type MetricsServer, serveMetrics } from './metrics-server.js';
@@ -32,7 +32,15 @@ async function main(): Promise<void> {
     process.stdout.write(USAGE);
     return;
   }
-  const { handlers: path, metricsPort, metricsHost, logFormat, tls, ...options } = command.config;
+  const {
+    handlers: path,
+    metricsPort,
+    metricsHost,
+    logFormat,
+    tls,
+    authKeysFile,
+    ...options
+  } = command.config;
   const logger = createCliLogger(logFormat, 'ringcast-worker');
   // The CLI's own lines: `ringcast-worker: …` on stderr as ever, or JSON lines with the worker's.
   const say = (level: 'info' | 'error', message: string): void => {
@@ -99,6 +107,16 @@ async function main(): Promise<void> {
   }
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+  if (authKeysFile !== undefined) {
+    // A key rotation without a restart: the worker logs the keys it took (ids only).
+    process.on('SIGHUP', () => {
+      try {
+        worker.setAuth(readAuthKeysFile(authKeysFile));
+      } catch (error) {
+        say('error', `SIGHUP: kept the frame keys it had: ${errorMessage(error)}`);
+      }
+    });
+  }
   try {
     await worker.start();
   } catch (error) {

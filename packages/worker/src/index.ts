@@ -1,6 +1,9 @@
 export {
+  type AuthOptions,
+  type AuthStats,
   ErrorCode,
   type FieldLogger,
+  type FrameDropReason,
   type HandlerSummary,
   isRingcastError,
   type LogFields,

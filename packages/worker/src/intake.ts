@@ -43,6 +43,8 @@ export interface IntakeHost {
   probe(data: string): void;
   /** Takes the operator's requests; made after intake, so asked for when one comes. */
   operator(): Pick<Operator, 'reweight' | 'drain'>;
+  /** An operator's request was not newer than the last one applied: a replay, dropped. */
+  replayed(kind: 'reweight' | 'drain'): void;
 }
 
 export class Intake {
@@ -58,8 +60,13 @@ export class Intake {
   readonly #executor: Pick<Executor, 'cancel'>;
   readonly #replies: Pick<Replies, 'ack' | 'nack' | 'resendFinal'>;
   readonly #host: IntakeHost;
-  /** Frames that arrived between subscribing and knowing the id is ours, to take in once it is. */
-  #held: string[] | undefined;
+  /** Frames that arrived between subscribing and knowing the id is ours (and when they were signed). */
+  #held: Array<[data: string, sentAt: number]> | undefined;
+  /**
+   * The signing time of the last operator's request applied: with frame
+   * authentication, one not newer is a replay of an earlier one.
+   */
+  #lastOperatorAt = Number.NEGATIVE_INFINITY;
   /**
    * Epoch ms, read once per incoming frame: a clock read costs as much as a Map
    * lookup, and tasks of one frame arrive together.
@@ -100,11 +107,11 @@ export class Intake {
   release(take: boolean): void {
     const held = this.#held;
     this.#held = undefined;
-    if (take && held) for (const frame of held) this.frame(frame);
+    if (take && held) for (const [frame, sentAt] of held) this.frame(frame, sentAt);
   }
 
-  /** A frame arrived on the worker's channel. */
-  frame = (data: string): void => {
+  /** A frame arrived on the worker's channel; `sentAt` as its transport vouched for it. */
+  frame = (data: string, sentAt = Number.NaN): void => {
     this.#now = this.#clock.now();
     try {
       if (data.startsWith(PROBE_PREFIX)) {
@@ -113,7 +120,7 @@ export class Intake {
       }
       if (this.#held !== undefined) {
         // Bounded: past it, their dispatchers re-send when no ack comes.
-        if (this.#held.length < MAX_HELD_FRAMES) this.#held.push(data);
+        if (this.#held.length < MAX_HELD_FRAMES) this.#held.push([data, sentAt]);
         return;
       }
       // The process that holds the id gets the same frames and answers them.
@@ -124,7 +131,7 @@ export class Intake {
         return;
       }
       if (decoded.dropped !== undefined) this.#invalidTraces(decoded.dropped);
-      for (const message of decoded.messages) this.#message(message);
+      for (const message of decoded.messages) this.#message(message, sentAt);
       for (const { error, context } of decoded.rejected) {
         this.#invalid(error.message);
         if (context?.kind === 'task' && context.id && context.token && context.replyTo) {
@@ -142,11 +149,12 @@ export class Intake {
     }
   };
 
-  #message(message: Message): void {
+  #message(message: Message, sentAt: number): void {
     if (message.kind === 'task') this.#task(message);
     else if (message.kind === 'cancel') this.#cancel(message);
-    else if (message.kind === 'reweight' || message.kind === 'drain') this.#operator(message);
-    else this.#invalid(`unexpected "${message.kind}" message on a worker channel`);
+    else if (message.kind === 'reweight' || message.kind === 'drain') {
+      this.#operator(message, sentAt);
+    } else this.#invalid(`unexpected "${message.kind}" message on a worker channel`);
   }
 
   #invalid(why: string): void {
@@ -165,7 +173,7 @@ export class Intake {
     );
   }
 
-  #operator(message: ReweightMessage | DrainMessage): void {
+  #operator(message: ReweightMessage | DrainMessage, sentAt: number): void {
     if (message.id !== this.#id) {
       this.#invalid(`a ${message.kind} for worker ${message.id} on worker ${this.#id}'s channel`);
       return;
@@ -179,6 +187,14 @@ export class Intake {
         { incarnation: message.incarnation },
       );
       return;
+    }
+    if (!Number.isNaN(sentAt)) {
+      // Within the skew window a captured request would pass every other check.
+      if (sentAt <= this.#lastOperatorAt) {
+        this.#host.replayed(message.kind);
+        return;
+      }
+      this.#lastOperatorAt = sentAt;
     }
     const operator = this.#host.operator();
     if (message.kind === 'reweight') operator.reweight(message.weight);

@@ -28,8 +28,19 @@ export interface Metrics {
 export function workerMetrics(
   book: HandlerStatsBook,
   stats: WorkerCounters,
+  framesDropped: () => Readonly<Record<string, number>>,
 ): Metrics & ExecutionObserver {
   const registry = new Registry();
+  new Counter({
+    name: 'ringcast_worker_frames_dropped_total',
+    help: 'Frames dropped by frame authentication before they were parsed, by reason.',
+    labelNames: ['reason'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [reason, n] of Object.entries(framesDropped())) this.inc({ reason }, n);
+    },
+  });
   new Counter({
     name: 'ringcast_worker_tasks_total',
     help: 'Handler runs that ended, by handler and outcome (ok or an error code).',

@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import {
+  type AuthOptions,
   checkInteger,
   checkRedis,
   checkTimer,
@@ -12,9 +13,11 @@ import {
   ID_PATTERN,
   isValidId,
   isValidNamespace,
+  type Keyring,
   type Logger,
   MAX_MESSAGE_BYTES,
   MIN_MESSAGE_BYTES,
+  parseAuthOptions,
   parseLogger,
   withFields,
 } from '@ringcast/protocol';
@@ -114,6 +117,20 @@ export interface WorkerOptions {
    * @defaultValue false
    */
   metrics?: boolean;
+  /**
+   * Frame authentication: `{ keys: { k1: '<secret>', … }, current: 'k1' }`, the
+   * same keyring on every dispatcher, worker and operator tool of the
+   * deployment. Every frame the worker sends is signed with the `current` key
+   * (HMAC-SHA256 over its channel, a timestamp and its body); every frame it
+   * hears must be signed with a key of the ring, for its channel, within
+   * `maxSkewMs`, and not seen before, or it is dropped before it is parsed and
+   * counted in `stats().auth`: no handler runs for it. `encrypt: true` also
+   * encrypts every frame's body (AES-256-GCM). Rotate keys with
+   * `worker.setAuth()` (the CLI: SIGHUP re-reads `--auth-keys-file`). Secrets
+   * never appear in errors, logs or stats.
+   * @defaultValue none: frames are neither signed nor checked
+   */
+  auth?: AuthOptions;
 }
 
 export interface ResolvedOptions {
@@ -133,6 +150,8 @@ export interface ResolvedOptions {
   /** The `logger` option as ringcast calls it, every line with the worker's id as `worker`. */
   logger: FieldLogger;
   metrics: boolean;
+  /** Undefined: frame authentication off. */
+  auth: Keyring | undefined;
 }
 
 const consoleLogger: FieldLogger = textLogger('ringcast-worker');
@@ -164,6 +183,7 @@ export function defaultOptions(): Omit<ResolvedOptions, 'handlers'> {
     maxParked: DEFAULT_MAX_PARKED,
     logger: consoleLogger,
     metrics: false,
+    auth: undefined,
   };
 }
 
@@ -183,6 +203,7 @@ const KNOWN = new Set([
   'maxParked',
   'logger',
   'metrics',
+  'auth',
 ]);
 
 function invalid(message: string): never {
@@ -267,6 +288,7 @@ export function parseOptions(options: WorkerOptions): ResolvedOptions {
   const logger = withFields(parseLogger(o['logger'], consoleLogger, invalid), { worker: id });
   const metrics = o['metrics'] ?? false;
   if (typeof metrics !== 'boolean') invalid(`metrics must be a boolean, got ${describe(metrics)}`);
+  const auth = o['auth'] === undefined ? undefined : parseAuthOptions(o['auth'], invalid);
 
   return {
     redis,
@@ -284,5 +306,6 @@ export function parseOptions(options: WorkerOptions): ResolvedOptions {
     maxParked,
     logger,
     metrics,
+    auth,
   };
 }

@@ -21,7 +21,8 @@ import type { WorkerTransport } from './transport.js';
 
 /** Off-heap bytes for replies of finished attempts (~75,000 of 200 bytes); their index takes half as much again. */
 export const FINISHED_MAX_BYTES = 16 * 1024 * 1024;
-const FINISHED_MAX_AGE_MS = 5 * 60_000;
+/** How long a finished attempt answers a re-send: at least the widest frame-auth window (MAX_MAX_SKEW_MS). */
+export const FINISHED_MAX_AGE_MS = 5 * 60_000;
 const MAX_CACHED_REPLY_CHANNELS = 1024;
 const MAX_RETRY_FRAMES = 1_000;
 

@@ -1,4 +1,4 @@
-import type { HandlerSummary, NackReason } from '@ringcast/protocol';
+import type { AuthStats, HandlerSummary, NackReason } from '@ringcast/protocol';
 
 /** Counters since start, kept in place by the worker's collaborators. */
 export interface WorkerCounters {
@@ -90,6 +90,15 @@ export interface WorkerStats extends WorkerCounters {
    * (p50, p90, p99, max, avg). The same figures the worker publishes to Redis.
    */
   handlers: Record<string, HandlerSummary>;
+  /**
+   * Frame authentication: whether it is on, the key frames are signed with,
+   * frames verified, and frames dropped before they were parsed, by reason
+   * (`unsigned`, `signed`, `malformed`, `too_large`, `unknown_key`,
+   * `wrong_channel`, `bad_mac`, `stale`, `replay`, `decrypt`); `replay` also
+   * counts operator requests not newer than the last one applied. Dropped
+   * frames are not in `invalid`.
+   */
+  auth: AuthStats;
 }
 
 /** A copy the caller may keep. */
@@ -97,6 +106,7 @@ export function snapshot(
   stats: WorkerCounters,
   weight: { current: number; configured: number; source: 'configured' | 'policy' },
   handlers: Record<string, HandlerSummary>,
+  auth: AuthStats,
 ): WorkerStats {
   return {
     ...stats,
@@ -105,5 +115,6 @@ export function snapshot(
     configuredWeight: weight.configured,
     weightFromPolicy: weight.source === 'policy',
     handlers,
+    auth,
   };
 }

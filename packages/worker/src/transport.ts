@@ -19,8 +19,11 @@ export interface ClaimCheck {
 
 /** What the transport tells its worker. */
 export interface WorkerTransportEvents {
-  /** A frame arrived on the worker's channel. */
-  message(data: string): void;
+  /**
+   * A frame arrived on the worker's channel. `sentAt`: its sender's timestamp,
+   * when frame authentication vouched for it (epoch ms); NaN or absent otherwise.
+   */
+  message(data: string, sentAt?: number): void;
   /** The subscriber connection closed: nothing arrives until it is back and subscribed. */
   subscriberClosed(): void;
   /** The subscriber connection is ready (again); whether the subscription holds is to be proven. */

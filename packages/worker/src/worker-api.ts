@@ -2,7 +2,7 @@
  * The worker as its users see it: the interface {@link createWorker} returns
  * (worker.ts holds the class behind it), and how its life ended.
  */
-import type { WorkerInfo } from '@ringcast/protocol';
+import type { AuthOptions, WorkerInfo } from '@ringcast/protocol';
 import type { Metrics } from './metrics.js';
 import type { WorkerStats } from './stats.js';
 
@@ -54,4 +54,15 @@ export interface Worker extends AsyncDisposable {
   metrics(): Metrics;
   /** What the worker records about itself in the registry. */
   info(): WorkerInfo;
+  /**
+   * Replaces the frame authentication keyring of a running worker, for a key
+   * rotation without downtime: give every process the new key beside the old
+   * (they accept both), then make it `current` everywhere (they sign with it),
+   * then drop the old one. Takes effect for the next frame. Throws
+   * `INVALID_OPTIONS` for an invalid keyring, and when the worker was made
+   * without `auth` (every process of a deployment must agree on whether frames
+   * are signed: that takes a restart). The CLI calls it on SIGHUP with what
+   * `--auth-keys-file` holds then.
+   */
+  setAuth(auth: AuthOptions): void;
 }

@@ -8,11 +8,14 @@
  * the transport under them all.
  */
 import {
+  type AuthOptions,
   type ConnectionRole,
   ErrorCode,
   errorMessage,
+  FrameGuard,
   type Names,
   names,
+  parseAuthOptions,
   RateLimitedLog,
   TaskTable,
   type WorkerInfo,
@@ -24,6 +27,7 @@ import { drain } from './drain.js';
 import { WorkerError } from './errors.js';
 import { ExecutionStats } from './execution-stats.js';
 import { Executor } from './executor.js';
+import { GuardedWorkerTransport } from './guarded-transport.js';
 import { IdentityClaim } from './identity.js';
 import { Intake } from './intake.js';
 import { type Metrics, workerMetrics } from './metrics.js';
@@ -103,6 +107,7 @@ class RingcastWorker implements Worker {
   readonly #execution: ExecutionStats;
   readonly #publisher: StatsPublisher;
   readonly #metrics: Metrics | undefined;
+  readonly #guard: FrameGuard;
   /** The heartbeat; made at start, before registering. */
   #presence: PresenceHandle | undefined;
   /** Whether the subscription is known to be live; the heartbeat only runs while it is. */
@@ -115,23 +120,33 @@ class RingcastWorker implements Worker {
   readonly closed: Promise<WorkerClosed>;
   #setClosed!: (closed: WorkerClosed) => void;
 
-  constructor(options: ResolvedOptions, transport: WorkerTransport, tuning: CoreTuning = {}) {
+  constructor(options: ResolvedOptions, inner: WorkerTransport, tuning: CoreTuning = {}) {
     this.#o = options;
-    this.#transport = transport;
     this.#names = names(options.namespace);
     this.closed = new Promise((resolve) => {
       this.#setClosed = resolve;
     });
-    const { clock } = transport;
+    const { clock } = inner;
     const now = () => clock.now();
-    this.#registration = new Registration(options, this.#names, transport);
-    this.#info = this.#registration.info;
     const { logger } = options;
     this.#warnings = new RateLimitedLog((l, f) => logger.warn(l, f), LOG_INTERVAL_MS, now);
     this.#errors = new RateLimitedLog((l, f) => logger.error(l, f), LOG_INTERVAL_MS, now);
+    const guard = new FrameGuard({
+      keyring: options.auth,
+      clock,
+      maxBytes: options.maxMessageBytes,
+      log: (kind, line, fields) =>
+        this.#warnings.log(kind, `worker ${options.id}: ${line}`, fields),
+    });
+    this.#guard = guard;
+    // Every frame in and out passes the guard: the collaborators get only this transport.
+    const transport = new GuardedWorkerTransport(inner, guard, this.#names, options.id);
+    this.#transport = transport;
+    this.#registration = new Registration(options, this.#names, transport);
+    this.#info = this.#registration.info;
     this.#execution = new ExecutionStats(options.handlers.keys(), clock);
     if (options.metrics) {
-      const metrics = workerMetrics(this.#execution.book, this.#stats);
+      const metrics = workerMetrics(this.#execution.book, this.#stats, () => guard.stats().dropped);
       this.#execution.observe(metrics);
       this.#metrics = metrics;
     }
@@ -183,6 +198,7 @@ class RingcastWorker implements Worker {
         fenced: () => this.#stats.fenced,
         probe: (data) => this.#recovery.probe(data),
         operator: () => this.#operator,
+        replayed: () => guard.refuse('replay', this.#names.workerChannel(options.id)),
       },
     );
     this.#operator = new Operator(options, this.#warnings, {
@@ -232,7 +248,30 @@ class RingcastWorker implements Worker {
 
   stats(): WorkerStats {
     const now = this.#transport.clock.now();
-    return snapshot(this.#stats, this.#operator.weight, this.#execution.book.summary(now));
+    return snapshot(
+      this.#stats,
+      this.#operator.weight,
+      this.#execution.book.summary(now),
+      this.#guard.stats(),
+    );
+  }
+
+  setAuth(auth: AuthOptions): void {
+    if (!this.#guard.enabled) {
+      throw new WorkerError(
+        ErrorCode.INVALID_OPTIONS,
+        `worker ${this.#o.id} was made without auth: frame authentication cannot be turned on while it runs`,
+      );
+    }
+    const keyring = parseAuthOptions(auth, (message) => {
+      throw new WorkerError(ErrorCode.INVALID_OPTIONS, `setAuth: ${message}`);
+    });
+    this.#guard.setKeyring(keyring);
+    const ids = [...keyring.keys.keys()].join(', ');
+    this.#o.logger.info(
+      `worker ${this.#o.id}: frame keys replaced: signing with ${keyring.current.id} (keys ${ids})`,
+      { key: keyring.current.id },
+    );
   }
 
   metrics(): Metrics {

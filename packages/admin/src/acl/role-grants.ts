@@ -219,7 +219,7 @@ const DISPATCHER: RoleGrants = {
     { channel: (n) => n.controlChannel, why: 'worker hello and leave (subscribe)' },
     {
       channel: (n) => n.settledChannel,
-      why: 'durable outcomes (subscribe; the settle scripts publish)',
+      why: 'durable outcomes (subscribe; the settle scripts publish, or with frame auth the dispatcher)',
     },
     { channel: (n) => n.cancelChannel, why: 'durable cancels (subscribe and publish)' },
     {

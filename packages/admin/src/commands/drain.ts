@@ -3,6 +3,7 @@ import { parseMs, positionalsOf } from '../cli-args.js';
 import type { Command } from '../command.js';
 import { CommandFailure } from '../errors.js';
 import { formatMs } from '../render/units.js';
+import { signedControl } from '../signed-control.js';
 import { DEFAULT_DRAIN_TIMEOUT_MS, drainWorker } from '../worker-control.js';
 import { idArgument } from './id-argument.js';
 
@@ -34,7 +35,8 @@ Options:
     };
   },
   async run(ctx, { id, timeoutMs }) {
-    const outcome = await drainWorker(await ctx.connect(), ctx.namespace, id, timeoutMs);
+    const redis = signedControl(await ctx.connect(), ctx.auth);
+    const outcome = await drainWorker(redis, ctx.namespace, id, timeoutMs);
     switch (outcome.kind) {
       case 'no-live-worker':
         throw new CommandFailure(`no live worker ${id}`);

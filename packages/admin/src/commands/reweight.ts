@@ -2,6 +2,7 @@ import { MAX_WEIGHT, stringOption, UsageError } from '@ringcast/protocol';
 import { parseMs, positionalsOf } from '../cli-args.js';
 import type { Command } from '../command.js';
 import { CommandFailure } from '../errors.js';
+import { signedControl } from '../signed-control.js';
 import { DEFAULT_REWEIGHT_TIMEOUT_MS, resetWeight, reweightWorker } from '../worker-control.js';
 import { idArgument } from './id-argument.js';
 
@@ -67,7 +68,7 @@ Options:
       return;
     }
     const outcome = await reweightWorker(
-      redis,
+      signedControl(redis, ctx.auth),
       ctx.namespace,
       args.id,
       args.weight,

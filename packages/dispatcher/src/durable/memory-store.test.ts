@@ -37,10 +37,10 @@ async function open(): Promise<StoreHarness> {
   const mine = (key: string) => key.startsWith(`${n.namespace}:`);
   return {
     names: n,
-    store() {
+    store(announce) {
       const connection = redis.connect(`store-${connections.length}`);
       connections.push(connection);
-      return driven(new MemoryStore(connection, n, clock), clock);
+      return driven(new MemoryStore(connection, n, clock, announce), clock);
     },
     now: () => clock.now(),
     keys: async () => redis.keys().filter(mine),

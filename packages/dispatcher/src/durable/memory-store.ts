@@ -43,6 +43,7 @@ import type {
   CancelResult,
   DurableStore,
   Outcome,
+  SettledAnnouncer,
   SettleResult,
   StartedResult,
   StoreCounts,
@@ -62,11 +63,23 @@ export class MemoryStore implements DurableStore {
   readonly #names: Names;
   readonly #clock: Clock;
 
-  /** `clock` dates the failure of an adopted record that cannot be read (adopt takes no time). */
-  constructor(connection: MemoryConnection, names: Names, clock: Clock) {
+  readonly #announce: SettledAnnouncer | undefined;
+
+  /**
+   * `clock` dates the failure of an adopted record that cannot be read (adopt
+   * takes no time). With `announce`, settled ids go to it once each step
+   * returns, and nothing is published in the step (as redis-store.ts).
+   */
+  constructor(
+    connection: MemoryConnection,
+    names: Names,
+    clock: Clock,
+    announce?: SettledAnnouncer,
+  ) {
     this.#connection = connection;
     this.#names = names;
     this.#clock = clock;
+    this.#announce = announce;
   }
 
   async add(record: NewRecord, options: AddOptions): Promise<AddResult> {
@@ -181,6 +194,7 @@ export class MemoryStore implements DurableStore {
       this.#finish(redis, id, request.state, request.field, request.value, now);
       return { kind: 'settled' };
     });
+    if (reply.kind === 'settled') this.#announce?.(id);
     if (reply.kind === 'settled' || reply.kind === 'unknown') return { kind: reply.kind };
     const record = decodeRecord(reply.hash ?? {}, this.malformed, id);
     return record ? { kind: reply.kind, record } : { kind: 'unknown' };
@@ -191,18 +205,20 @@ export class MemoryStore implements DurableStore {
     const key = names.taskKey(id);
     const active = names.activeKey(checkId('owner', owner));
     checkNow(now);
-    return this.#connection.command((redis) => {
-      if (redis.hget(key, 'state') !== 'active' || redis.hget(key, 'owner') !== owner) return false;
+    const released = await this.#connection.command((redis) => {
+      if (redis.hget(key, 'state') !== 'active' || redis.hget(key, 'owner') !== owner) return 0;
       redis.srem(active, [id]);
       if (redis.hget(key, 'cancel') === '1') {
         this.#finish(redis, id, 'cancelled', 'error', CANCELLED_JSON, now);
-        return true;
+        return 2;
       }
       redis.hset(key, 'state', 'waiting');
       redis.hdel(key, ['owner']);
       redis.zadd(names.backlogKey, [[storedScore(redis, key), id]]);
-      return true;
+      return 1;
     });
+    if (released === 2) this.#announce?.(id);
+    return released > 0;
   }
 
   async get(id: string): Promise<DurableRecord | undefined> {
@@ -215,7 +231,7 @@ export class MemoryStore implements DurableStore {
     const names = this.#names;
     const key = names.taskKey(id);
     checkNow(now);
-    return this.#connection.command((redis): CancelResult => {
+    const result = await this.#connection.command((redis): CancelResult => {
       const state = redis.hget(key, 'state');
       if (state === 'waiting' || state === 'delayed') {
         redis.zrem(names.backlogKey, [id]);
@@ -231,6 +247,8 @@ export class MemoryStore implements DurableStore {
       if (state !== null && isTerminalText(state)) return { kind: 'finished' };
       return { kind: 'unknown' };
     });
+    if (result.kind === 'cancelled') this.#announce?.(id);
+    return result;
   }
 
   async beat(id: string, entry: string, incarnation: string, ttlMs: number): Promise<void> {
@@ -348,7 +366,8 @@ export class MemoryStore implements DurableStore {
     redis.pexpire(key, ttl !== undefined && ttl >= 1 ? ttl : DEFAULT_RESULT_TTL_MS);
     // In the same step as the write, as the script publishes: a waiter that
     // subscribed and then reads the record either finds it finished or hears of it.
-    redis._publish(this.#names.settledChannel, id);
+    // (Announced by the caller instead, the id comes a step later: the poll is the net.)
+    if (this.#announce === undefined) redis._publish(this.#names.settledChannel, id);
   }
 }
 

@@ -227,7 +227,8 @@ return replies
  * set (its key without an owner), id, owner ('' for none), state, field ('' for none), value,
  * now, and the attempt whose `started` it carries: attempt, worker, its now ('' for none)].
  * Returns per task { 'settled' } | { 'stale', HGETALL } | { 'already', HGETALL } | { 'unknown' }.
- * The ids it settled are announced in one message on the settled channel, space-separated.
+ * The ids it settled are announced in one message on the settled channel, space-separated;
+ * with the channel '' they are not (the store announces them, signed: frame authentication).
  */
 export const SETTLE = script(`
 local writes = { byKey = {} }
@@ -271,7 +272,9 @@ end
 local replies = {}
 for i = 2, #ARGV do replies[i - 1] = each(settle, i - 1, ARGV[i]) end
 write_deferred(writes, replies)
-if #settled > 0 then redis.call('PUBLISH', ARGV[1], table.concat(settled, ' ')) end
+if #settled > 0 and ARGV[1] ~= '' then
+  redis.call('PUBLISH', ARGV[1], table.concat(settled, ' '))
+end
 return replies
 `);
 
@@ -287,8 +290,8 @@ return replies
 
 /**
  * KEYS: task, backlog, owner's active set.
- * ARGV: id, owner, now, settled channel, the cancelled error's JSON.
- * Returns 1 if released (or cancelled, when a cancel was requested), 0 if not the owner's.
+ * ARGV: id, owner, now, settled channel ('' to announce nothing), the cancelled error's JSON.
+ * Returns 1 if released, 2 if cancelled (a cancel was requested), 0 if not the owner's.
  */
 export const RELEASE = script(`
 local fields = redis.call('HMGET', KEYS[1], 'state', 'owner', 'cancel', 'resultTtlMs')
@@ -296,8 +299,8 @@ if fields[1] ~= 'active' or fields[2] ~= ARGV[2] then return 0 end
 redis.call('SREM', KEYS[3], ARGV[1])
 if fields[3] == '1' then
   finish(KEYS[1], { 'state', 'cancelled', 'finishedAt', ARGV[3], 'error', ARGV[5] }, fields[4])
-  redis.call('PUBLISH', ARGV[4], ARGV[1])
-  return 1
+  if ARGV[4] ~= '' then redis.call('PUBLISH', ARGV[4], ARGV[1]) end
+  return 2
 end
 redis.call('HSET', KEYS[1], 'state', 'waiting')
 redis.call('HDEL', KEYS[1], 'owner')
@@ -307,7 +310,7 @@ return 1
 
 /**
  * KEYS: task, backlog, delayed.
- * ARGV: id, now, settled channel, the cancelled error's JSON.
+ * ARGV: id, now, settled channel ('' to announce nothing), the cancelled error's JSON.
  * Returns { 'cancelled' } | { 'requested', owner } | { 'finished' } | { 'unknown' }.
  */
 export const CANCEL = script(`
@@ -317,7 +320,7 @@ if state == 'waiting' or state == 'delayed' then
   redis.call('ZREM', KEYS[2], ARGV[1])
   redis.call('ZREM', KEYS[3], ARGV[1])
   finish(KEYS[1], { 'state', 'cancelled', 'finishedAt', ARGV[2], 'error', ARGV[4] }, fields[3])
-  redis.call('PUBLISH', ARGV[3], ARGV[1])
+  if ARGV[3] ~= '' then redis.call('PUBLISH', ARGV[3], ARGV[1]) end
   return { 'cancelled' }
 end
 if state == 'active' and valid_id(fields[2]) then

@@ -61,6 +61,7 @@ import type {
   CancelResult,
   DurableStore,
   Outcome,
+  SettledAnnouncer,
   SettleResult,
   StartedResult,
   StoreCounts,
@@ -100,11 +101,18 @@ export class RedisStore implements DurableStore {
   readonly #alone: BatchKind<Call, unknown>;
   readonly #held: HeldStarts;
 
-  /** `clock` dates the failure of an adopted record that cannot be read (adopt takes no time). */
-  constructor(redis: Redis, names: Names, clock: Clock = systemClock) {
+  readonly #announce: SettledAnnouncer | undefined;
+
+  /**
+   * `clock` dates the failure of an adopted record that cannot be read (adopt
+   * takes no time). With `announce`, the scripts publish nothing: the ids they
+   * settled go to it once they return (see {@link SettledAnnouncer}).
+   */
+  constructor(redis: Redis, names: Names, clock: Clock = systemClock, announce?: SettledAnnouncer) {
     this.#redis = redis;
     this.#names = names;
     this.#clock = clock;
+    this.#announce = announce;
     this.#adds = { max: MAX_BATCH, send: (ops) => this.#sendAdds(ops) };
     this.#starts = { max: MAX_BATCH, send: (ops) => this.#sendStarts(ops) };
     this.#settles = { max: MAX_BATCH, send: (ops) => this.#sendSettles(ops) };
@@ -210,7 +218,7 @@ export class RedisStore implements DurableStore {
   async #sendSettles(ops: readonly SettleOp[]): Promise<Array<SettleResult | Error>> {
     const names = this.#names;
     const keys = [names.backlogKey, names.delayedKey];
-    const args = [names.settledChannel];
+    const args = [this.#settledChannel()];
     for (const { request, start } of ops) {
       args.push(
         JSON.stringify([
@@ -229,6 +237,10 @@ export class RedisStore implements DurableStore {
       );
     }
     const replies = repliesOf(await SETTLE.run(this.#redis, keys, args), ops.length, 'settle');
+    if (this.#announce) {
+      const ids = ops.filter((_, i) => isSettled(replies[i])).map((op) => op.request.id);
+      if (ids.length > 0) this.#announce(ids.join(' '));
+    }
     return replies.map((reply, i): SettleResult | Error => {
       if (reply instanceof Error || !Array.isArray(reply)) {
         return reply instanceof Error ? reply : { kind: 'unknown' };
@@ -250,9 +262,10 @@ export class RedisStore implements DurableStore {
     const reply = await this.#batcher.push(this.#alone, {
       script: RELEASE,
       keys: [key, names.backlogKey, active],
-      args: [id, owner, String(now), names.settledChannel, CANCELLED_JSON],
+      args: [id, owner, String(now), this.#settledChannel(), CANCELLED_JSON],
     });
-    return reply === 1;
+    if (reply === 2) this.#announce?.(id);
+    return reply === 1 || reply === 2;
   }
 
   async get(id: string): Promise<DurableRecord | undefined> {
@@ -274,12 +287,18 @@ export class RedisStore implements DurableStore {
     const reply = await this.#batcher.push(this.#alone, {
       script: CANCEL,
       keys: [key, names.backlogKey, names.delayedKey],
-      args: [id, String(now), names.settledChannel, CANCELLED_JSON],
+      args: [id, String(now), this.#settledChannel(), CANCELLED_JSON],
     });
     const [kind, owner] = Array.isArray(reply) ? (reply as unknown[]) : [];
+    if (kind === 'cancelled') this.#announce?.(id);
     if (kind === 'cancelled' || kind === 'finished') return { kind };
     if (kind === 'requested' && isValidId(owner)) return { kind, owner };
     return { kind: 'unknown' };
+  }
+
+  /** Where the scripts announce settled ids: nowhere ('') when the store announces them itself. */
+  #settledChannel(): string {
+    return this.#announce ? '' : this.#names.settledChannel;
   }
 
   async beat(id: string, entry: string, incarnation: string, ttlMs: number): Promise<void> {
@@ -372,6 +391,10 @@ export class RedisStore implements DurableStore {
  * that many items fails the whole run: only a script of another version
  * could answer so.
  */
+function isSettled(reply: unknown): boolean {
+  return Array.isArray(reply) && reply[0] === 'settled';
+}
+
 function repliesOf(reply: unknown, count: number, what: string): unknown[] {
   if (!Array.isArray(reply) || reply.length !== count) throw unexpected(what, reply);
   return reply.map((item: unknown) =>

@@ -80,6 +80,14 @@ export interface StoreCounts {
   activeByOwner: Record<string, number>;
 }
 
+/**
+ * Where a store announces the ids it settled, when it does not publish them on
+ * the settled channel itself: a dispatcher with frame authentication signs the
+ * announcement, which a Lua script cannot. Called once the write returned, with
+ * the ids space-separated, as the channel carries them. Must not throw.
+ */
+export type SettledAnnouncer = (ids: string) => void;
+
 export interface DurableStore {
   /**
    * Adds a new task: `delayed` when `runAt > now`, else `waiting` in the

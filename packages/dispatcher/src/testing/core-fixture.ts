@@ -6,16 +6,20 @@
  * goes missing. Test-only: excluded from the build.
  */
 import {
+  type AuthOptions,
+  type Clock,
   decode,
   encodeCompactAck,
   encodeCompactError,
   encodeCompactOk,
   encodeFrame,
   encodeMessage,
+  FrameSealer,
   type MemoryConnection,
   MemoryRedis,
   type NackReason,
   names,
+  parseAuthOptions,
   type RemoteError,
   type TaskMessage,
   VirtualClock,
@@ -38,10 +42,22 @@ export type Reply =
   | { nack: NackReason };
 export type Script = (task: TaskMessage) => Reply;
 
+/** Seals and opens a fake worker's frames when the test runs with frame authentication. */
+export interface FakeAuth {
+  readonly sealer: FrameSealer;
+  readonly clock: Clock;
+}
+
+/** The frame authentication of fake workers for `auth`, on `clock`; undefined for none. */
+export function fakeAuth(auth: AuthOptions | undefined, clock: Clock): FakeAuth | undefined {
+  return auth && { sealer: new FrameSealer(parseAuthOptions(auth)), clock };
+}
+
 /**
  * A hand-made worker: a registry entry, a heartbeat, a subscription, and
  * replies a script decides. Like a real worker it parks a reply nobody heard,
- * and answers a re-sent attempt it already finished from its record.
+ * and answers a re-sent attempt it already finished from its record. With
+ * `auth` it signs what it sends and opens what it hears, as a real one does.
  */
 export class FakeWorker {
   readonly received: TaskMessage[] = [];
@@ -52,8 +68,16 @@ export class FakeWorker {
   /** Replies of finished attempts, by token. */
   readonly #finished = new Map<string, string>();
   readonly #script: Script;
+  readonly #auth: FakeAuth | undefined;
 
-  constructor(redis: MemoryRedis, id: string, script: Script, extra: Partial<WorkerInfo> = {}) {
+  constructor(
+    redis: MemoryRedis,
+    id: string,
+    script: Script,
+    extra: Partial<WorkerInfo> = {},
+    auth?: FakeAuth,
+  ) {
+    this.#auth = auth;
     this.info = {
       id,
       incarnation: `inc-${id}`,
@@ -72,7 +96,22 @@ export class FakeWorker {
     this.#script = script;
     this.command = redis.connect(`worker:${id}`);
     this.subscriber = redis.connect(`worker:${id}:sub`);
-    this.subscriber.onMessage((_channel, frame) => this.#onFrame(frame));
+    this.subscriber.onMessage((channel, frame) => this.#onFrame(this.#open(channel, frame)));
+  }
+
+  /** `body` sealed for `channel` as this worker's frames are (as it is without auth). */
+  seal(channel: string, body: string): string {
+    const auth = this.#auth;
+    return auth ? auth.sealer.seal(channel, body, auth.clock.now()) : body;
+  }
+
+  #open(channel: string, frame: string): string {
+    const auth = this.#auth;
+    if (auth === undefined) return frame;
+    const opened = auth.sealer.open(channel, frame, auth.clock.now());
+    if (typeof opened === 'string')
+      throw new Error(`the dispatcher sent a frame that fails: ${opened}`);
+    return opened.body;
   }
 
   /** Registers and beats; subscribes unless told not to (then nobody hears its channel). */
@@ -93,18 +132,15 @@ export class FakeWorker {
     );
   }
 
-  /** Says hello on the control channel with its info as it stands (a new weight, say). */
   /** Says hello; `reweight` marks one whose only news is its weight, as a reweighed worker's. */
   hello(reweight = false): Promise<number> {
     const worker = { ...this.info };
-    return this.command.publish(
-      n.controlChannel,
-      encodeFrame([
-        encodeMessage(
-          reweight ? { kind: 'hello', worker, reweight: true } : { kind: 'hello', worker },
-        ),
-      ]),
-    );
+    const frame = encodeFrame([
+      encodeMessage(
+        reweight ? { kind: 'hello', worker, reweight: true } : { kind: 'hello', worker },
+      ),
+    ]);
+    return this.command.publish(n.controlChannel, this.seal(n.controlChannel, frame));
   }
 
   /** Rewrites its registry entry, as its heartbeat does, without a hello. */
@@ -117,10 +153,8 @@ export class FakeWorker {
   /** Says goodbye on the control channel, as a draining worker does. */
   leave(): Promise<number> {
     const { id, incarnation } = this.info;
-    return this.command.publish(
-      n.controlChannel,
-      encodeFrame([encodeMessage({ kind: 'leave', id, incarnation })]),
-    );
+    const frame = encodeFrame([encodeMessage({ kind: 'leave', id, incarnation })]);
+    return this.command.publish(n.controlChannel, this.seal(n.controlChannel, frame));
   }
 
   /** Finishes `task` with `value`, as the handler returning it; resolves once Redis took the reply. */
@@ -180,8 +214,9 @@ export class FakeWorker {
   /** Publishes a reply; parks it, as a worker does, when nobody was subscribed. */
   #reply(dispatcher: string, encoded: string): Promise<number> {
     const { id, incarnation } = this.info;
-    const frame = encodeFrame([encoded], { worker: id, incarnation });
-    const published = this.command.publish(n.replyChannel(dispatcher), frame);
+    const channel = n.replyChannel(dispatcher);
+    const frame = this.seal(channel, encodeFrame([encoded], { worker: id, incarnation }));
+    const published = this.command.publish(channel, frame);
     void published.then((receivers) => {
       if (receivers === 0) {
         void this.command.command((redis) => redis.rpush(n.parkedKey(dispatcher), [frame]));
@@ -229,8 +264,9 @@ export function setup(options: DispatcherOptions = {}) {
     await clock.advance(2_000);
     await closed;
   });
+  const auth = fakeAuth(options.auth, clock);
   const worker = (id: string, script: Script, extra?: Partial<WorkerInfo>) =>
-    new FakeWorker(redis, id, script, extra);
+    new FakeWorker(redis, id, script, extra, auth);
   /** Registers (and subscribes) a fake worker, letting the clock apply its commands. */
   const join = async (w: FakeWorker, subscribe = true) => {
     const joined = w.start(subscribe);

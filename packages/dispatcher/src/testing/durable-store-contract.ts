@@ -15,7 +15,7 @@ import {
 } from '@ringcast/protocol';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { DurableRecord, NewRecord } from '../durable/record.js';
-import type { DurableStore } from '../durable/store.js';
+import type { DurableStore, SettledAnnouncer } from '../durable/store.js';
 import { DispatchError } from '../errors.js';
 
 /** A subscriber to one channel, collecting what it hears. */
@@ -27,8 +27,8 @@ export interface Listener {
 /** One test's view of a store's backend. */
 export interface StoreHarness {
   readonly names: Names;
-  /** A new store on its own connection. */
-  store(): DurableStore;
+  /** A new store on its own connection; with `announce`, announcing settled ids through it. */
+  store(announce?: SettledAnnouncer): DurableStore;
   /** The time of the clock Redis expires keys by, epoch ms. */
   now(): number;
   /** Every key under the test's namespace. */
@@ -450,6 +450,40 @@ export function describeStoreContract(label: string, open: () => Promise<StoreHa
         expect(ttl).toBeLessThanOrEqual(30_000);
         await h.until(() => listener.messages.includes('t1'), 'the settled id to be published');
         expect(listener.messages).toEqual(['t1']);
+      });
+
+      it('with an announcer, publishes nothing and hands it every id it settled, once', async () => {
+        await alive('d1');
+        const announced: string[] = [];
+        const signed = h.store((ids) => announced.push(ids));
+        const listener = await h.listen(n.settledChannel);
+        const now = h.now();
+        for (const id of ['t1', 't2', 't3', 'waits', 'runs']) {
+          await signed.add(task(id), id === 'waits' ? { now } : { now, claimBy: 'd1' });
+        }
+        const outcome = { state: 'succeeded', result: 1 } as const;
+        // One batch: two settle, one is refused (stale owner) and says nothing.
+        const batch = await Promise.all([
+          signed.settle('t1', 'd1', outcome, now),
+          signed.settle('t2', 'd1', outcome, now),
+          signed.settle('t3', 'd2', outcome, now),
+        ]);
+        expect(batch.map((r) => r.kind)).toEqual(['settled', 'settled', 'stale']);
+        expect(await signed.cancel('waits', now)).toEqual({ kind: 'cancelled' });
+        expect(await signed.cancel('runs', now)).toEqual({ kind: 'requested', owner: 'd1' });
+        expect(await signed.release('runs', 'd1', now)).toBe(true);
+        expect(await signed.settle('t1', 'd1', outcome, now)).toMatchObject({ kind: 'already' });
+        expect(announced.flatMap((ids) => ids.split(' ')).sort()).toEqual([
+          'runs',
+          't1',
+          't2',
+          'waits',
+        ]);
+        // A plain store's announcement still reaches the channel; none came before it.
+        await signed.add(task('t4'), { now, claimBy: 'd1' });
+        await store.settle('t4', 'd1', outcome, now);
+        await h.until(() => listener.messages.length > 0, 'the plain store to announce');
+        expect(listener.messages).toEqual(['t4']);
       });
 
       it('refuses a stale owner with the record, changing nothing', async () => {

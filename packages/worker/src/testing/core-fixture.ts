@@ -7,10 +7,12 @@
 import {
   decode,
   encode,
+  FrameSealer,
   MemoryRedis,
   type Message,
   type Names,
   names,
+  parseAuthOptions,
   type TaskMessage,
   VirtualClock,
 } from '@ringcast/protocol';
@@ -68,8 +70,20 @@ export async function setup(handlers: Record<string, Handler>, options: SetupOpt
   const peer = redis.connect('dispatcher');
   const replies: Message[] = [];
   const control: Message[] = [];
+  // With `auth`, the fake dispatcher signs and opens as a real one does.
+  const sealer = workerOptions.auth && new FrameSealer(parseAuthOptions(workerOptions.auth));
+  /** `frame` sealed for `channel` at `at` (now by default), as the fake dispatcher sends it. */
+  const seal = (channel: string, frame: string, at = clock.now()): string =>
+    sealer ? sealer.seal(channel, frame, at) : frame;
   peer.onMessage((channel, data) => {
-    const decoded = decode(data);
+    let body = data;
+    if (sealer) {
+      const opened = sealer.open(channel, data, clock.now());
+      if (typeof opened === 'string')
+        throw new Error(`the worker sent a frame that fails: ${opened}`);
+      body = opened.body;
+    }
+    const decoded = decode(body);
     if (!decoded.ok) throw decoded.error;
     (channel === n.controlChannel ? control : replies).push(...decoded.messages);
   });
@@ -113,9 +127,16 @@ export async function setup(handlers: Record<string, Handler>, options: SetupOpt
     control,
     task,
     settle: <T>(promise: Promise<T>) => settle(clock, promise),
-    /** Publishes messages to the worker as one frame and lets a few turns pass. */
+    seal,
+    /** Publishes messages to the worker as one frame (sealed with `auth`) and lets a few turns pass. */
     send: async (...messages: Message[]) => {
-      await settle(clock, peer.publish(n.workerChannel(ID), encode(messages)));
+      const channel = n.workerChannel(ID);
+      await settle(clock, peer.publish(channel, seal(channel, encode(messages))));
+      await clock.advance(TICK);
+    },
+    /** Publishes `frame` to the worker exactly as given and lets a few turns pass. */
+    sendRaw: async (frame: string) => {
+      await settle(clock, peer.publish(n.workerChannel(ID), frame));
       await clock.advance(TICK);
     },
     kinds: () => replies.map((m) => (m.kind === 'nack' ? `nack:${m.reason}` : m.kind)),
