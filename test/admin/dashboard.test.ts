@@ -283,36 +283,56 @@ describe.skipIf(!privateRedisAvailable)('ringcast dashboard on a private Redis',
     await admin.quit();
   });
 
-  it('shows a Redis outage, keeps serving, and recovers when Redis is back', async () => {
-    const namespace = uniqueNamespace();
-    workers.push(await spawnWorker({ url: redis.url, namespace, id: 'w-out' }));
-    const dashboard = await dashboards.spawn({ redis: redis.url, namespace });
-    await eventually(async () => (await dashboard.snapshot()).workers.length === 1);
+  it.each(['text', 'json'] as const)(
+    'shows a Redis outage, keeps serving, and recovers when Redis is back (--log-format %s)',
+    async (format) => {
+      const namespace = uniqueNamespace();
+      workers.push(await spawnWorker({ url: redis.url, namespace, id: 'w-out' }));
+      const dashboard = await dashboards.spawn({
+        redis: redis.url,
+        namespace,
+        args: ['--log-format', format],
+      });
+      await eventually(async () => (await dashboard.snapshot()).workers.length === 1);
 
-    await redis.server.kill();
-    const down = await eventually(async () => {
-      const s = await dashboard.snapshot();
-      return !s.redis.up && s;
-    });
-    expect(down.redis).toMatchObject({ up: false, error: expect.stringMatching(/no connection/) });
-    expect(down.redis.downSince).toEqual(expect.any(Number));
-    // The last figures stay; the history marks the gap.
-    expect(down.workers.map((w) => w.id)).toEqual(['w-out']);
-    await eventually(async () => {
-      const h = await dashboard.json<DashboardHistory>('/api/history');
-      return h.samples.at(-1)?.tasksPerSecond === null;
-    });
+      await redis.server.kill();
+      const down = await eventually(async () => {
+        const s = await dashboard.snapshot();
+        return !s.redis.up && s;
+      });
+      expect(down.redis).toMatchObject({
+        up: false,
+        error: expect.stringMatching(/no connection/),
+      });
+      expect(down.redis.downSince).toEqual(expect.any(Number));
+      // The last figures stay; the history marks the gap.
+      expect(down.workers.map((w) => w.id)).toEqual(['w-out']);
+      await eventually(async () => {
+        const h = await dashboard.json<DashboardHistory>('/api/history');
+        return h.samples.at(-1)?.tasksPerSecond === null;
+      });
 
-    // Back, empty: the worker registers again and the dashboard reads it.
-    await redis.server.restart();
-    const back = await eventually(async () => {
-      const s = await dashboard.snapshot();
-      return s.redis.up && s.workers.some((w) => w.id === 'w-out' && w.state === 'live') && s;
-    }, 20_000);
-    expect(back.redis).toMatchObject({ error: null, downSince: null });
-    expect(dashboard.child.exitCode).toBeNull();
-    const lines = dashboard.output().trimEnd().split('\n');
-    expect(lines.filter((l) => l.includes('cannot read Redis'))).toHaveLength(1);
-    expect(lines.filter((l) => l.includes('Redis answers again'))).toHaveLength(1);
-  });
+      // Back, empty: the worker registers again and the dashboard reads it.
+      await redis.server.restart();
+      const back = await eventually(async () => {
+        const s = await dashboard.snapshot();
+        return s.redis.up && s.workers.some((w) => w.id === 'w-out' && w.state === 'live') && s;
+      }, 20_000);
+      expect(back.redis).toMatchObject({ error: null, downSince: null });
+      expect(dashboard.child.exitCode).toBeNull();
+      const lines = dashboard.output().trimEnd().split('\n');
+      expect(lines.filter((l) => l.includes('cannot read Redis'))).toHaveLength(1);
+      expect(lines.filter((l) => l.includes('Redis answers again'))).toHaveLength(1);
+      if (format === 'json') {
+        // Past the start line, every line is one JSON object with its level.
+        const logged = lines
+          .filter((l) => l.includes('"msg"'))
+          .map((l) => JSON.parse(l) as { level: string; msg: string; name: string });
+        expect(logged.map(({ level, name }) => [level, name])).toEqual([
+          ['warn', 'ringcast-dashboard'],
+          ['info', 'ringcast-dashboard'],
+        ]);
+      }
+    },
+  );
 });

@@ -30,6 +30,13 @@ export {
   UsageError,
 } from './cli.js';
 export {
+  createCliLogger,
+  isLogFormat,
+  LOG_FORMATS,
+  type LogDestination,
+  type LogFormat,
+} from './cli-logger.js';
+export {
   readTlsFiles,
   redisTlsOptions,
   TLS_CLI_OPTIONS,
@@ -206,6 +213,7 @@ export {
   type WorkerReport,
 } from './stats-report.js';
 export { TaskTable } from './task-table.js';
+export { textLogger } from './text-logger.js';
 export {
   isValidTraceparent,
   isValidTracestate,

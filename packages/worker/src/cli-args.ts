@@ -10,6 +10,9 @@ import {
   connectionOptions,
   DEFAULT_NAMESPACE,
   errorMessage,
+  isLogFormat,
+  LOG_FORMATS,
+  type LogFormat,
   readTlsFiles,
   redisTlsOptions,
   stringOption,
@@ -19,7 +22,6 @@ import {
   UsageError,
 } from '@ringcast/protocol';
 import type { RedisOptions } from 'ioredis';
-import { isLogFormat, LOG_FORMATS, type LogFormat } from './cli-logger.js';
 import {
   DEFAULT_CONCURRENCY,
   DEFAULT_DRAIN_TIMEOUT_MS,

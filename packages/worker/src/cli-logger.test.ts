@@ -1,6 +1,6 @@
+import { createCliLogger, isLogFormat } from '@ringcast/protocol';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { createCliLogger, isLogFormat } from './cli-logger.js';
 import { parseOptions } from './options.js';
 
 /** A destination that keeps what pino writes. */

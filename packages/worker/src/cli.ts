@@ -1,7 +1,12 @@
 #!/usr/bin/env node
-import { ErrorCode, errorMessage, isRingcastError, readAuthKeysFile } from '@ringcast/protocol';
+import {
+  createCliLogger,
+  ErrorCode,
+  errorMessage,
+  isRingcastError,
+  readAuthKeysFile,
+} from '@ringcast/protocol';
 import { loadHandlers, parseCliArgs, redisTarget, USAGE, UsageError } from './cli-args.js';
-import { createCliLogger } from './cli-logger.js';
 import { DEFAULT_METRICS_HOST, type MetricsServer, serveMetrics } from './metrics-server.js';
 import { createWorker, type Worker } from './worker.js';
 

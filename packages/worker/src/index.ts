@@ -1,25 +1,23 @@
 export {
   type AuthOptions,
   type AuthStats,
+  createCliLogger,
   ErrorCode,
   type FieldLogger,
   type FrameDropReason,
   type HandlerSummary,
+  isLogFormat,
   isRingcastError,
+  LOG_FORMATS,
+  type LogDestination,
   type LogFields,
+  type LogFormat,
   NackReason,
   type RemoteError,
   RingcastError,
   type WorkerInfo,
   type WorkerReport,
 } from '@ringcast/protocol';
-export {
-  createCliLogger,
-  isLogFormat,
-  LOG_FORMATS,
-  type LogDestination,
-  type LogFormat,
-} from './cli-logger.js';
 export { WorkerError } from './errors.js';
 export {
   DEFAULT_CONCURRENCY,

@@ -19,12 +19,12 @@ import {
   MIN_MESSAGE_BYTES,
   parseAuthOptions,
   parseLogger,
+  textLogger,
   withFields,
 } from '@ringcast/protocol';
 import type { Redis, RedisOptions } from 'ioredis';
 import { nanoid } from 'nanoid';
 import { WorkerError } from './errors.js';
-import { textLogger } from './text-logger.js';
 
 export const DEFAULT_CONCURRENCY = 16;
 export const DEFAULT_HEARTBEAT_INTERVAL_MS = 1_000;

@@ -32,7 +32,13 @@ describe('ringcast dashboard arguments', () => {
     });
   });
 
+  it('logs text unless --log-format json', () => {
+    expect(parse()).toMatchObject({ args: { logFormat: 'text' } });
+    expect(parse('--log-format', 'json')).toMatchObject({ args: { logFormat: 'json' } });
+  });
+
   it.each([
+    [['--log-format', 'xml'], /--log-format must be text or json, got "xml"/],
     [['--allow-host', 'a b'], /--allow-host must be a host name or an IP address, got "a b"/],
     [['--allow-host', ''], /--allow-host must be/],
     [['--allow-host'], /--allow-host/],

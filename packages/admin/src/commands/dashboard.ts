@@ -1,4 +1,13 @@
-import { type ParsedValues, redactUrl, stringOption, UsageError } from '@ringcast/protocol';
+import {
+  createCliLogger,
+  isLogFormat,
+  LOG_FORMATS,
+  type LogFormat,
+  type ParsedValues,
+  redactUrl,
+  stringOption,
+  UsageError,
+} from '@ringcast/protocol';
 import { positionalsOf } from '../cli-args.js';
 import type { Command } from '../command.js';
 import {
@@ -13,6 +22,29 @@ interface DashboardArgs {
   host: string;
   port: number;
   allowHosts: string[];
+  logFormat: LogFormat;
+}
+
+/** `--log-format`: text (the default) or json. */
+function parseLogFormat(raw: string | undefined): LogFormat {
+  if (raw === undefined) return 'text';
+  if (!isLogFormat(raw)) {
+    throw new UsageError(
+      `--log-format must be ${LOG_FORMATS.join(' or ')}, got ${JSON.stringify(raw.slice(0, 80))}`,
+    );
+  }
+  return raw;
+}
+
+/**
+ * Where the dashboard's own lines go: stderr, `ringcast dashboard: <line>`, or
+ * with `--log-format json` one JSON object per line on stdout (level, time,
+ * msg, …), as `ringcast-worker --log-format json` writes them.
+ */
+function dashboardLog(format: LogFormat): (line: string, level: 'info' | 'warn') => void {
+  if (format === 'text') return (line) => process.stderr.write(`ringcast dashboard: ${line}\n`);
+  const logger = createCliLogger('json', 'ringcast-dashboard');
+  return (line, level) => logger[level](line);
 }
 
 /** A `--port` value: 0 (any free port) to 65535. */
@@ -71,6 +103,8 @@ Options:
   --host <address>     address to listen on (default ${DEFAULT_DASHBOARD_HOST})
   --allow-host <name>  a host name it answers besides localhost, IP addresses
                        and --host; repeat for more
+  --log-format <text|json>  its own log lines (Redis lost and back): text on
+                       stderr (default), or one JSON object per line on stdout
 
 With --json the line it prints on start is JSON: { url, namespace, redis }.
 `,
@@ -78,6 +112,7 @@ With --json the line it prints on start is JSON: { url, namespace, redis }.
     port: { type: 'string' },
     host: { type: 'string' },
     'allow-host': { type: 'string', multiple: true },
+    'log-format': { type: 'string' },
   },
   parse(values, positionals) {
     positionalsOf(positionals, []);
@@ -86,6 +121,7 @@ With --json the line it prints on start is JSON: { url, namespace, redis }.
       port: parsePort(stringOption(values, 'port')),
       host: host === undefined ? DEFAULT_DASHBOARD_HOST : parseHost('host', host),
       allowHosts: parseAllowHosts(values['allow-host']),
+      logFormat: parseLogFormat(stringOption(values, 'log-format')),
     };
   },
   async run(ctx, args) {
@@ -100,7 +136,7 @@ With --json the line it prints on start is JSON: { url, namespace, redis }.
         host: args.host,
         port: args.port,
         allowHosts: args.allowHosts,
-        log: (line) => process.stderr.write(`ringcast dashboard: ${line}\n`),
+        log: dashboardLog(args.logFormat),
       });
     } catch (error) {
       stopped.cancel();

@@ -34,7 +34,7 @@ export interface DashboardOptions {
    */
   allowHosts?: readonly string[];
   /** Where it says that Redis went away or came back. */
-  log?: (line: string) => void;
+  log?: (line: string, level: 'info' | 'warn') => void;
 }
 
 export interface Dashboard {
@@ -83,7 +83,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     throw error;
   }
   // Past listening, a server error concerns one connection: the dashboard goes on.
-  server.on('error', (error) => options.log?.(`server: ${error.message}`));
+  server.on('error', (error) => options.log?.(`server: ${error.message}`, 'warn'));
   await monitor.start();
   const { port } = server.address() as AddressInfo;
   return {

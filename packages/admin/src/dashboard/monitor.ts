@@ -33,7 +33,7 @@ export interface MonitorOptions {
   tls?: TlsMaterial | undefined;
   namespace: string;
   /** Where the monitor says that Redis went away or came back; one line each. */
-  log?: (line: string) => void;
+  log?: (line: string, level: 'info' | 'warn') => void;
   /** @defaultValue {@link HISTORY_INTERVAL_MS} */
   refreshIntervalMs?: number;
   /** @defaultValue {@link PROBE_INTERVAL_MS} */
@@ -47,7 +47,7 @@ export interface MonitorListener {
 
 export class Monitor {
   readonly #namespace: string;
-  readonly #log: (line: string) => void;
+  readonly #log: (line: string, level: 'info' | 'warn') => void;
   readonly #refreshIntervalMs: number;
   readonly #probeIntervalMs: number;
   readonly #url: string;
@@ -199,7 +199,7 @@ export class Monitor {
   }
 
   #up(): void {
-    if (!this.#redis.up && this.#redis.downSince !== null) this.#log('Redis answers again');
+    if (!this.#redis.up && this.#redis.downSince !== null) this.#log('Redis answers again', 'info');
     this.#redis = { ...this.#redis, up: true, error: null, downSince: null };
   }
 
@@ -210,7 +210,7 @@ export class Monitor {
         ? errorMessage(error)
         : `no connection${this.#connectionError === undefined ? '' : ` (${errorMessage(this.#connectionError)})`}`;
     if (this.#redis.downSince === null) {
-      this.#log(`cannot read Redis ${this.#redis.url}: ${message}; retrying`);
+      this.#log(`cannot read Redis ${this.#redis.url}: ${message}; retrying`, 'warn');
     }
     this.#redis = {
       ...this.#redis,

@@ -11,8 +11,9 @@
  * Either way every message and field is redacted (no Redis password reaches a
  * line) and a write that throws loses its line, never the operation.
  */
-import { adaptLogger, type FieldLogger } from '@ringcast/protocol';
+
 import { pino } from 'pino';
+import { adaptLogger, type FieldLogger } from './logger.js';
 import { textLogger } from './text-logger.js';
 
 /** The values `--log-format` takes. */

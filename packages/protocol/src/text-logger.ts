@@ -1,4 +1,4 @@
-import { adaptLogger, type FieldLogger, type Logger } from '@ringcast/protocol';
+import { adaptLogger, type FieldLogger, type Logger } from './logger.js';
 
 /**
  * Lines on the console, each prefixed `[name] `: the worker's default logger,
