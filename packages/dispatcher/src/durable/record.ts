@@ -265,7 +265,7 @@ function readRecord(
   if (expectedId !== undefined && record.id !== expectedId) throw new BadField('id');
   // Only what was stored: an absent field leaves its property out.
   if (field(hash, 'payload') !== undefined) {
-    const payload = sealedJson(hash, 'payload', record.id, keys, unopened);
+    const payload = payloadOf(hash, record, keys, unopened);
     if (payload !== UNOPENED) record.payload = payload;
   }
   if (field(hash, 'worker') !== undefined) record.worker = id(hash, 'worker');
@@ -331,6 +331,21 @@ function integer(hash: Hash, name: string, min: number, max = Number.MAX_SAFE_IN
 
 /** A field left out because it could not be opened (only with `unopened`). */
 const UNOPENED = Symbol('unopened');
+
+/** The payload; a finished task's that cannot be opened is left out: no attempt will need it. */
+function payloadOf(
+  hash: Hash,
+  record: DurableRecord,
+  keys: RecordKeys,
+  unopened: UnopenedFields | undefined,
+): unknown {
+  try {
+    return sealedJson(hash, 'payload', record.id, keys, unopened);
+  } catch (error) {
+    if (error instanceof SealedFieldUnopened && isTerminal(record.state)) return UNOPENED;
+    throw error;
+  }
+}
 
 /** A JSON field that may be sealed, opened with `keys`. */
 function sealedJson(
