@@ -20,23 +20,20 @@ const FAILURE_SECRET = 'failure-plaintext-c20e55';
 
 describe.skipIf(!redisAvailability.available)('durable records with auth.encrypt', () => {
   const redis = useRedis();
-  const workers: WorkerProcess[] = [];
-  const dispatchers: Dispatcher[] = [];
-  const files: KeysFile[] = [];
+  /** Each test's worker process and dispatcher, stopped after it. */
+  const running: Array<WorkerProcess | Dispatcher> = [];
 
   afterEach(async () => {
-    await Promise.all(dispatchers.splice(0).map((d) => d.close()));
-    await Promise.all(workers.splice(0).map((w) => w.kill()));
-    for (const file of files.splice(0)) file.remove();
+    await Promise.all(running.splice(0).map((p) => ('kill' in p ? p.kill() : p.close())));
   });
 
   async function deployment(namespace: string, auth: AuthOptions): Promise<Dispatcher> {
     const env = { RINGCAST_AUTH_KEYS: JSON.stringify(auth) };
-    workers.push(await spawnWorker({ url: redis.url, namespace, id: 'w1', env }));
+    running.push(await spawnWorker({ url: redis.url, namespace, id: 'w1', env }));
     const d = track(
       createDispatcher({ redis: redis.url, namespace, logger: false, timeoutMs: 5_000, auth }),
     );
-    dispatchers.push(d);
+    running.push(d);
     await d.start();
     await eventually(() => d.workers().length === 1, 10_000, 'the worker');
     return d;
@@ -70,7 +67,6 @@ describe.skipIf(!redisAvailability.available)('durable records with auth.encrypt
     expect(blind.stdout).toMatch(/\nresult {4}\(encrypted\) it is encrypted with key k1/);
     expect(blind.stdout).not.toContain(PAYLOAD_SECRET);
     const file = new KeysFile(auth);
-    files.push(file);
     const keyed = await ringcastIn(
       redis.url,
       namespace,
@@ -78,7 +74,7 @@ describe.skipIf(!redisAvailability.available)('durable records with auth.encrypt
       ok,
       '--auth-keys-file',
       file.path,
-    );
+    ).finally(() => file.remove());
     expect(keyed.code).toBe(0);
     expect(keyed.stdout).toContain(`result    {"secret":"${PAYLOAD_SECRET}"}\n`);
   });
