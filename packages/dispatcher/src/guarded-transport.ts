@@ -103,9 +103,10 @@ export class GuardedTransport implements DispatcherTransport {
     if (!this.#guard.enabled) return this.#inner.durableStore();
     const channel = this.#names!.settledChannel;
     // A lost announcement costs a waiter one poll (durable-tasks.ts), not its outcome.
+    // The guard is the records' keys: a keyring replaced while running seals them from then on.
     return this.#inner.durableStore((ids) => {
       this.publish(channel, ids).catch(() => undefined);
-    });
+    }, this.#guard);
   }
 
   close(): Promise<void> {

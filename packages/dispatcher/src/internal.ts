@@ -4,6 +4,12 @@
  * Imported as `@ringcast/dispatcher/internal`; it may change in any release.
  */
 export { type CoreTuning, createDispatcherCore } from './dispatcher.js';
+export {
+  openField,
+  type RecordKeys,
+  recordKeys,
+  type SealedField,
+} from './durable/record-seal.js';
 /** One read of the registry and every entry's heartbeat, as a reconcile round does it (the admin CLI's view). */
 export { type RegistryRead, type RegistryReader, readRegistry } from './liveness.js';
 export { MemoryTransport } from './memory-transport.js';

@@ -15,6 +15,7 @@ import {
   type ProcessGate,
 } from '@ringcast/protocol';
 import { MemoryStore } from './durable/memory-store.js';
+import type { RecordKeys } from './durable/record-seal.js';
 import type { DurableStore, SettledAnnouncer } from './durable/store.js';
 import {
   CommandEpoch,
@@ -158,8 +159,8 @@ export class MemoryTransport implements DispatcherTransport {
     });
   }
 
-  durableStore(announce?: SettledAnnouncer): DurableStore {
-    this.#store ??= new MemoryStore(this.#cmd(), this.#names!, this.clock, announce);
+  durableStore(announce?: SettledAnnouncer, keys?: RecordKeys): DurableStore {
+    this.#store ??= new MemoryStore(this.#cmd(), this.#names!, this.clock, announce, keys);
     return this.#store;
   }
 

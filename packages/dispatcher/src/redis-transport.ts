@@ -16,6 +16,7 @@ import {
   watchConnections,
 } from '@ringcast/protocol';
 import { Redis, type RedisOptions } from 'ioredis';
+import type { RecordKeys } from './durable/record-seal.js';
 import { RedisStore } from './durable/redis-store.js';
 import type { DurableStore, SettledAnnouncer } from './durable/store.js';
 import {
@@ -182,8 +183,8 @@ export class RedisTransport implements DispatcherTransport {
     return frames;
   }
 
-  durableStore(announce?: SettledAnnouncer): DurableStore {
-    this.#store ??= new RedisStore(this.#open().command, this.#names!, this.clock, announce);
+  durableStore(announce?: SettledAnnouncer, keys?: RecordKeys): DurableStore {
+    this.#store ??= new RedisStore(this.#open().command, this.#names!, this.clock, announce, keys);
     return this.#store;
   }
 

@@ -10,6 +10,7 @@
  * one with MULTI and Lua, the memory one inside one command of its model.
  */
 import type { Clock, ConnectionRole, Names } from '@ringcast/protocol';
+import type { RecordKeys } from './durable/record-seal.js';
 import type { DurableStore, SettledAnnouncer } from './durable/store.js';
 
 /**
@@ -122,9 +123,10 @@ export interface DispatcherTransport {
    * The durable-task store on the command connection (the Redis one in
    * production, the in-memory one in tests and the simulator); only once open.
    * Made on the first call: `announce`, if given then, takes its settled ids
-   * instead of the settled channel (see {@link SettledAnnouncer}).
+   * instead of the settled channel (see {@link SettledAnnouncer}); `keys`
+   * seal and open its records' payloads, results and errors (record-seal.ts).
    */
-  durableStore(announce?: SettledAnnouncer): DurableStore;
+  durableStore(announce?: SettledAnnouncer, keys?: RecordKeys): DurableStore;
   /** Closes the connections it opened. */
   close(): Promise<void>;
 }

@@ -78,6 +78,11 @@ export class FrameGuard {
     return this.#sealer?.keyring;
   }
 
+  /** The sealer of the keyring in use (stored values are sealed with it too); undefined with auth off. */
+  get sealer(): FrameSealer | undefined {
+    return this.#sealer;
+  }
+
   /**
    * Replaces the keyring: frames are signed with its current key from now on,
    * and accepted with any of its keys. Auth cannot be turned on or off this way

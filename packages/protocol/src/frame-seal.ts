@@ -27,6 +27,11 @@
  * encryption key and 16 random bytes (its salt, sent in every frame), and
  * numbers its IVs: IVs never repeat under one key, however many frames a
  * deployment sends, where random IVs would need a rotation after 2³² frames.
+ *
+ * The same sender key and IV counter seal stored values (a durable task's
+ * payload, result and error in its Redis hash): see value-seal.ts for their
+ * format. Their additional data starts with a tag no frame's does, so neither
+ * can stand for the other.
  */
 import {
   createCipheriv,
@@ -172,6 +177,18 @@ export class FrameSealer {
     const body = this.#decrypt(key, binding.prefix + frame.slice(0, header.macAt), sent);
     if (body === undefined) return 'decrypt';
     return { body, sentAt: header.ts, fingerprint: expected };
+  }
+
+  /** `plain` encrypted under the current key, bound to `aad`: base64(salt ‖ iv ‖ ciphertext ‖ tag). */
+  encryptValue(aad: string, plain: string): string {
+    return this.#encrypt(this.keyring.current, aad, plain);
+  }
+
+  /** What {@link encryptValue} encrypted under key `keyId` with `aad`, or why not. Never throws. */
+  decryptValue(keyId: string, aad: string, text: string): string | 'unknown_key' | 'decrypt' {
+    const key = this.keyring.keys.get(keyId);
+    if (key === undefined) return 'unknown_key';
+    return this.#decrypt(key, aad, text) ?? 'decrypt';
   }
 
   #encrypt(key: FrameKey, aad: string, body: string): string {

@@ -222,5 +222,15 @@ export {
   TRACEPARENT_LENGTH,
   type TraceContext,
 } from './trace-context.js';
+export {
+  describeUnopened,
+  isSealedValue,
+  openValue,
+  SEALED_VALUE_PREFIX,
+  sealedValueKeyId,
+  sealValue,
+  type UnopenedValue,
+  type ValueOpenFailure,
+} from './value-seal.js';
 export { VirtualClock } from './virtual-clock.js';
 export { parsePolicyWeight } from './weight-policy.js';

@@ -2,8 +2,15 @@
  * The checker's own reading of durable task records, straight from the model
  * Redis: what state each task is in, and its outcome once terminal. Read
  * independently of the store's decoder, so that a record the dispatcher would
- * misread is still judged by what it holds.
+ * misread is still judged by what it holds. Sealed fields (auth.encrypt) are
+ * opened with the run's keys; one that cannot be reads as unreadable.
  */
+import {
+  openField,
+  type RecordKeys,
+  recordKeys,
+  type SealedField,
+} from '@ringcast/dispatcher/internal';
 import { type MemoryRedis, names } from '@ringcast/protocol';
 import type { Outcome } from './checker.js';
 import { NAMESPACE } from './world.js';
@@ -22,34 +29,41 @@ export interface RecordView {
 }
 
 /** Task `taskId`'s record, or undefined if there is none (never stored, or expired). */
-export function readRecord(redis: MemoryRedis, taskId: string): RecordView | undefined {
+export function readRecord(
+  redis: MemoryRedis,
+  taskId: string,
+  keys: RecordKeys = NO_KEYS,
+): RecordView | undefined {
   const hash = redis.hgetall(n.taskKey(taskId));
   if (hash['state'] === undefined) return undefined;
-  return view(taskId, hash);
+  return view(taskId, hash, keys);
 }
 
+const NO_KEYS = recordKeys(undefined);
+
 /** Every task record Redis holds now. */
-export function allRecords(redis: MemoryRedis): RecordView[] {
+export function allRecords(redis: MemoryRedis, keys: RecordKeys = NO_KEYS): RecordView[] {
   const records: RecordView[] = [];
   for (const key of redis.keys()) {
     if (!key.startsWith(n.taskKeyPrefix)) continue;
-    const record = readRecord(redis, key.slice(n.taskKeyPrefix.length));
+    const record = readRecord(redis, key.slice(n.taskKeyPrefix.length), keys);
     if (record) records.push(record);
   }
   return records;
 }
 
-function view(taskId: string, hash: Record<string, string>): RecordView {
+function view(taskId: string, hash: Record<string, string>, keys: RecordKeys): RecordView {
   const state = hash['state'] ?? '';
-  const payload = parse(hash['payload']) as { call?: unknown } | undefined;
+  const parse = (field: SealedField) => opened(keys, taskId, field, hash[field]);
+  const payload = parse('payload') as { call?: unknown } | undefined;
   const call = typeof payload?.call === 'number' ? payload.call : undefined;
   const finishedAt = Number(hash['finishedAt'] ?? Number.NaN);
   if (!TERMINAL.has(state)) return { taskId, call, state, outcome: undefined, finishedAt };
   let outcome: Outcome;
   if (state === 'succeeded') {
-    outcome = { ok: true, value: parse(hash['result']) };
+    outcome = { ok: true, value: parse('result') };
   } else {
-    const error = parse(hash['error']) as
+    const error = parse('error') as
       | { code?: unknown; message?: unknown; remote?: { name?: unknown; code?: unknown } }
       | undefined;
     const code = typeof error?.code === 'string' ? error.code : 'UNREADABLE_ERROR';
@@ -64,8 +78,11 @@ function view(taskId: string, hash: Record<string, string>): RecordView {
   return { taskId, call, state, outcome, finishedAt };
 }
 
-function parse(text: string | undefined): unknown {
-  if (text === undefined) return undefined;
+/** The field's JSON value, opened if sealed; undefined if absent or unreadable. */
+function opened(keys: RecordKeys, taskId: string, field: SealedField, stored: string | undefined) {
+  if (stored === undefined) return undefined;
+  const text = openField(keys, taskId, field, stored);
+  if (typeof text !== 'string') return undefined;
   try {
     return JSON.parse(text);
   } catch {

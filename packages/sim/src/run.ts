@@ -5,9 +5,12 @@
  * the seed's generator for the run), and all time is the world's VirtualClock,
  * so the same seed gives the same run, event for event.
  */
+
+import { type RecordKeys, recordKeys } from '@ringcast/dispatcher/internal';
 import {
   DEFAULT_MAX_SKEW_MS,
   FrameGuard,
+  FrameSealer,
   MAX_BATCH,
   type MemoryConnection,
   names,
@@ -133,7 +136,7 @@ export async function runSeed(seed: number, options: RunOptions = {}): Promise<R
         `the run threw: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
       );
     }
-    if (durable) sweepRecords(world, checker, true);
+    if (durable) sweepRecords(world, checker, true, checkerKeys(auth));
     violations.push(...world.errors);
     // Not drawn but caused (a paused or blocked worker's subscriber), so counted where it happened.
     if (world.redis.counters.cutOff > 0) {
@@ -211,12 +214,13 @@ async function simulate(
   const restoring = durable ? clock.setInterval(restore, 500) : undefined;
   if (durable) restore();
   world.log('faults stopped');
+  const keys = checkerKeys(auth);
   // A delayed call's timeout counts from when it is due.
   const maxTimeout = Math.max(0, ...calls.map((c) => c.timeoutMs + (c.delayMs ?? 0)));
   // A durable task waits for an adopter (a TTL), then runs its whole timeout again.
   const adoption = durable ? 5_000 + maxTimeout : 0;
   await clock.runUntil(start + windowMs + maxTimeout + adoption + LIVENESS_MARGIN_MS, () =>
-    durable ? sweepRecords(world, checker, false) : checker.pending === 0,
+    durable ? sweepRecords(world, checker, false, keys) : checker.pending === 0,
   );
   if (checker.pending > 0) {
     const message = `liveness: ${checker.pending} call(s) still pending ${LIVENESS_MARGIN_MS} ms past the longest timeout after faults stopped`;
@@ -355,20 +359,25 @@ async function listenSettled(
   return connection;
 }
 
+/** What the checker opens sealed records with: every key a rotation uses, as listenSettled. */
+function checkerKeys(auth: AuthPlan | undefined): RecordKeys {
+  return recordKeys(auth && new FrameSealer(parseAuthOptions(keyringAt(auth, 1))));
+}
+
 /**
  * Reads the durable records into the checker: the known tasks', and with `all`
  * (or once they are all terminal) every record, so that a task stored by a
  * submit that rejected or never answered is found too. True when nothing is
  * pending any more.
  */
-function sweepRecords(world: World, checker: Checker, all: boolean): boolean {
+function sweepRecords(world: World, checker: Checker, all: boolean, keys: RecordKeys): boolean {
   const now = world.clock.now();
   for (const { call, taskId } of checker.awaitingRecords()) {
-    const record = readRecord(world.redis, taskId);
+    const record = readRecord(world.redis, taskId, keys);
     if (record) checker.stored(call, taskId, record.state, record.outcome, now);
   }
   if (!all && checker.pending > 0) return false;
-  for (const record of allRecords(world.redis)) {
+  for (const record of allRecords(world.redis, keys)) {
     if (record.call === undefined) {
       world.errors.push(`task ${record.taskId}'s record names no call`);
       continue;

@@ -15,6 +15,9 @@ Shows a durable task's record (the id submit() returned): handler, state,
 attempts, the last attempt's worker, priority, when it was created, started
 and finished, and its result or error. A finished task's record lasts its
 resultTtlMs (24 h by default). --json prints the record as one object.
+With auth.encrypt, the payload, result and error are stored encrypted: give
+the deployment's keys (--auth-keys-file or RINGCAST_AUTH_KEYS) to read them;
+without them they show as encrypted.
 `,
   options: {},
   parse(_values, positionals) {
@@ -22,7 +25,11 @@ resultTtlMs (24 h by default). --json prints the record as one object.
     return idArgument('task', id!);
   },
   async run(ctx, id) {
-    const task = await readTask(await ctx.connect(), { namespace: ctx.namespace }, id);
+    const task = await readTask(
+      await ctx.connect(),
+      { namespace: ctx.namespace, ...(ctx.auth && { auth: ctx.auth }) },
+      id,
+    );
     if (task === undefined) throw new CommandFailure(`no task ${id}`);
     ctx.out(ctx.json ? JSON.stringify(taskJson(task), null, 2) : renderTask(task));
   },

@@ -17,6 +17,13 @@ const base: TaskInfo = {
 };
 
 describe('renderTask', () => {
+  it('shows a sealed result it has no key for as encrypted, never as a value', () => {
+    const why = 'it is encrypted with key k1, which is not in this keyring';
+    const text = renderTask({ ...base, result: undefined, encrypted: { result: why } });
+    expect(text).toContain(`result    (encrypted) ${why}`);
+    expect(text).not.toContain('undefined');
+  });
+
   it('prints a succeeded task with its times and result', () => {
     expect(renderTask(base)).toBe(
       [

@@ -26,7 +26,8 @@ export function renderTask(task: TaskInfo): string {
     const since = task.startedAt ?? task.createdAt;
     lines.push(['finished', after(task.finishedAt, since, task.startedAt ? 'started' : 'created')]);
   }
-  if (task.state === 'succeeded')
+  const encrypted = task.encrypted ?? {};
+  if (task.state === 'succeeded' && encrypted.result === undefined)
     lines.push(['result', JSON.stringify(task.result) ?? 'undefined']);
   if (task.error !== undefined) {
     lines.push(['error', `${task.error.code}: ${task.error.message}`]);
@@ -37,6 +38,8 @@ export function renderTask(task: TaskInfo): string {
       lines.push(['thrown', `${remote.name}${code}: ${remote.message}${retry}`]);
     }
   }
+  // Sealed fields this reader has no key for: shown as such, never as a value.
+  for (const [field, why] of Object.entries(encrypted)) lines.push([field, `(encrypted) ${why}`]);
   const width = Math.max(...lines.map(([label]) => label.length));
   return lines.map(([label, value]) => `${label.padEnd(width)}  ${value}`).join('\n');
 }

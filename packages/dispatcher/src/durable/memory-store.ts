@@ -24,6 +24,7 @@ import {
   type NewRecord,
   type TerminalState,
 } from './record.js';
+import { NO_RECORD_KEYS, type RecordKeys } from './record-seal.js';
 import {
   addRequest,
   CANCELLED_BEFORE_START,
@@ -59,6 +60,8 @@ interface SettleReply {
 
 export class MemoryStore implements DurableStore {
   readonly malformed = new MalformedRecords();
+  /** What sealed fields are sealed and opened with. */
+  readonly keys: RecordKeys;
   readonly #connection: MemoryConnection;
   readonly #names: Names;
   readonly #clock: Clock;
@@ -75,7 +78,9 @@ export class MemoryStore implements DurableStore {
     names: Names,
     clock: Clock,
     announce?: SettledAnnouncer,
+    keys: RecordKeys = NO_RECORD_KEYS,
   ) {
+    this.keys = keys;
     this.#connection = connection;
     this.#names = names;
     this.#clock = clock;
@@ -83,7 +88,7 @@ export class MemoryStore implements DurableStore {
   }
 
   async add(record: NewRecord, options: AddOptions): Promise<AddResult> {
-    const request = addRequest(this.#names, record, options);
+    const request = addRequest(this.#names, record, options, this.keys);
     const names = this.#names;
     return this.#connection.command((redis): AddResult => {
       if (redis.exists(request.taskKey)) return 'exists';
@@ -172,7 +177,7 @@ export class MemoryStore implements DurableStore {
     outcome: Outcome,
     now: number,
   ): Promise<SettleResult> {
-    const request = settleRequest(this.#names, id, owner, outcome, now);
+    const request = settleRequest(this.#names, id, owner, outcome, now, this.keys);
     const names = this.#names;
     const key = request.taskKey;
     const reply = await this.#connection.command((redis): SettleReply => {
@@ -196,7 +201,7 @@ export class MemoryStore implements DurableStore {
     });
     if (reply.kind === 'settled') this.#announce?.(id);
     if (reply.kind === 'settled' || reply.kind === 'unknown') return { kind: reply.kind };
-    const record = decodeRecord(reply.hash ?? {}, this.malformed, id);
+    const record = decodeRecord(reply.hash ?? {}, this.malformed, id, this.keys);
     return record ? { kind: reply.kind, record } : { kind: 'unknown' };
   }
 
@@ -224,7 +229,7 @@ export class MemoryStore implements DurableStore {
   async get(id: string): Promise<DurableRecord | undefined> {
     const key = this.#names.taskKey(id);
     const hash = await this.#connection.command((redis) => redis.hgetall(key));
-    return decodeRecord(hash, this.malformed, id);
+    return decodeRecord(hash, this.malformed, id, this.keys);
   }
 
   async cancel(id: string, now: number): Promise<CancelResult> {

@@ -7,7 +7,8 @@
  * `INVALID_MESSAGE`.
  */
 import { type DurableRecord, decodeRecord, type MalformedRecords } from './record.js';
-import { UNREADABLE } from './requests.js';
+import type { RecordKeys } from './record-seal.js';
+import { unreadable as unreadableOutcome } from './requests.js';
 import type { DurableStore } from './store.js';
 
 /** A record as a claim or adopt script read it: its id (from the index) and its hash. */
@@ -17,7 +18,10 @@ export interface RawRecord {
 }
 
 /** The store's side of it: the fenced terminal write and the counts. */
-type Host = Pick<DurableStore, 'settle'> & { readonly malformed: MalformedRecords };
+type Host = Pick<DurableStore, 'settle'> & {
+  readonly malformed: MalformedRecords;
+  readonly keys: RecordKeys;
+};
 
 /** The readable records of `raws`, in order; the others are failed for `owner`. */
 export async function quarantine(
@@ -27,13 +31,15 @@ export async function quarantine(
   store: Host,
 ): Promise<DurableRecord[]> {
   const records: DurableRecord[] = [];
-  const unreadable: string[] = [];
+  const unreadable: Array<[string, string]> = [];
   for (const { id, hash } of raws) {
-    const record = decodeRecord(hash, store.malformed, id);
+    const record = decodeRecord(hash, store.malformed, id, store.keys);
     if (record) records.push(record);
-    else unreadable.push(id);
+    else unreadable.push([id, store.malformed.lastProblem]);
   }
   // The scripts checked every id against the id pattern, so each names a key.
-  await Promise.all(unreadable.map((id) => store.settle(id, owner, UNREADABLE, now)));
+  await Promise.all(
+    unreadable.map(([id, problem]) => store.settle(id, owner, unreadableOutcome(problem), now)),
+  );
   return records;
 }

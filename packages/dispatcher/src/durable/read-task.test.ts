@@ -1,7 +1,8 @@
-import { ErrorCode, names } from '@ringcast/protocol';
+import { ErrorCode, FrameSealer, names, parseAuthOptions } from '@ringcast/protocol';
 import { describe, expect, it } from 'vitest';
 import { readTask } from './read-task.js';
 import { type DurableRecord, encodeRecord } from './record.js';
+import { recordKeys, sealField } from './record-seal.js';
 
 const NS = 'unit';
 
@@ -75,5 +76,31 @@ describe('readTask', () => {
         code: ErrorCode.INVALID_OPTIONS,
       });
     }
+  });
+
+  describe('a record sealed with auth.encrypt', () => {
+    const auth = { keys: { k1: 'read-task-test-secret-number-one-00001' }, current: 'k1' };
+    const keys = recordKeys(new FrameSealer(parseAuthOptions({ ...auth, encrypt: true })));
+    const fields = encodeRecord(record);
+    for (const field of ['payload', 'error'] as const) {
+      fields[field] = sealField(keys, 't1', field, fields[field] as string);
+    }
+    const redis = redisWith({ [names(NS).taskKey('t1')]: fields });
+
+    it('shows the sealed fields as encrypted without the keys, and the rest as stored', async () => {
+      const info = await readTask(redis, { namespace: NS }, 't1');
+      expect(info).toMatchObject({ id: 't1', state: 'failed', attempts: 3, error: undefined });
+      expect(info).not.toHaveProperty('payload');
+      expect(info?.encrypted).toEqual({
+        payload: expect.stringContaining('encrypted with key k1'),
+        error: expect.stringContaining('encrypted with key k1, which is not in this keyring'),
+      });
+    });
+
+    it('opens them with the keys', async () => {
+      const info = await readTask(redis, { namespace: NS, auth }, 't1');
+      expect(info?.error).toEqual(record.error);
+      expect(info).not.toHaveProperty('encrypted');
+    });
   });
 });

@@ -2,8 +2,17 @@
  * One durable task's record, read straight from Redis without a dispatcher:
  * for tools (`ringcast inspect`) that look at a deployment from outside.
  */
-import { ErrorCode, names, RingcastError } from '@ringcast/protocol';
-import { decodeRecord, MalformedRecords } from './record.js';
+import {
+  type AuthOptions,
+  describeUnopened,
+  ErrorCode,
+  FrameSealer,
+  names,
+  parseAuthOptions,
+  RingcastError,
+} from '@ringcast/protocol';
+import { decodeRecord, MalformedRecords, type UnopenedFields } from './record.js';
+import { recordKeys } from './record-seal.js';
 import { type TaskInfo, taskInfo } from './task-info.js';
 
 /** What {@link readTask} needs of a Redis client (an ioredis `Redis` has it). */
@@ -17,22 +26,33 @@ export interface TaskRecordReader {
  * `RingcastError` with `INVALID_OPTIONS` for an invalid namespace or id, and
  * with `INVALID_MESSAGE` for a record that does not hold together (naming the
  * first field that is wrong).
+ *
+ * Sealed fields (`auth.encrypt`) are opened with `options.auth`, the
+ * deployment's keyring; those it cannot open (no `auth`, or a key it lacks)
+ * are left out and named in the result's `encrypted`, never thrown.
  */
 export async function readTask(
   redis: TaskRecordReader,
-  options: { namespace?: string },
+  options: { namespace?: string; auth?: AuthOptions },
   id: string,
 ): Promise<TaskInfo | undefined> {
-  const hash = await redis.hgetall(names(options.namespace).taskKey(id));
+  const key = names(options.namespace).taskKey(id);
+  const keys = recordKeys(options.auth && new FrameSealer(parseAuthOptions(options.auth)));
+  const hash = await redis.hgetall(key);
   if (Object.keys(hash).length === 0) return undefined;
   const malformed = new MalformedRecords();
-  const record = decodeRecord(hash, malformed, id);
+  const unopened: UnopenedFields = new Map();
+  const record = decodeRecord(hash, malformed, id, keys, unopened);
   if (record === undefined) {
-    const field = Object.keys(malformed.snapshot())[0] ?? 'record';
     throw new RingcastError(
       ErrorCode.INVALID_MESSAGE,
-      `task ${id}'s record cannot be read: its field ${JSON.stringify(field)} is malformed`,
+      `task ${id}'s record cannot be read: ${malformed.lastProblem}`,
     );
   }
-  return taskInfo(record);
+  const info = taskInfo(record);
+  if (unopened.size > 0) {
+    info.encrypted = {};
+    for (const [field, value] of unopened) info.encrypted[field] = describeUnopened(value);
+  }
+  return info;
 }

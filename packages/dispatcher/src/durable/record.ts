@@ -9,7 +9,7 @@
  * | field | value |
  * |---|---|
  * | `id`, `handler` | the task's id and handler name |
- * | `payload` | JSON text; absent for an undefined payload |
+ * | `payload` | JSON text, sealed with `auth.encrypt` (record-seal.ts); absent for an undefined payload |
  * | `state` | `delayed` \| `waiting` \| `active` \| `succeeded` \| `failed` \| `cancelled` |
  * | `priority` | integer from `PRIORITY_MIN` to `PRIORITY_MAX` |
  * | `attempts` | attempts started, over all owners |
@@ -18,8 +18,8 @@
  * | `createdAt`, `startedAt`, `finishedAt`, `runAt`, `expiresAt` | epoch ms |
  * | `timeoutMs`, `retries`, `resultTtlMs` | non-negative integers (`resultTtlMs` ≥ 1) |
  * | `key` | the routing key, if any |
- * | `result` | JSON text of a success's value; absent for undefined |
- * | `error` | JSON text of `{ code, message, remote? }` |
+ * | `result` | JSON text of a success's value, sealed with `auth.encrypt`; absent for undefined |
+ * | `error` | JSON text of `{ code, message, remote? }`, sealed with `auth.encrypt` |
  * | `cancel` | `"1"` once a cancel was requested while it was active |
  * | `traceparent`, `tracestate` | the W3C trace context its attempts carry, if its submitter traced |
  *
@@ -29,6 +29,7 @@
 import {
   BACKLOG_PRIORITY_STEP,
   checkEncodedMessage,
+  describeUnopened,
   ErrorCode,
   isValidId,
   PRIORITY_MAX,
@@ -36,8 +37,10 @@ import {
   type RemoteError,
   readTraceContext,
   type TraceContext,
+  type UnopenedValue,
 } from '@ringcast/protocol';
 import { MAX_KEY_LENGTH } from '../admission.js';
+import { NO_RECORD_KEYS, openField, type RecordKeys, type SealedField } from './record-seal.js';
 
 export const TASK_STATES = [
   'delayed',
@@ -173,9 +176,12 @@ function numeric(value: number | undefined): string | undefined {
  */
 export class MalformedRecords {
   readonly #byField = new Map<string, number>();
+  /** What was wrong with the record counted last, for the error a reader gets. */
+  lastProblem = '';
 
-  count(field: string): void {
+  count(field: string, problem = `its field ${JSON.stringify(field)} is malformed`): void {
     this.#byField.set(field, (this.#byField.get(field) ?? 0) + 1);
+    this.lastProblem = problem;
   }
 
   get total(): number {
@@ -192,8 +198,17 @@ export class MalformedRecords {
 
 /** Thrown inside {@link decodeRecord} only, to name the field that failed. */
 class BadField {
-  constructor(readonly field: string) {}
+  constructor(
+    readonly field: string,
+    readonly problem?: string,
+  ) {}
 }
+
+/** A sealed field that could not be opened. */
+class SealedFieldUnopened extends BadField {}
+
+/** Sealed fields a reader without their key leaves out of the record, with why. */
+export type UnopenedFields = Map<SealedField, UnopenedValue>;
 
 const STATES = new Set<string>(TASK_STATES);
 const ERROR_CODES = new Set<string>(Object.values(ErrorCode));
@@ -204,18 +219,24 @@ const INTEGER = /^(?:0|-?[1-9][0-9]{0,15})$/;
  * Reads a record's hash. Undefined for an empty hash (no record) and for one
  * that does not hold together, which is counted in `malformed` under the field
  * that failed; `id`, when given, is the id the record must carry (the one its
- * key was found under). Never throws.
+ * key was found under). Sealed fields are opened with `keys`; one that cannot
+ * be makes the record unreadable, unless `unopened` is given: then it is left
+ * out of the record and noted there (for tools that show what they can).
+ * Never throws.
  */
 export function decodeRecord(
   hash: Readonly<Record<string, string>>,
   malformed: MalformedRecords,
   id?: string,
+  keys: RecordKeys = NO_RECORD_KEYS,
+  unopened?: UnopenedFields,
 ): DurableRecord | undefined {
   if (Object.keys(hash).length === 0) return undefined;
   try {
-    return readRecord(hash, id);
+    return readRecord(hash, id, keys, unopened);
   } catch (error) {
-    malformed.count(error instanceof BadField ? error.field : 'record');
+    if (error instanceof BadField) malformed.count(error.field, error.problem);
+    else malformed.count('record');
     return undefined;
   }
 }
@@ -223,7 +244,12 @@ export function decodeRecord(
 // Read on every claim: plain functions and one object, no closures or copies per record.
 type Hash = Readonly<Record<string, string>>;
 
-function readRecord(hash: Hash, expectedId?: string): DurableRecord {
+function readRecord(
+  hash: Hash,
+  expectedId: string | undefined,
+  keys: RecordKeys,
+  unopened: UnopenedFields | undefined,
+): DurableRecord {
   const record: DurableRecord = {
     id: id(hash, 'id'),
     handler: text(hash, 'handler', MAX_HANDLER_LENGTH),
@@ -238,7 +264,10 @@ function readRecord(hash: Hash, expectedId?: string): DurableRecord {
   };
   if (expectedId !== undefined && record.id !== expectedId) throw new BadField('id');
   // Only what was stored: an absent field leaves its property out.
-  if (field(hash, 'payload') !== undefined) record.payload = jsonField(hash, 'payload');
+  if (field(hash, 'payload') !== undefined) {
+    const payload = payloadOf(hash, record, keys, unopened);
+    if (payload !== UNOPENED) record.payload = payload;
+  }
   if (field(hash, 'worker') !== undefined) record.worker = id(hash, 'worker');
   if (field(hash, 'owner') !== undefined) record.owner = id(hash, 'owner');
   if (field(hash, 'startedAt') !== undefined) record.startedAt = integer(hash, 'startedAt', 0);
@@ -246,8 +275,22 @@ function readRecord(hash: Hash, expectedId?: string): DurableRecord {
   if (field(hash, 'runAt') !== undefined) record.runAt = integer(hash, 'runAt', 0);
   if (field(hash, 'expiresAt') !== undefined) record.expiresAt = integer(hash, 'expiresAt', 0);
   if (field(hash, 'key') !== undefined) record.key = text(hash, 'key', MAX_KEY_LENGTH);
-  if (field(hash, 'result') !== undefined) record.result = jsonField(hash, 'result');
-  if (field(hash, 'error') !== undefined) record.error = storedError(jsonField(hash, 'error'));
+  try {
+    if (field(hash, 'result') !== undefined) {
+      const result = sealedJson(hash, 'result', record.id, keys, unopened);
+      if (result !== UNOPENED) record.result = result;
+    }
+    if (field(hash, 'error') !== undefined) {
+      const error = sealedJson(hash, 'error', record.id, keys, unopened);
+      if (error !== UNOPENED) record.error = storedError(error);
+    }
+  } catch (error) {
+    if (!(error instanceof SealedFieldUnopened) || !isTerminal(record.state)) throw error;
+    // Its outcome is there but unreadable with these keys: it reads as failed, saying why.
+    record.state = 'failed';
+    delete record.result;
+    record.error = { code: ErrorCode.INVALID_MESSAGE, message: error.problem as string };
+  }
   const traceparent = field(hash, 'traceparent');
   if (traceparent !== undefined) {
     const trace = readTraceContext(traceparent, field(hash, 'tracestate'), ignoreInvalid);
@@ -286,8 +329,40 @@ function integer(hash: Hash, name: string, min: number, max = Number.MAX_SAFE_IN
   return n;
 }
 
-function jsonField(hash: Hash, name: string): unknown {
-  return parseJson(field(hash, name) as string, name);
+/** A field left out because it could not be opened (only with `unopened`). */
+const UNOPENED = Symbol('unopened');
+
+/** The payload; a finished task's that cannot be opened is left out: no attempt will need it. */
+function payloadOf(
+  hash: Hash,
+  record: DurableRecord,
+  keys: RecordKeys,
+  unopened: UnopenedFields | undefined,
+): unknown {
+  try {
+    return sealedJson(hash, 'payload', record.id, keys, unopened);
+  } catch (error) {
+    if (error instanceof SealedFieldUnopened && isTerminal(record.state)) return UNOPENED;
+    throw error;
+  }
+}
+
+/** A JSON field that may be sealed, opened with `keys`. */
+function sealedJson(
+  hash: Hash,
+  name: SealedField,
+  id: string,
+  keys: RecordKeys,
+  unopened: UnopenedFields | undefined,
+): unknown {
+  const opened = openField(keys, id, name, field(hash, name) as string);
+  if (typeof opened === 'string') return parseJson(opened, name);
+  if (unopened === undefined) {
+    const problem = `its field ${JSON.stringify(name)} cannot be opened: ${describeUnopened(opened)}`;
+    throw new SealedFieldUnopened(name, problem.slice(0, MAX_ERROR_MESSAGE));
+  }
+  unopened.set(name, opened);
+  return UNOPENED;
 }
 
 function state(value: string | undefined): TaskState {

@@ -28,6 +28,7 @@ import { type HeldStart, HeldStarts, type StartedOp } from './held-starts.js';
 import type { LuaScript } from './lua-script.js';
 import { quarantine, type RawRecord } from './quarantine.js';
 import { type DurableRecord, decodeRecord, MalformedRecords, type NewRecord } from './record.js';
+import { NO_RECORD_KEYS, type RecordKeys } from './record-seal.js';
 import {
   ADD,
   ADOPT,
@@ -90,6 +91,8 @@ interface SettleOp {
 
 export class RedisStore implements DurableStore {
   readonly malformed = new MalformedRecords();
+  /** What sealed fields are sealed and opened with. */
+  readonly keys: RecordKeys;
   readonly #redis: Redis;
   readonly #names: Names;
   readonly #clock: Clock;
@@ -108,7 +111,14 @@ export class RedisStore implements DurableStore {
    * takes no time). With `announce`, the scripts publish nothing: the ids they
    * settled go to it once they return (see {@link SettledAnnouncer}).
    */
-  constructor(redis: Redis, names: Names, clock: Clock = systemClock, announce?: SettledAnnouncer) {
+  constructor(
+    redis: Redis,
+    names: Names,
+    clock: Clock = systemClock,
+    announce?: SettledAnnouncer,
+    keys: RecordKeys = NO_RECORD_KEYS,
+  ) {
+    this.keys = keys;
     this.#redis = redis;
     this.#names = names;
     this.#clock = clock;
@@ -127,7 +137,7 @@ export class RedisStore implements DurableStore {
   }
 
   async add(record: NewRecord, options: AddOptions): Promise<AddResult> {
-    return this.#batcher.push(this.#adds, addRequest(this.#names, record, options));
+    return this.#batcher.push(this.#adds, addRequest(this.#names, record, options, this.keys));
   }
 
   async #sendAdds(requests: readonly AddRequest[]): Promise<Array<AddResult | Error>> {
@@ -202,7 +212,7 @@ export class RedisStore implements DurableStore {
     outcome: Outcome,
     now: number,
   ): Promise<SettleResult> {
-    const request = settleRequest(this.#names, id, owner, outcome, now);
+    const request = settleRequest(this.#names, id, owner, outcome, now, this.keys);
     const held = this.#held.take(id, request.owner);
     const settled = this.#batcher.push(this.#settles, { request, start: held?.op });
     if (held) {
@@ -248,7 +258,7 @@ export class RedisStore implements DurableStore {
       const [kind, hash] = reply as unknown[];
       if (kind === 'settled') return { kind: 'settled' };
       if (kind !== 'stale' && kind !== 'already') return { kind: 'unknown' };
-      const record = decodeRecord(hashOf(hash), this.malformed, ops[i]!.request.id);
+      const record = decodeRecord(hashOf(hash), this.malformed, ops[i]!.request.id, this.keys);
       return record ? { kind, record } : { kind: 'unknown' };
     });
   }
@@ -271,7 +281,7 @@ export class RedisStore implements DurableStore {
   async get(id: string): Promise<DurableRecord | undefined> {
     this.#held.release(id);
     const hash = await this.#batcher.push(this.#gets, this.#names.taskKey(id));
-    return decodeRecord(hash, this.malformed, id);
+    return decodeRecord(hash, this.malformed, id, this.keys);
   }
 
   async #sendGets(keys: readonly string[]): Promise<Array<Record<string, string> | Error>> {

@@ -21,6 +21,7 @@ import {
   type StoredError,
   type TerminalState,
 } from './record.js';
+import { NO_RECORD_KEYS, type RecordKeys, sealField } from './record-seal.js';
 import type { AddOptions, Outcome } from './store.js';
 
 /**
@@ -42,6 +43,18 @@ export const UNREADABLE: Outcome = {
   state: 'failed',
   error: { code: ErrorCode.INVALID_MESSAGE, message: 'the stored task record could not be read' },
 };
+
+/** {@link UNREADABLE}, saying what was wrong (a sealed field with an unknown key, say). */
+export function unreadable(problem: string): Outcome {
+  if (problem === '') return UNREADABLE;
+  return {
+    state: 'failed',
+    error: {
+      code: ErrorCode.INVALID_MESSAGE,
+      message: `the stored task record could not be read: ${problem}`.slice(0, MAX_ERROR_MESSAGE),
+    },
+  };
+}
 
 export function invalid(message: string): never {
   throw new DispatchError(ErrorCode.INVALID_OPTIONS, message);
@@ -122,7 +135,13 @@ export interface AddRequest {
   fields: Record<string, string>;
 }
 
-export function addRequest(names: Names, task: NewRecord, options: AddOptions): AddRequest {
+/** The add of `task`, its payload sealed with `keys` when encryption is on. */
+export function addRequest(
+  names: Names,
+  task: NewRecord,
+  options: AddOptions,
+  keys: RecordKeys = NO_RECORD_KEYS,
+): AddRequest {
   if (typeof task !== 'object' || task === null) invalid('a durable task must be an object');
   if (typeof options !== 'object' || options === null) invalid('add options must be an object');
   const now = checkNow(options.now);
@@ -154,7 +173,7 @@ export function addRequest(names: Names, task: NewRecord, options: AddOptions): 
   const fields = encodeRecord(record);
   checkReadable(fields, record);
   const payload = encodePayload(task.payload);
-  if (payload !== undefined) fields['payload'] = payload;
+  if (payload !== undefined) fields['payload'] = sealField(keys, record.id, 'payload', payload);
   return {
     id: record.id,
     taskKey: names.taskKey(record.id),
@@ -193,6 +212,7 @@ export function settleRequest(
   owner: string | undefined,
   outcome: Outcome,
   now: number,
+  keys: RecordKeys = NO_RECORD_KEYS,
 ): SettleRequest {
   const taskKey = names.taskKey(id);
   if (owner !== undefined) checkId('owner', owner);
@@ -204,14 +224,20 @@ export function settleRequest(
     const value = resultJson(outcome.result);
     return value === undefined
       ? { ...base, state: 'succeeded', field: undefined, value: '' }
-      : { ...base, state: 'succeeded', field: 'result', value };
+      : {
+          ...base,
+          state: 'succeeded',
+          field: 'result',
+          value: sealField(keys, id, 'result', value),
+        };
   }
   if (outcome.state !== 'failed' && outcome.state !== 'cancelled') {
     invalid(
       `an outcome's state must be succeeded, failed or cancelled, got ${describeValue((outcome as { state?: unknown }).state)}`,
     );
   }
-  return { ...base, state: outcome.state, field: 'error', value: errorJson(outcome.error) };
+  const error = sealField(keys, id, 'error', errorJson(outcome.error));
+  return { ...base, state: outcome.state, field: 'error', value: error };
 }
 
 function resultJson(result: unknown): string | undefined {

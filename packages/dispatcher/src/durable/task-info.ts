@@ -30,6 +30,12 @@ export interface TaskInfo {
   result: unknown;
   /** How it failed or was cancelled. */
   error: { code: StoredError['code']; message: string; remote?: RemoteError } | undefined;
+  /**
+   * Only from `readTask` without the keys a field was sealed with: the sealed
+   * fields it left out (`payload`, `result`, `error`), each with why it could
+   * not open them. `task(id)` never sets it.
+   */
+  encrypted?: Partial<Record<'payload' | 'result' | 'error', string>>;
 }
 
 export function taskInfo(record: DurableRecord): TaskInfo {
