@@ -30,6 +30,7 @@ import {
 } from './bench/harness.js';
 import { closedLoop, medianOf, round, type Summary, summarize } from './bench/loop.js';
 import { closeDispatcher, readyDispatcher, startWorkers } from './bench/ringcast.js';
+import { runScale, SCALE_SHAPES } from './bench/scale.js';
 import {
   parseStrategies,
   runStrategies,
@@ -47,8 +48,14 @@ const SCENARIOS = [
   'strategies',
   'durable',
   'auth',
+  'scale',
 ] as const;
 type Scenario = (typeof SCENARIOS)[number];
+/**
+ * Run only when named: it starts a fleet of 1,000 workers in several processes and takes
+ * about two minutes, and measures discovery rather than the task path.
+ */
+const ON_REQUEST: readonly Scenario[] = ['scale'];
 
 /** W and N per scenario, full and --quick. The memory scenario also measures at N / 10. */
 const SIZES: Record<Scenario, { full: [number, number]; quick: [number, number] }> = {
@@ -59,6 +66,8 @@ const SIZES: Record<Scenario, { full: [number, number]; quick: [number, number] 
   strategies: { full: [200, 40_000], quick: [200, 400] },
   durable: { full: [1000, 50_000], quick: [1000, 2_000] },
   auth: { full: [1000, 100_000], quick: [1000, 2_000] },
+  // The scale scenario's shape is SCALE_SHAPES (bench/scale.ts); these are unused.
+  scale: { full: [0, 0], quick: [0, 0] },
   // The baseline runs both the throughput and the latency shape; these are unused.
   baseline: { full: [0, 0], quick: [0, 0] },
 };
@@ -90,7 +99,8 @@ prints one JSON line per scenario, then a summary line with the ratios.
 
 Options:
   --quick                 tiny N for CI: proves the bench works, asserts no timing
-  --scenario NAME         ${SCENARIOS.join(', ')}; repeatable or comma-separated (default: all)
+  --scenario NAME         ${SCENARIOS.join(', ')}; repeatable or comma-separated (default: all
+                          but ${ON_REQUEST.join(', ')}, which run only when named)
   --n N                   tasks to settle, for every selected scenario
   --w W                   tasks in flight, for every selected scenario
   --repeat R              runs of baseline/throughput/latency/durable/auth, median reported (default 3,
@@ -183,7 +193,9 @@ function parseConfig(argv: string[]): Config | undefined {
   const profile = values['profile-workers'];
   return {
     quick,
-    scenarios: new Set((names.length > 0 ? names : SCENARIOS) as Scenario[]),
+    scenarios: new Set(
+      (names.length > 0 ? names : SCENARIOS.filter((s) => !ON_REQUEST.includes(s))) as Scenario[],
+    ),
     n: positive('n', values.n),
     w: positive('w', values.w),
     repeat: positive('repeat', values.repeat) ?? (quick ? 1 : 3),
@@ -490,6 +502,7 @@ async function main(): Promise<number> {
   if (wants('strategies')) await strategies(config, url, run, results);
   if (wants('durable')) await durable(config, run, results);
   if (wants('auth')) await auth(config, url, run, redisPids, results);
+  if (wants('scale')) await scale(config, url, run, server?.pid, results);
 
   summary(results);
   if (results.errors > 0) {
@@ -653,6 +666,30 @@ async function strategies(config: Config, url: string, run: string, results: Res
     writeFileSync(path, strategiesSvg(result, w, when));
     process.stderr.write(`strategies: chart written to ${path}\n`);
   }
+}
+
+/** A fleet of 1,000 lightweight workers and 5 dispatchers: what discovery and liveness cost. */
+async function scale(
+  config: Config,
+  url: string,
+  run: string,
+  redisPid: number | undefined,
+  results: Results,
+) {
+  const shape = SCALE_SHAPES[config.quick ? 'quick' : 'full'];
+  process.stderr.write(
+    `scale: ${shape.workers} workers, ${shape.dispatchers} dispatchers, ${shape.windowMs} ms windows:\n`,
+  );
+  const result = await runScale({
+    url,
+    namespace: `bench-${run}-scale`,
+    redisPid,
+    shape,
+    progress: (line) => process.stderr.write(`${line}\n`),
+  });
+  const { death } = result;
+  results.errors += death.lost + Object.values(death.errors).reduce((a, b) => a + b, 0);
+  emit({ scenario: 'scale', system: 'ringcast', ...result });
 }
 
 /** The throughput shape with frame authentication off, signed, and signed and encrypted. */

@@ -46,14 +46,25 @@ export function tail(file: string, lines = 30): string {
   }
 }
 
-/** Spawns a child whose output goes to a log file; it is killed on any exit of the bench. */
-export function spawnChild(name: string, command: string, args: string[]): Child {
+/**
+ * Spawns a child whose output goes to a log file; it is killed on any exit of the bench.
+ * `env` is added to the bench's; `ipc` opens a message channel (`process.send`).
+ */
+export function spawnChild(
+  name: string,
+  command: string,
+  args: string[],
+  { env = {}, ipc = false }: { env?: Record<string, string>; ipc?: boolean } = {},
+): Child {
   const dir = logDir ?? useLogDir(undefined);
   const log = join(dir, `${name}.log`);
   const fd = openSync(log, 'a');
   let proc: ChildProcess;
   try {
-    proc = spawn(command, args, { stdio: ['ignore', fd, fd], env: process.env });
+    proc = spawn(command, args, {
+      stdio: ipc ? ['ignore', fd, fd, 'ipc'] : ['ignore', fd, fd],
+      env: { ...process.env, ...env },
+    });
   } finally {
     closeSync(fd);
   }
@@ -160,7 +171,7 @@ export async function waitFor(
 }
 
 /** CPU time (user + system) a process has used, in ms, from /proc; undefined where there is no /proc. */
-function cpuMsOf(pid: number): number | undefined {
+export function cpuMsOf(pid: number): number | undefined {
   if (pid === process.pid) {
     const { user, system } = process.cpuUsage();
     return (user + system) / 1000;

@@ -70,6 +70,12 @@ export interface PresenceOptions extends BeatTarget {
   logger: Logger;
   /** What a beat read of the operator's weight policy for this worker, when it may be news. */
   policy(value: string | null): void;
+  /**
+   * False: no thread, the main loop beats (as when the thread cannot run). For
+   * fleets of many workers in one process (the bench's scale scenario), where a
+   * thread and a connection each would cost more than the workers. @defaultValue true
+   */
+  thread?: boolean;
 }
 
 type ThreadState = 'starting' | 'up' | 'down';
@@ -198,6 +204,10 @@ export class Presence {
   }
 
   #startThread(): void {
+    if (this.#o.thread === false) {
+      this.#down('turned off by the caller', 'info');
+      return;
+    }
     const target = threadRedis(this.#o.redis);
     if (target.target === undefined) {
       // A stand-in such as ioredis-mock: a choice made on purpose, not a fault.

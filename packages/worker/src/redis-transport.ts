@@ -90,10 +90,21 @@ export class RedisWorkerTransport implements WorkerTransport {
   #connections: ConnectionPair<Redis> | undefined;
   #errors: ConnectionErrors | undefined;
   #events: WorkerTransportEvents | undefined;
+  readonly #presenceThread: boolean;
 
-  /** `redis`: a URL, ioredis options, or a client the caller keeps (never closed here). */
-  constructor(redis: string | RedisOptions | Redis, names: Names, id: string, clock = systemClock) {
+  /**
+   * `redis`: a URL, ioredis options, or a client the caller keeps (never closed here).
+   * `presenceThread: false` beats from the main loop (see presence.ts's `thread`).
+   */
+  constructor(
+    redis: string | RedisOptions | Redis,
+    names: Names,
+    id: string,
+    clock = systemClock,
+    { presenceThread = true }: { presenceThread?: boolean } = {},
+  ) {
     this.clock = clock;
+    this.#presenceThread = presenceThread;
     this.#redis = redis;
     this.#names = names;
     this.#id = id;
@@ -201,6 +212,7 @@ export class RedisWorkerTransport implements WorkerTransport {
       heartbeatKey: this.#names.heartbeatKey(this.#id),
       claimKey: this.#names.claimKey(this.#id),
       id: this.#id,
+      thread: this.#presenceThread,
       ...setup,
     });
   }
