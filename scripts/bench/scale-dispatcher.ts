@@ -3,15 +3,26 @@
 // outcome of every task it sent while under load.
 import { createDispatcher, type Dispatcher, isRingcastError } from '@ringcast/dispatcher';
 
-export type DispatcherCommand = { rid: number } & (
+export type DispatcherRequest =
   | { cmd: 'cpu' }
   | { cmd: 'seen' }
   | { cmd: 'sees'; id: string }
   | { cmd: 'inflight-on'; ids: string[] }
   | { cmd: 'until-gone'; ids: string[]; timeoutMs: number }
   | { cmd: 'load'; perSecond: number; taskMs: number }
-  | { cmd: 'unload'; settleMs: number }
-);
+  | { cmd: 'unload'; settleMs: number };
+export type DispatcherCommand = { rid: number } & DispatcherRequest;
+
+/** What the answers carry, each the fields of its request. */
+export interface DispatcherAnswer {
+  cpuMs: number;
+  at: number;
+  count: number;
+  sees: boolean;
+  inflight: number;
+  outcome: LoadOutcome;
+  error?: string;
+}
 
 export interface LoadOutcome {
   sent: number;
@@ -39,7 +50,9 @@ const dispatcher: Dispatcher = createDispatcher({
   timeoutMs: 30_000,
 });
 
-const reply = (rid: number, body: Record<string, unknown>) => process.send?.({ rid, ...body });
+const reply = (rid: number, body: Partial<DispatcherAnswer>): void => {
+  process.send?.({ rid, ...body });
+};
 
 let loadTimer: NodeJS.Timeout | undefined;
 let outcome: LoadOutcome = fresh();

@@ -10,7 +10,7 @@
 //   every dispatcher dropped them and until the tasks they held settled elsewhere; none lost.
 import { fileURLToPath } from 'node:url';
 import { BenchError, type Child, cpuMsOf, spawnChild, waitFor, withTimeout } from './harness.js';
-import type { DispatcherCommand, LoadOutcome } from './scale-dispatcher.js';
+import type { DispatcherAnswer, DispatcherRequest, LoadOutcome } from './scale-dispatcher.js';
 import type { FleetCommand, FleetEvent } from './scale-fleet.js';
 
 const FLEET = fileURLToPath(new URL('./scale-fleet.ts', import.meta.url));
@@ -79,7 +79,7 @@ export interface ScaleResult {
 class Remote {
   readonly child: Child;
   #rid = 0;
-  readonly #waiting = new Map<number, (body: Record<string, unknown>) => void>();
+  readonly #waiting = new Map<number, (body: DispatcherAnswer) => void>();
   readonly events: FleetEvent[] = [];
   #onEvent: (() => void) | undefined;
 
@@ -87,7 +87,7 @@ class Remote {
     this.child = child;
     child.process.on('message', (message: Record<string, unknown>) => {
       if (typeof message['rid'] === 'number') {
-        this.#waiting.get(message['rid'])?.(message);
+        this.#waiting.get(message['rid'])?.(message as unknown as DispatcherAnswer);
         this.#waiting.delete(message['rid']);
       } else {
         this.events.push(message as unknown as FleetEvent);
@@ -96,11 +96,9 @@ class Remote {
     });
   }
 
-  ask(command: DispatcherCommand extends infer C ? Omit<C, 'rid'> : never): Promise<any> {
+  ask(command: DispatcherRequest): Promise<DispatcherAnswer> {
     const rid = ++this.#rid;
-    const answer = new Promise<Record<string, unknown>>((resolve) =>
-      this.#waiting.set(rid, resolve),
-    );
+    const answer = new Promise<DispatcherAnswer>((resolve) => this.#waiting.set(rid, resolve));
     this.child.process.send({ ...command, rid });
     return withTimeout(Promise.race([answer, this.child.died]), 60_000, `${this.child.name}`);
   }
@@ -206,7 +204,8 @@ async function cpuWindow(
   const wall = performance.now() - wallStart;
   let sum = 0;
   dispatchers.forEach((_, i) => {
-    sum += ((after[i].cpuMs - before[i].cpuMs) / (after[i].at - before[i].at)) * 100;
+    const [a, b] = [after[i]!, before[i]!];
+    sum += ((a.cpuMs - b.cpuMs) / (a.at - b.at)) * 100;
   });
   const redis =
     redisBefore === undefined || redisAfter === undefined

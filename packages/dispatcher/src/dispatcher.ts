@@ -267,6 +267,7 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
       resend: (task: Task, ackBy: number) => this.#delivery.resend(task, ackBy),
     };
     this.#membership = new Membership({
+      id: this.id,
       names: ns,
       options,
       clock,
@@ -458,7 +459,7 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
     this.#reports.start();
     this.#publisher.start();
     this.#reconcileTimer = this.#clock.setInterval(
-      () => void this.#membership.reconcile(),
+      () => void this.#membership.tick(),
       this.#options.reconcileIntervalMs,
     );
   }
@@ -586,6 +587,7 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
       );
     }
     clock.clearTimer(this.#reconcileTimer);
+    this.#membership.stop();
     this.#reports.stop();
     this.#wheel.clear();
     if (this.#opened) {

@@ -12,7 +12,7 @@
  * With auth off the guard changes nothing on the wire and lets unsigned
  * frames through; it only drops (and counts) signed ones.
  */
-import type { Clock, FrameGuard, Names } from '@ringcast/protocol';
+import type { Clock, FrameGuard, Names, RegistryChanges } from '@ringcast/protocol';
 import type { DurableStore } from './durable/store.js';
 import type { DispatcherTransport, TransportContext, TransportEvents } from './transport.js';
 
@@ -62,6 +62,16 @@ export class GuardedTransport implements DispatcherTransport {
 
   readHeartbeats(ids: readonly string[]): Promise<Array<string | null>> {
     return this.#inner.readHeartbeats(ids);
+  }
+
+  readChanges(since: number, limit: number): Promise<RegistryChanges> {
+    return this.#inner.readChanges(since, limit);
+  }
+
+  readWorkers(
+    ids: readonly string[],
+  ): Promise<{ entries: Array<string | null>; beats: Array<string | null> }> {
+    return this.#inner.readWorkers(ids);
   }
 
   readWorkerStats(ids: readonly string[]): Promise<Array<string | null>> {

@@ -89,7 +89,10 @@ export function waitsForAck(beat: Heartbeat | undefined, incarnation: string): b
 export interface LapsedEntry {
   /** The hash field: the worker's id, or whatever an unreadable entry was stored under. */
   field: string;
-  /** The entry exactly as read, so that a rewritten one is never deleted. */
+  /**
+   * The entry exactly as read, so that a rewritten one is never deleted; `''`
+   * when there was none (a heartbeat deadline left behind, see readWorkers).
+   */
   entry: string;
   /** The worker whose heartbeat was absent; undefined when the field is no id (no worker can beat for it). */
   id: string | undefined;
@@ -110,36 +113,77 @@ export interface RegistryReader {
   readHeartbeats(ids: readonly string[]): Promise<Array<string | null>>;
 }
 
-/** One reconcile round's reads: the registry, then every entry's heartbeat in one read. */
+/** One full reconcile round's reads: the registry, then every entry's heartbeat in one read. */
 export async function readRegistry(reader: RegistryReader): Promise<RegistryRead> {
   const registry = await reader.readRegistry();
+  const fields = Object.entries(registry);
+  const keyed: Array<[string, string, WorkerInfo | undefined, string]> = [];
   const read: RegistryRead = { workers: [], invalid: 0, lapsed: [] };
-  const entries: Array<{ field: string; entry: string; info: WorkerInfo | undefined }> = [];
-  const ids: string[] = [];
   const unkeyed: LapsedEntry[] = [];
-  for (const [field, entry] of Object.entries(registry)) {
-    let info: WorkerInfo | undefined;
-    try {
-      info = parseWorkerInfo(JSON.parse(entry));
-    } catch {
-      read.invalid++;
-    }
+  for (const [field, entry] of fields) {
+    const info = parseEntry(entry, read);
     const id = info?.id ?? field;
-    if (!isValidId(id)) {
-      unkeyed.push({ field, entry, id: undefined });
-      continue;
-    }
-    entries.push({ field, entry, info });
-    ids.push(id);
+    if (isValidId(id)) keyed.push([field, entry, info, id]);
+    else unkeyed.push({ field, entry, id: undefined });
   }
+  const ids = keyed.map(([, , , id]) => id);
   const beats = ids.length > 0 ? await reader.readHeartbeats(ids) : [];
-  entries.forEach(({ field, entry, info }, i) => {
-    const value = beats[i];
-    if (value === null || value === undefined) read.lapsed.push({ field, entry, id: ids[i] });
-    if (info) read.workers.push({ info, beat: parseHeartbeat(value) });
+  keyed.forEach(([field, entry, info, id], i) => {
+    judgeEntry(read, field, entry, info, id, beats[i]);
   });
   read.lapsed.push(...unkeyed);
   return read;
+}
+
+/** What a tick reads of the workers it was told about: the transport's, narrowed. */
+export interface WorkerReader {
+  readWorkers(
+    ids: readonly string[],
+  ): Promise<{ entries: Array<string | null>; beats: Array<string | null> }>;
+}
+
+/**
+ * A tick's reads of the workers that changed or whose deadline passed: their
+ * entries and heartbeats in one read. An id with neither is a deadline left
+ * behind: it is listed as lapsed with entry `''` (the prune removes it).
+ */
+export async function readWorkers(
+  reader: WorkerReader,
+  ids: readonly string[],
+): Promise<RegistryRead> {
+  const read: RegistryRead = { workers: [], invalid: 0, lapsed: [] };
+  if (ids.length === 0) return read;
+  const { entries, beats } = await reader.readWorkers(ids);
+  ids.forEach((id, i) => {
+    const entry = entries[i] ?? null;
+    if (entry === null) {
+      if ((beats[i] ?? null) === null) read.lapsed.push({ field: id, entry: '', id });
+      return;
+    }
+    judgeEntry(read, id, entry, parseEntry(entry, read), id, beats[i]);
+  });
+  return read;
+}
+
+function parseEntry(entry: string, read: RegistryRead): WorkerInfo | undefined {
+  try {
+    return parseWorkerInfo(JSON.parse(entry));
+  } catch {
+    read.invalid++;
+    return undefined;
+  }
+}
+
+function judgeEntry(
+  read: RegistryRead,
+  field: string,
+  entry: string,
+  info: WorkerInfo | undefined,
+  id: string,
+  value: string | null | undefined,
+): void {
+  if (value === null || value === undefined) read.lapsed.push({ field, entry, id });
+  if (info) read.workers.push({ info, beat: parseHeartbeat(value) });
 }
 
 /** Most entries pruned per round: the prune runs inside Redis, and must stay short. */

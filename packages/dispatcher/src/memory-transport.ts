@@ -11,8 +11,11 @@ import {
   errorMessage,
   type MemoryConnection,
   type MemoryRedis,
+  memoryChanges,
+  memoryPruned,
   type Names,
   type ProcessGate,
+  type RegistryChanges,
 } from '@ringcast/protocol';
 import { MemoryStore } from './durable/memory-store.js';
 import type { RecordKeys } from './durable/record-seal.js';
@@ -102,6 +105,21 @@ export class MemoryTransport implements DispatcherTransport {
     return this.#cmd().command((redis) => keys.map((key) => redis.get(key)));
   }
 
+  readChanges(since: number, limit: number): Promise<RegistryChanges> {
+    const names = this.#names!;
+    return this.#cmd().command((redis) => memoryChanges(redis, names, since, limit));
+  }
+
+  readWorkers(
+    ids: readonly string[],
+  ): Promise<{ entries: Array<string | null>; beats: Array<string | null> }> {
+    const names = this.#names!;
+    return this.#cmd().command((redis) => ({
+      entries: ids.map((id) => redis.hget(names.registryKey, id)),
+      beats: ids.map((id) => redis.get(names.heartbeatKey(id))),
+    }));
+  }
+
   readWorkerStats(ids: readonly string[]): Promise<Array<string | null>> {
     const names = this.#names!;
     const keys = ids.map((id) => names.workerStatsKey(id));
@@ -137,9 +155,21 @@ export class MemoryTransport implements DispatcherTransport {
       let pruned = 0;
       for (const { field, entry, id } of entries) {
         const lapsed = id === undefined || redis.pttl(names.heartbeatKey(id)) === -2;
-        if (lapsed && redis.hget(registry, field) === entry) {
+        if (!lapsed) continue;
+        const stored = redis.hget(registry, field);
+        if (entry === '') {
+          // A deadline left behind by a worker that has neither entry nor heartbeat.
+          if (
+            id !== undefined &&
+            stored === null &&
+            redis.zscore(names.heartbeatDeadlinesKey, id) !== null
+          ) {
+            memoryPruned(redis, names, id);
+          }
+        } else if (stored === entry) {
           redis.hdel(registry, [field]);
           pruned++;
+          if (id !== undefined) memoryPruned(redis, names, id);
         }
       }
       return pruned;

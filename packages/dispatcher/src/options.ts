@@ -29,6 +29,11 @@ export const DEFAULT_MAX_QUEUED = 10_000;
 export const DEFAULT_DRAIN_TIMEOUT_MS = 10_000;
 export const DEFAULT_RECONCILE_INTERVAL_MS = 1_000;
 /**
+ * How often, on average, the whole registry is re-read: the safety net under the
+ * change log (registry-watch.ts). Rare enough that its cost, O(workers), amortises.
+ */
+export const DEFAULT_FULL_RECONCILE_INTERVAL_MS = 30_000;
+/**
  * Longer than a worker's default drain (10 s) plus the second it gives aborted
  * handlers: a result that arrives within it is never run a second time elsewhere.
  */
@@ -98,8 +103,18 @@ export interface DispatcherOptions {
   maxMessageBytes?: number;
   /** How long `close()` waits for in-flight tasks before rejecting them `CLOSED`. @defaultValue 10000 */
   drainTimeoutMs?: number;
-  /** How often the worker registry and heartbeats are re-read. @defaultValue 1000 */
+  /**
+   * How often the registry's change log and the workers' heartbeat deadlines are
+   * checked: what changed, joined or lapsed since (a cost that grows with changes,
+   * not with workers). @defaultValue 1000
+   */
   reconcileIntervalMs?: number;
+  /**
+   * How often, on average, the whole registry and every heartbeat are re-read,
+   * the safety net for a change the log missed; spread over ±25 % so that
+   * dispatchers do not read together. At least `reconcileIntervalMs`. @defaultValue 30000
+   */
+  fullReconcileIntervalMs?: number;
   /** How long a worker that announced leave may finish acknowledged attempts; keep it a second longer than the workers' `drainTimeoutMs`. @defaultValue 15000 */
   leaveGraceMs?: number;
   /** First delay before retrying a retryable handler error; doubles, with jitter. @defaultValue 100 */
@@ -184,6 +199,7 @@ export interface ResolvedOptions {
   maxMessageBytes: number;
   drainTimeoutMs: number;
   reconcileIntervalMs: number;
+  fullReconcileIntervalMs: number;
   leaveGraceMs: number;
   retryBackoffMs: number;
   maxRetryBackoffMs: number;
@@ -212,6 +228,7 @@ export function defaultOptions(): ResolvedOptions {
     maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES,
     drainTimeoutMs: DEFAULT_DRAIN_TIMEOUT_MS,
     reconcileIntervalMs: DEFAULT_RECONCILE_INTERVAL_MS,
+    fullReconcileIntervalMs: DEFAULT_FULL_RECONCILE_INTERVAL_MS,
     leaveGraceMs: DEFAULT_LEAVE_GRACE_MS,
     retryBackoffMs: DEFAULT_RETRY_BACKOFF_MS,
     maxRetryBackoffMs: DEFAULT_MAX_RETRY_BACKOFF_MS,
@@ -271,6 +288,7 @@ export function parseOptions(options: DispatcherOptions = {}): ResolvedOptions {
     ['ackTimeoutMs', 1],
     ['drainTimeoutMs', 0],
     ['reconcileIntervalMs', 10],
+    ['fullReconcileIntervalMs', 10],
     ['leaveGraceMs', 0],
     ['retryBackoffMs', 0],
     ['maxRetryBackoffMs', 0],
@@ -278,6 +296,16 @@ export function parseOptions(options: DispatcherOptions = {}): ResolvedOptions {
   ] as const;
   for (const [name, min] of timers) {
     if (o[name] !== undefined) out[name] = checkTimer(invalid, name, o[name], min);
+  }
+  if (out.fullReconcileIntervalMs < out.reconcileIntervalMs) {
+    if (o['fullReconcileIntervalMs'] !== undefined) {
+      invalid(
+        `fullReconcileIntervalMs (${out.fullReconcileIntervalMs}) must be at least ` +
+          `reconcileIntervalMs (${out.reconcileIntervalMs})`,
+      );
+    }
+    // Only the tick's interval was given, longer than the default net: the net follows it.
+    out.fullReconcileIntervalMs = out.reconcileIntervalMs;
   }
   if (o['ownerHeartbeatMs'] !== undefined) {
     out.ownerHeartbeatMs = checkInteger(

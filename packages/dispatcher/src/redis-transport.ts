@@ -5,12 +5,15 @@
  * connection means for a publish in flight.
  */
 import {
+  CHANGES_SCRIPT,
   type Clock,
   type ConnectionErrors,
   closeConnections,
   connectBoth,
   type Names,
   openConnections,
+  parseChanges,
+  type RegistryChanges,
   startFailure,
   systemClock,
   watchConnections,
@@ -31,19 +34,35 @@ type Connections = ReturnType<typeof openConnections<Redis, RedisOptions>>;
 /**
  * Deletes each entry only if it is still exactly what was read and its heartbeat
  * key is still absent, both checked inside Redis in one step: a worker that
- * registered again in the meantime (its MULTI writes entry and heartbeat
- * together) is never deleted. KEYS: the registry, then one heartbeat key per
- * entry (the registry again for an entry that has none, unread).
+ * registered again in the meantime (its beat script writes entry and heartbeat
+ * together) is never deleted. A worker deleted also loses its heartbeat deadline
+ * and the change is logged (protocol's registry-log.ts), so that every other
+ * dispatcher drops it at its next tick; an entry given as '' stands for none
+ * (a deadline left behind: it goes if the worker has neither entry nor heartbeat).
+ * KEYS: the registry, the log's version and changes, the deadlines, then one
+ * heartbeat key per entry (the registry again for an entry that has none, unread).
  * ARGV: per entry its field, the entry as read, and '1' if its key must be absent.
  */
 const PRUNE_SCRIPT = `
 local pruned = 0
-for i = 1, #KEYS - 1 do
+for i = 1, #KEYS - 4 do
   local field = ARGV[3 * i - 2]
-  if (ARGV[3 * i] == '0' or redis.call('EXISTS', KEYS[i + 1]) == 0)
-    and redis.call('HGET', KEYS[1], field) == ARGV[3 * i - 1] then
-    redis.call('HDEL', KEYS[1], field)
-    pruned = pruned + 1
+  local entry = ARGV[3 * i - 1]
+  local keyed = ARGV[3 * i] == '1'
+  if not keyed or redis.call('EXISTS', KEYS[i + 4]) == 0 then
+    local stored = redis.call('HGET', KEYS[1], field)
+    if entry == '' then
+      if keyed and not stored and redis.call('ZREM', KEYS[4], field) == 1 then
+        redis.call('ZADD', KEYS[3], redis.call('HINCRBY', KEYS[2], 'seq', 1), field)
+      end
+    elseif stored == entry then
+      redis.call('HDEL', KEYS[1], field)
+      pruned = pruned + 1
+      if keyed then
+        redis.call('ZREM', KEYS[4], field)
+        redis.call('ZADD', KEYS[3], redis.call('HINCRBY', KEYS[2], 'seq', 1), field)
+      end
+    end
   end
 end
 return pruned
@@ -129,6 +148,39 @@ export class RedisTransport implements DispatcherTransport {
     return this.#open().command.mget(ids.map((id) => names.heartbeatKey(id)));
   }
 
+  async readChanges(since: number, limit: number): Promise<RegistryChanges> {
+    const n = this.#names!;
+    const reply = await this.#open().command.eval(
+      CHANGES_SCRIPT,
+      4,
+      n.registryVersionKey,
+      n.registryChangesKey,
+      n.heartbeatDeadlinesKey,
+      n.registryKey,
+      since,
+      limit,
+    );
+    return parseChanges(reply);
+  }
+
+  async readWorkers(
+    ids: readonly string[],
+  ): Promise<{ entries: Array<string | null>; beats: Array<string | null> }> {
+    if (ids.length === 0) return { entries: [], beats: [] };
+    const names = this.#names!;
+    const results = await this.#open()
+      .command.multi()
+      .hmget(names.registryKey, ...ids)
+      .mget(ids.map((id) => names.heartbeatKey(id)))
+      .exec();
+    const failed = results?.find(([error]) => error)?.[0];
+    if (failed) throw failed;
+    return {
+      entries: results![0]![1] as Array<string | null>,
+      beats: results![1]![1] as Array<string | null>,
+    };
+  }
+
   async readWorkerStats(ids: readonly string[]): Promise<Array<string | null>> {
     if (ids.length === 0) return [];
     const names = this.#names!;
@@ -158,7 +210,12 @@ export class RedisTransport implements DispatcherTransport {
   ): Promise<number> {
     if (entries.length === 0) return 0;
     const names = this.#names!;
-    const keys: string[] = [names.registryKey];
+    const keys: string[] = [
+      names.registryKey,
+      names.registryVersionKey,
+      names.registryChangesKey,
+      names.heartbeatDeadlinesKey,
+    ];
     const args: string[] = [];
     for (const { field, entry, id } of entries) {
       keys.push(id === undefined ? names.registryKey : names.heartbeatKey(id));

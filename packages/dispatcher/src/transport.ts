@@ -9,7 +9,7 @@
  * replies), so each implementation owns how it does them atomically: the Redis
  * one with MULTI and Lua, the memory one inside one command of its model.
  */
-import type { Clock, ConnectionRole, Names } from '@ringcast/protocol';
+import type { Clock, ConnectionRole, Names, RegistryChanges } from '@ringcast/protocol';
 import type { RecordKeys } from './durable/record-seal.js';
 import type { DurableStore, SettledAnnouncer } from './durable/store.js';
 
@@ -94,6 +94,16 @@ export interface DispatcherTransport {
   readRegistry(): Promise<Record<string, string>>;
   /** The heartbeat values of the given worker ids, in order (null: none). */
   readHeartbeats(ids: readonly string[]): Promise<Array<string | null>>;
+  /**
+   * The registry's change log since `since`, the lapsed heartbeat deadlines and
+   * the next one, at most `limit` ids of each; trims the log (protocol's
+   * registry-log.ts). One atomic step.
+   */
+  readChanges(since: number, limit: number): Promise<RegistryChanges>;
+  /** The registry entries and heartbeat values of the given worker ids, in order (null: none); one atomic read. */
+  readWorkers(
+    ids: readonly string[],
+  ): Promise<{ entries: Array<string | null>; beats: Array<string | null> }>;
   /** The workers' published execution statistics (`workerStatsKey`), in the order of `ids`. */
   readWorkerStats(ids: readonly string[]): Promise<Array<string | null>>;
   /**
@@ -107,7 +117,10 @@ export interface DispatcherTransport {
   /**
    * Deletes each registry entry only if it is still exactly `entry` and, when
    * `id` is given, that worker's heartbeat is still absent; all in one atomic
-   * step. Resolves with how many went.
+   * step. Each worker pruned also loses its heartbeat deadline, and the change
+   * is logged, so other dispatchers drop it too (registry-log.ts). An `entry`
+   * of `''` stands for none: the worker's deadline goes if it has no entry and
+   * no heartbeat. Resolves with how many entries went.
    */
   prune(
     entries: ReadonlyArray<{ field: string; entry: string; id: string | undefined }>,

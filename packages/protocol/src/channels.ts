@@ -25,6 +25,18 @@ export interface Names {
    * weight the worker was started with, until the operator resets it.
    */
   readonly weightsKey: string;
+  /**
+   * Hash: `seq`, bumped by every change to the registry or a heartbeat's value;
+   * `floor`, below which the change log was trimmed (registry-log.ts).
+   */
+  readonly registryVersionKey: string;
+  /** Sorted set: worker id → the `seq` of its last change (registry-log.ts). */
+  readonly registryChangesKey: string;
+  /**
+   * Sorted set: worker id → when its heartbeat lapses, by Redis's clock (epoch ms);
+   * a dispatcher asks it for the lapsed ones only (registry-log.ts).
+   */
+  readonly heartbeatDeadlinesKey: string;
   /** String with a TTL, refreshed by the worker; its value is an encoded `Heartbeat` (heartbeat.ts). */
   heartbeatKey(workerId: string): string;
   /**
@@ -117,6 +129,9 @@ export function names(namespace: string = DEFAULT_NAMESPACE): Names {
     controlChannel: `${namespace}:ctl`,
     registryKey: `${namespace}:workers`,
     weightsKey: `${namespace}:weights`,
+    registryVersionKey: `${namespace}:workers:version`,
+    registryChangesKey: `${namespace}:workers:changes`,
+    heartbeatDeadlinesKey: `${namespace}:workers:deadlines`,
     heartbeatKey: (id) => `${namespace}:hb:${checked('worker id', id)}`,
     workerStatsKey: (id) => `${namespace}:wstats:${checked('worker id', id)}`,
     dispatcherStatsKey: (id) => `${namespace}:dstats:${checked('dispatcher id', id)}`,

@@ -199,6 +199,21 @@ export { RateLimitedLog } from './rate-limited-log.js';
 export { RateWindow, type Throughput } from './rate-window.js';
 export { describeRedis, errorMessage, redactText, redactUrl } from './redact.js';
 export { type RedisUrlOptions, redisUrlOptions } from './redis-url.js';
+export {
+  BEAT_SCRIPT,
+  beatKeys,
+  CHANGE_LOG_SLACK,
+  CHANGES_SCRIPT,
+  LEAVE_SCRIPT,
+  memoryBeat,
+  memoryChanges,
+  memoryLeave,
+  memoryLogChange,
+  memoryPruned,
+  parseChanges,
+  type RegistryChanges,
+  type RegistryLogKeys,
+} from './registry-log.js';
 export { MAX_REMEMBERED_FRAMES, ReplayMemory } from './replay-memory.js';
 export {
   REPORT_INTERVAL_MS,

@@ -17,8 +17,11 @@ import {
   errorMessage,
   type MemoryConnection,
   type MemoryRedis,
+  memoryBeat,
+  memoryLeave,
   type Names,
   type ProcessGate,
+  type RegistryLogKeys,
   type Timer,
 } from '@ringcast/protocol';
 import { LoopWatch, msToNs, PolicyReads, SharedLoopState, STALL_MS } from './presence-state.js';
@@ -154,20 +157,27 @@ export class MemoryWorkerTransport implements WorkerTransport {
 
   async register(entry: string, incarnation: string, ttlMs: number): Promise<void> {
     await this.#run((redis) => {
-      redis.hset(this.#names.registryKey, this.#id, entry);
-      redis.set(this.#names.heartbeatKey(this.#id), incarnation, { px: ttlMs });
+      memoryBeat(redis, this.#logKeys(), this.#id, entry, incarnation, ttlMs);
     });
   }
 
   async leave(): Promise<void> {
     await this.#run((redis) => {
-      redis.hdel(this.#names.registryKey, [this.#id]);
-      redis.del([
-        this.#names.heartbeatKey(this.#id),
-        this.#names.claimKey(this.#id),
-        this.#names.workerStatsKey(this.#id),
-      ]);
+      memoryLeave(redis, this.#logKeys(), this.#id);
+      redis.del([this.#names.claimKey(this.#id), this.#names.workerStatsKey(this.#id)]);
     });
+  }
+
+  #logKeys(): RegistryLogKeys {
+    const n = this.#names;
+    return {
+      registryKey: n.registryKey,
+      heartbeatKey: n.heartbeatKey(this.#id),
+      registryVersionKey: n.registryVersionKey,
+      registryChangesKey: n.registryChangesKey,
+      heartbeatDeadlinesKey: n.heartbeatDeadlinesKey,
+      weightsKey: n.weightsKey,
+    };
   }
 
   async publishStats(report: string, ttlMs: number): Promise<void> {
@@ -197,9 +207,7 @@ export class MemoryWorkerTransport implements WorkerTransport {
       command: this.#command,
       write: (entry, value) =>
         connection.command((redis) => {
-          redis.hset(names.registryKey, id, entry);
-          redis.set(names.heartbeatKey(id), value, { px: setup.ttlMs });
-          const policy = redis.hget(names.weightsKey, id);
+          const policy = memoryBeat(redis, this.#logKeys(), id, entry, value, setup.ttlMs);
           // As the Redis transport's beat does: the claim lives while its holder beats.
           const claim = names.claimKey(id);
           if (redis.get(claim) === setup.incarnation) redis.pexpire(claim, setup.ttlMs);

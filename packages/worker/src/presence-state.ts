@@ -9,6 +9,7 @@
  * `performance.now()` (each thread has its own origin) or `Date.now()` (which
  * jumps with the wall clock). Every access is an `Atomics` one, so no read tears.
  */
+import { BEAT_SCRIPT, beatKeys } from '@ringcast/protocol';
 import type { Redis } from 'ioredis';
 
 /** The main thread's word to the heartbeat thread (presence-thread.ts): finish the beat in flight, disconnect, exit. */
@@ -206,6 +207,10 @@ export class LoopWatch {
 /** Where a heartbeat goes. */
 export interface BeatTarget {
   registryKey: string;
+  /** The registry's change log and heartbeat deadlines (protocol's registry-log.ts). */
+  registryVersionKey: string;
+  registryChangesKey: string;
+  heartbeatDeadlinesKey: string;
   /** The operator's weight policy hash, read with every beat (see weight-policy.ts). */
   weightsKey: string;
   heartbeatKey: string;
@@ -221,10 +226,13 @@ export interface BeatTarget {
 /**
  * Writes one beat: the registry entry too, so a Redis that restarted empty
  * heals, and a dispatcher that pruned the entry while this worker was held up
- * sees it again. Both in one MULTI, so a prune (which deletes an entry only if
- * its heartbeat key is absent) can never fall between them; the operator's
- * weight policy for this worker is read in the same MULTI, at no extra round
- * trip, and resolved. Then the id's claim is extended, if this incarnation
+ * sees it again. Both in one script, so a prune (which deletes an entry only if
+ * its heartbeat key is absent) can never fall between them; the same script
+ * moves the worker's heartbeat deadline and logs a change when the entry or
+ * the heartbeat's value differ from what was stored (protocol's
+ * registry-log.ts: what dispatchers watch instead of re-reading every worker),
+ * and reads the operator's weight policy for this worker, at no extra round
+ * trip. Then the id's claim is extended, if this incarnation
  * still holds it: the claim is also checked from the main loop (identity.ts),
  * but a loop blocked past the TTL would let it lapse while the worker is
  * alive, and a duplicate could take the id. Rejects, never throws, whatever
@@ -235,15 +243,17 @@ export async function writeBeat(
   target: BeatTarget,
   value: string,
 ): Promise<string | null> {
-  const results = await client
-    .multi()
-    .hset(target.registryKey, target.id, target.entry)
-    .set(target.heartbeatKey, value, 'PX', target.ttlMs)
-    .hget(target.weightsKey, target.id)
-    .exec();
-  const failed = results?.find(([error]) => error)?.[0];
-  if (failed) throw failed;
-  const policy = results?.[2]?.[1];
+  const keys = beatKeys(target);
+  const policy = await client.eval(
+    BEAT_SCRIPT,
+    keys.length,
+    ...keys,
+    target.id,
+    target.entry,
+    value,
+    target.ttlMs,
+  );
+  // The claim lives in the id's own slot on a cluster: never in one script with the registry.
   await client.eval(REFRESH_CLAIM, 1, target.claimKey, target.incarnation, target.ttlMs);
   return typeof policy === 'string' ? policy : null;
 }
@@ -278,7 +288,7 @@ export class PolicyReads {
 }
 
 /** What a beat needs of a Redis client: ioredis, or a stand-in with MULTI and EVAL. */
-export type BeatClient = Pick<Redis, 'multi' | 'eval'>;
+export type BeatClient = Pick<Redis, 'eval'>;
 
 const REFRESH_CLAIM = `if redis.call('GET', KEYS[1]) == ARGV[1] then
   return redis.call('PEXPIRE', KEYS[1], ARGV[2])

@@ -29,8 +29,8 @@
  * ({@link Presence.setEntry}), written at once and with every beat after.
  *
  * Costs, none per task: one thread (a V8 isolate, a few MB) and one Redis
- * connection per worker, a 50 ms timer on the main loop, one MULTI and one
- * message between the threads per interval.
+ * connection per worker, a 50 ms timer on the main loop, two scripts (the beat,
+ * the claim's refresh) and one message between the threads per interval.
  */
 import { once } from 'node:events';
 import { Worker as Thread } from 'node:worker_threads';
@@ -225,6 +225,9 @@ export class Presence {
       redis: target.target,
       connectionName: `ringcast-worker-presence:${o.id}`,
       registryKey: o.registryKey,
+      registryVersionKey: o.registryVersionKey,
+      registryChangesKey: o.registryChangesKey,
+      heartbeatDeadlinesKey: o.heartbeatDeadlinesKey,
       weightsKey: o.weightsKey,
       heartbeatKey: o.heartbeatKey,
       claimKey: o.claimKey,

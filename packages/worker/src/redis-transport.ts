@@ -5,14 +5,18 @@
  * a thread with a connection of its own (presence.ts).
  */
 import {
+  BEAT_SCRIPT,
+  beatKeys,
   type Clock,
   type ConnectionErrors,
   type ConnectionPair,
   closeConnections,
   connectBoth,
   describeRedis,
+  LEAVE_SCRIPT,
   type Names,
   openConnections,
+  type RegistryLogKeys,
   startFailure,
   systemClock,
   watchConnections,
@@ -167,25 +171,36 @@ export class RedisWorkerTransport implements WorkerTransport {
   }
 
   async register(entry: string, incarnation: string, ttlMs: number): Promise<void> {
-    const results = await this.#command()
-      .multi()
-      .hset(this.#names.registryKey, this.#id, entry)
-      .set(this.#names.heartbeatKey(this.#id), incarnation, 'PX', ttlMs)
-      .exec();
-    check(results);
+    // A beat whose heartbeat says the incarnation alone: the change it logs is the news.
+    const keys = beatKeys(this.#logKeys());
+    await this.#command().eval(
+      BEAT_SCRIPT,
+      keys.length,
+      ...keys,
+      this.#id,
+      entry,
+      incarnation,
+      ttlMs,
+    );
   }
 
   async leave(): Promise<void> {
-    const results = await this.#command()
-      .multi()
-      .hdel(this.#names.registryKey, this.#id)
-      .del(
-        this.#names.heartbeatKey(this.#id),
-        this.#names.claimKey(this.#id),
-        this.#names.workerStatsKey(this.#id),
-      )
-      .exec();
-    check(results);
+    const keys = beatKeys(this.#logKeys()).slice(0, 5);
+    await this.#command().eval(LEAVE_SCRIPT, keys.length, ...keys, this.#id);
+    // Separately: on a cluster the claim lives in the id's own slot, apart from the registry.
+    await this.#command().del(this.#names.claimKey(this.#id), this.#names.workerStatsKey(this.#id));
+  }
+
+  #logKeys(): RegistryLogKeys {
+    const n = this.#names;
+    return {
+      registryKey: n.registryKey,
+      heartbeatKey: n.heartbeatKey(this.#id),
+      registryVersionKey: n.registryVersionKey,
+      registryChangesKey: n.registryChangesKey,
+      heartbeatDeadlinesKey: n.heartbeatDeadlinesKey,
+      weightsKey: n.weightsKey,
+    };
   }
 
   async publishStats(report: string, ttlMs: number): Promise<void> {
@@ -208,6 +223,9 @@ export class RedisWorkerTransport implements WorkerTransport {
       redis: this.#redis,
       command: this.#command(),
       registryKey: this.#names.registryKey,
+      registryVersionKey: this.#names.registryVersionKey,
+      registryChangesKey: this.#names.registryChangesKey,
+      heartbeatDeadlinesKey: this.#names.heartbeatDeadlinesKey,
       weightsKey: this.#names.weightsKey,
       heartbeatKey: this.#names.heartbeatKey(this.#id),
       claimKey: this.#names.claimKey(this.#id),

@@ -31,16 +31,17 @@ describe('aclRules', () => {
   it('a worker with its id: its own channel and keys, write-only where it only writes', () => {
     expect(aclSetUserLine(request('worker', { id: 'w1' }))).toBe(
       'ACL SETUSER prod-worker-w1 reset on ><password> ' +
-        '%W~prod:workers %R~prod:weights %W~prod:hb:w1 ~prod:claim:w1 %W~prod:wstats:w1 %W~prod:parked:* ' +
+        '~prod:workers ~prod:workers:version ~prod:workers:changes %W~prod:workers:deadlines ' +
+        '%R~prod:weights ~prod:hb:w1 ~prod:claim:w1 %W~prod:wstats:w1 %W~prod:parked:* ' +
         '&prod:w:w1 &prod:d:* &prod:ctl ' +
         '+client|setname +info +select +subscribe +unsubscribe +publish +multi +exec +hset +hdel +hget ' +
-        '+set +del +rpush +ltrim +pexpire +eval +get +pubsub|numsub',
+        '+set +del +time +zadd +zrem +hincrby +rpush +ltrim +pexpire +eval +get +pubsub|numsub',
     );
   });
 
   it('a worker without an id: every worker id', () => {
     const rules = rulesOf(request('worker'));
-    expect(rules).toEqual(expect.arrayContaining(['%W~prod:hb:*', '~prod:claim:*', '&prod:w:*']));
+    expect(rules).toEqual(expect.arrayContaining(['~prod:hb:*', '~prod:claim:*', '&prod:w:*']));
     expect(rules.filter((rule) => /w1/.test(rule))).toEqual([]);
   });
 

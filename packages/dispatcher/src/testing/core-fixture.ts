@@ -17,6 +17,8 @@ import {
   FrameSealer,
   type MemoryConnection,
   MemoryRedis,
+  memoryBeat,
+  memoryLogChange,
   type NackReason,
   names,
   parseAuthOptions,
@@ -118,18 +120,26 @@ export class FakeWorker {
   async start(subscribe = true): Promise<void> {
     const { id } = this.info;
     if (subscribe) await this.subscriber.subscribe([n.workerChannel(id)]);
-    await this.command.command((redis) => {
-      redis.hset(n.registryKey, id, JSON.stringify(this.info));
-    });
     await this.beat();
   }
 
-  /** Writes its heartbeat: its incarnation, then what its loop reports (`;b=2000` blocked 2 s). */
-  beat(report = ''): Promise<boolean> {
+  /**
+   * Writes its heartbeat (its incarnation, then what its loop reports: `;b=2000`
+   * blocked 2 s) with its entry, as a worker's beat does (protocol's registry-log.ts).
+   */
+  async beat(report = ''): Promise<boolean> {
     const { id, incarnation, heartbeatTtlMs } = this.info;
-    return this.command.command((redis) =>
-      redis.set(n.heartbeatKey(id), incarnation + report, { px: heartbeatTtlMs }),
+    await this.command.command((redis) =>
+      memoryBeat(
+        redis,
+        { ...n, heartbeatKey: n.heartbeatKey(id) },
+        id,
+        JSON.stringify(this.info),
+        incarnation + report,
+        heartbeatTtlMs,
+      ),
     );
+    return true;
   }
 
   /** Says hello; `reweight` marks one whose only news is its weight, as a reweighed worker's. */
@@ -143,10 +153,14 @@ export class FakeWorker {
     return this.command.publish(n.controlChannel, this.seal(n.controlChannel, frame));
   }
 
-  /** Rewrites its registry entry, as its heartbeat does, without a hello. */
+  /** Rewrites its registry entry (logging the change), as its heartbeat does, without a hello. */
   async register(): Promise<void> {
+    const { id } = this.info;
     await this.command.command((redis) => {
-      redis.hset(n.registryKey, this.info.id, JSON.stringify(this.info));
+      const entry = JSON.stringify(this.info);
+      if (redis.hget(n.registryKey, id) === entry) return;
+      redis.hset(n.registryKey, id, entry);
+      memoryLogChange(redis, n, id);
     });
   }
 

@@ -1,0 +1,254 @@
+/**
+ * The registry's change log and its heartbeat deadlines: what lets a dispatcher
+ * watch a fleet at a cost that grows with changes, not with workers × time.
+ *
+ * Beside the registry hash (`registryKey`) and each worker's heartbeat key, three
+ * keys, all in the namespace (so in one slot with the registry on a cluster):
+ *
+ * | key | type | holds |
+ * |-----|------|-------|
+ * | `registryVersionKey` | hash | `seq`: bumped by every change; `floor`: changes at or below it were trimmed from the log |
+ * | `registryChangesKey` | sorted set | worker id → the `seq` of its last change |
+ * | `heartbeatDeadlinesKey` | sorted set | worker id → when its heartbeat lapses (Redis's clock, epoch ms) |
+ *
+ * A *change* is anything a dispatcher must re-read a worker for: its registry
+ * entry was written with other content, removed, or its heartbeat's value
+ * differs from the last one (a new incarnation, a blocked loop, overdue slots),
+ * or it appeared again after a lapse. A worker that merely stays alive rewrites
+ * the same entry and value: no change, only its deadline moves. So a
+ * dispatcher's tick asks for the ids changed since the `seq` it last saw and the
+ * ids whose deadline passed: both O(log n + answers), nothing per live worker.
+ *
+ * Writers (the worker's beat and leave, the dispatcher's prune) do their part in
+ * the same Lua script as the write, with times from Redis's own clock (`TIME`),
+ * so deadlines of workers on skewed machines compare right. The in-memory model
+ * gets the same operations here (`memory*`), applied inside one command.
+ *
+ * The log stays as small as the fleet: the dispatcher's tick trims it to the
+ * registry's size plus {@link CHANGE_LOG_SLACK} and raises `floor`; a dispatcher
+ * whose last `seq` is below `floor` (or above `seq`: Redis restarted empty) has
+ * missed changes and re-reads everything. So does its periodic full reconcile,
+ * the safety net for anything this log could miss.
+ */
+import type { MemoryRedis } from './memory-redis.js';
+
+/** Entries the change log keeps beyond one per registered worker, before it is trimmed. */
+export const CHANGE_LOG_SLACK = 100;
+
+/** Redis's clock in a script, epoch ms. */
+const NOW = `local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
+
+/** Records a change of worker ARGV[1] in the log. KEYS[3]: version, KEYS[4]: changes. */
+const LOG_CHANGE = `redis.call('ZADD', KEYS[4], redis.call('HINCRBY', KEYS[3], 'seq', 1), ARGV[1])`;
+
+/**
+ * A worker's beat (and its registration): its entry, its heartbeat with a TTL,
+ * its deadline, a change logged if either differs from what was stored; returns
+ * the operator's weight policy for it.
+ * KEYS: registry, heartbeat, version, changes, deadlines, weights.
+ * ARGV: id, entry, heartbeat value, TTL ms.
+ */
+export const BEAT_SCRIPT = `${NOW}
+local changed = redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2]
+if changed then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end
+if redis.call('GET', KEYS[2]) ~= ARGV[3] then changed = true end
+redis.call('SET', KEYS[2], ARGV[3], 'PX', ARGV[4])
+redis.call('ZADD', KEYS[5], now + tonumber(ARGV[4]), ARGV[1])
+if changed then ${LOG_CHANGE} end
+return redis.call('HGET', KEYS[6], ARGV[1])
+`;
+
+/**
+ * A worker leaves: its entry, heartbeat and deadline go, and the change is logged.
+ * KEYS: registry, heartbeat, version, changes, deadlines. ARGV: id.
+ */
+export const LEAVE_SCRIPT = `
+redis.call('HDEL', KEYS[1], ARGV[1])
+redis.call('DEL', KEYS[2])
+redis.call('ZREM', KEYS[5], ARGV[1])
+${LOG_CHANGE}
+`;
+
+/**
+ * A dispatcher's tick: the log's `seq` and `floor`, Redis's time, the ids changed
+ * since ARGV[1] and those whose deadline passed (at most ARGV[2] of each), and the
+ * next deadline; trims the log first. KEYS: version, changes, deadlines, registry.
+ * Returns [seq, floor, now, changed ids, expired ids, next deadline or false].
+ */
+export const CHANGES_SCRIPT = `${NOW}
+local excess = redis.call('ZCARD', KEYS[2]) - redis.call('HLEN', KEYS[4]) - ${CHANGE_LOG_SLACK}
+if excess > 0 then
+  local cut = redis.call('ZRANGE', KEYS[2], excess - 1, excess - 1, 'WITHSCORES')
+  redis.call('ZREMRANGEBYRANK', KEYS[2], 0, excess - 1)
+  redis.call('HSET', KEYS[1], 'floor', cut[2])
+end
+local v = redis.call('HMGET', KEYS[1], 'seq', 'floor')
+local seq = tonumber(v[1]) or 0
+local last = tonumber(ARGV[1])
+local changed = {}
+if seq > last then
+  changed = redis.call('ZRANGEBYSCORE', KEYS[2], '(' .. last, '+inf', 'LIMIT', 0, ARGV[2])
+end
+local expired = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now, 'LIMIT', 0, ARGV[2])
+local first = redis.call('ZRANGE', KEYS[3], 0, 0, 'WITHSCORES')
+return {seq, tonumber(v[2]) or 0, now, changed, expired, first[2] or false}
+`;
+
+/** What a dispatcher's tick reads of the log (see {@link CHANGES_SCRIPT}). */
+export interface RegistryChanges {
+  /** The log's sequence number now (0: no change was ever logged, or Redis restarted empty). */
+  seq: number;
+  /** Changes at or below this were trimmed from the log. */
+  floor: number;
+  /** Redis's clock, epoch ms. */
+  now: number;
+  /** Ids changed since the `seq` asked about (at most `limit`). */
+  changed: string[];
+  /** Ids whose heartbeat deadline has passed (at most `limit`). */
+  expired: string[];
+  /** The earliest deadline in the set (Redis's clock), if any. */
+  nextDeadline: number | undefined;
+}
+
+/** The keys of {@link BEAT_SCRIPT} and {@link LEAVE_SCRIPT} (which takes the first five). */
+export interface RegistryLogKeys {
+  registryKey: string;
+  heartbeatKey: string;
+  registryVersionKey: string;
+  registryChangesKey: string;
+  heartbeatDeadlinesKey: string;
+  weightsKey: string;
+}
+
+export function beatKeys(k: RegistryLogKeys): string[] {
+  return [
+    k.registryKey,
+    k.heartbeatKey,
+    k.registryVersionKey,
+    k.registryChangesKey,
+    k.heartbeatDeadlinesKey,
+    k.weightsKey,
+  ];
+}
+
+/** Reads {@link CHANGES_SCRIPT}'s reply. */
+export function parseChanges(reply: unknown): RegistryChanges {
+  const [seq, floor, now, changed, expired, next] = reply as [
+    number,
+    number,
+    number,
+    string[],
+    string[],
+    string | null,
+  ];
+  const nextDeadline = next === null || next === undefined ? undefined : Number(next);
+  return {
+    seq: Number(seq),
+    floor: Number(floor),
+    now: Number(now),
+    changed: [...changed],
+    expired: [...expired],
+    nextDeadline: Number.isFinite(nextDeadline) ? nextDeadline : undefined,
+  };
+}
+
+// ── the same operations on the in-memory model ──
+
+/** Logs a change of worker `id` on the model (what every writer does after its write). */
+export function memoryLogChange(
+  redis: MemoryRedis,
+  k: Pick<RegistryLogKeys, 'registryVersionKey' | 'registryChangesKey'>,
+  id: string,
+): void {
+  const seq = Number(redis.hget(k.registryVersionKey, 'seq') ?? '0') + 1;
+  redis.hset(k.registryVersionKey, 'seq', String(seq));
+  redis.zadd(k.registryChangesKey, [[seq, id]]);
+}
+
+/** {@link BEAT_SCRIPT} on the model. */
+export function memoryBeat(
+  redis: MemoryRedis,
+  k: RegistryLogKeys,
+  id: string,
+  entry: string,
+  value: string,
+  ttlMs: number,
+): string | null {
+  let changed = redis.hget(k.registryKey, id) !== entry;
+  if (changed) redis.hset(k.registryKey, id, entry);
+  if (redis.get(k.heartbeatKey) !== value) changed = true;
+  redis.set(k.heartbeatKey, value, { px: ttlMs });
+  redis.zadd(k.heartbeatDeadlinesKey, [[redis.clock.now() + ttlMs, id]]);
+  if (changed) memoryLogChange(redis, k, id);
+  return redis.hget(k.weightsKey, id);
+}
+
+/** {@link LEAVE_SCRIPT} on the model. */
+export function memoryLeave(redis: MemoryRedis, k: RegistryLogKeys, id: string): void {
+  redis.hdel(k.registryKey, [id]);
+  redis.del([k.heartbeatKey]);
+  redis.zrem(k.heartbeatDeadlinesKey, [id]);
+  memoryLogChange(redis, k, id);
+}
+
+/** {@link CHANGES_SCRIPT} on the model. */
+export function memoryChanges(
+  redis: MemoryRedis,
+  k: Pick<
+    RegistryLogKeys,
+    'registryKey' | 'registryVersionKey' | 'registryChangesKey' | 'heartbeatDeadlinesKey'
+  >,
+  since: number,
+  limit: number,
+): RegistryChanges {
+  const now = redis.clock.now();
+  const excess = redis.zcard(k.registryChangesKey) - redis.hlen(k.registryKey) - CHANGE_LOG_SLACK;
+  if (excess > 0) {
+    const cut = redis.zrangebyscore(
+      k.registryChangesKey,
+      Number.NEGATIVE_INFINITY,
+      Number.POSITIVE_INFINITY,
+      { offset: 0, count: excess },
+    );
+    const floor = redis.zscore(k.registryChangesKey, cut[cut.length - 1]!)!;
+    redis.zrem(k.registryChangesKey, cut);
+    redis.hset(k.registryVersionKey, 'floor', String(floor));
+  }
+  const seq = Number(redis.hget(k.registryVersionKey, 'seq') ?? '0');
+  const floor = Number(redis.hget(k.registryVersionKey, 'floor') ?? '0');
+  const changed =
+    seq > since
+      ? redis.zrangebyscore(k.registryChangesKey, since + 1, Number.POSITIVE_INFINITY, {
+          offset: 0,
+          count: limit,
+        })
+      : [];
+  const expired = redis.zrangebyscore(k.heartbeatDeadlinesKey, Number.NEGATIVE_INFINITY, now, {
+    offset: 0,
+    count: limit,
+  });
+  const [first] = redis.zrangebyscore(
+    k.heartbeatDeadlinesKey,
+    Number.NEGATIVE_INFINITY,
+    Number.POSITIVE_INFINITY,
+    { offset: 0, count: 1 },
+  );
+  const nextDeadline =
+    first === undefined ? undefined : (redis.zscore(k.heartbeatDeadlinesKey, first) ?? undefined);
+  return { seq, floor, now, changed, expired, nextDeadline };
+}
+
+/**
+ * The prune's bookkeeping for one worker whose entry it deleted, or whose
+ * deadline it found orphaned: the deadline goes, and the change is logged so
+ * that every other dispatcher drops the worker too.
+ */
+export function memoryPruned(
+  redis: MemoryRedis,
+  k: Pick<RegistryLogKeys, 'registryVersionKey' | 'registryChangesKey' | 'heartbeatDeadlinesKey'>,
+  id: string,
+): void {
+  redis.zrem(k.heartbeatDeadlinesKey, [id]);
+  memoryLogChange(redis, k, id);
+}
