@@ -44,9 +44,10 @@ const LOG_CHANGE = `redis.call('ZADD', KEYS[4], redis.call('HINCRBY', KEYS[3], '
 
 /**
  * A worker's beat (and its registration): its entry, its heartbeat with a TTL,
- * its deadline, a change logged if either differs from what was stored; returns
- * the operator's weight policy for it.
- * KEYS: registry, heartbeat, version, changes, deadlines, weights.
+ * its deadline, a change logged if either differs from what was stored. (The
+ * operator's weight policy is read beside it, in the same MULTI: a script's keys
+ * need write access under ACL, and a worker only reads the policy.)
+ * KEYS: registry, heartbeat, version, changes, deadlines.
  * ARGV: id, entry, heartbeat value, TTL ms.
  */
 export const BEAT_SCRIPT = `${NOW}
@@ -56,7 +57,6 @@ if redis.call('GET', KEYS[2]) ~= ARGV[3] then changed = true end
 redis.call('SET', KEYS[2], ARGV[3], 'PX', ARGV[4])
 redis.call('ZADD', KEYS[5], now + tonumber(ARGV[4]), ARGV[1])
 if changed then ${LOG_CHANGE} end
-return redis.call('HGET', KEYS[6], ARGV[1])
 `;
 
 /**
@@ -111,7 +111,7 @@ export interface RegistryChanges {
   nextDeadline: number | undefined;
 }
 
-/** The keys of {@link BEAT_SCRIPT} and {@link LEAVE_SCRIPT} (which takes the first five). */
+/** The keys of {@link BEAT_SCRIPT} and {@link LEAVE_SCRIPT}; the policy's for the model. */
 export interface RegistryLogKeys {
   registryKey: string;
   heartbeatKey: string;
@@ -121,6 +121,7 @@ export interface RegistryLogKeys {
   weightsKey: string;
 }
 
+/** {@link BEAT_SCRIPT}'s and {@link LEAVE_SCRIPT}'s KEYS, in order. */
 export function beatKeys(k: RegistryLogKeys): string[] {
   return [
     k.registryKey,
@@ -128,7 +129,6 @@ export function beatKeys(k: RegistryLogKeys): string[] {
     k.registryVersionKey,
     k.registryChangesKey,
     k.heartbeatDeadlinesKey,
-    k.weightsKey,
   ];
 }
 
@@ -166,7 +166,7 @@ export function memoryLogChange(
   redis.zadd(k.registryChangesKey, [[seq, id]]);
 }
 
-/** {@link BEAT_SCRIPT} on the model. */
+/** {@link BEAT_SCRIPT} on the model, with the policy read beside it; returns the policy. */
 export function memoryBeat(
   redis: MemoryRedis,
   k: RegistryLogKeys,

@@ -244,15 +244,14 @@ export async function writeBeat(
   value: string,
 ): Promise<string | null> {
   const keys = beatKeys(target);
-  const policy = await client.eval(
-    BEAT_SCRIPT,
-    keys.length,
-    ...keys,
-    target.id,
-    target.entry,
-    value,
-    target.ttlMs,
-  );
+  const results = await client
+    .multi()
+    .eval(BEAT_SCRIPT, keys.length, ...keys, target.id, target.entry, value, target.ttlMs)
+    .hget(target.weightsKey, target.id)
+    .exec();
+  const failed = results?.find(([error]) => error)?.[0];
+  if (failed) throw failed;
+  const policy = results?.[1]?.[1];
   // The claim lives in the id's own slot on a cluster: never in one script with the registry.
   await client.eval(REFRESH_CLAIM, 1, target.claimKey, target.incarnation, target.ttlMs);
   return typeof policy === 'string' ? policy : null;
@@ -288,7 +287,7 @@ export class PolicyReads {
 }
 
 /** What a beat needs of a Redis client: ioredis, or a stand-in with MULTI and EVAL. */
-export type BeatClient = Pick<Redis, 'eval'>;
+export type BeatClient = Pick<Redis, 'multi' | 'eval'>;
 
 const REFRESH_CLAIM = `if redis.call('GET', KEYS[1]) == ARGV[1] then
   return redis.call('PEXPIRE', KEYS[1], ARGV[2])

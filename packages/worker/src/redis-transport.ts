@@ -185,7 +185,7 @@ export class RedisWorkerTransport implements WorkerTransport {
   }
 
   async leave(): Promise<void> {
-    const keys = beatKeys(this.#logKeys()).slice(0, 5);
+    const keys = beatKeys(this.#logKeys());
     await this.#command().eval(LEAVE_SCRIPT, keys.length, ...keys, this.#id);
     // Separately: on a cluster the claim lives in the id's own slot, apart from the registry.
     await this.#command().del(this.#names.claimKey(this.#id), this.#names.workerStatsKey(this.#id));

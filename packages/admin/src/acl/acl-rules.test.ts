@@ -31,7 +31,7 @@ describe('aclRules', () => {
   it('a worker with its id: its own channel and keys, write-only where it only writes', () => {
     expect(aclSetUserLine(request('worker', { id: 'w1' }))).toBe(
       'ACL SETUSER prod-worker-w1 reset on ><password> ' +
-        '~prod:workers ~prod:workers:version ~prod:workers:changes %W~prod:workers:deadlines ' +
+        '~prod:workers ~prod:workers:version ~prod:workers:changes ~prod:workers:deadlines ' +
         '%R~prod:weights ~prod:hb:w1 ~prod:claim:w1 %W~prod:wstats:w1 %W~prod:parked:* ' +
         '&prod:w:w1 &prod:d:* &prod:ctl ' +
         '+client|setname +info +select +subscribe +unsubscribe +publish +multi +exec +hset +hdel +hget ' +

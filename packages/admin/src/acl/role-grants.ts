@@ -88,8 +88,11 @@ const WORKER: RoleGrants = {
       command: 'publish',
       why: 'replies (replies.ts), hello and leave (registration.ts), its recovery probe (recovery.ts)',
     },
-    { command: 'multi', why: 'park (redis-transport.ts)' },
-    { command: 'exec', why: 'the same transaction' },
+    {
+      command: 'multi',
+      why: 'each beat with its policy read (presence-state.ts), park (redis-transport.ts)',
+    },
+    { command: 'exec', why: 'the same transactions' },
     {
       command: 'hset',
       why: 'its registry entry, at register and when a beat finds it changed (beat script)',
@@ -115,7 +118,10 @@ const WORKER: RoleGrants = {
       command: 'eval',
       why: 'each beat, register and leave (registry-log.ts); the id claim check and its refresh (Lua)',
     },
-    { command: 'get', why: 'the claim scripts read who holds the id; the beat script its heartbeat' },
+    {
+      command: 'get',
+      why: 'the claim scripts read who holds the id; the beat script its heartbeat',
+    },
     { command: 'pubsub|numsub', why: "the claim script counts its channel's subscribers" },
   ],
   keys: [
@@ -131,13 +137,13 @@ const WORKER: RoleGrants = {
     },
     {
       key: (n) => n.registryChangesKey,
-      access: 'write',
-      why: 'the change log: its change (ZADD in the beat and leave scripts)',
+      access: 'read-write',
+      why: 'the change log: its change (ZADD; a script key needs both under ACL)',
     },
     {
       key: (n) => n.heartbeatDeadlinesKey,
-      access: 'write',
-      why: 'its heartbeat deadline (ZADD with every beat, ZREM at leave)',
+      access: 'read-write',
+      why: 'its heartbeat deadline (ZADD with every beat, ZREM at leave; a script key)',
     },
     { key: (n) => n.weightsKey, access: 'read', why: "the operator's weight for it (HGET)" },
     {
@@ -195,7 +201,7 @@ const DISPATCHER: RoleGrants = {
     { command: 'hlen', why: 'the tick script keeps the change log as small as the registry' },
     { command: 'zrange', why: 'the tick script: the next heartbeat deadline; trimming the log' },
     { command: 'zremrangebyrank', why: 'the tick script trims the change log' },
-    { command: 'hincrby', why: "the prune script logs each worker it removes" },
+    { command: 'hincrby', why: 'the prune script logs each worker it removes' },
     { command: 'pubsub|numsub', why: 'whether workers listen on their channels (liveness)' },
     {
       command: 'eval',
@@ -324,7 +330,10 @@ const ADMIN: RoleGrants = {
     { command: 'hget', why: "one worker's registry entry (reweight, drain)" },
     { command: 'mget', why: "workers' heartbeats" },
     { command: 'pttl', why: 'how old each heartbeat is (workers)' },
-    { command: 'time', why: "the dashboard's heartbeat probe: Redis's clock against the deadlines" },
+    {
+      command: 'time',
+      why: "the dashboard's heartbeat probe: Redis's clock against the deadlines",
+    },
     {
       command: 'zmscore',
       why: "the dashboard's heartbeat probe: the watched workers' deadlines in one command",
