@@ -11,7 +11,14 @@
 import { EventEmitter } from 'node:events';
 import { parseArgs } from 'node:util';
 import { createDispatcher, STRATEGY_NAMES, type StrategyName } from '@ringcast/dispatcher';
-import { decode, encodeCompactTask, encodeFrame, names, type WorkerInfo } from '@ringcast/protocol';
+import {
+  CHANGES_SCRIPT,
+  decode,
+  encodeCompactTask,
+  encodeFrame,
+  names,
+  type WorkerInfo,
+} from '@ringcast/protocol';
 import { Redis } from 'ioredis';
 import { BenchError, cleanup, cpuMeter, startRedis, useLogDir, waitFor } from './harness.js';
 import { closedLoop, round, summarize } from './loop.js';
@@ -95,6 +102,7 @@ class StubRedis extends EventEmitter {
   async pubsub(): Promise<unknown[]> {
     return [];
   }
+
   /**
    * The parked-replies read at start (nothing is ever parked here) and the
    * dispatcher's owner heartbeat (durable tasks), answered as Redis would.
@@ -118,8 +126,9 @@ class StubRedis extends EventEmitter {
   async evalsha(): Promise<unknown[]> {
     return [];
   }
-  async eval(): Promise<unknown[]> {
-    return [];
+  /** The registry tick (nothing ever changes here, nothing lapses), or a store script. */
+  async eval(script: string): Promise<unknown[]> {
+    return script === CHANGES_SCRIPT ? [0, 0, Date.now(), [], [], null] : [];
   }
   async quit(): Promise<string> {
     return 'OK';

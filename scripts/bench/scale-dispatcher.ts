@@ -34,7 +34,9 @@ export interface LoadOutcome {
   redelivered: number;
 }
 
+// biome-ignore lint/suspicious/noUndeclaredEnvVars: the bench runs outside turbo's task graph.
 const url = process.env['SCALE_REDIS_URL'];
+// biome-ignore lint/suspicious/noUndeclaredEnvVars: the bench runs outside turbo's task graph.
 const namespace = process.env['SCALE_NAMESPACE'];
 if (!url || !namespace) throw new Error('SCALE_REDIS_URL and SCALE_NAMESPACE must be set');
 

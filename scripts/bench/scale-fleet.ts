@@ -20,9 +20,12 @@ export type FleetEvent =
   | { ev: 'first-task'; id: string; at: number }
   | { ev: 'error'; message: string };
 
+// biome-ignore lint/suspicious/noUndeclaredEnvVars: the bench runs outside turbo's task graph.
 const url = process.env['SCALE_REDIS_URL'];
+// biome-ignore lint/suspicious/noUndeclaredEnvVars: the bench runs outside turbo's task graph.
 const namespace = process.env['SCALE_NAMESPACE'];
 if (!url || !namespace) throw new Error('SCALE_REDIS_URL and SCALE_NAMESPACE must be set');
+// biome-ignore lint/suspicious/noUndeclaredEnvVars: the bench runs outside turbo's task graph.
 const concurrency = Number(process.env['SCALE_CONCURRENCY'] ?? '4');
 /** Workers started at once: a burst of hundreds of connections at a time gains nothing. */
 const START_BATCH = 20;

@@ -15,6 +15,7 @@ import {
   usePrivateRedis,
   useRedis,
 } from '../support/redis.js';
+import { registerByHand } from '../support/registry.js';
 import { rejection } from '../support/rejection.js';
 import { track } from '../support/track.js';
 import { spawnWorker, type WorkerProcess } from '../support/workers.js';
@@ -363,8 +364,7 @@ describe.skipIf(!redisAvailability.available)('dispatcher against real workers',
     const sub = track(new Redis(redis.url));
     // A hand-made worker: registered, beating, subscribed to its channel.
     const info = workerInfo({ id: 'manual', incarnation: 'inc-m', concurrency: 4 });
-    await raw.hset(n.registryKey, info.id, JSON.stringify(info));
-    await raw.set(n.heartbeatKey(info.id), info.incarnation, 'PX', 10_000);
+    await registerByHand(raw, ns, info, 10_000);
     const frames: string[] = [];
     sub.on('message', (_channel: string, frame: string) => frames.push(frame));
     await sub.subscribe(n.workerChannel(info.id));

@@ -11,6 +11,7 @@ import {
   type WorkerInfo,
 } from '@ringcast/protocol';
 import { Redis } from 'ioredis';
+import { registerByHand } from '../support/registry.js';
 import { track } from '../support/track.js';
 
 /** What a scripted worker does with one attempt it received. */
@@ -69,8 +70,7 @@ export class ScriptedWorker {
     const worker = new ScriptedWorker(url, namespace, info, script);
     const n = worker.#names;
     await worker.#subscriber.subscribe(n.workerChannel(info.id));
-    await worker.#command.hset(n.registryKey, info.id, JSON.stringify(info));
-    await worker.#command.set(n.heartbeatKey(info.id), info.incarnation, 'PX', 60_000);
+    await registerByHand(worker.#command, namespace, info, 60_000);
     return worker;
   }
 

@@ -3,6 +3,7 @@ import { names, type WorkerInfo } from '@ringcast/protocol';
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { redisAvailability, uniqueNamespace, useRedis } from '../support/redis.js';
+import { registerByHand } from '../support/registry.js';
 import { track } from '../support/track.js';
 import { eventually } from '../worker/fake-dispatcher.js';
 
@@ -41,8 +42,7 @@ describe.skipIf(!redisAvailability.available)('dispatcher warnings', () => {
       startedAt: Date.now(),
     };
     await sub.subscribe(n.workerChannel(info.id));
-    await raw.hset(n.registryKey, info.id, JSON.stringify(info));
-    await raw.set(n.heartbeatKey(info.id), info.incarnation, 'PX', 10_000);
+    await registerByHand(raw, ns, info, 10_000);
     await eventually(() => d.workers().some((w) => w.id === info.id && w.healthy));
     const pending = d.dispatch('echo', 'x', { timeoutMs: 1_000 }).catch((e: unknown) => e);
 

@@ -87,7 +87,7 @@ describe.skipIf(!privateRedisAvailable)('the README ACL recipe', () => {
         'prod-worker-worker-1',
       ]);
       const rules = String(await admin.call('ACL', 'GETUSER', 'prod-worker-worker-1'));
-      expect(rules).toContain('%W~prod:hb:worker-1');
+      expect(rules).toContain('~prod:hb:worker-1');
       await stopGroup(shell, 'SIGTERM');
       await eventually(async () => (await admin.exists(heartbeat)) === 0);
       expect(await admin.call('ACL', 'LOG', '1000')).toEqual([]);

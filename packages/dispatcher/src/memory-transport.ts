@@ -12,6 +12,7 @@ import {
   type MemoryConnection,
   type MemoryRedis,
   memoryChanges,
+  memoryForgetIfEmpty,
   memoryPruned,
   type Names,
   type ProcessGate,
@@ -172,6 +173,7 @@ export class MemoryTransport implements DispatcherTransport {
           if (id !== undefined) memoryPruned(redis, names, id);
         }
       }
+      memoryForgetIfEmpty(redis, names);
       return pruned;
     });
   }

@@ -39,11 +39,20 @@ type Connections = ReturnType<typeof openConnections<Redis, RedisOptions>>;
  * and the change is logged (protocol's registry-log.ts), so that every other
  * dispatcher drops it at its next tick; an entry given as '' stands for none
  * (a deadline left behind: it goes if the worker has neither entry nor heartbeat).
+ * With the last entry gone the log goes too, as when the last worker leaves.
  * KEYS: the registry, the log's version and changes, the deadlines, then one
  * heartbeat key per entry (the registry again for an entry that has none, unread).
  * ARGV: per entry its field, the entry as read, and '1' if its key must be absent.
  */
 const PRUNE_SCRIPT = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local function logChange(id)
+  local seq = string.format('%.0f',
+    math.max((tonumber(redis.call('HGET', KEYS[2], 'seq')) or 0) + 1, now * 1000))
+  redis.call('HSET', KEYS[2], 'seq', seq)
+  redis.call('ZADD', KEYS[3], seq, id)
+end
 local pruned = 0
 for i = 1, #KEYS - 4 do
   local field = ARGV[3 * i - 2]
@@ -52,19 +61,18 @@ for i = 1, #KEYS - 4 do
   if not keyed or redis.call('EXISTS', KEYS[i + 4]) == 0 then
     local stored = redis.call('HGET', KEYS[1], field)
     if entry == '' then
-      if keyed and not stored and redis.call('ZREM', KEYS[4], field) == 1 then
-        redis.call('ZADD', KEYS[3], redis.call('HINCRBY', KEYS[2], 'seq', 1), field)
-      end
+      if keyed and not stored and redis.call('ZREM', KEYS[4], field) == 1 then logChange(field) end
     elseif stored == entry then
       redis.call('HDEL', KEYS[1], field)
       pruned = pruned + 1
       if keyed then
         redis.call('ZREM', KEYS[4], field)
-        redis.call('ZADD', KEYS[3], redis.call('HINCRBY', KEYS[2], 'seq', 1), field)
+        logChange(field)
       end
     end
   end
 end
+if redis.call('HLEN', KEYS[1]) == 0 then redis.call('DEL', KEYS[2], KEYS[3]) end
 return pruned
 `;
 

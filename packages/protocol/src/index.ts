@@ -207,6 +207,7 @@ export {
   LEAVE_SCRIPT,
   memoryBeat,
   memoryChanges,
+  memoryForgetIfEmpty,
   memoryLeave,
   memoryLogChange,
   memoryPruned,

@@ -25,22 +25,45 @@
  * gets the same operations here (`memory*`), applied inside one command.
  *
  * The log stays as small as the fleet: the dispatcher's tick trims it to the
- * registry's size plus {@link CHANGE_LOG_SLACK} and raises `floor`; a dispatcher
- * whose last `seq` is below `floor` (or above `seq`: Redis restarted empty) has
- * missed changes and re-reads everything. So does its periodic full reconcile,
- * the safety net for anything this log could miss.
+ * registry's size plus {@link CHANGE_LOG_SLACK} and raises `floor`, and it goes
+ * with the last worker (a namespace without workers keeps no key). A dispatcher
+ * whose last `seq` is below `floor` (or above `seq`: the log went, or Redis
+ * restarted empty) may have missed changes and re-reads everything. So does its
+ * periodic full reconcile, the safety net for anything this log could miss.
+ * Change numbers are never below Redis's time in µs, so a log that starts again
+ * counts up from above every number a dispatcher saw before.
  */
 import type { MemoryRedis } from './memory-redis.js';
 
 /** Entries the change log keeps beyond one per registered worker, before it is trimmed. */
 export const CHANGE_LOG_SLACK = 100;
 
+/**
+ * The next change number into `seq`, as a string (Lua would print a number
+ * this large with 14 digits), stored in the version hash `KEYS[3]`.
+ */
+const NEXT_SEQ = `local seq = string.format('%.0f', math.max((tonumber(redis.call('HGET', KEYS[3], 'seq')) or 0) + 1, now * 1000))
+redis.call('HSET', KEYS[3], 'seq', seq)`;
+
 /** Redis's clock in a script, epoch ms. */
 const NOW = `local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
 
-/** Records a change of worker ARGV[1] in the log. KEYS[3]: version, KEYS[4]: changes. */
-const LOG_CHANGE = `redis.call('ZADD', KEYS[4], redis.call('HINCRBY', KEYS[3], 'seq', 1), ARGV[1])`;
+/**
+ * Records a change of worker ARGV[1] in the log (needs {@link NOW}). KEYS[3]:
+ * version, KEYS[4]: changes. A new number is above the last and never below
+ * Redis's time in µs, so the log that starts again after it went (with the last
+ * worker, or a Redis that restarted empty) only counts up from what any
+ * dispatcher saw before.
+ */
+const LOG_CHANGE = `${NEXT_SEQ}
+redis.call('ZADD', KEYS[4], seq, ARGV[1])`;
+
+/**
+ * With the last worker gone the log goes too (KEYS[1]: registry, KEYS[3]:
+ * version, KEYS[4]: changes), so a namespace without workers leaves no key.
+ */
+const FORGET_IF_EMPTY = `if redis.call('HLEN', KEYS[1]) == 0 then redis.call('DEL', KEYS[3], KEYS[4]) end`;
 
 /**
  * A worker's beat (and its registration): its entry, its heartbeat with a TTL,
@@ -63,11 +86,12 @@ if changed then ${LOG_CHANGE} end
  * A worker leaves: its entry, heartbeat and deadline go, and the change is logged.
  * KEYS: registry, heartbeat, version, changes, deadlines. ARGV: id.
  */
-export const LEAVE_SCRIPT = `
+export const LEAVE_SCRIPT = `${NOW}
 redis.call('HDEL', KEYS[1], ARGV[1])
 redis.call('DEL', KEYS[2])
 redis.call('ZREM', KEYS[5], ARGV[1])
 ${LOG_CHANGE}
+${FORGET_IF_EMPTY}
 `;
 
 /**
@@ -161,7 +185,10 @@ export function memoryLogChange(
   k: Pick<RegistryLogKeys, 'registryVersionKey' | 'registryChangesKey'>,
   id: string,
 ): void {
-  const seq = Number(redis.hget(k.registryVersionKey, 'seq') ?? '0') + 1;
+  const seq = Math.max(
+    Number(redis.hget(k.registryVersionKey, 'seq') ?? '0') + 1,
+    redis.clock.now() * 1000,
+  );
   redis.hset(k.registryVersionKey, 'seq', String(seq));
   redis.zadd(k.registryChangesKey, [[seq, id]]);
 }
@@ -190,6 +217,15 @@ export function memoryLeave(redis: MemoryRedis, k: RegistryLogKeys, id: string):
   redis.del([k.heartbeatKey]);
   redis.zrem(k.heartbeatDeadlinesKey, [id]);
   memoryLogChange(redis, k, id);
+  memoryForgetIfEmpty(redis, k);
+}
+
+/** With the last worker gone the log goes too (see {@link LEAVE_SCRIPT}). */
+export function memoryForgetIfEmpty(
+  redis: MemoryRedis,
+  k: Pick<RegistryLogKeys, 'registryKey' | 'registryVersionKey' | 'registryChangesKey'>,
+): void {
+  if (redis.hlen(k.registryKey) === 0) redis.del([k.registryVersionKey, k.registryChangesKey]);
 }
 
 /** {@link CHANGES_SCRIPT} on the model. */

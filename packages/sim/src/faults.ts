@@ -22,6 +22,10 @@ import type { Random } from './random.js';
  * the run's `pubsubOutputLimit` Redis disconnects it (memory-connection.ts).
  * - `worker-drain`: a worker closes gracefully; `worker-join` adds a new one.
  * - `clock-skew`: a process's clock jumps ahead or behind by up to `durationMs`.
+ * - `registry-log-loss`: a worker's change notices are lost (its entries in the
+ *   registry's change log and heartbeat deadlines vanish, as writes lost in a
+ *   failover would), then it crashes: no tick tells of its death, only the
+ *   dispatchers' full reconcile, the safety net, can.
  *
  * Runs with durable tasks may also lose dispatchers ({@link DISPATCHER_FAULT_KINDS}):
  * - `dispatcher-crash`: a dispatcher dies; another starts a little later, under
@@ -42,6 +46,7 @@ export const FAULT_KINDS = [
   'worker-drain',
   'worker-join',
   'clock-skew',
+  'registry-log-loss',
 ] as const;
 
 export const DISPATCHER_FAULT_KINDS = ['dispatcher-crash', 'dispatcher-pause'] as const;

@@ -25,6 +25,7 @@ import { Trace } from './trace.js';
 import { planWorkload, scheduleWorkload } from './workload.js';
 import {
   DISPATCHER_DRAIN_TIMEOUT_MS,
+  FULL_RECONCILE_MS,
   NAMESPACE,
   OWNER_HEARTBEAT_MS,
   type SimProcess,
@@ -52,6 +53,8 @@ export interface RunResult {
 }
 
 const LIVENESS_MARGIN_MS = 3_000;
+/** A crashed worker's heartbeat has lapsed by then, with a margin (its TTL is 3 s at most). */
+const WORKER_TTL_BOUND_MS = 4_000;
 /** About one seed in this many is a flood run (one dispatcher, one worker, a burst of calls). */
 const FLOOD_EVERY = 200;
 
@@ -228,6 +231,17 @@ async function simulate(
     world.errors.push(message);
   }
   clock.clearTimer(restoring);
+  // Membership heals: a worker that crashed leaves every view, by a tick or, when
+  // its change notices were lost, by the full reconcile (at most 1.25 × its
+  // interval) once its heartbeat lapsed.
+  await clock.runUntil(clock.now() + FULL_RECONCILE_MS * 1.25 + WORKER_TTL_BOUND_MS);
+  for (const d of world.dispatchers.filter((each) => each.state !== 'crashed')) {
+    for (const v of d.core.workers()) {
+      if (!world.workers.some((w) => w.id === v.id && w.state !== 'crashed')) {
+        world.errors.push(`${d.id} still counts worker ${v.id}, whose process crashed`);
+      }
+    }
+  }
   if (auth?.rotation) {
     // Every process signs with k2; a frame signed with k1 may still wait in a stalled
     // Redis, though never past the skew window (it is stale then): k1 goes after it.
@@ -490,6 +504,15 @@ function inject(world: World, fault: Fault, random: Random, persisted: boolean):
       if (!victim) return false;
       world.log(`FAULT dispatcher-pause ${victim.id} for ${fault.durationMs} ms`);
       victim.clock.freeze(fault.durationMs);
+      return true;
+    }
+    case 'registry-log-loss': {
+      if (!worker) return false;
+      world.log(`FAULT registry-log-loss ${worker.id}`);
+      const n = names(NAMESPACE);
+      redis.zrem(n.registryChangesKey, [worker.id]);
+      redis.zrem(n.heartbeatDeadlinesKey, [worker.id]);
+      world.crash(worker, fault.inFlight);
       return true;
     }
     case 'clock-skew':

@@ -41,6 +41,12 @@ export const HANDLER = 'job';
 export const MAX_ATTEMPTS = 3;
 /** The dispatchers' owner heartbeat: a dead one's durable tasks are adopted 3 × this after its last beat. */
 export const OWNER_HEARTBEAT_MS = 100;
+/**
+ * The dispatchers' full registry reads, the safety net under the change log:
+ * often enough to fire within a run, so that a lost change notice
+ * (`registry-log-loss`) is healed by it and the run sees it healed.
+ */
+export const FULL_RECONCILE_MS = 2_000;
 
 /** What a simulated handler does with a run. */
 export type Mode = 'sync' | 'async' | 'retryable' | 'throw' | 'ignore-signal' | 'abortable';
@@ -233,6 +239,7 @@ export class World {
         timeoutMs: 5_000,
         ackTimeoutMs: 600,
         reconcileIntervalMs: 100,
+        fullReconcileIntervalMs: FULL_RECONCILE_MS,
         maxAttempts,
         strategy,
         maxMessageBytes: this.options.flood ? FLOOD_MESSAGE_BYTES : MAX_MESSAGE_BYTES,

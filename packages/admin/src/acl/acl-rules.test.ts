@@ -35,7 +35,7 @@ describe('aclRules', () => {
         '%R~prod:weights ~prod:hb:w1 ~prod:claim:w1 %W~prod:wstats:w1 %W~prod:parked:* ' +
         '&prod:w:w1 &prod:d:* &prod:ctl ' +
         '+client|setname +info +select +subscribe +unsubscribe +publish +multi +exec +hset +hdel +hget ' +
-        '+set +del +time +zadd +zrem +hincrby +rpush +ltrim +pexpire +eval +get +pubsub|numsub',
+        '+set +del +time +zadd +zrem +hlen +rpush +ltrim +pexpire +eval +get +pubsub|numsub',
     );
   });
 

@@ -110,7 +110,10 @@ const WORKER: RoleGrants = {
     },
     { command: 'zadd', why: 'its heartbeat deadline; the change log (beat and leave scripts)' },
     { command: 'zrem', why: 'its heartbeat deadline, at leave (leave script)' },
-    { command: 'hincrby', why: "the change log's number (beat and leave scripts)" },
+    {
+      command: 'hlen',
+      why: 'the leave script: with the last worker gone, the change log goes too',
+    },
     { command: 'rpush', why: 'a reply no dispatcher heard, parked for it (park)' },
     { command: 'ltrim', why: 'the parked list kept bounded' },
     { command: 'pexpire', why: 'the parked list expiring; the id claim refreshed (scripts)' },
@@ -133,7 +136,7 @@ const WORKER: RoleGrants = {
     {
       key: (n) => n.registryVersionKey,
       access: 'read-write',
-      why: "the change log's number (HINCRBY, which answers it, in the beat and leave scripts)",
+      why: "the change log's number (HGET, HSET in the beat and leave scripts; DEL with the last worker)",
     },
     {
       key: (n) => n.registryChangesKey,
@@ -198,10 +201,12 @@ const DISPATCHER: RoleGrants = {
       command: 'time',
       why: "the tick script compares heartbeat deadlines with Redis's clock (registry-log.ts)",
     },
-    { command: 'hlen', why: 'the tick script keeps the change log as small as the registry' },
+    {
+      command: 'hlen',
+      why: 'the tick script keeps the change log as small as the registry; the prune script',
+    },
     { command: 'zrange', why: 'the tick script: the next heartbeat deadline; trimming the log' },
     { command: 'zremrangebyrank', why: 'the tick script trims the change log' },
-    { command: 'hincrby', why: 'the prune script logs each worker it removes' },
     { command: 'pubsub|numsub', why: 'whether workers listen on their channels (liveness)' },
     {
       command: 'eval',

@@ -1,0 +1,130 @@
+/** The registry watch on the in-memory transport: what a tick reads, when deaths are seen, the safety net. */
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { closeAll, type FakeWorker, n, outcome, setup } from './testing/core-fixture.js';
+
+afterEach(closeAll);
+
+describe('the registry watch', () => {
+  it('reads nothing per worker while the fleet only beats; the full read comes as the safety net', async () => {
+    const t = setup({ reconcileIntervalMs: 200, fullReconcileIntervalMs: 10_000 });
+    const fleet: FakeWorker[] = [];
+    for (let i = 0; i < 20; i++) {
+      const w = t.worker(`w${i}`, () => ({ ok: i }));
+      await t.join(w);
+      fleet.push(w);
+    }
+    await t.start();
+    expect(t.dispatcher.workers()).toHaveLength(20);
+    const full = vi.spyOn(t.transport, 'readRegistry');
+    const some = vi.spyOn(t.transport, 'readWorkers');
+    const ticks = vi.spyOn(t.transport, 'readChanges');
+    for (let s = 0; s < 5; s++) {
+      for (const w of fleet) void w.beat();
+      await t.clock.advance(1_000);
+    }
+    expect(ticks.mock.calls.length).toBeGreaterThanOrEqual(20);
+    expect(some).not.toHaveBeenCalled();
+    expect(full).not.toHaveBeenCalled();
+    // Within 1.25 × fullReconcileIntervalMs of the start: one full read.
+    for (let s = 0; s < 8; s++) {
+      for (const w of fleet) void w.beat();
+      await t.clock.advance(1_000);
+    }
+    expect(full).toHaveBeenCalled();
+    expect(t.dispatcher.workers()).toHaveLength(20);
+  });
+
+  it('reads a worker whose heartbeat says something new, and only it', async () => {
+    const t = setup({ reconcileIntervalMs: 200 });
+    const a = t.worker('a', () => 'silent');
+    const b = t.worker('b', () => ({ ok: 'b' }));
+    await t.join(a);
+    await t.join(b);
+    await t.start();
+    const some = vi.spyOn(t.transport, 'readWorkers');
+    // Its loop is blocked: the beat's value changes, so a tick reads it and routes around it.
+    void a.beat(';b=500');
+    void b.beat();
+    await t.clock.advance(250);
+    expect(some.mock.calls.flatMap(([ids]) => ids)).toEqual(['a']);
+    expect(t.dispatcher.workers().find((w) => w.id === 'a')?.blockedMs).toBe(500);
+  });
+
+  it("moves a dead worker's attempts at its heartbeat deadline, not at the next tick", async () => {
+    // Ticks 5 s apart: only the wake for the deadline can notice a death within the 1 s TTL.
+    const t = setup({ reconcileIntervalMs: 5_000, ackTimeoutMs: 10_000 });
+    const dying = t.worker('dying', () => 'ack', { heartbeatTtlMs: 1_000 });
+    await t.join(dying);
+    await t.start();
+    const result = outcome(t.dispatcher.dispatch('echo', 'x'));
+    await t.clock.advance(0);
+    expect(dying.received).toHaveLength(1);
+    const good = t.worker('good', () => ({ ok: 'moved' }), { heartbeatTtlMs: 1_000 });
+    await t.join(good);
+    await t.clock.advance(500);
+    void good.beat();
+    await t.clock.advance(400);
+    expect(result.settled).toBe(false);
+    void good.beat();
+    await t.clock.advance(200);
+    expect(result).toEqual({ settled: true, value: 'moved' });
+    expect(t.dispatcher.workers().map((w) => w.id)).toEqual(['good']);
+  });
+
+  it('a death whose change notices were lost is healed by the full reconcile', async () => {
+    const t = setup({ reconcileIntervalMs: 200, fullReconcileIntervalMs: 4_000 });
+    const lost = t.worker('lost', () => 'ack', { heartbeatTtlMs: 1_000 });
+    const alive = t.worker('alive', () => ({ ok: 'alive' }), { heartbeatTtlMs: 1_000 });
+    await t.join(lost);
+    await t.join(alive);
+    await t.start();
+    // Its deadline and its entry in the change log vanish (writes lost), then it stops beating.
+    t.redis.zrem(n.heartbeatDeadlinesKey, ['lost']);
+    t.redis.zrem(n.registryChangesKey, ['lost']);
+    const beats = t.clock.setInterval(() => void alive.beat(), 300);
+    await t.clock.advance(2_000);
+    // No tick can tell: its heartbeat lapsed a second ago, and it is still counted.
+    expect(
+      t.dispatcher
+        .workers()
+        .map((w) => w.id)
+        .sort(),
+    ).toEqual(['alive', 'lost']);
+    await t.clock.advance(3_100);
+    expect(t.dispatcher.workers().map((w) => w.id)).toEqual(['alive']);
+    expect(t.redis.hget(n.registryKey, 'lost')).toBeNull();
+    t.clock.clearTimer(beats);
+  });
+
+  it('reads everything when the change number went back (Redis lost the log)', async () => {
+    const t = setup({ reconcileIntervalMs: 200, fullReconcileIntervalMs: 60_000 });
+    const w = t.worker('w', () => ({ ok: 1 }));
+    await t.join(w);
+    await t.start();
+    const full = vi.spyOn(t.transport, 'readRegistry');
+    t.redis.del([n.registryVersionKey]);
+    await t.clock.advance(250);
+    expect(full).toHaveBeenCalledTimes(1);
+    await t.clock.advance(1_000);
+    expect(full).toHaveBeenCalledTimes(1);
+  });
+
+  it('a worker that joins a running fleet is first in line for the next task', async () => {
+    const t = setup({ reconcileIntervalMs: 200 });
+    const fleet = ['a', 'b', 'c'].map((id) => t.worker(id, () => ({ ok: id })));
+    for (const w of fleet) await t.join(w);
+    await t.start();
+    for (let i = 0; i < 2; i++) {
+      const r = outcome(t.dispatcher.dispatch('echo', i));
+      await t.clock.advance(0);
+      expect(r.settled).toBe(true);
+    }
+    const joiner = t.worker('joiner', () => ({ ok: 'joiner' }));
+    await t.join(joiner);
+    void joiner.hello();
+    await t.clock.advance(10);
+    const r = outcome(t.dispatcher.dispatch('echo', 'next'));
+    await t.clock.advance(0);
+    expect(r).toEqual({ settled: true, value: 'joiner' });
+  });
+});
