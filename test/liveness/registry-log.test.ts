@@ -60,6 +60,9 @@ describe.skipIf(!redisAvailability.available)('the registry change log on Redis'
     // The same beat again: no change, only the deadline moves.
     await beat('b', '{"v":1}', 'inc', 60_000);
     expect(await tick(seen)).toMatchObject({ seq: seen, changed: [] });
+    // A stall that ended is no news; a blocked loop is.
+    await beat('b', '{"v":1}', 'inc;s=400', 60_000);
+    expect(await tick(seen)).toMatchObject({ seq: seen, changed: [] });
     await beat('b', '{"v":1}', 'inc;b=1200', 60_000);
     read = await tick(seen);
     expect(read.changed).toEqual(['b']);

@@ -30,6 +30,9 @@ describe('the registry change log (memory model)', () => {
     let seen = first.seq;
     memoryBeat(redis, keys('a'), 'a', '{"v":1}', 'inc', 3_000);
     expect(memoryChanges(redis, n, seen, 100)).toMatchObject({ seq: seen, changed: [] });
+    // A stall that ended is no news; a blocked loop is.
+    memoryBeat(redis, keys('a'), 'a', '{"v":1}', 'inc;s=400', 3_000);
+    expect(memoryChanges(redis, n, seen, 100)).toMatchObject({ seq: seen, changed: [] });
     memoryBeat(redis, keys('a'), 'a', '{"v":1}', 'inc;b=1200', 3_000);
     expect(memoryChanges(redis, n, seen, 100)).toMatchObject({ seq: seen + 1, changed: ['a'] });
     seen++;

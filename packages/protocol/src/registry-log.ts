@@ -14,7 +14,9 @@
  * A *change* is anything a dispatcher must re-read a worker for: its registry
  * entry was written with other content, removed, or its heartbeat's value
  * differs from the last one (a new incarnation, a blocked loop, overdue slots),
- * or it appeared again after a lapse. A worker that merely stays alive rewrites
+ * or it appeared again after a lapse. A stall that ended (`s=`) is no change:
+ * a loaded worker reports one with nearly every beat, and a dispatcher reads it
+ * fresh when an ack is late (dispatcher liveness.ts), not from its view. A worker that merely stays alive rewrites
  * the same entry and value: no change, only its deadline moves. So a
  * dispatcher's tick asks for the ids changed since the `seq` it last saw and the
  * ids whose deadline passed: both O(log n + answers), nothing per live worker.
@@ -76,7 +78,8 @@ const FORGET_IF_EMPTY = `if redis.call('HLEN', KEYS[1]) == 0 then redis.call('DE
 export const BEAT_SCRIPT = `${NOW}
 local changed = redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2]
 if changed then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end
-if redis.call('GET', KEYS[2]) ~= ARGV[3] then changed = true end
+local old = redis.call('GET', KEYS[2])
+if not old or string.gsub(old, ';s=%d+', '') ~= string.gsub(ARGV[3], ';s=%d+', '') then changed = true end
 redis.call('SET', KEYS[2], ARGV[3], 'PX', ARGV[4])
 redis.call('ZADD', KEYS[5], now + tonumber(ARGV[4]), ARGV[1])
 if changed then ${LOG_CHANGE} end
@@ -112,7 +115,7 @@ local seq = tonumber(v[1]) or 0
 local last = tonumber(ARGV[1])
 local changed = {}
 if seq > last then
-  changed = redis.call('ZRANGEBYSCORE', KEYS[2], '(' .. last, '+inf', 'LIMIT', 0, ARGV[2])
+  changed = redis.call('ZRANGEBYSCORE', KEYS[2], '(' .. ARGV[1], '+inf', 'LIMIT', 0, ARGV[2])
 end
 local expired = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now, 'LIMIT', 0, ARGV[2])
 local first = redis.call('ZRANGE', KEYS[3], 0, 0, 'WITHSCORES')
@@ -204,11 +207,17 @@ export function memoryBeat(
 ): string | null {
   let changed = redis.hget(k.registryKey, id) !== entry;
   if (changed) redis.hset(k.registryKey, id, entry);
-  if (redis.get(k.heartbeatKey) !== value) changed = true;
+  const old = redis.get(k.heartbeatKey);
+  if (old === null || withoutStall(old) !== withoutStall(value)) changed = true;
   redis.set(k.heartbeatKey, value, { px: ttlMs });
   redis.zadd(k.heartbeatDeadlinesKey, [[redis.clock.now() + ttlMs, id]]);
   if (changed) memoryLogChange(redis, k, id);
   return redis.hget(k.weightsKey, id);
+}
+
+/** A heartbeat value without its last stall (`s=`), which is no change. */
+function withoutStall(value: string): string {
+  return value.replace(/;s=\d+/g, '');
 }
 
 /** {@link LEAVE_SCRIPT} on the model. */
