@@ -170,7 +170,8 @@ async function startDispatchers(
           new Promise((resolve) => r.child.process.once('message', resolve)),
           r.child.died,
         ]),
-        60_000,
+        // A thousand workers' full read at start, on a loaded 2-core machine: minutes, not seconds.
+        180_000,
         `${r.child.name} to start`,
       ),
     ),
@@ -284,7 +285,7 @@ export async function runScale(o: {
 
     // ── the dispatchers, idle, then under load ──
     dispatchers.push(...(await startDispatchers(url, ns, shape.dispatchers, 'fleet')));
-    await untilSeen(dispatchers, shape.workers, 60_000);
+    await untilSeen(dispatchers, shape.workers, 180_000);
     await sleep(2_000);
     const idleFleet = await cpuWindow(dispatchers, o.redisPid, window);
     progress(
