@@ -11,13 +11,15 @@ import {
   closeConnections,
   connectBoth,
   describeRedis,
+  isClusterTarget,
   type Names,
+  openClusterConnections,
   openConnections,
   startFailure,
   systemClock,
   watchConnections,
 } from '@ringcast/protocol';
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { Presence } from './presence.js';
 import {
   type ClaimCheck,
@@ -48,6 +50,13 @@ redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return {1, subscribers}
 `;
 
+/**
+ * The claim on a Redis Cluster: the same, but the channel is sharded, so its
+ * subscribers are counted with SHARDNUMSUB; the claim key shares the channel's
+ * slot (protocol's names), so the script runs on the node that serves both.
+ */
+const SHARDED_CLAIM_SCRIPT = CLAIM_SCRIPT.replace("'NUMSUB'", "'SHARDNUMSUB'");
+
 /** The one Redis call the claim needs; an ioredis client is one. */
 export interface EvalClient {
   eval(script: string, numKeys: number, ...args: Array<string | number>): Promise<unknown>;
@@ -63,7 +72,7 @@ export async function checkClaim(
   subscribed: boolean,
 ): Promise<ClaimCheck> {
   const reply = await client.eval(
-    CLAIM_SCRIPT,
+    names.cluster ? SHARDED_CLAIM_SCRIPT : CLAIM_SCRIPT,
     1,
     names.claimKey(id),
     incarnation,
@@ -83,7 +92,9 @@ function check(results: Array<[Error | null, unknown]> | null): void {
 
 export class RedisWorkerTransport implements WorkerTransport {
   readonly clock: Clock;
-  readonly #redis: string | RedisOptions | Redis;
+  readonly #redis: string | RedisOptions | Redis | Cluster;
+  /** On a Redis Cluster (protocol's cluster-target.ts): the channels are sharded. */
+  readonly #sharded: boolean;
   readonly #names: Names;
   readonly #id: string;
   readonly #channel: string;
@@ -92,9 +103,15 @@ export class RedisWorkerTransport implements WorkerTransport {
   #events: WorkerTransportEvents | undefined;
 
   /** `redis`: a URL, ioredis options, or a client the caller keeps (never closed here). */
-  constructor(redis: string | RedisOptions | Redis, names: Names, id: string, clock = systemClock) {
+  constructor(
+    redis: string | RedisOptions | Redis | Cluster,
+    names: Names,
+    id: string,
+    clock = systemClock,
+  ) {
     this.clock = clock;
     this.#redis = redis;
+    this.#sharded = isClusterTarget(redis);
     this.#names = names;
     this.#id = id;
     this.#channel = names.workerChannel(id);
@@ -106,21 +123,29 @@ export class RedisWorkerTransport implements WorkerTransport {
 
   async connect(events: WorkerTransportEvents): Promise<void> {
     this.#events = events;
-    const connections = openConnections<Redis, RedisOptions>(
-      this.#redis,
-      `ringcast-worker:${this.#id}`,
-      (target, defaults) =>
-        typeof target === 'string'
-          ? new Redis(target, defaults)
-          : new Redis({ ...target, ...defaults }),
-    );
+    const name = `ringcast-worker:${this.#id}`;
+    // A Cluster has the commands used here under the same names; typed as Redis for them.
+    const connections = this.#sharded
+      ? (openClusterConnections(
+          this.#redis as object,
+          name,
+          Cluster,
+        ) as unknown as ConnectionPair<Redis>)
+      : openConnections<Redis, RedisOptions>(
+          this.#redis as string | RedisOptions | Redis,
+          name,
+          (target, defaults) =>
+            typeof target === 'string'
+              ? new Redis(target, defaults)
+              : new Redis({ ...target, ...defaults }),
+        );
     this.#connections = connections;
     const { command, subscriber } = connections;
     this.#errors = watchConnections(connections, (error, role) => events.error(error, role));
     command.on('ready', this.#onCommandReady);
     subscriber.on('close', this.#onSubscriberClose);
     subscriber.on('ready', this.#onSubscriberReady);
-    subscriber.on('message', this.#onMessage);
+    subscriber.on(this.#sharded ? 'smessage' : 'message', this.#onMessage);
     await connectBoth(connections);
   }
 
@@ -136,15 +161,22 @@ export class RedisWorkerTransport implements WorkerTransport {
   }
 
   async subscribe(): Promise<void> {
-    await this.#connections?.subscriber.subscribe(this.#channel);
+    const subscriber = this.#connections?.subscriber;
+    if (this.#sharded) await subscriber?.ssubscribe(this.#channel);
+    else await subscriber?.subscribe(this.#channel);
   }
 
   async unsubscribe(): Promise<void> {
-    await this.#connections?.subscriber.unsubscribe(this.#channel);
+    const subscriber = this.#connections?.subscriber;
+    if (this.#sharded) await subscriber?.sunsubscribe(this.#channel);
+    else await subscriber?.unsubscribe(this.#channel);
   }
 
   async publish(channel: string, frame: string): Promise<number> {
-    return this.#command().publish(channel, frame);
+    const command = this.#command();
+    return this.#sharded
+      ? Number(await command.spublish(channel, frame))
+      : command.publish(channel, frame);
   }
 
   async claim(incarnation: string, ttlMs: number, subscribed: boolean): Promise<ClaimCheck> {
@@ -165,6 +197,19 @@ export class RedisWorkerTransport implements WorkerTransport {
   }
 
   async leave(): Promise<void> {
+    if (this.#names.cluster) {
+      // The claim key is in the id's slot, the rest in the namespace's: one MULTI each.
+      const [shared] = await Promise.all([
+        this.#command()
+          .multi()
+          .hdel(this.#names.registryKey, this.#id)
+          .del(this.#names.heartbeatKey(this.#id), this.#names.workerStatsKey(this.#id))
+          .exec(),
+        this.#command().del(this.#names.claimKey(this.#id)),
+      ]);
+      check(shared);
+      return;
+    }
     const results = await this.#command()
       .multi()
       .hdel(this.#names.registryKey, this.#id)
@@ -223,7 +268,9 @@ export class RedisWorkerTransport implements WorkerTransport {
     if (subscriber.status === 'ready') {
       let timer: ReturnType<typeof setTimeout> | undefined;
       await Promise.race([
-        subscriber.unsubscribe().catch(() => undefined),
+        (this.#sharded ? subscriber.sunsubscribe(this.#channel) : subscriber.unsubscribe()).catch(
+          () => undefined,
+        ),
         new Promise<void>((resolve) => {
           timer = setTimeout(resolve, UNSUBSCRIBE_MS);
         }),
