@@ -68,7 +68,7 @@ export class Scenario {
   readonly #redis: RedisServer | undefined;
   /** On a Redis Cluster (cluster tests): shared by the file's scenarios, so never stopped here. */
   readonly cluster: RedisCluster | undefined;
-  readonly ns = uniqueNamespace();
+  readonly ns: string;
   readonly runLogDir: string;
   readonly ledger: Ledger;
   /** Current process per worker id (a restarted worker replaces its entry). */
@@ -80,8 +80,14 @@ export class Scenario {
   /** Dispatcher log lines, shown when a scenario fails. */
   readonly logs: string[] = [];
 
-  private constructor(name: string, redis: RedisServer | undefined, cluster?: RedisCluster) {
+  private constructor(
+    name: string,
+    redis: RedisServer | undefined,
+    cluster?: RedisCluster,
+    ns = uniqueNamespace(),
+  ) {
     this.name = name;
+    this.ns = ns;
     this.#redis = redis;
     this.cluster = cluster;
     this.runLogDir = mkdtempSync(join(tmpdir(), 'ringcast-runs-'));
@@ -93,9 +99,9 @@ export class Scenario {
     return new Scenario(name, await startRedisServer({ args: redisArgs, persist }));
   }
 
-  /** A scenario on `cluster`, which the caller started and stops. */
-  static onCluster(name: string, cluster: RedisCluster): Scenario {
-    return new Scenario(name, undefined, cluster);
+  /** A scenario on `cluster`, which the caller started and stops; in namespace `ns` if given. */
+  static onCluster(name: string, cluster: RedisCluster, ns?: string): Scenario {
+    return new Scenario(name, undefined, cluster, ns);
   }
 
   /** The scenario's redis-server; there is none on a cluster. */

@@ -47,6 +47,10 @@ export interface RedisCluster {
   readonly spec: string;
   /** Runs `redis-cli -p <port> …args` and returns its output. */
   cli(port: number, ...args: string[]): Promise<string>;
+  /** The live masters that serve slots now. */
+  masters(): Promise<RedisClusterNode[]>;
+  /** Whether a live replica follows `master` (so killing it fails over rather than down). */
+  hasLiveReplica(master: RedisClusterNode): Promise<boolean>;
   /** The slot of a key or sharded channel (CLUSTER KEYSLOT). */
   slotOf(key: string): Promise<number>;
   /** The node that currently serves `slot` as master. */
@@ -178,6 +182,34 @@ function makeCluster(
     spec: nodes.map((node) => `${HOST}:${node.port}`).join(','),
     cli,
     masterOf,
+    async masters() {
+      const result: RedisClusterNode[] = [];
+      for (const node of nodes) {
+        if (!(await alive(node))) continue;
+        const lines = (await cli(node.port, 'CLUSTER', 'NODES')).trim().split('\n');
+        for (const line of lines) {
+          const fields = line.split(' ');
+          const flags = fields[2] ?? '';
+          if (!flags.includes('master') || flags.includes('fail') || fields.length <= 8) continue;
+          const owner = nodes.find((n) => n.id === fields[0]);
+          if (owner) result.push(owner);
+        }
+        return result;
+      }
+      return result;
+    },
+    async hasLiveReplica(master) {
+      for (const node of nodes) {
+        if (!(await alive(node))) continue;
+        const lines = (await cli(node.port, 'CLUSTER', 'NODES')).trim().split('\n');
+        return lines.some((line) => {
+          const fields = line.split(' ');
+          const flags = fields[2] ?? '';
+          return flags.includes('slave') && !flags.includes('fail') && fields[3] === master.id;
+        });
+      }
+      return false;
+    },
     async slotOf(key) {
       const live = [];
       for (const node of nodes) if (await alive(node)) live.push(node);
