@@ -50,6 +50,11 @@ export interface ChannelGrant extends Grant {
 export interface CommandGrant extends Grant {
   /** As ACL names it: `hset`, `client|setname`. */
   readonly command: string;
+  /**
+   * Only on a Redis Cluster (true: sharded pub/sub, the slot map) or only on a
+   * standalone Redis (false: classic pub/sub); both when absent.
+   */
+  readonly cluster?: boolean;
 }
 
 export interface RoleGrants {
@@ -74,7 +79,18 @@ const CONNECTION: readonly CommandGrant[] = [
     why: 'every connection names itself (CLIENT LIST shows whose it is)',
   },
   { command: 'info', why: "ioredis's ready check on connect (waits out a Redis still loading)" },
-  { command: 'select', why: 'a database index in the Redis URL' },
+  { command: 'select', why: 'a database index in the Redis URL', cluster: false },
+  {
+    command: 'cluster|slots',
+    why: "ioredis's Cluster reads the slot map (at connect, on MOVED, every second)",
+    cluster: true,
+  },
+  { command: 'cluster|info', why: "ioredis's Cluster ready check", cluster: true },
+  {
+    command: 'asking',
+    why: 'a command sent on to the node a slot is migrating to (ASK)',
+    cluster: true,
+  },
 ];
 
 const WORKER: RoleGrants = {
@@ -82,11 +98,23 @@ const WORKER: RoleGrants = {
   takesId: true,
   commands: [
     ...CONNECTION,
-    { command: 'subscribe', why: 'its own channel (redis-transport.ts)' },
-    { command: 'unsubscribe', why: 'its own channel, on close (redis-transport.ts)' },
+    { command: 'subscribe', why: 'its own channel (redis-transport.ts)', cluster: false },
+    {
+      command: 'unsubscribe',
+      why: 'its own channel, on close (redis-transport.ts)',
+      cluster: false,
+    },
     {
       command: 'publish',
       why: 'replies (replies.ts), hello and leave (registration.ts), its recovery probe (recovery.ts)',
+      cluster: false,
+    },
+    { command: 'ssubscribe', why: 'its own sharded channel (redis-transport.ts)', cluster: true },
+    { command: 'sunsubscribe', why: 'its own sharded channel, on close', cluster: true },
+    {
+      command: 'spublish',
+      why: 'replies, hello and leave, its recovery probe, on sharded channels',
+      cluster: true,
     },
     {
       command: 'multi',
@@ -103,7 +131,16 @@ const WORKER: RoleGrants = {
     { command: 'pexpire', why: 'the parked list expiring; the id claim refreshed (scripts)' },
     { command: 'eval', why: 'the id claim check and its refresh with every beat (Lua)' },
     { command: 'get', why: 'the claim scripts read who holds the id' },
-    { command: 'pubsub|numsub', why: "the claim script counts its channel's subscribers" },
+    {
+      command: 'pubsub|numsub',
+      why: "the claim script counts its channel's subscribers",
+      cluster: false,
+    },
+    {
+      command: 'pubsub|shardnumsub',
+      why: "the claim script counts its sharded channel's subscribers",
+      cluster: true,
+    },
   ],
   keys: [
     { key: (n) => n.registryKey, access: 'write', why: 'its registry entry (HSET, HDEL)' },
@@ -139,15 +176,39 @@ const DISPATCHER: RoleGrants = {
     {
       command: 'subscribe',
       why: 'its reply channel, the control, settled and cancel channels (dispatcher.ts, recovery.ts)',
+      cluster: false,
     },
     {
       command: 'publish',
       why: 'tasks and cancels to workers (delivery.ts), durable cancels (durable-tasks.ts)',
+      cluster: false,
+    },
+    {
+      command: 'ssubscribe',
+      why: 'the same channels as subscribe, sharded (redis-transport.ts)',
+      cluster: true,
+    },
+    {
+      command: 'spublish',
+      why: 'tasks, cancels and durable announcements on sharded channels (also in the store scripts)',
+      cluster: true,
     },
     { command: 'hgetall', why: 'the worker registry (reconcile); records in the store scripts' },
     { command: 'mget', why: "workers' heartbeats and stats; dispatcher heartbeats (deadOwners)" },
-    { command: 'pubsub|numsub', why: 'whether workers listen on their channels (liveness)' },
-    { command: 'eval', why: 'the registry prune; a store script Redis does not know yet' },
+    {
+      command: 'pubsub|numsub',
+      why: 'whether workers listen on their channels (liveness)',
+      cluster: false,
+    },
+    {
+      command: 'pubsub|shardnumsub',
+      why: "whether workers listen on their sharded channels, counted on the slot's master (script)",
+      cluster: true,
+    },
+    {
+      command: 'eval',
+      why: 'the registry prune; a store script Redis does not know yet; SHARDNUMSUB on a cluster',
+    },
     { command: 'evalsha', why: 'the durable store scripts (lua-script.ts)' },
     { command: 'multi', why: 'taking parked replies, its owner heartbeat, durable counts' },
     { command: 'exec', why: 'the same transactions' },
@@ -253,8 +314,24 @@ const ADMIN: RoleGrants = {
       command: 'publish',
       why: "reweight and drain requests on a worker's channel",
       operator: true,
+      cluster: false,
     },
-    { command: 'subscribe', why: "the dashboard hears workers' hello and leave" },
+    {
+      command: 'spublish',
+      why: "reweight and drain requests on a worker's sharded channel",
+      operator: true,
+      cluster: true,
+    },
+    {
+      command: 'subscribe',
+      why: "the dashboard hears workers' hello and leave",
+      cluster: false,
+    },
+    {
+      command: 'ssubscribe',
+      why: "the dashboard hears workers' hello and leave (sharded)",
+      cluster: true,
+    },
   ],
   keys: [
     { key: (n) => n.registryKey, access: 'read', why: 'the worker registry' },

@@ -14,13 +14,13 @@ const NO_KEY = -2;
 
 /** Each worker's heartbeat, by id. Throws what the Redis client throws. */
 export async function probeHeartbeats(
-  redis: Pick<Redis, 'pipeline'>,
+  redis: Pick<Redis, 'pipeline'> & { readonly isCluster?: boolean },
   namespace: string,
   workers: readonly LiveWorker[],
 ): Promise<Map<string, BeatProbe>> {
   const probes = new Map<string, BeatProbe>();
   if (workers.length === 0) return probes;
-  const n = names(namespace);
+  const n = names(namespace, { cluster: redis.isCluster === true });
   const pipeline = redis.pipeline();
   for (const worker of workers) pipeline.pttl(n.heartbeatKey(worker.id));
   const replies = (await pipeline.exec()) ?? [];
