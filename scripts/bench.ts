@@ -19,6 +19,7 @@ import {
   startBaselineWorkers,
 } from './bench/baseline.js';
 import { strategiesSvg } from './bench/chart.js';
+import { runCluster } from './bench/cluster.js';
 import type { DurableRun, DurableSystem, RedisMemory } from './bench/durable.js';
 import {
   BenchError,
@@ -47,6 +48,7 @@ const SCENARIOS = [
   'strategies',
   'durable',
   'auth',
+  'cluster',
 ] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
@@ -59,6 +61,7 @@ const SIZES: Record<Scenario, { full: [number, number]; quick: [number, number] 
   strategies: { full: [200, 40_000], quick: [200, 400] },
   durable: { full: [1000, 50_000], quick: [1000, 2_000] },
   auth: { full: [1000, 100_000], quick: [1000, 2_000] },
+  cluster: { full: [1000, 100_000], quick: [1000, 2_000] },
   // The baseline runs both the throughput and the latency shape; these are unused.
   baseline: { full: [0, 0], quick: [0, 0] },
 };
@@ -90,6 +93,8 @@ prints one JSON line per scenario, then a summary line with the ratios.
 
 Options:
   --quick                 tiny N for CI: proves the bench works, asserts no timing
+  --cluster               run the cluster scenario (throughput on a local 3-master Redis Cluster,
+                          started here); alone unless --scenario names others too
   --scenario NAME         ${SCENARIOS.join(', ')}; repeatable or comma-separated (default: all)
   --n N                   tasks to settle, for every selected scenario
   --w W                   tasks in flight, for every selected scenario
@@ -155,6 +160,7 @@ function parseConfig(argv: string[]): Config | undefined {
     options: {
       help: { type: 'boolean', short: 'h' },
       quick: { type: 'boolean' },
+      cluster: { type: 'boolean' },
       scenario: { type: 'string', multiple: true },
       n: { type: 'string' },
       w: { type: 'string' },
@@ -179,11 +185,15 @@ function parseConfig(argv: string[]): Config | undefined {
       throw new UsageError(`unknown scenario "${name}" (known: ${SCENARIOS.join(', ')})`);
     }
   }
+  if (values.cluster) names.push('cluster');
   const quick = values.quick ?? false;
   const profile = values['profile-workers'];
   return {
     quick,
-    scenarios: new Set((names.length > 0 ? names : SCENARIOS) as Scenario[]),
+    // The cluster scenario starts six redis-servers: only when asked for.
+    scenarios: new Set(
+      (names.length > 0 ? names : SCENARIOS.filter((s) => s !== 'cluster')) as Scenario[],
+    ),
     n: positive('n', values.n),
     w: positive('w', values.w),
     repeat: positive('repeat', values.repeat) ?? (quick ? 1 : 3),
@@ -261,6 +271,8 @@ interface Results {
   durable?: Record<DurableSystem, Summary & { memory: RedisMemory }>;
   /** tasks/s of the auth scenario signed, and signed and encrypted, over off. */
   auth?: { signedRatio: number; encryptedRatio: number };
+  /** The cluster scenario's median run. */
+  cluster?: Summary;
   /** Every run, by scenario (and baseline variant and shape), in repeat order. */
   runs: Record<string, Summary[]>;
   errors: number;
@@ -490,6 +502,7 @@ async function main(): Promise<number> {
   if (wants('strategies')) await strategies(config, url, run, results);
   if (wants('durable')) await durable(config, run, results);
   if (wants('auth')) await auth(config, url, run, redisPids, results);
+  if (wants('cluster')) await clusterScenario(config, run, results);
 
   summary(results);
   if (results.errors > 0) {
@@ -656,6 +669,43 @@ async function strategies(config: Config, url: string, run: string, results: Res
 }
 
 /** The throughput shape with frame authentication off, signed, and signed and encrypted. */
+/** The throughput workload on a local Redis Cluster (3 masters, 3 replicas), started for it. */
+async function clusterScenario(config: Config, run: string, results: Results) {
+  const { w, n } = size(config, 'cluster');
+  process.stderr.write(`cluster W=${w} N=${n}:\n`);
+  const measured = await runCluster({
+    namespace: `bench-${run}-cluster`,
+    w,
+    n,
+    warmup: warmup(n),
+    repeat: config.repeat,
+    concurrency: config.concurrency,
+    maxQueue: config.maxQueue,
+    nodeArgs: config.workerNodeArgs,
+    payload,
+    check: isEcho,
+    progress: (line) => process.stderr.write(`${line}\n`),
+  });
+  const median = medianOf(measured.runs);
+  results.errors += median.errors;
+  results.runs['cluster'] = measured.runs;
+  results.cluster = median;
+  emit({
+    scenario: 'cluster',
+    system: 'ringcast',
+    masters: measured.masters,
+    replicas: measured.replicas,
+    workers: 2,
+    concurrency: config.concurrency,
+    ...median,
+    runs: measured.runs.map(perRun),
+    redelivered: measured.redelivered,
+    ...(results.throughput && {
+      ratioToStandalone: round(median.tasksPerSec / results.throughput.tasksPerSec, 3),
+    }),
+  });
+}
+
 async function auth(
   config: Config,
   url: string,
@@ -884,6 +934,9 @@ function summary(results: Results): void {
     durableRatio: ratio(r.durable?.ringcast.tasksPerSec, r.durable?.bullmq.tasksPerSec),
     // tasks/s with metrics on (both sides), over metrics off; target ≥ 0.95.
     metricsOnRatio: r.metricsOnRatio ?? null,
+    // The throughput workload on a local 3-master cluster: tasks/s, and over standalone's.
+    clusterTasksPerSec: r.cluster ? Math.round(r.cluster.tasksPerSec) : null,
+    clusterToStandaloneRatio: ratio(r.cluster?.tasksPerSec, r.throughput?.tasksPerSec),
     // tasks/s with frame authentication on (both sides), over off; target ≥ 0.85.
     authOnRatio: r.auth?.signedRatio ?? null,
     // tasks/s with frames signed and encrypted, over off; reported.
@@ -1009,6 +1062,8 @@ function summary(results: Results): void {
       ok(line.authOnRatio, TARGETS.authOnRatio, true),
     ],
     ['  with encryption / off', String(line.authEncryptedRatio ?? '—'), '', ''],
+    ['cluster (3 masters) tasks/s', String(line.clusterTasksPerSec ?? '—'), '', ''],
+    ['  cluster / standalone throughput', String(line.clusterToStandaloneRatio ?? '—'), '', ''],
     [
       'heap growth 100k → 1M %',
       String(line.heapGrowthPct ?? '—'),
