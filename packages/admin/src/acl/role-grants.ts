@@ -87,6 +87,11 @@ const CONNECTION: readonly CommandGrant[] = [
   },
   { command: 'cluster|info', why: "ioredis's Cluster ready check", cluster: true },
   {
+    command: 'readonly',
+    why: "ioredis's Cluster sends it on its connections to replicas (it reads nothing from them)",
+    cluster: true,
+  },
+  {
     command: 'asking',
     why: 'a command sent on to the node a slot is migrating to (ASK)',
     cluster: true,
