@@ -1,7 +1,7 @@
 // The admin CLI with --cluster, and the Redis users `ringcast acl --cluster` prints,
 // on a private Redis Cluster (3 masters, 3 replicas).
 import { randomBytes } from 'node:crypto';
-import { drainWorker, readClusterView, reweightWorker } from '@ringcast/admin';
+import { drainWorker, readClusterView, reweightWorker, startDashboard } from '@ringcast/admin';
 import { createDispatcher, type Dispatcher } from '@ringcast/dispatcher';
 import { names } from '@ringcast/protocol';
 import { createWorker, type Worker } from '@ringcast/worker';
@@ -68,6 +68,49 @@ describe.skipIf(!clusterAvailable)('the admin CLI and ACL users on a Redis Clust
         `${namespace}x`,
       ]);
       expect(JSON.parse(plain.stdout)).toEqual([]);
+    },
+    LONG_TEST_MS,
+  );
+
+  it(
+    'the dashboard on a cluster: it reads the workers under the cluster’s names and subscribes to the sharded control channel',
+    async () => {
+      const namespace = uniqueNamespace();
+      const c = cluster.current;
+      const dashboard = await startDashboard({
+        redis: '',
+        cluster: c.startupNodes,
+        namespace,
+        port: 0,
+      });
+      closers.push(() => dashboard.close());
+      const snapshot = async () =>
+        (await (await fetch(`${dashboard.url}api/snapshot`)).json()) as {
+          redis: { up: boolean; url: string };
+          workers: Array<{ id: string }>;
+        };
+      expect((await snapshot()).redis).toMatchObject({ up: true });
+      expect((await snapshot()).redis.url).toContain('cluster 127.0.0.1:');
+      const worker = await spawnWorker({
+        url: '',
+        cluster: { spec: c.spec, nodes: c.startupNodes },
+        namespace,
+        id: 'w-dash',
+      });
+      processes.push(worker);
+      const until = Date.now() + 10_000;
+      let seen: string[] = [];
+      while (Date.now() < until) {
+        seen = (await snapshot()).workers.map((w) => w.id);
+        if (seen.includes('w-dash')) break;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      expect(seen).toEqual(['w-dash']);
+      // Its subscriber listens for hello and leave on the control channel's master.
+      const control = names(namespace, { cluster: true }).controlChannel;
+      const master = await c.masterOf(await c.slotOf(control));
+      const reply = await c.cli(master.port, 'PUBSUB', 'SHARDNUMSUB', control);
+      expect(Number(reply.trim().split('\n')[1])).toBe(1);
     },
     LONG_TEST_MS,
   );

@@ -85,6 +85,8 @@ export class RedisTransport implements DispatcherTransport {
   #connections: Connections | undefined;
   /** PUBLISH, or SPUBLISH on a cluster: chosen once at open, as this is the hottest call. */
   #publish: (channel: string, frame: string) => Promise<number> = notOpen;
+  /** Sharded channels subscribed (see {@link subscribe}). */
+  readonly #shardedChannels = new Set<string>();
   #errors: ConnectionErrors | undefined;
   #names: Names | undefined;
   #parkedKey = '';
@@ -147,8 +149,12 @@ export class RedisTransport implements DispatcherTransport {
       await subscriber.subscribe(...channels);
       return;
     }
-    // One SSUBSCRIBE per channel: the channels of one call must share a slot.
-    await Promise.all(channels.map((channel) => subscriber.ssubscribe(channel)));
+    // ioredis keeps each sharded channel and subscribes it again wherever its slot moves
+    // (then 'subscribersReady' asks for this call again): a second SSUBSCRIBE would only
+    // add it to ioredis's list twice. One SSUBSCRIBE per channel: one call's must share a slot.
+    const fresh = channels.filter((channel) => !this.#shardedChannels.has(channel));
+    await Promise.all(fresh.map((channel) => subscriber.ssubscribe(channel)));
+    for (const channel of fresh) this.#shardedChannels.add(channel);
   }
 
   publish(channel: string, frame: string): Promise<number> {
