@@ -5,6 +5,7 @@ import { createDispatcher, type Dispatcher } from '@ringcast/dispatcher';
 import { names } from '@ringcast/protocol';
 import { Cluster } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
+import { runRingcast } from '../support/admin-cli.js';
 import { uniqueNamespace } from '../support/redis.js';
 import { clusterAvailable, useRedisCluster } from '../support/redis-cluster.js';
 import { track } from '../support/track.js';
@@ -159,6 +160,18 @@ describe.skipIf(!clusterAvailable)('ringcast on a Redis Cluster', () => {
     const results = await Promise.all(ids.map((id) => reader.result(id, { timeoutMs: 30_000 })));
     expect(results).toEqual(ids.map((_, i) => ({ i })));
     expect((await reader.task(ids[0]!))?.state).toBe('succeeded');
+    // ringcast inspect reads the record under the cluster's names.
+    const inspected = await runRingcast([
+      'inspect',
+      ids[0]!,
+      '--json',
+      '--cluster',
+      cluster.current.spec,
+      '--namespace',
+      namespace,
+    ]);
+    expect(inspected.stderr).toBe('');
+    expect(JSON.parse(inspected.stdout)).toMatchObject({ id: ids[0], state: 'succeeded' });
     const redis = client();
     expect(await redis.zcard(n.backlogKey)).toBe(0);
     // dispatch({ durable: true }) settles like a plain dispatch.
