@@ -173,6 +173,33 @@ describe.skipIf(!clusterAvailable)('the admin CLI and ACL users on a Redis Clust
         Array.from({ length: 50 }, (_, i) => dispatcher.dispatch('echo', { i })),
       );
       expect(results).toEqual(Array.from({ length: 50 }, (_, i) => ({ i })));
+      // A ghost worker (registered, beating, nobody on its channel): tasks sent to it reach
+      // nobody, it is suspected, and the next reconcile counts its channel's subscribers.
+      const n = names(namespace, { cluster: true });
+      const root = new Cluster([...c.startupNodes]);
+      root.on('error', () => undefined);
+      closers.push(async () => root.disconnect());
+      const entry = (await root.hget(n.registryKey, 'w-acl'))!;
+      await root.hset(n.registryKey, 'w-ghost', entry.replace('"id":"w-acl"', '"id":"w-ghost"'));
+      await root.set(
+        n.heartbeatKey('w-ghost'),
+        (await root.get(n.heartbeatKey('w-acl')))!,
+        'PX',
+        60_000,
+      );
+      const seenGhost = Date.now() + 10_000;
+      while (!dispatcher.workers().some((w) => w.id === 'w-ghost') && Date.now() < seenGhost) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      const around = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => dispatcher.dispatch('echo', { i })),
+      );
+      expect(around).toHaveLength(20);
+      expect(dispatcher.stats().redelivered).toBeGreaterThan(0);
+      // Two reconcile rounds: the suspected ghost's channel is counted on its master.
+      await new Promise((resolve) => setTimeout(resolve, 2_500));
+      await root.hdel(n.registryKey, 'w-ghost');
+      await root.del(n.heartbeatKey('w-ghost'));
       const id = await dispatcher.submit('echo', { durable: 1 }, { resultTtlMs: 5_000 });
       expect(await dispatcher.result(id, { timeoutMs: 10_000 })).toEqual({ durable: 1 });
 

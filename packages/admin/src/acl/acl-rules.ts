@@ -81,13 +81,15 @@ export function aclRules(request: AclRequest): AclRule[] {
   const all = ROLE_GRANTS[request.role];
   const kept = <G extends { operator?: true }>(list: readonly G[]) =>
     request.readOnly ? list.filter((grant) => !grant.operator) : list;
+  const mode = <G extends { cluster?: boolean }>(list: readonly G[]) =>
+    list.filter(
+      (grant) => grant.cluster === undefined || grant.cluster === (request.cluster === true),
+    );
   const grants = {
     takesId: all.takesId,
-    keys: kept(all.keys),
-    channels: kept(all.channels),
-    commands: kept(all.commands).filter(
-      (grant) => grant.cluster === undefined || grant.cluster === (request.cluster === true),
-    ),
+    keys: mode(kept(all.keys)),
+    channels: mode(kept(all.channels)),
+    commands: mode(kept(all.commands)),
   };
   const n = names(request.namespace, { cluster: request.cluster === true });
   const id = grants.takesId ? request.id : undefined;

@@ -36,6 +36,11 @@ interface Grant {
   readonly why: string;
   /** Only for an operator's changes (reweight, drain): left out of a read-only admin user. */
   readonly operator?: true;
+  /**
+   * Only on a Redis Cluster (true: sharded pub/sub, the slot map) or only on a
+   * standalone Redis (false: classic pub/sub); both when absent.
+   */
+  readonly cluster?: boolean;
 }
 
 export interface KeyGrant extends Grant {
@@ -50,11 +55,6 @@ export interface ChannelGrant extends Grant {
 export interface CommandGrant extends Grant {
   /** As ACL names it: `hset`, `client|setname`. */
   readonly command: string;
-  /**
-   * Only on a Redis Cluster (true: sharded pub/sub, the slot map) or only on a
-   * standalone Redis (false: classic pub/sub); both when absent.
-   */
-  readonly cluster?: boolean;
 }
 
 export interface RoleGrants {
@@ -268,6 +268,12 @@ const DISPATCHER: RoleGrants = {
       key: (n) => anyId(n.dispatcherHeartbeatKey),
       access: 'read-write',
       why: "owners' heartbeats: its own, and whether others are alive",
+    },
+    {
+      key: (n) => anyId(n.workerChannel),
+      access: 'read-write',
+      why: "workers' channel names as the key of the SHARDNUMSUB script, so it runs on the channel's master (no such key is ever written)",
+      cluster: true,
     },
     {
       key: (n) => own(n.dispatcherStatsKey),
