@@ -71,6 +71,30 @@ export interface ClusterLike {
 export type ClusterConstructor<C> = new (nodes: ClusterNode[], options: object) => C;
 
 /**
+ * The startup nodes and options of a command connection to the cluster of
+ * `options` (the options form): lazy, named `name`, with ringcast's defaults.
+ */
+export function clusterCommandOptions(
+  options: ClusterTargetOptions,
+  name: string,
+): { nodes: ClusterNode[]; options: Record<string, unknown> } {
+  const { cluster: nodes, ...rest } = options;
+  return {
+    nodes,
+    options: {
+      slotsRefreshInterval: SLOTS_REFRESH_MS,
+      ...rest,
+      lazyConnect: true,
+      redisOptions: {
+        ...(rest['redisOptions'] as object | undefined),
+        connectionName: name,
+        maxRetriesPerRequest: null,
+      },
+    },
+  };
+}
+
+/**
  * The command connection and the sharded subscriber for a cluster target. A
  * Cluster the caller gave stays theirs (never closed here); the subscriber is
  * always a duplicate with `shardedSubscribers`.
@@ -94,13 +118,7 @@ export function openClusterConnections<C>(
     }) as unknown as C;
     return { command: client as unknown as C, subscriber, ownsCommand: false };
   }
-  const { cluster: nodes, ...options } = redis as ClusterTargetOptions;
-  const base = {
-    slotsRefreshInterval: SLOTS_REFRESH_MS,
-    ...options,
-    lazyConnect: true,
-    redisOptions: { ...(options['redisOptions'] as object | undefined), ...redisOptions },
-  };
+  const { nodes, options: base } = clusterCommandOptions(redis as ClusterTargetOptions, name);
   const command = new Cluster(nodes, base);
   const subscriber = new Cluster(nodes, { ...base, ...subscriberOptions });
   return { command, subscriber, ownsCommand: true };

@@ -58,6 +58,7 @@ export {
   type ClusterConstructor,
   type ClusterNode,
   type ClusterTargetOptions,
+  clusterCommandOptions,
   clusterTargetProblem,
   isClusterTarget,
   openClusterConnections,

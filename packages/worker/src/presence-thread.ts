@@ -7,12 +7,13 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import {
+  type ClusterTargetOptions,
   closeConnection,
+  clusterCommandOptions,
   connectionDefaults,
   encodeHeartbeat,
   errorMessage,
   isClusterTarget,
-  openClusterConnections,
   RateLimitedLog,
 } from '@ringcast/protocol';
 import { Cluster, Redis } from 'ioredis';
@@ -59,10 +60,9 @@ function connect(
   if (typeof target === 'string') return new Redis(target, defaults);
   const options = restoreBuffers(target) as object;
   if (!isClusterTarget(options)) return new Redis({ ...options, ...defaults });
-  // Only its command connection is used; its subscriber is never connected (lazy).
-  const { command } = openClusterConnections(options, defaults.connectionName, Cluster);
+  const command = clusterCommandOptions(options as ClusterTargetOptions, defaults.connectionName);
   // A Cluster has the commands a beat needs under the same names.
-  return command as unknown as Redis;
+  return new Cluster(command.nodes, command.options) as unknown as Redis;
 }
 
 function run(port: NonNullable<typeof parentPort>, data: PresenceThreadData): void {
