@@ -19,6 +19,7 @@ import {
   startBaselineWorkers,
 } from './bench/baseline.js';
 import { strategiesSvg } from './bench/chart.js';
+import { runCluster } from './bench/cluster.js';
 import type { DurableRun, DurableSystem, RedisMemory } from './bench/durable.js';
 import {
   BenchError,
@@ -49,13 +50,15 @@ const SCENARIOS = [
   'durable',
   'auth',
   'scale',
+  'cluster',
 ] as const;
 type Scenario = (typeof SCENARIOS)[number];
 /**
- * Run only when named: it starts a fleet of 1,000 workers in several processes and takes
- * about two minutes, and measures discovery rather than the task path.
+ * Run only when named: `scale` starts a fleet of 1,000 workers in several processes, takes
+ * about two minutes and measures discovery rather than the task path; `cluster` starts six
+ * redis-servers (`--cluster` names it).
  */
-const ON_REQUEST: readonly Scenario[] = ['scale'];
+const ON_REQUEST: readonly Scenario[] = ['scale', 'cluster'];
 
 /** W and N per scenario, full and --quick. The memory scenario also measures at N / 10. */
 const SIZES: Record<Scenario, { full: [number, number]; quick: [number, number] }> = {
@@ -68,6 +71,7 @@ const SIZES: Record<Scenario, { full: [number, number]; quick: [number, number] 
   auth: { full: [1000, 100_000], quick: [1000, 2_000] },
   // The scale scenario's shape is SCALE_SHAPES (bench/scale.ts); these are unused.
   scale: { full: [0, 0], quick: [0, 0] },
+  cluster: { full: [1000, 100_000], quick: [1000, 2_000] },
   // The baseline runs both the throughput and the latency shape; these are unused.
   baseline: { full: [0, 0], quick: [0, 0] },
 };
@@ -99,6 +103,8 @@ prints one JSON line per scenario, then a summary line with the ratios.
 
 Options:
   --quick                 tiny N for CI: proves the bench works, asserts no timing
+  --cluster               run the cluster scenario (throughput on a local 3-master Redis Cluster,
+                          started here); alone unless --scenario names others too
   --scenario NAME         ${SCENARIOS.join(', ')}; repeatable or comma-separated (default: all
                           but ${ON_REQUEST.join(', ')}, which run only when named)
   --n N                   tasks to settle, for every selected scenario
@@ -165,6 +171,7 @@ function parseConfig(argv: string[]): Config | undefined {
     options: {
       help: { type: 'boolean', short: 'h' },
       quick: { type: 'boolean' },
+      cluster: { type: 'boolean' },
       scenario: { type: 'string', multiple: true },
       n: { type: 'string' },
       w: { type: 'string' },
@@ -189,6 +196,7 @@ function parseConfig(argv: string[]): Config | undefined {
       throw new UsageError(`unknown scenario "${name}" (known: ${SCENARIOS.join(', ')})`);
     }
   }
+  if (values.cluster) names.push('cluster');
   const quick = values.quick ?? false;
   const profile = values['profile-workers'];
   return {
@@ -273,6 +281,8 @@ interface Results {
   durable?: Record<DurableSystem, Summary & { memory: RedisMemory }>;
   /** tasks/s of the auth scenario signed, and signed and encrypted, over off. */
   auth?: { signedRatio: number; encryptedRatio: number };
+  /** The cluster scenario's median run. */
+  cluster?: Summary;
   /** Every run, by scenario (and baseline variant and shape), in repeat order. */
   runs: Record<string, Summary[]>;
   errors: number;
@@ -503,6 +513,7 @@ async function main(): Promise<number> {
   if (wants('durable')) await durable(config, run, results);
   if (wants('auth')) await auth(config, url, run, redisPids, results);
   if (wants('scale')) await scale(config, url, run, server?.pid, results);
+  if (wants('cluster')) await clusterScenario(config, run, results);
 
   summary(results);
   if (results.errors > 0) {
@@ -693,6 +704,43 @@ async function scale(
 }
 
 /** The throughput shape with frame authentication off, signed, and signed and encrypted. */
+/** The throughput workload on a local Redis Cluster (3 masters, 3 replicas), started for it. */
+async function clusterScenario(config: Config, run: string, results: Results) {
+  const { w, n } = size(config, 'cluster');
+  process.stderr.write(`cluster W=${w} N=${n}:\n`);
+  const measured = await runCluster({
+    namespace: `bench-${run}-cluster`,
+    w,
+    n,
+    warmup: warmup(n),
+    repeat: config.repeat,
+    concurrency: config.concurrency,
+    maxQueue: config.maxQueue,
+    nodeArgs: config.workerNodeArgs,
+    payload,
+    check: isEcho,
+    progress: (line) => process.stderr.write(`${line}\n`),
+  });
+  const median = medianOf(measured.runs);
+  results.errors += median.errors;
+  results.runs['cluster'] = measured.runs;
+  results.cluster = median;
+  emit({
+    scenario: 'cluster',
+    system: 'ringcast',
+    masters: measured.masters,
+    replicas: measured.replicas,
+    workers: 2,
+    concurrency: config.concurrency,
+    ...median,
+    runs: measured.runs.map(perRun),
+    redelivered: measured.redelivered,
+    ...(results.throughput && {
+      ratioToStandalone: round(median.tasksPerSec / results.throughput.tasksPerSec, 3),
+    }),
+  });
+}
+
 async function auth(
   config: Config,
   url: string,
@@ -921,6 +969,9 @@ function summary(results: Results): void {
     durableRatio: ratio(r.durable?.ringcast.tasksPerSec, r.durable?.bullmq.tasksPerSec),
     // tasks/s with metrics on (both sides), over metrics off; target ≥ 0.95.
     metricsOnRatio: r.metricsOnRatio ?? null,
+    // The throughput workload on a local 3-master cluster: tasks/s, and over standalone's.
+    clusterTasksPerSec: r.cluster ? Math.round(r.cluster.tasksPerSec) : null,
+    clusterToStandaloneRatio: ratio(r.cluster?.tasksPerSec, r.throughput?.tasksPerSec),
     // tasks/s with frame authentication on (both sides), over off; target ≥ 0.85.
     authOnRatio: r.auth?.signedRatio ?? null,
     // tasks/s with frames signed and encrypted, over off; reported.
@@ -1046,6 +1097,8 @@ function summary(results: Results): void {
       ok(line.authOnRatio, TARGETS.authOnRatio, true),
     ],
     ['  with encryption / off', String(line.authEncryptedRatio ?? '—'), '', ''],
+    ['cluster (3 masters) tasks/s', String(line.clusterTasksPerSec ?? '—'), '', ''],
+    ['  cluster / standalone throughput', String(line.clusterToStandaloneRatio ?? '—'), '', ''],
     [
       'heap growth 100k → 1M %',
       String(line.heapGrowthPct ?? '—'),

@@ -2,7 +2,12 @@
 import { randomUUID } from 'node:crypto';
 import { createDispatcher, type Dispatcher } from '@ringcast/dispatcher';
 import { describeRedis, errorMessage, names } from '@ringcast/protocol';
-import { redisServerBinary, startRedisServer } from '@ringcast/redis-server';
+import {
+  redisCliBinary,
+  redisServerBinary,
+  startRedisCluster,
+  startRedisServer,
+} from '@ringcast/redis-server';
 import { Redis } from 'ioredis';
 import { type DemoArgs, parseDemoArgs, USAGE, UsageError } from './demo/args.js';
 import { runDurable } from './demo/durable.js';
@@ -30,12 +35,14 @@ const number = new Intl.NumberFormat('en-US');
 const out = process.stdout;
 const say = (line = '') => out.write(`${line}\n`);
 
-type Mode = 'url' | 'private' | 'embedded';
+type Mode = 'url' | 'private' | 'embedded' | 'cluster';
 
 interface RedisTarget {
   mode: Mode;
-  /** A URL for `url` and `private`; the embedded stand-in has none. */
+  /** A URL for `url` and `private`; the embedded stand-in and a cluster have none. */
   url: string | undefined;
+  /** `cluster`: the local cluster's `--cluster` argument and startup nodes. */
+  cluster?: { spec: string; nodes: ReadonlyArray<{ host: string; port: number }> };
   describe: string;
   stop(): Promise<void>;
 }
@@ -69,6 +76,24 @@ async function reachable(url: string): Promise<void> {
   } finally {
     probe.disconnect();
   }
+}
+
+/** `--cluster`: a local Redis Cluster, 3 masters and 3 replicas, stopped at the end. */
+async function localCluster(): Promise<RedisTarget> {
+  if (!redisServerBinary() || !redisCliBinary()) {
+    throw new Error(
+      '--cluster starts a local Redis Cluster: install redis-server and redis-cli ' +
+        '(e.g. apt-get install redis-server redis-tools)',
+    );
+  }
+  const cluster = await startRedisCluster();
+  return {
+    mode: 'cluster',
+    url: undefined,
+    cluster: { spec: cluster.spec, nodes: cluster.startupNodes },
+    describe: `a local Redis Cluster, 3 masters + 3 replicas on ${cluster.spec}, stopped at the end`,
+    stop: () => cluster.stop(),
+  };
 }
 
 /** REDIS_URL if set; else a private redis-server from the PATH; else the embedded stand-in. */
@@ -124,7 +149,7 @@ function pickVictim(specs: readonly WorkerSpec[]): WorkerSpec {
 }
 
 async function run(args: DemoArgs): Promise<number> {
-  const { tasks, weights, kill, durable } = args;
+  const { tasks, weights, kill, durable, cluster } = args;
   const workers =
     weights.length === 1
       ? `1 worker with weight ${weights[0]}`
@@ -136,7 +161,7 @@ async function run(args: DemoArgs): Promise<number> {
   );
 
   const namespace = `demo-${randomUUID().slice(0, 8)}`;
-  const redis = await findRedis();
+  const redis = cluster ? await localCluster() : await findRedis();
   cleanups.push(() => redis.stop());
   if (durable && redis.url === undefined) {
     throw new Error(
@@ -163,8 +188,9 @@ async function run(args: DemoArgs): Promise<number> {
   }));
   const note = (message: string) => progress.log(`  ${message}`);
 
-  const fleet: Fleet =
-    redis.url === undefined
+  const fleet: Fleet = redis.cluster
+    ? processFleet('', namespace, redis.cluster)
+    : redis.url === undefined
       ? await embeddedFleet(namespace, (m) => note(`worker: ${m}`))
       : processFleet(redis.url, namespace);
   const specs: WorkerSpec[] = weights.map((weight, i) => ({
@@ -213,7 +239,9 @@ async function run(args: DemoArgs): Promise<number> {
   const fromDispatcher = (m: string) =>
     note(`dispatcher: ${m.replace(/^\[ringcast dispatcher [^\]]*\] /, '')}`);
   dispatcher = createDispatcher({
-    redis: redis.url ?? embeddedRedis({ lazyConnect: true }),
+    redis: redis.cluster
+      ? { cluster: [...redis.cluster.nodes] }
+      : (redis.url ?? embeddedRedis({ lazyConnect: true })),
     namespace,
     timeoutMs: TASK_TIMEOUT_MS,
     reconcileIntervalMs: 250,

@@ -13,9 +13,18 @@ export interface WorkerSpec {
   maxQueue?: number | undefined;
 }
 
+/** A local Redis Cluster: its `--cluster` argument and startup nodes. */
+export interface ClusterTarget {
+  spec: string;
+  nodes: ReadonlyArray<{ host: string; port: number }>;
+}
+
+/** A Redis URL, or a cluster. */
+export type BenchTarget = string | ClusterTarget;
+
 /** Starts `ringcast-worker` processes the way users do: `node packages/worker/dist/cli.js …`. */
 export function startWorkers(
-  url: string,
+  url: BenchTarget,
   namespace: string,
   specs: WorkerSpec[],
   nodeArgs: string[] = [],
@@ -27,8 +36,7 @@ export function startWorkers(
       WORKER_CLI,
       '--handlers',
       HANDLERS,
-      '--redis',
-      url,
+      ...(typeof url === 'string' ? ['--redis', url] : ['--cluster', url.spec]),
       '--namespace',
       namespace,
       '--id',
@@ -51,14 +59,14 @@ const logger = {
 
 /** A started dispatcher that already sees every worker in `ids`, healthy. */
 export async function readyDispatcher(
-  url: string,
+  url: BenchTarget,
   namespace: string,
   ids: string[],
   children: Child[],
   options: Pick<DispatcherOptions, 'strategy' | 'hashLoadEpsilon' | 'metrics' | 'auth'> = {},
 ): Promise<Dispatcher> {
   const dispatcher = createDispatcher({
-    redis: url,
+    redis: typeof url === 'string' ? url : { cluster: [...url.nodes] },
     namespace,
     logger,
     timeoutMs: 60_000,

@@ -23,6 +23,9 @@ Options:
   --weights <list>   one worker per comma-separated weight, each 1 to ${MAX_WEIGHT}, at most
                      ${MAX_WORKERS} workers (default ${DEFAULT_WEIGHTS.join(',')})
   --no-kill          do not kill and replace a worker halfway through
+  --cluster          run on a local Redis Cluster (3 masters, 3 replicas) started for the
+                     demo: tasks and replies on sharded channels (needs redis-server and
+                     redis-cli; not with --durable)
   --durable          durable tasks instead: a dispatcher process submits them, is killed
                      with SIGKILL halfway, and a second dispatcher process adopts its
                      tasks and finishes everything (needs redis-server or REDIS_URL)
@@ -38,6 +41,7 @@ export interface DemoArgs {
   weights: number[];
   kill: boolean;
   durable: boolean;
+  cluster: boolean;
 }
 
 export type DemoCommand = { help: true } | { help: false; args: DemoArgs };
@@ -60,6 +64,7 @@ export function parseDemoArgs(argv: readonly string[]): DemoCommand {
     weights?: string;
     'no-kill'?: boolean;
     durable?: boolean;
+    cluster?: boolean;
     help?: boolean;
   };
   try {
@@ -72,6 +77,7 @@ export function parseDemoArgs(argv: readonly string[]): DemoCommand {
         weights: { type: 'string' },
         'no-kill': { type: 'boolean' },
         durable: { type: 'boolean' },
+        cluster: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -91,8 +97,17 @@ export function parseDemoArgs(argv: readonly string[]): DemoCommand {
     }
     weights = parts.map((part) => positiveInteger('--weights', part, MAX_WEIGHT));
   }
+  if (values.cluster && values.durable) {
+    throw new UsageError('--cluster does not go with --durable');
+  }
   return {
     help: false,
-    args: { tasks, weights, kill: !values['no-kill'], durable: values.durable === true },
+    args: {
+      tasks,
+      weights,
+      kill: !values['no-kill'],
+      durable: values.durable === true,
+      cluster: values.cluster === true,
+    },
   };
 }

@@ -30,13 +30,18 @@ export interface Fleet {
 }
 
 /** Workers as `ringcast-worker` processes, the way users run them. */
-export function processFleet(url: string, namespace: string): Fleet {
+export function processFleet(
+  url: string,
+  namespace: string,
+  cluster?: { spec: string; nodes: ReadonlyArray<{ host: string; port: number }> },
+): Fleet {
   const live = new Map<string, WorkerProcess>();
   return {
     killVerb: 'killed with SIGKILL',
     async start(spec) {
       const worker = await spawnWorker({
         url,
+        ...(cluster && { cluster }),
         namespace,
         id: spec.id,
         weight: spec.weight,

@@ -8,6 +8,7 @@ import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { portAnswers } from '../support/processes.js';
 import { privateRedisAvailable } from '../support/redis.js';
+import { clusterAvailable } from '../support/redis-cluster.js';
 import { startRedisServer } from '../support/redis-server.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -126,7 +127,7 @@ describe('demo: flags', () => {
   it('--help describes every flag and exits 0', async () => {
     const run = await runDemo(['--help'], baseEnv());
     expect(run.code).toBe(0);
-    for (const flag of ['--tasks', '--weights', '--no-kill', '--durable', '--help']) {
+    for (const flag of ['--tasks', '--weights', '--no-kill', '--durable', '--cluster', '--help']) {
       expect(run.stdout).toContain(flag);
     }
   });
@@ -136,6 +137,11 @@ describe('demo: flags', () => {
     ['a task count that is not a number', ['--tasks', 'many'], /--tasks must be an integer/],
     ['a zero weight', ['--weights', '1,0,5'], /--weights must be an integer/],
     ['a positional argument', ['now'], /positional/],
+    [
+      '--cluster with --durable',
+      ['--cluster', '--durable'],
+      /--cluster does not go with --durable/,
+    ],
   ])('exits 2 with one line on %s', async (_what, args, pattern) => {
     const run = await runDemo(args, baseEnv());
     expect(run.code).toBe(2);
@@ -166,6 +172,23 @@ describe.skipIf(!privateRedisAvailable)('demo: private redis-server from the PAT
     expect(run.code).toBe(130);
     expect(processesMentioning(namespaceOf(run.stdout))).toEqual([]);
     expect(await portAnswers(portOf(run.stdout))).toBe(false);
+  });
+});
+
+describe.skipIf(!clusterAvailable)('demo: --cluster', () => {
+  it('runs on a local 3-master cluster it starts, settles every task through a SIGKILLed worker, and stops every node', async () => {
+    const run = await runDemo(['--cluster', '--tasks', TASKS], baseEnv());
+    expectCleanRun(run);
+    expect(run.stdout).toContain('a local Redis Cluster, 3 masters + 3 replicas on ');
+    expect(run.stdout).toContain('killed with SIGKILL');
+    expect(processesMentioning(namespaceOf(run.stdout))).toEqual([]);
+    const spec = /3 replicas on ([\d.:,]+),? stopped/.exec(run.stdout)?.[1] ?? '';
+    const ports = spec
+      .split(',')
+      .filter((node) => node !== '')
+      .map((node) => Number(node.split(':')[1]));
+    expect(ports).toHaveLength(6);
+    for (const port of ports) expect(await portAnswers(port)).toBe(false);
   });
 });
 

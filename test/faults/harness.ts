@@ -10,7 +10,7 @@ import {
   spawnDispatcher,
 } from '../support/dispatcher-process.js';
 import { uniqueNamespace } from '../support/redis.js';
-import { type RedisServer, startRedisServer } from '../support/redis-server.js';
+import { type RedisCluster, type RedisServer, startRedisServer } from '../support/redis-server.js';
 import { track } from '../support/track.js';
 import { type SpawnWorkerOptions, spawnWorker, type WorkerProcess } from '../support/workers.js';
 import { Ledger } from './ledger.js';
@@ -65,8 +65,10 @@ export async function until(
 /** Everything one scenario runs on: its own redis-server, namespace, run-log directory and processes. */
 export class Scenario {
   readonly name: string;
-  readonly redis: RedisServer;
-  readonly ns = uniqueNamespace();
+  readonly #redis: RedisServer | undefined;
+  /** On a Redis Cluster (cluster tests): shared by the file's scenarios, so never stopped here. */
+  readonly cluster: RedisCluster | undefined;
+  readonly ns: string;
   readonly runLogDir: string;
   readonly ledger: Ledger;
   /** Current process per worker id (a restarted worker replaces its entry). */
@@ -78,9 +80,16 @@ export class Scenario {
   /** Dispatcher log lines, shown when a scenario fails. */
   readonly logs: string[] = [];
 
-  private constructor(name: string, redis: RedisServer) {
+  private constructor(
+    name: string,
+    redis: RedisServer | undefined,
+    cluster?: RedisCluster,
+    ns = uniqueNamespace(),
+  ) {
     this.name = name;
-    this.redis = redis;
+    this.ns = ns;
+    this.#redis = redis;
+    this.cluster = cluster;
     this.runLogDir = mkdtempSync(join(tmpdir(), 'ringcast-runs-'));
     this.ledger = new Ledger(name, this.runLogDir);
   }
@@ -88,6 +97,24 @@ export class Scenario {
   /** `persist`: Redis keeps its data directory across `s.redis.restart()` (for AOF). */
   static async start(name: string, redisArgs: string[] = [], persist = false): Promise<Scenario> {
     return new Scenario(name, await startRedisServer({ args: redisArgs, persist }));
+  }
+
+  /** A scenario on `cluster`, which the caller started and stops; in namespace `ns` if given. */
+  static onCluster(name: string, cluster: RedisCluster, ns?: string): Scenario {
+    return new Scenario(name, undefined, cluster, ns);
+  }
+
+  /** The scenario's redis-server; there is none on a cluster. */
+  get redis(): RedisServer {
+    if (!this.#redis)
+      throw new Error(`scenario ${this.name} runs on a cluster, not a redis-server`);
+    return this.#redis;
+  }
+
+  /** The `redis` option of the scenario's dispatchers. */
+  get redisOption(): DispatcherOptions['redis'] {
+    const cluster = this.cluster;
+    return cluster ? { cluster: [...cluster.startupNodes] } : this.redis.url;
   }
 
   get dispatchers(): readonly Dispatcher[] {
@@ -99,8 +126,11 @@ export class Scenario {
     options: Partial<SpawnWorkerOptions> = {},
     waitReady = true,
   ): Promise<WorkerProcess> {
+    const cluster = this.cluster;
     const w = await spawnWorker({
-      url: this.redis.url,
+      ...(cluster
+        ? { url: '', cluster: { spec: cluster.spec, nodes: cluster.startupNodes } }
+        : { url: this.redis.url }),
       namespace: this.ns,
       id,
       handlers: LEDGER_HANDLERS,
@@ -121,7 +151,7 @@ export class Scenario {
     const tag = `${this.name.split(' ')[0]}`;
     const d = track(
       createDispatcher({
-        redis: this.redis.url,
+        redis: this.redisOption,
         namespace: this.ns,
         ...DISPATCHER_DEFAULTS,
         logger: {
@@ -268,7 +298,7 @@ export class Scenario {
     await this.killWorkers();
     for (const d of this.#dispatchers) await d.close().catch(() => undefined);
     for (const c of this.#clients) c.disconnect();
-    await this.redis.stop();
+    await this.#redis?.stop();
   }
 
   removeRunLogs(): void {

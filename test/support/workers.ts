@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { names } from '@ringcast/protocol';
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { type NodeProcess, spawnNode } from './node-process.js';
 
 export const WORKER_CLI = fileURLToPath(
@@ -11,6 +11,8 @@ export const FIXTURE_HANDLERS = fileURLToPath(new URL('../fixtures/handlers.js',
 
 export interface SpawnWorkerOptions {
   url: string;
+  /** A Redis Cluster instead of `url`: the worker gets `--cluster <spec>`. */
+  cluster?: { spec: string; nodes: ReadonlyArray<{ host: string; port: number }> };
   namespace: string;
   id?: string;
   concurrency?: number;
@@ -45,8 +47,7 @@ export async function spawnWorker(options: SpawnWorkerOptions): Promise<WorkerPr
     WORKER_CLI,
     '--handlers',
     options.handlers ?? FIXTURE_HANDLERS,
-    '--redis',
-    options.url,
+    ...(options.cluster ? ['--cluster', options.cluster.spec] : ['--redis', options.url]),
     '--namespace',
     options.namespace,
     '--id',
@@ -70,9 +71,50 @@ export async function spawnWorker(options: SpawnWorkerOptions): Promise<WorkerPr
     stop: () => node.kill('SIGTERM'),
   };
   if (options.waitReady !== false) {
-    await waitRegistered(options.probe ?? options.url, options.namespace, id, handle);
+    if (options.cluster) {
+      await waitRegisteredOnCluster(options.cluster.nodes, options.namespace, id, handle);
+    } else {
+      await waitRegistered(options.probe ?? options.url, options.namespace, id, handle);
+    }
   }
   return handle;
+}
+
+async function waitRegisteredOnCluster(
+  nodes: ReadonlyArray<{ host: string; port: number }>,
+  namespace: string,
+  id: string,
+  worker: WorkerProcess,
+): Promise<void> {
+  const redis = new Cluster([...nodes], {
+    lazyConnect: true,
+    redisOptions: { maxRetriesPerRequest: 1 },
+  });
+  redis.on('error', () => undefined);
+  await redis.connect();
+  try {
+    await pollRegistered(redis, names(namespace, { cluster: true }).heartbeatKey(id), id, worker);
+  } finally {
+    redis.disconnect();
+  }
+}
+
+async function pollRegistered(
+  redis: { exists(key: string): Promise<number> },
+  key: string,
+  id: string,
+  worker: WorkerProcess,
+): Promise<void> {
+  const until = Date.now() + 15_000;
+  let exited = false;
+  void worker.exited.then(() => {
+    exited = true;
+  });
+  while (Date.now() < until && !exited) {
+    if ((await redis.exists(key)) === 1) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`worker ${id} did not register in time; output:\n${worker.output()}`);
 }
 
 async function waitRegistered(

@@ -25,6 +25,25 @@ describe('parseCommandLine', () => {
     ).toMatchObject({ redis: 'rediss://flag:1', namespace: 'a.b' });
   });
 
+  it('reads --cluster for every command instead of --redis, and refuses both together', () => {
+    const line = parse(['workers', '--cluster', '127.0.0.1:7000,127.0.0.1:7001'], {
+      REDIS_URL: 'redis://env:1',
+    });
+    expect(line).toMatchObject({
+      kind: 'run',
+      cluster: [
+        { host: '127.0.0.1', port: 7000 },
+        { host: '127.0.0.1', port: 7001 },
+      ],
+    });
+    expect(parse(['workers'])).not.toHaveProperty('cluster');
+    expect(() => parse(['workers', '--cluster', 'h:1', '--redis', 'redis://h:2'])).toThrow(
+      /mutually exclusive/,
+    );
+    expect(() => parse(['workers', '--cluster', 'h'])).toThrow(UsageError);
+    expect(mainHelp(COMMANDS)).toContain('--cluster <host:port,...>');
+  });
+
   it('reads the TLS flags of every command, with a rediss:// URL only', () => {
     const tls = ['--tls-ca', 'ca.pem', '--tls-cert', 'c.pem', '--tls-key', 'k.pem'];
     expect(parse(['workers', '--redis', 'rediss://h:1', ...tls])).toMatchObject({

@@ -8,7 +8,10 @@ import {
   AUTH_KEYS_ENV,
   type AuthOptions,
   authKeysOption,
+  CLUSTER_CLI_OPTIONS,
+  type ClusterNode,
   checkRedisUrl,
+  clusterHelp,
   connectionOptions,
   DEFAULT_NAMESPACE,
   DEFAULT_REDIS_URL,
@@ -26,6 +29,7 @@ import type { AnyCommand, OptionsConfig } from './command.js';
 
 const COMMON_OPTIONS = {
   redis: { type: 'string' },
+  ...CLUSTER_CLI_OPTIONS,
   namespace: { type: 'string' },
   ...TLS_CLI_OPTIONS,
   json: { type: 'boolean' },
@@ -35,7 +39,7 @@ const COMMON_OPTIONS = {
 
 export const COMMON_HELP = `Options of every command:
   --redis <url>        Redis URL (env REDIS_URL; default ${DEFAULT_REDIS_URL})
-  --namespace <ns>     the deployment's namespace, as its workers and dispatchers
+${clusterHelp(23)}  --namespace <ns>     the deployment's namespace, as its workers and dispatchers
                        were given it (env RINGCAST_NAMESPACE; default ${DEFAULT_NAMESPACE})
 ${tlsHelp(23)}  --json               print JSON instead of text
   --auth-keys-file <path>
@@ -51,6 +55,8 @@ export type CommandLine =
       command: AnyCommand;
       args: unknown;
       redis: string;
+      /** `--cluster`'s startup nodes: then `redis` is unused. */
+      cluster?: ClusterNode[];
       namespace: string;
       /** The TLS flags' files, read when the command connects. */
       tls?: TlsFiles;
@@ -110,10 +116,12 @@ export function parseCommandLine(
   const values = parsed.values as ParsedValues;
   const { positionals } = parsed;
   if (values['help']) return { kind: 'help', text: `${command.help}\n${COMMON_HELP}` };
-  const { redis, namespace, tls } = connectionOptions(values, env);
-  checkRedisUrl((message) => {
-    throw new UsageError(message);
-  }, redis);
+  const { redis, namespace, tls, cluster } = connectionOptions(values, env);
+  if (cluster === undefined) {
+    checkRedisUrl((message) => {
+      throw new UsageError(message);
+    }, redis);
+  }
   const shown = JSON.stringify(namespace.slice(0, 80));
   if (!isValidNamespace(namespace)) {
     throw new UsageError(`--namespace must be 1 to 64 of A-Z a-z 0-9 _ . : -, got ${shown}`);
@@ -121,7 +129,17 @@ export function parseCommandLine(
   const args = command.parse(values, positionals);
   const json = values['json'] === true;
   const auth = authKeysOption(values, env)?.auth;
-  return { kind: 'run', command, args, redis, namespace, ...(tls && { tls }), json, auth };
+  return {
+    kind: 'run',
+    command,
+    args,
+    redis,
+    ...(cluster && { cluster }),
+    namespace,
+    ...(tls && { tls }),
+    json,
+    auth,
+  };
 }
 
 /** Throws unless there are exactly `names.length` positionals; returns them. */

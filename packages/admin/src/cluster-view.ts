@@ -26,7 +26,10 @@ import {
 import type { Redis } from 'ioredis';
 
 /** What the view needs of a Redis client: an ioredis `Redis`. */
-export type ClusterRedis = Pick<Redis, 'hgetall' | 'hget' | 'mget' | 'pipeline'>;
+export type ClusterRedis = Pick<Redis, 'hgetall' | 'hget' | 'mget' | 'pipeline'> & {
+  /** An ioredis Cluster says so: its names are the cluster's (one slot for all read here). */
+  readonly isCluster?: boolean;
+};
 
 /** One live worker, as the registry, its heartbeat and its stats report show it. */
 export interface LiveWorker {
@@ -91,7 +94,7 @@ export async function readClusterView(
   namespace: string,
   now: () => number = Date.now,
 ): Promise<ClusterView> {
-  const n = names(namespace);
+  const n = names(namespace, { cluster: redis.isCluster === true });
   const [round, overview] = await Promise.all([
     readRegistry({
       readRegistry: () => redis.hgetall(n.registryKey),
@@ -162,11 +165,11 @@ export async function readClusterView(
 
 /** Worker `id`'s registry entry if it is live now, else undefined. */
 export async function readLiveWorker(
-  redis: Pick<Redis, 'hget' | 'mget'>,
+  redis: Pick<Redis, 'hget' | 'mget'> & { readonly isCluster?: boolean },
   namespace: string,
   id: string,
 ): Promise<WorkerInfo | undefined> {
-  const n = names(namespace);
+  const n = names(namespace, { cluster: redis.isCluster === true });
   const round = await readRegistry({
     readRegistry: async () => {
       const entry = await redis.hget(n.registryKey, id);

@@ -5,7 +5,13 @@
  * parses, connects on demand, runs one and turns its outcome into an exit code.
  */
 import type { ParseArgsConfig } from 'node:util';
-import type { AuthOptions, Environment, ParsedValues, TlsMaterial } from '@ringcast/protocol';
+import type {
+  AuthOptions,
+  ClusterNode,
+  Environment,
+  ParsedValues,
+  TlsMaterial,
+} from '@ringcast/protocol';
 import type { Redis } from 'ioredis';
 
 export type OptionsConfig = NonNullable<ParseArgsConfig['options']>;
@@ -18,6 +24,8 @@ export interface CommandContext {
    * dashboard). It may hold credentials: show it only through `redactUrl`.
    */
   readonly redis: string;
+  /** `--cluster`'s startup nodes, when the deployment is on a Redis Cluster (`redis` is then unused). */
+  readonly cluster: ClusterNode[] | undefined;
   /**
    * The certificates the TLS flags name, read on the first call, for a
    * command that keeps its own connections; undefined without TLS flags.

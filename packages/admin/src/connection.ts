@@ -7,12 +7,13 @@
  */
 import {
   ErrorCode,
+  type RedisConnection,
   RingcastError,
   startFailure,
   type TlsMaterial,
   whenReady,
 } from '@ringcast/protocol';
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 
 /** How long connecting may take, the handshake included. */
 export const CONNECT_TIMEOUT_MS = 3_000;
@@ -63,6 +64,49 @@ export async function connectAdmin(url: string, options: ConnectOptions = {}): P
   } catch (error) {
     redis.disconnect();
     const { message, cause } = startFailure(error, errors, url);
+    throw new RingcastError(ErrorCode.REDIS_ERROR, `cannot reach Redis: ${message}`, { cause });
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * A connected client for a Redis Cluster (`--cluster`), bounded like
+ * {@link connectAdmin}: no reconnects, a bounded connect and command wait. A
+ * Cluster has the commands the tools use under the same names, so it is typed
+ * as a Redis; its `isCluster` tells the tools to use the cluster's names.
+ */
+export async function connectAdminCluster(
+  nodes: ReadonlyArray<{ host: string; port: number }>,
+  options: Omit<ConnectOptions, 'tls'> = {},
+): Promise<Redis> {
+  const timeoutMs = options.connectTimeoutMs ?? CONNECT_TIMEOUT_MS;
+  const cluster = new Cluster([...nodes], {
+    lazyConnect: true,
+    clusterRetryStrategy: () => null,
+    redisOptions: {
+      connectionName: options.name ?? 'ringcast-admin',
+      connectTimeout: timeoutMs,
+      commandTimeout: COMMAND_TIMEOUT_MS,
+      maxRetriesPerRequest: 0,
+      disconnectTimeout: DISCONNECT_TIMEOUT_MS,
+    },
+  });
+  const errors: { last: Error | undefined } = { last: undefined };
+  cluster.on('error', (error: Error) => {
+    errors.last = error;
+  });
+  let timer: NodeJS.Timeout | undefined;
+  const silent = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+  });
+  const target = { cluster: nodes };
+  try {
+    await Promise.race([whenReady(cluster as unknown as RedisConnection), silent]);
+    return cluster as unknown as Redis;
+  } catch (error) {
+    cluster.disconnect();
+    const { message, cause } = startFailure(error, errors, target);
     throw new RingcastError(ErrorCode.REDIS_ERROR, `cannot reach Redis: ${message}`, { cause });
   } finally {
     clearTimeout(timer);

@@ -15,7 +15,7 @@ import type { Redis } from 'ioredis';
 import { type CommandLine, parseCommandLine } from './cli-args.js';
 import type { AnyCommand, CommandContext } from './command.js';
 import { COMMANDS } from './commands/index.js';
-import { connectAdmin } from './connection.js';
+import { connectAdmin, connectAdminCluster } from './connection.js';
 
 export interface CliOutput {
   stdout(text: string): void;
@@ -42,7 +42,7 @@ export async function main(
     return 0;
   }
   const connections: Redis[] = [];
-  const { redis, tls: files } = line;
+  const { redis, cluster, tls: files } = line;
   let material: TlsMaterial | undefined;
   // Read when first needed: a command that never connects needs no certificate.
   const tls = (): TlsMaterial | undefined => {
@@ -52,12 +52,15 @@ export async function main(
   const ctx: CommandContext = {
     namespace: line.namespace,
     redis,
+    cluster,
     tls,
     json: line.json,
     env,
     auth: line.auth,
     async connect() {
-      const client = await connectAdmin(redis, { tls: tls() });
+      const client = cluster
+        ? await connectAdminCluster(cluster)
+        : await connectAdmin(redis, { tls: tls() });
       connections.push(client);
       return client;
     },

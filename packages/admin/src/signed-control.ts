@@ -15,7 +15,11 @@ export function signedControl(redis: ControlRedis, auth: AuthOptions | undefined
   const sealer = new FrameSealer(parseAuthOptions(auth));
   const publish = (channel: string, frame: string) =>
     redis.publish(channel, sealer.seal(channel, frame, Date.now()));
+  const spublish = (channel: string, frame: string) =>
+    redis.spublish(channel, sealer.seal(channel, frame, Date.now()));
   return {
+    ...(redis.isCluster !== undefined && { isCluster: redis.isCluster }),
+    spublish: spublish as ControlRedis['spublish'],
     hget: redis.hget.bind(redis),
     hset: redis.hset.bind(redis),
     hdel: redis.hdel.bind(redis),

@@ -24,7 +24,27 @@ import { readLiveWorker } from './cluster-view.js';
 import { poll } from './poll.js';
 
 /** What the control calls need of a Redis client: an ioredis `Redis`. */
-export type ControlRedis = Pick<Redis, 'hget' | 'hset' | 'hdel' | 'mget' | 'publish'>;
+export type ControlRedis = Pick<
+  Redis,
+  'hget' | 'hset' | 'hdel' | 'mget' | 'publish' | 'spublish'
+> & {
+  /** An ioredis Cluster says so: its names are the cluster's, its worker channels sharded. */
+  readonly isCluster?: boolean;
+};
+
+/** Names for `redis`: a cluster's (hash-tagged) on a Cluster client. */
+function namesFor(redis: { readonly isCluster?: boolean }, namespace: string): Names {
+  return names(namespace, { cluster: redis.isCluster === true });
+}
+
+/** Publishes on a worker's channel: SPUBLISH on a cluster, where it is sharded. */
+async function publishTo(redis: ControlRedis, channel: string, frame: string): Promise<number> {
+  return Number(
+    await (redis.isCluster === true
+      ? redis.spublish(channel, frame)
+      : redis.publish(channel, frame)),
+  );
+}
 
 /** How long `reweight` waits for the registry to show the new weight, by default. */
 export const DEFAULT_REWEIGHT_TIMEOUT_MS = 3_000;
@@ -58,14 +78,14 @@ export async function reweightWorker(
       `weight must be an integer from 1 to ${MAX_WEIGHT}, got ${weight}`,
     );
   }
-  const n = names(namespace);
+  const n = namesFor(redis, namespace);
   const channel = n.workerChannel(id);
   const info = await readLiveWorker(redis, namespace, id);
   if (info === undefined) return { kind: 'no-live-worker' };
   const started = Date.now();
   await redis.hset(n.weightsKey, id, String(weight));
   const message: ReweightMessage = { kind: 'reweight', id, incarnation: info.incarnation, weight };
-  const listeners = await redis.publish(channel, encode([message]));
+  const listeners = await publishTo(redis, channel, encode([message]));
   const taken = await poll(async () => {
     const entry = await registryEntry(redis, n, id);
     return entry?.weight === weight ? entry : undefined;
@@ -92,7 +112,7 @@ export async function resetWeight(
       `${JSON.stringify(id)} is not a valid worker id`,
     );
   }
-  return (await redis.hdel(names(namespace).weightsKey, id)) > 0;
+  return (await redis.hdel(namesFor(redis, namespace).weightsKey, id)) > 0;
 }
 
 export type DrainOutcome =
@@ -116,13 +136,15 @@ export async function drainWorker(
   id: string,
   timeoutMs = DEFAULT_DRAIN_TIMEOUT_MS,
 ): Promise<DrainOutcome> {
-  const n = names(namespace);
+  const n = namesFor(redis, namespace);
   const channel = n.workerChannel(id);
   const info = await readLiveWorker(redis, namespace, id);
   if (info === undefined) return { kind: 'no-live-worker' };
   const started = Date.now();
   const message: DrainMessage = { kind: 'drain', id, incarnation: info.incarnation };
-  if ((await redis.publish(channel, encode([message]))) === 0) return { kind: 'not-listening' };
+  if ((await publishTo(redis, channel, encode([message]))) === 0) {
+    return { kind: 'not-listening' };
+  }
   const left = await poll(async () => {
     const entry = await registryEntry(redis, n, id);
     return entry?.incarnation === info.incarnation ? undefined : true;

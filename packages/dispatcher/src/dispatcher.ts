@@ -15,6 +15,7 @@ import {
   errorMessage,
   FrameGuard,
   HandlerStatsBook,
+  isClusterTarget,
   type Names,
   names,
   parseAuthOptions,
@@ -203,7 +204,7 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
     this.id = options.id;
     const clock = inner.clock;
     this.#clock = clock;
-    const ns = names(options.namespace);
+    const ns = names(options.namespace, { cluster: isClusterTarget(options.redis) });
     this.#names = ns;
     this.#replyChannel = ns.replyChannel(this.id);
     const counters = this.#counters;

@@ -27,6 +27,7 @@ export { readTask, type TaskRecordReader } from './durable/read-task.js';
 export { DEFAULT_RESULT_TTL_MS } from './durable/record.js';
 export { DispatchError } from './errors.js';
 export {
+  type ClusterTarget,
   DEFAULT_ACK_TIMEOUT_MS,
   DEFAULT_DRAIN_TIMEOUT_MS,
   DEFAULT_HASH_LOAD_EPSILON,

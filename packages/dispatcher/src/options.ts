@@ -18,7 +18,7 @@ import {
   REPORT_INTERVAL_MS,
   RingcastError,
 } from '@ringcast/protocol';
-import type { Redis, RedisOptions } from 'ioredis';
+import type { Cluster, ClusterOptions, Redis, RedisOptions } from 'ioredis';
 import { nanoid } from 'nanoid';
 import { STRATEGY_NAMES, type StrategyName } from './strategy.js';
 
@@ -64,6 +64,9 @@ export const DEFAULT_HASH_LOAD_EPSILON = 0.25;
 /** The largest `hashLoadEpsilon`: beyond it the bound would almost never act. */
 export const MAX_HASH_LOAD_EPSILON = 100;
 
+/** A Redis Cluster as the `redis` option: startup nodes plus ioredis ClusterOptions. */
+export type ClusterTarget = ClusterOptions & { cluster: Array<{ host: string; port: number }> };
+
 /** Where log lines go. `false` silences them. */
 export type { Logger };
 
@@ -77,9 +80,14 @@ export interface DispatcherOptions {
    * ioredis client. The subscriber connection is made with `duplicate()`. A client
    * you pass in is never closed by the dispatcher. Options or a client with a
    * `keyPrefix` are refused (`INVALID_OPTIONS`): use `namespace` instead.
+   *
+   * Redis Cluster: an ioredis `Cluster`, or `{ cluster: [{ host, port }, …], …ClusterOptions }`
+   * (e.g. `redisOptions` for a password or TLS). Channels are then sharded
+   * (SSUBSCRIBE/SPUBLISH) and names hash-tagged (protocol's `names(ns, { cluster: true })`);
+   * every dispatcher and worker of a deployment must be on the cluster.
    * @defaultValue `'redis://127.0.0.1:6379'`
    */
-  redis?: string | RedisOptions | Redis;
+  redis?: string | RedisOptions | Redis | Cluster | ClusterTarget;
   /** Prefix of every channel and key; must match the workers'. @defaultValue `'ringcast'` */
   namespace?: string;
   /** This dispatcher's id; its reply channel is derived from it. @defaultValue a random id */
@@ -189,7 +197,7 @@ export interface DispatcherOptions {
 }
 
 export interface ResolvedOptions {
-  redis: string | RedisOptions | Redis;
+  redis: string | RedisOptions | Redis | Cluster | ClusterTarget;
   namespace: string;
   id: string;
   timeoutMs: number;

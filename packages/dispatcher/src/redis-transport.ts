@@ -10,7 +10,9 @@ import {
   type ConnectionErrors,
   closeConnections,
   connectBoth,
+  isClusterTarget,
   type Names,
+  openClusterConnections,
   openConnections,
   parseChanges,
   type RegistryChanges,
@@ -18,7 +20,7 @@ import {
   systemClock,
   watchConnections,
 } from '@ringcast/protocol';
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import type { RecordKeys } from './durable/record-seal.js';
 import { RedisStore } from './durable/redis-store.js';
 import type { DurableStore, SettledAnnouncer } from './durable/store.js';
@@ -91,10 +93,27 @@ redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. (now - ttl))
 if redis.call('PTTL', KEYS[2]) < ttl then redis.call('PEXPIRE', KEYS[2], ttl) end
 `;
 
+/**
+ * Counts a sharded channel's subscribers on the master that owns its slot: the
+ * channel goes as the key, so the cluster client routes the call there.
+ * KEYS[1]: the channel.
+ */
+const SHARDNUMSUB_SCRIPT = `return redis.call('PUBSUB', 'SHARDNUMSUB', KEYS[1])[2]`;
+
+const notOpen = (): never => {
+  throw new Error('the transport is not open');
+};
+
 export class RedisTransport implements DispatcherTransport {
   readonly clock: Clock = systemClock;
-  readonly #redis: string | RedisOptions | Redis;
+  readonly #redis: string | RedisOptions | Redis | Cluster;
+  /** On a Redis Cluster (see protocol's cluster-target.ts): channels are sharded. */
+  readonly #sharded: boolean;
   #connections: Connections | undefined;
+  /** PUBLISH, or SPUBLISH on a cluster: chosen once at open, as this is the hottest call. */
+  #publish: (channel: string, frame: string) => Promise<number> = notOpen;
+  /** Sharded channels subscribed (see {@link subscribe}). */
+  readonly #shardedChannels = new Set<string>();
   #errors: ConnectionErrors | undefined;
   #names: Names | undefined;
   #parkedKey = '';
@@ -103,24 +122,32 @@ export class RedisTransport implements DispatcherTransport {
   #store: DurableStore | undefined;
 
   /** `redis`: a URL, ioredis options, or the application's client (then only a duplicate subscribes). */
-  constructor(redis: string | RedisOptions | Redis) {
+  constructor(redis: string | RedisOptions | Redis | Cluster) {
     this.#redis = redis;
+    this.#sharded = isClusterTarget(redis);
   }
 
   async open(context: TransportContext, events: TransportEvents): Promise<void> {
     this.#names = context.names;
     this.#parkedKey = context.names.parkedKey(context.id);
     this.#id = context.id;
-    const connections = openConnections<Redis, RedisOptions>(
-      this.#redis,
-      `ringcast:dispatcher:${context.id}`,
-      (target, defaults) =>
-        typeof target === 'string'
-          ? new Redis(target, defaults)
-          : new Redis({ ...target, ...defaults }),
-    );
+    const name = `ringcast:dispatcher:${context.id}`;
+    // A Cluster has the commands used here under the same names; typed as Redis for them.
+    const connections = this.#sharded
+      ? (openClusterConnections(this.#redis as object, name, Cluster) as unknown as Connections)
+      : openConnections<Redis, RedisOptions>(
+          this.#redis as string | RedisOptions | Redis,
+          name,
+          (target, defaults) =>
+            typeof target === 'string'
+              ? new Redis(target, defaults)
+              : new Redis({ ...target, ...defaults }),
+        );
     this.#connections = connections;
     const { command, subscriber } = connections;
+    this.#publish = this.#sharded
+      ? (channel, frame) => command.spublish(channel, frame) as Promise<number>
+      : (channel, frame) => command.publish(channel, frame);
     this.#errors = watchConnections(connections, (error, role) => events.error(error, role));
     command.on('close', () => {
       this.#commandEpoch.dropped();
@@ -128,7 +155,13 @@ export class RedisTransport implements DispatcherTransport {
     command.on('ready', () => {
       if (this.#commandEpoch.everDropped) events.commandRestored();
     });
-    subscriber.on('message', (channel: string, data: string) => events.message(channel, data));
+    if (this.#sharded) {
+      subscriber.on('smessage', (channel: string, data: string) => events.message(channel, data));
+      // Sharded subscriptions were made again after the slot map changed (a failover, a migration).
+      subscriber.on('subscribersReady', () => events.subscriberReady());
+    } else {
+      subscriber.on('message', (channel: string, data: string) => events.message(channel, data));
+    }
     subscriber.on('ready', () => events.subscriberReady());
     await connectBoth(connections);
   }
@@ -138,11 +171,21 @@ export class RedisTransport implements DispatcherTransport {
   }
 
   async subscribe(channels: readonly string[]): Promise<void> {
-    await this.#open().subscriber.subscribe(...channels);
+    const { subscriber } = this.#open();
+    if (!this.#sharded) {
+      await subscriber.subscribe(...channels);
+      return;
+    }
+    // ioredis keeps each sharded channel and subscribes it again wherever its slot moves
+    // (then 'subscribersReady' asks for this call again): a second SSUBSCRIBE would only
+    // add it to ioredis's list twice. One SSUBSCRIBE per channel: one call's must share a slot.
+    const fresh = channels.filter((channel) => !this.#shardedChannels.has(channel));
+    await Promise.all(fresh.map((channel) => subscriber.ssubscribe(channel)));
+    for (const channel of fresh) this.#shardedChannels.add(channel);
   }
 
   publish(channel: string, frame: string): Promise<number> {
-    return this.#commandEpoch.publish(this.#open().command.publish(channel, frame));
+    return this.#commandEpoch.publish(this.#publish(channel, frame));
   }
 
   readRegistry(): Promise<Record<string, string>> {
@@ -234,7 +277,14 @@ export class RedisTransport implements DispatcherTransport {
 
   async subscriberCounts(channels: readonly string[]): Promise<number[]> {
     if (channels.length === 0) return [];
-    const counts = (await this.#open().command.pubsub('NUMSUB', ...channels)) as unknown[];
+    const { command } = this.#open();
+    if (this.#sharded) {
+      // SPUBLISH reaches only the subscribers on the slot's master: count there, per channel.
+      return Promise.all(
+        channels.map(async (channel) => Number(await command.eval(SHARDNUMSUB_SCRIPT, 1, channel))),
+      );
+    }
+    const counts = (await command.pubsub('NUMSUB', ...channels)) as unknown[];
     return channels.map((_, i) => Number(counts[i * 2 + 1]));
   }
 

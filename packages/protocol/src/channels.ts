@@ -11,6 +11,11 @@ const NAMESPACE_PATTERN = /^[A-Za-z0-9_.:-]{1,64}$/;
  */
 export interface Names {
   readonly namespace: string;
+  /**
+   * Whether these are Redis Cluster names (see {@link NamesOptions}): channels are
+   * then sharded (SPUBLISH/SSUBSCRIBE) and every name carries a hash tag.
+   */
+  readonly cluster: boolean;
   /** Channel a worker subscribes to for its tasks and cancels. */
   workerChannel(workerId: string): string;
   /** Channel a dispatcher subscribes to for acks, nacks and results. */
@@ -107,7 +112,27 @@ export function isValidNamespace(value: unknown): value is string {
   return typeof value === 'string' && NAMESPACE_PATTERN.test(value);
 }
 
-export function names(namespace: string = DEFAULT_NAMESPACE): Names {
+export interface NamesOptions {
+  /**
+   * Redis Cluster names. Each name carries a hash tag, so that what must meet in
+   * one Lua script or MULTI lands in one slot:
+   * - tag = the id: a worker's channel and claim key (the claim script counts the
+   *   channel's subscribers, so it runs where the channel lives), a dispatcher's
+   *   reply channel and parked-replies key (a worker parks where it published);
+   * - tag = the namespace: everything else (registry, weights, heartbeats, stats,
+   *   the control channel, every durable key and channel), since those take part
+   *   in namespace-wide atomic steps (the registry prune reads heartbeats; a
+   *   durable settlement spans a record, the backlog and the active sets).
+   * The per-task traffic (tasks, replies) is on the id channels and so spreads
+   * across shards; the namespace slot lives on one shard. Every name still starts
+   * with `<namespace>:`, so ACL patterns `~<ns>:*` and `&<ns>:*` still match.
+   * Standalone names (the default) carry no tag and are unchanged.
+   * @defaultValue false
+   */
+  cluster?: boolean;
+}
+
+export function names(namespace: string = DEFAULT_NAMESPACE, options: NamesOptions = {}): Names {
   if (!isValidNamespace(namespace)) {
     throw new RingcastError(
       ErrorCode.INVALID_OPTIONS,
@@ -122,8 +147,10 @@ export function names(namespace: string = DEFAULT_NAMESPACE): Names {
       );
     return id;
   };
+  if (options.cluster === true) return clusterNames(namespace, checked);
   return {
     namespace,
+    cluster: false,
     workerChannel: (id) => `${namespace}:w:${checked('worker id', id)}`,
     replyChannel: (id) => `${namespace}:d:${checked('dispatcher id', id)}`,
     controlChannel: `${namespace}:ctl`,
@@ -147,5 +174,38 @@ export function names(namespace: string = DEFAULT_NAMESPACE): Names {
     dispatcherHeartbeatKey: (id) => `${namespace}:dhb:${checked('dispatcher id', id)}`,
     settledChannel: `${namespace}:settled`,
     cancelChannel: `${namespace}:cancel`,
+  };
+}
+
+/** {@link NamesOptions.cluster}: ids and namespaces hold no `{` or `}`, so each tag is exactly what it wraps. */
+function clusterNames(namespace: string, checked: (what: string, id: string) => string): Names {
+  // In the namespace's slot: `<ns>:{<ns>}:…`.
+  const shared = `${namespace}:{${namespace}}`;
+  return {
+    namespace,
+    cluster: true,
+    workerChannel: (id) => `${namespace}:w:{${checked('worker id', id)}}`,
+    replyChannel: (id) => `${namespace}:d:{${checked('dispatcher id', id)}}`,
+    controlChannel: `${shared}:ctl`,
+    registryKey: `${shared}:workers`,
+    registryVersionKey: `${shared}:workers:version`,
+    registryChangesKey: `${shared}:workers:changes`,
+    heartbeatDeadlinesKey: `${shared}:workers:deadlines`,
+    weightsKey: `${shared}:weights`,
+    heartbeatKey: (id) => `${shared}:hb:${checked('worker id', id)}`,
+    workerStatsKey: (id) => `${shared}:wstats:${checked('worker id', id)}`,
+    dispatcherStatsKey: (id) => `${shared}:dstats:${checked('dispatcher id', id)}`,
+    dispatcherStatsIndexKey: `${shared}:dstats`,
+    parkedKey: (id) => `${namespace}:parked:{${checked('dispatcher id', id)}}`,
+    claimKey: (id) => `${namespace}:claim:{${checked('worker id', id)}}`,
+    taskKey: (id) => `${shared}:task:${checked('task id', id)}`,
+    taskKeyPrefix: `${shared}:task:`,
+    backlogKey: `${shared}:backlog`,
+    delayedKey: `${shared}:delayed`,
+    activeKey: (id) => `${shared}:active:${checked('dispatcher id', id)}`,
+    dispatchersKey: `${shared}:dispatchers`,
+    dispatcherHeartbeatKey: (id) => `${shared}:dhb:${checked('dispatcher id', id)}`,
+    settledChannel: `${shared}:settled`,
+    cancelChannel: `${shared}:cancel`,
   };
 }

@@ -19,13 +19,22 @@ export {
   MIN_SECRET_LENGTH,
   parseAuthOptions,
 } from './auth-options.js';
-export { DEFAULT_NAMESPACE, isValidNamespace, type Names, names } from './channels.js';
 export {
+  DEFAULT_NAMESPACE,
+  isValidNamespace,
+  type Names,
+  type NamesOptions,
+  names,
+} from './channels.js';
+export {
+  CLUSTER_CLI_OPTIONS,
   type CliConnection,
+  clusterHelp,
   connectionOptions,
   DEFAULT_REDIS_URL,
   type Environment,
   type ParsedValues,
+  parseClusterNodes,
   stringOption,
   UsageError,
 } from './cli.js';
@@ -45,6 +54,16 @@ export {
   tlsHelp,
 } from './cli-tls.js';
 export { type Clock, systemClock, type Timer } from './clock.js';
+export {
+  type ClusterConstructor,
+  type ClusterNode,
+  type ClusterTargetOptions,
+  clusterCommandOptions,
+  clusterTargetProblem,
+  isClusterTarget,
+  openClusterConnections,
+  SLOTS_REFRESH_MS,
+} from './cluster-target.js';
 export {
   assertNoForbiddenKeys,
   byteLength,

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { isClusterTarget } from './cluster-target.js';
 import { ErrorCode, RingcastError } from './errors.js';
 import { checkInteger, checkRedis, checkTimer, describeValue, MAX_TIMER_MS } from './options.js';
 
@@ -86,5 +87,34 @@ describe('checkRedis', () => {
 
   it.each([[42], [null], [[]], [() => 1]])('refuses %s', (value) => {
     expect(failure(() => checkRedis(fail, value)).message).toMatch(/URL, ioredis options/);
+  });
+});
+
+describe('checkRedis with a cluster', () => {
+  it('takes startup nodes with ClusterOptions, and a Cluster client', () => {
+    const options = {
+      cluster: [{ host: '127.0.0.1', port: 7000 }],
+      redisOptions: { password: 'p' },
+    };
+    expect(checkRedis(fail, options)).toBe(options);
+    const client = { isCluster: true, duplicate() {}, publish() {}, options: {} };
+    expect(checkRedis(fail, client)).toBe(client);
+    expect(isClusterTarget(options)).toBe(true);
+    expect(isClusterTarget(client)).toBe(true);
+    expect(isClusterTarget({ host: 'h', port: 1 })).toBe(false);
+    expect(isClusterTarget({ isCluster: false, duplicate() {}, publish() {} })).toBe(false);
+    expect(isClusterTarget('redis://h:1')).toBe(false);
+  });
+
+  it.each([
+    [{ cluster: [] }, /non-empty array/],
+    [{ cluster: 'h:1' }, /non-empty array/],
+    [{ cluster: [{ host: 'h' }] }, /port 1-65535/],
+    [{ cluster: [{ host: '', port: 1 }] }, /port 1-65535/],
+    [{ cluster: [{ host: 'h', port: 70_000 }] }, /port 1-65535/],
+    [{ cluster: [{ host: 'h', port: 1 }], redisOptions: { keyPrefix: 'x:' } }, /keyPrefix/],
+    [{ cluster: [{ host: 'h', port: 1 }], keyPrefix: 'x:' }, /keyPrefix/],
+  ])('refuses %j', (value, pattern) => {
+    expect(failure(() => checkRedis(fail, value)).message).toMatch(pattern);
   });
 });

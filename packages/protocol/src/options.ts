@@ -2,6 +2,7 @@
  * Checks shared by the dispatcher's and the worker's option parsers, so that
  * both sides accept the same values for the same kind of option.
  */
+import { clusterTargetProblem, isClusterTarget } from './cluster-target.js';
 import { isRedisClient } from './connection.js';
 import { redactUrl } from './redact.js';
 
@@ -76,6 +77,11 @@ export function checkRedis<T>(fail: OptionFailure, value: unknown): T {
   if (typeof value === 'string') return checkRedisUrl(fail, value) as T;
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     fail(`redis must be a URL, ioredis options or an ioredis client, got ${describeValue(value)}`);
+  }
+  if (isClusterTarget(value)) {
+    const problem = clusterTargetProblem(value as object);
+    if (problem === 'keyPrefix') fail(KEY_PREFIX);
+    if (problem !== undefined) fail(problem);
   }
   const options = isRedisClient(value) ? (value as { options?: unknown }).options : value;
   const prefix = (options as { keyPrefix?: unknown } | undefined)?.keyPrefix;

@@ -58,6 +58,26 @@ describe('errorMessage', () => {
   });
 });
 
+describe('describeRedis of a cluster', () => {
+  it('names the startup nodes, never a password', () => {
+    const options = {
+      cluster: [
+        { host: 'a', port: 7000 },
+        { host: 'b', port: 7001 },
+      ],
+      redisOptions: { password: 'secret' },
+    };
+    expect(describeRedis(options)).toBe('cluster a:7000,b:7001');
+    const client = {
+      isCluster: true,
+      startupNodes: [{ host: 'c', port: 7002 }],
+      duplicate() {},
+      options: { redisOptions: { password: 'secret' } },
+    };
+    expect(describeRedis(client)).toBe('cluster c:7002');
+  });
+});
+
 describe('describeRedis', () => {
   it('gives host:port without credentials', () => {
     expect(describeRedis('redis://user:secret@db.example:6380/2')).toBe('db.example:6380');

@@ -76,6 +76,8 @@ export function describeRedis(target: unknown): string {
     }
   }
   if (typeof target !== 'object' || target === null) return '(unknown)';
+  const nodes = clusterNodes(target);
+  if (nodes !== undefined) return `cluster ${nodes}`;
   const client = target as { options?: unknown; duplicate?: unknown };
   const options = (
     typeof client.duplicate === 'function' && typeof client.options === 'object'
@@ -87,4 +89,19 @@ export function describeRedis(target: unknown): string {
   const port =
     typeof options?.port === 'number' || typeof options?.port === 'string' ? options.port : 6379;
   return `${host}:${port}`;
+}
+
+/** A cluster target's startup nodes as `host:port,…` (no credentials), or undefined if it is not one. */
+function clusterNodes(target: object): string | undefined {
+  const client = target as { isCluster?: unknown; startupNodes?: unknown; cluster?: unknown };
+  const nodes = client.isCluster === true ? client.startupNodes : client.cluster;
+  if (!Array.isArray(nodes)) return undefined;
+  return nodes
+    .slice(0, 6)
+    .map((node) => {
+      if (typeof node === 'string') return redactUrl(node);
+      const { host, port } = (node ?? {}) as { host?: unknown; port?: unknown };
+      return `${typeof host === 'string' ? host : '127.0.0.1'}:${String(port ?? 6379)}`;
+    })
+    .join(',');
 }

@@ -5,6 +5,13 @@ export {
   opensslBinary,
 } from './certificates.js';
 export {
+  type RedisCluster,
+  type RedisClusterNode,
+  redisCliBinary,
+  type StartRedisClusterOptions,
+  startRedisCluster,
+} from './redis-cluster.js';
+export {
   freePort,
   type RedisServer,
   type RedisServerExit,

@@ -76,6 +76,26 @@ describe('parseCliArgs', () => {
     });
   });
 
+  it('takes --cluster instead of --redis: the startup nodes, never both', () => {
+    const command = parseCliArgs(['--handlers', './h.js', '--cluster', 'h1:7000,h2:7001'], {});
+    expect(command).toMatchObject({
+      help: false,
+      config: {
+        cluster: [
+          { host: 'h1', port: 7000 },
+          { host: 'h2', port: 7001 },
+        ],
+      },
+    });
+    expect(() =>
+      parseCliArgs(['--handlers', './h.js', '--cluster', 'h:1', '--redis', 'redis://r:1'], {}),
+    ).toThrow(/mutually exclusive/);
+    expect(() => parseCliArgs(['--handlers', './h.js', '--cluster', 'h:x'], {})).toThrow(
+      /host:port/,
+    );
+    expect(USAGE).toContain('--cluster <host:port,...>');
+  });
+
   it('reads frame keys from --auth-keys-file, else RINGCAST_AUTH_KEYS; none means no auth', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ringcast-cli-keys-'));
     const keys = { keys: { k1: 'a-secret-of-at-least-32-characters-here' }, current: 'k1' };

@@ -6,7 +6,9 @@ import {
   AUTH_KEYS_ENV,
   type AuthOptions,
   authKeysOption,
+  CLUSTER_CLI_OPTIONS,
   checkRedisUrl,
+  clusterHelp,
   connectionOptions,
   DEFAULT_NAMESPACE,
   errorMessage,
@@ -46,7 +48,7 @@ Options:
   --handlers <path>            ES module exporting handlers: named function exports,
                                or a default-exported object of functions (required)
   --redis <url>                Redis URL (env REDIS_URL; default ${DEFAULT_REDIS_URL})
-  --namespace <ns>             prefix of every channel and key; must match the
+${clusterHelp(31)}  --namespace <ns>             prefix of every channel and key; must match the
                                dispatchers' (env RINGCAST_NAMESPACE; default ${DEFAULT_NAMESPACE})
 ${tlsHelp(31)}  --id <id>                    worker id, [A-Za-z0-9_.-]{1,128} (default host-pid-random)
   --concurrency <n>            handlers running at once (default ${DEFAULT_CONCURRENCY})
@@ -73,6 +75,8 @@ export interface CliConfig {
   namespace: string;
   /** The TLS flags' files (see {@link redisTarget}). */
   tls?: TlsFiles;
+  /** `--cluster`'s startup nodes: then `redis` is unused. */
+  cluster?: Array<{ host: string; port: number }>;
   id?: string;
   concurrency?: number;
   weight?: number;
@@ -130,6 +134,7 @@ export function parseCliArgs(
         'log-format': { type: 'string' },
         'auth-keys-file': { type: 'string' },
         ...TLS_CLI_OPTIONS,
+        ...CLUSTER_CLI_OPTIONS,
         help: { type: 'boolean', short: 'h' },
       },
     }));

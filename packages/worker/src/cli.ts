@@ -43,6 +43,7 @@ async function main(): Promise<void> {
     metricsHost,
     logFormat,
     tls,
+    cluster,
     authKeysFile,
     ...options
   } = command.config;
@@ -54,7 +55,7 @@ async function main(): Promise<void> {
   };
   let worker: Worker;
   try {
-    const redis = redisTarget(options.redis, tls);
+    const redis = cluster ? { cluster } : redisTarget(options.redis, tls);
     const handlers = await loadHandlers(path);
     worker = createWorker({
       ...options,

@@ -20,6 +20,7 @@ export {
 } from '@ringcast/protocol';
 export { WorkerError } from './errors.js';
 export {
+  type ClusterTarget,
   DEFAULT_CONCURRENCY,
   DEFAULT_DRAIN_TIMEOUT_MS,
   DEFAULT_HEARTBEAT_INTERVAL_MS,

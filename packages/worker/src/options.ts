@@ -22,7 +22,7 @@ import {
   textLogger,
   withFields,
 } from '@ringcast/protocol';
-import type { Redis, RedisOptions } from 'ioredis';
+import type { Cluster, ClusterOptions, Redis, RedisOptions } from 'ioredis';
 import { nanoid } from 'nanoid';
 import { WorkerError } from './errors.js';
 
@@ -63,6 +63,9 @@ export type Handler = {
   bivarianceHack(payload: unknown, ctx: HandlerContext): unknown;
 }['bivarianceHack'];
 
+/** A Redis Cluster as the `redis` option: startup nodes plus ioredis ClusterOptions. */
+export type ClusterTarget = ClusterOptions & { cluster: Array<{ host: string; port: number }> };
+
 /** Where log lines go: a message-only logger (console), or pino, whose methods take a message too. */
 export type { Logger };
 
@@ -72,9 +75,14 @@ export interface WorkerOptions {
    * client. The subscriber connection is made with `duplicate()`. A client you
    * pass in is never closed by the worker. Options or a client with a `keyPrefix`
    * are refused (`INVALID_OPTIONS`): use `namespace` instead.
+   *
+   * Redis Cluster: an ioredis `Cluster`, or `{ cluster: [{ host, port }, …], …ClusterOptions }`
+   * (e.g. `redisOptions` for a password or TLS). Channels are then sharded
+   * (SSUBSCRIBE/SPUBLISH) and names hash-tagged (protocol's `names(ns, { cluster: true })`);
+   * every dispatcher and worker of a deployment must be on the cluster.
    * @defaultValue `'redis://127.0.0.1:6379'`
    */
-  redis?: string | RedisOptions | Redis;
+  redis?: string | RedisOptions | Redis | Cluster | ClusterTarget;
   /** Prefix of every channel and key; must match the dispatchers'. @defaultValue `'ringcast'` */
   namespace?: string;
   /**
@@ -134,7 +142,7 @@ export interface WorkerOptions {
 }
 
 export interface ResolvedOptions {
-  redis: string | RedisOptions | Redis;
+  redis: string | RedisOptions | Redis | Cluster | ClusterTarget;
   namespace: string;
   id: string;
   handlers: Map<string, Handler>;

@@ -7,13 +7,16 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import {
+  type ClusterTargetOptions,
   closeConnection,
+  clusterCommandOptions,
   connectionDefaults,
   encodeHeartbeat,
   errorMessage,
+  isClusterTarget,
   RateLimitedLog,
 } from '@ringcast/protocol';
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import {
   type BeatTarget,
   LoopWatch,
@@ -49,14 +52,24 @@ export type PresenceControlMessage = typeof STOP_MESSAGE | { kind: 'entry'; entr
 const ERROR_REPORT_INTERVAL_MS = 10_000;
 const STOP_WRITE_WAIT_MS = 1_000;
 
+/** The thread's connection: like the worker's, a Cluster for a cluster target. */
+function connect(
+  target: ThreadRedisTarget,
+  defaults: ReturnType<typeof connectionDefaults>,
+): Redis {
+  if (typeof target === 'string') return new Redis(target, defaults);
+  const options = restoreBuffers(target) as object;
+  if (!isClusterTarget(options)) return new Redis({ ...options, ...defaults });
+  const command = clusterCommandOptions(options as ClusterTargetOptions, defaults.connectionName);
+  // A Cluster has the commands a beat needs under the same names.
+  return new Cluster(command.nodes, command.options) as unknown as Redis;
+}
+
 function run(port: NonNullable<typeof parentPort>, data: PresenceThreadData): void {
   const state = new SharedLoopState(data.buffer);
   const watch = new LoopWatch(state, data.intervalMs, data.ttlMs);
   const defaults = connectionDefaults(data.connectionName);
-  const redis =
-    typeof data.redis === 'string'
-      ? new Redis(data.redis, defaults)
-      : new Redis({ ...(restoreBuffers(data.redis) as object), ...defaults });
+  const redis = connect(data.redis, defaults);
 
   let stopped = false;
   let writing: Promise<void> | undefined;

@@ -35,7 +35,7 @@
 import { once } from 'node:events';
 import { Worker as Thread } from 'node:worker_threads';
 import { encodeHeartbeat, errorMessage, RateLimitedLog, redactText } from '@ringcast/protocol';
-import type { Redis, RedisOptions } from 'ioredis';
+import type { Cluster, Redis, RedisOptions } from 'ioredis';
 import type { Logger } from './options.js';
 import {
   type BeatTarget,
@@ -63,7 +63,7 @@ const LOG_INTERVAL_MS = 10_000;
 
 export interface PresenceOptions extends BeatTarget {
   /** The worker's `redis` option as given: the thread opens a connection like it. */
-  redis: string | RedisOptions | Redis;
+  redis: string | RedisOptions | Redis | Cluster;
   /** The worker's command connection: for beats from the main loop when the thread cannot. */
   command: Redis;
   intervalMs: number;

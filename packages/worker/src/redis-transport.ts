@@ -13,15 +13,17 @@ import {
   closeConnections,
   connectBoth,
   describeRedis,
+  isClusterTarget,
   LEAVE_SCRIPT,
   type Names,
+  openClusterConnections,
   openConnections,
   type RegistryLogKeys,
   startFailure,
   systemClock,
   watchConnections,
 } from '@ringcast/protocol';
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { Presence } from './presence.js';
 import {
   type ClaimCheck,
@@ -52,6 +54,13 @@ redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return {1, subscribers}
 `;
 
+/**
+ * The claim on a Redis Cluster: the same, but the channel is sharded, so its
+ * subscribers are counted with SHARDNUMSUB; the claim key shares the channel's
+ * slot (protocol's names), so the script runs on the node that serves both.
+ */
+const SHARDED_CLAIM_SCRIPT = CLAIM_SCRIPT.replace("'NUMSUB'", "'SHARDNUMSUB'");
+
 /** The one Redis call the claim needs; an ioredis client is one. */
 export interface EvalClient {
   eval(script: string, numKeys: number, ...args: Array<string | number>): Promise<unknown>;
@@ -67,7 +76,7 @@ export async function checkClaim(
   subscribed: boolean,
 ): Promise<ClaimCheck> {
   const reply = await client.eval(
-    CLAIM_SCRIPT,
+    names.cluster ? SHARDED_CLAIM_SCRIPT : CLAIM_SCRIPT,
     1,
     names.claimKey(id),
     incarnation,
@@ -87,7 +96,9 @@ function check(results: Array<[Error | null, unknown]> | null): void {
 
 export class RedisWorkerTransport implements WorkerTransport {
   readonly clock: Clock;
-  readonly #redis: string | RedisOptions | Redis;
+  readonly #redis: string | RedisOptions | Redis | Cluster;
+  /** On a Redis Cluster (protocol's cluster-target.ts): the channels are sharded. */
+  readonly #sharded: boolean;
   readonly #names: Names;
   readonly #id: string;
   readonly #channel: string;
@@ -101,7 +112,7 @@ export class RedisWorkerTransport implements WorkerTransport {
    * `presenceThread: false` beats from the main loop (see presence.ts's `thread`).
    */
   constructor(
-    redis: string | RedisOptions | Redis,
+    redis: string | RedisOptions | Redis | Cluster,
     names: Names,
     id: string,
     clock = systemClock,
@@ -110,6 +121,7 @@ export class RedisWorkerTransport implements WorkerTransport {
     this.clock = clock;
     this.#presenceThread = presenceThread;
     this.#redis = redis;
+    this.#sharded = isClusterTarget(redis);
     this.#names = names;
     this.#id = id;
     this.#channel = names.workerChannel(id);
@@ -121,21 +133,29 @@ export class RedisWorkerTransport implements WorkerTransport {
 
   async connect(events: WorkerTransportEvents): Promise<void> {
     this.#events = events;
-    const connections = openConnections<Redis, RedisOptions>(
-      this.#redis,
-      `ringcast-worker:${this.#id}`,
-      (target, defaults) =>
-        typeof target === 'string'
-          ? new Redis(target, defaults)
-          : new Redis({ ...target, ...defaults }),
-    );
+    const name = `ringcast-worker:${this.#id}`;
+    // A Cluster has the commands used here under the same names; typed as Redis for them.
+    const connections = this.#sharded
+      ? (openClusterConnections(
+          this.#redis as object,
+          name,
+          Cluster,
+        ) as unknown as ConnectionPair<Redis>)
+      : openConnections<Redis, RedisOptions>(
+          this.#redis as string | RedisOptions | Redis,
+          name,
+          (target, defaults) =>
+            typeof target === 'string'
+              ? new Redis(target, defaults)
+              : new Redis({ ...target, ...defaults }),
+        );
     this.#connections = connections;
     const { command, subscriber } = connections;
     this.#errors = watchConnections(connections, (error, role) => events.error(error, role));
     command.on('ready', this.#onCommandReady);
     subscriber.on('close', this.#onSubscriberClose);
     subscriber.on('ready', this.#onSubscriberReady);
-    subscriber.on('message', this.#onMessage);
+    subscriber.on(this.#sharded ? 'smessage' : 'message', this.#onMessage);
     await connectBoth(connections);
   }
 
@@ -151,15 +171,22 @@ export class RedisWorkerTransport implements WorkerTransport {
   }
 
   async subscribe(): Promise<void> {
-    await this.#connections?.subscriber.subscribe(this.#channel);
+    const subscriber = this.#connections?.subscriber;
+    if (this.#sharded) await subscriber?.ssubscribe(this.#channel);
+    else await subscriber?.subscribe(this.#channel);
   }
 
   async unsubscribe(): Promise<void> {
-    await this.#connections?.subscriber.unsubscribe(this.#channel);
+    const subscriber = this.#connections?.subscriber;
+    if (this.#sharded) await subscriber?.sunsubscribe(this.#channel);
+    else await subscriber?.unsubscribe(this.#channel);
   }
 
   async publish(channel: string, frame: string): Promise<number> {
-    return this.#command().publish(channel, frame);
+    const command = this.#command();
+    return this.#sharded
+      ? Number(await command.spublish(channel, frame))
+      : command.publish(channel, frame);
   }
 
   async claim(incarnation: string, ttlMs: number, subscribed: boolean): Promise<ClaimCheck> {
@@ -186,9 +213,14 @@ export class RedisWorkerTransport implements WorkerTransport {
 
   async leave(): Promise<void> {
     const keys = beatKeys(this.#logKeys());
-    await this.#command().eval(LEAVE_SCRIPT, keys.length, ...keys, this.#id);
-    // Separately: on a cluster the claim lives in the id's own slot, apart from the registry.
-    await this.#command().del(this.#names.claimKey(this.#id), this.#names.workerStatsKey(this.#id));
+    const n = this.#names;
+    // The claim lives in the id's own slot on a cluster, apart from the registry (and the
+    // stats key) in the namespace's: separate commands, never one spanning both slots.
+    await Promise.all([
+      this.#command().eval(LEAVE_SCRIPT, keys.length, ...keys, this.#id),
+      this.#command().del(n.claimKey(this.#id)),
+      this.#command().del(n.workerStatsKey(this.#id)),
+    ]);
   }
 
   #logKeys(): RegistryLogKeys {
@@ -253,7 +285,9 @@ export class RedisWorkerTransport implements WorkerTransport {
     if (subscriber.status === 'ready') {
       let timer: ReturnType<typeof setTimeout> | undefined;
       await Promise.race([
-        subscriber.unsubscribe().catch(() => undefined),
+        (this.#sharded ? subscriber.sunsubscribe(this.#channel) : subscriber.unsubscribe()).catch(
+          () => undefined,
+        ),
         new Promise<void>((resolve) => {
           timer = setTimeout(resolve, UNSUBSCRIBE_MS);
         }),

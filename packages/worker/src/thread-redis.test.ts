@@ -1,4 +1,4 @@
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { restoreBuffers, threadRedis } from './thread-redis.js';
 
@@ -8,6 +8,22 @@ describe('threadRedis', () => {
       target: 'rediss://user:secret@example.com:6380/2',
       omitted: [],
     });
+  });
+
+  it('gives a Cluster’s startup nodes and plain options, so the thread opens a Cluster like it', () => {
+    const cluster = new Cluster([{ host: '127.0.0.1', port: 7000 }], {
+      lazyConnect: true,
+      redisOptions: { password: 'secret' },
+    });
+    const { target } = threadRedis(cluster);
+    expect(target).toMatchObject({
+      cluster: [{ host: '127.0.0.1', port: 7000 }],
+      redisOptions: { password: 'secret' },
+    });
+    // The options form of a cluster target crosses as it is.
+    const options = { cluster: [{ host: 'h', port: 1 }], redisOptions: { username: 'u' } };
+    expect(threadRedis(options as never).target).toEqual(options);
+    cluster.disconnect();
   });
 
   it('copies plain options, leaving out and naming what cannot cross to a thread', () => {

@@ -7,9 +7,10 @@
  * a `secureContext`) falls back to ioredis's defaults in the thread; if the
  * thread cannot connect with them, the worker beats from its main loop instead
  * and says so. Credentials stay in the process, so nothing is redacted here;
- * only option names ever reach a log line.
+ * only option names ever reach a log line. A cluster target (`{ cluster: [...] }`, or a
+ * Cluster's startup nodes and options) becomes a Cluster in the thread.
  */
-import { Redis, type RedisOptions } from 'ioredis';
+import { type Cluster, Redis, type RedisOptions } from 'ioredis';
 
 export type ThreadRedisTarget = string | Record<string, unknown>;
 
@@ -31,9 +32,22 @@ function isIoredisClient(value: object): value is Redis {
   return value instanceof Redis || value.constructor?.name === 'Redis';
 }
 
-export function threadRedis(redis: string | RedisOptions | Redis): ThreadRedis {
+export function threadRedis(redis: string | RedisOptions | Redis | Cluster): ThreadRedis {
   if (typeof redis === 'string') return { target: redis, omitted: [] };
   const isClient = typeof (redis as { duplicate?: unknown }).duplicate === 'function';
+  if (isClient && (redis as { isCluster?: unknown }).isCluster === true) {
+    // A Cluster: the thread opens one like it, from its startup nodes and options.
+    const cluster = redis as Cluster;
+    const omitted: string[] = [];
+    const options = cloneable(cluster.options, '', omitted, 0) as Record<string, unknown>;
+    const nodes = cloneable(
+      (cluster as unknown as { startupNodes: unknown }).startupNodes,
+      'startupNodes',
+      omitted,
+      0,
+    );
+    return { target: { ...options, cluster: nodes }, omitted };
+  }
   if (isClient && !isIoredisClient(redis)) {
     return {
       target: undefined,

@@ -13,6 +13,7 @@ import {
   ErrorCode,
   errorMessage,
   FrameGuard,
+  isClusterTarget,
   type Names,
   names,
   parseAuthOptions,
@@ -53,7 +54,7 @@ export function createWorker(options: WorkerOptions): Worker {
   const resolved = parseOptions(options);
   const transport = new RedisWorkerTransport(
     resolved.redis,
-    names(resolved.namespace),
+    names(resolved.namespace, { cluster: isClusterTarget(resolved.redis) }),
     resolved.id,
   );
   return new RingcastWorker(resolved, transport);
@@ -122,7 +123,7 @@ class RingcastWorker implements Worker {
 
   constructor(options: ResolvedOptions, inner: WorkerTransport, tuning: CoreTuning = {}) {
     this.#o = options;
-    this.#names = names(options.namespace);
+    this.#names = names(options.namespace, { cluster: isClusterTarget(options.redis) });
     this.closed = new Promise((resolve) => {
       this.#setClosed = resolve;
     });

@@ -21,10 +21,11 @@ const request = (role: Role, extra: Partial<AclRequest> = {}): AclRequest => ({
 
 const rulesOf = (r: AclRequest) => aclRules(r).map(({ rule }) => rule);
 
-/** Whether a rule's pattern (`~`, `%R~`, `%W~`, `&`) matches `name`: a literal, or a prefix and `*`. */
+/** Whether a rule's pattern (`~`, `%R~`, `%W~`, `&`) matches `name`: a literal with `*` wildcards. */
 function matches(rule: string, name: string): boolean {
   const pattern = rule.replace(/^(%[RW]*~|~|&)/, '');
-  return pattern.endsWith('*') ? name.startsWith(pattern.slice(0, -1)) : pattern === name;
+  const literal = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return new RegExp(`^${pattern.split('*').map(literal).join('.*')}$`).test(name);
 }
 
 describe('aclRules', () => {
@@ -103,16 +104,36 @@ describe('aclRules', () => {
     refused(() => aclRules(request('worker', { namespace: 'a b' })));
   });
 
-  it('grants every key and channel protocol names to some role: a new name needs a grant', () => {
-    const n = names('prod');
-    const every: string[] = [];
-    for (const [field, value] of Object.entries(n)) {
-      if (field === 'namespace' || field === 'taskKeyPrefix') continue;
-      every.push(typeof value === 'function' ? (value as (id: string) => string)('id-1') : value);
+  for (const cluster of [false, true]) {
+    it(`grants every key and channel protocol names to some role: a new name needs a grant${cluster ? ' (cluster names)' : ''}`, () => {
+      const n = names('prod', { cluster });
+      const every: string[] = [];
+      for (const [field, value] of Object.entries(n)) {
+        if (field === 'namespace' || field === 'taskKeyPrefix' || field === 'cluster') continue;
+        every.push(typeof value === 'function' ? (value as (id: string) => string)('id-1') : value);
+      }
+      const rules = ROLES.flatMap((role) => rulesOf(request(role, { cluster })));
+      const ungranted = every.filter((name) => !rules.some((rule) => matches(rule, name)));
+      expect(ungranted).toEqual([]);
+    });
+  }
+
+  it('cluster rules: hash-tagged names, sharded pub/sub and the slot map; a worker with its id gets its own tagged channel', () => {
+    const rules = rulesOf(request('worker', { id: 'w-1', cluster: true }));
+    expect(rules).toContain('&prod:w:{w-1}');
+    expect(rules).toContain('~prod:claim:{w-1}');
+    expect(rules).toContain('%W~prod:parked:{*}');
+    expect(rules).toContain('%W~prod:{prod}:workers');
+    expect(rules).toContain('&prod:{prod}:ctl');
+    for (const command of ['+ssubscribe', '+spublish', '+pubsub|shardnumsub', '+cluster|slots']) {
+      expect(rules).toContain(command);
     }
-    const rules = ROLES.flatMap((role) => rulesOf(request(role)));
-    const ungranted = every.filter((name) => !rules.some((rule) => matches(rule, name)));
-    expect(ungranted).toEqual([]);
+    for (const command of ['+subscribe', '+publish', '+pubsub|numsub', '+select']) {
+      expect(rules).not.toContain(command);
+    }
+    const standalone = rulesOf(request('worker', { id: 'w-1' }));
+    expect(standalone).not.toContain('+spublish');
+    expect(standalone).not.toContain('+cluster|slots');
   });
 });
 

@@ -21,6 +21,11 @@ export interface AclRequest {
   id?: string;
   /** Leave out the operator's changes (reweight, drain): an admin user that only reads. */
   readOnly?: boolean;
+  /**
+   * For a deployment on a Redis Cluster: the cluster's names (hash-tagged) and
+   * commands (sharded pub/sub, the slot map). Apply the rules on every node.
+   */
+  cluster?: boolean;
   user: string;
   password: PasswordRule;
 }
@@ -62,6 +67,9 @@ function pattern(name: NameOf, n: Names, id: string | undefined): string {
   if (typeof of === 'string') return globLiteral(of);
   if (of.own && id !== undefined) return globLiteral(of.name(id));
   const sample = of.name(SAMPLE_ID);
+  // A cluster's per-id names end with the id as their hash tag: `<ns>:w:{<id>}`.
+  const tagged = `{${SAMPLE_ID}}`;
+  if (sample.endsWith(tagged)) return `${globLiteral(sample.slice(0, -tagged.length))}{*}`;
   if (!sample.endsWith(SAMPLE_ID)) {
     throw new Error(`a per-id name must end with the id, got ${JSON.stringify(sample)}`);
   }
@@ -73,13 +81,17 @@ export function aclRules(request: AclRequest): AclRule[] {
   const all = ROLE_GRANTS[request.role];
   const kept = <G extends { operator?: true }>(list: readonly G[]) =>
     request.readOnly ? list.filter((grant) => !grant.operator) : list;
+  const mode = <G extends { cluster?: boolean }>(list: readonly G[]) =>
+    list.filter(
+      (grant) => grant.cluster === undefined || grant.cluster === (request.cluster === true),
+    );
   const grants = {
     takesId: all.takesId,
-    keys: kept(all.keys),
-    channels: kept(all.channels),
-    commands: kept(all.commands),
+    keys: mode(kept(all.keys)),
+    channels: mode(kept(all.channels)),
+    commands: mode(kept(all.commands)),
   };
-  const n = names(request.namespace);
+  const n = names(request.namespace, { cluster: request.cluster === true });
   const id = grants.takesId ? request.id : undefined;
   if (id !== undefined && !isValidId(id)) invalid(`${JSON.stringify(id)} is not a valid id`);
   const password: AclRule =

@@ -36,6 +36,11 @@ interface Grant {
   readonly why: string;
   /** Only for an operator's changes (reweight, drain): left out of a read-only admin user. */
   readonly operator?: true;
+  /**
+   * Only on a Redis Cluster (true: sharded pub/sub, the slot map) or only on a
+   * standalone Redis (false: classic pub/sub); both when absent.
+   */
+  readonly cluster?: boolean;
 }
 
 export interface KeyGrant extends Grant {
@@ -74,7 +79,23 @@ const CONNECTION: readonly CommandGrant[] = [
     why: 'every connection names itself (CLIENT LIST shows whose it is)',
   },
   { command: 'info', why: "ioredis's ready check on connect (waits out a Redis still loading)" },
-  { command: 'select', why: 'a database index in the Redis URL' },
+  { command: 'select', why: 'a database index in the Redis URL', cluster: false },
+  {
+    command: 'cluster|slots',
+    why: "ioredis's Cluster reads the slot map (at connect, on MOVED, every second)",
+    cluster: true,
+  },
+  { command: 'cluster|info', why: "ioredis's Cluster ready check", cluster: true },
+  {
+    command: 'readonly',
+    why: "ioredis's Cluster sends it on its connections to replicas (it reads nothing from them)",
+    cluster: true,
+  },
+  {
+    command: 'asking',
+    why: 'a command sent on to the node a slot is migrating to (ASK)',
+    cluster: true,
+  },
 ];
 
 const WORKER: RoleGrants = {
@@ -82,11 +103,23 @@ const WORKER: RoleGrants = {
   takesId: true,
   commands: [
     ...CONNECTION,
-    { command: 'subscribe', why: 'its own channel (redis-transport.ts)' },
-    { command: 'unsubscribe', why: 'its own channel, on close (redis-transport.ts)' },
+    { command: 'subscribe', why: 'its own channel (redis-transport.ts)', cluster: false },
+    {
+      command: 'unsubscribe',
+      why: 'its own channel, on close (redis-transport.ts)',
+      cluster: false,
+    },
     {
       command: 'publish',
       why: 'replies (replies.ts), hello and leave (registration.ts), its recovery probe (recovery.ts)',
+      cluster: false,
+    },
+    { command: 'ssubscribe', why: 'its own sharded channel (redis-transport.ts)', cluster: true },
+    { command: 'sunsubscribe', why: 'its own sharded channel, on close', cluster: true },
+    {
+      command: 'spublish',
+      why: 'replies, hello and leave, its recovery probe, on sharded channels',
+      cluster: true,
     },
     {
       command: 'multi',
@@ -125,7 +158,16 @@ const WORKER: RoleGrants = {
       command: 'get',
       why: 'the claim scripts read who holds the id; the beat script its heartbeat',
     },
-    { command: 'pubsub|numsub', why: "the claim script counts its channel's subscribers" },
+    {
+      command: 'pubsub|numsub',
+      why: "the claim script counts its channel's subscribers",
+      cluster: false,
+    },
+    {
+      command: 'pubsub|shardnumsub',
+      why: "the claim script counts its sharded channel's subscribers",
+      cluster: true,
+    },
   ],
   keys: [
     {
@@ -184,10 +226,22 @@ const DISPATCHER: RoleGrants = {
     {
       command: 'subscribe',
       why: 'its reply channel, the control, settled and cancel channels (dispatcher.ts, recovery.ts)',
+      cluster: false,
     },
     {
       command: 'publish',
       why: 'tasks and cancels to workers (delivery.ts), durable cancels (durable-tasks.ts)',
+      cluster: false,
+    },
+    {
+      command: 'ssubscribe',
+      why: 'the same channels as subscribe, sharded (redis-transport.ts)',
+      cluster: true,
+    },
+    {
+      command: 'spublish',
+      why: 'tasks, cancels and durable announcements on sharded channels (also in the store scripts)',
+      cluster: true,
     },
     {
       command: 'hgetall',
@@ -207,10 +261,19 @@ const DISPATCHER: RoleGrants = {
     },
     { command: 'zrange', why: 'the tick script: the next heartbeat deadline; trimming the log' },
     { command: 'zremrangebyrank', why: 'the tick script trims the change log' },
-    { command: 'pubsub|numsub', why: 'whether workers listen on their channels (liveness)' },
+    {
+      command: 'pubsub|numsub',
+      why: 'whether workers listen on their channels (liveness)',
+      cluster: false,
+    },
+    {
+      command: 'pubsub|shardnumsub',
+      why: "whether workers listen on their sharded channels, counted on the slot's master (script)",
+      cluster: true,
+    },
     {
       command: 'eval',
-      why: 'the registry tick and prune; a store script Redis does not know yet',
+      why: 'the registry tick and prune; a store script Redis does not know yet; SHARDNUMSUB on a cluster',
     },
     { command: 'evalsha', why: 'the durable store scripts (lua-script.ts)' },
     {
@@ -298,6 +361,12 @@ const DISPATCHER: RoleGrants = {
       why: "owners' heartbeats: its own, and whether others are alive",
     },
     {
+      key: (n) => anyId(n.workerChannel),
+      access: 'read-write',
+      why: "workers' channel names as the key of the SHARDNUMSUB script, so it runs on the channel's master (no such key is ever written)",
+      cluster: true,
+    },
+    {
       key: (n) => own(n.dispatcherStatsKey),
       access: 'read-write',
       why: 'its stats report (stats-publisher.ts: the report script; DEL at close)',
@@ -355,8 +424,24 @@ const ADMIN: RoleGrants = {
       command: 'publish',
       why: "reweight and drain requests on a worker's channel",
       operator: true,
+      cluster: false,
     },
-    { command: 'subscribe', why: "the dashboard hears workers' hello and leave" },
+    {
+      command: 'spublish',
+      why: "reweight and drain requests on a worker's sharded channel",
+      operator: true,
+      cluster: true,
+    },
+    {
+      command: 'subscribe',
+      why: "the dashboard hears workers' hello and leave",
+      cluster: false,
+    },
+    {
+      command: 'ssubscribe',
+      why: "the dashboard hears workers' hello and leave (sharded)",
+      cluster: true,
+    },
   ],
   keys: [
     { key: (n) => n.registryKey, access: 'read', why: 'the worker registry' },

@@ -38,7 +38,9 @@ export const aclCommand: Command<AclArgs> = {
 Prints the Redis ACL SETUSER line (Redis 7 or later) that grants a role
 exactly the commands, keys and channels ringcast uses for it in the namespace,
 and nothing else: apply it with redis-cli as an administrator. Connects to
-nothing (--redis and the TLS flags are not used).
+nothing (--redis and the TLS flags are not used). With --cluster (its nodes
+are not contacted either) the line is for a Redis Cluster: the cluster's
+hash-tagged names and sharded pub/sub; apply it on every node.
 
 Roles:
 ${ROLES.map((role) => `  ${role.padEnd(12)} ${ROLE_GRANTS[role].summary}`).join('\n')}
@@ -111,6 +113,7 @@ Options:
       namespace: ctx.namespace,
       ...(args.id !== undefined && { id: args.id }),
       readOnly: args.readOnly,
+      ...(ctx.cluster !== undefined && { cluster: true }),
       user: args.user ?? defaultUser(args.role, ctx.namespace, args.id, args.readOnly),
       password,
     };

@@ -1,5 +1,6 @@
 import {
   createCliLogger,
+  describeRedis,
   isLogFormat,
   LOG_FORMATS,
   type LogFormat,
@@ -125,12 +126,13 @@ With --json the line it prints on start is JSON: { url, namespace, redis }.
     };
   },
   async run(ctx, args) {
-    const redis = redactUrl(ctx.redis);
+    const redis = ctx.cluster ? describeRedis({ cluster: ctx.cluster }) : redactUrl(ctx.redis);
     const stopped = signalled();
     let dashboard: Awaited<ReturnType<typeof startDashboard>>;
     try {
       dashboard = await startDashboard({
         redis: ctx.redis,
+        cluster: ctx.cluster,
         tls: ctx.tls(),
         namespace: ctx.namespace,
         host: args.host,

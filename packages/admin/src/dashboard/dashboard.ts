@@ -21,6 +21,8 @@ export const DEFAULT_DASHBOARD_PORT = 8080;
 export interface DashboardOptions {
   /** The deployment's Redis URL. */
   redis: string;
+  /** The startup nodes of the deployment's Redis Cluster: `redis` is then unused. */
+  cluster?: ReadonlyArray<{ host: string; port: number }> | undefined;
   /** Certificates for a `rediss://` URL (the `--tls-*` flags), over Node's defaults. */
   tls?: TlsMaterial | undefined;
   namespace: string;
@@ -53,6 +55,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   const host = options.host ?? DEFAULT_DASHBOARD_HOST;
   const monitor = new Monitor({
     redis: options.redis,
+    ...(options.cluster && { cluster: options.cluster }),
     tls: options.tls,
     namespace: options.namespace,
     ...(options.log ? { log: options.log } : {}),

@@ -15,13 +15,13 @@ import type { BeatProbe } from './worker-states.js';
 
 /** Each worker's heartbeat, by id. Throws what the Redis client throws. */
 export async function probeHeartbeats(
-  redis: Pick<Redis, 'pipeline'>,
+  redis: Pick<Redis, 'pipeline'> & { readonly isCluster?: boolean },
   namespace: string,
   workers: readonly LiveWorker[],
 ): Promise<Map<string, BeatProbe>> {
   const probes = new Map<string, BeatProbe>();
   if (workers.length === 0) return probes;
-  const n = names(namespace);
+  const n = names(namespace, { cluster: redis.isCluster === true });
   const replies =
     (await redis
       .pipeline()

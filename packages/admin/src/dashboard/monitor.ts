@@ -8,6 +8,7 @@
  */
 import {
   closeConnection,
+  describeRedis,
   errorMessage,
   names,
   redactUrl,
@@ -29,6 +30,8 @@ export const PROBE_INTERVAL_MS = 100;
 export interface MonitorOptions {
   /** The Redis URL (credentials are masked wherever it is shown). */
   redis: string;
+  /** The startup nodes of a Redis Cluster: `redis` is then unused. */
+  cluster?: ReadonlyArray<{ host: string; port: number }> | undefined;
   /** Certificates for a `rediss://` URL, over Node's defaults. */
   tls?: TlsMaterial | undefined;
   namespace: string;
@@ -51,6 +54,7 @@ export class Monitor {
   readonly #refreshIntervalMs: number;
   readonly #probeIntervalMs: number;
   readonly #url: string;
+  readonly #cluster: ReadonlyArray<{ host: string; port: number }> | undefined;
   readonly #tls: TlsMaterial | undefined;
   /** Opened by start(). */
   #connections: { reader: Redis; subscriber: Redis } | undefined;
@@ -77,24 +81,36 @@ export class Monitor {
     this.#refreshIntervalMs = options.refreshIntervalMs ?? HISTORY_INTERVAL_MS;
     this.#probeIntervalMs = options.probeIntervalMs ?? PROBE_INTERVAL_MS;
     this.#url = options.redis;
+    this.#cluster = options.cluster;
     this.#tls = options.tls;
-    this.#redis = { url: redactUrl(options.redis), up: false, error: null, downSince: null };
+    const shown = options.cluster
+      ? describeRedis({ cluster: options.cluster })
+      : redactUrl(options.redis);
+    this.#redis = { url: shown, up: false, error: null, downSince: null };
     this.#snapshot = this.#build();
   }
 
   /** Starts watching; resolves after the first read, whether it succeeded or not. */
   async start(): Promise<void> {
     if (this.#connections !== undefined || this.#closed) return;
-    const reader = openReader(this.#url, this.#tls);
-    const subscriber = openSubscriber(this.#url, this.#tls);
+    const target = this.#cluster ?? this.#url;
+    const reader = openReader(target, this.#tls);
+    const subscriber = openSubscriber(target, this.#tls);
     this.#connections = { reader, subscriber };
     reader.on('error', (error: unknown) => {
       this.#connectionError = error;
     });
     // After an outage, show the deployment as soon as Redis answers again.
     reader.on('ready', () => void this.refresh());
-    subscriber.on('message', () => void this.refresh());
-    subscriber.subscribe(names(this.#namespace).controlChannel).catch(() => {});
+    if (this.#cluster) {
+      // On a cluster the control channel is sharded, in the namespace's slot.
+      const channel = names(this.#namespace, { cluster: true }).controlChannel;
+      subscriber.on('smessage', () => void this.refresh());
+      subscriber.ssubscribe(channel).catch(() => {});
+    } else {
+      subscriber.on('message', () => void this.refresh());
+      subscriber.subscribe(names(this.#namespace).controlChannel).catch(() => {});
+    }
     this.#timers.push(
       setInterval(() => void this.refresh({ sample: true }), this.#refreshIntervalMs),
       setInterval(() => void this.#probe(), this.#probeIntervalMs),

@@ -12,6 +12,8 @@ import type { Redis } from 'ioredis';
 export class LuaScript {
   readonly #source: string;
   readonly #sha: string;
+  /** This script with SPUBLISH for PUBLISH, for a cluster; made on first use. */
+  #sharded: LuaScript | undefined;
 
   constructor(source: string) {
     this.#source = source;
@@ -23,6 +25,12 @@ export class LuaScript {
     keys: readonly string[],
     args: ReadonlyArray<string | number>,
   ): Promise<unknown> {
+    // On a Redis Cluster the store's channels are sharded, and in the namespace's slot
+    // like its keys (protocol's names): a script announces on them with SPUBLISH.
+    if ((redis as { isCluster?: boolean }).isCluster === true && this.#sharded !== this) {
+      this.#sharded ??= LuaScript.#shardedVariant(this.#source);
+      return this.#sharded.run(redis, keys, args);
+    }
     try {
       return await redis.evalsha(this.#sha, keys.length, ...keys, ...args);
     } catch (error) {
@@ -30,5 +38,14 @@ export class LuaScript {
       if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
       return redis.eval(this.#source, keys.length, ...keys, ...args);
     }
+  }
+
+  static #shardedVariant(source: string): LuaScript {
+    const sharded = new LuaScript(
+      source.replaceAll("redis.call('PUBLISH'", "redis.call('SPUBLISH'"),
+    );
+    // Its own variant is itself: run() must not swap it again.
+    sharded.#sharded = sharded;
+    return sharded;
   }
 }

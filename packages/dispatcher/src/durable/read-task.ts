@@ -7,6 +7,7 @@ import {
   describeUnopened,
   ErrorCode,
   FrameSealer,
+  isClusterTarget,
   names,
   parseAuthOptions,
   RingcastError,
@@ -36,7 +37,7 @@ export async function readTask(
   options: { namespace?: string; auth?: AuthOptions },
   id: string,
 ): Promise<TaskInfo | undefined> {
-  const key = names(options.namespace).taskKey(id);
+  const key = names(options.namespace, { cluster: isClusterTarget(redis) }).taskKey(id);
   const keys = recordKeys(options.auth && new FrameSealer(parseAuthOptions(options.auth)));
   const hash = await redis.hgetall(key);
   if (Object.keys(hash).length === 0) return undefined;
