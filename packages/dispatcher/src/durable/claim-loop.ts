@@ -15,7 +15,7 @@ import { exactTaskBytes, traceBytes } from '../task-size.js';
 import type { Task } from '../worker-state.js';
 import type { DurableContext } from './durable-context.js';
 import { CANCELLED_BY_REQUEST, cancelledOutcome, type OutcomeWriter } from './outcome-writer.js';
-import type { DurableRecord } from './record.js';
+import type { DurableRecord, NewRecord } from './record.js';
 
 /** How often the backlog is looked at for work, when workers have room. */
 export const CLAIM_INTERVAL_MS = 100;
@@ -103,7 +103,7 @@ export class ClaimLoop {
    * its own submit's. Its attempts go on from the last one recorded, so a token
    * never repeats across owners.
    */
-  run(record: DurableRecord, now: number): void {
+  run(record: DurableRecord & Pick<NewRecord, 'payloadJson'>, now: number): void {
     const { host } = this.#c;
     const id = record.id;
     // Already running here (adopted back from a process that had it): one copy is enough.
@@ -133,7 +133,10 @@ export class ClaimLoop {
       this.#writer.release(id);
       return;
     }
-    const payload = record.payload === undefined ? undefined : JSON.stringify(record.payload);
+    // A submit's own task carries its payload's text: sent as it was stored, not re-encoded.
+    const payload =
+      record.payloadJson ??
+      (record.payload === undefined ? undefined : JSON.stringify(record.payload));
     const deadline = now + record.timeoutMs;
     const task: Task = newTask({
       seq: host.ledger.nextSeq(),

@@ -283,7 +283,7 @@ export class DurableTasks {
     const record: NewRecord = {
       id,
       handler,
-      payload: payloadJson === undefined ? undefined : JSON.parse(payloadJson),
+      payloadJson,
       priority: call.priority,
       timeoutMs: call.timeoutMs,
       retries: call.retries,

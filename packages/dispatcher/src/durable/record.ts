@@ -106,8 +106,14 @@ export interface DurableRecord {
   trace?: TraceContext;
 }
 
-/** What a submitter decides about a new task; the store sets the rest. */
-export type NewRecord = Pick<
+/**
+ * What a submitter decides about a new task; the store sets the rest.
+ * `payloadJson`, when given, is the payload already encoded (as `encodePayload`
+ * made it, so known to encode) and stands for `payload`: a durable submit
+ * encodes it once, and the same text is stored and, if it runs here at once,
+ * sent to its worker — no parse and re-encode on the hot path.
+ */
+export type NewRecord = { payloadJson?: string | undefined } & Pick<
   DurableRecord,
   | 'id'
   | 'handler'

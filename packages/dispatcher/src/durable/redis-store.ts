@@ -69,6 +69,8 @@ import type {
 } from './store.js';
 
 const CANCELLED_JSON = errorJson(CANCELLED_BEFORE_START);
+/** The one answer most settles get: shared, not made per task. */
+const SETTLED: SettleResult = Object.freeze({ kind: 'settled' });
 const ADD_RESULTS = new Set<string>(['added', 'claimed', 'full', 'exists']);
 /**
  * Most operations one script call applies: a script runs alone in Redis, so a
@@ -252,11 +254,11 @@ export class RedisStore implements DurableStore {
       if (ids.length > 0) this.#announce(ids.join(' '));
     }
     return replies.map((reply, i): SettleResult | Error => {
+      if (reply === 1) return SETTLED;
       if (reply instanceof Error || !Array.isArray(reply)) {
         return reply instanceof Error ? reply : { kind: 'unknown' };
       }
       const [kind, hash] = reply as unknown[];
-      if (kind === 'settled') return { kind: 'settled' };
       if (kind !== 'stale' && kind !== 'already') return { kind: 'unknown' };
       const record = decodeRecord(hashOf(hash), this.malformed, ops[i]!.request.id, this.keys);
       return record ? { kind, record } : { kind: 'unknown' };
@@ -402,7 +404,7 @@ export class RedisStore implements DurableStore {
  * could answer so.
  */
 function isSettled(reply: unknown): boolean {
-  return Array.isArray(reply) && reply[0] === 'settled';
+  return reply === 1;
 }
 
 function repliesOf(reply: unknown, count: number, what: string): unknown[] {
