@@ -8,11 +8,11 @@
 //   node --cpu-prof --cpu-prof-dir DIR --import tsx scripts/bench/durable-alone.ts   (the
 //   dispatcher's profile; read it with scripts/bench/profile-top.ts)
 import { parseArgs } from 'node:util';
+import { Redis } from 'ioredis';
+import { DURABLE_REDIS_ARGS } from './durable.js';
 import { BenchError, cleanup, cpuMeter, startRedis } from './harness.js';
 import { closedLoop, round, summarize } from './loop.js';
 import { closeDispatcher, readyDispatcher, startWorkers } from './ringcast.js';
-import { Redis } from 'ioredis';
-import { DURABLE_REDIS_ARGS } from './durable.js';
 
 const HELP = `Usage: tsx scripts/bench/durable-alone.ts [--n N] [--w W] [--runs R] [--workers-profile DIR]
 

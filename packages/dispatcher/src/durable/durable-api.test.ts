@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { MemoryTransport } from '../memory-transport.js';
 import { closeAll, NS, n, outcome, setup } from '../testing/core-fixture.js';
 import { closeOn, holding, rejection, run, second } from '../testing/durable-fixture.js';
+import type { KnownRecords } from './store.js';
 
 afterEach(closeAll);
 
@@ -115,6 +116,32 @@ describe('durable tasks on the memory transport', () => {
     );
     expect(values).toEqual(['a', 'b', 'c']);
     expect(get).not.toHaveBeenCalled();
+  });
+
+  it("a durable dispatch's task claimed from the backlog comes with the dispatcher's copy, held only while the call waits", async () => {
+    const s = setup();
+    await s.join(s.worker('w1', (task) => ({ ok: task.payload }), { concurrency: 1, maxQueue: 0 }));
+    await s.start();
+    const store = s.transport.durableStore();
+    const claim = store.claim.bind(store);
+    const copies: Array<string | undefined> = [];
+    const claimed: string[] = [];
+    let lastKnown: KnownRecords | undefined;
+    vi.spyOn(store, 'claim').mockImplementation(async (owner, n, now, known) => {
+      const records = await claim(owner, n, now, known);
+      for (const record of records) copies.push(known?.(record.id)?.record.payloadJson);
+      claimed.push(...records.map((r) => r.id));
+      lastKnown = known ?? lastKnown;
+      return records;
+    });
+    // One claimed at once, two through the backlog.
+    const values = await run(
+      s,
+      Promise.all(['a', 'b', 'c'].map((v) => s.dispatcher.dispatch('echo', v, { durable: true }))),
+    );
+    expect(values).toEqual(['a', 'b', 'c']);
+    expect(copies).toEqual(['"b"', '"c"']);
+    for (const id of claimed) expect(lastKnown!(id)).toBeUndefined();
   });
 
   it('a claim in flight holds the slots it asked for: a submit meanwhile waits in the backlog rather than being claimed and given back', async () => {

@@ -116,6 +116,7 @@ export class MemoryStore implements DurableStore {
     });
   }
 
+  /** Reads every claimed record whole: `known` is an optimisation of the Redis store's. */
   async claim(owner: string, n: number, now: number): Promise<DurableRecord[]> {
     checkClaim(owner, n, now);
     const names = this.#names;

@@ -171,13 +171,16 @@ return replies
 
 /**
  * KEYS: backlog, delayed, owner's active set, owner's heartbeat.
- * ARGV: owner, n, now, task key prefix, due batch.
+ * ARGV: owner, n, now, task key prefix, due batch, lean ('1': the claimer holds copies of its
+ * own tasks).
  * Returns { { id, HGETALL }, ... } of the claimed tasks: none for an owner whose
- * heartbeat lapsed (tasks it took now would be adopted by nobody).
+ * heartbeat lapsed (tasks it took now would be adopted by nobody). Lean, it returns instead
+ * { id, attempts, cancel, worker, startedAt } per task (each false when absent): the fields that
+ * change while a task waits; the claimer builds the rest from its copy, or reads the record.
  */
 export const CLAIM = script(`
 if redis.call('EXISTS', KEYS[4]) == 0 then return {} end
-local owner, n, now, prefix = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4]
+local owner, n, now, prefix, lean = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4], ARGV[6] == '1'
 local due = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, tonumber(ARGV[5]))
 for _, id in ipairs(due) do
   redis.call('ZREM', KEYS[2], id)
@@ -197,7 +200,15 @@ while #claimed < n do
   if #popped == 0 then break end
   for i = 1, #popped, 2 do
     local id = popped[i]
-    if valid_id(id) then
+    if valid_id(id) and lean then
+      local key = prefix .. id
+      local f = redis.call('HMGET', key, 'state', 'attempts', 'cancel', 'worker', 'startedAt')
+      if f[1] == 'waiting' then
+        redis.call('HSET', key, 'state', 'active', 'owner', owner)
+        ids[#ids + 1] = id
+        claimed[#claimed + 1] = { id, f[2], f[3], f[4], f[5] }
+      end
+    elseif valid_id(id) then
       local key = prefix .. id
       -- One read for the check and the reply: the record as it is once claimed.
       local hash = redis.call('HGETALL', key)

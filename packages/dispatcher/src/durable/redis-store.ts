@@ -25,6 +25,7 @@ import type { Redis } from 'ioredis';
 import { DispatchError } from '../errors.js';
 import { Batcher, type BatchKind } from './batcher.js';
 import { type HeldStart, HeldStarts, type StartedOp } from './held-starts.js';
+import { knownRecord } from './known-records.js';
 import type { LuaScript } from './lua-script.js';
 import { quarantine, type RawRecord } from './quarantine.js';
 import { type DurableRecord, decodeRecord, MalformedRecords, type NewRecord } from './record.js';
@@ -61,6 +62,7 @@ import type {
   AddResult,
   CancelResult,
   DurableStore,
+  KnownRecords,
   Outcome,
   SettledAnnouncer,
   SettleResult,
@@ -170,7 +172,12 @@ export class RedisStore implements DurableStore {
     });
   }
 
-  async claim(owner: string, n: number, now: number): Promise<DurableRecord[]> {
+  async claim(
+    owner: string,
+    n: number,
+    now: number,
+    known?: KnownRecords,
+  ): Promise<DurableRecord[]> {
     checkClaim(owner, n, now);
     const names = this.#names;
     const reply = await this.#batcher.push(this.#alone, {
@@ -181,9 +188,37 @@ export class RedisStore implements DurableStore {
         names.activeKey(owner),
         names.dispatcherHeartbeatKey(owner),
       ],
-      args: [owner, String(n), String(now), names.taskKeyPrefix, String(DUE_BATCH)],
+      args: [
+        owner,
+        String(n),
+        String(now),
+        names.taskKeyPrefix,
+        String(DUE_BATCH),
+        known ? '1' : '',
+      ],
     });
-    return quarantine(rawRecords(reply), owner, now, this);
+    if (!known) return quarantine(rawRecords(reply), owner, now, this);
+    // Lean: records built from the claimer's copies; the others read back, in claim order.
+    const records: Array<DurableRecord | string> = [];
+    const unknown: string[] = [];
+    for (const item of Array.isArray(reply) ? (reply as unknown[]) : []) {
+      if (!Array.isArray(item) || typeof item[0] !== 'string') continue;
+      const id = item[0];
+      const copy = known(id);
+      const record = copy && knownRecord(copy, id, owner, item);
+      records.push(record ?? id);
+      if (!record) unknown.push(id);
+    }
+    if (unknown.length === 0) return records as DurableRecord[];
+    // If this read fails, the claim fails: its tasks are ours in Redis, and the owner's
+    // orphan sweep runs them, as it does those of a claim whose reply was lost.
+    const hashes = await Promise.all(
+      unknown.map((id) => this.#batcher.push(this.#gets, names.taskKey(id))),
+    );
+    const raws = unknown.map((id, i) => ({ id, hash: hashes[i]! }));
+    const read = new Map<string, DurableRecord>();
+    for (const record of await quarantine(raws, owner, now, this)) read.set(record.id, record);
+    return records.flatMap((r) => (typeof r === 'string' ? (read.get(r) ?? []) : [r]));
   }
 
   async started(
