@@ -29,6 +29,7 @@ import type { DurableRecord, NewRecord } from './record.js';
 import type { AddOptions, AddResult, DurableStore, KnownRecord } from './store.js';
 import { StoreWrites } from './store-writes.js';
 import { settledOf, type TaskInfo, taskInfo } from './task-info.js';
+import { worthReading } from './task-peek.js';
 
 export { CLAIM_INTERVAL_MS } from './claim-loop.js';
 export type { DurableHost, DurableStats } from './durable-context.js';
@@ -53,6 +54,8 @@ export class DurableTasks {
   readonly stats: DurableStats = emptyDurableStats();
   /** Copies of the tasks a durable `dispatch()` here stored and still waits for (DurableContext.known). */
   readonly #known = new Map<string, KnownRecord>();
+  /** Whether a poll's looks at the waited-for tasks are under way. */
+  #polling = false;
   /** Tasks whose record is being read for their waiters: true if asked to read again after. */
   readonly #reading = new Map<string, boolean>();
   #running: Running | undefined;
@@ -379,13 +382,37 @@ export class DurableTasks {
     );
   }
 
+  /**
+   * Looks at every waited-for task not running here, and reads the record of
+   * those with something to read (task-peek.ts): one look at a time, so that
+   * looks slower than their interval do not pile up.
+   */
   #pollWaiters(): void {
+    const store = this.#running?.context.store;
+    if (this.#polling || store === undefined || this.#stopped) return;
     const ledger = this.#host.ledger;
-    for (const id of this.#waiters.ids()) {
-      // Running here: its own terminal write wakes its waiters, no read needed.
-      if (ledger.byId(id)?.durable) continue;
-      this.#check(id);
-    }
+    // Running here: its own terminal write wakes its waiters, no read needed.
+    const ids = this.#waiters.ids().filter((id) => !ledger.byId(id)?.durable);
+    if (ids.length === 0) return;
+    this.#polling = true;
+    const now = this.#host.clock.now();
+    let failed = 0;
+    const looks = ids.map((id) =>
+      store.peek(id).then(
+        (peek) => {
+          if (worthReading(peek, now)) this.#check(id);
+        },
+        () => failed++,
+      ),
+    );
+    this.#writes.track(
+      Promise.all(looks).then(() => {
+        this.#polling = false;
+        // Tried again at the next poll.
+        if (failed > 0)
+          this.#host.log.warn('durable', `looking at ${failed} waited-for tasks failed`);
+      }),
+    );
   }
 
   /**

@@ -326,6 +326,16 @@ end
 return replies
 `);
 
+/** Peeks at a run of tasks. KEYS: their keys. Returns per key { state, expiresAt } (HMGET). */
+export const PEEK = script(`
+local replies = {}
+for i = 1, #KEYS do
+  local ok, reply = pcall(redis.call, 'HMGET', KEYS[i], 'state', 'expiresAt')
+  replies[i] = ok and reply or refused(reply)
+end
+return replies
+`);
+
 /**
  * KEYS: task, backlog, owner's active set.
  * ARGV: id, owner, now, settled channel ('' to announce nothing), the cancelled error's JSON.

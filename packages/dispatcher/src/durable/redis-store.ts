@@ -37,6 +37,7 @@ import {
   CLAIM,
   GET,
   LEAVE,
+  PEEK,
   RECLAIM,
   RELEASE,
   SETTLE,
@@ -69,6 +70,7 @@ import type {
   StartedResult,
   StoreCounts,
 } from './store.js';
+import { peekOf, type TaskPeek } from './task-peek.js';
 
 const CANCELLED_JSON = errorJson(CANCELLED_BEFORE_START);
 /** The one answer most settles get: shared, not made per task. */
@@ -105,6 +107,7 @@ export class RedisStore implements DurableStore {
   readonly #starts: BatchKind<StartedOp, StartedResult>;
   readonly #settles: BatchKind<SettleOp, SettleResult>;
   readonly #gets: BatchKind<string, Record<string, string>>;
+  readonly #peeks: BatchKind<string, TaskPeek | undefined>;
   readonly #alone: BatchKind<Call, unknown>;
   readonly #held: HeldStarts;
 
@@ -131,6 +134,7 @@ export class RedisStore implements DurableStore {
     this.#starts = { max: MAX_BATCH, send: (ops) => this.#sendStarts(ops) };
     this.#settles = { max: MAX_BATCH, send: (ops) => this.#sendSettles(ops) };
     this.#gets = { max: MAX_BATCH, send: (keys) => this.#sendGets(keys) };
+    this.#peeks = { max: MAX_BATCH, send: (keys) => this.#sendPeeks(keys) };
     this.#alone = {
       max: 1,
       send: async ([call]) => [await call!.script.run(this.#redis, call!.keys, call!.args)],
@@ -319,6 +323,21 @@ export class RedisStore implements DurableStore {
     this.#held.release(id);
     const hash = await this.#batcher.push(this.#gets, this.#names.taskKey(id));
     return decodeRecord(hash, this.malformed, id, this.keys);
+  }
+
+  async peek(id: string): Promise<TaskPeek | undefined> {
+    return this.#batcher.push(this.#peeks, this.#names.taskKey(id));
+  }
+
+  async #sendPeeks(keys: readonly string[]): Promise<Array<TaskPeek | undefined | Error>> {
+    const replies = repliesOf(await PEEK.run(this.#redis, keys, []), keys.length, 'peek');
+    return replies.map((reply) =>
+      reply instanceof Error
+        ? reply
+        : Array.isArray(reply)
+          ? peekOf(reply[0], reply[1])
+          : undefined,
+    );
   }
 
   async #sendGets(keys: readonly string[]): Promise<Array<Record<string, string> | Error>> {

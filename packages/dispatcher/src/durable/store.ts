@@ -26,6 +26,7 @@
  * that cannot be read is counted in {@link DurableStore.malformed}.
  */
 import type { DurableRecord, MalformedRecords, NewRecord, StoredError } from './record.js';
+import type { TaskPeek } from './task-peek.js';
 
 export interface AddOptions {
   /** Epoch ms: the task's `createdAt`, and what its `runAt` is compared with. */
@@ -159,6 +160,11 @@ export interface DurableStore {
   release(id: string, owner: string, now: number): Promise<boolean>;
   /** The record, or undefined when there is none or it cannot be read. */
   get(id: string): Promise<DurableRecord | undefined>;
+  /**
+   * The task's state and `expiresAt` without its record (see `task-peek.ts`);
+   * undefined when there is no record or they cannot be read.
+   */
+  peek(id: string): Promise<TaskPeek | undefined>;
   /**
    * Cancels: a waiting or delayed task at once (`CANCELLED`, settled as by
    * `settle`); an active one by storing the request for its owner.

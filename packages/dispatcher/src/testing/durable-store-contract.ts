@@ -922,6 +922,29 @@ export function describeStoreContract(label: string, open: () => Promise<StoreHa
       });
     });
 
+    describe('peek', () => {
+      it("gives a task's state and expiresAt without its record; undefined for none or unreadable", async () => {
+        await alive('d1');
+        const now = h.now();
+        await store.add(task('plain', { priority: 1 }), { now });
+        await store.add(task('bounded', { expiresAt: now + 500 }), { now });
+        await store.add(task('later', { runAt: now + HOUR }), { now });
+        await store.add(task('broken'), { now });
+        await h.hset(n.taskKey('broken'), { expiresAt: 'soon' });
+        await store.claim('d1', 1, now);
+        const [plain, bounded, later, broken, none] = await Promise.all(
+          ['plain', 'bounded', 'later', 'broken', 'none'].map((id) => store.peek(id)),
+        );
+        expect(plain).toEqual({ state: 'active' });
+        expect(bounded).toEqual({ state: 'waiting', expiresAt: now + 500 });
+        expect(later).toEqual({ state: 'delayed' });
+        expect(broken).toBeUndefined();
+        expect(none).toBeUndefined();
+        await store.settle('plain', 'd1', { state: 'succeeded', result: 1 }, now);
+        expect(await store.peek('plain')).toEqual({ state: 'succeeded' });
+      });
+    });
+
     describe('counts', () => {
       it('counts waiting, delayed and active per registered owner', async () => {
         await alive('d1', 'd2');
