@@ -79,6 +79,32 @@ describe.skipIf(!redisAvailability.available)('durable records with auth.encrypt
     expect(keyed.stdout).toContain(`result    {"secret":"${PAYLOAD_SECRET}"}\n`);
   });
 
+  it('durable dispatch() through the backlog: records sealed in Redis, each call its own value', async () => {
+    const namespace = uniqueNamespace();
+    const auth = { ...keyring(['k1']), encrypt: true };
+    const d = await deployment(namespace, auth);
+    // 200 calls on one worker's 16 slots: most wait in the backlog, and the claims build their
+    // records from the dispatcher's copies (plain text in memory), never from Redis's sealed ones.
+    const values = await Promise.all(
+      Array.from({ length: 200 }, (_, i) =>
+        d.dispatch('echo', { i, secret: PAYLOAD_SECRET }, { durable: true }),
+      ),
+    );
+    expect(values).toEqual(Array.from({ length: 200 }, (_, i) => ({ i, secret: PAYLOAD_SECRET })));
+    const raw = track(new Redis(redis.url));
+    const n = names(namespace);
+    let records = 0;
+    for (const key of await raw.keys(`${n.taskKeyPrefix}*`)) {
+      records++;
+      const hash = await raw.hgetall(key);
+      expect(hash['state']).toBe('succeeded');
+      expect(JSON.stringify(hash)).not.toContain(PAYLOAD_SECRET);
+      expect(hash['payload']?.startsWith('~ek1 ')).toBe(true);
+    }
+    await raw.quit();
+    expect(records).toBe(200);
+  });
+
   it('fails a finished task whose key was retired with a typed error that names the key', async () => {
     const namespace = uniqueNamespace();
     const d = await deployment(namespace, { ...keyring(['k1']), encrypt: true });

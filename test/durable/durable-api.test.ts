@@ -82,4 +82,48 @@ describe.skipIf(!privateRedisAvailable)('durable tasks against real workers', ()
     await reader.close();
     await client.quit();
   }, 60_000);
+
+  it("durable dispatch() from three dispatchers into one backlog: each call gets its own task's value, each task run once, whoever claims it", async () => {
+    const namespace = uniqueNamespace();
+    const client = track(new Redis(redis.url));
+    for (let i = 0; i < 2; i++) {
+      workers.push(
+        await spawnWorker({ url: redis.url, namespace, handlers: HANDLERS, concurrency: 4 }),
+      );
+    }
+    const dispatchers = [
+      await dispatcher(namespace),
+      await dispatcher(namespace),
+      await dispatcher(namespace),
+    ];
+    const until = Date.now() + 10_000;
+    while (
+      dispatchers.some((d) => d.workers().filter((w) => w.healthy).length < 2) &&
+      Date.now() < until
+    ) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    // 16 worker slots for 600 calls: most wait in the backlog, and each dispatcher claims its
+    // own tasks (from the copy it keeps) and the others' (read back) alike.
+    const calls = dispatchers.flatMap((d, k) =>
+      Array.from({ length: 200 }, (_, i) =>
+        d.dispatch('echo', { k, i, pad: 'x'.repeat(100) }, { durable: true }),
+      ),
+    );
+    const values = await Promise.all(calls);
+    expect(values).toEqual(
+      dispatchers.flatMap((_, k) =>
+        Array.from({ length: 200 }, (_, i) => ({ k, i, pad: 'x'.repeat(100) })),
+      ),
+    );
+    const stats = dispatchers.map((d) => d.stats().durable);
+    expect(stats.reduce((sum, s) => sum + s.claimed, 0)).toBe(600);
+    expect(stats.every((s) => s.staleSettles === 0 && s.lateWrites === 0 && s.dropped === 0)).toBe(
+      true,
+    );
+    // More than one dispatcher drew from the backlog.
+    expect(stats.filter((s) => s.claimed > 0).length).toBeGreaterThan(1);
+    for (const d of dispatchers) await d.close();
+    await client.quit();
+  }, 60_000);
 });

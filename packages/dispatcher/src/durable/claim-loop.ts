@@ -16,6 +16,7 @@ import type { Task } from '../worker-state.js';
 import type { DurableContext } from './durable-context.js';
 import { CANCELLED_BY_REQUEST, cancelledOutcome, type OutcomeWriter } from './outcome-writer.js';
 import type { DurableRecord } from './record.js';
+import type { KnownRecords } from './store.js';
 
 /** How often the backlog is looked at for work, when workers have room. */
 export const CLAIM_INTERVAL_MS = 100;
@@ -30,9 +31,13 @@ export class ClaimLoop {
   /** Submits claiming their task at once, and the claim, whose write is in flight: slots promised, not yet taken. */
   #reserved = 0;
 
+  /** The dispatcher's copy of a task it stored for a `dispatch()` still waiting. */
+  readonly #knownOf: KnownRecords;
+
   constructor(context: DurableContext, writer: OutcomeWriter) {
     this.#c = context;
     this.#writer = writer;
+    this.#knownOf = (id) => context.known.get(id);
   }
 
   /**
@@ -74,7 +79,8 @@ export class ClaimLoop {
     this.#claiming = true;
     // Promised to this claim until it returns: a submit meanwhile must not count them free.
     this.#reserved += n;
-    const claimed = c.store.claim(host.id, n, now).then(
+    const known = c.known;
+    const claimed = c.store.claim(host.id, n, now, known.size > 0 ? this.#knownOf : undefined).then(
       (records) => {
         this.#reserved -= n;
         const at = host.clock.now();
@@ -133,7 +139,10 @@ export class ClaimLoop {
       this.#writer.release(id);
       return;
     }
-    const payload = record.payload === undefined ? undefined : JSON.stringify(record.payload);
+    // A record built from its submitter's copy carries its payload's text: sent as stored.
+    const payload =
+      record.payloadJson ??
+      (record.payload === undefined ? undefined : JSON.stringify(record.payload));
     const deadline = now + record.timeoutMs;
     const task: Task = newTask({
       seq: host.ledger.nextSeq(),

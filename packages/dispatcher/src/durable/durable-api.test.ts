@@ -3,6 +3,8 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { MemoryTransport } from '../memory-transport.js';
 import { closeAll, NS, n, outcome, setup } from '../testing/core-fixture.js';
 import { closeOn, holding, rejection, run, second } from '../testing/durable-fixture.js';
+import { MemoryStore } from './memory-store.js';
+import type { KnownRecords } from './store.js';
 
 afterEach(closeAll);
 
@@ -117,6 +119,33 @@ describe('durable tasks on the memory transport', () => {
     expect(get).not.toHaveBeenCalled();
   });
 
+  it("a durable dispatch's task claimed from the backlog comes with the dispatcher's copy, held only while the call waits", async () => {
+    const s = setup();
+    await s.join(s.worker('w1', (task) => ({ ok: task.payload }), { concurrency: 1, maxQueue: 0 }));
+    await s.start();
+    const store = s.transport.durableStore();
+    const claim = store.claim.bind(store);
+    const copies: Array<string | undefined> = [];
+    const claimed: string[] = [];
+    let lastKnown: KnownRecords | undefined;
+    vi.spyOn(store, 'claim').mockImplementation(async (owner, n, now, known) => {
+      const records = await claim(owner, n, now, known);
+      for (const record of records) copies.push(known?.(record.id)?.record.payloadJson);
+      claimed.push(...records.map((r) => r.id));
+      lastKnown = known ?? lastKnown;
+      return records;
+    });
+    // One claimed at once, two through the backlog.
+    const values = await run(
+      s,
+      Promise.all(['a', 'b', 'c'].map((v) => s.dispatcher.dispatch('echo', v, { durable: true }))),
+    );
+    expect(values).toEqual(['a', 'b', 'c']);
+    // Both made in one ms: the backlog orders them by id.
+    expect(copies.sort()).toEqual(['"b"', '"c"']);
+    for (const id of claimed) expect(lastKnown!(id)).toBeUndefined();
+  });
+
   it('a claim in flight holds the slots it asked for: a submit meanwhile waits in the backlog rather than being claimed and given back', async () => {
     const s = setup();
     const first = holding(s, 'w1', 2);
@@ -162,6 +191,30 @@ describe('durable tasks on the memory transport', () => {
     // One read each, and one more each for the polls that came meanwhile.
     expect(get.mock.calls.length).toBeLessThanOrEqual(2 * ids.length);
     expect(waiting.every((w) => !w.settled)).toBe(true);
+  });
+
+  it('result() waiters: the periodic look reads no record of a task still waiting, and reads it once it finished (its announcement missed)', async () => {
+    const s = setup();
+    await s.start();
+    const id = await run(s, s.dispatcher.submit('echo', 'x'));
+    const waiting = outcome(s.dispatcher.result(id, { timeoutMs: 60_000 }));
+    await s.clock.advance(10);
+    const store = s.transport.durableStore();
+    const get = vi.spyOn(store, 'get');
+    const peek = vi.spyOn(store, 'peek');
+    await s.clock.advance(3_100);
+    expect(peek.mock.calls.length).toBeGreaterThanOrEqual(3);
+    expect(get).not.toHaveBeenCalled();
+    // Cancelled by a store that announces nothing: only the look can find it.
+    const silent = new MemoryStore(s.transport.command!, n, s.clock, () => {});
+    const cancelled = { code: ErrorCode.CANCELLED, message: 'by hand' };
+    await run(
+      s,
+      silent.settle(id, undefined, { state: 'cancelled', error: cancelled }, s.clock.now()),
+    );
+    await s.clock.advance(1_100);
+    expect(get).toHaveBeenCalledTimes(1);
+    expect(waiting.error?.code).toBe(ErrorCode.CANCELLED);
   });
 
   it('the backlog runs highest priority first, then oldest, as capacity frees; delayed tasks join when due', async () => {

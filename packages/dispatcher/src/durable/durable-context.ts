@@ -18,7 +18,7 @@ import type { TimerWheel } from '../timer-wheel.js';
 import type { DispatcherTransport } from '../transport.js';
 import type { Task } from '../worker-state.js';
 import type { OutcomeWaiters } from './outcome-waiters.js';
-import type { DurableStore } from './store.js';
+import type { DurableStore, KnownRecord } from './store.js';
 import type { StoreWrites } from './store-writes.js';
 
 /** What the durable side needs of the rest of the dispatcher. */
@@ -90,6 +90,13 @@ export interface DurableContext {
   readonly waiters: OutcomeWaiters;
   readonly writes: StoreWrites;
   readonly stats: DurableStats;
+  /**
+   * Copies of the tasks this dispatcher stored for a durable `dispatch()` still
+   * waiting for its outcome, by id: a claim that takes one from the backlog
+   * need not read its record back (see `KnownRecord`). Held exactly as long as
+   * the call's own waiter, so bounded by the calls in flight, as their promises are.
+   */
+  readonly known: Map<string, KnownRecord>;
   /** Whether close() has begun: nothing new is taken. */
   stopped(): boolean;
 }

@@ -26,9 +26,10 @@ import { OutcomeWaiters, type Registration } from './outcome-waiters.js';
 import { CANCELLED_BY_REQUEST, OutcomeWriter } from './outcome-writer.js';
 import { OwnerPresence } from './owner-presence.js';
 import type { DurableRecord, NewRecord } from './record.js';
-import type { AddOptions, AddResult, DurableStore } from './store.js';
+import type { AddOptions, AddResult, DurableStore, KnownRecord } from './store.js';
 import { StoreWrites } from './store-writes.js';
 import { settledOf, type TaskInfo, taskInfo } from './task-info.js';
+import { worthReading } from './task-peek.js';
 
 export { CLAIM_INTERVAL_MS } from './claim-loop.js';
 export type { DurableHost, DurableStats } from './durable-context.js';
@@ -51,6 +52,10 @@ export class DurableTasks {
   readonly #waiters: OutcomeWaiters;
   readonly #writes: StoreWrites;
   readonly stats: DurableStats = emptyDurableStats();
+  /** Copies of the tasks a durable `dispatch()` here stored and still waits for (DurableContext.known). */
+  readonly #known = new Map<string, KnownRecord>();
+  /** Whether a poll's looks at the waited-for tasks are under way. */
+  #polling = false;
   /** Tasks whose record is being read for their waiters: true if asked to read again after. */
   readonly #reading = new Map<string, boolean>();
   #running: Running | undefined;
@@ -75,6 +80,7 @@ export class DurableTasks {
       waiters: this.#waiters,
       writes: this.#writes,
       stats: this.stats,
+      known: this.#known,
       stopped: () => this.#stopped,
     };
     const writer = new OutcomeWriter(
@@ -126,31 +132,36 @@ export class DurableTasks {
   async dispatch(handler: unknown, payload: unknown, options: unknown): Promise<unknown> {
     let waiter: Registration | undefined;
     let producer: Producer | undefined;
+    let id: string | undefined;
     try {
-      await this.#submit(handler, payload, options, (id, started) => {
+      await this.#submit(handler, payload, options, (record, now, started) => {
+        id = record.id;
         waiter = this.#waiters.register(id, undefined);
+        // Kept while we wait: a claim of it from the backlog builds its record from this.
+        this.#known.set(id, { record, createdAt: now });
         producer = started;
         // close() may fail it while the write is in flight, before it is returned: not unheard.
         waiter.outcome.catch(() => {});
       });
     } catch (error) {
       waiter?.withdraw();
+      if (id !== undefined) this.#known.delete(id);
       throw error;
     }
-    if (producer === undefined) return waiter!.outcome;
-    const traces = this.#host.traces;
     try {
       const value = await waiter!.outcome;
-      traces.endProducer(producer);
+      if (producer !== undefined) this.#host.traces.endProducer(producer);
       return value;
     } catch (error) {
-      traces.endProducer(producer, error);
+      if (producer !== undefined) this.#host.traces.endProducer(producer, error);
       throw error;
+    } finally {
+      this.#known.delete(id!);
     }
   }
 
   /**
-   * `beforeStore` gets the new task's id before its record is sent: a waiter
+   * `beforeStore` gets the new task's record and creation time before it is sent: a waiter
    * registered then hears every outcome (this dispatcher's own write, the
    * settled channel), so none needs reading back. The task's producer span, if
    * tracing, goes into its record, for whichever dispatcher runs it; it ends
@@ -161,7 +172,9 @@ export class DurableTasks {
     handler: unknown,
     payload: unknown,
     options: unknown,
-    beforeStore: ((id: string, producer: Producer | undefined) => void) | undefined,
+    beforeStore:
+      | ((record: NewRecord, now: number, producer: Producer | undefined) => void)
+      | undefined,
   ): Promise<string> {
     const host = this.#host;
     const counters = host.counters;
@@ -188,7 +201,7 @@ export class DurableTasks {
         const opts: AddOptions = { now };
         if (claim) opts.claimBy = host.id;
         if (host.options.maxBacklog !== undefined) opts.maxBacklog = host.options.maxBacklog;
-        beforeStore?.(record.id, producer);
+        beforeStore?.(record, now, producer);
         // Tracked: close() must not leave before a claim it made here is run or given back.
         added = await this.#writes.track(context.store.add(record, opts));
       } catch (error) {
@@ -283,7 +296,7 @@ export class DurableTasks {
     const record: NewRecord = {
       id,
       handler,
-      payload: payloadJson === undefined ? undefined : JSON.parse(payloadJson),
+      payloadJson,
       priority: call.priority,
       timeoutMs: call.timeoutMs,
       retries: call.retries,
@@ -369,13 +382,37 @@ export class DurableTasks {
     );
   }
 
+  /**
+   * Looks at every waited-for task not running here, and reads the record of
+   * those with something to read (task-peek.ts): one look at a time, so that
+   * looks slower than their interval do not pile up.
+   */
   #pollWaiters(): void {
+    const store = this.#running?.context.store;
+    if (this.#polling || store === undefined || this.#stopped) return;
     const ledger = this.#host.ledger;
-    for (const id of this.#waiters.ids()) {
-      // Running here: its own terminal write wakes its waiters, no read needed.
-      if (ledger.byId(id)?.durable) continue;
-      this.#check(id);
-    }
+    // Running here: its own terminal write wakes its waiters, no read needed.
+    const ids = this.#waiters.ids().filter((id) => !ledger.byId(id)?.durable);
+    if (ids.length === 0) return;
+    this.#polling = true;
+    const now = this.#host.clock.now();
+    let failed = 0;
+    const looks = ids.map((id) =>
+      store.peek(id).then(
+        (peek) => {
+          if (worthReading(peek, now)) this.#check(id);
+        },
+        () => failed++,
+      ),
+    );
+    this.#writes.track(
+      Promise.all(looks).then(() => {
+        this.#polling = false;
+        // Tried again at the next poll.
+        if (failed > 0)
+          this.#host.log.warn('durable', `looking at ${failed} waited-for tasks failed`);
+      }),
+    );
   }
 
   /**

@@ -49,6 +49,7 @@ import type {
   StartedResult,
   StoreCounts,
 } from './store.js';
+import { peekOf, type TaskPeek } from './task-peek.js';
 
 const CANCELLED_JSON = errorJson(CANCELLED_BEFORE_START);
 
@@ -116,6 +117,7 @@ export class MemoryStore implements DurableStore {
     });
   }
 
+  /** Reads every claimed record whole: `known` is an optimisation of the Redis store's. */
   async claim(owner: string, n: number, now: number): Promise<DurableRecord[]> {
     checkClaim(owner, n, now);
     const names = this.#names;
@@ -230,6 +232,15 @@ export class MemoryStore implements DurableStore {
     const key = this.#names.taskKey(id);
     const hash = await this.#connection.command((redis) => redis.hgetall(key));
     return decodeRecord(hash, this.malformed, id, this.keys);
+  }
+
+  async peek(id: string): Promise<TaskPeek | undefined> {
+    const key = this.#names.taskKey(id);
+    const [state, expiresAt] = await this.#connection.command((redis) => [
+      redis.hget(key, 'state'),
+      redis.hget(key, 'expiresAt'),
+    ]);
+    return peekOf(state, expiresAt);
   }
 
   async cancel(id: string, now: number): Promise<CancelResult> {

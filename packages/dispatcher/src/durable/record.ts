@@ -75,6 +75,12 @@ export interface DurableRecord {
   id: string;
   handler: string;
   payload?: unknown;
+  /**
+   * The payload's JSON text, in place of `payload`, on a record built from its
+   * submitter's own copy (a submit's task run at once, a claim with known
+   * records): sent to its worker as it is, neither parsed nor encoded again.
+   */
+  payloadJson?: string;
   state: TaskState;
   priority: number;
   /** Attempts started, over all owners. */
@@ -106,12 +112,19 @@ export interface DurableRecord {
   trace?: TraceContext;
 }
 
-/** What a submitter decides about a new task; the store sets the rest. */
+/**
+ * What a submitter decides about a new task; the store sets the rest.
+ * `payloadJson`, when given, is the payload already encoded (as `encodePayload`
+ * made it, so known to encode) and stands for `payload`: a durable submit
+ * encodes it once, and the same text is stored and, if it runs here, sent to
+ * its worker — no parse and re-encode on the hot path.
+ */
 export type NewRecord = Pick<
   DurableRecord,
   | 'id'
   | 'handler'
   | 'payload'
+  | 'payloadJson'
   | 'priority'
   | 'runAt'
   | 'expiresAt'
@@ -144,7 +157,7 @@ export function encodeRecord(record: DurableRecord): Record<string, string> {
     resultTtlMs: String(record.resultTtlMs),
   };
   const optional: Array<[string, string | undefined]> = [
-    ['payload', json(record.payload)],
+    ['payload', record.payloadJson ?? json(record.payload)],
     ['worker', record.worker],
     ['owner', record.owner],
     ['startedAt', numeric(record.startedAt)],

@@ -63,6 +63,17 @@ local function finish(key, fields, ttl)
   redis.call('PEXPIRE', key, ttl)
 end
 
+-- Where the value of field name is in an HGETALL reply (nil if absent).
+local function field_at(hash, name)
+  for i = 1, #hash, 2 do
+    if hash[i] == name then return i + 1 end
+  end
+  return nil
+end
+
+-- Most values one unpack() spreads over a command's arguments (Lua's C stack is bounded).
+local UNPACK_CHUNK = 1000
+
 local function terminal(state)
   return state == 'succeeded' or state == 'failed' or state == 'cancelled'
 end
@@ -160,13 +171,16 @@ return replies
 
 /**
  * KEYS: backlog, delayed, owner's active set, owner's heartbeat.
- * ARGV: owner, n, now, task key prefix, due batch.
+ * ARGV: owner, n, now, task key prefix, due batch, lean ('1': the claimer holds copies of its
+ * own tasks).
  * Returns { { id, HGETALL }, ... } of the claimed tasks: none for an owner whose
- * heartbeat lapsed (tasks it took now would be adopted by nobody).
+ * heartbeat lapsed (tasks it took now would be adopted by nobody). Lean, it returns instead
+ * { id, attempts, cancel, worker, startedAt } per task (each false when absent): the fields that
+ * change while a task waits; the claimer builds the rest from its copy, or reads the record.
  */
 export const CLAIM = script(`
 if redis.call('EXISTS', KEYS[4]) == 0 then return {} end
-local owner, n, now, prefix = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4]
+local owner, n, now, prefix, lean = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4], ARGV[6] == '1'
 local due = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, tonumber(ARGV[5]))
 for _, id in ipairs(due) do
   redis.call('ZREM', KEYS[2], id)
@@ -179,20 +193,43 @@ for _, id in ipairs(due) do
   end
 end
 local claimed = {}
+-- The claimed ids, added to the owner's active set at the end in one SADD per chunk.
+local ids = {}
 while #claimed < n do
   local popped = redis.call('ZPOPMIN', KEYS[1], n - #claimed)
   if #popped == 0 then break end
   for i = 1, #popped, 2 do
     local id = popped[i]
-    if valid_id(id) then
+    if valid_id(id) and lean then
       local key = prefix .. id
-      if redis.call('HGET', key, 'state') == 'waiting' then
+      local f = redis.call('HMGET', key, 'state', 'attempts', 'cancel', 'worker', 'startedAt')
+      if f[1] == 'waiting' then
         redis.call('HSET', key, 'state', 'active', 'owner', owner)
-        redis.call('SADD', KEYS[3], id)
-        claimed[#claimed + 1] = { id, redis.call('HGETALL', key) }
+        ids[#ids + 1] = id
+        claimed[#claimed + 1] = { id, f[2], f[3], f[4], f[5] }
+      end
+    elseif valid_id(id) then
+      local key = prefix .. id
+      -- One read for the check and the reply: the record as it is once claimed.
+      local hash = redis.call('HGETALL', key)
+      local state_at, owner_at = field_at(hash, 'state'), field_at(hash, 'owner')
+      if state_at and hash[state_at] == 'waiting' then
+        redis.call('HSET', key, 'state', 'active', 'owner', owner)
+        hash[state_at] = 'active'
+        if owner_at then
+          hash[owner_at] = owner
+        else
+          hash[#hash + 1] = 'owner'
+          hash[#hash + 1] = owner
+        end
+        ids[#ids + 1] = id
+        claimed[#claimed + 1] = { id, hash }
       end
     end
   end
+end
+for first = 1, #ids, UNPACK_CHUNK do
+  redis.call('SADD', KEYS[3], unpack(ids, first, math.min(first + UNPACK_CHUNK - 1, #ids)))
 end
 return claimed
 `);
@@ -226,7 +263,7 @@ return replies
  * KEYS: backlog, delayed. ARGV: the settled channel, then per task [its key, its owner's active
  * set (its key without an owner), id, owner ('' for none), state, field ('' for none), value,
  * now, and the attempt whose `started` it carries: attempt, worker, its now ('' for none)].
- * Returns per task { 'settled' } | { 'stale', HGETALL } | { 'already', HGETALL } | { 'unknown' }.
+ * Returns per task 1 (settled) | { 'stale', HGETALL } | { 'already', HGETALL } | { 'unknown' }.
  * The ids it settled are announced in one message on the settled channel, space-separated;
  * with the channel '' they are not (the store announces them, signed: frame authentication).
  */
@@ -267,7 +304,8 @@ local function settle(i, a)
   end
   finish(key, write, fields[3])
   settled[#settled + 1] = id
-  return { 'settled' }
+  -- An integer, not a table: the common reply costs Redis and the client least.
+  return 1
 end
 local replies = {}
 for i = 2, #ARGV do replies[i - 1] = each(settle, i - 1, ARGV[i]) end
@@ -283,6 +321,16 @@ export const GET = script(`
 local replies = {}
 for i = 1, #KEYS do
   local ok, reply = pcall(redis.call, 'HGETALL', KEYS[i])
+  replies[i] = ok and reply or refused(reply)
+end
+return replies
+`);
+
+/** Peeks at a run of tasks. KEYS: their keys. Returns per key { state, expiresAt } (HMGET). */
+export const PEEK = script(`
+local replies = {}
+for i = 1, #KEYS do
+  local ok, reply = pcall(redis.call, 'HMGET', KEYS[i], 'state', 'expiresAt')
   replies[i] = ok and reply or refused(reply)
 end
 return replies

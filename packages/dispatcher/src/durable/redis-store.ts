@@ -25,6 +25,7 @@ import type { Redis } from 'ioredis';
 import { DispatchError } from '../errors.js';
 import { Batcher, type BatchKind } from './batcher.js';
 import { type HeldStart, HeldStarts, type StartedOp } from './held-starts.js';
+import { knownRecord } from './known-records.js';
 import type { LuaScript } from './lua-script.js';
 import { quarantine, type RawRecord } from './quarantine.js';
 import { type DurableRecord, decodeRecord, MalformedRecords, type NewRecord } from './record.js';
@@ -36,6 +37,7 @@ import {
   CLAIM,
   GET,
   LEAVE,
+  PEEK,
   RECLAIM,
   RELEASE,
   SETTLE,
@@ -61,14 +63,18 @@ import type {
   AddResult,
   CancelResult,
   DurableStore,
+  KnownRecords,
   Outcome,
   SettledAnnouncer,
   SettleResult,
   StartedResult,
   StoreCounts,
 } from './store.js';
+import { peekOf, type TaskPeek } from './task-peek.js';
 
 const CANCELLED_JSON = errorJson(CANCELLED_BEFORE_START);
+/** The one answer most settles get: shared, not made per task. */
+const SETTLED: SettleResult = Object.freeze({ kind: 'settled' });
 const ADD_RESULTS = new Set<string>(['added', 'claimed', 'full', 'exists']);
 /**
  * Most operations one script call applies: a script runs alone in Redis, so a
@@ -101,6 +107,7 @@ export class RedisStore implements DurableStore {
   readonly #starts: BatchKind<StartedOp, StartedResult>;
   readonly #settles: BatchKind<SettleOp, SettleResult>;
   readonly #gets: BatchKind<string, Record<string, string>>;
+  readonly #peeks: BatchKind<string, TaskPeek | undefined>;
   readonly #alone: BatchKind<Call, unknown>;
   readonly #held: HeldStarts;
 
@@ -127,6 +134,7 @@ export class RedisStore implements DurableStore {
     this.#starts = { max: MAX_BATCH, send: (ops) => this.#sendStarts(ops) };
     this.#settles = { max: MAX_BATCH, send: (ops) => this.#sendSettles(ops) };
     this.#gets = { max: MAX_BATCH, send: (keys) => this.#sendGets(keys) };
+    this.#peeks = { max: MAX_BATCH, send: (keys) => this.#sendPeeks(keys) };
     this.#alone = {
       max: 1,
       send: async ([call]) => [await call!.script.run(this.#redis, call!.keys, call!.args)],
@@ -168,7 +176,12 @@ export class RedisStore implements DurableStore {
     });
   }
 
-  async claim(owner: string, n: number, now: number): Promise<DurableRecord[]> {
+  async claim(
+    owner: string,
+    n: number,
+    now: number,
+    known?: KnownRecords,
+  ): Promise<DurableRecord[]> {
     checkClaim(owner, n, now);
     const names = this.#names;
     const reply = await this.#batcher.push(this.#alone, {
@@ -179,9 +192,37 @@ export class RedisStore implements DurableStore {
         names.activeKey(owner),
         names.dispatcherHeartbeatKey(owner),
       ],
-      args: [owner, String(n), String(now), names.taskKeyPrefix, String(DUE_BATCH)],
+      args: [
+        owner,
+        String(n),
+        String(now),
+        names.taskKeyPrefix,
+        String(DUE_BATCH),
+        known ? '1' : '',
+      ],
     });
-    return quarantine(rawRecords(reply), owner, now, this);
+    if (!known) return quarantine(rawRecords(reply), owner, now, this);
+    // Lean: records built from the claimer's copies; the others read back, in claim order.
+    const records: Array<DurableRecord | string> = [];
+    const unknown: string[] = [];
+    for (const item of Array.isArray(reply) ? (reply as unknown[]) : []) {
+      if (!Array.isArray(item) || typeof item[0] !== 'string') continue;
+      const id = item[0];
+      const copy = known(id);
+      const record = copy && knownRecord(copy, id, owner, item);
+      records.push(record ?? id);
+      if (!record) unknown.push(id);
+    }
+    if (unknown.length === 0) return records as DurableRecord[];
+    // If this read fails, the claim fails: its tasks are ours in Redis, and the owner's
+    // orphan sweep runs them, as it does those of a claim whose reply was lost.
+    const hashes = await Promise.all(
+      unknown.map((id) => this.#batcher.push(this.#gets, names.taskKey(id))),
+    );
+    const raws = unknown.map((id, i) => ({ id, hash: hashes[i]! }));
+    const read = new Map<string, DurableRecord>();
+    for (const record of await quarantine(raws, owner, now, this)) read.set(record.id, record);
+    return records.flatMap((r) => (typeof r === 'string' ? (read.get(r) ?? []) : [r]));
   }
 
   async started(
@@ -252,11 +293,11 @@ export class RedisStore implements DurableStore {
       if (ids.length > 0) this.#announce(ids.join(' '));
     }
     return replies.map((reply, i): SettleResult | Error => {
+      if (reply === 1) return SETTLED;
       if (reply instanceof Error || !Array.isArray(reply)) {
         return reply instanceof Error ? reply : { kind: 'unknown' };
       }
       const [kind, hash] = reply as unknown[];
-      if (kind === 'settled') return { kind: 'settled' };
       if (kind !== 'stale' && kind !== 'already') return { kind: 'unknown' };
       const record = decodeRecord(hashOf(hash), this.malformed, ops[i]!.request.id, this.keys);
       return record ? { kind, record } : { kind: 'unknown' };
@@ -282,6 +323,21 @@ export class RedisStore implements DurableStore {
     this.#held.release(id);
     const hash = await this.#batcher.push(this.#gets, this.#names.taskKey(id));
     return decodeRecord(hash, this.malformed, id, this.keys);
+  }
+
+  async peek(id: string): Promise<TaskPeek | undefined> {
+    return this.#batcher.push(this.#peeks, this.#names.taskKey(id));
+  }
+
+  async #sendPeeks(keys: readonly string[]): Promise<Array<TaskPeek | undefined | Error>> {
+    const replies = repliesOf(await PEEK.run(this.#redis, keys, []), keys.length, 'peek');
+    return replies.map((reply) =>
+      reply instanceof Error
+        ? reply
+        : Array.isArray(reply)
+          ? peekOf(reply[0], reply[1])
+          : undefined,
+    );
   }
 
   async #sendGets(keys: readonly string[]): Promise<Array<Record<string, string> | Error>> {
@@ -402,7 +458,7 @@ export class RedisStore implements DurableStore {
  * could answer so.
  */
 function isSettled(reply: unknown): boolean {
-  return Array.isArray(reply) && reply[0] === 'settled';
+  return reply === 1;
 }
 
 function repliesOf(reply: unknown, count: number, what: string): unknown[] {

@@ -172,7 +172,7 @@ export function addRequest(
   if (task.trace !== undefined) record.trace = task.trace;
   const fields = encodeRecord(record);
   checkReadable(fields, record);
-  const payload = encodePayload(task.payload);
+  const payload = task.payloadJson ?? encodePayload(task.payload);
   if (payload !== undefined) fields['payload'] = sealField(keys, record.id, 'payload', payload);
   return {
     id: record.id,

@@ -26,6 +26,7 @@
  * that cannot be read is counted in {@link DurableStore.malformed}.
  */
 import type { DurableRecord, MalformedRecords, NewRecord, StoredError } from './record.js';
+import type { TaskPeek } from './task-peek.js';
 
 export interface AddOptions {
   /** Epoch ms: the task's `createdAt`, and what its `runAt` is compared with. */
@@ -38,6 +39,21 @@ export interface AddOptions {
    */
   maxBacklog?: number;
 }
+
+/**
+ * What a claimer holds of a task it stored itself and still waits for (a durable
+ * `dispatch()`): the record as it wrote it, and when. A claim that finds such a
+ * task in the backlog builds its record from this copy and the few fields that
+ * change while it waits (attempts, cancel, worker, startedAt), read in the claim,
+ * instead of reading the whole record (payload included) back.
+ */
+export interface KnownRecord {
+  record: NewRecord;
+  createdAt: number;
+}
+
+/** A claimer's copies of its own tasks, by id (see {@link KnownRecord}). */
+export type KnownRecords = (id: string) => KnownRecord | undefined;
 
 /** What `add` did: stored it to wait (`added`) or to run (`claimed`), or wrote nothing. */
 export type AddResult = 'added' | 'claimed' | 'full' | 'exists';
@@ -105,9 +121,11 @@ export interface DurableStore {
    * Two owners never get the same task. An owner whose heartbeat has lapsed
    * gets none: it may have been adopted, and what it took now nobody would adopt.
    * A claimed record that cannot be read is failed at once (`INVALID_MESSAGE`)
-   * instead of returned.
+   * instead of returned. With `known`, a task the claimer holds a copy of is
+   * returned as built from that copy (a store may read it back all the same):
+   * the same record, but for its payload, which may come as `payloadJson`.
    */
-  claim(owner: string, n: number, now: number): Promise<DurableRecord[]>;
+  claim(owner: string, n: number, now: number, known?: KnownRecords): Promise<DurableRecord[]>;
   /**
    * `owner` starts attempt `attempt` on `worker`: attempts = attempt, worker,
    * and startedAt the first time; `'cancel'` if a cancel was requested meanwhile
@@ -142,6 +160,11 @@ export interface DurableStore {
   release(id: string, owner: string, now: number): Promise<boolean>;
   /** The record, or undefined when there is none or it cannot be read. */
   get(id: string): Promise<DurableRecord | undefined>;
+  /**
+   * The task's state and `expiresAt` without its record (see `task-peek.ts`);
+   * undefined when there is no record or they cannot be read.
+   */
+  peek(id: string): Promise<TaskPeek | undefined>;
   /**
    * Cancels: a waiting or delayed task at once (`CANCELLED`, settled as by
    * `settle`); an active one by storing the request for its owner.

@@ -67,6 +67,12 @@ function task(id: string, extra: Partial<NewRecord> = {}): NewRecord {
 
 const ids = (records: readonly DurableRecord[]): string[] => records.map((r) => r.id);
 
+/** A record as a read returns it: a payload carried as text (`payloadJson`) parsed. */
+function withPayload(record: DurableRecord): DurableRecord {
+  const { payloadJson, ...rest } = record;
+  return payloadJson === undefined ? rest : { ...rest, payload: JSON.parse(payloadJson) };
+}
+
 /** Live heartbeats for the owners d1 and d2: a store lets only a live owner claim. */
 async function beats(store: DurableStore): Promise<void> {
   await store.beat('d1', '{}', 'inc-1', HOUR);
@@ -360,6 +366,61 @@ export function describeStoreContract(label: string, open: () => Promise<StoreHa
             [...taken.get(owner)!].sort(),
           );
         }
+      });
+
+      it('with copies of its own tasks, returns the records it would have read, reading the rest', async () => {
+        await alive('d1');
+        const now = h.now();
+        const mine = task('mine', { priority: 2, key: 'k1', expiresAt: now + HOUR });
+        const text = task('text', {
+          priority: 2,
+          payload: undefined,
+          payloadJson: '{"as":"text"}',
+        });
+        const bare = task('bare', { priority: 2, payload: undefined });
+        await store.add(mine, { now });
+        await store.add(text, { now: now + 1 });
+        await store.add(bare, { now: now + 2 });
+        await store.add(task('theirs', { priority: 1 }), { now: now + 3 });
+        const copies = new Map(
+          [mine, text, bare].map((r, i) => [r.id, { record: r, createdAt: now + i }]),
+        );
+        const claimed = await store.claim('d1', 10, now + 10, (id) => copies.get(id));
+        expect(ids(claimed)).toEqual(['mine', 'text', 'bare', 'theirs']);
+        for (const record of claimed)
+          expect(withPayload(record)).toEqual(await store.get(record.id));
+        expect((await h.smembers(n.activeKey('d1'))).sort()).toEqual(ids(claimed).sort());
+      });
+
+      it('with a copy, keeps what changed while it waited: attempts, worker, first start', async () => {
+        await alive('d1');
+        const now = h.now();
+        const mine = task('mine');
+        await store.add(mine, { now });
+        await store.claim('d1', 1, now);
+        expect(await store.started('mine', 'd1', 1, 'w1', now + 5)).toBe('started');
+        expect(await store.release('mine', 'd1', now + 6)).toBe(true);
+        const [record] = await store.claim('d1', 1, now + 7, (id) =>
+          id === 'mine' ? { record: mine, createdAt: now } : undefined,
+        );
+        expect(record).toMatchObject({ attempts: 1, worker: 'w1', startedAt: now + 5 });
+        expect(withPayload(record!)).toEqual(await store.get('mine'));
+      });
+
+      it('with a copy, a record whose changing fields do not read is read whole, and failed', async () => {
+        await alive('d1');
+        const now = h.now();
+        const mine = task('mine');
+        await store.add(mine, { now });
+        await h.hset(n.taskKey('mine'), { attempts: 'many' });
+        const claimed = await store.claim('d1', 1, now, () => ({ record: mine, createdAt: now }));
+        expect(claimed).toEqual([]);
+        expect(store.malformed.snapshot()).toEqual({ attempts: 1 });
+        await h.until(
+          async () =>
+            (await store.get('mine')) === undefined && (await h.pttl(n.taskKey('mine'))) > 0,
+          'the unreadable record failed and kept for its TTL',
+        );
       });
 
       it('refuses bad arguments with INVALID_OPTIONS', async () => {
@@ -858,6 +919,29 @@ export function describeStoreContract(label: string, open: () => Promise<StoreHa
 
       it('refuses to adopt its own tasks', async () => {
         expect((await rejection(store.adopt('d1', 'd1'))).code).toBe(ErrorCode.INVALID_OPTIONS);
+      });
+    });
+
+    describe('peek', () => {
+      it("gives a task's state and expiresAt without its record; undefined for none or unreadable", async () => {
+        await alive('d1');
+        const now = h.now();
+        await store.add(task('plain', { priority: 1 }), { now });
+        await store.add(task('bounded', { expiresAt: now + 500 }), { now });
+        await store.add(task('later', { runAt: now + HOUR }), { now });
+        await store.add(task('broken'), { now });
+        await h.hset(n.taskKey('broken'), { expiresAt: 'soon' });
+        await store.claim('d1', 1, now);
+        const [plain, bounded, later, broken, none] = await Promise.all(
+          ['plain', 'bounded', 'later', 'broken', 'none'].map((id) => store.peek(id)),
+        );
+        expect(plain).toEqual({ state: 'active' });
+        expect(bounded).toEqual({ state: 'waiting', expiresAt: now + 500 });
+        expect(later).toEqual({ state: 'delayed' });
+        expect(broken).toBeUndefined();
+        expect(none).toBeUndefined();
+        await store.settle('plain', 'd1', { state: 'succeeded', result: 1 }, now);
+        expect(await store.peek('plain')).toEqual({ state: 'succeeded' });
       });
     });
 
