@@ -3,13 +3,14 @@
 import { randomBytes } from 'node:crypto';
 import { drainWorker, readClusterView, reweightWorker, startDashboard } from '@ringcast/admin';
 import { createDispatcher, type Dispatcher } from '@ringcast/dispatcher';
-import { names } from '@ringcast/protocol';
+import { names, type WorkerInfo } from '@ringcast/protocol';
 import { createWorker, type Worker } from '@ringcast/worker';
 import { Cluster } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runRingcast } from '../support/admin-cli.js';
 import { uniqueNamespace } from '../support/redis.js';
 import { clusterAvailable, useRedisCluster } from '../support/redis-cluster.js';
+import { registerByHand } from '../support/registry.js';
 import { spawnWorker, type WorkerProcess } from '../support/workers.js';
 
 const LONG_TEST_MS = 90_000;
@@ -179,13 +180,15 @@ describe.skipIf(!clusterAvailable)('the admin CLI and ACL users on a Redis Clust
       const root = new Cluster([...c.startupNodes]);
       root.on('error', () => undefined);
       closers.push(async () => root.disconnect());
-      const entry = (await root.hget(n.registryKey, 'w-acl'))!;
-      await root.hset(n.registryKey, 'w-ghost', entry.replace('"id":"w-acl"', '"id":"w-ghost"'));
-      await root.set(
-        n.heartbeatKey('w-ghost'),
-        (await root.get(n.heartbeatKey('w-acl')))!,
-        'PX',
+      const entry = JSON.parse((await root.hget(n.registryKey, 'w-acl'))!) as WorkerInfo;
+      // Through the beat script, as a real worker registers, so that dispatchers hear of it.
+      await registerByHand(
+        root,
+        namespace,
+        { ...entry, id: 'w-ghost' },
         60_000,
+        (await root.get(n.heartbeatKey('w-acl')))!,
+        { cluster: true },
       );
       const seenGhost = Date.now() + 10_000;
       while (!dispatcher.workers().some((w) => w.id === 'w-ghost') && Date.now() < seenGhost) {
@@ -200,6 +203,7 @@ describe.skipIf(!clusterAvailable)('the admin CLI and ACL users on a Redis Clust
       await new Promise((resolve) => setTimeout(resolve, 2_500));
       await root.hdel(n.registryKey, 'w-ghost');
       await root.del(n.heartbeatKey('w-ghost'));
+      await root.zrem(n.heartbeatDeadlinesKey, 'w-ghost');
       const id = await dispatcher.submit('echo', { durable: 1 }, { resultTtlMs: 5_000 });
       expect(await dispatcher.result(id, { timeoutMs: 10_000 })).toEqual({ durable: 1 });
 

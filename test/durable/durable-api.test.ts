@@ -56,9 +56,12 @@ describe.skipIf(!privateRedisAvailable)('durable tasks against real workers', ()
     }
     const baseline = await keys(client, namespace);
 
+    // Long enough that the reader finds every outcome on a loaded machine (submitting 500
+    // one by one and reading them can take longer than a short TTL), short enough to wait out.
+    const resultTtlMs = 8_000;
     const ids: string[] = [];
     for (let i = 0; i < 500; i++) {
-      ids.push(await submitter.submit('echo', { i }, { resultTtlMs: 2_000, priority: i % 3 }));
+      ids.push(await submitter.submit('echo', { i }, { resultTtlMs, priority: i % 3 }));
     }
     expect(new Set(ids).size).toBe(500);
     const results = await Promise.all(ids.map((id) => reader.result(id, { timeoutMs: 30_000 })));
@@ -70,7 +73,7 @@ describe.skipIf(!privateRedisAvailable)('durable tasks against real workers', ()
 
     // Finished records expire after resultTtlMs, the dispatchers' stats reports after
     // statsTtlMs; every index is cleaned.
-    const deadline = Date.now() + 10_000;
+    const deadline = Date.now() + resultTtlMs + 10_000;
     let now = await keys(client, namespace);
     while (now.length !== baseline.length && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 200));
@@ -81,7 +84,7 @@ describe.skipIf(!privateRedisAvailable)('durable tasks against real workers', ()
     await submitter.close();
     await reader.close();
     await client.quit();
-  }, 60_000);
+  }, 90_000);
 
   it("durable dispatch() from three dispatchers into one backlog: each call gets its own task's value, each task run once, whoever claims it", async () => {
     const namespace = uniqueNamespace();

@@ -9,8 +9,9 @@ export async function registerByHand(
   info: WorkerInfo,
   ttlMs: number,
   heartbeat: string = info.incarnation,
+  { cluster = false }: { cluster?: boolean } = {},
 ): Promise<void> {
-  const n = names(namespace);
+  const n = names(namespace, { cluster });
   const keys = beatKeys({ ...n, heartbeatKey: n.heartbeatKey(info.id) });
   await client.eval(
     BEAT_SCRIPT,
