@@ -123,7 +123,8 @@ describe('aclRules', () => {
     expect(rules).toContain('&prod:w:{w-1}');
     expect(rules).toContain('~prod:claim:{w-1}');
     expect(rules).toContain('%W~prod:parked:{*}');
-    expect(rules).toContain('%W~prod:{prod}:workers');
+    expect(rules).toContain('~prod:{prod}:workers');
+    expect(rules).toContain('~prod:{prod}:workers:deadlines');
     expect(rules).toContain('&prod:{prod}:ctl');
     for (const command of ['+ssubscribe', '+spublish', '+pubsub|shardnumsub', '+cluster|slots']) {
       expect(rules).toContain(command);
