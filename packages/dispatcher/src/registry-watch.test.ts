@@ -96,6 +96,37 @@ describe('the registry watch', () => {
     t.clock.clearTimer(beats);
   });
 
+  it("a full read slower than a tick is this dispatcher's work, not a Redis stall: deaths are still judged", async () => {
+    // At 1,000 workers under load a full read took longer than reconcileIntervalMs. Timed
+    // as a stall, each held liveness judgement for a TTL, and the full read that ends a
+    // hold was slow again: a dead worker's attempts waited for a quick full read (~30 s).
+    const t = setup({
+      reconcileIntervalMs: 200,
+      fullReconcileIntervalMs: 400,
+      ackTimeoutMs: 60_000,
+    });
+    const dying = t.worker('dying', () => 'ack', { heartbeatTtlMs: 1_000 });
+    await t.join(dying);
+    await t.start();
+    const result = outcome(t.dispatcher.dispatch('echo', 'x'));
+    await t.clock.advance(0);
+    expect(dying.received).toHaveLength(1);
+    const good = t.worker('good', () => ({ ok: 'moved' }), { heartbeatTtlMs: 1_000 });
+    await t.join(good);
+    const beats = t.clock.setInterval(() => void good.beat(), 300);
+    const readRegistry = t.transport.readRegistry.bind(t.transport);
+    vi.spyOn(t.transport, 'readRegistry').mockImplementation(async () => {
+      const read = await readRegistry();
+      await new Promise<void>((resolve) => t.clock.setTimeout(resolve, 300));
+      return read;
+    });
+    // The dying worker's last beat was at its join: its attempt moves within its TTL and a round.
+    await t.clock.advance(2_500);
+    expect(result).toEqual({ settled: true, value: 'moved' });
+    expect(t.dispatcher.workers().map((w) => w.id)).toEqual(['good']);
+    t.clock.clearTimer(beats);
+  });
+
   it('reads everything when the change number went back (Redis lost the log)', async () => {
     const t = setup({ reconcileIntervalMs: 200, fullReconcileIntervalMs: 60_000 });
     const w = t.worker('w', () => ({ ok: 1 }));

@@ -115,6 +115,11 @@ export class RegistryWatch {
     try {
       const started = clock.now();
       const changes = await transport.readChanges(Math.max(0, this.#seq), CHANGE_LIMIT);
+      // The small question answered this slowly means Redis stalled (paused, swapping):
+      // heartbeats stalled with it. Only its answer is timed: what follows grows with
+      // the fleet and with this process's own load, and a slow full read held every
+      // judgement, round after round, at a thousand workers.
+      if (clock.now() - started > host.options.reconcileIntervalMs) host.holdLivenessJudgement();
       const full = forceFull || this.#needsFull(changes, clock.now());
       let round: RegistryRead;
       let scope: Set<string> | undefined;
@@ -124,8 +129,6 @@ export class RegistryWatch {
         scope = new Set([...changes.changed, ...changes.expired]);
         round = await readWorkers(transport, [...scope]);
       }
-      // An answer this slow means Redis stalled (paused, swapping): heartbeats stalled with it.
-      if (clock.now() - started > host.options.reconcileIntervalMs) host.holdLivenessJudgement();
       this.rounds.ticks++;
       if (full) this.rounds.full++;
       this.rounds.read += full ? round.workers.length : (scope?.size ?? 0);

@@ -99,6 +99,11 @@ const REGRESSION_SEEDS: ReadonlyArray<[number, string]> = [
     'a durable task whose claiming write applied with its reply lost is found as an orphan and run',
   ],
   [857, 'a dispatcher whose heartbeat lapsed cannot claim a task that nobody would then adopt'],
+  [
+    231,
+    "workers whose change notices were lost leave every view once a Redis stall that outlasted the faults, and the dispatchers' hold after it, ended",
+  ],
+  [467, 'a lossy registry, a Redis restart and a stall: every crashed worker leaves every view'],
 ];
 
 describe('seeds that found bugs, kept as regression cases', () => {

@@ -18,8 +18,15 @@ import {
 } from '@ringcast/protocol';
 import { type AuthPlan, authPlan, keyringAt, unexpectedDrops } from './auth-plan.js';
 import { Checker, type Outcome } from './checker.js';
+import { serialDrainMs } from './drain-bound.js';
 import { allRecords, readRecord } from './durable-records.js';
-import { DISPATCHER_FAULT_KINDS, FAULT_KINDS, type Fault, planFaults } from './faults.js';
+import {
+  DISPATCHER_FAULT_KINDS,
+  FAULT_KINDS,
+  type Fault,
+  planFaults,
+  REGISTRY_FAULT_KINDS,
+} from './faults.js';
 import { Random } from './random.js';
 import { Trace } from './trace.js';
 import { planWorkload, scheduleWorkload } from './workload.js';
@@ -76,6 +83,16 @@ export function durableRandom(seed: number): Random | undefined {
   const random = new Random(seed ^ 0x44757261);
   return !isFloodRun(seed) && random.chance(0.5) ? random : undefined;
 }
+
+/**
+ * A lossy-registry run's own generator (about one seed in four), or undefined:
+ * such a run also loses workers' change notices (`registry-log-loss`). Drawn
+ * apart from the run's, so the other seeds' runs do not depend on it.
+ */
+export function registryLossRandom(seed: number): Random | undefined {
+  const random = new Random(seed ^ 0x52656773);
+  return random.chance(0.25) ? random : undefined;
+}
 const IGNORE_SIGNAL_MAX_MS = 8_000;
 
 export async function runSeed(seed: number, options: RunOptions = {}): Promise<RunResult> {
@@ -126,8 +143,18 @@ export async function runSeed(seed: number, options: RunOptions = {}): Promise<R
         kinds: DISPATCHER_FAULT_KINDS.filter(() => durable.chance(0.7)),
       });
       faults.push(...lost);
-      faults.sort((a, b) => a.at - b.at);
     }
+    const lossy = registryLossRandom(seed);
+    if (lossy) {
+      const lost = planFaults(lossy, {
+        windowMs,
+        processes: world.options.workers,
+        perSecond: lossy.next() * 0.8,
+        kinds: REGISTRY_FAULT_KINDS,
+      });
+      faults.push(...lost);
+    }
+    faults.sort((a, b) => a.at - b.at);
     try {
       const durability = durable ? { persisted: true } : undefined;
       await simulate(world, checker, calls, faults, windowMs, coverage, random.fork(), {
@@ -220,9 +247,10 @@ async function simulate(
   const keys = checkerKeys(auth);
   // A delayed call's timeout counts from when it is due.
   const maxTimeout = Math.max(0, ...calls.map((c) => c.timeoutMs + (c.delayMs ?? 0)));
-  // A durable task waits for an adopter (a TTL), then runs its whole timeout again.
-  const adoption = durable ? 5_000 + maxTimeout : 0;
-  await clock.runUntil(start + windowMs + maxTimeout + adoption + LIVENESS_MARGIN_MS, () =>
+  // A durable task waits for an adopter (a TTL), then for a slot: perhaps behind
+  // every other task, when one slot is all the faults left (serialDrainMs).
+  const drain = durable ? 5_000 + maxTimeout + serialDrainMs(calls) : 0;
+  await clock.runUntil(start + windowMs + maxTimeout + drain + LIVENESS_MARGIN_MS, () =>
     durable ? sweepRecords(world, checker, false, keys) : checker.pending === 0,
   );
   if (checker.pending > 0) {
@@ -233,8 +261,11 @@ async function simulate(
   clock.clearTimer(restoring);
   // Membership heals: a worker that crashed leaves every view, by a tick or, when
   // its change notices were lost, by the full reconcile (at most 1.25 × its
-  // interval) once its heartbeat lapsed.
-  await clock.runUntil(clock.now() + FULL_RECONCILE_MS * 1.25 + WORKER_TTL_BOUND_MS);
+  // interval) once its heartbeat lapsed. A Redis stall may outlast the faults, and
+  // the dispatchers judge no lapse until a TTL after it ended (their hold on
+  // liveness judgement): the wait counts from then.
+  const judging = Math.max(clock.now(), world.redis.stalledUntil + WORKER_TTL_BOUND_MS);
+  await clock.runUntil(judging + FULL_RECONCILE_MS * 1.25 + WORKER_TTL_BOUND_MS);
   for (const d of world.dispatchers.filter((each) => each.state !== 'crashed')) {
     for (const v of d.core.workers()) {
       if (!world.workers.some((w) => w.id === v.id && w.state !== 'crashed')) {
