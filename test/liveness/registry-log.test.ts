@@ -71,6 +71,10 @@ describe.skipIf(!redisAvailability.available)('the registry change log on Redis'
     // a's heartbeat lapses: its deadline is listed, and its key is gone with it.
     await eventually(async () => (await tick(seen)).expired.includes('a'), 5_000, 'a lapsed');
     expect(await raw.get(n.heartbeatKey('a'))).toBeNull();
+    // Its lapse, not pruned yet, does not hide the next deadline ahead: b's.
+    read = await tick(seen);
+    expect(read.nextDeadline).toBe(Number(await raw.zscore(n.heartbeatDeadlinesKey, 'b')));
+    expect(read.nextDeadline!).toBeGreaterThan(read.now);
     const leave = beatKeys(keys('b'));
     await raw.eval(LEAVE_SCRIPT, leave.length, ...leave, 'b');
     read = await tick(seen);

@@ -127,6 +127,36 @@ describe('the registry watch', () => {
     t.clock.clearTimer(beats);
   });
 
+  it('wakes for each death in turn: deaths a moment apart each move at their own deadline', async () => {
+    // The wake was for the earliest deadline the tick had read, the first death's,
+    // past by the time the round ended: the second death waited for the next tick.
+    const t = setup({ reconcileIntervalMs: 5_000, ackTimeoutMs: 10_000 });
+    const first = t.worker('first', () => 'ack', { heartbeatTtlMs: 1_000 });
+    await t.join(first);
+    await t.start();
+    const a = outcome(t.dispatcher.dispatch('echo', 'a'));
+    await t.clock.advance(300);
+    expect(first.received).toHaveLength(1);
+    const second = t.worker('second', () => 'ack', { heartbeatTtlMs: 1_000 });
+    await t.join(second);
+    void second.hello();
+    await t.clock.advance(10);
+    const b = outcome(t.dispatcher.dispatch('echo', 'b'));
+    await t.clock.advance(0);
+    expect(second.received).toHaveLength(1);
+    const good = t.worker('good', () => ({ ok: 'moved' }), { heartbeatTtlMs: 1_000 });
+    await t.join(good);
+    const beats = t.clock.setInterval(() => void good.beat(), 300);
+    // Neither beats again: the first lapses at 1,000 ms, the second at about 1,300 ms.
+    await t.clock.advance(800);
+    expect(a).toEqual({ settled: true, value: 'moved' });
+    expect(b.settled).toBe(false);
+    await t.clock.advance(300);
+    expect(b).toEqual({ settled: true, value: 'moved' });
+    expect(t.dispatcher.workers().map((w) => w.id)).toEqual(['good']);
+    t.clock.clearTimer(beats);
+  });
+
   it('reads everything when the change number went back (Redis lost the log)', async () => {
     const t = setup({ reconcileIntervalMs: 200, fullReconcileIntervalMs: 60_000 });
     const w = t.worker('w', () => ({ ok: 1 }));

@@ -115,11 +115,12 @@ export class RegistryWatch {
     try {
       const started = clock.now();
       const changes = await transport.readChanges(Math.max(0, this.#seq), CHANGE_LIMIT);
+      const answeredAt = clock.now();
       // The small question answered this slowly means Redis stalled (paused, swapping):
       // heartbeats stalled with it. Only its answer is timed: what follows grows with
       // the fleet and with this process's own load, and a slow full read held every
       // judgement, round after round, at a thousand workers.
-      if (clock.now() - started > host.options.reconcileIntervalMs) host.holdLivenessJudgement();
+      if (answeredAt - started > host.options.reconcileIntervalMs) host.holdLivenessJudgement();
       const full = forceFull || this.#needsFull(changes, clock.now());
       let round: RegistryRead;
       let scope: Set<string> | undefined;
@@ -136,7 +137,7 @@ export class RegistryWatch {
       await host.apply(round, scope);
       this.#seq = changes.seq;
       if (full) this.#fullDone(started);
-      this.#wakeForDeadline(changes);
+      this.#wakeForDeadline(changes, answeredAt);
     } catch (error) {
       host.log.warn('reconcile', `registry reconcile failed: ${errorMessage(error)}`, {
         code: ErrorCode.REDIS_ERROR,
@@ -174,14 +175,17 @@ export class RegistryWatch {
     this.#nextFullAt = started + Math.max(options.reconcileIntervalMs, interval);
   }
 
-  /** Wakes for the earliest deadline if it comes before the next tick. */
-  #wakeForDeadline(changes: RegistryChanges): void {
+  /**
+   * Wakes for the next deadline ahead if it comes before the next tick. `answeredAt`:
+   * when (our clock) Redis told of it; the round since then took time of its own.
+   */
+  #wakeForDeadline(changes: RegistryChanges, answeredAt: number): void {
     const { clock, options } = this.#host;
     if (changes.nextDeadline === undefined || this.#wake !== undefined || this.#stopped) return;
     // Redis's clock on both sides: how far ahead the deadline is does not depend on ours.
-    const delay = changes.nextDeadline - changes.now + 1;
-    // Past already: a lapse not yet pruned, read again by the next tick anyway.
-    if (delay <= 0 || delay >= options.reconcileIntervalMs) return;
+    const ahead = changes.nextDeadline - changes.now + 1;
+    if (ahead >= options.reconcileIntervalMs) return;
+    const delay = Math.max(0, ahead - (clock.now() - answeredAt));
     this.#wake = clock.setTimeout(() => {
       this.#wake = undefined;
       if (this.#host.running()) void this.tick();

@@ -313,16 +313,22 @@ export class MemoryRedis {
     return this.#sortedSet(key, false)?.size ?? 0;
   }
 
-  /** ZRANGEBYSCORE min max (inclusive) [LIMIT offset count]: members, lowest score first. */
+  /**
+   * ZRANGEBYSCORE min max [LIMIT offset count]: members, lowest score first; `min`
+   * inclusive, or exclusive (`(min`) when `minExclusive`.
+   */
   zrangebyscore(
     key: string,
     min: number,
     max: number,
     limit?: { offset: number; count: number },
+    minExclusive = false,
   ): string[] {
     const zset = this.#sortedSet(key, false);
     if (!zset) return [];
-    return zset.rangeByScore(min, max, limit?.offset, limit?.count).map(([member]) => member);
+    return zset
+      .rangeByScore(min, max, limit?.offset, limit?.count, minExclusive)
+      .map(([member]) => member);
   }
 
   /** ZPOPMIN key count: `[member, score]` pairs, lowest score first. */

@@ -39,11 +39,23 @@ export class MemorySortedSet {
     return true;
   }
 
-  /** Members with `min <= score <= max` in order, skipping `offset`, at most `count` (negative: all). */
-  rangeByScore(min: number, max: number, offset = 0, count = -1): Array<[string, number]> {
+  /**
+   * Members with `min <= score <= max` (`min < score` when `minExclusive`, Redis's
+   * `(min`) in order, skipping `offset`, at most `count` (negative: all).
+   */
+  rangeByScore(
+    min: number,
+    max: number,
+    offset = 0,
+    count = -1,
+    minExclusive = false,
+  ): Array<[string, number]> {
     const out: Array<[string, number]> = [];
-    let i = this.#firstAtLeast(min) + Math.max(0, offset);
-    for (; i < this.#order.length && (count < 0 || out.length < count); i++) {
+    let i = this.#firstAtLeast(min);
+    if (minExclusive) {
+      while (i < this.#order.length && this.#scores.get(this.#order[i]!)! <= min) i++;
+    }
+    for (i += Math.max(0, offset); i < this.#order.length && (count < 0 || out.length < count); i++) {
       const member = this.#order[i]!;
       const score = this.#scores.get(member)!;
       if (score > max) break;

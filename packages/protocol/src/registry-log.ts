@@ -101,7 +101,7 @@ ${FORGET_IF_EMPTY}
  * A dispatcher's tick: the log's `seq` and `floor`, Redis's time, the ids changed
  * since ARGV[1] and those whose deadline passed (at most ARGV[2] of each), and the
  * next deadline; trims the log first. KEYS: version, changes, deadlines, registry.
- * Returns [seq, floor, now, changed ids, expired ids, next deadline or false].
+ * Returns [seq, floor, now, changed ids, expired ids, next deadline ahead or false].
  */
 export const CHANGES_SCRIPT = `${NOW}
 local excess = redis.call('ZCARD', KEYS[2]) - redis.call('HLEN', KEYS[4]) - ${CHANGE_LOG_SLACK}
@@ -118,7 +118,7 @@ if seq > last then
   changed = redis.call('ZRANGEBYSCORE', KEYS[2], '(' .. ARGV[1], '+inf', 'LIMIT', 0, ARGV[2])
 end
 local expired = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now, 'LIMIT', 0, ARGV[2])
-local first = redis.call('ZRANGE', KEYS[3], 0, 0, 'WITHSCORES')
+local first = redis.call('ZRANGEBYSCORE', KEYS[3], '(' .. now, '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
 return {seq, tonumber(v[2]) or 0, now, changed, expired, first[2] or false}
 `;
 
@@ -134,7 +134,10 @@ export interface RegistryChanges {
   changed: string[];
   /** Ids whose heartbeat deadline has passed (at most `limit`). */
   expired: string[];
-  /** The earliest deadline in the set (Redis's clock), if any. */
+  /**
+   * The earliest deadline still ahead (Redis's clock), if any: the wake for the next
+   * death. Lapsed deadlines are in `expired` until pruned, and would hide it.
+   */
   nextDeadline: number | undefined;
 }
 
@@ -275,9 +278,10 @@ export function memoryChanges(
   });
   const [first] = redis.zrangebyscore(
     k.heartbeatDeadlinesKey,
-    Number.NEGATIVE_INFINITY,
+    now,
     Number.POSITIVE_INFINITY,
     { offset: 0, count: 1 },
+    true,
   );
   const nextDeadline =
     first === undefined ? undefined : (redis.zscore(k.heartbeatDeadlinesKey, first) ?? undefined);
