@@ -55,7 +55,11 @@ export class MemorySortedSet {
     if (minExclusive) {
       while (i < this.#order.length && this.#scores.get(this.#order[i]!)! <= min) i++;
     }
-    for (i += Math.max(0, offset); i < this.#order.length && (count < 0 || out.length < count); i++) {
+    for (
+      i += Math.max(0, offset);
+      i < this.#order.length && (count < 0 || out.length < count);
+      i++
+    ) {
       const member = this.#order[i]!;
       const score = this.#scores.get(member)!;
       if (score > max) break;
