@@ -20,6 +20,8 @@ export interface DispatcherAnswer {
   count: number;
   sees: boolean;
   inflight: number;
+  /** `until-gone`: when each worker left this dispatcher's view (epoch ms). */
+  droppedAt: Record<string, number>;
   outcome: LoadOutcome;
   error?: string;
 }
@@ -99,13 +101,21 @@ async function handle(message: DispatcherCommand): Promise<void> {
       return reply(rid, { inflight });
     }
     case 'until-gone': {
-      const ids = new Set(message.ids);
+      // When each went (epoch ms, polled every 10 ms), and when the last did.
+      const left = new Set(message.ids);
+      const droppedAt: Record<string, number> = {};
       const until = Date.now() + message.timeoutMs;
-      while (Date.now() < until) {
-        if (!dispatcher.workers().some((w) => ids.has(w.id))) break;
-        await new Promise((r) => setTimeout(r, 10));
+      while (Date.now() < until && left.size > 0) {
+        const listed = new Set(dispatcher.workers().map((w) => w.id));
+        for (const id of left) {
+          if (!listed.has(id)) {
+            droppedAt[id] = Date.now();
+            left.delete(id);
+          }
+        }
+        if (left.size > 0) await new Promise((r) => setTimeout(r, 10));
       }
-      return reply(rid, { at: Date.now() });
+      return reply(rid, { at: Date.now(), droppedAt });
     }
     case 'load': {
       outcome = fresh();

@@ -9,6 +9,8 @@
 // - death-to-redelivery: a process of workers killed (SIGKILL) with tasks in flight, until
 //   every dispatcher dropped them and until the tasks they held settled elsewhere; none lost.
 import { fileURLToPath } from 'node:url';
+import { names } from '@ringcast/protocol';
+import { Redis } from 'ioredis';
 import { BenchError, type Child, cpuMsOf, spawnChild, waitFor, withTimeout } from './harness.js';
 import type { DispatcherAnswer, DispatcherRequest, LoadOutcome } from './scale-dispatcher.js';
 import type { FleetCommand, FleetEvent } from './scale-fleet.js';
@@ -65,7 +67,11 @@ export interface ScaleResult {
   join: { seenByAllMs: number; firstTaskMs: number; registerMs: number };
   death: {
     inflightOnVictim: number;
+    /** When the killed workers' last heartbeat deadline fell, after the kill (Redis's clock). */
+    lastDeadlineMs: number;
     droppedByAllMs: number;
+    /** How long after its own deadline a killed worker was dropped by every dispatcher: median and max. */
+    afterDeadlineMs: { p50: number; max: number };
     lastRedeliveredMs: number | undefined;
     redelivered: number;
     lost: number;
@@ -215,6 +221,17 @@ async function cpuWindow(
   return { dispatcher: dispatchers.length > 0 ? sum / dispatchers.length : 0, redis };
 }
 
+/** Per killed worker, the last dispatcher's drop less its heartbeat deadline. */
+function afterDeadline(
+  gone: Array<{ droppedAt: Record<string, number> }>,
+  deadlineAt: Map<string, number>,
+): { p50: number; max: number } {
+  const late = [...deadlineAt]
+    .map(([id, deadline]) => Math.max(...gone.map((g) => g.droppedAt[id] ?? Number.NaN)) - deadline)
+    .sort((a, b) => a - b);
+  return { p50: late[Math.floor(late.length / 2)] ?? Number.NaN, max: late.at(-1) ?? Number.NaN };
+}
+
 async function stopAll(remotes: Remote[]): Promise<void> {
   await Promise.all(remotes.map((r) => r.child.stop()));
 }
@@ -330,9 +347,21 @@ export async function runScale(o: {
     const killedAt = Date.now();
     victim.child.process.kill('SIGKILL');
     void victim.child.stop();
-    const gone = await Promise.all(
+    const gonePending = Promise.all(
       dispatchers.map((d) => d.ask({ cmd: 'until-gone', ids: victimIds, timeoutMs: 30_000 })),
     );
+    // Nothing can notice a death before its heartbeat deadline: the floor for droppedByAllMs.
+    const raw = new Redis(url);
+    const [deadlines, [seconds, micros]] = await Promise.all([
+      raw.zmscore(names(o.namespace).heartbeatDeadlinesKey, ...victimIds),
+      raw.time(),
+    ]);
+    await raw.quit();
+    // Redis's clock less ours, to put its deadlines on our timeline (one machine: about 0).
+    const offset = Number(seconds) * 1_000 + Math.floor(Number(micros) / 1_000) - Date.now();
+    const deadlineAt = new Map(victimIds.map((id, i) => [id, Number(deadlines[i]) - offset]));
+    const lastDeadlineMs = Math.max(...deadlineAt.values()) - killedAt;
+    const gone = await gonePending;
     await sleep(2_000);
     const outcomes = (
       await Promise.all(dispatchers.map((d) => d.ask({ cmd: 'unload', settleMs: 35_000 })))
@@ -344,7 +373,9 @@ export async function runScale(o: {
     }
     const death = {
       inflightOnVictim: inflight.reduce((a, r) => a + r.inflight, 0),
+      lastDeadlineMs,
       droppedByAllMs: Math.max(...gone.map((g) => g.at)) - killedAt,
+      afterDeadlineMs: afterDeadline(gone, deadlineAt),
       lastRedeliveredMs: late.length > 0 ? Math.max(...late) - killedAt : undefined,
       redelivered: late.length,
       lost: outcomes.reduce((a, r) => a + r.unsettled, 0),

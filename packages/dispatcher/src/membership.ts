@@ -94,6 +94,15 @@ export class Membership {
   #judgeLivenessAfter = 0;
   /** What every worker's `inflight` changes are reported to: the strategy, if it keeps count. */
   readonly #onLoad: ((worker: WorkerState, delta: number) => void) | undefined;
+  /**
+   * While a round is taken in, the strategy is rebuilt once at its end, not per
+   * worker: a rebuild costs O(fleet) and more (the weighted ring's is O(cycle ×
+   * fleet)), and at a thousand workers one per death made 40 deaths take seconds.
+   */
+  #batching = false;
+  #stale = false;
+  /** Workers gone in the batch under way; their attempts move once the strategy no longer holds them. */
+  #departed: Array<{ worker: WorkerState; why: string }> = [];
 
   constructor(host: MembershipHost) {
     this.#host = host;
@@ -214,22 +223,24 @@ export class Membership {
     host.counters.invalidMessages += round.invalid;
     const judge = clock.now() >= this.#judgeLivenessAfter;
     const alive = new Set<string>();
-    for (const { info, beat } of round.workers) {
-      if (beat?.incarnation === info.incarnation && (scope === undefined || scope.has(info.id))) {
-        alive.add(info.id);
-        this.#upsert(info);
-        applyHeartbeat(this.#workers.get(info.id)!, beat, host.options.reconcileIntervalMs);
+    this.#batch(() => {
+      for (const { info, beat } of round.workers) {
+        if (beat?.incarnation === info.incarnation && (scope === undefined || scope.has(info.id))) {
+          alive.add(info.id);
+          this.#upsert(info);
+          applyHeartbeat(this.#workers.get(info.id)!, beat, host.options.reconcileIntervalMs);
+        }
       }
-    }
-    if (judge) {
-      const judged =
-        scope === undefined
-          ? [...this.#workers.values()]
-          : [...scope].flatMap((id) => this.#workers.get(id) ?? []);
-      for (const w of judged) {
-        if (!alive.has(w.id)) this.#gone(w, `worker ${w.id}'s heartbeat lapsed`);
+      if (judge) {
+        const judged =
+          scope === undefined
+            ? [...this.#workers.values()]
+            : [...scope].flatMap((id) => this.#workers.get(id) ?? []);
+        for (const w of judged) {
+          if (!alive.has(w.id)) this.#gone(w, `worker ${w.id}'s heartbeat lapsed`);
+        }
       }
-    }
+    });
     const suspected = [...this.#workers.values()].filter((w) => w.suspected);
     if (suspected.length > 0) {
       const counts = await transport.subscriberCounts(suspected.map((w) => w.channel));
@@ -340,14 +351,35 @@ export class Membership {
     );
   }
 
+  /** Runs `change` with the strategy rebuilt once at its end, then moves the departed workers' attempts. */
+  #batch(change: () => void): void {
+    this.#batching = true;
+    try {
+      change();
+    } finally {
+      this.#batching = false;
+      if (this.#stale) this.#rebuild();
+      const departed = this.#departed;
+      this.#departed = [];
+      for (const { worker, why } of departed) this.#moveAttempts(worker, why);
+    }
+  }
+
   /** The worker is dead or restarted: everything it had goes elsewhere. */
   #gone(w: WorkerState, why: string): void {
     if (w.gone) return;
-    const host = this.#host;
     w.gone = true;
     this.#workers.delete(w.id);
     this.#byChannel.delete(w.channel);
     this.#rebuild();
+    // The strategy must not hold it when its attempts are sent again.
+    if (this.#batching) this.#departed.push({ worker: w, why });
+    else this.#moveAttempts(w, why);
+  }
+
+  /** A departed worker's attempts: sent elsewhere, or (it is draining) given their grace. */
+  #moveAttempts(w: WorkerState, why: string): void {
+    const host = this.#host;
     const attempts = host.ledger.attemptsOn(w);
     // A worker that said goodbye removed its own heartbeat: it is draining, not
     // dead. What it acknowledged it finishes; the grace period (see leaving())
@@ -382,6 +414,8 @@ export class Membership {
   }
 
   #rebuild(): void {
+    this.#stale = this.#batching;
+    if (this.#batching) return;
     const workers = [...this.#workers.values()];
     this.#host.strategy.rebuild(workers);
     const handlers = new Map<string, number>();

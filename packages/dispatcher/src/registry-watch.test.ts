@@ -1,6 +1,14 @@
 /** The registry watch on the in-memory transport: what a tick reads, when deaths are seen, the safety net. */
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { closeAll, type FakeWorker, n, outcome, setup } from './testing/core-fixture.js';
+import { WeightedRoundRobin } from './strategies/weighted-round-robin.js';
+import {
+  closeAll,
+  type FakeWorker,
+  n,
+  outcome,
+  type Reply,
+  setup,
+} from './testing/core-fixture.js';
 
 afterEach(closeAll);
 
@@ -154,6 +162,49 @@ describe('the registry watch', () => {
     await t.clock.advance(300);
     expect(b).toEqual({ settled: true, value: 'moved' });
     expect(t.dispatcher.workers().map((w) => w.id)).toEqual(['good']);
+    t.clock.clearTimer(beats);
+  });
+
+  it('takes a round in with one rebuild of the ring, however many workers it adds or drops', async () => {
+    // One rebuild per worker made 40 deaths at a thousand workers take seconds.
+    const t = setup({ reconcileIntervalMs: 200, ackTimeoutMs: 10_000 });
+    const fleet: FakeWorker[] = [];
+    for (let i = 0; i < 30; i++) {
+      // Each acks its first task and keeps it; the survivors answer what comes after.
+      let first = true;
+      const script = (): Reply => {
+        if (first || i < 20) {
+          first = false;
+          return 'ack';
+        }
+        return { ok: `w${i}` };
+      };
+      const w = t.worker(`w${i}`, script, { heartbeatTtlMs: 1_000 });
+      await t.join(w);
+      fleet.push(w);
+    }
+    const rebuilds = vi.spyOn(WeightedRoundRobin.prototype, 'rebuild');
+    await t.start();
+    expect(t.dispatcher.workers()).toHaveLength(30);
+    expect(rebuilds).toHaveBeenCalledTimes(1);
+    // Every worker gets a task, then the first 20 stop beating together.
+    const results = Array.from({ length: 30 }, (_, i) => outcome(t.dispatcher.dispatch('echo', i)));
+    await t.clock.advance(0);
+    for (const w of fleet) expect(w.received).toHaveLength(1);
+    const survivors = fleet.slice(20);
+    const beats = t.clock.setInterval(() => {
+      for (const w of survivors) void w.beat();
+    }, 300);
+    rebuilds.mockClear();
+    await t.clock.advance(1_100);
+    expect(t.dispatcher.workers()).toHaveLength(10);
+    expect(rebuilds).toHaveBeenCalledTimes(1);
+    // What the dead held moved to the living, none to another dead one.
+    await t.clock.advance(100);
+    const moved = results.filter((r) => r.settled);
+    expect(moved.length).toBe(20);
+    const living = Array.from({ length: 10 }, (_, i) => `w${20 + i}`);
+    for (const r of moved) expect(living).toContain(r.value);
     t.clock.clearTimer(beats);
   });
 
