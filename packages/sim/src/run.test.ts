@@ -2,7 +2,7 @@ import { MAX_BATCH } from '@ringcast/protocol';
 import { describe, expect, it } from 'vitest';
 import { authPlan } from './auth-plan.js';
 import { knownBug } from './known-bugs.js';
-import { durableRandom, isFloodRun, runSeed } from './run.js';
+import { durableRandom, isFloodRun, registryLossRandom, runSeed } from './run.js';
 
 describe('runSeed', () => {
   it('gives the same run for the same seed', async () => {
@@ -33,6 +33,20 @@ describe('runSeed', () => {
     const result = await runSeed(durable[0]!);
     expect(result.violations).toEqual([]);
     expect(result.trace.some((line) => line.includes(' stored as '))).toBe(true);
+  });
+
+  it("makes about one run in four lose workers' change notices, healed by the full reconcile", async () => {
+    const seeds = Array.from({ length: 400 }, (_, i) => i + 1);
+    const lossy = seeds.filter((seed) => registryLossRandom(seed) !== undefined);
+    expect(lossy.length).toBeGreaterThan(60);
+    expect(lossy.length).toBeLessThan(140);
+    let fired = 0;
+    for (const seed of lossy.slice(0, 10)) {
+      const result = await runSeed(seed);
+      expect(result.violations, `npm run sim -- --seed ${seed}`).toEqual([]);
+      fired += result.coverage['registry-log-loss'] ?? 0;
+    }
+    expect(fired).toBeGreaterThan(0);
   });
 
   it('makes about one run in four sign and check every frame, half of those rotating keys', async () => {
