@@ -12,6 +12,30 @@ import {
 
 afterEach(closeAll);
 
+type Fixture = ReturnType<typeof setup>;
+
+/** A worker that answers `moved` and beats every 300 ms (TTL 1 s); returns what stops its beats. */
+async function survivor(t: Fixture): Promise<() => void> {
+  const good = t.worker('good', () => ({ ok: 'moved' }), { heartbeatTtlMs: 1_000 });
+  await t.join(good);
+  const beats = t.clock.setInterval(() => void good.beat(), 300);
+  return () => t.clock.clearTimer(beats);
+}
+
+/** A worker (TTL 1 s) that acks the next task and never answers it, nor beats again. */
+async function dyingWith(t: Fixture, id: string, hello = false) {
+  const dying = t.worker(id, () => 'ack', { heartbeatTtlMs: 1_000 });
+  await t.join(dying);
+  if (hello) {
+    void dying.hello();
+    await t.clock.advance(10);
+  } else await t.start();
+  const result = outcome(t.dispatcher.dispatch('echo', id));
+  await t.clock.advance(0);
+  expect(dying.received).toHaveLength(1);
+  return result;
+}
+
 describe('the registry watch', () => {
   it('reads nothing per worker while the fleet only beats; the full read comes as the safety net', async () => {
     const t = setup({ reconcileIntervalMs: 200, fullReconcileIntervalMs: 10_000 });
@@ -113,15 +137,8 @@ describe('the registry watch', () => {
       fullReconcileIntervalMs: 400,
       ackTimeoutMs: 60_000,
     });
-    const dying = t.worker('dying', () => 'ack', { heartbeatTtlMs: 1_000 });
-    await t.join(dying);
-    await t.start();
-    const result = outcome(t.dispatcher.dispatch('echo', 'x'));
-    await t.clock.advance(0);
-    expect(dying.received).toHaveLength(1);
-    const good = t.worker('good', () => ({ ok: 'moved' }), { heartbeatTtlMs: 1_000 });
-    await t.join(good);
-    const beats = t.clock.setInterval(() => void good.beat(), 300);
+    const result = await dyingWith(t, 'dying');
+    const stopBeats = await survivor(t);
     const readRegistry = t.transport.readRegistry.bind(t.transport);
     vi.spyOn(t.transport, 'readRegistry').mockImplementation(async () => {
       const read = await readRegistry();
@@ -132,29 +149,17 @@ describe('the registry watch', () => {
     await t.clock.advance(2_500);
     expect(result).toEqual({ settled: true, value: 'moved' });
     expect(t.dispatcher.workers().map((w) => w.id)).toEqual(['good']);
-    t.clock.clearTimer(beats);
+    stopBeats();
   });
 
   it('wakes for each death in turn: deaths a moment apart each move at their own deadline', async () => {
     // The wake was for the earliest deadline the tick had read, the first death's,
     // past by the time the round ended: the second death waited for the next tick.
     const t = setup({ reconcileIntervalMs: 5_000, ackTimeoutMs: 10_000 });
-    const first = t.worker('first', () => 'ack', { heartbeatTtlMs: 1_000 });
-    await t.join(first);
-    await t.start();
-    const a = outcome(t.dispatcher.dispatch('echo', 'a'));
+    const a = await dyingWith(t, 'first');
     await t.clock.advance(300);
-    expect(first.received).toHaveLength(1);
-    const second = t.worker('second', () => 'ack', { heartbeatTtlMs: 1_000 });
-    await t.join(second);
-    void second.hello();
-    await t.clock.advance(10);
-    const b = outcome(t.dispatcher.dispatch('echo', 'b'));
-    await t.clock.advance(0);
-    expect(second.received).toHaveLength(1);
-    const good = t.worker('good', () => ({ ok: 'moved' }), { heartbeatTtlMs: 1_000 });
-    await t.join(good);
-    const beats = t.clock.setInterval(() => void good.beat(), 300);
+    const b = await dyingWith(t, 'second', true);
+    const stopBeats = await survivor(t);
     // Neither beats again: the first lapses at 1,000 ms, the second at about 1,300 ms.
     await t.clock.advance(800);
     expect(a).toEqual({ settled: true, value: 'moved' });
@@ -162,7 +167,7 @@ describe('the registry watch', () => {
     await t.clock.advance(300);
     expect(b).toEqual({ settled: true, value: 'moved' });
     expect(t.dispatcher.workers().map((w) => w.id)).toEqual(['good']);
-    t.clock.clearTimer(beats);
+    stopBeats();
   });
 
   it('takes a round in with one rebuild of the ring, however many workers it adds or drops', async () => {
