@@ -142,6 +142,11 @@ export {
   parseHistogramSnapshot,
 } from './histogram.js';
 export {
+  type IoredisConstructors,
+  openIoredisConnections,
+  type RedisConstructor,
+} from './ioredis-connections.js';
+export {
   DEFAULT_MAX_MESSAGE_BYTES,
   MAX_BATCH,
   MAX_MESSAGE_BYTES,

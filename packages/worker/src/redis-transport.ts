@@ -16,8 +16,7 @@ import {
   isClusterTarget,
   LEAVE_SCRIPT,
   type Names,
-  openClusterConnections,
-  openConnections,
+  openIoredisConnections,
   type RegistryLogKeys,
   startFailure,
   systemClock,
@@ -134,21 +133,10 @@ export class RedisWorkerTransport implements WorkerTransport {
   async connect(events: WorkerTransportEvents): Promise<void> {
     this.#events = events;
     const name = `ringcast-worker:${this.#id}`;
-    // A Cluster has the commands used here under the same names; typed as Redis for them.
-    const connections = this.#sharded
-      ? (openClusterConnections(
-          this.#redis as object,
-          name,
-          Cluster,
-        ) as unknown as ConnectionPair<Redis>)
-      : openConnections<Redis, RedisOptions>(
-          this.#redis as string | RedisOptions | Redis,
-          name,
-          (target, defaults) =>
-            typeof target === 'string'
-              ? new Redis(target, defaults)
-              : new Redis({ ...target, ...defaults }),
-        );
+    const connections = openIoredisConnections<Redis, RedisOptions>(this.#redis, name, {
+      Redis,
+      Cluster,
+    });
     this.#connections = connections;
     const { command, subscriber } = connections;
     this.#errors = watchConnections(connections, (error, role) => events.error(error, role));
