@@ -32,6 +32,7 @@ import {
   type WorkerTransport,
   type WorkerTransportEvents,
 } from './transport.js';
+import { leaveKeys, registryLogKeys } from './worker-keys.js';
 
 /**
  * KEYS[1] the claim key; ARGV: incarnation, TTL in ms, channel, how many of the
@@ -201,26 +202,16 @@ export class RedisWorkerTransport implements WorkerTransport {
 
   async leave(): Promise<void> {
     const keys = beatKeys(this.#logKeys());
-    const n = this.#names;
     // The claim lives in the id's own slot on a cluster, apart from the registry (and the
     // stats key) in the namespace's: separate commands, never one spanning both slots.
     await Promise.all([
       this.#command().eval(LEAVE_SCRIPT, keys.length, ...keys, this.#id),
-      this.#command().del(n.claimKey(this.#id)),
-      this.#command().del(n.workerStatsKey(this.#id)),
+      ...leaveKeys(this.#names, this.#id).map((key) => this.#command().del(key)),
     ]);
   }
 
   #logKeys(): RegistryLogKeys {
-    const n = this.#names;
-    return {
-      registryKey: n.registryKey,
-      heartbeatKey: n.heartbeatKey(this.#id),
-      registryVersionKey: n.registryVersionKey,
-      registryChangesKey: n.registryChangesKey,
-      heartbeatDeadlinesKey: n.heartbeatDeadlinesKey,
-      weightsKey: n.weightsKey,
-    };
+    return registryLogKeys(this.#names, this.#id);
   }
 
   async publishStats(report: string, ttlMs: number): Promise<void> {
