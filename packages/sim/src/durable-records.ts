@@ -13,7 +13,7 @@ import {
 } from '@ringcast/dispatcher/internal';
 import { type MemoryRedis, names } from '@ringcast/protocol';
 import type { Outcome } from './checker.js';
-import { NAMESPACE } from './world.js';
+import { NAMESPACE } from './deployment-settings.js';
 
 const n = names(NAMESPACE);
 const TERMINAL = new Set(['succeeded', 'failed', 'cancelled']);
