@@ -4,15 +4,26 @@
 // kill comes last: the cluster has one replica fewer after it.
 import { names } from '@ringcast/protocol';
 import { afterAll, describe, expect, it } from 'vitest';
-import { type Expectations, settleScenario } from '../faults/expectations.js';
-import { CALM, RATE_PER_SEC, Scenario, sleep, TASKS, until } from '../faults/harness.js';
+import {
+  clusterScenario,
+  type Expectations,
+  expectNoFaultExactlyOnce,
+  settleScenario,
+} from '../faults/expectations.js';
+import {
+  CALM,
+  SCENARIO_TIMEOUT_MS,
+  type Scenario,
+  sleep,
+  TASKS,
+  until,
+} from '../faults/harness.js';
 import { type LedgerReport, publishTable } from '../faults/ledger.js';
 import { uniqueNamespace } from '../support/redis.js';
 import { clusterAvailable, useRedisCluster } from '../support/redis-cluster.js';
 import type { RedisClusterNode } from '../support/redis-server.js';
 
 const reports: LedgerReport[] = [];
-const SCENARIO_TIMEOUT_MS = 120_000 + (TASKS / RATE_PER_SEC) * 4_000;
 
 describe.skipIf(!clusterAvailable)('fault injection on a Redis Cluster', () => {
   const cluster = useRedisCluster();
@@ -21,23 +32,9 @@ describe.skipIf(!clusterAvailable)('fault injection on a Redis Cluster', () => {
     publishTable(`ringcast on a Redis Cluster (${TASKS} tasks per scenario)`, 'cluster', reports),
   );
 
-  async function scenario(
-    name: string,
-    body: (s: Scenario) => Promise<void>,
-    ns?: string,
-  ): Promise<void> {
-    const s = Scenario.onCluster(name, cluster.current, ns);
-    try {
-      await body(s);
-      s.removeRunLogs();
-    } finally {
-      await s.close();
-    }
-  }
-
+  const scenario = (name: string, body: (s: Scenario) => Promise<void>, ns?: string) =>
+    clusterScenario(name, cluster.current, body, ns);
   const settle = (s: Scenario, x: Expectations = {}) => settleScenario(s, reports, x);
-  const threeWorkers = (s: Scenario) =>
-    Promise.all(['w1', 'w2', 'w3'].map((id) => s.worker(id, CALM)));
 
   /**
    * Of w1..w3, one whose channel's master is not the namespace slot's (the
@@ -86,15 +83,7 @@ describe.skipIf(!clusterAvailable)('fault injection on a Redis Cluster', () => {
 
   it(
     '1. no fault, 3 workers: every task runs exactly once',
-    () =>
-      scenario('cluster 1 no fault', async (s) => {
-        await threeWorkers(s);
-        const d = await s.dispatcher();
-        await s.routable(d, 3);
-        await s.feed(d, TASKS);
-        await settle(s, { exactlyOnce: true });
-        expect(d.stats().redelivered).toBe(0);
-      }),
+    () => scenario('cluster 1 no fault', (s) => expectNoFaultExactlyOnce(s, reports)),
     SCENARIO_TIMEOUT_MS,
   );
 
@@ -102,7 +91,7 @@ describe.skipIf(!clusterAvailable)('fault injection on a Redis Cluster', () => {
     "2. a worker's slot migrates to another master mid-run: its subscription follows",
     () =>
       scenario('cluster 2 slot migration', async (s) => {
-        await threeWorkers(s);
+        await s.threeWorkers(CALM);
         const d = await s.dispatcher();
         await s.routable(d, 3);
         const c = cluster.current;
@@ -135,7 +124,7 @@ describe.skipIf(!clusterAvailable)('fault injection on a Redis Cluster', () => {
     '3. a worker is killed (-9) and restarted under its id mid-run',
     () =>
       scenario('cluster 3 worker restart', async (s) => {
-        await threeWorkers(s);
+        await s.threeWorkers(CALM);
         const d = await s.dispatcher();
         await s.routable(d, 3);
         const feeding = s.feed(d, TASKS);
@@ -153,7 +142,7 @@ describe.skipIf(!clusterAvailable)('fault injection on a Redis Cluster', () => {
     "4. the master of a worker's slot is killed (-9) mid-run: its replica takes over",
     () =>
       scenario('cluster 4 master killed', async (s) => {
-        await threeWorkers(s);
+        await s.threeWorkers(CALM);
         const d = await s.dispatcher();
         await s.routable(d, 3);
         const c = cluster.current;
@@ -181,7 +170,7 @@ describe.skipIf(!clusterAvailable)('fault injection on a Redis Cluster', () => {
       scenario(
         'cluster 5 registry master killed',
         async (s) => {
-          await threeWorkers(s);
+          await s.threeWorkers(CALM);
           const d = await s.dispatcher();
           await s.routable(d, 3);
           const c = cluster.current;

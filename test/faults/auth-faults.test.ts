@@ -22,11 +22,10 @@ import { KeysFile, keyring, SECRETS } from '../support/auth-keys.js';
 import { privateRedisAvailable } from '../support/redis.js';
 import type { WorkerProcess } from '../support/workers.js';
 import { scenario, settleScenario } from './expectations.js';
-import { CALM, RATE_PER_SEC, type Scenario, TASKS, until } from './harness.js';
+import { CALM, SCENARIO_TIMEOUT_MS, type Scenario, TASKS, until } from './harness.js';
 import { type LedgerReport, publishTable } from './ledger.js';
 
 const reports: LedgerReport[] = [];
-const SCENARIO_TIMEOUT_MS = 120_000 + (TASKS / RATE_PER_SEC) * 4_000;
 const AUTH: AuthOptions = keyring(['k1']);
 const WORKERS = ['w1', 'w2', 'w3'];
 /** What each attack round sends on each channel: one frame per reason. */

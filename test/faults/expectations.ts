@@ -1,8 +1,9 @@
-// What every fault scenario asserts about its ledger row, shared by faults.test.ts and
-// durable-faults.test.ts.
+// What every fault scenario asserts about its ledger row, and how a scenario runs, shared by
+// faults.test.ts, durable-faults.test.ts, auth-faults.test.ts and the cluster suite.
 import { expect } from 'vitest';
+import type { RedisCluster } from '../support/redis-server.js';
 import type { WorkerProcess } from '../support/workers.js';
-import { DISPATCHER_DEFAULTS, Scenario, TASKS } from './harness.js';
+import { CALM, DISPATCHER_DEFAULTS, Scenario, TASKS } from './harness.js';
 import type { LedgerReport } from './ledger.js';
 
 export interface Expectations {
@@ -70,11 +71,40 @@ export async function scenario(
   redisArgs: string[] = [],
   persist = false,
 ): Promise<void> {
-  const s = await Scenario.start(name, redisArgs, persist);
+  await runScenario(await Scenario.start(name, redisArgs, persist), body);
+}
+
+/** {@link scenario} on `cluster` (which the caller started and stops), in namespace `ns` if given. */
+export async function clusterScenario(
+  name: string,
+  cluster: RedisCluster,
+  body: (s: Scenario) => Promise<void>,
+  ns?: string,
+): Promise<void> {
+  await runScenario(Scenario.onCluster(name, cluster, ns), body);
+}
+
+async function runScenario(s: Scenario, body: (s: Scenario) => Promise<void>): Promise<void> {
   try {
     await body(s);
     s.removeRunLogs();
   } finally {
     await s.close();
   }
+}
+
+/**
+ * The no-fault scenario (the first of each suite): three calm workers, one
+ * dispatcher, every task settles and runs exactly once, nothing is redelivered.
+ */
+export async function expectNoFaultExactlyOnce(
+  s: Scenario,
+  reports: LedgerReport[],
+): Promise<void> {
+  await s.threeWorkers(CALM);
+  const d = await s.dispatcher();
+  await s.routable(d, 3);
+  await s.feed(d, TASKS);
+  await settleScenario(s, reports, { exactlyOnce: true });
+  expect(d.stats().redelivered).toBe(0);
 }

@@ -6,13 +6,19 @@ import type { Dispatcher } from '@ringcast/dispatcher';
 import { names, PROTOCOL_VERSION } from '@ringcast/protocol';
 import { afterAll, describe, expect, it } from 'vitest';
 import { privateRedisAvailable } from '../support/redis.js';
-import { type Expectations, scenario, settleScenario } from './expectations.js';
+import {
+  type Expectations,
+  expectNoFaultExactlyOnce,
+  scenario,
+  settleScenario,
+} from './expectations.js';
 import {
   CALM,
   DISPATCHER_DEFAULTS,
   HEARTBEAT_TTL_MS,
   KILL_ATTEMPTS,
   RATE_PER_SEC,
+  SCENARIO_TIMEOUT_MS,
   type Scenario,
   sleep,
   TASKS,
@@ -21,8 +27,6 @@ import {
 import { type LedgerReport, publishTable } from './ledger.js';
 
 const reports: LedgerReport[] = [];
-/** Per scenario: the feed, the faults, the drain and the teardown. */
-const SCENARIO_TIMEOUT_MS = 120_000 + (TASKS / RATE_PER_SEC) * 4_000;
 
 /** Drains the ledger, stops the workers, reads their run logs, records the row, asserts. */
 function settle(s: Scenario, x: Expectations = {}): Promise<LedgerReport> {
@@ -55,10 +59,6 @@ async function killConnectionsWhileFeeding(
   return kills;
 }
 
-async function threeWorkers(s: Scenario, extra: Parameters<Scenario['worker']>[1] = {}) {
-  return Promise.all(['w1', 'w2', 'w3'].map((id) => s.worker(id, extra)));
-}
-
 describe.skipIf(!privateRedisAvailable)('fault injection: every task settles exactly once', () => {
   afterAll(() =>
     publishTable(`ringcast fault-injection suite (${TASKS} tasks per scenario)`, 'faults', reports),
@@ -66,15 +66,7 @@ describe.skipIf(!privateRedisAvailable)('fault injection: every task settles exa
 
   it(
     '1. no fault, 3 workers: every task runs exactly once',
-    () =>
-      scenario('1 no fault', async (s) => {
-        await threeWorkers(s, CALM);
-        const d = await s.dispatcher();
-        await s.routable(d, 3);
-        await s.feed(d, TASKS);
-        await settle(s, { exactlyOnce: true });
-        expect(d.stats().redelivered).toBe(0);
-      }),
+    () => scenario('1 no fault', (s) => expectNoFaultExactlyOnce(s, reports)),
     SCENARIO_TIMEOUT_MS,
   );
 
@@ -82,7 +74,7 @@ describe.skipIf(!privateRedisAvailable)('fault injection: every task settles exa
     '2. kill -9 a worker and restart it every few hundred ms',
     () =>
       scenario('2 kill -9 workers', async (s) => {
-        await threeWorkers(s);
+        await s.threeWorkers();
         // A kill every ~250 ms on 2 cores (each restart costs a node start-up) can catch a
         // task on three dying workers in a row; the limit is a user's knob, sized to the fault.
         const d = await s.dispatcher({ maxAttempts: KILL_ATTEMPTS });
@@ -103,7 +95,7 @@ describe.skipIf(!privateRedisAvailable)('fault injection: every task settles exa
     '3. SIGSTOP a worker past its heartbeat TTL: its tasks complete elsewhere, late results are dropped',
     () =>
       scenario('3 SIGSTOP > TTL', async (s) => {
-        const [w1] = await threeWorkers(s);
+        const [w1] = await s.threeWorkers();
         const d = await s.dispatcher();
         await s.routable(d, 3);
         let paused = false;
@@ -137,7 +129,7 @@ describe.skipIf(!privateRedisAvailable)('fault injection: every task settles exa
     () =>
       scenario('4 SIGSTOP < TTL', async (s) => {
         // Interval 200 ms, TTL 2 s: a 600 ms pause cannot lapse the key.
-        const [w1] = await threeWorkers(s, { heartbeatTtlMs: 2_000 });
+        const [w1] = await s.threeWorkers({ heartbeatTtlMs: 2_000 });
         const d = await s.dispatcher({ ackTimeoutMs: 3_000 });
         await s.routable(d, 3);
         let paused = false;
@@ -161,7 +153,7 @@ describe.skipIf(!privateRedisAvailable)('fault injection: every task settles exa
     "5. CLIENT KILL a worker's subscriber connection mid-run",
     () =>
       scenario('5 CLIENT KILL worker sub', async (s) => {
-        await threeWorkers(s);
+        await s.threeWorkers();
         const d = await s.dispatcher();
         await s.routable(d, 3);
         const kills = await killConnectionsWhileFeeding(
@@ -180,7 +172,7 @@ describe.skipIf(!privateRedisAvailable)('fault injection: every task settles exa
     "6. CLIENT KILL the dispatcher's reply subscriber mid-run: tasks settle with their real results",
     () =>
       scenario('6 CLIENT KILL reply sub', async (s) => {
-        await threeWorkers(s);
+        await s.threeWorkers();
         const d = await s.dispatcher();
         await s.routable(d, 3);
         const kills = await killConnectionsWhileFeeding(
@@ -199,7 +191,7 @@ describe.skipIf(!privateRedisAvailable)('fault injection: every task settles exa
     '7. kill -9 redis-server mid-run and restart it empty: workers re-register, every task settles',
     () =>
       scenario('7 kill -9 redis', async (s) => {
-        await threeWorkers(s);
+        await s.threeWorkers();
         const d = await s.dispatcher();
         await s.routable(d, 3);
         let restarts = 0;
@@ -226,7 +218,7 @@ describe.skipIf(!privateRedisAvailable)('fault injection: every task settles exa
     '8. SIGSTOP redis-server for twice the heartbeat TTL: TIMEOUT for what outlived its timeout, the rest completes',
     () =>
       scenario('8 SIGSTOP redis', async (s) => {
-        await threeWorkers(s);
+        await s.threeWorkers();
         const d = await s.dispatcher();
         await s.routable(d, 3);
         // Half the tasks may not outlive the pause, half may: the first must time out
@@ -263,7 +255,7 @@ describe.skipIf(!privateRedisAvailable)('fault injection: every task settles exa
         const admin = s.client();
         await admin.call('CONFIG', 'SET', 'client-output-buffer-limit', 'pubsub 64kb 32kb 1');
         // A TTL the pause cannot lapse: the buffer limit, not the heartbeat, is the fault.
-        const [w1] = await threeWorkers(s, { heartbeatTtlMs: 4_000 });
+        const [w1] = await s.threeWorkers({ heartbeatTtlMs: 4_000 });
         const d = await s.dispatcher({ ackTimeoutMs: 500 });
         await s.routable(d, 3);
         const name = 'ringcast-worker:w1';
@@ -388,7 +380,7 @@ describe.skipIf(!privateRedisAvailable)('fault injection: every task settles exa
     () =>
       scenario('12 bad input', async (s) => {
         const protoBefore = Object.getOwnPropertyNames(Object.prototype).sort().join(',');
-        await threeWorkers(s, CALM);
+        await s.threeWorkers(CALM);
         const d = await s.dispatcher();
         await s.routable(d, 3);
         const n = names(s.ns);

@@ -26,6 +26,9 @@ export const TASKS = Math.max(1, Number(process.env['RINGCAST_FAULT_TASKS'] ?? 2
 /** Dispatch rate of the feeder; a scenario lasts about TASKS / RATE seconds, long enough for its faults. */
 export const RATE_PER_SEC = 800;
 
+/** Per scenario: the feed, the faults, the drain and the teardown. */
+export const SCENARIO_TIMEOUT_MS = 120_000 + (TASKS / RATE_PER_SEC) * 4_000;
+
 /** Dispatcher settings shared by every scenario: short enough that a 2-core machine runs all twelve in minutes. */
 export const DISPATCHER_DEFAULTS = {
   reconcileIntervalMs: 100,
@@ -145,6 +148,11 @@ export class Scenario {
     this.workers.set(id, w);
     this.#processes.push(w);
     return w;
+  }
+
+  /** Worker processes w1, w2 and w3, each with `options`. */
+  threeWorkers(options: Partial<SpawnWorkerOptions> = {}): Promise<WorkerProcess[]> {
+    return Promise.all(['w1', 'w2', 'w3'].map((id) => this.worker(id, options)));
   }
 
   async dispatcher(options: DispatcherOptions = {}): Promise<Dispatcher> {

@@ -8,12 +8,12 @@ import {
   CHANGES_SCRIPT,
   type Clock,
   type ConnectionErrors,
+  type ConnectionPair,
   closeConnections,
   connectBoth,
   isClusterTarget,
   type Names,
-  openClusterConnections,
-  openConnections,
+  openIoredisConnections,
   parseChanges,
   type RegistryChanges,
   startFailure,
@@ -31,7 +31,7 @@ import {
   type TransportEvents,
 } from './transport.js';
 
-type Connections = ReturnType<typeof openConnections<Redis, RedisOptions>>;
+type Connections = ConnectionPair<Redis>;
 
 /**
  * Deletes each entry only if it is still exactly what was read and its heartbeat
@@ -132,17 +132,10 @@ export class RedisTransport implements DispatcherTransport {
     this.#parkedKey = context.names.parkedKey(context.id);
     this.#id = context.id;
     const name = `ringcast:dispatcher:${context.id}`;
-    // A Cluster has the commands used here under the same names; typed as Redis for them.
-    const connections = this.#sharded
-      ? (openClusterConnections(this.#redis as object, name, Cluster) as unknown as Connections)
-      : openConnections<Redis, RedisOptions>(
-          this.#redis as string | RedisOptions | Redis,
-          name,
-          (target, defaults) =>
-            typeof target === 'string'
-              ? new Redis(target, defaults)
-              : new Redis({ ...target, ...defaults }),
-        );
+    const connections = openIoredisConnections<Redis, RedisOptions>(this.#redis, name, {
+      Redis,
+      Cluster,
+    });
     this.#connections = connections;
     const { command, subscriber } = connections;
     this.#publish = this.#sharded

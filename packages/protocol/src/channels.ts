@@ -1,5 +1,5 @@
 import { ErrorCode, RingcastError } from './errors.js';
-import { isValidId } from './messages.js';
+import { isValidId } from './message-fields.js';
 
 /** Namespace used when none is given. */
 export const DEFAULT_NAMESPACE = 'ringcast';

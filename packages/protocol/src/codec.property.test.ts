@@ -13,13 +13,8 @@ import {
 } from './codec.js';
 import { ErrorCode, ProtocolError } from './errors.js';
 import { MAX_MESSAGE_BYTES, MIN_MESSAGE_BYTES } from './limits.js';
-import {
-  type Message,
-  NackReason,
-  PROTOCOL_VERSION,
-  parseMessage,
-  type WorkerInfo,
-} from './messages.js';
+import { type Message, NackReason, PROTOCOL_VERSION, type WorkerInfo } from './messages.js';
+import { parseMessage } from './parse-message.js';
 
 // Each property is bounded so the whole file runs well under five seconds.
 const RUNS = 300;

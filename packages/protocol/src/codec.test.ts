@@ -27,11 +27,10 @@ import {
   NackReason,
   type OkResultMessage,
   PROTOCOL_VERSION,
-  parseMessage,
-  parseWorkerInfo,
   type ReweightMessage,
   type TaskMessage,
 } from './messages.js';
+import { parseMessage, parseWorkerInfo } from './parse-message.js';
 
 const task: TaskMessage = {
   kind: 'task',

@@ -1,15 +1,9 @@
+import { CompactKind, compactContext, parseCompact } from './compact-messages.js';
 import { ErrorCode, ProtocolError, type RemoteError } from './errors.js';
 import { DEFAULT_MAX_MESSAGE_BYTES, MAX_BATCH } from './limits.js';
-import {
-  CompactKind,
-  compactContext,
-  type Message,
-  type MessageContext,
-  messageContext,
-  PROTOCOL_VERSION,
-  parseCompact,
-  parseMessage,
-} from './messages.js';
+import type { MessageContext } from './message-fields.js';
+import { type Message, PROTOCOL_VERSION } from './messages.js';
+import { messageContext, parseMessage } from './parse-message.js';
 import type { TraceContext } from './trace-context.js';
 
 /** Deepest nesting a payload may have when it has to be searched for forbidden keys. */

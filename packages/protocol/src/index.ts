@@ -84,6 +84,7 @@ export {
   frameOverhead,
   type RejectedMessage,
 } from './codec.js';
+export { CompactKind, compactContext, parseCompact } from './compact-messages.js';
 export {
   type ConnectionErrors,
   type ConnectionPair,
@@ -142,6 +143,11 @@ export {
   parseHistogramSnapshot,
 } from './histogram.js';
 export {
+  type IoredisConstructors,
+  openIoredisConnections,
+  type RedisConstructor,
+} from './ioredis-connections.js';
+export {
   DEFAULT_MAX_MESSAGE_BYTES,
   MAX_BATCH,
   MAX_MESSAGE_BYTES,
@@ -168,29 +174,25 @@ export {
 } from './memory-connection.js';
 export { MemoryRedis } from './memory-redis.js';
 export {
-  type AckMessage,
-  type CancelMessage,
-  CompactKind,
-  compactContext,
-  type DrainMessage,
   type DroppedField,
-  type ErrorResultMessage,
-  type HelloMessage,
   ID_PATTERN,
   isValidId,
+  type MessageContext,
+} from './message-fields.js';
+export {
+  type AckMessage,
+  type CancelMessage,
+  type DrainMessage,
+  type ErrorResultMessage,
+  type HelloMessage,
   type LeaveMessage,
   MAX_WEIGHT,
   type Message,
-  type MessageContext,
   type MessageKind,
-  messageContext,
   type NackMessage,
   NackReason,
   type OkResultMessage,
   PROTOCOL_VERSION,
-  parseCompact,
-  parseMessage,
-  parseWorkerInfo,
   type ResultMessage,
   type ReweightMessage,
   type TaskMessage,
@@ -213,6 +215,7 @@ export {
   type OptionFailure,
 } from './options.js';
 export { Outbox, type OutboxSink } from './outbox.js';
+export { messageContext, parseMessage, parseWorkerInfo } from './parse-message.js';
 export { ProcessClock } from './process-clock.js';
 export { RateLimitedLog } from './rate-limited-log.js';
 export { RateWindow, type Throughput } from './rate-window.js';

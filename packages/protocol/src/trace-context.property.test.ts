@@ -7,7 +7,8 @@ import {
   encodeFrame,
   encodeMessage,
 } from './codec.js';
-import { CompactKind, type TaskMessage } from './messages.js';
+import { CompactKind } from './compact-messages.js';
+import type { TaskMessage } from './messages.js';
 import { isValidTraceparent, isValidTracestate, type TraceContext } from './trace-context.js';
 
 const RUNS = 300;

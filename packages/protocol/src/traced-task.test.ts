@@ -9,7 +9,9 @@ import {
   encodeMessage,
   type FrameSender,
 } from './codec.js';
-import { CompactKind, parseWorkerInfo, type TaskMessage } from './messages.js';
+import { CompactKind } from './compact-messages.js';
+import type { TaskMessage } from './messages.js';
+import { parseWorkerInfo } from './parse-message.js';
 import type { TraceContext } from './trace-context.js';
 
 const TRACEPARENT = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';

@@ -13,7 +13,7 @@ import {
 } from '@ringcast/dispatcher/internal';
 import { type MemoryRedis, names } from '@ringcast/protocol';
 import type { Outcome } from './checker.js';
-import { NAMESPACE } from './world.js';
+import { NAMESPACE } from './deployment-settings.js';
 
 const n = names(NAMESPACE);
 const TERMINAL = new Set(['succeeded', 'failed', 'cancelled']);
@@ -36,7 +36,30 @@ export function readRecord(
 ): RecordView | undefined {
   const hash = redis.hgetall(n.taskKey(taskId));
   if (hash['state'] === undefined) return undefined;
-  return view(taskId, hash, keys);
+  // The run's stop condition reads every awaited record after each event: a record
+  // that did not change is not opened (decrypted, parsed) again.
+  let views = readViews.get(keys);
+  if (!views) {
+    views = new Map();
+    readViews.set(keys, views);
+  }
+  const last = views.get(taskId);
+  if (last && sameFields(last.hash, hash)) return last.view;
+  const read = view(taskId, hash, keys);
+  views.set(taskId, { hash, view: read });
+  return read;
+}
+
+/** The last view of each record read with a run's keys, and the fields it was made of. */
+const readViews = new WeakMap<
+  RecordKeys,
+  Map<string, { hash: Record<string, string>; view: RecordView }>
+>();
+
+function sameFields(a: Record<string, string>, b: Record<string, string>): boolean {
+  const fields = Object.keys(a);
+  if (fields.length !== Object.keys(b).length) return false;
+  return fields.every((field) => a[field] === b[field]);
 }
 
 const NO_KEYS = recordKeys(undefined);

@@ -4,17 +4,11 @@
  * payload size (some near the message limit, a few over it).
  */
 import type { Checker, Outcome } from './checker.js';
+import { MAX_ATTEMPTS, MAX_MESSAGE_BYTES, SMALL_MESSAGE_BYTES } from './deployment-settings.js';
 import type { Random } from './random.js';
-import {
-  HANDLER,
-  MAX_ATTEMPTS,
-  MAX_MESSAGE_BYTES,
-  type Mode,
-  type Payload,
-  type SimDispatcher,
-  SMALL_MESSAGE_BYTES,
-  type World,
-} from './world.js';
+import { HANDLER, type Mode, type Payload } from './sim-handler.js';
+import type { SimDispatcher } from './sim-process.js';
+import type { World } from './world.js';
 
 export interface PlannedCall {
   call: number;

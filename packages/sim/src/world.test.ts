@@ -1,9 +1,11 @@
 import { names, parseHeartbeat } from '@ringcast/protocol';
 import { describe, expect, it } from 'vitest';
 import { Checker } from './checker.js';
+import { NAMESPACE } from './deployment-settings.js';
 import { Random } from './random.js';
+import { HANDLER, type Payload } from './sim-handler.js';
 import { Trace } from './trace.js';
-import { HANDLER, NAMESPACE, type Payload, World } from './world.js';
+import { World } from './world.js';
 
 const n = names(NAMESPACE);
 

@@ -2,15 +2,13 @@
  * One simulated deployment: the real dispatcher and worker cores on their
  * in-memory transports, all on ONE VirtualClock and ONE MemoryRedis. Each
  * process sees the clock through its own {@link ProcessClock}, so it can be
- * skewed or killed. Handlers are deterministic functions of their payload that
- * tell the {@link Checker} when they run.
+ * skewed or killed. Every worker serves the one handler of sim-handler.ts.
  */
 
-import { type Dispatcher, STRATEGY_NAMES, type StrategyName } from '@ringcast/dispatcher';
+import { STRATEGY_NAMES } from '@ringcast/dispatcher';
 import { createDispatcherCore, MemoryTransport } from '@ringcast/dispatcher/internal';
 import {
   type AuthOptions,
-  type Clock,
   type InFlight,
   type Logger,
   type MemoryConnection,
@@ -19,77 +17,24 @@ import {
   ProcessClock,
   VirtualClock,
 } from '@ringcast/protocol';
-import type { HandlerContext, Worker } from '@ringcast/worker';
 import { createWorkerCore, MemoryWorkerTransport } from '@ringcast/worker/internal';
 import type { Checker } from './checker.js';
+import {
+  DISPATCHER_DRAIN_TIMEOUT_MS,
+  FLOOD_MESSAGE_BYTES,
+  FLOOD_QUEUE,
+  FULL_RECONCILE_MS,
+  MAX_ATTEMPTS,
+  MAX_MESSAGE_BYTES,
+  NAMESPACE,
+  OWNER_HEARTBEAT_MS,
+  SMALL_MESSAGE_BYTES,
+  WORKER_DRAIN_TIMEOUT_MS,
+} from './deployment-settings.js';
 import type { Random } from './random.js';
+import { HANDLER, type Payload, SimHandler } from './sim-handler.js';
+import type { SimDispatcher, SimWorker } from './sim-process.js';
 import type { Trace } from './trace.js';
-
-export const NAMESPACE = 'sim';
-/** The dispatchers' frame limit, and half the workers'. */
-export const MAX_MESSAGE_BYTES = 16 * 1024;
-/** The other workers' frame limit. */
-export const SMALL_MESSAGE_BYTES = 8 * 1024;
-/** Every process's frame limit in a flood run: room for more than MAX_BATCH small messages. */
-export const FLOOD_MESSAGE_BYTES = 4 * 1024 * 1024;
-/** A worker's queue in a flood run: a whole burst fits. */
-export const FLOOD_QUEUE = 30_000;
-export const WORKER_DRAIN_TIMEOUT_MS = 1_500;
-export const DISPATCHER_DRAIN_TIMEOUT_MS = 1_000;
-export const HANDLER = 'job';
-/** Dispatchers draw their `maxAttempts` from 1 to this. */
-export const MAX_ATTEMPTS = 3;
-/** The dispatchers' owner heartbeat: a dead one's durable tasks are adopted 3 × this after its last beat. */
-export const OWNER_HEARTBEAT_MS = 100;
-/**
- * The dispatchers' full registry reads, the safety net under the change log:
- * often enough to fire within a run, so that a lost change notice
- * (`registry-log-loss`) is healed by it and the run sees it healed.
- */
-export const FULL_RECONCILE_MS = 2_000;
-
-/** What a simulated handler does with a run. */
-export type Mode = 'sync' | 'async' | 'retryable' | 'throw' | 'ignore-signal' | 'abortable';
-
-export interface Payload {
-  call: number;
-  echo: string;
-  mode: Mode;
-  delayMs: number;
-  /** `retryable`: the first this many runs throw a retryable error, later ones return. */
-  failRuns: number;
-  pad?: string;
-}
-
-export interface SimProcess {
-  readonly kind: 'dispatcher' | 'worker';
-  readonly id: string;
-  readonly clock: ProcessClock;
-  readonly command: () => MemoryConnection | undefined;
-  readonly subscriber: () => MemoryConnection | undefined;
-  /** Every connection it has open (a worker's heartbeat thread has one of its own). */
-  readonly connections: () => MemoryConnection[];
-  state: 'running' | 'crashed' | 'closing' | 'closed' | 'failed';
-}
-
-export interface SimDispatcher extends SimProcess {
-  readonly kind: 'dispatcher';
-  readonly core: Dispatcher;
-  /** Its `maxAttempts` (1–3, drawn per dispatcher, so the attempt bound is tight in some runs). */
-  readonly maxAttempts: number;
-  /** Its selection strategy, drawn per dispatcher. */
-  readonly strategy: StrategyName;
-  /** Calls made on it that have not settled: abandoned if it dies. */
-  readonly open: Set<number>;
-}
-
-export interface SimWorker extends SimProcess {
-  readonly kind: 'worker';
-  readonly core: Worker;
-  /** Its heartbeat thread's clock: frozen by a pause, not by a blocked loop. */
-  readonly thread: ProcessClock;
-  closed: Promise<void> | undefined;
-}
 
 /** What a worker id is deployed with. */
 interface WorkerConfig {
@@ -114,34 +59,6 @@ export interface WorldOptions {
   auth?: AuthOptions;
 }
 
-/** A sleep on a process's clock that a signal can cut short. */
-function sleep(clock: Clock, ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) {
-      reject(signal.reason);
-      return;
-    }
-    const onAbort = () => {
-      clock.clearTimer(timer);
-      reject(signal?.reason);
-    };
-    const timer = clock.setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}
-
-class SimError extends Error {
-  constructor(
-    message: string,
-    readonly retryable: boolean,
-  ) {
-    super(message);
-  }
-}
-
 export class World {
   readonly clock = new VirtualClock();
   readonly redis = new MemoryRedis(this.clock);
@@ -155,8 +72,7 @@ export class World {
   readonly #checker: Checker;
   readonly #trace: Trace;
   readonly #random: Random;
-  /** Runs per call so far (for `retryable`'s first failures). */
-  readonly #runs = new Map<number, number>();
+  readonly #handler: SimHandler;
   #workerSeq = 0;
   #dispatcherSeq = 0;
   /** Durable task ids: from the run, so that it replays the same. */
@@ -172,6 +88,7 @@ export class World {
     this.#checker = options.checker;
     this.#trace = options.trace;
     this.#random = options.random;
+    this.#handler = new SimHandler(options.checker, (what) => this.log(what));
     // Redis's pub/sub output limit, scaled to the run's frames: a paused or blocked
     // worker sent a few frames more than it can read is cut off, and so is one sent
     // a burst past the limit in one turn (Redis's hard limit closes it at once).
@@ -318,7 +235,9 @@ export class World {
       {
         id,
         namespace: NAMESPACE,
-        handlers: { [HANDLER]: (payload, ctx) => this.#handle(clock, payload as Payload, ctx) },
+        handlers: {
+          [HANDLER]: (payload, ctx) => this.#handler.run(clock, payload as Payload, ctx),
+        },
         logger: this.#logger(id),
         ...this.#configOf(id),
         heartbeatIntervalMs: 100,
@@ -429,47 +348,5 @@ export class World {
       },
     );
     return worker.closed;
-  }
-
-  #handle(clock: Clock, payload: Payload, ctx: HandlerContext): unknown {
-    const { call, echo, mode } = payload;
-    this.#checker.ran(call, ctx.attempt);
-    const runs = (this.#runs.get(call) ?? 0) + 1;
-    this.#runs.set(call, runs);
-    this.log(`${ctx.workerId} runs call ${call} attempt ${ctx.attempt} (${mode})`);
-    const output = { call, attempt: ctx.attempt, echo };
-    if (mode === 'sync') return output;
-    if (mode === 'throw') throw new SimError(`call ${call} fails`, false);
-    return this.#slow(clock, payload, ctx, runs, output);
-  }
-
-  async #slow(
-    clock: Clock,
-    payload: Payload,
-    ctx: HandlerContext,
-    runs: number,
-    output: unknown,
-  ): Promise<unknown> {
-    const { call, mode, delayMs } = payload;
-    switch (mode) {
-      case 'async':
-        await sleep(clock, delayMs);
-        return output;
-      case 'abortable':
-        await sleep(clock, delayMs, ctx.signal);
-        return output;
-      case 'ignore-signal':
-        await sleep(clock, delayMs);
-        return output;
-      case 'retryable':
-        await sleep(clock, delayMs);
-        if (runs <= payload.failRuns) {
-          this.#checker.retryableError(call);
-          throw new SimError(`retryable failure of call ${call}`, true);
-        }
-        return output;
-      default:
-        throw new Error(`unknown mode ${mode}`);
-    }
   }
 }

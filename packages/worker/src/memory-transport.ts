@@ -33,6 +33,7 @@ import {
   type WorkerTransport,
   type WorkerTransportEvents,
 } from './transport.js';
+import { leaveKeys, registryLogKeys } from './worker-keys.js';
 
 /** The id claim of identity.ts, as redis-transport.ts's script decides it. */
 export function claimOn(
@@ -164,20 +165,12 @@ export class MemoryWorkerTransport implements WorkerTransport {
   async leave(): Promise<void> {
     await this.#run((redis) => {
       memoryLeave(redis, this.#logKeys(), this.#id);
-      redis.del([this.#names.claimKey(this.#id), this.#names.workerStatsKey(this.#id)]);
+      redis.del(leaveKeys(this.#names, this.#id));
     });
   }
 
   #logKeys(): RegistryLogKeys {
-    const n = this.#names;
-    return {
-      registryKey: n.registryKey,
-      heartbeatKey: n.heartbeatKey(this.#id),
-      registryVersionKey: n.registryVersionKey,
-      registryChangesKey: n.registryChangesKey,
-      heartbeatDeadlinesKey: n.heartbeatDeadlinesKey,
-      weightsKey: n.weightsKey,
-    };
+    return registryLogKeys(this.#names, this.#id);
   }
 
   async publishStats(report: string, ttlMs: number): Promise<void> {

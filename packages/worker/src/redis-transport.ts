@@ -16,8 +16,7 @@ import {
   isClusterTarget,
   LEAVE_SCRIPT,
   type Names,
-  openClusterConnections,
-  openConnections,
+  openIoredisConnections,
   type RegistryLogKeys,
   startFailure,
   systemClock,
@@ -33,6 +32,7 @@ import {
   type WorkerTransport,
   type WorkerTransportEvents,
 } from './transport.js';
+import { leaveKeys, registryLogKeys } from './worker-keys.js';
 
 /**
  * KEYS[1] the claim key; ARGV: incarnation, TTL in ms, channel, how many of the
@@ -134,21 +134,10 @@ export class RedisWorkerTransport implements WorkerTransport {
   async connect(events: WorkerTransportEvents): Promise<void> {
     this.#events = events;
     const name = `ringcast-worker:${this.#id}`;
-    // A Cluster has the commands used here under the same names; typed as Redis for them.
-    const connections = this.#sharded
-      ? (openClusterConnections(
-          this.#redis as object,
-          name,
-          Cluster,
-        ) as unknown as ConnectionPair<Redis>)
-      : openConnections<Redis, RedisOptions>(
-          this.#redis as string | RedisOptions | Redis,
-          name,
-          (target, defaults) =>
-            typeof target === 'string'
-              ? new Redis(target, defaults)
-              : new Redis({ ...target, ...defaults }),
-        );
+    const connections = openIoredisConnections<Redis, RedisOptions>(this.#redis, name, {
+      Redis,
+      Cluster,
+    });
     this.#connections = connections;
     const { command, subscriber } = connections;
     this.#errors = watchConnections(connections, (error, role) => events.error(error, role));
@@ -213,26 +202,16 @@ export class RedisWorkerTransport implements WorkerTransport {
 
   async leave(): Promise<void> {
     const keys = beatKeys(this.#logKeys());
-    const n = this.#names;
     // The claim lives in the id's own slot on a cluster, apart from the registry (and the
     // stats key) in the namespace's: separate commands, never one spanning both slots.
     await Promise.all([
       this.#command().eval(LEAVE_SCRIPT, keys.length, ...keys, this.#id),
-      this.#command().del(n.claimKey(this.#id)),
-      this.#command().del(n.workerStatsKey(this.#id)),
+      ...leaveKeys(this.#names, this.#id).map((key) => this.#command().del(key)),
     ]);
   }
 
   #logKeys(): RegistryLogKeys {
-    const n = this.#names;
-    return {
-      registryKey: n.registryKey,
-      heartbeatKey: n.heartbeatKey(this.#id),
-      registryVersionKey: n.registryVersionKey,
-      registryChangesKey: n.registryChangesKey,
-      heartbeatDeadlinesKey: n.heartbeatDeadlinesKey,
-      weightsKey: n.weightsKey,
-    };
+    return registryLogKeys(this.#names, this.#id);
   }
 
   async publishStats(report: string, ttlMs: number): Promise<void> {

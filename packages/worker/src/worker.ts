@@ -1,6 +1,7 @@
 /**
  * The worker: the facade users get from {@link createWorker}, and its
- * lifecycle. It wires the collaborators, each one concept in a file of its own:
+ * lifecycle. Its collaborators, made and wired in worker-parts.ts, are each one
+ * concept in a file of its own:
  * intake (frames in), admission (take or refuse), executor (run handlers),
  * replies (everything sent back), drain (the graceful close), recovery (after a
  * reconnect), identity (one process per id), registration (its registry entry
@@ -12,42 +13,26 @@ import {
   type ConnectionRole,
   ErrorCode,
   errorMessage,
-  FrameGuard,
   isClusterTarget,
-  type Names,
   names,
   parseAuthOptions,
-  RateLimitedLog,
-  TaskTable,
   type WorkerInfo,
 } from '@ringcast/protocol';
-import { Admission } from './admission.js';
-import type { Attempt } from './attempt.js';
-import { AttemptSpans } from './attempt-spans.js';
 import { drain } from './drain.js';
 import { WorkerError } from './errors.js';
-import { ExecutionStats } from './execution-stats.js';
-import { Executor } from './executor.js';
-import { GuardedWorkerTransport } from './guarded-transport.js';
-import { IdentityClaim } from './identity.js';
-import { Intake } from './intake.js';
-import { type Metrics, workerMetrics } from './metrics.js';
-import { Operator } from './operator.js';
+import type { Metrics } from './metrics.js';
 import { parseOptions, type ResolvedOptions, type WorkerOptions } from './options.js';
-import { OverdueSlots } from './overdue.js';
-import { Recovery } from './recovery.js';
 import { RedisWorkerTransport } from './redis-transport.js';
-import { Registration } from './registration.js';
-import { Replies } from './replies.js';
 import { safeString } from './serialize.js';
-import { snapshot, type WorkerStats, zeroStats } from './stats.js';
-import { STATS_INTERVAL_MS, StatsPublisher } from './stats-publisher.js';
+import { snapshot, type WorkerStats } from './stats.js';
 import type { PresenceHandle, WorkerTransport } from './transport.js';
 import type { Worker, WorkerClosed } from './worker-api.js';
+import { type CoreTuning, type WorkerParts, type WorkerState, wireWorker } from './worker-parts.js';
 
 export type { Metrics } from './metrics.js';
 export type { WorkerStats } from './stats.js';
 export type { Worker, WorkerClosed } from './worker-api.js';
+export type { CoreTuning } from './worker-parts.js';
 
 /** Creates a worker; validates options at once (throws `INVALID_OPTIONS`), connects on `start()`. */
 export function createWorker(options: WorkerOptions): Worker {
@@ -65,15 +50,6 @@ export function createWorker(options: WorkerOptions): Worker {
  * tests and the simulator); its `redis` option is not used.
  * @internal
  */
-/** Settings of the core that are not worker options: for tests and the simulator only. */
-export interface CoreTuning {
-  /**
-   * Bytes kept of finished attempts' replies, to answer re-sends (default 16 MiB).
-   * The simulator runs thousands of short-lived workers that finish a few tasks each.
-   */
-  finishedBytes?: number;
-}
-
 export function createWorkerCore(
   options: WorkerOptions,
   transport: WorkerTransport,
@@ -82,38 +58,15 @@ export function createWorkerCore(
   return new RingcastWorker(parseOptions(options), transport, tuning);
 }
 
-const LOG_INTERVAL_MS = 10_000;
-
-type State = 'idle' | 'starting' | 'running' | 'closing' | 'closed';
-
 class RingcastWorker implements Worker {
   readonly #o: ResolvedOptions;
-  readonly #transport: WorkerTransport;
-  readonly #names: Names;
-  readonly #registration: Registration;
-  /** The registry entry as it stands (the registration's). */
-  readonly #info: WorkerInfo;
-  readonly #stats = zeroStats();
-  /** Warnings, at most one per kind per {@link LOG_INTERVAL_MS}. */
-  readonly #warnings: RateLimitedLog;
-  /** Errors (a duplicate id), likewise. */
-  readonly #errors: RateLimitedLog;
-  readonly #replies: Replies;
-  readonly #executor: Executor;
-  readonly #admission: Admission;
-  readonly #intake: Intake;
-  readonly #recovery: Recovery;
-  readonly #identity: IdentityClaim;
-  readonly #operator: Operator;
-  readonly #execution: ExecutionStats;
-  readonly #publisher: StatsPublisher;
-  readonly #metrics: Metrics | undefined;
-  readonly #guard: FrameGuard;
+  /** Its collaborators (worker-parts.ts). */
+  readonly #p: WorkerParts;
   /** The heartbeat; made at start, before registering. */
   #presence: PresenceHandle | undefined;
   /** Whether the subscription is known to be live; the heartbeat only runs while it is. */
   #live = false;
-  #state: State = 'idle';
+  #state: WorkerState = 'idle';
   #starting: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
   /** Who asked for the close: the application, or an operator's drain. */
@@ -123,116 +76,20 @@ class RingcastWorker implements Worker {
 
   constructor(options: ResolvedOptions, inner: WorkerTransport, tuning: CoreTuning = {}) {
     this.#o = options;
-    this.#names = names(options.namespace, { cluster: isClusterTarget(options.redis) });
+    const workerNames = names(options.namespace, { cluster: isClusterTarget(options.redis) });
     this.closed = new Promise((resolve) => {
       this.#setClosed = resolve;
     });
-    const { clock } = inner;
-    const now = () => clock.now();
-    const { logger } = options;
-    this.#warnings = new RateLimitedLog((l, f) => logger.warn(l, f), LOG_INTERVAL_MS, now);
-    this.#errors = new RateLimitedLog((l, f) => logger.error(l, f), LOG_INTERVAL_MS, now);
-    const guard = new FrameGuard({
-      keyring: options.auth,
-      clock,
-      maxBytes: options.maxMessageBytes,
-      log: (kind, line, fields) =>
-        this.#warnings.log(kind, `worker ${options.id}: ${line}`, fields),
-    });
-    this.#guard = guard;
-    // Every frame in and out passes the guard: the collaborators get only this transport.
-    const transport = new GuardedWorkerTransport(inner, guard, this.#names, options.id);
-    this.#transport = transport;
-    this.#registration = new Registration(options, this.#names, transport);
-    this.#info = this.#registration.info;
-    this.#execution = new ExecutionStats(options.handlers.keys(), clock);
-    if (options.metrics) {
-      const metrics = workerMetrics(this.#execution.book, this.#stats, () => guard.stats().dropped);
-      this.#execution.observe(metrics);
-      this.#metrics = metrics;
-    }
-    this.#publisher = new StatsPublisher({
-      clock,
-      transport,
-      execution: this.#execution,
-      counters: this.#stats,
-      incarnation: this.#info.incarnation,
-      ttlMs: Math.max(options.heartbeatTtlMs, 3 * STATS_INTERVAL_MS),
-      warn: (line) => this.#warnings.log('stats', `worker ${options.id}: ${line}`),
-    });
-    const live = new TaskTable<Attempt, string>((attempt) => attempt.task.token);
-    this.#replies = new Replies(
-      { ...options, ...tuning, incarnation: this.#info.incarnation, names: this.#names },
-      transport,
-      this.#stats,
-      this.#warnings,
-      { closed: () => this.#state === 'closed' },
-    );
-    const overdue = new OverdueSlots(options.id, options.concurrency, options.logger, (count) =>
-      this.#admission.overdueChanged(count),
-    );
-    this.#executor = new Executor(
-      options.id,
-      options.concurrency,
-      clock,
-      this.#stats,
-      live,
-      this.#replies,
-      overdue,
-      this.#execution,
-      new AttemptSpans(options.id),
-    );
-    this.#admission = new Admission(options, this.#stats, live, this.#executor, this.#replies, {
-      accepting: () => this.#state === 'running' || this.#state === 'starting',
-      overdueChanged: (count) => this.#presence?.setOverdue(count),
-    });
-    this.#intake = new Intake(
-      { ...options, incarnation: this.#info.incarnation },
-      clock,
-      this.#warnings,
-      this.#stats,
-      live,
-      this.#admission,
-      this.#executor,
-      this.#replies,
-      {
-        fenced: () => this.#stats.fenced,
-        probe: (data) => this.#recovery.probe(data),
-        operator: () => this.#operator,
-        replayed: () => guard.refuse('replay', this.#names.workerChannel(options.id)),
-      },
-    );
-    this.#operator = new Operator(options, this.#warnings, {
-      info: this.#info,
+    this.#p = wireWorker(options, workerNames, inner, tuning, {
+      state: () => this.#state,
       presence: () => this.#presence,
-      open: () => this.#state === 'starting' || this.#state === 'running',
-      serving: () => this.#state === 'running' && !this.#stats.fenced,
-      register: () => this.#registration.register(true),
+      setLive: (live) => this.#setLive(live),
       drain: () => {
         this.#closeReason = 'drain';
         // close() reports its own failure, in `closed`.
         this.close().catch(() => undefined);
       },
     });
-    this.#recovery = new Recovery(this.#names.workerChannel(options.id), transport, {
-      serving: () => this.#state === 'running' && !this.#stats.fenced,
-      register: () => this.#registration.register(),
-      restored: () => {
-        this.#setLive(true);
-        options.logger.info(`worker ${options.id}: subscription restored, re-registered`);
-        this.#replies.resend();
-      },
-      failed: (error) =>
-        this.#warnings.log('resubscribe', `re-subscribing failed: ${safeString(error)}`),
-    });
-    this.#identity = new IdentityClaim(
-      transport,
-      clock,
-      options.namespace,
-      options.id,
-      this.#info.incarnation,
-      options.heartbeatTtlMs,
-    );
   }
 
   get id(): string {
@@ -244,21 +101,21 @@ class RingcastWorker implements Worker {
   }
 
   info(): WorkerInfo {
-    return { ...this.#info, handlers: [...this.#info.handlers] };
+    return { ...this.#p.info, handlers: [...this.#p.info.handlers] };
   }
 
   stats(): WorkerStats {
-    const now = this.#transport.clock.now();
+    const now = this.#p.transport.clock.now();
     return snapshot(
-      this.#stats,
-      this.#operator.weight,
-      this.#execution.book.summary(now),
-      this.#guard.stats(),
+      this.#p.stats,
+      this.#p.operator.weight,
+      this.#p.execution.book.summary(now),
+      this.#p.guard.stats(),
     );
   }
 
   setAuth(auth: AuthOptions): void {
-    if (!this.#guard.enabled) {
+    if (!this.#p.guard.enabled) {
       throw new WorkerError(
         ErrorCode.INVALID_OPTIONS,
         `worker ${this.#o.id} was made without auth: frame authentication cannot be turned on while it runs`,
@@ -267,7 +124,7 @@ class RingcastWorker implements Worker {
     const keyring = parseAuthOptions(auth, (message) => {
       throw new WorkerError(ErrorCode.INVALID_OPTIONS, `setAuth: ${message}`);
     });
-    this.#guard.setKeyring(keyring);
+    this.#p.guard.setKeyring(keyring);
     const ids = [...keyring.keys.keys()].join(', ');
     this.#o.logger.info(
       `worker ${this.#o.id}: frame keys replaced: signing with ${keyring.current.id} (keys ${ids})`,
@@ -276,13 +133,13 @@ class RingcastWorker implements Worker {
   }
 
   metrics(): Metrics {
-    if (this.#metrics === undefined) {
+    if (this.#p.metrics === undefined) {
       throw new WorkerError(
         ErrorCode.INVALID_OPTIONS,
         `worker ${this.#o.id} keeps no metrics: create it with { metrics: true }`,
       );
     }
-    return this.#metrics;
+    return this.#p.metrics;
   }
 
   // ── start ──────────────────────────────────────────────────────────────
@@ -300,25 +157,25 @@ class RingcastWorker implements Worker {
   }
 
   async #start(): Promise<void> {
-    const transport = this.#transport;
-    const identity = this.#identity;
+    const transport = this.#p.transport;
+    const identity = this.#p.identity;
     try {
       await transport.connect({
-        message: this.#intake.frame,
+        message: this.#p.intake.frame,
         subscriberClosed: () => this.#setLive(false),
         subscriberReady: () => {
           // The first ready belongs to start(); later ones follow a reconnect.
-          if (this.#state === 'running' && !this.#stats.fenced) void this.#recovery.recover();
+          if (this.#state === 'running' && !this.#p.stats.fenced) void this.#p.recovery.recover();
         },
         commandReady: () => {
-          if (this.#state === 'running' || this.#state === 'closing') this.#replies.resend();
+          if (this.#state === 'running' || this.#state === 'closing') this.#p.replies.resend();
         },
         error: this.#onRedisError,
       });
       // Before anything can reach the worker's channel: a reweight frame taken later is newer.
-      this.#operator.initial(await transport.readWeightPolicy());
+      this.#p.operator.initial(await transport.readWeightPolicy());
       await identity.acquire(false);
-      this.#intake.hold();
+      this.#p.intake.hold();
       // Resolves on Redis's reply to SUBSCRIBE: from here on, tasks reach us.
       await transport.subscribe();
       // Another process may have started with this id at the same moment.
@@ -327,8 +184,8 @@ class RingcastWorker implements Worker {
       identity.watch(this.#o.heartbeatIntervalMs, {
         live: () => this.#live,
         shared: (subscribers) => {
-          this.#stats.sharedChannel++;
-          this.#errors.log(
+          this.#p.stats.sharedChannel++;
+          this.#p.errors.log(
             'shared-channel',
             `worker ${this.#o.id}: ${subscribers} processes are subscribed to its channel: ` +
               'another process was started with the same id and may run its tasks too; stop it',
@@ -336,32 +193,32 @@ class RingcastWorker implements Worker {
         },
         fence: () => this.#fence(),
         failed: (error) =>
-          this.#warnings.log(
+          this.#p.warnings.log(
             'identity',
             `checking the worker id's claim failed: ${safeString(error)}`,
           ),
       });
-      this.#intake.release(true);
+      this.#p.intake.release(true);
       this.#live = true;
-      this.#info.startedAt = transport.clock.now();
+      this.#p.info.startedAt = transport.clock.now();
       // The heartbeat is running before the worker is registered, so that no
       // dispatcher can send a task (which may block the main loop) before it beats.
       this.#presence = transport.presence({
-        entry: this.#registration.entry,
+        entry: this.#p.registration.entry,
         ttlMs: this.#o.heartbeatTtlMs,
-        incarnation: this.#info.incarnation,
+        incarnation: this.#p.info.incarnation,
         intervalMs: this.#o.heartbeatIntervalMs,
         logger: this.#o.logger,
-        policy: this.#operator.policy,
+        policy: this.#p.operator.policy,
       });
       await this.#presence.start();
-      await this.#registration.register();
+      await this.#p.registration.register();
       this.#presence.setLive(true);
     } catch (error) {
       const closedMeanwhile = this.#state !== 'starting';
       this.#state = 'closed';
       identity.stop();
-      this.#intake.release(false);
+      this.#p.intake.release(false);
       await this.#presence?.stop();
       await transport.close();
       const failure = this.#startFailure(error, closedMeanwhile);
@@ -375,9 +232,9 @@ class RingcastWorker implements Worker {
     // close() ran meanwhile, and finishes the shutdown once this settles.
     if (this.#state !== 'starting') throw this.#closedWhileStarting();
     this.#state = 'running';
-    this.#executor.startSweep();
-    this.#publisher.start();
-    const { weight, concurrency, handlers } = this.#info;
+    this.#p.executor.startSweep();
+    this.#p.publisher.start();
+    const { weight, concurrency, handlers } = this.#p.info;
     this.#o.logger.info(
       `worker ${this.#o.id} started: weight ${weight}, concurrency ${concurrency}, ` +
         `handlers ${handlers.join(', ')}, redis ${transport.describe()}, namespace ${this.#o.namespace}`,
@@ -386,7 +243,7 @@ class RingcastWorker implements Worker {
         concurrency,
         redis: transport.describe(),
         namespace: this.#o.namespace,
-        incarnation: this.#info.incarnation,
+        incarnation: this.#p.info.incarnation,
       },
     );
   }
@@ -399,7 +256,7 @@ class RingcastWorker implements Worker {
   #startFailure(error: unknown, closedMeanwhile: boolean): unknown {
     if (closedMeanwhile) return this.#closedWhileStarting();
     if (error instanceof WorkerError && error.code === ErrorCode.DUPLICATE_WORKER) return error;
-    const { message, cause } = this.#transport.startFailure(error);
+    const { message, cause } = this.#p.transport.startFailure(error);
     return new WorkerError(
       ErrorCode.REDIS_ERROR,
       `worker ${this.#o.id} could not start: ${message}`,
@@ -416,7 +273,7 @@ class RingcastWorker implements Worker {
   #onRedisError = (error: Error, role: ConnectionRole): void => {
     // While starting, errors go into start()'s rejection rather than the log.
     if (this.#state === 'starting') return;
-    this.#warnings.log('connection', `Redis ${role} connection error: ${errorMessage(error)}`, {
+    this.#p.warnings.log('connection', `Redis ${role} connection error: ${errorMessage(error)}`, {
       role,
     });
   };
@@ -429,19 +286,19 @@ class RingcastWorker implements Worker {
    */
   #fence(): void {
     if (this.#state !== 'running') return;
-    this.#stats.sharedChannel++;
-    this.#stats.fenced = true;
+    this.#p.stats.sharedChannel++;
+    this.#p.stats.fenced = true;
     // Stop beating: the other process's registration is the id's now.
     this.#setLive(false);
     void this.#presence?.stop();
-    this.#errors.log(
+    this.#p.errors.log(
       'fenced',
       `worker ${this.#o.id}: another live process now holds this worker id; ` +
         'this one has stopped taking tasks and should be stopped',
     );
-    if (this.#transport.subscriberUp) {
-      this.#transport.unsubscribe().catch((error: unknown) => {
-        this.#warnings.log(
+    if (this.#p.transport.subscriberUp) {
+      this.#p.transport.unsubscribe().catch((error: unknown) => {
+        this.#p.warnings.log(
           'identity',
           `unsubscribing a fenced worker failed: ${safeString(error)}`,
         );
@@ -478,34 +335,34 @@ class RingcastWorker implements Worker {
       // Mark first, so a start that succeeds does not count itself running.
       this.#state = 'closing';
       // Not subscribed yet: cut a slow connect short rather than wait it out.
-      if (!this.#live) void this.#transport.close();
+      if (!this.#live) void this.#p.transport.close();
       await this.#starting?.catch(() => undefined);
-      if ((this.#state as State) === 'closed') return;
+      if ((this.#state as WorkerState) === 'closed') return;
     }
     this.#state = 'closing';
-    this.#publisher.stop();
-    this.#identity.stop();
+    this.#p.publisher.stop();
+    this.#p.identity.stop();
     // Before the heartbeat key is deleted, so that no beat brings it back.
     await this.#presence?.stop();
     await drain({
       ...this.#o,
-      clock: this.#transport.clock,
-      stats: this.#stats,
-      admission: this.#admission,
-      executor: this.#executor,
-      replies: this.#replies,
+      clock: this.#p.transport.clock,
+      stats: this.#p.stats,
+      admission: this.#p.admission,
+      executor: this.#p.executor,
+      replies: this.#p.replies,
       leave: () => this.#leave(),
     });
     this.#state = 'closed';
-    this.#executor.stopSweep();
-    await this.#transport.close();
+    this.#p.executor.stopSweep();
+    await this.#p.transport.close();
     this.#o.logger.info(`worker ${this.#o.id} stopped`, { reason: this.#closeReason });
   }
 
   /** Leaves the ring. A fenced worker's id is another process's. */
   async #leave(): Promise<void> {
-    if (this.#stats.fenced) return;
-    this.#publisher.stop();
-    await this.#registration.leave();
+    if (this.#p.stats.fenced) return;
+    this.#p.publisher.stop();
+    await this.#p.registration.leave();
   }
 }
