@@ -1,5 +1,6 @@
 import type { Candidate, Strategy } from '../strategy.js';
-import { AliasTable, weightOf } from './alias-table.js';
+import { weightOf } from './alias-table.js';
+import { WeightedDraw } from './weighted-draw.js';
 
 /** Rounds of two draws before a pick looks at every worker. */
 const ROUNDS = 4;
@@ -15,30 +16,14 @@ const ROUNDS = 4;
  * neither draw acceptable (most of the fleet is full), one pass (O(n)) takes
  * the least loaded worker the filter accepts, so a free worker is never missed.
  */
-export class PowerOfTwo<W extends Candidate> implements Strategy<W> {
-  readonly #random: () => number;
-  readonly #table = new AliasTable();
-  #workers: readonly W[] = [];
-
-  /** `random` returns uniform numbers in [0, 1); by default `Math.random`, read at each call. */
-  constructor(random: () => number = () => Math.random()) {
-    this.#random = random;
-  }
-
-  rebuild(workers: readonly W[]): void {
-    this.#workers = [...workers];
-    this.#table.rebuild(this.#workers.map(weightOf));
-  }
-
+export class PowerOfTwo<W extends Candidate> extends WeightedDraw<W> implements Strategy<W> {
   pick<A>(accept: (worker: W, arg: A) => boolean, arg: A): W | undefined {
-    const workers = this.#workers;
-    const n = workers.length;
-    if (n <= 2) return this.#leastLoaded(accept, arg);
+    if (this.workers.length <= 2) return this.#leastLoaded(accept, arg);
     for (let round = 0; round < ROUNDS; round++) {
-      const a = workers[this.#table.draw(this.#random())]!;
-      let b = workers[this.#table.draw(this.#random())]!;
+      const a = this.draw();
+      let b = this.draw();
       // One more draw for a distinct second choice; a heavy worker may win both.
-      if (b === a) b = workers[this.#table.draw(this.#random())]!;
+      if (b === a) b = this.draw();
       const takeA = accept(a, arg);
       const takeB = b !== a && accept(b, arg);
       if (takeA && takeB) return lighter(b, a) ? b : a;
@@ -50,10 +35,10 @@ export class PowerOfTwo<W extends Candidate> implements Strategy<W> {
 
   /** The least loaded worker the filter accepts, from a random start so ties are unbiased. */
   #leastLoaded<A>(accept: (worker: W, arg: A) => boolean, arg: A): W | undefined {
-    const workers = this.#workers;
+    const workers = this.workers;
     const n = workers.length;
     if (n === 0) return undefined;
-    const start = Math.min(n - 1, Math.floor(this.#random() * n));
+    const start = Math.min(n - 1, Math.floor(this.random() * n));
     let best: W | undefined;
     for (let k = 0; k < n; k++) {
       const worker = workers[start + k < n ? start + k : start + k - n]!;

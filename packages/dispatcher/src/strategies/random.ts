@@ -1,5 +1,6 @@
 import type { Strategy, Weighted } from '../strategy.js';
-import { AliasTable, weightOf } from './alias-table.js';
+import { weightOf } from './alias-table.js';
+import { WeightedDraw } from './weighted-draw.js';
 
 /** Draws before a pick stops sampling and weighs the accepting workers in one pass. */
 const DRAWS = 8;
@@ -14,26 +15,12 @@ const DRAWS = 8;
  * accept (weighted reservoir sampling, O(n)), so the share among those stays
  * exact and a lone free worker is always found.
  */
-export class WeightedRandom<W extends Weighted> implements Strategy<W> {
-  readonly #random: () => number;
-  readonly #table = new AliasTable();
-  #workers: readonly W[] = [];
-
-  /** `random` returns uniform numbers in [0, 1); by default `Math.random`, read at each call. */
-  constructor(random: () => number = () => Math.random()) {
-    this.#random = random;
-  }
-
-  rebuild(workers: readonly W[]): void {
-    this.#workers = [...workers];
-    this.#table.rebuild(this.#workers.map(weightOf));
-  }
-
+export class WeightedRandom<W extends Weighted> extends WeightedDraw<W> implements Strategy<W> {
   pick<A>(accept: (worker: W, arg: A) => boolean, arg: A): W | undefined {
-    const workers = this.#workers;
+    const workers = this.workers;
     if (workers.length === 0) return undefined;
     for (let d = 0; d < DRAWS; d++) {
-      const worker = workers[this.#table.draw(this.#random())]!;
+      const worker = this.draw();
       if (accept(worker, arg)) return worker;
     }
     // Weighted reservoir: keep the k-th accepted worker with probability w_k / (w_1 + … + w_k).
@@ -44,7 +31,7 @@ export class WeightedRandom<W extends Weighted> implements Strategy<W> {
       if (!accept(worker, arg)) continue;
       const w = weightOf(worker);
       total += w;
-      if (this.#random() * total < w) chosen = worker;
+      if (this.random() * total < w) chosen = worker;
     }
     return chosen;
   }
