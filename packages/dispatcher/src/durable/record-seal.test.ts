@@ -81,7 +81,8 @@ describe('sealed task records', () => {
   it('does not read a sealed field moved to another task or another field', () => {
     const keys = keysOf({ k1: K1 }, 'k1');
     const active = addRequest(n, task, { now: 1_000, claimBy: 'd1' }, keys).fields;
-    const other = { ...active, id: 't2' };
+    // Its spec names the task: a record copied whole under another id, the spec edited to match.
+    const other = { ...active, spec: (active['spec'] as string).replace('"t1"', '"t2"') };
     const malformed = new MalformedRecords();
     expect(decodeRecord(other, malformed, 't2', keys)).toBeUndefined();
     expect(malformed.snapshot()).toEqual({ payload: 1 });

@@ -1,6 +1,9 @@
 /**
  * A durable task's record: one Redis hash per task (`{ns}:task:<id>`), every
- * value a string there and typed here. {@link encodeRecord} writes it;
+ * value a string there and typed here. Its immutable part is packed in one
+ * field, `spec` (`record-spec.ts`); the table below names the values as
+ * records written before that layout hold them, each in a field of its own,
+ * and as {@link decodeRecord} checks them for both layouts. {@link encodeRecord} writes it;
  * {@link decodeRecord} reads it back without trusting it: anything in Redis
  * may have been written by another version, by hand, or only in part, so a
  * record that does not hold together reads as undefined and its first bad
@@ -41,6 +44,7 @@ import {
 } from '@ringcast/protocol';
 import { MAX_KEY_LENGTH } from '../admission.js';
 import { NO_RECORD_KEYS, openField, type RecordKeys, type SealedField } from './record-seal.js';
+import { BadSpec, encodeSpec, SPEC_FIELD, specFields } from './record-spec.js';
 
 export const TASK_STATES = [
   'delayed',
@@ -140,36 +144,40 @@ export function isTerminal(state: TaskState): state is TerminalState {
 }
 
 /**
- * The hash fields of `record`, as strings; fields that are undefined are left
- * out. JSON values must already be known to encode (the store checks them
- * before it calls this).
+ * The hash fields of `record`, as strings, in the packed layout
+ * (`record-spec.ts`): `state`, `spec`, and those of the changing fields that
+ * are set (`attempts` only once an attempt started: absent reads as 0).
+ * JSON values must already be known to encode (the store checks them before
+ * it calls this).
  */
 export function encodeRecord(record: DurableRecord): Record<string, string> {
   const fields: Record<string, string> = {
-    id: record.id,
-    handler: record.handler,
     state: record.state,
-    priority: String(record.priority),
-    attempts: String(record.attempts),
-    createdAt: String(record.createdAt),
-    timeoutMs: String(record.timeoutMs),
-    retries: String(record.retries),
-    resultTtlMs: String(record.resultTtlMs),
+    spec: encodeSpec({
+      id: record.id,
+      handler: record.handler,
+      priority: record.priority,
+      createdAt: record.createdAt,
+      timeoutMs: record.timeoutMs,
+      retries: record.retries,
+      resultTtlMs: record.resultTtlMs,
+      runAt: record.runAt,
+      expiresAt: record.expiresAt,
+      key: record.key,
+      traceparent: record.trace?.traceparent,
+      tracestate: record.trace?.tracestate,
+    }),
   };
   const optional: Array<[string, string | undefined]> = [
+    ['attempts', record.attempts === 0 ? undefined : String(record.attempts)],
     ['payload', record.payloadJson ?? json(record.payload)],
     ['worker', record.worker],
     ['owner', record.owner],
     ['startedAt', numeric(record.startedAt)],
     ['finishedAt', numeric(record.finishedAt)],
-    ['runAt', numeric(record.runAt)],
-    ['expiresAt', numeric(record.expiresAt)],
-    ['key', record.key],
     ['result', json(record.result)],
     ['error', json(record.error)],
     ['cancel', record.cancelRequested ? '1' : undefined],
-    ['traceparent', record.trace?.traceparent],
-    ['tracestate', record.trace?.tracestate],
   ];
   for (const [field, value] of optional) if (value !== undefined) fields[field] = value;
   return fields;
@@ -246,7 +254,7 @@ export function decodeRecord(
 ): DurableRecord | undefined {
   if (Object.keys(hash).length === 0) return undefined;
   try {
-    return readRecord(hash, id, keys, unopened);
+    return readRecord(unpacked(hash), id, keys, unopened);
   } catch (error) {
     if (error instanceof BadField) malformed.count(error.field, error.problem);
     else malformed.count('record');
@@ -256,6 +264,42 @@ export function decodeRecord(
 
 // Read on every claim: plain functions and one object, no closures or copies per record.
 type Hash = Readonly<Record<string, string>>;
+
+/**
+ * A packed record (`spec`) as the fields of the layout before it, which
+ * {@link readRecord} checks; a record of that layout as it is. The changing
+ * fields are the record's own in both; a packed record's absent `attempts` is 0.
+ */
+function unpacked(hash: Hash): Hash {
+  const spec = field(hash, SPEC_FIELD);
+  if (spec === undefined) return hash;
+  let fields: Record<string, string>;
+  try {
+    fields = specFields(spec);
+  } catch (error) {
+    throw error instanceof BadSpec ? new BadField(error.field) : error;
+  }
+  for (const name of CHANGING_FIELDS) {
+    const value = field(hash, name);
+    if (value !== undefined) fields[name] = value;
+  }
+  fields['attempts'] ??= '0';
+  return fields;
+}
+
+/** The fields a packed record keeps of its own: those that change after its add, and the payload. */
+const CHANGING_FIELDS = [
+  'state',
+  'attempts',
+  'payload',
+  'worker',
+  'owner',
+  'startedAt',
+  'finishedAt',
+  'result',
+  'error',
+  'cancel',
+] as const;
 
 function readRecord(
   hash: Hash,
