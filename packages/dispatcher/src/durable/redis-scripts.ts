@@ -145,7 +145,7 @@ function script(body: string): LuaScript {
 
 /**
  * Adds a run of tasks.
- * KEYS: backlog, delayed. ARGV: per task [key, owner's active set, owner's heartbeat (its key for
+ * KEYS: backlog, delayed. ARGV: per task [key, owner's active set, owner's heartbeat ('' for
  * both when unclaimed), placement, score, maxBacklog ('' for none), id, then its fields and values].
  * Returns per task 'added' | 'claimed' | 'full' | 'exists'.
  * A claim by an owner whose heartbeat lapsed (paused, or its write held up past its TTL) would

@@ -154,8 +154,8 @@ export class RedisStore implements DurableStore {
       const claimed = request.owner !== undefined;
       const op = [
         request.taskKey,
-        claimed ? names.activeKey(request.owner!) : request.taskKey,
-        claimed ? names.dispatcherHeartbeatKey(request.owner!) : request.taskKey,
+        claimed ? names.activeKey(request.owner!) : '',
+        claimed ? names.dispatcherHeartbeatKey(request.owner!) : '',
         request.placement,
         String(request.score),
         request.maxBacklog === undefined ? '' : String(request.maxBacklog),
