@@ -196,7 +196,8 @@ return replies
  * Returns { { id, HGETALL }, ... } of the claimed tasks: none for an owner whose
  * heartbeat lapsed (tasks it took now would be adopted by nobody). Lean, it returns instead
  * { id, attempts, cancel, worker, startedAt } per task (each false when absent): the fields that
- * change while a task waits; the claimer builds the rest from its copy, or reads the record.
+ * change while a task waits, or the id alone when none is set; the claimer builds the rest from
+ * its copy, or reads the record.
  */
 export const CLAIM = script(`
 if redis.call('EXISTS', KEYS[4]) == 0 then return {} end
@@ -226,7 +227,12 @@ while #claimed < n do
       if f[1] == 'waiting' then
         redis.call('HSET', key, 'state', 'active', 'owner', owner)
         ids[#ids + 1] = id
-        claimed[#claimed + 1] = { id, f[2], f[3], f[4], f[5] }
+        if f[2] or f[3] or f[4] or f[5] then
+          claimed[#claimed + 1] = { id, f[2], f[3], f[4], f[5] }
+        else
+          -- Nothing changed while it waited (the common case): its id alone says so.
+          claimed[#claimed + 1] = id
+        end
       end
     elseif valid_id(id) then
       local key = prefix .. id
