@@ -1,6 +1,6 @@
 /**
  * The packed part of a durable task's record: everything its submitter decides
- * once and nothing changes afterwards (id, handler, priority, times, bounds,
+ * once and nothing changes afterwards (handler, priority, times, bounds,
  * routing key, trace context) in one hash field, `spec`, instead of one field
  * each. A record is then `state`, `spec`, `payload` and, while it runs, `owner`
  * at add; the fields that change (attempts, worker, startedAt, finishedAt,
@@ -13,11 +13,14 @@
  * (`redis-scripts.ts` `spec_head`, mirrored by {@link specHead}):
  *
  *   [1, priority, createdAt, resultTtlMs, expiresAt, runAt, timeoutMs, retries,
- *    id, handler, key, traceparent, tracestate]
+ *    handler, key, traceparent, tracestate]
  *
- * with `null` for an absent value; trailing nulls are left out. The payload
- * keeps its own field: the hot scripts read `spec` (a settle, for the TTL) and
- * should not copy the payload to do so.
+ * with `null` for an absent value; trailing nulls are left out. The id is the
+ * one its key names (a record is always read by its id). The payload keeps its
+ * own field: the hot scripts read `spec` (a settle, for the TTL) and should
+ * not copy the payload to do so. A short spec (a short handler name, no key or
+ * trace) stays under Redis's 64-byte listpack value bound, so a record with a
+ * small payload and outcome keeps the compact encoding.
  *
  * Records written before the packed layout (every immutable value a field of
  * its own) are read as they are: {@link specFields} turns a packed record
@@ -31,7 +34,6 @@ const SPEC_VERSION = 1;
 
 /** What {@link encodeSpec} packs. */
 export interface SpecValues {
-  id: string;
   handler: string;
   priority: number;
   createdAt: number;
@@ -54,7 +56,6 @@ const ELEMENTS = [
   ['runAt', 'number'],
   ['timeoutMs', 'number'],
   ['retries', 'number'],
-  ['id', 'string'],
   ['handler', 'string'],
   ['key', 'string'],
   ['traceparent', 'string'],
@@ -72,7 +73,6 @@ export function encodeSpec(values: SpecValues): string {
     values.runAt === undefined ? null : integer(values.runAt),
     integer(values.timeoutMs),
     integer(values.retries),
-    values.id,
     values.handler,
     values.key ?? null,
     values.traceparent ?? null,
@@ -107,7 +107,7 @@ export function specFields(spec: string): Record<string, string> {
   } catch {
     throw new BadSpec(SPEC_FIELD);
   }
-  if (!Array.isArray(parsed) || parsed[0] !== SPEC_VERSION || parsed.length > 13) {
+  if (!Array.isArray(parsed) || parsed[0] !== SPEC_VERSION || parsed.length > ELEMENTS.length + 1) {
     throw new BadSpec(SPEC_FIELD);
   }
   const fields = Object.create(null) as Record<string, string>;

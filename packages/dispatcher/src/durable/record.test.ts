@@ -148,30 +148,34 @@ describe('durable record', () => {
     // What the scripts read of it (spec_head), as the memory store mirrors them.
     expect(specHead(fields['spec'])).toEqual(['-3', '1000', '60000', '9000']);
     expect(
-      specHead(encodeRecord({ ...decodeRecord(fields, new MalformedRecords())! }).spec),
+      specHead(encodeRecord({ ...decodeRecord(fields, new MalformedRecords(), 't')! }).spec),
     ).toEqual(['-3', '1000', '60000', '9000']);
   });
 
   it.each([
     ['not JSON', '[1,0,', 'spec'],
-    ['another version', '[2,0,1,1,null,null,1,0,"t","h"]', 'spec'],
-    ['a priority as text', '[1,"0",1,1,null,null,1,0,"t","h"]', 'priority'],
-    ['a fractional TTL', '[1,0,1,1.5,null,null,1,0,"t","h"]', 'resultTtlMs'],
-    ['an expiry as text', '[1,0,1,1,"soon",null,1,0,"t","h"]', 'expiresAt'],
-    ['no handler', '[1,0,1,1,null,null,1,0,"t"]', 'handler'],
-    ['another id', '[1,0,1,1,null,null,1,0,"u","h"]', 'id'],
-    ['a numeric handler', '[1,0,1,1,null,null,1,0,"t",7]', 'handler'],
+    ['another version', '[2,0,1,1,null,null,1,0,"h"]', 'spec'],
+    ['a priority as text', '[1,"0",1,1,null,null,1,0,"h"]', 'priority'],
+    ['a fractional TTL', '[1,0,1,1.5,null,null,1,0,"h"]', 'resultTtlMs'],
+    ['an expiry as text', '[1,0,1,1,"soon",null,1,0,"h"]', 'expiresAt'],
+    ['no handler', '[1,0,1,1,null,null,1,0]', 'handler'],
+    ['no id to read it by', '[1,0,1,1,null,null,1,0,"h"]', 'id'],
+    ['a numeric handler', '[1,0,1,1,null,null,1,0,7]', 'handler'],
   ])('refuses a spec with %s, naming the field', (_what, spec, field) => {
     const malformed = new MalformedRecords();
-    expect(decodeRecord({ state: 'waiting', spec }, malformed, 't')).toBeUndefined();
+    const id = field === 'id' ? undefined : 't';
+    expect(decodeRecord({ state: 'waiting', spec }, malformed, id)).toBeUndefined();
     expect(malformed.snapshot()).toEqual({ [field]: 1 });
   });
 
   it('reads a packed record without attempts as attempts 0, and checks them when present', () => {
-    const spec = '[1,0,1,1,null,null,1,0,"t","h"]';
-    expect(decodeRecord({ state: 'waiting', spec }, new MalformedRecords())?.attempts).toBe(0);
+    const spec = '[1,0,1,1,null,null,1,0,"h"]';
+    const read = decodeRecord({ state: 'waiting', spec }, new MalformedRecords(), 't');
+    expect(read?.attempts).toBe(0);
     const malformed = new MalformedRecords();
-    expect(decodeRecord({ state: 'waiting', spec, attempts: '01' }, malformed)).toBeUndefined();
+    expect(
+      decodeRecord({ state: 'waiting', spec, attempts: '01' }, malformed, 't'),
+    ).toBeUndefined();
     expect(malformed.snapshot()).toEqual({ attempts: 1 });
   });
 
@@ -205,8 +209,8 @@ describe('durable record', () => {
         'null',
         '1e3',
         '007',
-        '[1,0,1,1,null,null,1,0,"t","h"]',
-        '[1,0,1,1,"x",null,1,0,"t","h",null,"junk"]',
+        '[1,0,1,1,null,null,1,0,"h"]',
+        '[1,0,1,1,"x",null,1,0,"h",null,"junk"]',
       ),
     );
     fc.assert(

@@ -154,7 +154,6 @@ export function encodeRecord(record: DurableRecord): Record<string, string> {
   const fields: Record<string, string> = {
     state: record.state,
     spec: encodeSpec({
-      id: record.id,
       handler: record.handler,
       priority: record.priority,
       createdAt: record.createdAt,
@@ -240,7 +239,8 @@ const INTEGER = /^(?:0|-?[1-9][0-9]{0,15})$/;
  * Reads a record's hash. Undefined for an empty hash (no record) and for one
  * that does not hold together, which is counted in `malformed` under the field
  * that failed; `id`, when given, is the id the record must carry (the one its
- * key was found under). Sealed fields are opened with `keys`; one that cannot
+ * key was found under): a packed record (`spec`) does not carry it, and reads
+ * only with it. Sealed fields are opened with `keys`; one that cannot
  * be makes the record unreadable, unless `unopened` is given: then it is left
  * out of the record and noted there (for tools that show what they can).
  * Never throws.
@@ -254,7 +254,7 @@ export function decodeRecord(
 ): DurableRecord | undefined {
   if (Object.keys(hash).length === 0) return undefined;
   try {
-    return readRecord(unpacked(hash), id, keys, unopened);
+    return readRecord(unpacked(hash, id), id, keys, unopened);
   } catch (error) {
     if (error instanceof BadField) malformed.count(error.field, error.problem);
     else malformed.count('record');
@@ -268,9 +268,10 @@ type Hash = Readonly<Record<string, string>>;
 /**
  * A packed record (`spec`) as the fields of the layout before it, which
  * {@link readRecord} checks; a record of that layout as it is. The changing
- * fields are the record's own in both; a packed record's absent `attempts` is 0.
+ * fields are the record's own in both; a packed record's absent `attempts` is
+ * 0, and its id is the one it is read by (`id`: without, it does not read).
  */
-function unpacked(hash: Hash): Hash {
+function unpacked(hash: Hash, id: string | undefined): Hash {
   const spec = field(hash, SPEC_FIELD);
   if (spec === undefined) return hash;
   let fields: Record<string, string>;
@@ -279,6 +280,7 @@ function unpacked(hash: Hash): Hash {
   } catch (error) {
     throw error instanceof BadSpec ? new BadField(error.field) : error;
   }
+  if (id !== undefined) fields['id'] = id;
   for (const name of CHANGING_FIELDS) {
     const value = field(hash, name);
     if (value !== undefined) fields[name] = value;

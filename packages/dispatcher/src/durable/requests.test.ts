@@ -84,7 +84,8 @@ describe('a new record check', () => {
         }
         let readable: boolean;
         try {
-          readable = decodeRecord(encodeRecord(record), new MalformedRecords()) !== undefined;
+          const malformed = new MalformedRecords();
+          readable = decodeRecord(encodeRecord(record), malformed, record.id) !== undefined;
         } catch {
           readable = false;
         }

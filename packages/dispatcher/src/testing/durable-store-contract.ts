@@ -933,7 +933,7 @@ export function describeStoreContract(label: string, open: () => Promise<StoreHa
         await store.add(task('later', { runAt: now + HOUR }), { now });
         await store.add(task('broken'), { now });
         await h.hset(n.taskKey('broken'), {
-          spec: `[1,0,${now},${HOUR},"soon",null,5000,1,"broken","work"]`,
+          spec: `[1,0,${now},${HOUR},"soon",null,5000,1,"work"]`,
         });
         await store.claim('d1', 1, now);
         const [plain, bounded, later, broken, none] = await Promise.all(
