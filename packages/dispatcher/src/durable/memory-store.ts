@@ -371,7 +371,7 @@ export class MemoryStore implements DurableStore {
     });
   }
 
-  /** The terminal write, as the scripts' `finish`: outcome, no owner, kept for its TTL, announced. */
+  /** The terminal write, as the scripts' `finish`: outcome, kept for its TTL, announced. */
   #finish(
     redis: MemoryRedis,
     id: string,
@@ -383,7 +383,7 @@ export class MemoryStore implements DurableStore {
     const key = this.#names.taskKey(id);
     redis.hmset(key, { state, finishedAt: String(now) });
     if (field !== undefined) redis.hset(key, field, value);
-    redis.hdel(key, ['owner']);
+    // The owner field stays, as the scripts' finish leaves it: a reader ignores a finished task's.
     const spec = redis.hget(key, SPEC_FIELD);
     const ttl = storedInteger(
       spec === null ? redis.hget(key, 'resultTtlMs') : (specHead(spec)?.[2] ?? null),

@@ -6,6 +6,7 @@ import {
   type DurableRecord,
   decodeRecord,
   encodeRecord,
+  isTerminal,
   MalformedRecords,
   TASK_STATES,
 } from './record.js';
@@ -80,8 +81,9 @@ const recordArb: fc.Arbitrary<DurableRecord> = fc
       ],
     },
   )
-  // An active task always has its owner.
-  .filter((record) => record.state !== 'active' || record.owner !== undefined);
+  // An active task always has its owner; a finished one reads as having none.
+  .filter((record) => record.state !== 'active' || record.owner !== undefined)
+  .filter((record) => !isTerminal(record.state) || record.owner === undefined);
 
 /** The hash fields of a waiting task with nothing optional set, a field each (the layout before `spec`). */
 function minimalFields(): Record<string, string> {
@@ -248,6 +250,13 @@ describe('durable record', () => {
       expect(record?.trace).toEqual(trace);
       expect(malformed.total).toBe(0);
     });
+  });
+
+  it("ignores a finished task's owner field, which its terminal write leaves", () => {
+    const finished = { ...minimalFields(), state: 'succeeded', owner: 'd1' };
+    expect(decodeRecord(finished, new MalformedRecords(), 't')).not.toHaveProperty('owner');
+    const running = { ...minimalFields(), state: 'active', owner: 'd1' };
+    expect(decodeRecord(running, new MalformedRecords(), 't')).toMatchObject({ owner: 'd1' });
   });
 
   it('reads no hash as no record, without counting it', () => {

@@ -17,7 +17,7 @@
  * | `priority` | integer from `PRIORITY_MIN` to `PRIORITY_MAX` |
  * | `attempts` | attempts started, over all owners |
  * | `worker` | the last attempt's worker |
- * | `owner` | the dispatcher that owns it, while `active` |
+ * | `owner` | the dispatcher that owns it, while `active`; left by the terminal write, and ignored then |
  * | `createdAt`, `startedAt`, `finishedAt`, `runAt`, `expiresAt` | epoch ms |
  * | `timeoutMs`, `retries`, `resultTtlMs` | non-negative integers (`resultTtlMs` ≥ 1) |
  * | `key` | the routing key, if any |
@@ -328,7 +328,10 @@ function readRecord(
     if (payload !== UNOPENED) record.payload = payload;
   }
   if (field(hash, 'worker') !== undefined) record.worker = id(hash, 'worker');
-  if (field(hash, 'owner') !== undefined) record.owner = id(hash, 'owner');
+  // A finished task has no owner: the terminal write leaves the field, as it costs a command to delete.
+  if (field(hash, 'owner') !== undefined && !isTerminal(record.state)) {
+    record.owner = id(hash, 'owner');
+  }
   if (field(hash, 'startedAt') !== undefined) record.startedAt = integer(hash, 'startedAt', 0);
   if (field(hash, 'finishedAt') !== undefined) record.finishedAt = integer(hash, 'finishedAt', 0);
   if (field(hash, 'runAt') !== undefined) record.runAt = integer(hash, 'runAt', 0);

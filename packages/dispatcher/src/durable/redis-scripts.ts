@@ -68,10 +68,11 @@ end
 
 -- The terminal write, but for the announcement on the settled channel (the caller's): fields
 -- are the state, finishedAt and what else it stores; spec is the record's spec as read (false
--- for a record of the layout before it, whose resultTtlMs is a field of its own).
+-- for a record of the layout before it, whose resultTtlMs is a field of its own). The owner
+-- field is left as it is: every fenced step reads the state first, and a reader ignores the
+-- owner of a finished task (record.ts) — one write command less per task.
 local function finish(key, fields, spec)
   redis.call('HSET', key, unpack(fields))
-  redis.call('HDEL', key, 'owner')
   local ttl
   if spec then
     local _, _, packed_ttl = spec_head(spec)
