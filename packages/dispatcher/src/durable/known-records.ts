@@ -30,7 +30,8 @@ export function knownRecord(
 ): DurableRecord | undefined {
   const task = copy.record;
   if (task.id !== id) return undefined;
-  const attempts = count(reply[1]);
+  // A packed record has no attempts field until an attempt started.
+  const attempts = reply[1] === null ? 0 : count(reply[1]);
   const cancel = reply[2];
   const worker = reply[3];
   const startedAt = reply[4] === null ? undefined : count(reply[4]);

@@ -25,6 +25,7 @@ import {
   type TerminalState,
 } from './record.js';
 import { NO_RECORD_KEYS, type RecordKeys } from './record-seal.js';
+import { SPEC_FIELD, specHead } from './record-spec.js';
 import {
   addRequest,
   CANCELLED_BEFORE_START,
@@ -236,10 +237,15 @@ export class MemoryStore implements DurableStore {
 
   async peek(id: string): Promise<TaskPeek | undefined> {
     const key = this.#names.taskKey(id);
-    const [state, expiresAt] = await this.#connection.command((redis) => [
-      redis.hget(key, 'state'),
-      redis.hget(key, 'expiresAt'),
-    ]);
+    const [state, expiresAt] = await this.#connection.command((redis) => {
+      const spec = redis.hget(key, SPEC_FIELD);
+      if (spec === null) return [redis.hget(key, 'state'), redis.hget(key, 'expiresAt')];
+      const expires = specHead(spec)?.[3];
+      return [
+        redis.hget(key, 'state'),
+        expires === undefined || expires === 'null' ? null : expires,
+      ];
+    });
     return peekOf(state, expiresAt);
   }
 
@@ -365,7 +371,7 @@ export class MemoryStore implements DurableStore {
     });
   }
 
-  /** The terminal write, as the scripts' `finish`: outcome, no owner, kept for its TTL, announced. */
+  /** The terminal write, as the scripts' `finish`: outcome, kept for its TTL, announced. */
   #finish(
     redis: MemoryRedis,
     id: string,
@@ -377,8 +383,11 @@ export class MemoryStore implements DurableStore {
     const key = this.#names.taskKey(id);
     redis.hmset(key, { state, finishedAt: String(now) });
     if (field !== undefined) redis.hset(key, field, value);
-    redis.hdel(key, ['owner']);
-    const ttl = storedInteger(redis.hget(key, 'resultTtlMs'));
+    // The owner field stays, as the scripts' finish leaves it: a reader ignores a finished task's.
+    const spec = redis.hget(key, SPEC_FIELD);
+    const ttl = storedInteger(
+      spec === null ? redis.hget(key, 'resultTtlMs') : (specHead(spec)?.[2] ?? null),
+    );
     redis.pexpire(key, ttl !== undefined && ttl >= 1 ? ttl : DEFAULT_RESULT_TTL_MS);
     // In the same step as the write, as the script publishes: a waiter that
     // subscribed and then reads the record either finds it finished or hears of it.
@@ -399,8 +408,12 @@ function storedInteger(value: string | null): number | undefined {
 
 /** The backlog score of a stored task, as the scripts' `backlog_score` computes it. */
 function storedScore(redis: MemoryRedis, key: string): number {
-  const priority = storedInteger(redis.hget(key, 'priority'));
-  const createdAt = storedInteger(redis.hget(key, 'createdAt'));
+  const spec = redis.hget(key, SPEC_FIELD);
+  const head = specHead(spec);
+  const priority = storedInteger(spec === null ? redis.hget(key, 'priority') : (head?.[0] ?? null));
+  const createdAt = storedInteger(
+    spec === null ? redis.hget(key, 'createdAt') : (head?.[1] ?? null),
+  );
   return backlogScore(
     priority !== undefined && isValidPriority(priority) ? priority : 0,
     createdAt !== undefined && createdAt >= 0 && createdAt < BACKLOG_PRIORITY_STEP ? createdAt : 0,

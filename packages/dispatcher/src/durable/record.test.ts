@@ -1,13 +1,16 @@
 import { ErrorCode, PRIORITY_MAX, PRIORITY_MIN } from '@ringcast/protocol';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { encodeLegacyRecord } from '../testing/legacy-record.js';
 import {
   type DurableRecord,
   decodeRecord,
   encodeRecord,
+  isTerminal,
   MalformedRecords,
   TASK_STATES,
 } from './record.js';
+import { specHead } from './record-spec.js';
 
 const idArb = fc.stringMatching(/^[A-Za-z0-9_.-]{1,128}$/);
 const epochArb = fc.integer({ min: 0, max: 2 ** 42 - 1 });
@@ -78,12 +81,13 @@ const recordArb: fc.Arbitrary<DurableRecord> = fc
       ],
     },
   )
-  // An active task always has its owner.
-  .filter((record) => record.state !== 'active' || record.owner !== undefined);
+  // An active task always has its owner; a finished one reads as having none.
+  .filter((record) => record.state !== 'active' || record.owner !== undefined)
+  .filter((record) => !isTerminal(record.state) || record.owner === undefined);
 
-/** The hash fields of a waiting task with nothing optional set. */
+/** The hash fields of a waiting task with nothing optional set, a field each (the layout before `spec`). */
 function minimalFields(): Record<string, string> {
-  return encodeRecord({
+  return encodeLegacyRecord({
     id: 't',
     handler: 'h',
     state: 'waiting',
@@ -115,6 +119,68 @@ describe('durable record', () => {
     );
   });
 
+  it('reads a record of the layout before `spec` (a field each) as the same record', () => {
+    fc.assert(
+      fc.property(recordArb, (record) => {
+        const malformed = new MalformedRecords();
+        const packed = decodeRecord(encodeRecord(record), malformed, record.id);
+        expect(decodeRecord(encodeLegacyRecord(record), malformed, record.id)).toEqual(packed);
+        expect(malformed.total).toBe(0);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('packs the immutable part in one field: a new task is state, spec and payload', () => {
+    const fields = encodeRecord({
+      id: 't',
+      handler: 'h',
+      payload: { a: 1 },
+      state: 'waiting',
+      priority: -3,
+      attempts: 0,
+      createdAt: 1_000,
+      timeoutMs: 5,
+      retries: 2,
+      resultTtlMs: 60_000,
+      expiresAt: 9_000,
+      cancelRequested: false,
+    });
+    expect(Object.keys(fields).sort()).toEqual(['payload', 'spec', 'state']);
+    // What the scripts read of it (spec_head), as the memory store mirrors them.
+    expect(specHead(fields['spec'])).toEqual(['-3', '1000', '60000', '9000']);
+    expect(
+      specHead(encodeRecord({ ...decodeRecord(fields, new MalformedRecords(), 't')! }).spec),
+    ).toEqual(['-3', '1000', '60000', '9000']);
+  });
+
+  it.each([
+    ['not JSON', '[1,0,', 'spec'],
+    ['another version', '[2,0,1,1,null,null,1,0,"h"]', 'spec'],
+    ['a priority as text', '[1,"0",1,1,null,null,1,0,"h"]', 'priority'],
+    ['a fractional TTL', '[1,0,1,1.5,null,null,1,0,"h"]', 'resultTtlMs'],
+    ['an expiry as text', '[1,0,1,1,"soon",null,1,0,"h"]', 'expiresAt'],
+    ['no handler', '[1,0,1,1,null,null,1,0]', 'handler'],
+    ['no id to read it by', '[1,0,1,1,null,null,1,0,"h"]', 'id'],
+    ['a numeric handler', '[1,0,1,1,null,null,1,0,7]', 'handler'],
+  ])('refuses a spec with %s, naming the field', (_what, spec, field) => {
+    const malformed = new MalformedRecords();
+    const id = field === 'id' ? undefined : 't';
+    expect(decodeRecord({ state: 'waiting', spec }, malformed, id)).toBeUndefined();
+    expect(malformed.snapshot()).toEqual({ [field]: 1 });
+  });
+
+  it('reads a packed record without attempts as attempts 0, and checks them when present', () => {
+    const spec = '[1,0,1,1,null,null,1,0,"h"]';
+    const read = decodeRecord({ state: 'waiting', spec }, new MalformedRecords(), 't');
+    expect(read?.attempts).toBe(0);
+    const malformed = new MalformedRecords();
+    expect(
+      decodeRecord({ state: 'waiting', spec, attempts: '01' }, malformed, 't'),
+    ).toBeUndefined();
+    expect(malformed.snapshot()).toEqual({ attempts: 1 });
+  });
+
   it('never throws on whatever a hash holds, and counts each record it refuses', () => {
     const fieldArb = fc.constantFrom(
       'id',
@@ -130,11 +196,24 @@ describe('durable record', () => {
       'error',
       'owner',
       'cancel',
+      'spec',
       '__proto__',
     );
     const valueArb = fc.oneof(
       fc.string(),
-      fc.constantFrom('0', '1', '-1', 'waiting', 'active', '{"a":1}', 'null', '1e3', '007'),
+      fc.constantFrom(
+        '0',
+        '1',
+        '-1',
+        'waiting',
+        'active',
+        '{"a":1}',
+        'null',
+        '1e3',
+        '007',
+        '[1,0,1,1,null,null,1,0,"h"]',
+        '[1,0,1,1,"x",null,1,0,"h",null,"junk"]',
+      ),
     );
     fc.assert(
       fc.property(fc.dictionary(fieldArb, valueArb), (hash) => {
@@ -171,6 +250,13 @@ describe('durable record', () => {
       expect(record?.trace).toEqual(trace);
       expect(malformed.total).toBe(0);
     });
+  });
+
+  it("ignores a finished task's owner field, which its terminal write leaves", () => {
+    const finished = { ...minimalFields(), state: 'succeeded', owner: 'd1' };
+    expect(decodeRecord(finished, new MalformedRecords(), 't')).not.toHaveProperty('owner');
+    const running = { ...minimalFields(), state: 'active', owner: 'd1' };
+    expect(decodeRecord(running, new MalformedRecords(), 't')).toMatchObject({ owner: 'd1' });
   });
 
   it('reads no hash as no record, without counting it', () => {

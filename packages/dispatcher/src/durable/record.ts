@@ -1,6 +1,9 @@
 /**
  * A durable task's record: one Redis hash per task (`{ns}:task:<id>`), every
- * value a string there and typed here. {@link encodeRecord} writes it;
+ * value a string there and typed here. Its immutable part is packed in one
+ * field, `spec` (`record-spec.ts`); the table below names the values as
+ * records written before that layout hold them, each in a field of its own,
+ * and as {@link decodeRecord} checks them for both layouts. {@link encodeRecord} writes it;
  * {@link decodeRecord} reads it back without trusting it: anything in Redis
  * may have been written by another version, by hand, or only in part, so a
  * record that does not hold together reads as undefined and its first bad
@@ -14,7 +17,7 @@
  * | `priority` | integer from `PRIORITY_MIN` to `PRIORITY_MAX` |
  * | `attempts` | attempts started, over all owners |
  * | `worker` | the last attempt's worker |
- * | `owner` | the dispatcher that owns it, while `active` |
+ * | `owner` | the dispatcher that owns it, while `active`; left by the terminal write, and ignored then |
  * | `createdAt`, `startedAt`, `finishedAt`, `runAt`, `expiresAt` | epoch ms |
  * | `timeoutMs`, `retries`, `resultTtlMs` | non-negative integers (`resultTtlMs` ≥ 1) |
  * | `key` | the routing key, if any |
@@ -41,6 +44,7 @@ import {
 } from '@ringcast/protocol';
 import { MAX_KEY_LENGTH } from '../admission.js';
 import { NO_RECORD_KEYS, openField, type RecordKeys, type SealedField } from './record-seal.js';
+import { BadSpec, encodeSpec, SPEC_FIELD, specFields } from './record-spec.js';
 
 export const TASK_STATES = [
   'delayed',
@@ -140,36 +144,39 @@ export function isTerminal(state: TaskState): state is TerminalState {
 }
 
 /**
- * The hash fields of `record`, as strings; fields that are undefined are left
- * out. JSON values must already be known to encode (the store checks them
- * before it calls this).
+ * The hash fields of `record`, as strings, in the packed layout
+ * (`record-spec.ts`): `state`, `spec`, and those of the changing fields that
+ * are set (`attempts` only once an attempt started: absent reads as 0).
+ * JSON values must already be known to encode (the store checks them before
+ * it calls this).
  */
 export function encodeRecord(record: DurableRecord): Record<string, string> {
   const fields: Record<string, string> = {
-    id: record.id,
-    handler: record.handler,
     state: record.state,
-    priority: String(record.priority),
-    attempts: String(record.attempts),
-    createdAt: String(record.createdAt),
-    timeoutMs: String(record.timeoutMs),
-    retries: String(record.retries),
-    resultTtlMs: String(record.resultTtlMs),
+    spec: encodeSpec({
+      handler: record.handler,
+      priority: record.priority,
+      createdAt: record.createdAt,
+      timeoutMs: record.timeoutMs,
+      retries: record.retries,
+      resultTtlMs: record.resultTtlMs,
+      runAt: record.runAt,
+      expiresAt: record.expiresAt,
+      key: record.key,
+      traceparent: record.trace?.traceparent,
+      tracestate: record.trace?.tracestate,
+    }),
   };
   const optional: Array<[string, string | undefined]> = [
+    ['attempts', record.attempts === 0 ? undefined : String(record.attempts)],
     ['payload', record.payloadJson ?? json(record.payload)],
     ['worker', record.worker],
     ['owner', record.owner],
     ['startedAt', numeric(record.startedAt)],
     ['finishedAt', numeric(record.finishedAt)],
-    ['runAt', numeric(record.runAt)],
-    ['expiresAt', numeric(record.expiresAt)],
-    ['key', record.key],
     ['result', json(record.result)],
     ['error', json(record.error)],
     ['cancel', record.cancelRequested ? '1' : undefined],
-    ['traceparent', record.trace?.traceparent],
-    ['tracestate', record.trace?.tracestate],
   ];
   for (const [field, value] of optional) if (value !== undefined) fields[field] = value;
   return fields;
@@ -232,7 +239,8 @@ const INTEGER = /^(?:0|-?[1-9][0-9]{0,15})$/;
  * Reads a record's hash. Undefined for an empty hash (no record) and for one
  * that does not hold together, which is counted in `malformed` under the field
  * that failed; `id`, when given, is the id the record must carry (the one its
- * key was found under). Sealed fields are opened with `keys`; one that cannot
+ * key was found under): a packed record (`spec`) does not carry it, and reads
+ * only with it. Sealed fields are opened with `keys`; one that cannot
  * be makes the record unreadable, unless `unopened` is given: then it is left
  * out of the record and noted there (for tools that show what they can).
  * Never throws.
@@ -246,7 +254,7 @@ export function decodeRecord(
 ): DurableRecord | undefined {
   if (Object.keys(hash).length === 0) return undefined;
   try {
-    return readRecord(hash, id, keys, unopened);
+    return readRecord(unpacked(hash, id), id, keys, unopened);
   } catch (error) {
     if (error instanceof BadField) malformed.count(error.field, error.problem);
     else malformed.count('record');
@@ -256,6 +264,44 @@ export function decodeRecord(
 
 // Read on every claim: plain functions and one object, no closures or copies per record.
 type Hash = Readonly<Record<string, string>>;
+
+/**
+ * A packed record (`spec`) as the fields of the layout before it, which
+ * {@link readRecord} checks; a record of that layout as it is. The changing
+ * fields are the record's own in both; a packed record's absent `attempts` is
+ * 0, and its id is the one it is read by (`id`: without, it does not read).
+ */
+function unpacked(hash: Hash, id: string | undefined): Hash {
+  const spec = field(hash, SPEC_FIELD);
+  if (spec === undefined) return hash;
+  let fields: Record<string, string>;
+  try {
+    fields = specFields(spec);
+  } catch (error) {
+    throw error instanceof BadSpec ? new BadField(error.field) : error;
+  }
+  if (id !== undefined) fields['id'] = id;
+  for (const name of CHANGING_FIELDS) {
+    const value = field(hash, name);
+    if (value !== undefined) fields[name] = value;
+  }
+  fields['attempts'] ??= '0';
+  return fields;
+}
+
+/** The fields a packed record keeps of its own: those that change after its add, and the payload. */
+const CHANGING_FIELDS = [
+  'state',
+  'attempts',
+  'payload',
+  'worker',
+  'owner',
+  'startedAt',
+  'finishedAt',
+  'result',
+  'error',
+  'cancel',
+] as const;
 
 function readRecord(
   hash: Hash,
@@ -282,7 +328,10 @@ function readRecord(
     if (payload !== UNOPENED) record.payload = payload;
   }
   if (field(hash, 'worker') !== undefined) record.worker = id(hash, 'worker');
-  if (field(hash, 'owner') !== undefined) record.owner = id(hash, 'owner');
+  // A finished task has no owner: the terminal write leaves the field, as it costs a command to delete.
+  if (field(hash, 'owner') !== undefined && !isTerminal(record.state)) {
+    record.owner = id(hash, 'owner');
+  }
   if (field(hash, 'startedAt') !== undefined) record.startedAt = integer(hash, 'startedAt', 0);
   if (field(hash, 'finishedAt') !== undefined) record.finishedAt = integer(hash, 'finishedAt', 0);
   if (field(hash, 'runAt') !== undefined) record.runAt = integer(hash, 'runAt', 0);

@@ -44,21 +44,42 @@ local function valid_id(id)
   return type(id) == 'string' and #id >= 1 and #id <= 128 and string.match(id, '^[%w_%.%-]+$') ~= nil
 end
 
+-- The leading numbers of a packed record's spec (record-spec.ts) as stored text: priority,
+-- createdAt, resultTtlMs, expiresAt ('null' for none); nil for no spec, or one not led by them.
+local function spec_head(spec)
+  if type(spec) ~= 'string' then return nil end
+  return string.match(spec, '^%[1,([^,]*),([^,]*),([^,]*),([^,]*),')
+end
+
 local function backlog_score(key)
-  local fields = redis.call('HMGET', key, 'priority', 'createdAt')
-  local priority = int(fields[1])
+  local fields = redis.call('HMGET', key, 'spec', 'priority', 'createdAt')
+  local priority, created
+  if fields[1] then
+    priority, created = spec_head(fields[1])
+  else
+    priority, created = fields[2], fields[3]
+  end
+  priority = int(priority)
   if not priority or priority < ${PRIORITY_MIN} or priority > ${PRIORITY_MAX} then priority = 0 end
-  local created = int(fields[2])
+  created = int(created)
   if not created or created < 0 or created >= ${BACKLOG_PRIORITY_STEP} then created = 0 end
   return string.format('%.0f', (${PRIORITY_MAX} - priority) * ${BACKLOG_PRIORITY_STEP} + created)
 end
 
 -- The terminal write, but for the announcement on the settled channel (the caller's): fields
--- are the state, finishedAt and what else it stores; ttl is the record's resultTtlMs as read.
-local function finish(key, fields, ttl)
+-- are the state, finishedAt and what else it stores; spec is the record's spec as read (false
+-- for a record of the layout before it, whose resultTtlMs is a field of its own). The owner
+-- field is left as it is: every fenced step reads the state first, and a reader ignores the
+-- owner of a finished task (record.ts) — one write command less per task.
+local function finish(key, fields, spec)
   redis.call('HSET', key, unpack(fields))
-  redis.call('HDEL', key, 'owner')
-  ttl = int(ttl)
+  local ttl
+  if spec then
+    local _, _, packed_ttl = spec_head(spec)
+    ttl = int(packed_ttl)
+  else
+    ttl = int(redis.call('HGET', key, 'resultTtlMs'))
+  end
   if not ttl or ttl < 1 then ttl = ${DEFAULT_RESULT_TTL_MS} end
   redis.call('PEXPIRE', key, ttl)
 end
@@ -125,7 +146,7 @@ function script(body: string): LuaScript {
 
 /**
  * Adds a run of tasks.
- * KEYS: backlog, delayed. ARGV: per task [key, owner's active set, owner's heartbeat (its key for
+ * KEYS: backlog, delayed. ARGV: per task [key, owner's active set, owner's heartbeat ('' for
  * both when unclaimed), placement, score, maxBacklog ('' for none), id, then its fields and values].
  * Returns per task 'added' | 'claimed' | 'full' | 'exists'.
  * A claim by an owner whose heartbeat lapsed (paused, or its write held up past its TTL) would
@@ -176,7 +197,8 @@ return replies
  * Returns { { id, HGETALL }, ... } of the claimed tasks: none for an owner whose
  * heartbeat lapsed (tasks it took now would be adopted by nobody). Lean, it returns instead
  * { id, attempts, cancel, worker, startedAt } per task (each false when absent): the fields that
- * change while a task waits; the claimer builds the rest from its copy, or reads the record.
+ * change while a task waits, or the id alone when none is set; the claimer builds the rest from
+ * its copy, or reads the record.
  */
 export const CLAIM = script(`
 if redis.call('EXISTS', KEYS[4]) == 0 then return {} end
@@ -206,7 +228,12 @@ while #claimed < n do
       if f[1] == 'waiting' then
         redis.call('HSET', key, 'state', 'active', 'owner', owner)
         ids[#ids + 1] = id
-        claimed[#claimed + 1] = { id, f[2], f[3], f[4], f[5] }
+        if f[2] or f[3] or f[4] or f[5] then
+          claimed[#claimed + 1] = { id, f[2], f[3], f[4], f[5] }
+        else
+          -- Nothing changed while it waited (the common case): its id alone says so.
+          claimed[#claimed + 1] = id
+        end
       end
     elseif valid_id(id) then
       local key = prefix .. id
@@ -272,7 +299,7 @@ local writes = { byKey = {} }
 local settled = {}
 local function settle(i, a)
   local key, id, owner = a[1], a[3], a[4]
-  local fields = redis.call('HMGET', key, 'state', 'owner', 'resultTtlMs', 'startedAt')
+  local fields = redis.call('HMGET', key, 'state', 'owner', 'spec', 'startedAt')
   local state = fields[1]
   if not state then return { 'unknown' } end
   if terminal(state) then return { 'already', redis.call('HGETALL', key) } end
@@ -326,12 +353,22 @@ end
 return replies
 `);
 
-/** Peeks at a run of tasks. KEYS: their keys. Returns per key { state, expiresAt } (HMGET). */
+/**
+ * Peeks at a run of tasks. KEYS: their keys. Returns per key { state, expiresAt } (each false
+ * when absent; expiresAt read from the spec of a packed record).
+ */
 export const PEEK = script(`
 local replies = {}
 for i = 1, #KEYS do
-  local ok, reply = pcall(redis.call, 'HMGET', KEYS[i], 'state', 'expiresAt')
-  replies[i] = ok and reply or refused(reply)
+  local ok, reply = pcall(redis.call, 'HMGET', KEYS[i], 'state', 'expiresAt', 'spec')
+  if not ok then
+    replies[i] = refused(reply)
+  elseif reply[3] then
+    local _, _, _, expires = spec_head(reply[3])
+    replies[i] = { reply[1], expires ~= 'null' and expires or false }
+  else
+    replies[i] = { reply[1], reply[2] }
+  end
 end
 return replies
 `);
@@ -342,7 +379,7 @@ return replies
  * Returns 1 if released, 2 if cancelled (a cancel was requested), 0 if not the owner's.
  */
 export const RELEASE = script(`
-local fields = redis.call('HMGET', KEYS[1], 'state', 'owner', 'cancel', 'resultTtlMs')
+local fields = redis.call('HMGET', KEYS[1], 'state', 'owner', 'cancel', 'spec')
 if fields[1] ~= 'active' or fields[2] ~= ARGV[2] then return 0 end
 redis.call('SREM', KEYS[3], ARGV[1])
 if fields[3] == '1' then
@@ -362,7 +399,7 @@ return 1
  * Returns { 'cancelled' } | { 'requested', owner } | { 'finished' } | { 'unknown' }.
  */
 export const CANCEL = script(`
-local fields = redis.call('HMGET', KEYS[1], 'state', 'owner', 'resultTtlMs')
+local fields = redis.call('HMGET', KEYS[1], 'state', 'owner', 'spec')
 local state = fields[1]
 if state == 'waiting' or state == 'delayed' then
   redis.call('ZREM', KEYS[2], ARGV[1])

@@ -82,6 +82,9 @@ const ADD_RESULTS = new Set<string>(['added', 'claimed', 'full', 'exists']);
  */
 export const MAX_BATCH = 200;
 
+/** A lean claim's fields of a task that gained none while it waited (knownRecord reads 1 to 4). */
+const UNCHANGED: readonly unknown[] = Object.freeze([null, null, null, null, null]);
+
 /** A script call that is not batched, made in its place among those that are. */
 interface Call {
   script: LuaScript;
@@ -154,8 +157,8 @@ export class RedisStore implements DurableStore {
       const claimed = request.owner !== undefined;
       const op = [
         request.taskKey,
-        claimed ? names.activeKey(request.owner!) : request.taskKey,
-        claimed ? names.dispatcherHeartbeatKey(request.owner!) : request.taskKey,
+        claimed ? names.activeKey(request.owner!) : '',
+        claimed ? names.dispatcherHeartbeatKey(request.owner!) : '',
         request.placement,
         String(request.score),
         request.maxBacklog === undefined ? '' : String(request.maxBacklog),
@@ -206,10 +209,12 @@ export class RedisStore implements DurableStore {
     const records: Array<DurableRecord | string> = [];
     const unknown: string[] = [];
     for (const item of Array.isArray(reply) ? (reply as unknown[]) : []) {
-      if (!Array.isArray(item) || typeof item[0] !== 'string') continue;
-      const id = item[0];
+      // An id alone: none of the fields a waiting task may gain was set.
+      const fields: unknown = typeof item === 'string' ? UNCHANGED : item;
+      const id: unknown = typeof item === 'string' ? item : Array.isArray(item) && item[0];
+      if (!Array.isArray(fields) || typeof id !== 'string') continue;
       const copy = known(id);
-      const record = copy && knownRecord(copy, id, owner, item);
+      const record = copy && knownRecord(copy, id, owner, fields);
       records.push(record ?? id);
       if (!record) unknown.push(id);
     }

@@ -143,8 +143,10 @@ export interface DurableStore {
    * The one fenced terminal write. With an `owner`: only while the task is
    * active and `owner`'s. Without: only while it waits or is delayed, and only
    * to fail or cancel it. Writes the state, the result or error and
-   * finishedAt, clears the owner, takes the id out of every index, keeps the
-   * record for its `resultTtlMs`, and publishes the id on the settled channel.
+   * finishedAt, takes the id out of every index (its owner's active set
+   * included; the record's `owner` field stays, and a finished task reads as
+   * having none), keeps the record for its `resultTtlMs`, and publishes the id
+   * on the settled channel.
    */
   settle(
     id: string,

@@ -15,8 +15,10 @@ import {
 } from '@ringcast/protocol';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { DurableRecord, NewRecord } from '../durable/record.js';
+import { encodeSpec } from '../durable/record-spec.js';
 import type { DurableStore, SettledAnnouncer } from '../durable/store.js';
 import { DispatchError } from '../errors.js';
+import { encodeLegacyRecord } from './legacy-record.js';
 
 /** A subscriber to one channel, collecting what it hears. */
 export interface Listener {
@@ -930,7 +932,9 @@ export function describeStoreContract(label: string, open: () => Promise<StoreHa
         await store.add(task('bounded', { expiresAt: now + 500 }), { now });
         await store.add(task('later', { runAt: now + HOUR }), { now });
         await store.add(task('broken'), { now });
-        await h.hset(n.taskKey('broken'), { expiresAt: 'soon' });
+        await h.hset(n.taskKey('broken'), {
+          spec: `[1,0,${now},${HOUR},"soon",null,5000,1,"work"]`,
+        });
         await store.claim('d1', 1, now);
         const [plain, bounded, later, broken, none] = await Promise.all(
           ['plain', 'bounded', 'later', 'broken', 'none'].map((id) => store.peek(id)),
@@ -1028,7 +1032,9 @@ export function describeStoreContract(label: string, open: () => Promise<StoreHa
         await store.add(task('good', { priority: 1 }), { now });
         await store.add(task('broken'), { now });
         // Its handler is lost, as if written by hand or by a broken version.
-        await h.hset(n.taskKey('broken'), { handler: '' });
+        await h.hset(n.taskKey('broken'), {
+          spec: encodeSpec({ ...task('broken'), handler: '', createdAt: now }),
+        });
         await h.zadd(n.backlogKey, 0, 'no-record');
         await h.zadd(n.backlogKey, 0, 'not an id');
         await h.zadd(n.delayedKey, 0, 'no-record-either');
@@ -1041,6 +1047,80 @@ export function describeStoreContract(label: string, open: () => Promise<StoreHa
         expect(await h.pttl(n.taskKey('broken'))).toBeGreaterThan(0);
         await h.until(() => listener.messages.includes('broken'), 'the broken id settled');
         expect(await h.keys()).not.toContain(n.taskKey('no-record'));
+      });
+    });
+
+    // Records of the layout before the packed one (a field each), as a store upgraded in
+    // place finds them: they are claimed in their place, run, settled, cancelled, released.
+    describe('records written before the packed layout', () => {
+      const legacy = (id: string, now: number, extra: Partial<DurableRecord> = {}) =>
+        encodeLegacyRecord({
+          ...task(id),
+          state: 'waiting',
+          attempts: 0,
+          createdAt: now,
+          cancelRequested: false,
+          ...extra,
+        });
+
+      it('claims them by priority then age among new ones, and settles them with their TTL', async () => {
+        await alive('d1');
+        const t = h.now();
+        await h.hset(n.taskKey('old-waiting'), legacy('old-waiting', t, { priority: 5 }));
+        await h.zadd(n.backlogKey, backlogScore(5, t), 'old-waiting');
+        const delayed = { priority: 9, runAt: t + 10, state: 'delayed' } as const;
+        await h.hset(n.taskKey('old-delayed'), legacy('old-delayed', t, delayed));
+        await h.zadd(n.delayedKey, t + 10, 'old-delayed');
+        await store.add(task('new-waiting', { priority: 5 }), { now: t + 1 });
+        const claimed = await store.claim('d1', 2, t + 10);
+        expect(claimed.map(withPayload)).toEqual([
+          expect.objectContaining({
+            id: 'old-delayed',
+            state: 'active',
+            owner: 'd1',
+            runAt: t + 10,
+          }),
+          expect.objectContaining({ id: 'old-waiting', payload: { for: 'old-waiting' } }),
+        ]);
+        expect(await store.started('old-waiting', 'd1', 1, 'w1', t + 11)).toBe('started');
+        const short = { resultTtlMs: 30_000, state: 'active', owner: 'd1', attempts: 1 } as const;
+        await h.hset(n.taskKey('old-active'), legacy('old-active', t, short));
+        await h.sadd(n.activeKey('d1'), ['old-active']);
+        const outcome = { state: 'succeeded', result: 'done' } as const;
+        expect(await store.settle('old-active', 'd1', outcome, t + 12)).toEqual({
+          kind: 'settled',
+        });
+        expect(await store.settle('old-waiting', 'd1', outcome, t + 12)).toEqual({
+          kind: 'settled',
+        });
+        const ttl = await h.pttl(n.taskKey('old-active'));
+        expect(ttl).toBeGreaterThan(0);
+        expect(ttl).toBeLessThanOrEqual(30_000);
+        expect(await h.pttl(n.taskKey('old-waiting'))).toBeGreaterThan(30_000);
+        expect(await store.get('old-waiting')).toMatchObject({
+          state: 'succeeded',
+          result: 'done',
+          attempts: 1,
+          worker: 'w1',
+          startedAt: t + 11,
+        });
+        expect(ids(await store.claim('d1', 5, t + 20))).toEqual(['new-waiting']);
+      });
+
+      it('peeks, cancels and releases them as new ones', async () => {
+        await alive('d1');
+        const t = h.now();
+        await h.hset(n.taskKey('bounded'), legacy('bounded', t, { expiresAt: t + 500 }));
+        await h.zadd(n.backlogKey, backlogScore(0, t), 'bounded');
+        const held = { state: 'active', owner: 'd1', priority: 3 } as const;
+        await h.hset(n.taskKey('held'), legacy('held', t, held));
+        await h.sadd(n.activeKey('d1'), ['held']);
+        expect(await store.peek('bounded')).toEqual({ state: 'waiting', expiresAt: t + 500 });
+        expect(await store.cancel('bounded', t + 1)).toEqual({ kind: 'cancelled' });
+        expect(await store.get('bounded')).toMatchObject({ state: 'cancelled' });
+        expect(await store.release('held', 'd1', t + 2)).toBe(true);
+        expect(await h.zscore(n.backlogKey, 'held')).toBe(backlogScore(3, t));
+        expect(await store.get('held')).toMatchObject({ state: 'waiting', priority: 3 });
       });
     });
 
