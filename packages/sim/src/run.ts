@@ -11,12 +11,7 @@ import { MAX_BATCH } from '@ringcast/protocol';
 import { authPlan, keyringAt } from './auth-plan.js';
 import { Checker, type Outcome } from './checker.js';
 import { checkerKeys, sweepRecords } from './durable-checks.js';
-import {
-  DISPATCHER_FAULT_KINDS,
-  FAULT_KINDS,
-  planFaults,
-  REGISTRY_FAULT_KINDS,
-} from './faults.js';
+import { DISPATCHER_FAULT_KINDS, FAULT_KINDS, planFaults, REGISTRY_FAULT_KINDS } from './faults.js';
 import { Random } from './random.js';
 import { simulate } from './simulate.js';
 import { Trace } from './trace.js';
