@@ -29,13 +29,13 @@ import {
 } from './durable/durable-options.js';
 import type { TaskInfo } from './durable/task-info.js';
 import { DispatchError } from './errors.js';
-import type { WorkerView } from './membership.js';
 import type { Metrics } from './metrics.js';
 import { type DispatcherOptions, parseOptions, type ResolvedOptions } from './options.js';
 import { RedisTransport } from './redis-transport.js';
 import type { DispatcherStats } from './stats.js';
 import { isDelayed } from './task.js';
 import type { DispatcherTransport } from './transport.js';
+import type { WorkerView } from './worker-view.js';
 
 /** Payload and result types of each handler, for typed `dispatch` calls. */
 export type TaskMap = Record<string, { payload: unknown; result: unknown }>;
@@ -44,9 +44,9 @@ export type { DispatchOptions } from './admission.js';
 export type { CoreTuning } from './dispatcher-parts.js';
 export type { DurableDispatchOptions, SubmitOptions } from './durable/durable-options.js';
 export type { TaskInfo, TaskStateName } from './durable/task-info.js';
-export type { WorkerView } from './membership.js';
 export type { Metrics } from './metrics.js';
 export type { DispatcherStats } from './stats.js';
+export type { WorkerView } from './worker-view.js';
 
 export interface Dispatcher<M extends TaskMap = TaskMap> {
   readonly id: string;
