@@ -70,8 +70,8 @@ const FORGET_IF_EMPTY = `if redis.call('HLEN', KEYS[1]) == 0 then redis.call('DE
 /**
  * A worker's beat (and its registration): its entry, its heartbeat with a TTL,
  * its deadline, a change logged if either differs from what was stored. (The
- * operator's weight policy is read beside it, in the same MULTI: a script's keys
- * need write access under ACL, and a worker only reads the policy.)
+ * operator's weight policy is read by a command sent with it, not in it: a
+ * script's keys need write access under ACL, and a worker only reads the policy.)
  * KEYS: registry, heartbeat, version, changes, deadlines.
  * ARGV: id, entry, heartbeat value, TTL ms.
  */

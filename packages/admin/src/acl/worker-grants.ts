@@ -27,7 +27,7 @@ export const WORKER_GRANTS: RoleGrants = {
     },
     {
       command: 'multi',
-      why: 'each beat with its policy read (presence-state.ts), park (redis-transport.ts)',
+      why: 'park: a reply kept for its dispatcher, its TTL and its bound in one step (redis-transport.ts)',
     },
     { command: 'exec', why: 'the same transactions' },
     {
