@@ -5,7 +5,7 @@
  */
 
 import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
-import type { ReadableSpan } from '@opentelemetry/sdk-trace';
+import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { createDispatcher } from '@ringcast/dispatcher';
 import { createWorker } from '@ringcast/worker';
 import { afterEach, describe, expect, it } from 'vitest';

@@ -3,16 +3,16 @@
 
 import { SpanStatusCode, trace } from '@opentelemetry/api';
 import {
+  BasicTracerProvider,
   InMemorySpanExporter,
   SimpleSpanProcessor,
-  TracerProvider,
-} from '@opentelemetry/sdk-trace';
+} from '@opentelemetry/sdk-trace-base';
 import { CompactKind, ErrorCode } from '@ringcast/protocol';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { closeAll, n, outcome, setup } from './testing/core-fixture.js';
 
 const exporter = new InMemorySpanExporter();
-const provider = new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter })] });
+const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
 
 beforeEach(() => {
   trace.setGlobalTracerProvider(provider);

@@ -12,7 +12,7 @@ import {
   SpanStatusCode,
   trace,
 } from '@opentelemetry/api';
-import type { ReadableSpan } from '@opentelemetry/sdk-trace';
+import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { createDispatcherCore, MemoryTransport } from '@ringcast/dispatcher/internal';
 import { CompactKind, MemoryRedis, names, ProcessClock, VirtualClock } from '@ringcast/protocol';
 import type { Handler } from '@ringcast/worker';

@@ -6,16 +6,16 @@
 import { context, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import {
+  BasicTracerProvider,
   InMemorySpanExporter,
   type ReadableSpan,
   SimpleSpanProcessor,
-  TracerProvider,
-} from '@opentelemetry/sdk-trace';
+} from '@opentelemetry/sdk-trace-base';
 
 export class MemoryTracing {
   readonly exporter = new InMemorySpanExporter();
-  readonly provider = new TracerProvider({
-    spanProcessors: [new SimpleSpanProcessor({ exporter: this.exporter })],
+  readonly provider = new BasicTracerProvider({
+    spanProcessors: [new SimpleSpanProcessor(this.exporter)],
   });
   readonly #contextManager = new AsyncLocalStorageContextManager();
 
