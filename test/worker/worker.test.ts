@@ -131,9 +131,12 @@ describe.skipIf(!redisAvailability.available)('worker against a real Redis', () 
       },
       reject: async () => Promise.reject('just a string'),
       bigint: () => 10n,
+      fn: () => () => 1,
+      symbol: () => Symbol('s'),
     });
     const [a, b, c] = [fake.task('fail'), fake.task('reject'), fake.task('bigint')];
-    await fake.send(worker.id, a, b, c);
+    const [d, e] = [fake.task('fn'), fake.task('symbol')];
+    await fake.send(worker.id, a, b, c, d, e);
     expect(await fake.reply('result', a.token)).toMatchObject({
       ok: false,
       error: { name: 'RangeError', message: 'too far', retryable: true, code: 'E_FAR' },
@@ -146,7 +149,21 @@ describe.skipIf(!redisAvailability.available)('worker against a real Redis', () 
       ok: false,
       error: { name: 'TypeError', retryable: false },
     });
-    expect(worker.stats()).toMatchObject({ succeeded: 0, failed: 3 });
+    // JSON would drop them, and the caller would get undefined for a value the handler gave.
+    for (const [task, kind] of [
+      [d, 'function'],
+      [e, 'symbol'],
+    ] as const) {
+      expect(await fake.reply('result', task.token)).toMatchObject({
+        ok: false,
+        error: {
+          name: 'TypeError',
+          message: `handler result is not JSON-serialisable: a ${kind} has no JSON form`,
+          retryable: false,
+        },
+      });
+    }
+    expect(worker.stats()).toMatchObject({ succeeded: 0, failed: 5 });
   });
 
   it('never runs more than `concurrency` handlers at once', async () => {

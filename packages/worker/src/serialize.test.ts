@@ -127,9 +127,18 @@ describe('ReplyEncoder', () => {
       ok: true,
       value: { a: [1, 'b'] },
     });
-    for (const nothing of [undefined, () => 1]) {
-      const empty = encoder().ok(reply.id, reply.token, nothing);
-      expect(wire(empty.encoded)).toStrictEqual({ kind: 'result', ...reply, ok: true });
+    const empty = encoder().ok(reply.id, reply.token, undefined);
+    expect(wire(empty.encoded)).toStrictEqual({ kind: 'result', ...reply, ok: true });
+  });
+
+  it('refuses a function or a symbol as the result, which JSON would turn into nothing', () => {
+    for (const value of [() => 1, Symbol('s')]) {
+      const refused = encoder().ok(reply.id, reply.token, value);
+      expect(refused.ok).toBe(false);
+      expect(wire(refused.encoded)).toMatchObject({
+        ok: false,
+        error: { name: 'TypeError', retryable: false },
+      });
     }
   });
 

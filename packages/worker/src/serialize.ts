@@ -147,6 +147,10 @@ export class ReplyEncoder {
   ): { encoded: string; ok: boolean } {
     let encoded: string;
     try {
+      // JSON leaves these out: the caller would get undefined for a value the handler gave.
+      if (typeof value === 'function' || typeof value === 'symbol') {
+        throw new TypeError(`a ${typeof value} has no JSON form`);
+      }
       encoded = encodeCompactOkValue(id, token, value);
     } catch (thrown) {
       const why = messageOf(thrown);
