@@ -147,4 +147,19 @@ describe('watchConnections, connectBoth and startFailure', () => {
       cause: own,
     });
   });
+
+  it('explains a cluster\'s "None of startup nodes is available" by the last node\'s own answer', () => {
+    // ioredis's ClusterAllFailedError, emitted before its connect rejects with the generic line.
+    const notCluster = new Error('ERR This instance has cluster support disabled');
+    const errors = {
+      last: Object.assign(new Error('Failed to refresh slots cache.'), {
+        lastNodeError: notCluster,
+      }),
+    };
+    const failure = startFailure(new Error('None of startup nodes is available'), errors, {
+      cluster: [{ host: 'h', port: 7000 }],
+    });
+    expect(failure.cause).toBe(notCluster);
+    expect(failure.message).toMatch(/^ERR This instance has cluster support disabled \(redis /);
+  });
 });

@@ -217,6 +217,8 @@ export async function closeConnections(pair: ConnectionPair<RedisConnection>): P
 const UNINFORMATIVE = new Set([
   'Connection is closed.',
   'Redis connection ended before it was ready',
+  // ioredis's Cluster, whatever kept every startup node from answering as one.
+  'None of startup nodes is available',
 ]);
 
 /**
@@ -230,7 +232,11 @@ export function startFailure(
   target: unknown,
 ): { message: string; cause: unknown } {
   const generic = error instanceof Error && UNINFORMATIVE.has(error.message);
-  const cause = generic && errors.last !== undefined ? errors.last : error;
+  let cause: unknown = generic && errors.last !== undefined ? errors.last : error;
+  // A cluster's "Failed to refresh slots cache." names the last node's own answer
+  // (say, a Redis not in cluster mode): that is the reason.
+  const lastNodeError = (cause as { lastNodeError?: unknown } | undefined)?.lastNodeError;
+  if (lastNodeError instanceof Error) cause = lastNodeError;
   return {
     message: `${connectionErrorText(cause, target)} (redis ${describeRedis(target)})`,
     cause,
