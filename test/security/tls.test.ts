@@ -228,7 +228,7 @@ describe.skipIf(!tlsRedisAvailable)('mutual TLS: the server requires a client ce
       waitReady: false,
     });
     expect((await worker.exited).code).toBe(2);
-    expect(worker.output()).toMatch(/^ringcast-worker: --tls-ca need a rediss:\/\/ URL/);
+    expect(worker.output()).toMatch(/^ringcast-worker: --tls-ca needs a rediss:\/\/ URL/);
 
     const missing = await ringcastIn(
       redis.url,

@@ -82,7 +82,7 @@ describe('ringcast-worker CLI: usage', () => {
   });
 
   it.each([
-    ['an unknown flag', ['--handlers', 'x.js', '--bogus'], /Unknown option '--bogus'/],
+    ['an unknown flag', ['--handlers', 'x.js', '--bogus'], /unknown option --bogus \(see --help\)/],
     ['a missing --handlers', [], /--handlers <module> is required/],
     ['a non-numeric concurrency', ['--handlers', 'x.js', '--concurrency', 'lots'], /--concurrency/],
     ['a missing handlers file', ['--handlers', './no/such/file.js'], /handlers module not found/],

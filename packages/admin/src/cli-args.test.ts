@@ -106,7 +106,7 @@ describe('parseCommandLine', () => {
     [['workers', '--redis', 'http://x'], /must start with redis:\/\//],
     [['workers', '--redis', 'redis://u:hunter2@[bad'], /\*\*\*/],
     [['workers', '--namespace', 'no spaces'], /--namespace must be/],
-    [['workers', '--namespace'], /argument missing/],
+    [['workers', '--namespace'], /^--namespace needs a value$/],
     [['reweight'], /missing <worker-id> <weight>/],
     [['reweight', 'w-1'], /missing <weight>/],
     [['reweight', 'w-1', '0'], /<weight> must be an integer from 1 to 1000000, got "0"/],

@@ -15,8 +15,8 @@ import {
   connectionOptions,
   DEFAULT_NAMESPACE,
   DEFAULT_REDIS_URL,
+  describeArgsError,
   type Environment,
-  errorMessage,
   isValidNamespace,
   MAX_TIMER_MS,
   type ParsedValues,
@@ -111,7 +111,7 @@ export function parseCommandLine(
       options: { ...COMMON_OPTIONS, ...command.options },
     });
   } catch (error) {
-    throw new UsageError(errorMessage(error));
+    throw new UsageError(describeArgsError(error));
   }
   const values = parsed.values as ParsedValues;
   const { positionals } = parsed;

@@ -228,7 +228,7 @@ describe('parseOptions other options', () => {
   });
 
   it.each(['', 'a b', 'a/b', 'x'.repeat(65), 'ns*', 42, null])('rejects namespace %j', (ns) => {
-    rejects({ namespace: ns }, 'namespace', 'is not valid');
+    rejects({ namespace: ns }, 'namespace must be 1 to 64 characters');
   });
 
   it.each(['ns', 'a:b.c-d_e', 'x'.repeat(64)])('accepts namespace %j', (ns) => {

@@ -267,7 +267,9 @@ export function parseOptions(options: DispatcherOptions = {}): ResolvedOptions {
   if (o['redis'] !== undefined) out.redis = checkRedis(invalid, o['redis']);
   if (o['namespace'] !== undefined) {
     if (!isValidNamespace(o['namespace']))
-      invalid(`namespace ${JSON.stringify(o['namespace'])} is not valid`);
+      invalid(
+        `namespace must be 1 to 64 characters of letters, digits, "_", ".", ":" and "-", got ${describeValue(o['namespace'])}`,
+      );
     out.namespace = o['namespace'];
   }
   if (o['id'] !== undefined) {

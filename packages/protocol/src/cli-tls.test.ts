@@ -29,7 +29,7 @@ describe('tlsFiles', () => {
     [
       { 'tls-ca': 'ca.pem' },
       'redis://:pw@h:1',
-      /--tls-ca need a rediss:\/\/ URL.*redis:\/\/\*\*\*@h:1/,
+      /--tls-ca needs a rediss:\/\/ URL.*redis:\/\/\*\*\*@h:1/,
     ],
     [{ 'tls-cert': 'c.pem' }, 'rediss://h:1', /--tls-cert and --tls-key go together/],
     [{ 'tls-key': 'k.pem' }, 'rediss://h:1', /--tls-cert and --tls-key go together/],

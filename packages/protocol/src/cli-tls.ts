@@ -62,7 +62,7 @@ export function tlsFiles(
   if (given.length === 0) return undefined;
   if (!redis.startsWith('rediss://')) {
     throw new UsageError(
-      `${given.join(', ')} need a rediss:// URL (TLS), got ${JSON.stringify(redactUrl(redis).slice(0, 200))}`,
+      `${given.join(', ')} ${given.length === 1 ? 'needs' : 'need'} a rediss:// URL (TLS), got ${JSON.stringify(redactUrl(redis).slice(0, 200))}`,
     );
   }
   if ((files.cert === undefined) !== (files.key === undefined)) {

@@ -38,6 +38,7 @@ export {
   stringOption,
   UsageError,
 } from './cli.js';
+export { describeArgsError } from './cli-args-error.js';
 export {
   createCliLogger,
   isLogFormat,

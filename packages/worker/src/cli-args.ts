@@ -11,6 +11,7 @@ import {
   clusterHelp,
   connectionOptions,
   DEFAULT_NAMESPACE,
+  describeArgsError,
   errorMessage,
   isLogFormat,
   LOG_FORMATS,
@@ -139,7 +140,7 @@ export function parseCliArgs(
       },
     }));
   } catch (error) {
-    throw new UsageError(errorMessage(error));
+    throw new UsageError(describeArgsError(error));
   }
   if (values['help']) return { help: true };
   const handlers = values['handlers'];
@@ -162,7 +163,7 @@ export function parseCliArgs(
     const raw = stringOption(values, flag);
     if (raw === undefined) continue;
     if (!/^\d{1,15}$/.test(raw)) {
-      throw new UsageError(`--${flag} must be a non-negative integer, got ${JSON.stringify(raw)}`);
+      throw new UsageError(`--${flag} must be a whole number, got ${JSON.stringify(raw)}`);
     }
     config[key] = Number(raw);
   }
