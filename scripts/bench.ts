@@ -1027,6 +1027,7 @@ function summary(results: Results): void {
         ['ringcast', r.latency],
         ['BullMQ, add + completed event (AOF)', r.durable?.bullmq],
         ['ringcast durable (AOF)', r.durable?.ringcast],
+        ['ringcast on a cluster (3 masters, 3 replicas)', r.cluster],
       ] as Array<[string, Summary | undefined]>
     )
       .filter(([, s]) => s !== undefined)
