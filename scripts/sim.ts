@@ -65,7 +65,19 @@ let failed: RunResult | undefined;
 let failures = 0;
 let events = 0;
 const started = performance.now();
+/** A long campaign says where it stands every so often (on stderr, so stdout stays the report). */
+const PROGRESS_EVERY_MS = 10_000;
+let lastProgress = started;
 for (let seed = from; seed < from + count; seed++) {
+  const now = performance.now();
+  if (!single && now - lastProgress >= PROGRESS_EVERY_MS) {
+    lastProgress = now;
+    const done = seed - from;
+    const rate = done / ((now - started) / 1_000);
+    process.stderr.write(
+      `sim: ${done}/${count} seeds, ${failures} failed, ${rate.toFixed(1)} seeds/s, about ${Math.round((count - done) / rate)} s to go\n`,
+    );
+  }
   const result = await runSeed(seed);
   events += result.events;
   for (const [k, v] of Object.entries(result.coverage)) coverage[k] = (coverage[k] ?? 0) + v;
