@@ -18,7 +18,7 @@ export const KNOWN_BUGS: readonly KnownBug[] = [
     seed: 5170,
     pattern:
       /ended CANCELLED_RUN .*but cancel\(\) was never called|result\(\) answered HANDLER_ERROR \(handler job failed: WorkerError: the task was cancelled\)/,
-    what: "a durable task's run aborted by a worker on a dispatcher's remote cancel (not the caller's cancel()) is stored as the task's terminal failure; found 2026-12-01 with seed 5170 (under worker drains, a Redis stall and a dropped command connection), present before that day's changes, not yet diagnosed",
+    what: "a durable task's run aborted by a worker on a dispatcher's remote cancel (not the caller's cancel()) is stored as the task's terminal failure; found 2026-12-01 with seed 5170 (under worker drains, a Redis stall and a dropped command connection), present before that day's changes. What is known: the owning dispatcher timed the attempt out (TIMEOUT, with a remote cancel) while Redis stalled; the worker's reply for the aborted run (WorkerError CANCELLED) became the stored outcome instead",
   },
 ];
 
