@@ -19,11 +19,10 @@ import { quarantine, type RawRecord } from './quarantine.js';
 import {
   DEFAULT_RESULT_TTL_MS,
   type DurableRecord,
-  decodeRecord,
-  MalformedRecords,
   type NewRecord,
   type TerminalState,
 } from './record.js';
+import { decodeRecord, MalformedRecords } from './record-decode.js';
 import { NO_RECORD_KEYS, type RecordKeys } from './record-seal.js';
 import { SPEC_FIELD, specHead } from './record-spec.js';
 import {

@@ -28,7 +28,8 @@ import { type HeldStart, HeldStarts, type StartedOp } from './held-starts.js';
 import { knownRecord } from './known-records.js';
 import type { LuaScript } from './lua-script.js';
 import { quarantine, type RawRecord } from './quarantine.js';
-import { type DurableRecord, decodeRecord, MalformedRecords, type NewRecord } from './record.js';
+import type { DurableRecord, NewRecord } from './record.js';
+import { decodeRecord, MalformedRecords } from './record-decode.js';
 import { NO_RECORD_KEYS, type RecordKeys } from './record-seal.js';
 import {
   ADD,
