@@ -2,7 +2,7 @@
  * The durable store on protocol's in-memory Redis model, for unit tests and the
  * simulator. Each operation is one `command(...)` of a `MemoryConnection`, so
  * it is applied in one step, as its Lua script is on Redis
- * (`redis-scripts.ts`), and step for step the same; the contract suite holds
+ * (`redis-scripts-*.ts`), and step for step the same; the contract suite holds
  * the two to one behaviour.
  */
 import {

@@ -1,5 +1,5 @@
 /**
- * The durable store on ioredis: each operation one Lua script (`redis-scripts.ts`)
+ * The durable store on ioredis: each operation one Lua script (`redis-scripts-*.ts`)
  * or one MULTI, so each is atomic in Redis. It uses a connection it is given
  * (the dispatcher's command connection) and never closes it. Replies are read
  * as untrusted: a reply of an unexpected shape reads as nothing, and a record
@@ -31,19 +31,10 @@ import { quarantine, type RawRecord } from './quarantine.js';
 import type { DurableRecord, NewRecord } from './record.js';
 import { decodeRecord, MalformedRecords } from './record-decode.js';
 import { NO_RECORD_KEYS, type RecordKeys } from './record-seal.js';
-import {
-  ADD,
-  ADOPT,
-  CANCEL,
-  CLAIM,
-  GET,
-  LEAVE,
-  PEEK,
-  RECLAIM,
-  RELEASE,
-  SETTLE,
-  STARTED,
-} from './redis-scripts.js';
+import { ADD, CLAIM } from './redis-scripts-add-claim.js';
+import { ADOPT, LEAVE, RECLAIM } from './redis-scripts-ownership.js';
+import { GET, PEEK } from './redis-scripts-read.js';
+import { CANCEL, RELEASE, SETTLE, STARTED } from './redis-scripts-settle.js';
 import {
   type AddRequest,
   addRequest,

@@ -16,7 +16,7 @@ export interface TaskPeek {
 }
 
 const STATES = new Set<string>(TASK_STATES);
-/** Decimal integers as the store writes them (as record.ts reads them). */
+/** Decimal integers as the store writes them (as record-decode.ts reads them). */
 const INTEGER = /^(?:0|[1-9][0-9]{0,15})$/;
 
 /** The stored `state` and `expiresAt` fields as a peek; undefined for none, or one that does not read. */
