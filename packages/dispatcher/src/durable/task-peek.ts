@@ -1,6 +1,6 @@
 /**
  * A task's state and expiry, read without its record: what the periodic look of
- * `result()` waiters needs (`durable-tasks.ts`), which reads a record only once
+ * `result()` waiters needs (`record-reads.ts`), which reads a record only once
  * there is something in it to read — it finished, it is gone, or it waited past
  * its `expiresAt` and is to be failed. Most waiters wait for tasks that are still
  * waiting or running; reading each of their whole records every second cost a
