@@ -5,12 +5,12 @@
  * the claim loop that draws work from the shared backlog ({@link ClaimLoop}),
  * the fenced writes of each task's attempts and outcome ({@link OutcomeWriter})
  * and the adoption of a dead dispatcher's tasks ({@link Adoption}). Callers — a
- * durable `dispatch()` here, `result()` anywhere — wait in {@link OutcomeWaiters}.
+ * durable `dispatch()` here, `result()` anywhere — wait in {@link OutcomeWaiters},
+ * woken by this dispatcher's own writes or by the reads of {@link RecordReads}.
+ * A submit's record is made and checked by `newRecord` (`new-record.ts`).
  */
 import { ErrorCode, errorMessage, isValidId, type Timer } from '@ringcast/protocol';
-import { encodePayload } from '../admission.js';
 import { DispatchError } from '../errors.js';
-import { exactTaskBytes, tooLargeForWorkers } from '../task-size.js';
 import type { Producer } from '../task-traces.js';
 import type { Task, WorkerState } from '../worker-state.js';
 import { Adoption } from './adoption.js';
@@ -21,15 +21,16 @@ import {
   type DurableStats,
   emptyDurableStats,
 } from './durable-context.js';
-import { readDurableOptions } from './durable-options.js';
+import { newRecord } from './new-record.js';
 import { OutcomeWaiters, type Registration } from './outcome-waiters.js';
 import { CANCELLED_BY_REQUEST, OutcomeWriter } from './outcome-writer.js';
 import { OwnerPresence } from './owner-presence.js';
 import type { DurableRecord, NewRecord } from './record.js';
+import { RecordReads } from './record-reads.js';
 import type { AddOptions, AddResult, DurableStore, KnownRecord } from './store.js';
 import { StoreWrites } from './store-writes.js';
-import { settledOf, type TaskInfo, taskInfo } from './task-info.js';
-import { worthReading } from './task-peek.js';
+import { checkTaskId, resultTimeout } from './task-call-checks.js';
+import { type TaskInfo, taskInfo } from './task-info.js';
 
 export { CLAIM_INTERVAL_MS } from './claim-loop.js';
 export type { DurableHost, DurableStats } from './durable-context.js';
@@ -54,10 +55,8 @@ export class DurableTasks {
   readonly stats: DurableStats = emptyDurableStats();
   /** Copies of the tasks a durable `dispatch()` here stored and still waits for (DurableContext.known). */
   readonly #known = new Map<string, KnownRecord>();
-  /** Whether a poll's looks at the waited-for tasks are under way. */
-  #polling = false;
-  /** Tasks whose record is being read for their waiters: true if asked to read again after. */
-  readonly #reading = new Map<string, boolean>();
+  /** Reads of records for `task()` and for the waiters (at a settled announcement, at a poll). */
+  readonly #reads: RecordReads;
   #running: Running | undefined;
   #stopped = false;
 
@@ -65,6 +64,13 @@ export class DurableTasks {
     this.#host = host;
     this.#waiters = new OutcomeWaiters(host.clock);
     this.#writes = new StoreWrites(host.clock);
+    this.#reads = new RecordReads(
+      host,
+      this.#waiters,
+      this.#writes,
+      () => this.#storeOrClosed(),
+      () => (this.#stopped ? undefined : this.#running?.context.store),
+    );
   }
 
   /**
@@ -86,7 +92,7 @@ export class DurableTasks {
     const writer = new OutcomeWriter(
       context,
       () => this.claimSoon(),
-      (id) => this.#check(id),
+      (id) => this.#reads.check(id),
     );
     const claims = new ClaimLoop(context, writer);
     const adoption = new Adoption(context, claims, writer);
@@ -102,7 +108,7 @@ export class DurableTasks {
     const clock = host.clock;
     running.timers.push(
       clock.setInterval(() => claims.claimSoon(), CLAIM_INTERVAL_MS),
-      clock.setInterval(() => this.#pollWaiters(), RESULT_POLL_MS),
+      clock.setInterval(() => this.#reads.poll(), RESULT_POLL_MS),
     );
     // With no other dispatcher alive, tasks of the dead wait for us: look now, not a beat later.
     void this.#writes.track(adoption.scan());
@@ -186,7 +192,7 @@ export class DurableTasks {
     const now = host.clock.now();
     let record: NewRecord;
     try {
-      record = this.#newRecord(handler, payload, options, now);
+      record = newRecord(host, handler, payload, options, now);
     } catch (error) {
       throw error instanceof DispatchError ? counters.refuse(error) : error;
     }
@@ -270,48 +276,10 @@ export class DurableTasks {
     }
   }
 
-  #newRecord(handler: unknown, payload: unknown, options: unknown, now: number): NewRecord {
-    const host = this.#host;
-    if (typeof handler !== 'string' || handler.length === 0 || handler.length > 128) {
-      const message = 'handler must be a name of 1 to 128 characters';
-      throw new DispatchError(ErrorCode.UNKNOWN_HANDLER, message);
-    }
-    const call = readDurableOptions(options, host.options.timeoutMs, now);
-    const payloadJson = encodePayload(payload);
-    const id = host.newTaskId();
-    const bytes = exactTaskBytes(id, host.id, handler, payloadJson);
-    const { maxMessageBytes } = host.options;
-    if (bytes > maxMessageBytes) {
-      const message = `task of ${bytes} bytes exceeds maxMessageBytes (${maxMessageBytes})`;
-      throw new DispatchError(ErrorCode.PAYLOAD_TOO_LARGE, message);
-    }
-    if (host.membership.size > 0) {
-      const largest = host.membership.largestFrameFor(handler);
-      if (largest === undefined) {
-        const message = `no live worker has a handler named ${JSON.stringify(handler)}`;
-        throw new DispatchError(ErrorCode.UNKNOWN_HANDLER, message);
-      }
-      if (bytes > largest) throw tooLargeForWorkers(bytes, handler, largest);
-    }
-    const record: NewRecord = {
-      id,
-      handler,
-      payloadJson,
-      priority: call.priority,
-      timeoutMs: call.timeoutMs,
-      retries: call.retries,
-      resultTtlMs: call.resultTtlMs,
-    };
-    if (call.runAt > 0) record.runAt = call.runAt;
-    if (call.maxWaitMs !== undefined) record.expiresAt = (call.runAt || now) + call.maxWaitMs;
-    if (call.key !== undefined) record.key = call.key;
-    return record;
-  }
-
   // ---- reading, waiting, cancelling ---------------------------------------
 
   async task(id: unknown): Promise<TaskInfo | undefined> {
-    const record = await this.#read(checkTaskId(id));
+    const record = await this.#reads.read(checkTaskId(id));
     return record === undefined ? undefined : taskInfo(record);
   }
 
@@ -341,109 +309,8 @@ export class DurableTasks {
     }
     const waiting = this.#waiters.wait(id, timeoutMs);
     // Running here: its own terminal write wakes its waiters, no read needed (as in the poll).
-    if (!this.#host.ledger.byId(id)?.durable) this.#check(id);
+    if (!this.#host.ledger.byId(id)?.durable) this.#reads.check(id);
     return waiting;
-  }
-
-  /**
-   * Reads `id`'s record and wakes its waiters if it finished, or is gone. One
-   * read per id at a time: with many waiters, a poll that outlasts its interval
-   * must not pile up reads. A check asked for meanwhile (its settled
-   * announcement came) reads once more after it.
-   */
-  #check(id: string): void {
-    if (this.#reading.has(id)) {
-      this.#reading.set(id, true);
-      return;
-    }
-    this.#reading.set(id, false);
-    this.#writes.track(
-      this.#read(id)
-        .then(
-          (record) => {
-            if (record === undefined) {
-              this.#waiters.fail(id, unknownTask(id));
-              return;
-            }
-            const settled = settledOf(record);
-            if (settled) this.#waiters.wake(id, settled);
-          },
-          // A failed read is tried again at the next poll.
-          (error: unknown) =>
-            this.#host.log.warn('durable', `reading task ${id} failed: ${errorMessage(error)}`, {
-              task: id,
-            }),
-        )
-        .finally(() => {
-          const again = this.#reading.get(id);
-          this.#reading.delete(id);
-          if (again && this.#waiters.has(id)) this.#check(id);
-        }),
-    );
-  }
-
-  /**
-   * Looks at every waited-for task not running here, and reads the record of
-   * those with something to read (task-peek.ts): one look at a time, so that
-   * looks slower than their interval do not pile up.
-   */
-  #pollWaiters(): void {
-    const store = this.#running?.context.store;
-    if (this.#polling || store === undefined || this.#stopped) return;
-    const ledger = this.#host.ledger;
-    // Running here: its own terminal write wakes its waiters, no read needed.
-    const ids = this.#waiters.ids().filter((id) => !ledger.byId(id)?.durable);
-    if (ids.length === 0) return;
-    this.#polling = true;
-    const now = this.#host.clock.now();
-    let failed = 0;
-    const looks = ids.map((id) =>
-      store.peek(id).then(
-        (peek) => {
-          if (worthReading(peek, now)) this.#check(id);
-        },
-        () => failed++,
-      ),
-    );
-    this.#writes.track(
-      Promise.all(looks).then(() => {
-        this.#polling = false;
-        // Tried again at the next poll.
-        if (failed > 0)
-          this.#host.log.warn('durable', `looking at ${failed} waited-for tasks failed`);
-      }),
-    );
-  }
-
-  /**
-   * The record; a task that waited past its `maxWaitMs` is failed `EXPIRED`
-   * first (expiry is lazy: at a claim or a read).
-   */
-  async #read(id: string): Promise<DurableRecord | undefined> {
-    const store = this.#storeOrClosed();
-    const record = await store.get(id);
-    if (
-      record === undefined ||
-      record.expiresAt === undefined ||
-      (record.state !== 'waiting' && record.state !== 'delayed')
-    ) {
-      return record;
-    }
-    const now = this.#host.clock.now();
-    if (now <= record.expiresAt) return record;
-    await store.settle(
-      id,
-      undefined,
-      {
-        state: 'failed',
-        error: {
-          code: ErrorCode.EXPIRED,
-          message: 'no dispatcher claimed the task within maxWaitMs',
-        },
-      },
-      now,
-    );
-    return store.get(id);
   }
 
   async cancel(id: unknown): Promise<boolean> {
@@ -474,7 +341,7 @@ export class DurableTasks {
   onSettled(data: string): void {
     const writer = this.#running?.writer;
     for (const id of data.split(' ')) {
-      if (this.#waiters.has(id) && !writer?.isWriting(id)) this.#check(id);
+      if (this.#waiters.has(id) && !writer?.isWriting(id)) this.#reads.check(id);
     }
   }
 
@@ -531,49 +398,4 @@ export class DurableTasks {
     }
     return this.#running.context.store;
   }
-}
-
-function checkTaskId(id: unknown): string {
-  if (!isValidId(id)) {
-    throw new DispatchError(
-      ErrorCode.INVALID_OPTIONS,
-      'a durable task id is 1 to 128 of [A-Za-z0-9_.-], as submit() returned it',
-    );
-  }
-  return id;
-}
-
-/**
- * An id with no record: never submitted, or finished longer ago than its
- * `resultTtlMs`. `INVALID_OPTIONS`: the id given is not one that can be waited for.
- */
-function unknownTask(id: string): DispatchError {
-  return new DispatchError(
-    ErrorCode.INVALID_OPTIONS,
-    `no durable task ${id}: never submitted, or its record expired after its resultTtlMs`,
-  );
-}
-
-function resultTimeout(options: unknown, fallback: number): number {
-  if (options === undefined) return fallback;
-  let timeoutMs: unknown;
-  try {
-    if (typeof options !== 'object' || options === null) throw new TypeError('not an object');
-    timeoutMs = (options as { timeoutMs?: unknown }).timeoutMs;
-  } catch {
-    throw new DispatchError(ErrorCode.INVALID_OPTIONS, 'result() options must be { timeoutMs? }');
-  }
-  if (timeoutMs === undefined) return fallback;
-  if (
-    typeof timeoutMs !== 'number' ||
-    !Number.isInteger(timeoutMs) ||
-    timeoutMs < 1 ||
-    timeoutMs > 2_147_483_647
-  ) {
-    throw new DispatchError(
-      ErrorCode.INVALID_OPTIONS,
-      'result() timeoutMs must be an integer from 1 to 2147483647',
-    );
-  }
-  return timeoutMs;
 }

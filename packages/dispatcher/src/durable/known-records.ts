@@ -1,6 +1,6 @@
 /**
  * A claimed task's record built from its submitter's own copy ({@link KnownRecord})
- * and the few fields a lean claim reads (`redis-scripts.ts` CLAIM): those that
+ * and the few fields a lean claim reads (`redis-scripts-add-claim.ts` CLAIM): those that
  * can change while a task waits in the backlog (attempts, a cancel request, the
  * last attempt's worker and start). Everything else in a record is written once,
  * by its submitter, so the copy it kept is what the record holds — and reading
@@ -14,7 +14,7 @@ import { isValidId } from '@ringcast/protocol';
 import type { DurableRecord } from './record.js';
 import type { KnownRecord } from './store.js';
 
-/** Decimal integers as the store writes them (as record.ts reads them). */
+/** Decimal integers as the store writes them (as record-decode.ts reads them). */
 const INTEGER = /^(?:0|[1-9][0-9]{0,15})$/;
 
 /**

@@ -2,8 +2,9 @@
  * The durable store on protocol's in-memory Redis model, for unit tests and the
  * simulator. Each operation is one `command(...)` of a `MemoryConnection`, so
  * it is applied in one step, as its Lua script is on Redis
- * (`redis-scripts.ts`), and step for step the same; the contract suite holds
- * the two to one behaviour.
+ * (`redis-scripts-*.ts`), and step for step the same; the contract suite holds
+ * the two to one behaviour. The operations on owners rather than tasks are
+ * {@link MemoryOwners}'.
  */
 import {
   BACKLOG_PRIORITY_STEP,
@@ -15,22 +16,20 @@ import {
   type MemoryRedis,
   type Names,
 } from '@ringcast/protocol';
+import { MemoryOwners } from './memory-owners.js';
 import { quarantine, type RawRecord } from './quarantine.js';
 import {
   DEFAULT_RESULT_TTL_MS,
   type DurableRecord,
-  decodeRecord,
-  MalformedRecords,
   type NewRecord,
   type TerminalState,
 } from './record.js';
+import { decodeRecord, MalformedRecords } from './record-decode.js';
 import { NO_RECORD_KEYS, type RecordKeys } from './record-seal.js';
 import { SPEC_FIELD, specHead } from './record-spec.js';
 import {
   addRequest,
   CANCELLED_BEFORE_START,
-  checkAdopt,
-  checkBeat,
   checkClaim,
   checkId,
   checkNow,
@@ -66,7 +65,8 @@ export class MemoryStore implements DurableStore {
   readonly keys: RecordKeys;
   readonly #connection: MemoryConnection;
   readonly #names: Names;
-  readonly #clock: Clock;
+  /** The operations on owners (heartbeat, leave, adopt, reclaim, counts). */
+  readonly #owners: MemoryOwners;
 
   readonly #announce: SettledAnnouncer | undefined;
 
@@ -85,8 +85,8 @@ export class MemoryStore implements DurableStore {
     this.keys = keys;
     this.#connection = connection;
     this.#names = names;
-    this.#clock = clock;
     this.#announce = announce;
+    this.#owners = new MemoryOwners(connection, names, clock, this);
   }
 
   async add(record: NewRecord, options: AddOptions): Promise<AddResult> {
@@ -273,102 +273,32 @@ export class MemoryStore implements DurableStore {
     return result;
   }
 
-  async beat(id: string, entry: string, incarnation: string, ttlMs: number): Promise<void> {
-    checkBeat(id, entry, incarnation, ttlMs);
-    const names = this.#names;
-    await this.#connection.command((redis) => {
-      redis.hset(names.dispatchersKey, id, entry);
-      redis.set(names.dispatcherHeartbeatKey(id), incarnation, { px: ttlMs });
-    });
+  beat(id: string, entry: string, incarnation: string, ttlMs: number): Promise<void> {
+    return this.#owners.beat(id, entry, incarnation, ttlMs);
   }
 
-  async leave(id: string): Promise<void> {
-    const names = this.#names;
-    const heartbeat = names.dispatcherHeartbeatKey(id);
-    const active = names.activeKey(id);
-    await this.#connection.command((redis) => {
-      redis.del([heartbeat]);
-      if (redis.scard(active) === 0) redis.hdel(names.dispatchersKey, [id]);
-    });
+  leave(id: string): Promise<void> {
+    return this.#owners.leave(id);
   }
 
-  async deadOwners(): Promise<string[]> {
-    const names = this.#names;
-    return this.#connection.command((redis) =>
-      redis
-        .hkeys(names.dispatchersKey)
-        .filter((id) => isValidId(id) && !redis.exists(names.dispatcherHeartbeatKey(id))),
-    );
+  deadOwners(): Promise<string[]> {
+    return this.#owners.deadOwners();
   }
 
-  async adopt(dead: string, owner: string): Promise<DurableRecord[]> {
-    checkAdopt(dead, owner);
-    const names = this.#names;
-    const raws = await this.#connection.command((redis) => {
-      if (redis.exists(names.dispatcherHeartbeatKey(dead))) return [];
-      // An adopter whose heartbeat lapsed may have been adopted itself: it takes nothing.
-      if (!redis.exists(names.dispatcherHeartbeatKey(owner))) return [];
-      const adopted: RawRecord[] = [];
-      const mine = names.activeKey(owner);
-      for (const id of redis.smembers(names.activeKey(dead))) {
-        if (!isValidId(id)) continue;
-        const key = names.taskKey(id);
-        if (redis.hget(key, 'state') !== 'active' || redis.hget(key, 'owner') !== dead) continue;
-        redis.hset(key, 'owner', owner);
-        redis.sadd(mine, [id]);
-        adopted.push({ id, hash: redis.hgetall(key) });
-      }
-      redis.del([names.activeKey(dead)]);
-      redis.hdel(names.dispatchersKey, [dead]);
-      return adopted;
-    });
-    return quarantine(raws, owner, this.#clock.now(), this);
+  adopt(dead: string, owner: string): Promise<DurableRecord[]> {
+    return this.#owners.adopt(dead, owner);
   }
 
-  async reclaim(owner: string): Promise<DurableRecord[]> {
-    checkId('owner', owner);
-    const names = this.#names;
-    const raws = await this.#connection.command((redis) => {
-      const mine: RawRecord[] = [];
-      const active = names.activeKey(owner);
-      for (const id of redis.smembers(active)) {
-        const key = isValidId(id) ? names.taskKey(id) : undefined;
-        if (key && redis.hget(key, 'state') === 'active' && redis.hget(key, 'owner') === owner) {
-          mine.push({ id, hash: redis.hgetall(key) });
-        } else {
-          redis.srem(active, [id]);
-        }
-      }
-      return mine;
-    });
-    return quarantine(raws, owner, this.#clock.now(), this);
+  reclaim(owner: string): Promise<DurableRecord[]> {
+    return this.#owners.reclaim(owner);
   }
 
-  async activeIds(owner: string): Promise<string[]> {
-    checkId('owner', owner);
-    const active = this.#names.activeKey(owner);
-    return this.#connection.command((redis) =>
-      redis.smembers(active).filter((id) => isValidId(id)),
-    );
+  activeIds(owner: string): Promise<string[]> {
+    return this.#owners.activeIds(owner);
   }
 
-  async counts(): Promise<StoreCounts> {
-    const names = this.#names;
-    return this.#connection.command((redis) => {
-      const activeByOwner = Object.create(null) as Record<string, number>;
-      let active = 0;
-      for (const owner of redis.hkeys(names.dispatchersKey)) {
-        if (!isValidId(owner)) continue;
-        activeByOwner[owner] = redis.scard(names.activeKey(owner));
-        active += activeByOwner[owner];
-      }
-      return {
-        waiting: redis.zcard(names.backlogKey),
-        delayed: redis.zcard(names.delayedKey),
-        active,
-        activeByOwner,
-      };
-    });
+  counts(): Promise<StoreCounts> {
+    return this.#owners.counts();
   }
 
   /** The terminal write, as the scripts' `finish`: outcome, kept for its TTL, announced. */

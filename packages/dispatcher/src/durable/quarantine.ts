@@ -6,7 +6,8 @@
  * counted in the store's `malformed`; a waiter on `result(id)` hears
  * `INVALID_MESSAGE`.
  */
-import { type DurableRecord, decodeRecord, type MalformedRecords } from './record.js';
+import type { DurableRecord } from './record.js';
+import { decodeRecord, type MalformedRecords } from './record-decode.js';
 import type { RecordKeys } from './record-seal.js';
 import { unreadable as unreadableOutcome } from './requests.js';
 import type { DurableStore } from './store.js';

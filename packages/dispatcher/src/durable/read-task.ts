@@ -12,7 +12,7 @@ import {
   parseAuthOptions,
   RingcastError,
 } from '@ringcast/protocol';
-import { decodeRecord, MalformedRecords, type UnopenedFields } from './record.js';
+import { decodeRecord, MalformedRecords, type UnopenedFields } from './record-decode.js';
 import { recordKeys } from './record-seal.js';
 import { type TaskInfo, taskInfo } from './task-info.js';
 

@@ -1,7 +1,7 @@
 import { ErrorCode, FrameSealer, names, parseAuthOptions } from '@ringcast/protocol';
 import { describe, expect, it } from 'vitest';
 import { quarantine } from './quarantine.js';
-import { decodeRecord, MalformedRecords } from './record.js';
+import { decodeRecord, MalformedRecords } from './record-decode.js';
 import { recordKeys } from './record-seal.js';
 import { addRequest, settleRequest } from './requests.js';
 import type { Outcome } from './store.js';

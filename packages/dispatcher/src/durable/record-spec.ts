@@ -10,7 +10,7 @@
  * the dispatcher sends and encodes fewer strings per add.
  *
  * `spec` is a JSON array led by the version and the numbers the scripts read
- * (`redis-scripts.ts` `spec_head`, mirrored by {@link specHead}):
+ * (`redis-script-helpers.ts` `spec_head`, mirrored by {@link specHead}):
  *
  *   [1, priority, createdAt, resultTtlMs, expiresAt, runAt, timeoutMs, retries,
  *    handler, key, traceparent, tracestate]

@@ -2,14 +2,8 @@ import { ErrorCode, PRIORITY_MAX, PRIORITY_MIN } from '@ringcast/protocol';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { encodeLegacyRecord } from '../testing/legacy-record.js';
-import {
-  type DurableRecord,
-  decodeRecord,
-  encodeRecord,
-  isTerminal,
-  MalformedRecords,
-  TASK_STATES,
-} from './record.js';
+import { type DurableRecord, encodeRecord, isTerminal, TASK_STATES } from './record.js';
+import { decodeRecord, MalformedRecords } from './record-decode.js';
 import { specHead } from './record-spec.js';
 
 const idArb = fc.stringMatching(/^[A-Za-z0-9_.-]{1,128}$/);

@@ -1,9 +1,10 @@
 /**
- * The durable store on ioredis: each operation one Lua script (`redis-scripts.ts`)
+ * The durable store on ioredis: each operation one Lua script (`redis-scripts-*.ts`)
  * or one MULTI, so each is atomic in Redis. It uses a connection it is given
  * (the dispatcher's command connection) and never closes it. Replies are read
- * as untrusted: a reply of an unexpected shape reads as nothing, and a record
- * that cannot be decoded is counted, never thrown.
+ * as untrusted (`redis-replies.ts`): a reply of an unexpected shape reads as
+ * nothing, and a record that cannot be decoded is counted, never thrown. The
+ * operations on owners rather than tasks are {@link RedisOwners}'.
  *
  * The operations every durable task makes (add, started, settle, get) are
  * queued in a {@link Batcher}: those issued in one turn leave at its end, a run
@@ -13,42 +14,25 @@
  * is held back briefly ({@link HeldStarts}), so that a task that finishes soon
  * records its attempt with its terminal write.
  */
-import {
-  type Clock,
-  describeValue,
-  ErrorCode,
-  isValidId,
-  type Names,
-  systemClock,
-} from '@ringcast/protocol';
+import { type Clock, isValidId, type Names, systemClock } from '@ringcast/protocol';
 import type { Redis } from 'ioredis';
-import { DispatchError } from '../errors.js';
 import { Batcher, type BatchKind } from './batcher.js';
 import { type HeldStart, HeldStarts, type StartedOp } from './held-starts.js';
 import { knownRecord } from './known-records.js';
 import type { LuaScript } from './lua-script.js';
-import { quarantine, type RawRecord } from './quarantine.js';
-import { type DurableRecord, decodeRecord, MalformedRecords, type NewRecord } from './record.js';
+import { quarantine } from './quarantine.js';
+import type { DurableRecord, NewRecord } from './record.js';
+import { decodeRecord, MalformedRecords } from './record-decode.js';
 import { NO_RECORD_KEYS, type RecordKeys } from './record-seal.js';
-import {
-  ADD,
-  ADOPT,
-  CANCEL,
-  CLAIM,
-  GET,
-  LEAVE,
-  PEEK,
-  RECLAIM,
-  RELEASE,
-  SETTLE,
-  STARTED,
-} from './redis-scripts.js';
+import { RedisOwners } from './redis-owners.js';
+import { hashOf, isSettled, rawRecords, repliesOf, unexpected } from './redis-replies.js';
+import { ADD, CLAIM } from './redis-scripts-add-claim.js';
+import { GET, PEEK } from './redis-scripts-read.js';
+import { CANCEL, RELEASE, SETTLE, STARTED } from './redis-scripts-settle.js';
 import {
   type AddRequest,
   addRequest,
   CANCELLED_BEFORE_START,
-  checkAdopt,
-  checkBeat,
   checkClaim,
   checkId,
   checkNow,
@@ -104,7 +88,6 @@ export class RedisStore implements DurableStore {
   readonly keys: RecordKeys;
   readonly #redis: Redis;
   readonly #names: Names;
-  readonly #clock: Clock;
   readonly #batcher = new Batcher();
   readonly #adds: BatchKind<AddRequest, AddResult>;
   readonly #starts: BatchKind<StartedOp, StartedResult>;
@@ -113,6 +96,8 @@ export class RedisStore implements DurableStore {
   readonly #peeks: BatchKind<string, TaskPeek | undefined>;
   readonly #alone: BatchKind<Call, unknown>;
   readonly #held: HeldStarts;
+  /** The operations on owners (heartbeat, leave, adopt, reclaim, counts): not batched. */
+  readonly #owners: RedisOwners;
 
   readonly #announce: SettledAnnouncer | undefined;
 
@@ -131,7 +116,6 @@ export class RedisStore implements DurableStore {
     this.keys = keys;
     this.#redis = redis;
     this.#names = names;
-    this.#clock = clock;
     this.#announce = announce;
     this.#adds = { max: MAX_BATCH, send: (ops) => this.#sendAdds(ops) };
     this.#starts = { max: MAX_BATCH, send: (ops) => this.#sendStarts(ops) };
@@ -142,6 +126,7 @@ export class RedisStore implements DurableStore {
       max: 1,
       send: async ([call]) => [await call!.script.run(this.#redis, call!.keys, call!.args)],
     };
+    this.#owners = new RedisOwners(redis, names, clock, this);
     this.#held = new HeldStarts(clock, (held: HeldStart) => {
       this.#batcher.push(this.#starts, held.op).then(held.resolve, held.reject);
     });
@@ -372,135 +357,31 @@ export class RedisStore implements DurableStore {
     return this.#announce ? '' : this.#names.settledChannel;
   }
 
-  async beat(id: string, entry: string, incarnation: string, ttlMs: number): Promise<void> {
-    checkBeat(id, entry, incarnation, ttlMs);
-    const names = this.#names;
-    const replies = await this.#redis
-      .multi()
-      .hset(names.dispatchersKey, id, entry)
-      .set(names.dispatcherHeartbeatKey(id), incarnation, 'PX', ttlMs)
-      .exec();
-    // MULTI answers each command's error in its reply instead of rejecting.
-    const failed = replies?.find(([error]) => error)?.[0];
-    if (failed) throw failed;
+  beat(id: string, entry: string, incarnation: string, ttlMs: number): Promise<void> {
+    return this.#owners.beat(id, entry, incarnation, ttlMs);
   }
 
-  async leave(id: string): Promise<void> {
-    const names = this.#names;
-    await LEAVE.run(
-      this.#redis,
-      [names.dispatcherHeartbeatKey(id), names.activeKey(id), names.dispatchersKey],
-      [id],
-    );
+  leave(id: string): Promise<void> {
+    return this.#owners.leave(id);
   }
 
-  async deadOwners(): Promise<string[]> {
-    const names = this.#names;
-    const ids = (await this.#redis.hkeys(names.dispatchersKey)).filter((id) => isValidId(id));
-    if (ids.length === 0) return [];
-    const beats = await this.#redis.mget(ids.map((id) => names.dispatcherHeartbeatKey(id)));
-    return ids.filter((_, i) => beats[i] === null);
+  deadOwners(): Promise<string[]> {
+    return this.#owners.deadOwners();
   }
 
-  async adopt(dead: string, owner: string): Promise<DurableRecord[]> {
-    checkAdopt(dead, owner);
-    const names = this.#names;
-    const reply = await ADOPT.run(
-      this.#redis,
-      [
-        names.dispatcherHeartbeatKey(dead),
-        names.activeKey(dead),
-        names.activeKey(owner),
-        names.dispatchersKey,
-        names.dispatcherHeartbeatKey(owner),
-      ],
-      [dead, owner, names.taskKeyPrefix],
-    );
-    return quarantine(rawRecords(reply), owner, this.#clock.now(), this);
+  adopt(dead: string, owner: string): Promise<DurableRecord[]> {
+    return this.#owners.adopt(dead, owner);
   }
 
-  async reclaim(owner: string): Promise<DurableRecord[]> {
-    checkId('owner', owner);
-    const names = this.#names;
-    const reply = await RECLAIM.run(
-      this.#redis,
-      [names.activeKey(owner)],
-      [owner, names.taskKeyPrefix],
-    );
-    return quarantine(rawRecords(reply), owner, this.#clock.now(), this);
+  reclaim(owner: string): Promise<DurableRecord[]> {
+    return this.#owners.reclaim(owner);
   }
 
-  async activeIds(owner: string): Promise<string[]> {
-    checkId('owner', owner);
-    const ids = await this.#redis.smembers(this.#names.activeKey(owner));
-    return ids.filter((id) => isValidId(id));
+  activeIds(owner: string): Promise<string[]> {
+    return this.#owners.activeIds(owner);
   }
 
-  async counts(): Promise<StoreCounts> {
-    const names = this.#names;
-    const owners = (await this.#redis.hkeys(names.dispatchersKey)).filter((id) => isValidId(id));
-    let transaction = this.#redis.multi().zcard(names.backlogKey).zcard(names.delayedKey);
-    for (const owner of owners) transaction = transaction.scard(names.activeKey(owner));
-    const replies = (await transaction.exec()) ?? [];
-    const count = (i: number): number => {
-      const value = replies[i]?.[1];
-      return typeof value === 'number' ? value : 0;
-    };
-    const activeByOwner = Object.create(null) as Record<string, number>;
-    let active = 0;
-    for (const [i, owner] of owners.entries()) {
-      activeByOwner[owner] = count(i + 2);
-      active += count(i + 2);
-    }
-    return { waiting: count(0), delayed: count(1), active, activeByOwner };
+  counts(): Promise<StoreCounts> {
+    return this.#owners.counts();
   }
-}
-
-/**
- * A run script's replies, one per operation; `{ 'error', message }` (a Redis
- * error inside that operation) as an Error. A reply that is not a list of
- * that many items fails the whole run: only a script of another version
- * could answer so.
- */
-function isSettled(reply: unknown): boolean {
-  return reply === 1;
-}
-
-function repliesOf(reply: unknown, count: number, what: string): unknown[] {
-  if (!Array.isArray(reply) || reply.length !== count) throw unexpected(what, reply);
-  return reply.map((item: unknown) =>
-    Array.isArray(item) && item.length === 2 && item[0] === 'error'
-      ? new DispatchError(ErrorCode.REDIS_ERROR, `the ${what} script failed: ${String(item[1])}`)
-      : item,
-  );
-}
-
-function unexpected(what: string, reply: unknown): DispatchError {
-  return new DispatchError(
-    ErrorCode.REDIS_ERROR,
-    `unexpected reply from the ${what} script: ${describeValue(reply)}`,
-  );
-}
-
-/** A flat HGETALL reply as a hash; non-string items are skipped. */
-function hashOf(reply: unknown): Record<string, string> {
-  const hash = Object.create(null) as Record<string, string>;
-  if (!Array.isArray(reply)) return hash;
-  for (let i = 0; i + 1 < reply.length; i += 2) {
-    const field: unknown = reply[i];
-    const value: unknown = reply[i + 1];
-    if (typeof field === 'string' && typeof value === 'string') hash[field] = value;
-  }
-  return hash;
-}
-
-/** `{ { id, HGETALL }, ... }` as raw records; items of another shape are skipped. */
-function rawRecords(reply: unknown): RawRecord[] {
-  if (!Array.isArray(reply)) return [];
-  const raws: RawRecord[] = [];
-  for (const item of reply) {
-    if (!Array.isArray(item) || typeof item[0] !== 'string') continue;
-    raws.push({ id: item[0], hash: hashOf(item[1]) });
-  }
-  return raws;
 }

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type DurableRecord, decodeRecord, encodeRecord, MalformedRecords } from './record.js';
+import { type DurableRecord, encodeRecord } from './record.js';
+import { decodeRecord, MalformedRecords } from './record-decode.js';
 import { checkNewRecord } from './requests.js';
 
 // Mostly valid values, so that a record is refused for one field at a time; the rest near and

@@ -25,10 +25,10 @@ import {
   MAX_ERROR_MESSAGE,
   MAX_HANDLER_LENGTH,
   type NewRecord,
-  readStoredError,
   type StoredError,
   type TerminalState,
 } from './record.js';
+import { readStoredError } from './record-decode.js';
 import { NO_RECORD_KEYS, type RecordKeys, sealField } from './record-seal.js';
 import type { AddOptions, Outcome } from './store.js';
 

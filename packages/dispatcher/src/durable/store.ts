@@ -25,7 +25,8 @@
  * key can be named after. What is read back from Redis never throws: a record
  * that cannot be read is counted in {@link DurableStore.malformed}.
  */
-import type { DurableRecord, MalformedRecords, NewRecord, StoredError } from './record.js';
+import type { DurableRecord, NewRecord, StoredError } from './record.js';
+import type { MalformedRecords } from './record-decode.js';
 import type { TaskPeek } from './task-peek.js';
 
 export interface AddOptions {

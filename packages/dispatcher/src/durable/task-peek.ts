@@ -1,6 +1,6 @@
 /**
  * A task's state and expiry, read without its record: what the periodic look of
- * `result()` waiters needs (`durable-tasks.ts`), which reads a record only once
+ * `result()` waiters needs (`record-reads.ts`), which reads a record only once
  * there is something in it to read — it finished, it is gone, or it waited past
  * its `expiresAt` and is to be failed. Most waiters wait for tasks that are still
  * waiting or running; reading each of their whole records every second cost a
@@ -16,7 +16,7 @@ export interface TaskPeek {
 }
 
 const STATES = new Set<string>(TASK_STATES);
-/** Decimal integers as the store writes them (as record.ts reads them). */
+/** Decimal integers as the store writes them (as record-decode.ts reads them). */
 const INTEGER = /^(?:0|[1-9][0-9]{0,15})$/;
 
 /** The stored `state` and `expiresAt` fields as a peek; undefined for none, or one that does not read. */
