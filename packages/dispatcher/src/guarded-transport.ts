@@ -112,7 +112,7 @@ export class GuardedTransport implements DispatcherTransport {
   durableStore(): DurableStore {
     if (!this.#guard.enabled) return this.#inner.durableStore();
     const channel = this.#names!.settledChannel;
-    // A lost announcement costs a waiter one poll (durable-tasks.ts), not its outcome.
+    // A lost announcement costs a waiter one poll (record-reads.ts), not its outcome.
     // The guard is the records' keys: a keyring replaced while running seals them from then on.
     return this.#inner.durableStore((ids) => {
       this.publish(channel, ids).catch(() => undefined);
