@@ -207,9 +207,14 @@ async function run(args: DemoArgs): Promise<number> {
       const client = new Redis(redis.url, { maxRetriesPerRequest: 1 });
       client.on('error', () => {});
       try {
+        // A killed worker leaves what its leave would have removed: its claim (until its
+        // TTL), its entry, heartbeat and deadline, and the registry's change log with them.
         const keys = [
           n.registryKey,
-          ...rows.flatMap((r) => [n.heartbeatKey(r.id), n.workerStatsKey(r.id)]),
+          n.registryVersionKey,
+          n.registryChangesKey,
+          n.heartbeatDeadlinesKey,
+          ...rows.flatMap((r) => [n.heartbeatKey(r.id), n.workerStatsKey(r.id), n.claimKey(r.id)]),
         ];
         if (dispatcher) keys.push(n.parkedKey(dispatcher.id));
         await client.del(...keys);
