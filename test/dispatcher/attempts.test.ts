@@ -43,6 +43,33 @@ describe.skipIf(!redisAvailability.available)('the attempt bound', () => {
     }
   });
 
+  it("a worker's cancel abort this dispatcher never asked for is a lost attempt, not the task's failure", async () => {
+    const ns = uniqueNamespace();
+    // Attempt 1 ends as a run the worker aborted on a cancel: another dispatcher sent
+    // the same attempt token (durable tasks, after a takeover) and cancelled it.
+    const abortedOnCancel = {
+      name: 'WorkerError',
+      message: 'the task was cancelled',
+      retryable: false,
+      code: ErrorCode.CANCELLED,
+    };
+    const w = await ScriptedWorker.start(redis.url, ns, (task) =>
+      task.attempt === 1 ? { error: abortedOnCancel } : { ok: 'done' },
+    );
+    const d = track(
+      createDispatcher({ redis: redis.url, namespace: ns, logger: false, maxAttempts: 2 }),
+    );
+    try {
+      await d.start();
+      await expect(d.dispatch('echo', 'x')).resolves.toBe('done');
+      expect(w.attempts()).toEqual([1, 2]);
+      expect(d.stats().settled.error).toEqual({});
+    } finally {
+      await d.close();
+      await w.close();
+    }
+  });
+
   it('maxAttempts 1: a publish Redis refused spends nothing, and a lost attempt after it ends the task', async () => {
     const ns = uniqueNamespace();
     const w = await ScriptedWorker.start(redis.url, ns, () => 'silent');

@@ -7,6 +7,7 @@
  * attempt within the task's attempt bound, or fails the task `WORKER_LOST`.
  */
 import {
+  type CancelMessage,
   type Clock,
   ErrorCode,
   encodeCompactResend,
@@ -149,14 +150,15 @@ export class Delivery {
     return true;
   }
 
-  /** Tells `worker` to stop the attempt `token` of task `id`. */
-  cancelRemote(worker: WorkerState, id: string, token: string): void {
-    this.#outbox.push(
-      worker.channel,
-      encodeMessage({ kind: 'cancel', id, token }),
-      undefined,
-      worker.maxMessageBytes,
-    );
+  /**
+   * Tells `worker` to stop the attempt `token` of task `id`: for this dispatcher
+   * (a run it also answers for another, which adopted the durable task, goes
+   * on), or for `everyone` (the task was cancelled with `cancel(id)`).
+   */
+  cancelRemote(worker: WorkerState, id: string, token: string, everyone: boolean): void {
+    const cancel: CancelMessage = { kind: 'cancel', id, token };
+    if (!everyone) cancel.from = this.#host.id;
+    this.#outbox.push(worker.channel, encodeMessage(cancel), undefined, worker.maxMessageBytes);
   }
 
   /**

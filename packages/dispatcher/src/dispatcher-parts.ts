@@ -145,7 +145,8 @@ export function wireDispatcher(
     observer: metrics,
     log,
     traces,
-    cancelRemote: (worker, taskId, token) => delivery.cancelRemote(worker, taskId, token),
+    cancelRemote: (worker, taskId, token, everyone) =>
+      delivery.cancelRemote(worker, taskId, token, everyone),
   });
   delivery = new Delivery({
     id,

@@ -254,6 +254,18 @@ export class Replies {
       host.delivery.redeliver(task, true, `worker ${from} shut down before the task finished`);
       return;
     }
+    // The worker stopped the run on a cancel, and not ours: had we cancelled, the
+    // task would be settled and this reply ignored. Another dispatcher sent the same
+    // attempt (a durable task it owned before this one adopted it) and gave up on it:
+    // the run ended without an answer, as if its worker had died.
+    if (isCancelAbort(error)) {
+      host.delivery.redeliver(
+        task,
+        true,
+        `worker ${from} stopped the attempt on another dispatcher's cancel`,
+      );
+      return;
+    }
     // A retry, not one of maxAttempts, pays for this run (see task.ts).
     if (error.retryable && retryAfterError(task, error)) {
       const { retryBackoffMs, maxRetryBackoffMs } = host.options;

@@ -30,8 +30,15 @@ export interface SettlementHost {
   readonly log: Pick<DispatcherLog, 'warn'>;
   /** Each traced task's producer span ends with its settlement. */
   readonly traces: Pick<TaskTraces, 'settled'>;
-  /** Tells the worker to stop the attempt `token` of task `id`. */
-  cancelRemote(worker: WorkerState, id: string, token: string): void;
+  /** Tells the worker to stop the attempt `token` of task `id`, for this dispatcher or for `everyone`. */
+  cancelRemote(worker: WorkerState, id: string, token: string, everyone: boolean): void;
+}
+
+/** Whom the worker running a failed task's attempt stops it for. */
+enum Stop {
+  None,
+  Ours,
+  Everyone,
 }
 
 export class Settlement {
@@ -57,6 +64,11 @@ export class Settlement {
     task.resolve(value);
   }
 
+  /**
+   * Rejects `task` with `code`. `cancelRemote` tells its worker to stop the
+   * attempt for this dispatcher: a run that also answers another dispatcher
+   * (which adopted the durable task and sent the same attempt) goes on for it.
+   */
   fail(
     task: Task,
     code: ErrorCode,
@@ -64,11 +76,20 @@ export class Settlement {
     cancelRemote: boolean,
     remote?: RemoteError,
   ): void {
+    this.#fail(task, code, message, cancelRemote ? Stop.Ours : Stop.None, remote);
+  }
+
+  /** A durable task cancelled with `cancel(id)`: its run stops for every dispatcher it answers. */
+  cancelRequested(task: Task, message: string): void {
+    this.#fail(task, ErrorCode.CANCELLED, message, Stop.Everyone);
+  }
+
+  #fail(task: Task, code: ErrorCode, message: string, stop: Stop, remote?: RemoteError): void {
     const worker = task.worker;
     const attempt = task.attempt;
     if (!this.#settle(task)) return;
-    if (cancelRemote && worker && !worker.gone) {
-      this.#host.cancelRemote(worker, task.id, `${task.id}.${attempt}`);
+    if (stop !== Stop.None && worker && !worker.gone) {
+      this.#host.cancelRemote(worker, task.id, `${task.id}.${attempt}`, stop === Stop.Everyone);
     }
     this.#record(task, code);
     this.#host.traces.settled(task, code, message);

@@ -101,6 +101,7 @@ describe('codec round trip', () => {
     ['task with a falsy payload', { ...task, payload: 0 }],
     ['task with a null payload', { ...task, payload: null }],
     ['cancel', cancel],
+    ['cancel naming the dispatcher that gives up', { ...cancel, from: 'd-1' }],
     ['ack', ack],
     ...Object.values(NackReason).map((reason): [string, Message] => [
       `nack ${reason}`,
@@ -428,6 +429,7 @@ const invalidCases: Array<[string, unknown, Path, unknown[]]> = [
   ['task', task, 'replyTo', idBad],
   ['cancel', cancel, 'id', [...textBad, long(129)]],
   ['cancel', cancel, 'token', tokenBad],
+  ['cancel', cancel, 'from', idBad.filter((bad) => bad !== MISSING)],
   ['ack', ack, 'id', textBad],
   ['ack', ack, 'token', tokenBad],
   ['ack', ack, 'worker', idBad],

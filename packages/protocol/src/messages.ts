@@ -63,6 +63,13 @@ export interface CancelMessage {
   kind: 'cancel';
   id: string;
   token: string;
+  /**
+   * The dispatcher that gives up on the attempt. A durable task's attempt can
+   * answer several dispatchers (one adopted the task and sent the same attempt):
+   * the run then goes on for the others, and stops when none is left. Absent
+   * (a `cancel(id)`, or a dispatcher that predates it), the run stops for all.
+   */
+  from?: string;
 }
 
 /** Worker → dispatcher: the attempt arrived and is queued or running. */

@@ -23,6 +23,7 @@ import {
 } from './message-fields.js';
 import {
   type AckMessage,
+  type CancelMessage,
   type DrainMessage,
   type ErrorResultMessage,
   type HelloMessage,
@@ -112,8 +113,15 @@ function message(value: unknown, dropped: DroppedField): Message {
       }
       return task;
     }
-    case 'cancel':
-      return { kind: 'cancel', id: text(o, 'id'), token: text(o, 'token', MAX_TOKEN) };
+    case 'cancel': {
+      const cancel: CancelMessage = {
+        kind: 'cancel',
+        id: text(o, 'id'),
+        token: text(o, 'token', MAX_TOKEN),
+      };
+      if (o['from'] !== undefined) cancel.from = safeId(o, 'from');
+      return cancel;
+    }
     case 'ack': {
       const ack: AckMessage = {
         kind: 'ack',

@@ -118,6 +118,10 @@ const REGRESSION_SEEDS: ReadonlyArray<[number, string]> = [
     "workers whose change notices were lost leave every view once a Redis stall that outlasted the faults, and the dispatchers' hold after it, ended",
   ],
   [467, 'a lossy registry, a Redis restart and a stall: every crashed worker leaves every view'],
+  [
+    5170,
+    "a stale owner's timeout cancel does not stop the run its durable task's new owner re-attached to, nor become the task's stored failure",
+  ],
 ];
 
 describe('seeds that found bugs, kept as regression cases', () => {

@@ -13,7 +13,8 @@ export type Phase = 'queued' | 'running' | 'done';
 export interface Attempt {
   /** Order of arrival, among this worker's attempts. */
   readonly seq: number;
-  readonly task: TaskMessage;
+  /** Replaced only when its `replyTo` withdraws and another dispatcher it answers takes its place. */
+  task: TaskMessage;
   /**
    * Other dispatchers that sent this same attempt while it was live: one that
    * adopted the task from the dispatcher that sent it first (durable tasks).

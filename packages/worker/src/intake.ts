@@ -237,9 +237,31 @@ export class Intake {
   #cancel(message: CancelMessage): void {
     const attempt = this.#live.get(message.token, hash(message.token));
     if (!attempt || attempt.task.id !== message.id) return;
+    // One dispatcher gives up on an attempt that others may still wait for: a durable
+    // task's new owner sent the same attempt, and the stale owner's cancel must not
+    // stop its run. A cancel that names no sender stops the run for all.
+    if (message.from !== undefined && !withdraw(attempt, message.from)) return;
     this.#stats.cancelled++;
     this.#executor.cancel(attempt);
   }
+}
+
+/**
+ * Takes `dispatcher` off the ones `attempt` answers. Whether the run is to stop:
+ * true when it was the last; false when others still wait for the run, or when
+ * it was never one of them.
+ */
+function withdraw(attempt: Attempt, dispatcher: string): boolean {
+  const others = attempt.alsoReplyTo;
+  if (dispatcher === attempt.task.replyTo) {
+    const next = others?.shift();
+    if (next === undefined) return true;
+    attempt.task = { ...attempt.task, replyTo: next };
+    return false;
+  }
+  const at = others?.indexOf(dispatcher) ?? -1;
+  if (at >= 0) others?.splice(at, 1);
+  return false;
 }
 
 /** Most other dispatchers one live attempt answers too: a few takeovers at most. */

@@ -193,6 +193,50 @@ describe('worker core on the memory transport', () => {
     await t.settle(t.worker.close());
   });
 
+  it('stops an attempt two dispatchers sent only when both gave up on it, or on a cancel that names no sender', async () => {
+    const slow = manual();
+    const t = await setup({ slow: slow.handler });
+    const other: Message[] = [];
+    const listener = t.redis.connect('other-dispatcher');
+    listener.onMessage((_, data) => {
+      const decoded = decode(data);
+      if (decoded.ok) other.push(...decoded.messages);
+    });
+    await t.settle(listener.subscribe([n.replyChannel('d2')]));
+    await t.settle(t.worker.start());
+    const shared = t.task({ handler: 'slow' });
+    await t.send(shared, { ...shared, replyTo: 'd2' });
+    const forAll = t.task({ handler: 'slow' });
+    await t.send(forAll, { ...forAll, replyTo: 'd2' });
+    expect(slow.runs).toHaveLength(2);
+    const signal = (i: number) => slow.runs[i]!.ctx.signal;
+    // The first sender gives up (a stale owner's timeout): the run goes on for d2, which alone hears it.
+    await t.send({ kind: 'cancel', id: shared.id, token: shared.token, from: DISPATCHER });
+    // A dispatcher the attempt never answered changes nothing.
+    await t.send({ kind: 'cancel', id: shared.id, token: shared.token, from: 'd3' });
+    expect(signal(0).aborted).toBe(false);
+    // cancel(id): no sender named, the run stops whoever waits for it.
+    await t.send({ kind: 'cancel', id: forAll.id, token: forAll.token });
+    expect(signal(1).reason).toMatchObject({ code: ErrorCode.CANCELLED });
+    slow.runs[1]!.reject(signal(1).reason);
+    slow.runs[0]!.resolve('kept');
+    await t.clock.advance(TICK);
+    expect(other.filter((m) => m.kind === 'result' && m.token === shared.token)).toMatchObject([
+      { value: 'kept' },
+    ]);
+    expect(t.replies.filter((m) => m.kind === 'result' && m.token === shared.token)).toEqual([]);
+    expect(t.worker.stats().cancelled).toBe(1);
+    // A second shared attempt: once both senders gave up, its run stops.
+    const both = t.task({ handler: 'slow' });
+    await t.send(both, { ...both, replyTo: 'd2' });
+    await t.send({ kind: 'cancel', id: both.id, token: both.token, from: 'd2' });
+    expect(signal(2).aborted).toBe(false);
+    await t.send({ kind: 'cancel', id: both.id, token: both.token, from: DISPATCHER });
+    expect(signal(2).reason).toMatchObject({ code: ErrorCode.CANCELLED });
+    slow.runs[2]!.reject(signal(2).reason);
+    await t.settle(t.worker.close());
+  });
+
   it('refuses, as WORKER_LOST, a re-send meant for an earlier process under its id, and runs one meant for itself', async () => {
     let runs = 0;
     const t = await setup({ job: () => ++runs });

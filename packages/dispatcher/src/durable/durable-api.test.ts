@@ -256,6 +256,9 @@ describe('durable tasks on the memory transport', () => {
     const info = await run(s, s.dispatcher.task(bounded));
     expect(info?.state).toBe('failed');
     expect(info?.error?.code).toBe(ErrorCode.TIMEOUT);
+    // Its worker is told this dispatcher gave up: an owner that adopted the task meanwhile keeps the run.
+    expect(w.cancelled).toEqual([got[1]!.token]);
+    expect(w.cancelledFor).toEqual([s.dispatcher.id]);
     const stats = s.dispatcher.stats();
     const errors = Object.values(stats.settled.error).reduce((a, b) => a + (b ?? 0), 0);
     expect(stats.settled.ok + errors + stats.inflight + stats.queued + stats.delayed).toBe(
@@ -331,6 +334,8 @@ describe('durable tasks on the memory transport', () => {
     expect(await run(s, other.cancel(active))).toBe(true);
     await s.clock.advance(50);
     expect(w.cancelled).toEqual([got[0]!.token]);
+    // cancel(id) names no sender: a run that also answers another dispatcher stops too.
+    expect(w.cancelledFor).toEqual([undefined]);
     const info = await run(s, s.dispatcher.task(active));
     expect(info?.state).toBe('cancelled');
     expect(info?.error?.code).toBe(ErrorCode.CANCELLED);

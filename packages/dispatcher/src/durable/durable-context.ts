@@ -37,7 +37,7 @@ export interface DurableHost {
   readonly queue: Pick<LocalQueue, 'size' | 'push' | 'pump'>;
   readonly wheel: Pick<TimerWheel<Task>, 'schedule'>;
   readonly delivery: Pick<Delivery, 'send'>;
-  readonly settlement: Pick<Settlement, 'fail'>;
+  readonly settlement: Pick<Settlement, 'fail' | 'cancelRequested'>;
   /** Producer spans of submits, and the stored traces of the tasks this dispatcher runs. */
   readonly traces: Pick<TaskTraces, 'startProducer' | 'endProducer' | 'carry'>;
   readonly transport: Pick<DispatcherTransport, 'publish' | 'durableStore' | 'takeParked'>;

@@ -333,7 +333,7 @@ export class DurableTasks {
   cancelLocal(id: string): void {
     const task = this.#host.ledger.byId(id);
     if (!task?.durable) return;
-    this.#host.settlement.fail(task, ErrorCode.CANCELLED, CANCELLED_BY_REQUEST, true);
+    this.#host.settlement.cancelRequested(task, CANCELLED_BY_REQUEST);
     this.#host.queue.pump();
   }
 

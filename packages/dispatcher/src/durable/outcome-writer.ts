@@ -55,7 +55,7 @@ export class OutcomeWriter {
         (result) => {
           if (result === 'started' || task.state === State.Settled) return;
           if (result === 'cancel') {
-            host.settlement.fail(task, ErrorCode.CANCELLED, CANCELLED_BY_REQUEST, true);
+            host.settlement.cancelRequested(task, CANCELLED_BY_REQUEST);
           } else {
             // Another dispatcher owns it now: our copy ends here, writing nothing. Its
             // worker is not told: the new owner may have sent an attempt of the same

@@ -64,6 +64,8 @@ export function fakeAuth(auth: AuthOptions | undefined, clock: Clock): FakeAuth 
 export class FakeWorker {
   readonly received: TaskMessage[] = [];
   readonly cancelled: string[] = [];
+  /** The dispatcher each cancel named as giving up (undefined: a cancel for all), in order. */
+  readonly cancelledFor: Array<string | undefined> = [];
   readonly info: WorkerInfo;
   readonly command: MemoryConnection;
   readonly subscriber: MemoryConnection;
@@ -194,7 +196,10 @@ export class FakeWorker {
     const decoded = decode(frame, { maxBytes: 1024 * 1024 });
     if (!decoded.ok) throw new Error(`the dispatcher sent an invalid frame: ${frame}`);
     for (const message of decoded.messages) {
-      if (message.kind === 'cancel') this.cancelled.push(message.token);
+      if (message.kind === 'cancel') {
+        this.cancelled.push(message.token);
+        this.cancelledFor.push(message.from);
+      }
       if (message.kind !== 'task') continue;
       this.received.push(message);
       const done = this.#finished.get(message.token);
