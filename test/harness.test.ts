@@ -3,13 +3,14 @@ import { existsSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
+import { spawnNode } from './support/node-process.js';
 import {
   privateRedisAvailable,
   redisAvailability,
   uniqueNamespace,
   useRedis,
 } from './support/redis.js';
-import { startRedisServer } from './support/redis-server.js';
+import { reapOrphanedServers, startRedisServer } from './support/redis-server.js';
 import { tlsRedisAvailable, useTlsRedis } from './support/tls.js';
 import { expectAllClosed, track } from './support/track.js';
 
@@ -83,6 +84,37 @@ describe.skipIf(!privateRedisAvailable)('private redis-server', () => {
       expect(a.port).not.toBe(b.port);
     } finally {
       await Promise.all([a.stop(), b.stop()]);
+    }
+  });
+
+  it('a server whose owner was SIGKILLed (no exit hook) is stopped, and its dir removed, by the next launcher', async () => {
+    const launcher = `
+      const { startRedisServer } = await import('@ringcast/redis-server');
+      const server = await startRedisServer();
+      console.log(JSON.stringify({ pid: server.pid, port: server.port }));
+      setInterval(() => {}, 1000);`;
+    const owner = spawnNode(['--input-type=module', '-e', launcher]);
+    const until = Date.now() + 10_000;
+    while (!owner.stdout().includes('\n') && Date.now() < until) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const orphan = JSON.parse(owner.stdout()) as { pid: number; port: number };
+    const client = track(new Redis(`redis://127.0.0.1:${orphan.port}`));
+    const [, dir] = (await client.config('GET', 'dir')) as [string, string];
+    await client.quit();
+    await owner.kill('SIGKILL');
+    expect(isAlive(orphan.pid)).toBe(true);
+    // A live owner's server is left alone: this process owns one now.
+    const mine = await startRedisServer();
+    try {
+      reapOrphanedServers();
+      const gone = Date.now() + 5_000;
+      while (isAlive(orphan.pid) && Date.now() < gone) await new Promise((r) => setTimeout(r, 20));
+      expect(isAlive(orphan.pid)).toBe(false);
+      expect(existsSync(dir)).toBe(false);
+      expect(isAlive(mine.pid)).toBe(true);
+    } finally {
+      await mine.stop();
     }
   });
 

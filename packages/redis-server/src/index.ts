@@ -4,6 +4,7 @@ export {
   makeCertificates,
   opensslBinary,
 } from './certificates.js';
+export { reapOrphanedServers } from './orphans.js';
 export {
   type RedisCluster,
   type RedisClusterNode,

@@ -4,6 +4,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findOnPath } from './find-on-path.js';
+import { DIR_PREFIX, reapOrphanedServers, recordOwner } from './orphans.js';
 import { ping } from './ping.js';
 import { type RedisServerTls, tlsArgs } from './tls-options.js';
 
@@ -76,6 +77,8 @@ export function redisServerBinary(): string | undefined {
 }
 
 // Children must never outlive the process that started them, even when it forgets stop().
+// One killed before its exit hook ran leaves them running: the next process to launch reaps them.
+let reaped = false;
 const live = new Set<ChildProcess>();
 const dirs = new Set<string>();
 process.once('exit', () => {
@@ -135,7 +138,11 @@ interface Launch {
 
 async function spawnOnce(launch: Launch, keptDir?: string): Promise<Running> {
   const { binary, port, args, readyTimeoutMs } = launch;
-  const dir = keptDir ?? mkdtempSync(join(tmpdir(), 'ringcast-redis-'));
+  if (!reaped) {
+    reaped = true;
+    reapOrphanedServers();
+  }
+  const dir = keptDir ?? mkdtempSync(join(tmpdir(), DIR_PREFIX));
   dirs.add(dir);
   const log = join(dir, 'redis.log');
   // Output goes to a file, not a pipe, so an unref'd child cannot keep its parent alive.
@@ -165,6 +172,8 @@ async function spawnOnce(launch: Launch, keptDir?: string): Promise<Running> {
   }
   child.unref();
   live.add(child);
+  // A server whose owner dies without its exit hook is stopped by the next launcher.
+  if (child.pid !== undefined) recordOwner(dir, child.pid);
   let hasExited = false;
   const exited = new Promise<RedisServerExit>((resolve) => {
     const finish = (code: number | null, signal: NodeJS.Signals | null) => {
