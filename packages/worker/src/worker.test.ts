@@ -30,6 +30,18 @@ import { createWorkerCore } from './worker.js';
 
 afterEach(expectWorkersIdle);
 
+/** What the worker sends a second dispatcher, `id`, that listens on its reply channel. */
+async function repliesTo(t: Awaited<ReturnType<typeof setup>>, id: string): Promise<Message[]> {
+  const heard: Message[] = [];
+  const listener = t.redis.connect(`dispatcher-${id}`);
+  listener.onMessage((_, data) => {
+    const decoded = decode(data);
+    if (decoded.ok) heard.push(...decoded.messages);
+  });
+  await t.settle(listener.subscribe([n.replyChannel(id)]));
+  return heard;
+}
+
 describe('worker core on the memory transport', () => {
   it('registers, announces itself, and beats while it runs', async () => {
     const t = await setup({ job: () => 1 });
@@ -169,13 +181,7 @@ describe('worker core on the memory transport', () => {
   it('answers a running attempt sent again by another dispatcher (it took the task over) to both', async () => {
     const slow = manual();
     const t = await setup({ slow: slow.handler });
-    const other: Message[] = [];
-    const listener = t.redis.connect('other-dispatcher');
-    listener.onMessage((_, data) => {
-      const decoded = decode(data);
-      if (decoded.ok) other.push(...decoded.messages);
-    });
-    await t.settle(listener.subscribe([n.replyChannel('d2')]));
+    const other = await repliesTo(t, 'd2');
     await t.settle(t.worker.start());
     const running = t.task({ handler: 'slow' });
     await t.send(running);
@@ -196,13 +202,7 @@ describe('worker core on the memory transport', () => {
   it('stops an attempt two dispatchers sent only when both gave up on it, or on a cancel that names no sender', async () => {
     const slow = manual();
     const t = await setup({ slow: slow.handler });
-    const other: Message[] = [];
-    const listener = t.redis.connect('other-dispatcher');
-    listener.onMessage((_, data) => {
-      const decoded = decode(data);
-      if (decoded.ok) other.push(...decoded.messages);
-    });
-    await t.settle(listener.subscribe([n.replyChannel('d2')]));
+    const other = await repliesTo(t, 'd2');
     await t.settle(t.worker.start());
     const shared = t.task({ handler: 'slow' });
     await t.send(shared, { ...shared, replyTo: 'd2' });
