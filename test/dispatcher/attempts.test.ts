@@ -43,27 +43,25 @@ describe.skipIf(!redisAvailability.available)('the attempt bound', () => {
     }
   });
 
-  it("a worker's cancel abort this dispatcher never asked for is a lost attempt, not the task's failure", async () => {
+  it('a non-durable task answered with a cancel abort it never asked for fails HANDLER_ERROR, run once', async () => {
     const ns = uniqueNamespace();
-    // Attempt 1 ends as a run the worker aborted on a cancel: another dispatcher sent
-    // the same attempt token (durable tasks, after a takeover) and cancelled it.
-    const abortedOnCancel = {
+    // No other dispatcher can send its attempts (its ids are its own): the handler threw this itself.
+    const cancelAbort = {
       name: 'WorkerError',
       message: 'the task was cancelled',
       retryable: false,
       code: ErrorCode.CANCELLED,
     };
-    const w = await ScriptedWorker.start(redis.url, ns, (task) =>
-      task.attempt === 1 ? { error: abortedOnCancel } : { ok: 'done' },
-    );
+    const w = await ScriptedWorker.start(redis.url, ns, () => ({ error: cancelAbort }));
     const d = track(
       createDispatcher({ redis: redis.url, namespace: ns, logger: false, maxAttempts: 2 }),
     );
     try {
       await d.start();
-      await expect(d.dispatch('echo', 'x')).resolves.toBe('done');
-      expect(w.attempts()).toEqual([1, 2]);
-      expect(d.stats().settled.error).toEqual({});
+      const error = await rejection(d.dispatch('echo', 'x'));
+      expect(error.code).toBe(ErrorCode.HANDLER_ERROR);
+      expect(error.remote).toMatchObject(cancelAbort);
+      expect(w.attempts()).toEqual([1]);
     } finally {
       await d.close();
       await w.close();

@@ -179,6 +179,7 @@ export function wireDispatcher(
     settlement,
     strategy,
     recover: (attempts) => recovery.recover(attempts),
+    stoppedElsewhere: (task, why) => durable.stoppedElsewhere(task, why),
   });
   timeouts = new Timeouts({
     options,

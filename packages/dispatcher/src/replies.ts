@@ -75,6 +75,8 @@ export interface RepliesHost {
   readonly strategy: Pick<Strategy<WorkerState>, 'observe'>;
   /** Re-sends the given open attempts after collecting parked replies (recovery.ts). */
   recover(attempts: Iterable<Task>): Promise<void>;
+  /** A durable task's run its worker stopped on another dispatcher's cancel (durable-tasks.ts). */
+  stoppedElsewhere(task: Task, why: string): void;
 }
 
 export class Replies {
@@ -254,14 +256,13 @@ export class Replies {
       host.delivery.redeliver(task, true, `worker ${from} shut down before the task finished`);
       return;
     }
-    // The worker stopped the run on a cancel, and not ours: had we cancelled, the
-    // task would be settled and this reply ignored. Another dispatcher sent the same
-    // attempt (a durable task it owned before this one adopted it) and gave up on it:
-    // the run ended without an answer, as if its worker had died.
-    if (isCancelAbort(error)) {
-      host.delivery.redeliver(
+    // A durable task's run its worker stopped on a cancel, and not ours: had we
+    // cancelled, the task would be settled and this reply ignored. Another dispatcher
+    // sent the same attempt (it owns, or owned, the task) and stopped it: the run
+    // ended without an answer, and the store says what follows.
+    if (task.durable && isCancelAbort(error)) {
+      host.stoppedElsewhere(
         task,
-        true,
         `worker ${from} stopped the attempt on another dispatcher's cancel`,
       );
       return;

@@ -89,7 +89,7 @@ export class Admission {
       handler,
       phase: 'queued',
       acked: false,
-      alsoReplyTo: undefined,
+      alsoSentBy: undefined,
       controller: undefined,
       abortReason: undefined,
       startedAt: 0,

@@ -13,14 +13,18 @@ export type Phase = 'queued' | 'running' | 'done';
 export interface Attempt {
   /** Order of arrival, among this worker's attempts. */
   readonly seq: number;
-  /** Replaced only when its `replyTo` withdraws and another dispatcher it answers takes its place. */
+  /**
+   * The attempt as its first sender sent it. When that dispatcher gives up on it
+   * while another still waits, the other's message takes its place.
+   */
   task: TaskMessage;
   /**
-   * Other dispatchers that sent this same attempt while it was live: one that
+   * The same attempt as other dispatchers sent it while it was live: one that
    * adopted the task from the dispatcher that sent it first (durable tasks).
-   * Its acks and final reply go to each of them too (at most a few).
+   * Its acks and final reply go to each of them too, within each one's frame
+   * limit (at most a few).
    */
-  alsoReplyTo: string[] | undefined;
+  alsoSentBy: TaskMessage[] | undefined;
   /** The hash of the task's token, for the live-attempt table and the finished replies. */
   readonly hash: number;
   readonly handler: Handler;

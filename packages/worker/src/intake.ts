@@ -211,7 +211,7 @@ export class Intake {
       // Sent again by another dispatcher (durable tasks: it took the task over from the
       // one that sent it first, dead or stalled): the answers go to both, and the store
       // keeps only its current owner's.
-      if (task.replyTo !== live.task.replyTo) addReplyTarget(live, task.replyTo);
+      if (task.replyTo !== live.task.replyTo) addSender(live, task);
       if (live.acked) this.#replies.ack(task);
       return;
     }
@@ -252,23 +252,25 @@ export class Intake {
  * it was never one of them.
  */
 function withdraw(attempt: Attempt, dispatcher: string): boolean {
-  const others = attempt.alsoReplyTo;
+  const others = attempt.alsoSentBy;
   if (dispatcher === attempt.task.replyTo) {
     const next = others?.shift();
     if (next === undefined) return true;
-    attempt.task = { ...attempt.task, replyTo: next };
+    attempt.task = next;
     return false;
   }
-  const at = others?.indexOf(dispatcher) ?? -1;
+  const at = others?.findIndex((sent) => sent.replyTo === dispatcher) ?? -1;
   if (at >= 0) others?.splice(at, 1);
   return false;
 }
 
 /** Most other dispatchers one live attempt answers too: a few takeovers at most. */
-const MAX_REPLY_TARGETS = 8;
+const MAX_OTHER_SENDERS = 8;
 
-function addReplyTarget(attempt: Attempt, replyTo: string): void {
-  attempt.alsoReplyTo ??= [];
-  const targets = attempt.alsoReplyTo;
-  if (targets.length < MAX_REPLY_TARGETS && !targets.includes(replyTo)) targets.push(replyTo);
+function addSender(attempt: Attempt, task: TaskMessage): void {
+  attempt.alsoSentBy ??= [];
+  const others = attempt.alsoSentBy;
+  if (others.length < MAX_OTHER_SENDERS && !others.some((sent) => sent.replyTo === task.replyTo)) {
+    others.push(task);
+  }
 }

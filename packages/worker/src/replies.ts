@@ -122,7 +122,7 @@ export class Replies {
       if (attempt.phase === 'done' || attempt.acked) continue;
       attempt.acked = true;
       this.ack(attempt.task);
-      for (const replyTo of attempt.alsoReplyTo ?? []) this.ack({ ...attempt.task, replyTo });
+      for (const sent of attempt.alsoSentBy ?? []) this.ack(sent);
     }
   };
 
@@ -150,9 +150,7 @@ export class Replies {
   /** A live attempt's refusal, to every dispatcher that sent it. */
   nackAttempt(attempt: Attempt, reason: NackReason, message: string): void {
     this.nack(attempt.task, reason, message);
-    for (const replyTo of attempt.alsoReplyTo ?? []) {
-      this.nack({ ...attempt.task, replyTo }, reason, message);
-    }
+    for (const sent of attempt.alsoSentBy ?? []) this.nack(sent, reason, message);
   }
 
   /** Records an attempt's final reply (for re-sent attempts) and sends it to every dispatcher that sent it. */
@@ -166,8 +164,13 @@ export class Replies {
       task.replyTo,
       this.#replyLimit(task),
     );
-    for (const replyTo of attempt.alsoReplyTo ?? []) {
-      this.#outbox.push(this.#replyChannel(replyTo), encoded, replyTo, this.#replyLimit(task));
+    for (const sent of attempt.alsoSentBy ?? []) {
+      this.#outbox.push(
+        this.#replyChannel(sent.replyTo),
+        encoded,
+        sent.replyTo,
+        this.#replyLimit(sent),
+      );
     }
   }
 

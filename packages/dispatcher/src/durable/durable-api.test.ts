@@ -400,13 +400,79 @@ describe('durable tasks on the memory transport', () => {
     await s.clock.advance(700);
     expect(got).toHaveLength(2);
     expect(s.dispatcher.stats().durable.dropped).toBe(1);
-    // The owner may run an attempt of the same number: a cancel would stop that one.
-    expect(w.cancelled).toEqual([]);
+    // Its worker hears that d1 gave up on the attempt, naming d1: a run the owner sent too goes on.
+    expect(w.cancelled).toEqual([got[1]!.token]);
+    expect(w.cancelledFor).toEqual(['d1']);
     const record = await run(s, s.dispatcher.task(id));
     // Not written by d1: still d9's, as d9 left it.
     expect(record?.state).toBe('active');
     expect(record?.attempts).toBe(1);
     expect(s.dispatcher.stats().inflight).toBe(0);
+  });
+
+  describe("a run its worker stopped on another dispatcher's cancel", () => {
+    const cancelAbort = {
+      name: 'WorkerError',
+      message: 'the task was cancelled',
+      retryable: false,
+      code: ErrorCode.CANCELLED,
+    };
+
+    /** A task running on a holding worker, and a connection to change its record by hand. */
+    async function running(s: ReturnType<typeof setup>) {
+      const { w, got } = holding(s);
+      await s.join(w);
+      await s.start();
+      const id = await run(s, s.dispatcher.submit('echo', 'x'));
+      await s.clock.advance(20);
+      expect(got).toHaveLength(1);
+      return { w, got, id, admin: s.redis.connect('admin') };
+    }
+
+    it('still ours: is a lost attempt, and the next one runs', async () => {
+      const s = setup();
+      const { w, got, id } = await running(s);
+      await run(s, w.fail(got[0]!, cancelAbort));
+      for (let i = 0; i < 20 && got.length < 2; i++) await s.clock.advance(10);
+      expect(got[1]).toMatchObject({ id, attempt: 2 });
+      await run(s, w.finish(got[1]!, 'done'));
+      await s.clock.advance(20);
+      expect(await run(s, s.dispatcher.task(id))).toMatchObject({
+        state: 'succeeded',
+        result: 'done',
+        attempts: 2,
+      });
+    });
+
+    it("another owner's now: dropped here, not run again, the record left to its owner", async () => {
+      const s = setup();
+      const { w, got, id, admin } = await running(s);
+      await run(
+        s,
+        admin.command((r) => r.hset(n.taskKey(id), 'owner', 'd9')),
+      );
+      await run(s, w.fail(got[0]!, cancelAbort));
+      await s.clock.advance(200);
+      expect(got).toHaveLength(1);
+      expect(s.dispatcher.stats().durable.dropped).toBe(1);
+      expect(s.dispatcher.stats().inflight).toBe(0);
+      expect(await run(s, s.dispatcher.task(id))).toMatchObject({ state: 'active', attempts: 1 });
+    });
+
+    it('cancel requested: the task ends CANCELLED, not run again', async () => {
+      const s = setup();
+      const { w, got, id, admin } = await running(s);
+      await run(
+        s,
+        admin.command((r) => r.hset(n.taskKey(id), 'cancel', '1')),
+      );
+      await run(s, w.fail(got[0]!, cancelAbort));
+      await s.clock.advance(200);
+      expect(got).toHaveLength(1);
+      const info = await run(s, s.dispatcher.task(id));
+      expect(info?.state).toBe('cancelled');
+      expect(info?.error?.code).toBe(ErrorCode.CANCELLED);
+    });
   });
 
   it('close() gives active tasks back to the backlog; another dispatcher finishes them; the local caller gets CLOSED', async () => {

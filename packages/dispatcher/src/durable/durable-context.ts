@@ -36,7 +36,7 @@ export interface DurableHost {
   readonly membership: Pick<Membership, 'size' | 'largestFrameFor' | 'freeSlots' | 'hasRoomFor'>;
   readonly queue: Pick<LocalQueue, 'size' | 'push' | 'pump'>;
   readonly wheel: Pick<TimerWheel<Task>, 'schedule'>;
-  readonly delivery: Pick<Delivery, 'send'>;
+  readonly delivery: Pick<Delivery, 'send' | 'redeliver'>;
   readonly settlement: Pick<Settlement, 'fail' | 'cancelRequested'>;
   /** Producer spans of submits, and the stored traces of the tasks this dispatcher runs. */
   readonly traces: Pick<TaskTraces, 'startProducer' | 'endProducer' | 'carry'>;

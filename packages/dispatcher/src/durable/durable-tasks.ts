@@ -124,6 +124,13 @@ export class DurableTasks {
     this.#running?.writer.started(task, worker, now);
   }
 
+  /** A worker stopped `task`'s attempt on another dispatcher's cancel: the store says what follows. */
+  stoppedElsewhere(task: Task, why: string): void {
+    const writer = this.#running?.writer;
+    if (writer) writer.stoppedElsewhere(task, why);
+    else this.#host.delivery.redeliver(task, true, why);
+  }
+
   // ---- submit -------------------------------------------------------------
 
   /** Checks the call, stores the task (claimed at once when a worker has room) and resolves with its id. */

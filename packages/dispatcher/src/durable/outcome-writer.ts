@@ -7,14 +7,17 @@
  * `already` (another write won: callers get the stored outcome, a late write
  * counted), `stale` (another owner holds the task: callers wait for its
  * outcome on the settled channel, counted). A task whose `started` is refused
- * is no longer ours: it is dropped here, with no write (counted). One whose `started` finds a cancel requested — the request
- * went out before this dispatcher knew the task — is cancelled.
+ * is no longer ours: it is dropped here, with no write (counted). One whose
+ * `started` finds a cancel requested — the request went out before this
+ * dispatcher knew the task — is cancelled. One whose run a worker stopped on
+ * another dispatcher's cancel is settled as the store says.
  */
 import { ErrorCode, errorMessage } from '@ringcast/protocol';
 import { DispatchError } from '../errors.js';
 import { TaskState as State } from '../task.js';
 import type { Task, WorkerState } from '../worker-state.js';
 import type { DurableContext } from './durable-context.js';
+import type { DurableRecord } from './record.js';
 import type { Outcome } from './store.js';
 import { type Settled, settledOf } from './task-info.js';
 
@@ -48,23 +51,14 @@ export class OutcomeWriter {
 
   /** An attempt of durable `task` went to `worker`: recorded, fenced by ownership. */
   started(task: Task, worker: WorkerState, now: number): void {
-    const { host, store, stats, writes } = this.#c;
+    const { host, store, writes } = this.#c;
     const { id, attempt } = task;
     writes.track(
       store.started(id, host.id, attempt, worker.id, now).then(
         (result) => {
           if (result === 'started' || task.state === State.Settled) return;
-          if (result === 'cancel') {
-            host.settlement.cancelRequested(task, CANCELLED_BY_REQUEST);
-          } else {
-            // Another dispatcher owns it now: our copy ends here, writing nothing. Its
-            // worker is not told: the new owner may have sent an attempt of the same
-            // number, and a cancel would stop that one. Our run, if it goes on, is refused.
-            stats.dropped++;
-            this.#dropped.add(id);
-            const why = 'another dispatcher owns the task';
-            host.settlement.fail(task, ErrorCode.CANCELLED, why, false);
-          }
+          if (result === 'cancel') host.settlement.cancelRequested(task, CANCELLED_BY_REQUEST);
+          else this.#drop(task);
           host.queue.pump();
         },
         (error: unknown) =>
@@ -75,6 +69,43 @@ export class OutcomeWriter {
           ),
       ),
     );
+  }
+
+  /**
+   * A worker stopped the attempt on a cancel this dispatcher did not send: another
+   * dispatcher sent the same attempt (one that owns, or owned, the task) and stopped
+   * it for all — a `cancel(id)`, or a dispatcher that predates naming itself in a
+   * cancel. The store says what follows: a cancel requested ends the task
+   * `CANCELLED`; a task no longer ours (another owner's, or finished) is dropped
+   * here as a fenced one is; one still ours runs its next attempt. A record that
+   * cannot be read counts as not ours: if it is, the orphan sweep runs it.
+   */
+  stoppedElsewhere(task: Task, why: string): void {
+    const { host, store, writes } = this.#c;
+    const { id, attempt } = task;
+    const decide = (record: DurableRecord | undefined) => {
+      // Settled meanwhile (its deadline), or moved on to another attempt: nothing is left to decide.
+      if (task.attempt !== attempt || (task.state !== State.Sent && task.state !== State.Acked)) {
+        return;
+      }
+      if (record?.state !== 'active' || record.owner !== host.id) this.#drop(task);
+      else if (record.cancelRequested) host.settlement.cancelRequested(task, CANCELLED_BY_REQUEST);
+      else host.delivery.redeliver(task, true, why);
+      host.queue.pump();
+    };
+    writes.track(store.get(id).then(decide, () => decide(undefined)));
+  }
+
+  /**
+   * Another dispatcher owns the task now: our copy ends here, writing nothing
+   * (counted). Its worker is told we gave up on the attempt: a run the new owner
+   * sent too (the same attempt number) goes on for it.
+   */
+  #drop(task: Task): void {
+    const { host, stats } = this.#c;
+    stats.dropped++;
+    this.#dropped.add(task.id);
+    host.settlement.fail(task, ErrorCode.CANCELLED, 'another dispatcher owns the task', true);
   }
 
   /** The task's `resolve`. */
