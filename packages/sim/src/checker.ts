@@ -59,7 +59,7 @@ interface Call {
 export class Checker {
   readonly #calls = new Map<number, Call>();
   readonly #violations: string[] = [];
-  readonly #faults: Array<{ kind: string; at: number; until: number }> = [];
+  readonly #faults: Array<{ kind: string; at: number; until: number; ownership: boolean }> = [];
   /** Publications on the settled channel, by task id. */
   readonly #published = new Map<string, number>();
   /** When each task's first publication was heard (world time): its settlement time. */
@@ -230,9 +230,12 @@ export class Checker {
   /**
    * A fault was injected at `at`; its effects can explain a second run until
    * `until` (a cut connection's duration plus the time the cores take to notice).
+   * `ownership`: it can lapse a dispatcher's owner heartbeat, so that another
+   * adopts its durable tasks (a crash or pause, its command connection cut, Redis
+   * stalled or restarted).
    */
-  fault(kind: string, at: number, until = at): void {
-    this.#faults.push({ kind, at, until });
+  fault(kind: string, at: number, until = at, ownership = false): void {
+    this.#faults.push({ kind, at, until, ownership });
   }
 
   /** The dispatcher's close() resolved: nothing may settle after this. */
@@ -277,7 +280,7 @@ export class Checker {
     if (call.durable) this.#checkDurable(call);
     const { outcome } = call;
     // A durable call's bound is per owner: each dispatcher that died or stalled may cost a run.
-    const owners = call.durable ? 1 + this.#dispatcherFaultsBetween(call) : 1;
+    const owners = call.durable ? 1 + this.#ownershipFaultsBetween(call) : 1;
     if (call.runs > call.bound * owners) {
       const rerun =
         call.rerunAttempts.length > 0
@@ -313,7 +316,7 @@ export class Checker {
       return;
     }
     // A stale owner's attempts ran beyond the adopter's last one: they were fenced, not lost.
-    const fenced = call.durable && this.#dispatcherFaultsBetween(call) > 0;
+    const fenced = call.durable && this.#ownershipFaultsBetween(call) > 0;
     if ((value.attempt ?? 0) < call.maxAttempt && !fenced) {
       this.#violation(
         `call ${call.id} settled with the result of attempt ${value.attempt} after attempt ${call.maxAttempt} ran: a fenced-off result was delivered`,
@@ -354,11 +357,11 @@ export class Checker {
     }
   }
 
-  #dispatcherFaultsBetween(call: Call): number {
+  /** Faults while `call` ran that could hand its durable task to another owner. */
+  #ownershipFaultsBetween(call: Call): number {
     const end = call.settledAt ?? Number.POSITIVE_INFINITY;
-    return this.#faults.filter(
-      (f) => f.kind.startsWith('dispatcher-') && f.until >= call.dispatchedAt && f.at <= end,
-    ).length;
+    return this.#faults.filter((f) => f.ownership && f.until >= call.dispatchedAt && f.at <= end)
+      .length;
   }
 
   #faultBetween(call: Call): boolean {

@@ -16,11 +16,35 @@ export function healAll(world: World): void {
   for (const connection of world.observers) connection.restore();
 }
 
+/** The process a fault that hits one process hits. */
+function targetOf(world: World, fault: Fault): SimProcess {
+  const processes: SimProcess[] = [...world.dispatchers, ...world.workers];
+  return processes[fault.target % processes.length]!;
+}
+
+/**
+ * Whether `fault` can lapse a dispatcher's owner heartbeat, so that another
+ * dispatcher adopts its durable tasks while it may still run them: it crashed or
+ * was paused, its command connection was cut, or Redis stalled or restarted.
+ */
+export function mayHandOverOwnership(world: World, fault: Fault): boolean {
+  switch (fault.kind) {
+    case 'dispatcher-crash':
+    case 'dispatcher-pause':
+    case 'redis-stall':
+    case 'redis-restart':
+      return true;
+    case 'command-drop':
+      return (world.dispatchers as readonly SimProcess[]).includes(targetOf(world, fault));
+    default:
+      return false;
+  }
+}
+
 /** Applies one fault; false when it had nothing to hit (then it is not counted). */
 export function inject(world: World, fault: Fault, random: Random, persisted: boolean): boolean {
   const { clock, redis } = world;
-  const processes: SimProcess[] = [...world.dispatchers, ...world.workers];
-  const target = processes[fault.target % processes.length]!;
+  const target = targetOf(world, fault);
   const workers = world.workers.filter((w) => w.state === 'running');
   const worker = workers.length > 0 ? workers[fault.target % workers.length] : undefined;
   const later = (ms: number, what: () => void) => clock.setTimeout(what, ms);

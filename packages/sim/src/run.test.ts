@@ -122,6 +122,11 @@ const REGRESSION_SEEDS: ReadonlyArray<[number, string]> = [
     5170,
     "a stale owner's timeout cancel does not stop the run its durable task's new owner re-attached to, nor become the task's stored failure",
   ],
+  [
+    9903,
+    "a dispatcher cut from Redis past its owner TTL is a stale owner like a paused one: its earlier attempt's result, stored once it owns the task again, is a real run's",
+  ],
+  [701372, 'Redis restarts can hand a durable task to another owner: the checker allows for it'],
 ];
 
 describe('seeds that found bugs, kept as regression cases', () => {

@@ -17,7 +17,7 @@ import {
 import { serialDrainMs } from './drain-bound.js';
 import { checkerKeys, listenSettled, sweepRecords } from './durable-checks.js';
 import type { Fault } from './faults.js';
-import { healAll, inject } from './inject.js';
+import { healAll, inject, mayHandOverOwnership } from './inject.js';
 import type { Random } from './random.js';
 import type { SimProcess } from './sim-process.js';
 import { type planWorkload, scheduleWorkload } from './workload.js';
@@ -52,7 +52,8 @@ export async function simulate(
     clock.setTimeout(() => {
       if (inject(world, fault, random, durable?.persisted ?? false)) {
         coverage[fault.kind] = (coverage[fault.kind] ?? 0) + 1;
-        checker.fault(fault.kind, clock.now(), clock.now() + aftermath(fault));
+        const ownership = mayHandOverOwnership(world, fault);
+        checker.fault(fault.kind, clock.now(), clock.now() + aftermath(fault), ownership);
       }
     }, fault.at);
   }
