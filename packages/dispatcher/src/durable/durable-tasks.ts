@@ -14,6 +14,7 @@ import { DispatchError } from '../errors.js';
 import type { Producer } from '../task-traces.js';
 import type { Task, WorkerState } from '../worker-state.js';
 import { Adoption } from './adoption.js';
+import { CallerCalls } from './caller-calls.js';
 import { CLAIM_INTERVAL_MS, ClaimLoop } from './claim-loop.js';
 import {
   type DurableContext,
@@ -37,6 +38,8 @@ export type { DurableHost, DurableStats } from './durable-context.js';
 
 /** How often `result()` waiters re-read their records: the safety net for a missed settled message. */
 export const RESULT_POLL_MS = 1_000;
+/** How often callers' store calls are checked against their time bound. */
+const CALL_EXPIRY_SWEEP_MS = 1_000;
 
 /** The parts that run between start() and close(). */
 interface Running {
@@ -57,6 +60,8 @@ export class DurableTasks {
   readonly #known = new Map<string, KnownRecord>();
   /** Reads of records for `task()` and for the waiters (at a settled announcement, at a poll). */
   readonly #reads: RecordReads;
+  /** The store calls callers wait on: each settles, REDIS_ERROR or CLOSED at worst. */
+  readonly #calls: CallerCalls;
   #running: Running | undefined;
   #stopped = false;
 
@@ -64,6 +69,7 @@ export class DurableTasks {
     this.#host = host;
     this.#waiters = new OutcomeWaiters(host.clock);
     this.#writes = new StoreWrites(host.clock);
+    this.#calls = new CallerCalls(host.clock, host.options.timeoutMs);
     this.#reads = new RecordReads(
       host,
       this.#waiters,
@@ -109,6 +115,7 @@ export class DurableTasks {
     running.timers.push(
       clock.setInterval(() => claims.claimSoon(), CLAIM_INTERVAL_MS),
       clock.setInterval(() => this.#reads.poll(), RESULT_POLL_MS),
+      clock.setInterval(() => this.#calls.expire(clock.now()), CALL_EXPIRY_SWEEP_MS),
     );
     // With no other dispatcher alive, tasks of the dead wait for us: look now, not a beat later.
     void this.#writes.track(adoption.scan());
@@ -216,11 +223,10 @@ export class DurableTasks {
         if (host.options.maxBacklog !== undefined) opts.maxBacklog = host.options.maxBacklog;
         beforeStore?.(record, now, producer);
         // Tracked: close() must not leave before a claim it made here is run or given back.
-        added = await this.#writes.track(context.store.add(record, opts));
+        const write = this.#writes.track(context.store.add(record, opts));
+        added = await this.#calls.run('the task could not be stored', write);
       } catch (error) {
-        if (error instanceof DispatchError) throw counters.refuse(error);
-        const message = `the task could not be stored: ${errorMessage(error)}`;
-        throw counters.refuse(new DispatchError(ErrorCode.REDIS_ERROR, message, { cause: error }));
+        throw error instanceof DispatchError ? counters.refuse(error) : error;
       } finally {
         if (claim) claims.unreserve();
       }
@@ -286,7 +292,8 @@ export class DurableTasks {
   // ---- reading, waiting, cancelling ---------------------------------------
 
   async task(id: unknown): Promise<TaskInfo | undefined> {
-    const record = await this.#reads.read(checkTaskId(id));
+    const taskId = checkTaskId(id);
+    const record = await this.#calls.run('reading the task failed', this.#reads.read(taskId));
     return record === undefined ? undefined : taskInfo(record);
   }
 
@@ -322,6 +329,10 @@ export class DurableTasks {
 
   async cancel(id: unknown): Promise<boolean> {
     const taskId = checkTaskId(id);
+    return this.#calls.run('cancelling the task failed', this.#cancel(taskId));
+  }
+
+  async #cancel(taskId: string): Promise<boolean> {
     const host = this.#host;
     const result = await this.#storeOrClosed().cancel(taskId, host.clock.now());
     switch (result.kind) {
@@ -374,6 +385,7 @@ export class DurableTasks {
     const running = this.#running;
     if (running === undefined) {
       this.#waiters.failAll(new DispatchError(ErrorCode.CLOSED, reason));
+      this.#calls.closeAll(reason);
       return;
     }
     const clock = this.#host.clock;
@@ -383,6 +395,7 @@ export class DurableTasks {
     await this.#writes.drain(waitMs);
     // After the writes in flight: a task that finished during the drain answers its caller.
     this.#waiters.failAll(new DispatchError(ErrorCode.CLOSED, reason));
+    this.#calls.closeAll(reason);
     const left = Math.max(1, waitMs - (clock.now() - started));
     let timer: Timer | undefined;
     const timedOut = new Promise<void>((resolve) => {

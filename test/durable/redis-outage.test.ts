@@ -1,0 +1,110 @@
+// The durable calls a caller waits on — submit(), task(), cancel(), a durable
+// dispatch() — always settle: REDIS_ERROR when Redis refuses or does not answer
+// in time, CLOSED when the dispatcher closes under them. Each test has a
+// redis-server of its own, to kill or to lock down.
+import { createDispatcher, DispatchError, ErrorCode } from '@ringcast/dispatcher';
+import { Redis } from 'ioredis';
+import { describe, expect, it } from 'vitest';
+import { privateRedisAvailable, uniqueNamespace } from '../support/redis.js';
+import { startRedisServer } from '../support/redis-server.js';
+import { track } from '../support/track.js';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** How `promise` ended within `ms`: its value, its error, or 'pending'. */
+async function settledWithin(promise: Promise<unknown>, ms: number): Promise<unknown> {
+  const outcome = promise.then(
+    (value) => ({ value }),
+    (error: unknown) => ({ error }),
+  );
+  return Promise.race([outcome, sleep(ms).then(() => 'pending')]);
+}
+
+function codeOf(outcome: unknown): string | undefined {
+  const error = (outcome as { error?: unknown }).error;
+  return error instanceof DispatchError ? error.code : undefined;
+}
+
+describe.skipIf(!privateRedisAvailable)('durable calls while Redis is out', () => {
+  it('close() ends submit(), task(), cancel() and a durable dispatch() that wait on a killed Redis: CLOSED', async () => {
+    const server = await startRedisServer();
+    try {
+      const d = track(
+        createDispatcher({ redis: server.url, namespace: uniqueNamespace(), logger: false }),
+      );
+      await d.start();
+      // No worker: it waits in the backlog.
+      const id = await d.submit('echo', 1);
+      await server.kill('SIGKILL');
+      // Long enough for the client to be between reconnect attempts.
+      await sleep(300);
+      const calls = [
+        d.submit('echo', 2),
+        d.task(id),
+        d.cancel(id),
+        d.dispatch('echo', 3, { durable: true }),
+      ].map((call) => settledWithin(call, 10_000));
+      await d.close();
+      const outcomes = await Promise.all(calls);
+      expect(outcomes.map(codeOf)).toEqual(Array(4).fill(ErrorCode.CLOSED));
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('task() and cancel() reject REDIS_ERROR when Redis does not answer within timeoutMs', async () => {
+    const server = await startRedisServer();
+    try {
+      const d = track(
+        createDispatcher({
+          redis: server.url,
+          namespace: uniqueNamespace(),
+          logger: false,
+          timeoutMs: 1_000,
+        }),
+      );
+      await d.start();
+      const id = await d.submit('echo', 1);
+      server.pause();
+      const [read, cancel, submit] = await Promise.all(
+        [d.task(id), d.cancel(id), d.submit('echo', 2)].map((call) => settledWithin(call, 5_000)),
+      );
+      for (const outcome of [read, cancel, submit]) {
+        expect(codeOf(outcome)).toBe(ErrorCode.REDIS_ERROR);
+        expect(String((outcome as { error: Error }).error.message)).toMatch(
+          /Redis did not answer within 1000 ms/,
+        );
+      }
+      server.resume();
+      await d.close();
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('task() and cancel() reject REDIS_ERROR, with the cause, when Redis refuses them', async () => {
+    const server = await startRedisServer();
+    try {
+      const d = track(
+        createDispatcher({ redis: server.url, namespace: uniqueNamespace(), logger: false }),
+      );
+      await d.start();
+      const id = await d.submit('echo', 1);
+      const admin = track(new Redis(server.url));
+      // The scripts the store runs are refused from now on.
+      await admin.call('ACL', 'SETUSER', 'default', '-eval', '-evalsha');
+      const [read, cancel] = await Promise.all(
+        [d.task(id), d.cancel(id)].map((call) => settledWithin(call, 5_000)),
+      );
+      for (const outcome of [read, cancel]) {
+        expect(codeOf(outcome)).toBe(ErrorCode.REDIS_ERROR);
+        expect(String((outcome as { error: Error }).error.message)).toMatch(/NOPERM/);
+      }
+      await admin.call('ACL', 'SETUSER', 'default', '+@all');
+      await admin.quit();
+      await d.close();
+    } finally {
+      await server.stop();
+    }
+  });
+});
