@@ -148,6 +148,7 @@ export {
   openIoredisConnections,
   type RedisConstructor,
 } from './ioredis-connections.js';
+export { jsonLoss } from './json-loss.js';
 export {
   DEFAULT_MAX_MESSAGE_BYTES,
   MAX_BATCH,

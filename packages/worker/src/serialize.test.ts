@@ -142,6 +142,24 @@ describe('ReplyEncoder', () => {
     }
   });
 
+  it('refuses a result JSON would change at its top level (NaN, ±Infinity, a Map or Set), as the dispatcher refuses such a payload', () => {
+    const cases: Array<[unknown, RegExp]> = [
+      [Number.NaN, /NaN would arrive as null/],
+      [Number.NEGATIVE_INFINITY, /-Infinity would arrive as null/],
+      [new Map([[1, 2]]), /of type Map would arrive as \{\}/],
+      [new Set([1]), /of type Set would arrive as \{\}/],
+    ];
+    for (const [value, why] of cases) {
+      const refused = encoder().ok(reply.id, reply.token, value);
+      expect(refused.ok).toBe(false);
+      const sent = wire(refused.encoded) as { error: { name: string; message: string } };
+      expect(sent.error.name).toBe('TypeError');
+      expect(sent.error.message).toMatch(why);
+    }
+    // Nested values follow JSON's rules, as a payload's do.
+    expect(encoder().ok(reply.id, reply.token, { n: Number.NaN }).ok).toBe(true);
+  });
+
   it('escapes ids and tokens, so any string the protocol accepts stays valid JSON', () => {
     const id = 'a"b\\c\u2028';
     const { encoded } = encoder().ok(id, '"}', 1);
