@@ -27,8 +27,10 @@ import {
   type SubmitOptions,
   wantsDurable,
 } from './durable/durable-options.js';
+import { OWNER_TTL_BEATS } from './durable/owner-presence.js';
 import type { TaskInfo } from './durable/task-info.js';
 import { DispatchError } from './errors.js';
+import { ensureIdIsFree } from './identity-check.js';
 import type { Metrics } from './metrics.js';
 import { type DispatcherOptions, parseOptions, type ResolvedOptions } from './options.js';
 import { RedisTransport } from './redis-transport.js';
@@ -190,6 +192,16 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
           },
         },
       );
+      // Before subscribing: a live process under our id would answer for us.
+      await ensureIdIsFree({
+        id: this.id,
+        replyChannel: this.#p.replyChannel,
+        transport,
+        store: transport.durableStore(),
+        clock: this.#p.clock,
+        heartbeatTtlMs: this.#options.ownerHeartbeatMs * OWNER_TTL_BEATS,
+        heartbeatIntervalMs: this.#options.ownerHeartbeatMs,
+      });
       await transport.subscribe([
         this.#p.replyChannel,
         this.#p.names.controlChannel,
@@ -206,6 +218,8 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
       this.#state = 'closed';
       await transport.close();
       if (closedMeanwhile) throw this.#closedWhileStarting();
+      if (error instanceof DispatchError && error.code === ErrorCode.DUPLICATE_DISPATCHER)
+        throw error;
       const { message, cause } = transport.describeFailure(error);
       throw new DispatchError(
         ErrorCode.REDIS_ERROR,

@@ -37,6 +37,8 @@ export const ErrorCode = {
   REDIS_ERROR: 'REDIS_ERROR',
   /** Another live process already runs a worker with this id in this namespace. */
   DUPLICATE_WORKER: 'DUPLICATE_WORKER',
+  /** Another live process already runs a dispatcher with this id in this namespace. */
+  DUPLICATE_DISPATCHER: 'DUPLICATE_DISPATCHER',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -73,7 +73,10 @@ export const DISPATCHER_GRANTS: RoleGrants = {
     { command: 'smembers', why: "an owner's active tasks (activeIds; adopt and reclaim scripts)" },
     { command: 'zcard', why: 'the backlog sizes (counts; add script)' },
     { command: 'scard', why: "an owner's active count (counts; leave script)" },
-    { command: 'exists', why: 'registry prune and store scripts: heartbeats, records' },
+    {
+      command: 'exists',
+      why: "registry prune and store scripts: heartbeats, records; start()'s check that no live process serves its id",
+    },
     { command: 'hget', why: 'registry prune and store scripts' },
     { command: 'hdel', why: 'registry prune and store scripts' },
     {

@@ -313,15 +313,19 @@ describe('found by review', () => {
     const slow = gate();
     const durableStore = s.transport.durableStore.bind(s.transport);
     let beats = 0;
+    // One store, its beat held up at the first: start() asks for the store more than once.
+    let store: ReturnType<typeof durableStore> | undefined;
     s.transport.durableStore = () => {
-      const store = durableStore();
-      const beat = store.beat.bind(store);
-      store.beat = async (...args) => {
+      if (store) return store;
+      const made = durableStore();
+      const beat = made.beat.bind(made);
+      made.beat = async (...args) => {
         beats++;
         await beat(...args);
         if (beats === 1) await slow.wait;
       };
-      return store;
+      store = made;
+      return made;
     };
     const started = outcome(s.dispatcher.start());
     await s.clock.advance(20);

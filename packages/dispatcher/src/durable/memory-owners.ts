@@ -46,6 +46,11 @@ export class MemoryOwners {
     });
   }
 
+  async beating(id: string): Promise<boolean> {
+    const heartbeat = this.#names.dispatcherHeartbeatKey(checkId('id', id));
+    return this.#connection.command((redis) => redis.exists(heartbeat));
+  }
+
   async deadOwners(): Promise<string[]> {
     const names = this.#names;
     return this.#connection.command((redis) =>

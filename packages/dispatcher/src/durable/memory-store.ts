@@ -285,6 +285,10 @@ export class MemoryStore implements DurableStore {
     return this.#owners.deadOwners();
   }
 
+  beating(id: string): Promise<boolean> {
+    return this.#owners.beating(id);
+  }
+
   adopt(dead: string, owner: string): Promise<DurableRecord[]> {
     return this.#owners.adopt(dead, owner);
   }

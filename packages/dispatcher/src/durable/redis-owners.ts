@@ -54,6 +54,10 @@ export class RedisOwners {
     );
   }
 
+  async beating(id: string): Promise<boolean> {
+    return (await this.#redis.exists(this.#names.dispatcherHeartbeatKey(checkId('id', id)))) === 1;
+  }
+
   async deadOwners(): Promise<string[]> {
     const names = this.#names;
     const ids = (await this.#redis.hkeys(names.dispatchersKey)).filter((id) => isValidId(id));

@@ -186,6 +186,8 @@ export interface DurableStore {
   leave(id: string): Promise<void>;
   /** Registered dispatcher ids whose heartbeat is gone. */
   deadOwners(): Promise<string[]>;
+  /** Whether dispatcher `id`'s heartbeat lives (a process under it beat within its TTL). */
+  beating(id: string): Promise<boolean>;
   /**
    * Atomically, once: if `dead`'s heartbeat is still absent, makes `owner` the
    * owner of every active task of `dead`, deletes `dead`'s active set and
