@@ -150,8 +150,9 @@ export async function runDurable(demo: DurableDemo): Promise<boolean> {
       "dispatcher-2 to adopt dispatcher-1's tasks",
     );
     const adoptedMs = performance.now() - restartedAt;
+    const took = active === 0 ? 'found none of them left to adopt' : 'adopted them';
     progress.log(
-      `  ↻ dispatcher-2 (pid ${second.pid}) adopted them ${(adoptedMs / 1000).toFixed(1)} s after it started ` +
+      `  ↻ dispatcher-2 (pid ${second.pid}) ${took} ${(adoptedMs / 1000).toFixed(1)} s after it started ` +
         `(owner heartbeat TTL ${(OWNER_HEARTBEAT_MS * 3) / 1000} s)` +
         (tasks > tried ? `; it submits the ${number.format(tasks - tried)} not submitted yet` : ''),
     );

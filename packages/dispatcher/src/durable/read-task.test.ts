@@ -78,6 +78,18 @@ describe('readTask', () => {
     }
   });
 
+  it('refuses what is not a client, or options that are not an object, INVALID_OPTIONS', async () => {
+    const calls = [
+      () => readTask(undefined as never, { namespace: NS }, 't1'),
+      () => readTask('redis://127.0.0.1:6379' as never, { namespace: NS }, 't1'),
+      () => readTask(redisWith({}), undefined as never, 't1'),
+      () => readTask(redisWith({}), [] as never, 't1'),
+    ];
+    for (const call of calls) {
+      await expect(call()).rejects.toMatchObject({ code: ErrorCode.INVALID_OPTIONS });
+    }
+  });
+
   describe('a record sealed with auth.encrypt', () => {
     const auth = { keys: { k1: 'read-task-test-secret-number-one-00001' }, current: 'k1' };
     const keys = recordKeys(new FrameSealer(parseAuthOptions({ ...auth, encrypt: true })));

@@ -24,7 +24,8 @@ export interface TaskRecordReader {
 /**
  * The durable task `id` as `dispatcher.task(id)` shows it, or undefined when
  * there is no record (never stored, or expired after `resultTtlMs`). Throws a
- * `RingcastError` with `INVALID_OPTIONS` for an invalid namespace or id, and
+ * `RingcastError` with `INVALID_OPTIONS` for an invalid client, options,
+ * namespace or id, and
  * with `INVALID_MESSAGE` for a record that does not hold together (naming the
  * first field that is wrong).
  *
@@ -37,6 +38,18 @@ export async function readTask(
   options: { namespace?: string; auth?: AuthOptions },
   id: string,
 ): Promise<TaskInfo | undefined> {
+  if (typeof (redis as Partial<TaskRecordReader> | null)?.hgetall !== 'function') {
+    throw new RingcastError(
+      ErrorCode.INVALID_OPTIONS,
+      'readTask needs a Redis client (an ioredis Redis or Cluster)',
+    );
+  }
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new RingcastError(
+      ErrorCode.INVALID_OPTIONS,
+      'readTask options must be an object: { namespace?, auth? }',
+    );
+  }
   const key = names(options.namespace, { cluster: isClusterTarget(redis) }).taskKey(id);
   const keys = recordKeys(options.auth && new FrameSealer(parseAuthOptions(options.auth)));
   const hash = await redis.hgetall(key);
