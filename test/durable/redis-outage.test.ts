@@ -2,11 +2,17 @@
 // dispatch() — always settle: REDIS_ERROR when Redis refuses or does not answer
 // in time, CLOSED when the dispatcher closes under them. Each test has a
 // redis-server of its own, to kill or to lock down.
-import { createDispatcher, DispatchError, ErrorCode } from '@ringcast/dispatcher';
+import {
+  createDispatcher,
+  DispatchError,
+  type Dispatcher,
+  type DispatcherOptions,
+  ErrorCode,
+} from '@ringcast/dispatcher';
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { privateRedisAvailable, uniqueNamespace } from '../support/redis.js';
-import { startRedisServer } from '../support/redis-server.js';
+import { type RedisServer, startRedisServer } from '../support/redis-server.js';
 import { track } from '../support/track.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -25,16 +31,34 @@ function codeOf(outcome: unknown): string | undefined {
   return error instanceof DispatchError ? error.code : undefined;
 }
 
+/**
+ * Runs `body` with a dispatcher on a redis-server of its own and one task
+ * stored (no worker: it waits in the backlog); the server is stopped after.
+ */
+async function withOwnRedis(
+  options: Partial<DispatcherOptions>,
+  body: (server: RedisServer, d: Dispatcher, id: string) => Promise<void>,
+): Promise<void> {
+  const server = await startRedisServer();
+  try {
+    const d = track(
+      createDispatcher({
+        redis: server.url,
+        namespace: uniqueNamespace(),
+        logger: false,
+        ...options,
+      }),
+    );
+    await d.start();
+    await body(server, d, await d.submit('echo', 1));
+  } finally {
+    await server.stop();
+  }
+}
+
 describe.skipIf(!privateRedisAvailable)('durable calls while Redis is out', () => {
   it('close() ends submit(), task(), cancel() and a durable dispatch() that wait on a killed Redis: CLOSED', async () => {
-    const server = await startRedisServer();
-    try {
-      const d = track(
-        createDispatcher({ redis: server.url, namespace: uniqueNamespace(), logger: false }),
-      );
-      await d.start();
-      // No worker: it waits in the backlog.
-      const id = await d.submit('echo', 1);
+    await withOwnRedis({}, async (server, d, id) => {
       await server.kill('SIGKILL');
       // Long enough for the client to be between reconnect attempts.
       await sleep(300);
@@ -47,29 +71,16 @@ describe.skipIf(!privateRedisAvailable)('durable calls while Redis is out', () =
       await d.close();
       const outcomes = await Promise.all(calls);
       expect(outcomes.map(codeOf)).toEqual(Array(4).fill(ErrorCode.CLOSED));
-    } finally {
-      await server.stop();
-    }
+    });
   });
 
   it('task() and cancel() reject REDIS_ERROR when Redis does not answer within timeoutMs', async () => {
-    const server = await startRedisServer();
-    try {
-      const d = track(
-        createDispatcher({
-          redis: server.url,
-          namespace: uniqueNamespace(),
-          logger: false,
-          timeoutMs: 1_000,
-        }),
-      );
-      await d.start();
-      const id = await d.submit('echo', 1);
+    await withOwnRedis({ timeoutMs: 1_000 }, async (server, d, id) => {
       server.pause();
-      const [read, cancel, submit] = await Promise.all(
+      const outcomes = await Promise.all(
         [d.task(id), d.cancel(id), d.submit('echo', 2)].map((call) => settledWithin(call, 5_000)),
       );
-      for (const outcome of [read, cancel, submit]) {
+      for (const outcome of outcomes) {
         expect(codeOf(outcome)).toBe(ErrorCode.REDIS_ERROR);
         expect(String((outcome as { error: Error }).error.message)).toMatch(
           /Redis did not answer within 1000 ms/,
@@ -77,34 +88,24 @@ describe.skipIf(!privateRedisAvailable)('durable calls while Redis is out', () =
       }
       server.resume();
       await d.close();
-    } finally {
-      await server.stop();
-    }
+    });
   });
 
   it('task() and cancel() reject REDIS_ERROR, with the cause, when Redis refuses them', async () => {
-    const server = await startRedisServer();
-    try {
-      const d = track(
-        createDispatcher({ redis: server.url, namespace: uniqueNamespace(), logger: false }),
-      );
-      await d.start();
-      const id = await d.submit('echo', 1);
+    await withOwnRedis({}, async (server, d, id) => {
       const admin = track(new Redis(server.url));
       // The scripts the store runs are refused from now on.
       await admin.call('ACL', 'SETUSER', 'default', '-eval', '-evalsha');
-      const [read, cancel] = await Promise.all(
+      const outcomes = await Promise.all(
         [d.task(id), d.cancel(id)].map((call) => settledWithin(call, 5_000)),
       );
-      for (const outcome of [read, cancel]) {
+      for (const outcome of outcomes) {
         expect(codeOf(outcome)).toBe(ErrorCode.REDIS_ERROR);
         expect(String((outcome as { error: Error }).error.message)).toMatch(/NOPERM/);
       }
       await admin.call('ACL', 'SETUSER', 'default', '+@all');
       await admin.quit();
       await d.close();
-    } finally {
-      await server.stop();
-    }
+    });
   });
 });
