@@ -25,7 +25,7 @@ const HANDLERS = fileURLToPath(new URL('../fixtures/ring-handlers.js', import.me
 interface Tasks {
   [name: string]: { payload: unknown; result: unknown };
   whoami: {
-    payload: { i?: number; ms?: number };
+    payload: { i?: number; ms?: number; holdOn?: string };
     result: { worker: string; attempt: number; payload: unknown };
   };
   echo: { payload: unknown; result: unknown };
@@ -333,12 +333,15 @@ describe.skipIf(!redisAvailability.available)('dispatcher against real workers',
     const leaving = await worker(ns, { id: 'leaving', drainTimeoutMs: 100 });
     const d = await dispatcher(ns);
     await untilWorkers(d, 1);
-    const pending = d.dispatch('whoami', { ms: 1500 });
-    await new Promise((r) => setTimeout(r, 100));
+    // Held on 'leaving' until its shutdown aborts it: a fixed run time could end before
+    // a loaded machine has started the second worker, and the task would never move.
+    const pending = d.dispatch('whoami', { holdOn: 'leaving' });
     await worker(ns, { id: 'staying' });
     await leaving.stop();
     await expect(pending).resolves.toMatchObject({ worker: 'staying', attempt: 2 });
     expect(d.stats().settled.error).toEqual({});
+    // The run was under way when the worker left, and its drain aborted it.
+    expect(leaving.output()).toContain('1 handler(s) still running after 100 ms; aborting them');
     await d.close();
   });
 
