@@ -1,7 +1,10 @@
 // Focused regression tests for bugs the fault-injection suite found.
+import { createDispatcher } from '@ringcast/dispatcher';
 import { describe, expect, it } from 'vitest';
 import { privateRedisAvailable } from '../support/redis.js';
-import { Scenario } from './harness.js';
+import { startTcpProxy } from '../support/tcp-proxy.js';
+import { track } from '../support/track.js';
+import { Scenario, until } from './harness.js';
 
 describe.skipIf(!privateRedisAvailable)('fault-suite regressions', () => {
   it('a task that outlives its timeout rejects TIMEOUT, never HANDLER_ERROR', async () => {
@@ -20,6 +23,68 @@ describe.skipIf(!privateRedisAvailable)('fault-suite regressions', () => {
       );
       const codes = s.ledger.keys().map((k) => s.ledger.settlements(k)[0]?.code);
       expect(codes.filter((c) => c !== 'TIMEOUT')).toEqual([]);
+    } finally {
+      await s.close();
+      s.removeRunLogs();
+    }
+  }, 60_000);
+
+  it('closing while the reply subscriber reconnects leaves no unhandled rejection', async () => {
+    // Scenario 6 (CLIENT KILL of the reply subscriber) reported "Connection is closed." as an
+    // unhandled rejection when the dispatcher closed right after a kill: ioredis re-sends
+    // SUBSCRIBE by itself once a reconnected subscriber is ready, without a rejection handler,
+    // and a close in the middle of that handshake fails that SUBSCRIBE. Here the proxy holds
+    // the reconnected subscriber in its handshake until close() has ended the connection.
+    const rejections: unknown[] = [];
+    const heard = (reason: unknown) => rejections.push(reason);
+    process.on('unhandledRejection', heard);
+    const s = await Scenario.start('close while resubscribing');
+    const proxy = await startTcpProxy(s.redis.url);
+    try {
+      const d = track(
+        createDispatcher({ redis: proxy.url, namespace: s.ns, logger: false, drainTimeoutMs: 0 }),
+      );
+      await d.start();
+      const subscriber = await s.subscriberId(`ringcast:dispatcher:${d.id}`);
+      expect(subscriber).toBeDefined();
+      // Its ready check (INFO) goes unanswered: the client waits in status 'connect'.
+      const reconnected = proxy.holdNext('info');
+      await s.client().call('CLIENT', 'KILL', 'ID', subscriber!);
+      const held = await reconnected;
+      const closing = d.close();
+      await held.clientEnded;
+      held.release();
+      await Promise.all([closing, held.closed]);
+      // Node reports an unhandled rejection once the microtasks after it have run.
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(rejections).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', heard);
+      await proxy.close();
+      await s.close();
+      s.removeRunLogs();
+    }
+  }, 60_000);
+
+  it('a reconnected reply subscriber is back on every channel of the dispatcher', async () => {
+    // ioredis does not re-subscribe the dispatcher's subscriber (see the test above): the
+    // dispatcher does, for replies, control, and the durable side's settled and cancel channels.
+    const s = await Scenario.start('resubscribe every channel');
+    try {
+      const d = await s.dispatcher();
+      const name = `ringcast:dispatcher:${d.id}`;
+      const channels = async () => (await s.clients(name)).find((c) => Number(c['sub']) > 0);
+      const before = await channels();
+      expect(before?.['sub']).toBe('4');
+      await s.client().call('CLIENT', 'KILL', 'ID', before!['id']!);
+      await until(
+        async () => {
+          const now = await channels();
+          return now !== undefined && now['id'] !== before!['id'] && now['sub'] === '4';
+        },
+        10_000,
+        'the reconnected subscriber on all 4 channels',
+      );
     } finally {
       await s.close();
       s.removeRunLogs();

@@ -63,6 +63,8 @@ export function wireDispatcher(
   const id = options.id;
   const ns = names(options.namespace, { cluster: isClusterTarget(options.redis) });
   const replyChannel = ns.replyChannel(id);
+  /** Every channel the dispatcher hears; a reconnected subscriber has none until they are subscribed again. */
+  const channels = [replyChannel, ns.controlChannel, ns.settledChannel, ns.cancelChannel];
   const counters = new Counters();
   const log = new DispatcherLog(options.logger, id, clock);
   const guard = new FrameGuard({
@@ -193,7 +195,7 @@ export function wireDispatcher(
     log,
   });
   recovery = new Recovery({
-    names: ns,
+    channels,
     replyChannel,
     options,
     clock,
@@ -248,6 +250,7 @@ export function wireDispatcher(
   return {
     names: ns,
     replyChannel,
+    channels,
     clock,
     transport,
     counters,

@@ -163,6 +163,7 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
     this.#state = 'starting';
     const transport = this.#p.transport;
     const { settledChannel, cancelChannel } = this.#p.names;
+    const recovery = this.#p.recovery;
     this.#opened = true;
     try {
       await transport.open(
@@ -174,9 +175,11 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
             else this.#p.replies.onMessage(channel, data);
           },
           subscriberReady: () => {
-            if (this.#subscribedOnce && this.#state === 'running') {
-              void this.#p.recovery.resubscribed();
-            }
+            // The first ready belongs to start(); later ones follow a reconnect, which
+            // leaves the subscriber without subscriptions (redis-transport.ts).
+            if (!this.#subscribedOnce) return;
+            if (this.#state === 'running') void recovery.resubscribed();
+            else if (this.#state === 'starting') void recovery.resubscribe();
           },
           // Heartbeats could not be refreshed while Redis was away: judge none until they could have been.
           commandRestored: () => this.#p.membership.holdLivenessJudgement(),
@@ -202,12 +205,7 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
         heartbeatTtlMs: this.#options.ownerHeartbeatMs * OWNER_TTL_BEATS,
         heartbeatIntervalMs: this.#options.ownerHeartbeatMs,
       });
-      await transport.subscribe([
-        this.#p.replyChannel,
-        this.#p.names.controlChannel,
-        settledChannel,
-        cancelChannel,
-      ]);
+      await transport.subscribe(this.#p.channels);
       this.#subscribedOnce = true;
       await this.#p.membership.reconcile();
       // Subscribed, replies reach us rather than the parked list: what it holds now is all

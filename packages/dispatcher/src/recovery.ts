@@ -1,5 +1,7 @@
 /**
- * Recovery after the reply subscription dropped. Replies published while no
+ * Recovery after the reply subscription dropped. A reconnected subscriber has
+ * no subscriptions: every channel is subscribed again here (ioredis is told not
+ * to, see redis-transport.ts). Replies published while no
  * one was subscribed were parked by workers (PUBLISH counted nobody) or lost in
  * flight. When the subscription is back, the parked ones are collected and
  * every open attempt is re-sent with its own token: a worker answers a re-sent
@@ -7,7 +9,7 @@
  * and never runs it twice. A re-send can be lost too (the worker may not have
  * re-subscribed yet), so it waits for an ack like a first send.
  */
-import { type Clock, errorMessage, type Names } from '@ringcast/protocol';
+import { type Clock, errorMessage } from '@ringcast/protocol';
 import type { Delivery } from './delivery.js';
 import type { Ledger } from './ledger.js';
 import type { DispatcherLog } from './log.js';
@@ -20,7 +22,8 @@ import type { Task } from './worker-state.js';
 
 /** What recovery needs of the rest of the dispatcher. */
 export interface RecoveryHost {
-  readonly names: Pick<Names, 'controlChannel'>;
+  /** Every channel the dispatcher subscribes to. */
+  readonly channels: readonly string[];
   readonly replyChannel: string;
   readonly options: Pick<ResolvedOptions, 'ackTimeoutMs'>;
   readonly clock: Clock;
@@ -40,11 +43,20 @@ export class Recovery {
     this.#host = host;
   }
 
+  /** The subscriber connection came back while the dispatcher starts: subscribe again, nothing more. */
+  async resubscribe(): Promise<void> {
+    try {
+      await this.#host.transport.subscribe(this.#host.channels);
+    } catch (error) {
+      this.#host.log.warn('resubscribe', `subscribing again failed: ${errorMessage(error)}`);
+    }
+  }
+
   /** The subscriber connection came back: subscribe again, collect, re-send, reconcile. */
   async resubscribed(): Promise<void> {
     const host = this.#host;
     try {
-      await host.transport.subscribe([host.replyChannel, host.names.controlChannel]);
+      await host.transport.subscribe(host.channels);
       await this.recover(host.ledger.unsettled());
       await host.membership.reconcile();
     } catch (error) {

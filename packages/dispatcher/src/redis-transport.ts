@@ -132,10 +132,16 @@ export class RedisTransport implements DispatcherTransport {
     this.#parkedKey = context.names.parkedKey(context.id);
     this.#id = context.id;
     const name = `ringcast:dispatcher:${context.id}`;
-    const connections = openIoredisConnections<Redis, RedisOptions>(this.#redis, name, {
-      Redis,
-      Cluster,
-    });
+    // No SUBSCRIBE of ioredis's own after a reconnect: ioredis sends it without a rejection
+    // handler, so a close in the middle of that handshake failed it as an unhandled rejection
+    // ("Connection is closed."), which ends a Node process. The dispatcher subscribes again
+    // itself on every 'ready' (dispatcher.ts), and handles what that call rejects with.
+    const connections = openIoredisConnections<Redis, RedisOptions>(
+      this.#redis,
+      name,
+      { Redis, Cluster },
+      { autoResubscribe: false },
+    );
     this.#connections = connections;
     const { command, subscriber } = connections;
     this.#publish = this.#sharded

@@ -140,21 +140,26 @@ export function connectionDefaults(name: string) {
 /**
  * Makes the command and subscriber connections from a URL, client options, or a
  * client the caller owns (never closed here); the subscriber is always a
- * `duplicate()`. `create` builds a client from a URL or options, so this package
- * needs no Redis library of its own.
+ * `duplicate()`, with `subscriberOptions` on top. `create` builds a client from a
+ * URL or options, so this package needs no Redis library of its own.
  */
 export function openConnections<C extends { duplicate(options?: object): C }, O extends object>(
   redis: string | O | C,
   name: string,
   create: (target: string | O, defaults: ReturnType<typeof connectionDefaults>) => C,
+  subscriberOptions: object = {},
 ): ConnectionPair<C> {
   const defaults = connectionDefaults(name);
   if (isRedisClient(redis)) {
     const client = redis as C;
-    return { command: client, subscriber: client.duplicate(defaults), ownsCommand: false };
+    return {
+      command: client,
+      subscriber: client.duplicate({ ...defaults, ...subscriberOptions }),
+      ownsCommand: false,
+    };
   }
   const command = create(redis as string | O, defaults);
-  return { command, subscriber: command.duplicate(), ownsCommand: true };
+  return { command, subscriber: command.duplicate(subscriberOptions), ownsCommand: true };
 }
 
 /** Which of a side's two connections an error came from. */

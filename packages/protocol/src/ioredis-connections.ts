@@ -27,7 +27,8 @@ export interface IoredisConstructors<C, O extends object> {
  * The command and subscriber connections of `redis`, named `name`: on a cluster
  * target, a Cluster and its sharded subscriber ({@link openClusterConnections}),
  * typed as `C` since a Cluster has the commands used under the same names;
- * otherwise a client of `Redis` ({@link openConnections}).
+ * otherwise a client of `Redis` ({@link openConnections}), whose subscriber gets
+ * `subscriberOptions` too.
  */
 export function openIoredisConnections<
   C extends { duplicate(options?: object): C },
@@ -36,13 +37,18 @@ export function openIoredisConnections<
   redis: string | O | C | object,
   name: string,
   { Redis, Cluster }: IoredisConstructors<C, O>,
+  subscriberOptions: object = {},
 ): ConnectionPair<C> {
   if (isClusterTarget(redis)) {
     return openClusterConnections(redis as object, name, Cluster) as unknown as ConnectionPair<C>;
   }
-  return openConnections<C, O>(redis as string | O | C, name, (target, defaults) =>
-    typeof target === 'string'
-      ? new Redis(target, defaults)
-      : new Redis({ ...target, ...defaults }),
+  return openConnections<C, O>(
+    redis as string | O | C,
+    name,
+    (target, defaults) =>
+      typeof target === 'string'
+        ? new Redis(target, defaults)
+        : new Redis({ ...target, ...defaults }),
+    subscriberOptions,
   );
 }
