@@ -63,7 +63,7 @@ describe.skipIf(!redisAvailability.available)('durable records with auth.encrypt
     expect((await d.task(failed))?.error?.message).toContain(FAILURE_SECRET);
 
     const blind = await ringcastIn(redis.url, namespace, 'inspect', ok);
-    expect(blind.code).toBe(0);
+    expect(blind.code, blind.stderr).toBe(0);
     expect(blind.stdout).toMatch(/\nresult {4}\(encrypted\) it is encrypted with key k1/);
     expect(blind.stdout).not.toContain(PAYLOAD_SECRET);
     const file = new KeysFile(auth);
@@ -75,7 +75,7 @@ describe.skipIf(!redisAvailability.available)('durable records with auth.encrypt
       '--auth-keys-file',
       file.path,
     ).finally(() => file.remove());
-    expect(keyed.code).toBe(0);
+    expect(keyed.code, keyed.stderr).toBe(0);
     expect(keyed.stdout).toContain(`result    {"secret":"${PAYLOAD_SECRET}"}\n`);
   });
 

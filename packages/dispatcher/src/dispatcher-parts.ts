@@ -5,9 +5,9 @@
  * and they reach it back through {@link DispatcherHost}.
  */
 import { FrameGuard, HandlerStatsBook, isClusterTarget, names } from '@ringcast/protocol';
-import { nanoid } from 'nanoid';
 import { Delivery } from './delivery.js';
 import { DurableTasks } from './durable/durable-tasks.js';
+import { newTaskId } from './durable/task-id.js';
 import { GuardedTransport } from './guarded-transport.js';
 import { Intake } from './intake.js';
 import { Ledger } from './ledger.js';
@@ -229,7 +229,7 @@ export function wireDispatcher(
     traces,
     transport,
     replayParked: (frames) => recovery.replayParked(frames),
-    newTaskId: tuning.taskId ?? (() => nanoid()),
+    newTaskId: tuning.taskId ?? newTaskId,
     closedReason,
     closing: () => host.state() === 'closing' || host.state() === 'closed',
   });
