@@ -27,6 +27,7 @@ export const STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
   // Our own mistakes, not the client's.
   [ErrorCode.INVALID_OPTIONS]: 500,
   [ErrorCode.DUPLICATE_WORKER]: 500,
+  [ErrorCode.DUPLICATE_DISPATCHER]: 500,
 };
 
 /** Codes after which the same request may well succeed later: answered with Retry-After. */
