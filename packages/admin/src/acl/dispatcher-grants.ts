@@ -154,6 +154,12 @@ export const DISPATCHER_GRANTS: RoleGrants = {
       cluster: true,
     },
     {
+      key: (n) => own(n.replyChannel),
+      access: 'read-write',
+      why: "its reply channel's name as the key of the SHARDNUMSUB script, start()'s check that no live process serves its id (no such key is ever written)",
+      cluster: true,
+    },
+    {
       key: (n) => own(n.dispatcherStatsKey),
       access: 'read-write',
       why: 'its stats report (stats-publisher.ts: the report script; DEL at close)',
