@@ -27,7 +27,9 @@ export interface Worker extends AsyncDisposable {
   readonly namespace: string;
   /**
    * Subscribes, waits for Redis to confirm the subscription, registers the worker
-   * and announces it. Resolves once tasks can reach it. A worker starts once.
+   * and announces it. Resolves once tasks can reach it. A worker starts once:
+   * called again while it starts or runs, it is that start; after `close()`, it
+   * rejects `CLOSED`.
    * Rejects `DUPLICATE_WORKER` if another live process already serves its id.
    */
   start(): Promise<void>;

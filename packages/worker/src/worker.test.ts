@@ -467,6 +467,20 @@ describe('worker core on the memory transport', () => {
     expect(t.clock.now() - started).toBeLessThan(10_000);
   });
 
+  it('starts once: start() while starting or running is that start, after close() it rejects CLOSED', async () => {
+    const t = await setup({ job: () => 1 });
+    const first = t.worker.start();
+    expect(t.worker.start()).toBe(first);
+    await t.settle(first);
+    await t.settle(t.worker.start());
+    await t.settle(t.worker.close());
+    await expect(t.settle(t.worker.start())).rejects.toMatchObject({
+      code: ErrorCode.CLOSED,
+      message: 'the worker is closed and cannot start',
+    });
+    expect(t.control.filter((m) => m.kind === 'hello')).toHaveLength(1);
+  });
+
   it('refuses to start when another live process holds its id', async () => {
     const t = await setup({ job: () => 1 });
     await t.settle(t.worker.start());

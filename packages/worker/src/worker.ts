@@ -146,9 +146,10 @@ class RingcastWorker implements Worker {
 
   start(): Promise<void> {
     if (this.#state !== 'idle') {
-      return (
-        this.#starting ??
-        Promise.reject(new WorkerError(ErrorCode.CLOSED, 'the worker is closed and cannot start'))
+      // A worker starts once: until it is closed, a second call is that one start.
+      if (this.#starting !== undefined && this.#closing === undefined) return this.#starting;
+      return Promise.reject(
+        new WorkerError(ErrorCode.CLOSED, 'the worker is closed and cannot start'),
       );
     }
     this.#state = 'starting';
