@@ -77,18 +77,27 @@ export function blankCallOptions(): CallOptions {
   };
 }
 
-/** The options a call may carry. */
-const OPTION_NAMES: ReadonlySet<string> = new Set([
-  'timeoutMs',
-  'retries',
-  'signal',
-  'key',
-  'priority',
-  'delayMs',
-  'runAt',
-  // dispatch(…, { durable: true }) goes to the durable path before admission; false is the default.
-  'durable',
-]);
+/** A call whose options {@link readCallOptions} checks: the keys it takes, and its name in the errors. */
+export interface CallShape {
+  readonly name: string;
+  readonly options: ReadonlySet<string>;
+}
+
+/** `dispatch()`, whose options `submit()` takes too, less `signal`, plus its own. */
+export const DISPATCH_CALL: CallShape = {
+  name: 'dispatch',
+  options: new Set([
+    'timeoutMs',
+    'retries',
+    'signal',
+    'key',
+    'priority',
+    'delayMs',
+    'runAt',
+    // dispatch(…, { durable: true }) goes to the durable path before admission; false is the default.
+    'durable',
+  ]),
+};
 
 /** A value named for an error message without calling anything of it. */
 function describe(value: unknown): string {
@@ -108,10 +117,10 @@ export function thrownMessage(error: unknown): string {
   }
 }
 
-function invalid(message: string, cause?: unknown): DispatchError {
+function invalid(call: CallShape, message: string, cause?: unknown): DispatchError {
   return new DispatchError(
     ErrorCode.INVALID_OPTIONS,
-    `invalid dispatch options: ${message}`,
+    `invalid ${call.name} options: ${message}`,
     cause === undefined ? undefined : { cause },
   );
 }
@@ -138,7 +147,8 @@ function signalState(value: unknown): boolean | undefined {
 }
 
 /**
- * Checks a call's `options` and writes them, defaults filled in, to `out`. Each
+ * Checks a call's `options` (the keys `call` takes, `dispatch()`'s unless
+ * told) and writes them, defaults filled in, to `out`. Each
  * field is read once, so a getter cannot answer the check one thing and the
  * dispatcher another. Throws a {@link DispatchError} `INVALID_OPTIONS` (with
  * what was thrown as its `cause`, when reading threw).
@@ -148,6 +158,7 @@ export function readCallOptions(
   defaultTimeoutMs: number,
   now: number,
   out: CallOptions,
+  call: CallShape = DISPATCH_CALL,
 ): void {
   out.timeoutMs = defaultTimeoutMs;
   out.retries = 0;
@@ -158,7 +169,7 @@ export function readCallOptions(
   out.runAt = 0;
   if (options === undefined) return;
   if (typeof options !== 'object' || options === null) {
-    throw invalid(`options must be an object, got ${describe(options)}`);
+    throw invalid(call, `options must be an object, got ${describe(options)}`);
   }
   let unknown: string | undefined;
   let timeoutMs: unknown;
@@ -172,7 +183,7 @@ export function readCallOptions(
   let durable: unknown;
   try {
     for (const name in options) {
-      if (!OPTION_NAMES.has(name)) {
+      if (!call.options.has(name)) {
         unknown = name;
         break;
       }
@@ -188,12 +199,12 @@ export function readCallOptions(
     durable = o['durable'];
     if (signal !== undefined) aborted = signalState(signal);
   } catch (error) {
-    throw invalid(`reading them threw: ${thrownMessage(error)}`, error);
+    throw invalid(call, `reading them threw: ${thrownMessage(error)}`, error);
   }
   if (unknown !== undefined)
-    throw invalid(`unknown option ${JSON.stringify(unknown.slice(0, 64))}`);
+    throw invalid(call, `unknown option ${JSON.stringify(unknown.slice(0, 64))}`);
   if (durable !== undefined && durable !== false) {
-    throw invalid(`durable must be true or false, got ${describe(durable)}`);
+    throw invalid(call, `durable must be true or false, got ${describe(durable)}`);
   }
   if (timeoutMs !== undefined) {
     // Capped as the dispatcher's own timers are (the shared validator's rule), so a
@@ -205,6 +216,7 @@ export function readCallOptions(
       timeoutMs > MAX_TIMER_MS
     ) {
       throw invalid(
+        call,
         `timeoutMs must be a positive number up to ${MAX_TIMER_MS}, got ${describe(timeoutMs)}`,
       );
     }
@@ -212,29 +224,31 @@ export function readCallOptions(
   }
   if (retries !== undefined) {
     if (typeof retries !== 'number' || !Number.isInteger(retries) || retries < 0) {
-      throw invalid(`retries must be a non-negative integer, got ${describe(retries)}`);
+      throw invalid(call, `retries must be a non-negative integer, got ${describe(retries)}`);
     }
     out.retries = retries;
   }
   if (key !== undefined) {
     if (typeof key !== 'string' || key.length === 0 || key.length > MAX_KEY_LENGTH) {
       const got = typeof key === 'string' ? `${key.length} characters` : describe(key);
-      throw invalid(`key must be a string of 1 to ${MAX_KEY_LENGTH} characters, got ${got}`);
+      throw invalid(call, `key must be a string of 1 to ${MAX_KEY_LENGTH} characters, got ${got}`);
     }
     out.key = key;
   }
   if (priority !== undefined) {
     if (!isValidPriority(priority)) {
       throw invalid(
+        call,
         `priority must be an integer from ${PRIORITY_MIN} to ${PRIORITY_MAX}, got ${describe(priority)}`,
       );
     }
     out.priority = priority;
   }
-  if (delayMs !== undefined || runAt !== undefined) out.runAt = dueTime(delayMs, runAt, now);
+  if (delayMs !== undefined || runAt !== undefined) out.runAt = dueTime(call, delayMs, runAt, now);
   if (signal !== undefined) {
     if (aborted === undefined) {
       throw invalid(
+        call,
         `signal must be an AbortSignal (an AbortController's .signal), got ${describe(signal)}`,
       );
     }
@@ -248,9 +262,9 @@ export function readCallOptions(
  * is capped as timers are: a due time further than {@link MAX_TIMER_MS} ahead
  * is refused rather than silently moved.
  */
-function dueTime(delayMs: unknown, runAt: unknown, now: number): number {
+function dueTime(call: CallShape, delayMs: unknown, runAt: unknown, now: number): number {
   if (delayMs !== undefined && runAt !== undefined) {
-    throw invalid('give delayMs or runAt, not both');
+    throw invalid(call, 'give delayMs or runAt, not both');
   }
   if (delayMs !== undefined) {
     if (
@@ -259,12 +273,16 @@ function dueTime(delayMs: unknown, runAt: unknown, now: number): number {
       delayMs < 0 ||
       delayMs > MAX_TIMER_MS
     ) {
-      throw invalid(`delayMs must be a number from 0 to ${MAX_TIMER_MS}, got ${describe(delayMs)}`);
+      throw invalid(
+        call,
+        `delayMs must be a number from 0 to ${MAX_TIMER_MS}, got ${describe(delayMs)}`,
+      );
     }
     return delayMs === 0 ? 0 : now + delayMs;
   }
   if (typeof runAt !== 'number' || !Number.isFinite(runAt) || runAt - now > MAX_TIMER_MS) {
     throw invalid(
+      call,
       `runAt must be a time in epoch ms at most ${MAX_TIMER_MS} ms ahead, got ${describe(runAt)}`,
     );
   }

@@ -81,7 +81,8 @@ export interface Dispatcher<M extends TaskMap = TaskMap> {
    * Waits for a durable task's outcome, whichever dispatcher runs it: its value,
    * or a `DispatchError` with the stored code. `TIMEOUT` if it did not finish
    * within `timeoutMs` (default: the dispatcher's `timeoutMs`); `INVALID_OPTIONS`
-   * for an id with no record.
+   * for an id with no record, and for options that are not an object, carry a
+   * key other than `timeoutMs`, or a `timeoutMs` that `dispatch()` would refuse.
    */
   result(id: string, options?: { timeoutMs?: number }): Promise<unknown>;
   /**

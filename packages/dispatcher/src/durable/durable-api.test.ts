@@ -85,6 +85,31 @@ describe('durable tasks on the memory transport', () => {
     await closeOn(s, other);
   });
 
+  it('result() checks its options as dispatch() does: an unknown key or a non-object is INVALID_OPTIONS, a fractional timeoutMs is a timeout', async () => {
+    const s = setup();
+    const { w } = holding(s);
+    await s.join(w);
+    await s.start();
+    const id = await run(s, s.dispatcher.submit('echo', 1));
+    const refused: Array<[unknown, RegExp]> = [
+      [{ timeout: 500 }, /unknown option "timeout"/],
+      [{ timeoutMs: 500, retries: 1 }, /unknown option "retries"/],
+      [500, /options must be an object, got 500/],
+      [null, /options must be an object, got null/],
+      [{ timeoutMs: 0 }, /timeoutMs must be a positive number up to 2147483647, got 0/],
+      [{ timeoutMs: '500' }, /timeoutMs must be a positive number/],
+    ];
+    for (const [options, message] of refused) {
+      const error = await rejection(s, s.dispatcher.result(id, options as never));
+      expect(error.code).toBe(ErrorCode.INVALID_OPTIONS);
+      expect(error.message).toMatch(/^invalid result\(\) options: /);
+      expect(error.message).toMatch(message);
+    }
+    // dispatch() takes any positive timeoutMs up to the timer cap, as its README says; so does result().
+    const timeout = await rejection(s, s.dispatcher.result(id, { timeoutMs: 1.5 }));
+    expect(timeout.code).toBe(ErrorCode.TIMEOUT);
+  });
+
   it('dispatch(…, { durable: true }) stores the task and settles like a non-durable dispatch', async () => {
     const s = setup();
     const w = s.worker('w1', (task) =>

@@ -4,6 +4,7 @@
  * bad one is refused `INVALID_OPTIONS` before the store is asked anything.
  */
 import { ErrorCode, isValidId } from '@ringcast/protocol';
+import { blankCallOptions, type CallShape, readCallOptions } from '../admission.js';
 import { DispatchError } from '../errors.js';
 
 export function checkTaskId(id: unknown): string {
@@ -16,27 +17,17 @@ export function checkTaskId(id: unknown): string {
   return id;
 }
 
-/** `result()`'s timeout from its options; `fallback` (the dispatcher's `timeoutMs`) when none is given. */
+/** `result()` takes a `timeoutMs` for its wait, and nothing else. */
+const RESULT_CALL: CallShape = { name: 'result()', options: new Set(['timeoutMs']) };
+
+/**
+ * `result()`'s timeout from its options; `fallback` (the dispatcher's
+ * `timeoutMs`) when none is given. Checked by dispatch()'s checker, so that a
+ * `timeoutMs` means the same in both and an unknown key is refused alike.
+ */
 export function resultTimeout(options: unknown, fallback: number): number {
-  if (options === undefined) return fallback;
-  let timeoutMs: unknown;
-  try {
-    if (typeof options !== 'object' || options === null) throw new TypeError('not an object');
-    timeoutMs = (options as { timeoutMs?: unknown }).timeoutMs;
-  } catch {
-    throw new DispatchError(ErrorCode.INVALID_OPTIONS, 'result() options must be { timeoutMs? }');
-  }
-  if (timeoutMs === undefined) return fallback;
-  if (
-    typeof timeoutMs !== 'number' ||
-    !Number.isInteger(timeoutMs) ||
-    timeoutMs < 1 ||
-    timeoutMs > 2_147_483_647
-  ) {
-    throw new DispatchError(
-      ErrorCode.INVALID_OPTIONS,
-      'result() timeoutMs must be an integer from 1 to 2147483647',
-    );
-  }
-  return timeoutMs;
+  const call = blankCallOptions();
+  // `now` only dates a delayMs or runAt, which result() does not take.
+  readCallOptions(options, fallback, 0, call, RESULT_CALL);
+  return call.timeoutMs;
 }
