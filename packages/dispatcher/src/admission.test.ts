@@ -81,6 +81,8 @@ describe('readCallOptions', () => {
     ['null', null, /options must be an object, got null/],
     ['a number', 5, /options must be an object, got 5/],
     ['a string', 'fast', /options must be an object/],
+    ['an empty array', [], /options must be an object, got an array/],
+    ['an array', [{ timeoutMs: 5 }], /options must be an object, got an array/],
     ['an unknown key', { timeout: 5000 }, /unknown option "timeout"/],
     [
       'a string timeout',

@@ -117,6 +117,20 @@ export function thrownMessage(error: unknown): string {
   }
 }
 
+/**
+ * Whether `value` can be a call's options: an object, and not an array (it
+ * would carry no option, or `"0"`, and say nothing useful). A revoked proxy
+ * passes here, to be refused when reading it throws.
+ */
+export function isOptionsObject(value: unknown): value is object {
+  if (typeof value !== 'object' || value === null) return false;
+  try {
+    return !Array.isArray(value);
+  } catch {
+    return true;
+  }
+}
+
 function invalid(call: CallShape, message: string, cause?: unknown): DispatchError {
   return new DispatchError(
     ErrorCode.INVALID_OPTIONS,
@@ -168,8 +182,10 @@ export function readCallOptions(
   out.priority = 0;
   out.runAt = 0;
   if (options === undefined) return;
-  if (typeof options !== 'object' || options === null) {
-    throw invalid(call, `options must be an object, got ${describe(options)}`);
+  if (!isOptionsObject(options)) {
+    // An object refused here is an array.
+    const got = typeof options === 'object' && options !== null ? 'an array' : describe(options);
+    throw invalid(call, `options must be an object, got ${got}`);
   }
   let unknown: string | undefined;
   let timeoutMs: unknown;

@@ -96,6 +96,7 @@ describe('durable tasks on the memory transport', () => {
       [{ timeoutMs: 500, retries: 1 }, /unknown option "retries"/],
       [500, /options must be an object, got 500/],
       [null, /options must be an object, got null/],
+      [[], /options must be an object, got an array/],
       [{ timeoutMs: 0 }, /timeoutMs must be a positive number up to 2147483647, got 0/],
       [{ timeoutMs: '500' }, /timeoutMs must be a positive number/],
     ];
@@ -578,6 +579,8 @@ describe('durable tasks on the memory transport', () => {
         ErrorCode.INVALID_OPTIONS,
       ],
       [() => d.submit('echo', 1, { bogus: 1 } as never), ErrorCode.INVALID_OPTIONS],
+      [() => d.submit('echo', 1, [] as never), ErrorCode.INVALID_OPTIONS],
+      [() => d.dispatch('echo', 1, [] as never), ErrorCode.INVALID_OPTIONS],
       [() => d.dispatch('echo', 1, { durable: 'yes' } as never), ErrorCode.INVALID_OPTIONS],
       [() => d.dispatch('echo', 1, { resultTtlMs: 5 } as never), ErrorCode.INVALID_OPTIONS],
       [() => d.result('not a valid id!'), ErrorCode.INVALID_OPTIONS],

@@ -5,7 +5,12 @@
  * plus `resultTtlMs` and `maxWaitMs`. Integers only where a record stores them.
  */
 import { ErrorCode, MAX_TIMER_MS } from '@ringcast/protocol';
-import { blankCallOptions, type DispatchOptions, readCallOptions } from '../admission.js';
+import {
+  blankCallOptions,
+  type DispatchOptions,
+  isOptionsObject,
+  readCallOptions,
+} from '../admission.js';
 import { DispatchError } from '../errors.js';
 import { DEFAULT_RESULT_TTL_MS } from './record.js';
 
@@ -79,7 +84,7 @@ export function readDurableOptions(
   let resultTtlMs: unknown;
   let maxWaitMs: unknown;
   if (options !== undefined) {
-    if (typeof options !== 'object' || options === null) {
+    if (!isOptionsObject(options)) {
       throw invalid('options must be an object');
     }
     try {
