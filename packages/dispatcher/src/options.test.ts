@@ -156,6 +156,20 @@ describe('parseOptions numeric options', () => {
   });
 });
 
+describe('parseOptions option pairs', () => {
+  it('rejects a retryBackoffMs above the maxRetryBackoffMs given with it, naming both', () => {
+    rejects(
+      { retryBackoffMs: 1000, maxRetryBackoffMs: 10 },
+      'retryBackoffMs (1000) must be at most maxRetryBackoffMs (10)',
+    );
+    const equal = parse({ retryBackoffMs: 250, maxRetryBackoffMs: 250 });
+    expect([equal.retryBackoffMs, equal.maxRetryBackoffMs]).toEqual([250, 250]);
+    // One given alone keeps its meaning: the longest delay caps the first.
+    expect(parse({ maxRetryBackoffMs: 0 }).retryBackoffMs).toBe(DEFAULT_RETRY_BACKOFF_MS);
+    expect(parse({ retryBackoffMs: 60_000 }).maxRetryBackoffMs).toBe(DEFAULT_MAX_RETRY_BACKOFF_MS);
+  });
+});
+
 describe('parseOptions other options', () => {
   it.each([null, 42, 'redis://x', true])('rejects a non-object options argument %j', (value) => {
     rejects(value, 'options must be an object');

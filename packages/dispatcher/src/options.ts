@@ -127,7 +127,7 @@ export interface DispatcherOptions {
   leaveGraceMs?: number;
   /** First delay before retrying a retryable handler error; doubles, with jitter. @defaultValue 100 */
   retryBackoffMs?: number;
-  /** Longest retry delay. @defaultValue 5000 */
+  /** Longest retry delay; given with `retryBackoffMs`, at least that. @defaultValue 5000 */
   maxRetryBackoffMs?: number;
   /**
    * Where log lines go; `false` for none. A pino (or bunyan) logger is taken as
@@ -306,6 +306,18 @@ export function parseOptions(options: DispatcherOptions = {}): ResolvedOptions {
   ] as const;
   for (const [name, min] of timers) {
     if (o[name] !== undefined) out[name] = checkTimer(invalid, name, o[name], min);
+  }
+  // Given together, the bounds must agree. One alone keeps its meaning as ever:
+  // the longest delay caps the first (so `maxRetryBackoffMs: 0` retries at once).
+  if (
+    o['retryBackoffMs'] !== undefined &&
+    o['maxRetryBackoffMs'] !== undefined &&
+    out.retryBackoffMs > out.maxRetryBackoffMs
+  ) {
+    invalid(
+      `retryBackoffMs (${out.retryBackoffMs}) must be at most ` +
+        `maxRetryBackoffMs (${out.maxRetryBackoffMs})`,
+    );
   }
   if (out.fullReconcileIntervalMs < out.reconcileIntervalMs) {
     if (o['fullReconcileIntervalMs'] !== undefined) {
