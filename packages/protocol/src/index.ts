@@ -167,6 +167,7 @@ export {
   type StructuredLogger,
   silentLogger,
   withFields,
+  withPrefix,
 } from './logger.js';
 export {
   ConnectionClosedError,

@@ -6,6 +6,7 @@ import {
   parseLogger,
   silentLogger,
   withFields,
+  withPrefix,
 } from './logger.js';
 import { RateLimitedLog } from './rate-limited-log.js';
 
@@ -165,6 +166,21 @@ describe('withFields', () => {
         { worker: 'w1', code: 'INVALID_MESSAGE', suppressed: 1 },
         'bad 3 (1 similar suppressed since)',
       ],
+    ]);
+  });
+});
+
+describe('withPrefix', () => {
+  it('starts every message with its prefix, fields untouched, and is not adapted again', () => {
+    const { calls, logger } = pinoShaped();
+    const log = withPrefix(withFields(logger, { worker: 'w1' }), 'worker w1: ');
+    log.info('started');
+    log.error('close failed', { code: 'CLOSED' });
+    adaptLogger(log).warn('slow');
+    expect(calls).toEqual([
+      ['info', { worker: 'w1' }, 'worker w1: started'],
+      ['error', { worker: 'w1', code: 'CLOSED' }, 'worker w1: close failed'],
+      ['warn', { worker: 'w1' }, 'worker w1: slow'],
     ]);
   });
 });

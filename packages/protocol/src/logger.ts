@@ -108,6 +108,18 @@ export function withFields(logger: Logger | StructuredLogger, base: LogFields): 
   return fromLevels(call);
 }
 
+/**
+ * A logger that starts every message with `prefix` (`worker w1: `, say): the
+ * lines of one component name it the same way, whichever of its parts wrote them.
+ */
+export function withPrefix(logger: FieldLogger, prefix: string): FieldLogger {
+  const call =
+    (level: Level) =>
+    (message: string, fields?: LogFields): void =>
+      logger[level](prefix + message, fields);
+  return fromLevels(call);
+}
+
 /** A logger ringcast calls, whose every level is `call(level)`, marked as adapted. */
 function fromLevels(
   call: (level: Level) => (message: string, fields?: LogFields) => void,

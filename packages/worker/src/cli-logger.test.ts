@@ -73,13 +73,13 @@ describe('a pino logger as the worker option', () => {
     const out = sink();
     const logger = pino({ base: undefined }, out.destination);
     const { logger: log } = parseOptions({ id: 'w7', handlers: { echo: (p) => p }, logger });
-    log.warn('worker w7 dropped an invalid message', { code: 'INVALID_MESSAGE' });
+    log.warn('dropped an invalid message', { code: 'INVALID_MESSAGE' });
     expect(out.lines().map((line) => JSON.parse(line))).toEqual([
       expect.objectContaining({
         level: 40,
         worker: 'w7',
         code: 'INVALID_MESSAGE',
-        msg: 'worker w7 dropped an invalid message',
+        msg: 'worker w7: dropped an invalid message',
       }),
     ]);
   });

@@ -23,7 +23,6 @@ export const CLOSE_STEP_MS = 2_000;
 const ABORT_GRACE_MS = 1_000;
 
 export interface DrainParts {
-  id: string;
   drainTimeoutMs: number;
   logger: FieldLogger;
   clock: Clock;
@@ -48,7 +47,7 @@ export async function drain(parts: DrainParts): Promise<void> {
 
   if (stats.inflight > 0 && !(await executor.whenIdle(parts.drainTimeoutMs))) {
     parts.logger.warn(
-      `worker ${parts.id}: ${stats.inflight} handler(s) still running after ${parts.drainTimeoutMs} ms; aborting them`,
+      `${stats.inflight} handler(s) still running after ${parts.drainTimeoutMs} ms; aborting them`,
       { inflight: stats.inflight, drainTimeoutMs: parts.drainTimeoutMs, code: ErrorCode.CLOSED },
     );
     executor.abortRunning(new WorkerError(ErrorCode.CLOSED, 'the worker is shutting down'));

@@ -143,7 +143,7 @@ export class Intake {
         }
       }
     } catch (error) {
-      this.#logger.error(`worker ${this.#id}: failed to handle a message: ${safeString(error)}`, {
+      this.#logger.error(`failed to handle a message: ${safeString(error)}`, {
         code: 'INVALID_MESSAGE',
       });
     }
@@ -159,18 +159,16 @@ export class Intake {
 
   #invalid(why: string): void {
     this.#stats.invalid++;
-    this.#warnings.log('invalid', `worker ${this.#id} dropped an invalid message: ${why}`, {
+    this.#warnings.log('invalid', `dropped an invalid message: ${why}`, {
       code: 'INVALID_MESSAGE',
     });
   }
 
   #invalidTraces(dropped: readonly ProtocolError[]): void {
     this.#stats.invalidTraceContexts += dropped.length;
-    this.#warnings.log(
-      'trace-context',
-      `worker ${this.#id} ran a task untraced: ${dropped[0]!.message}`,
-      { code: 'INVALID_MESSAGE' },
-    );
+    this.#warnings.log('trace-context', `ran a task untraced: ${dropped[0]!.message}`, {
+      code: 'INVALID_MESSAGE',
+    });
   }
 
   #operator(message: ReweightMessage | DrainMessage, sentAt: number): void {
@@ -182,7 +180,7 @@ export class Intake {
       // Meant for a process that had this id before (or will): not this one.
       this.#warnings.log(
         'operator-incarnation',
-        `worker ${this.#id} ignored a ${message.kind} for its incarnation ${message.incarnation}; ` +
+        `ignored a ${message.kind} for its incarnation ${message.incarnation}; ` +
           `this process is ${this.#incarnation}`,
         { incarnation: message.incarnation },
       );

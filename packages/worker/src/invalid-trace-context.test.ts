@@ -32,7 +32,7 @@ it('runs tasks with an invalid trace context, counts each one dropped, and warns
   expect(results.map((r) => r.id).sort()).toEqual(['c1', 't1', 't2', 't3', 't4']);
   expect(t.worker.stats()).toMatchObject({ invalidTraceContexts: 4, invalid: 0, succeeded: 5 });
   expect(warnings).toEqual([
-    expect.stringMatching(/^worker w1 ran a task untraced: invalid trace context/),
+    expect.stringMatching(/^worker w1: ran a task untraced: invalid trace context/),
   ]);
   await t.settle(t.worker.close());
 });

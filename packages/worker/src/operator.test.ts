@@ -122,7 +122,7 @@ describe('reweight', () => {
       {
         level: 'info',
         fields: { worker: ID, weight: 7, configuredWeight: 4, source: 'policy' },
-        message: `worker ${ID} starts with weight 7 from the operator's weight policy (configured weight 4)`,
+        message: `worker ${ID}: starts with weight 7 from the operator's weight policy (configured weight 4)`,
       },
     ]);
     await t.settle(t.worker.close());

@@ -32,22 +32,20 @@ export interface OperatorHost {
 }
 
 export class Operator {
-  readonly #id: string;
   readonly #weight: WorkerWeight;
   readonly #logger: FieldLogger;
   readonly #warnings: RateLimitedLog;
   readonly #host: OperatorHost;
 
   constructor(
-    options: { id: string; weight: number; logger: FieldLogger },
+    options: { weight: number; logger: FieldLogger },
     warnings: RateLimitedLog,
     host: OperatorHost,
   ) {
-    this.#id = options.id;
     this.#logger = options.logger;
     this.#warnings = warnings;
     this.#host = host;
-    this.#weight = new WorkerWeight(options.id, options.weight, options.logger, warnings);
+    this.#weight = new WorkerWeight(options.weight, options.logger, warnings);
   }
 
   /** The weight now, the configured one, and where the current one comes from. */
@@ -75,7 +73,7 @@ export class Operator {
   /** A drain frame for this worker; one that comes while it closes changes nothing. */
   drain(): void {
     if (!this.#host.open()) return;
-    this.#logger.info(`worker ${this.#id}: drain requested by an operator; closing gracefully`, {
+    this.#logger.info('drain requested by an operator; closing gracefully', {
       reason: 'drain',
     });
     this.#host.drain();
@@ -89,11 +87,9 @@ export class Operator {
     if (!host.serving()) return;
     host.register().catch((error: unknown) => {
       // The heartbeat writes the entry all the same; dispatchers read it at their next reconcile.
-      this.#warnings.log(
-        'reweight',
-        `worker ${this.#id}: announcing weight ${weight} failed: ${safeString(error)}`,
-        { weight },
-      );
+      this.#warnings.log('reweight', `announcing weight ${weight} failed: ${safeString(error)}`, {
+        weight,
+      });
     });
   }
 }

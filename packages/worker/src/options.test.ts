@@ -74,11 +74,12 @@ describe('parseOptions', () => {
       },
       error: (m: string) => lines.push(`error ${m}`),
     };
-    const parsed = parseOptions({ handlers, logger }).logger;
+    const parsed = parseOptions({ id: 'w1', handlers, logger }).logger;
     parsed.info('i');
     expect(() => parsed.warn('w')).not.toThrow();
     parsed.error('e');
-    expect(lines).toEqual(['info i', 'error e']);
+    // Every line names the worker.
+    expect(lines).toEqual(['info worker w1: i', 'error worker w1: e']);
   });
 
   it.each<[string, unknown, RegExp]>([

@@ -21,6 +21,7 @@ import {
   parseLogger,
   textLogger,
   withFields,
+  withPrefix,
 } from '@ringcast/protocol';
 import type { Cluster, ClusterOptions, Redis, RedisOptions } from 'ioredis';
 import { nanoid } from 'nanoid';
@@ -155,7 +156,10 @@ export interface ResolvedOptions {
   maxMessageBytes: number;
   parkTtlMs: number;
   maxParked: number;
-  /** The `logger` option as ringcast calls it, every line with the worker's id as `worker`. */
+  /**
+   * The `logger` option as ringcast calls it: every line starts `worker <id>: `
+   * and has the worker's id as `worker`, so no part of the worker names it itself.
+   */
   logger: FieldLogger;
   metrics: boolean;
   /** Undefined: frame authentication off. */
@@ -293,7 +297,10 @@ export function parseOptions(options: WorkerOptions): ResolvedOptions {
   );
   const parkTtlMs = timer(o, 'parkTtlMs', 1, d.parkTtlMs);
   const maxParked = integer(o, 'maxParked', 1, MAX_INT, d.maxParked);
-  const logger = withFields(parseLogger(o['logger'], consoleLogger, invalid), { worker: id });
+  const logger = withPrefix(
+    withFields(parseLogger(o['logger'], consoleLogger, invalid), { worker: id }),
+    `worker ${id}: `,
+  );
   const metrics = o['metrics'] ?? false;
   if (typeof metrics !== 'boolean') invalid(`metrics must be a boolean, got ${describe(metrics)}`);
   const auth = o['auth'] === undefined ? undefined : parseAuthOptions(o['auth'], invalid);

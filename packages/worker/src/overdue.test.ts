@@ -6,7 +6,6 @@ describe('OverdueSlots', () => {
     const lines: string[] = [];
     const counts: number[] = [];
     const slots = new OverdueSlots(
-      'w1',
       4,
       { info() {}, warn: (line) => void lines.push(line), error() {} },
       (count) => void counts.push(count),
@@ -22,7 +21,7 @@ describe('OverdueSlots', () => {
     expect(slots.count).toBe(3);
     expect(counts).toEqual([3]);
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toContain('worker w1: 3 of 4 slot(s) held past their task');
+    expect(lines[0]).toContain('3 of 4 slot(s) held past their task');
     expect(lines[0]).toContain('"hang" x2, "poll" x1');
     slots.update(undefined, 2_000);
     expect(counts).toEqual([3, 0]);
@@ -36,7 +35,6 @@ describe('OverdueSlots', () => {
 
   it('survives a logger that throws', () => {
     const slots = new OverdueSlots(
-      'w',
       1,
       {
         info() {},

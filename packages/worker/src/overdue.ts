@@ -22,7 +22,6 @@ export const OVERDUE_AFTER_MS = 1_000;
 const LOG_INTERVAL_MS = 10_000;
 
 export class OverdueSlots {
-  readonly #workerId: string;
   readonly #concurrency: number;
   readonly #logger: FieldLogger;
   readonly #changed: (count: number) => void;
@@ -30,13 +29,7 @@ export class OverdueSlots {
   #nextLog = Number.NEGATIVE_INFINITY;
 
   /** `changed` hears every new count. */
-  constructor(
-    workerId: string,
-    concurrency: number,
-    logger: FieldLogger,
-    changed: (count: number) => void,
-  ) {
-    this.#workerId = workerId;
+  constructor(concurrency: number, logger: FieldLogger, changed: (count: number) => void) {
     this.#concurrency = concurrency;
     this.#logger = logger;
     this.#changed = changed;
@@ -64,7 +57,7 @@ export class OverdueSlots {
     const list = [...byHandler].map(([name, n]) => `${JSON.stringify(name)} x${n}`).join(', ');
     try {
       this.#logger.warn(
-        `worker ${this.#workerId}: ${count} of ${this.#concurrency} slot(s) held past their task's deadline ` +
+        `${count} of ${this.#concurrency} slot(s) held past their task's deadline ` +
           `by handler(s) that ignore ctx.signal: ${list}; dispatchers count them against this worker's ` +
           'capacity until they return',
         {

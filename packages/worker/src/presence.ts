@@ -257,7 +257,7 @@ export class Presence {
       } else {
         this.#errors.log(
           'heartbeat-thread',
-          `worker ${o.id}: heartbeat thread: ${redactText(message.message)}${omitted}`,
+          `heartbeat thread: ${redactText(message.message)}${omitted}`,
         );
       }
       // An error before it connected: no point waiting on; the main loop beats meanwhile.
@@ -284,7 +284,7 @@ export class Presence {
 
   #say(level: 'info' | 'warn', message: string): void {
     try {
-      this.#o.logger[level](`worker ${this.#o.id}: ${message}`);
+      this.#o.logger[level](message);
     } catch {
       // A broken logger must not take the worker down.
     }
@@ -328,7 +328,7 @@ export class Presence {
     writeBeat(this.#o.command, { ...this.#o, entry: this.#entry }, value)
       .then((policy) => this.#policyReads.read(policy, generation))
       .catch((error: unknown) =>
-        this.#errors.log('heartbeat', `worker ${this.#o.id}: heartbeat failed: ${describe(error)}`),
+        this.#errors.log('heartbeat', `heartbeat failed: ${describe(error)}`),
       )
       .finally(() => {
         this.#mainWriting = false;

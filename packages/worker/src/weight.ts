@@ -26,14 +26,12 @@ const QUOTED_CHARS = 64;
 
 export class WorkerWeight {
   readonly configured: number;
-  readonly #id: string;
   readonly #logger: FieldLogger;
   readonly #warnings: RateLimitedLog;
   #current: number;
   #source: WeightSource = 'configured';
 
-  constructor(id: string, configured: number, logger: FieldLogger, warnings: RateLimitedLog) {
-    this.#id = id;
+  constructor(configured: number, logger: FieldLogger, warnings: RateLimitedLog) {
     this.configured = configured;
     this.#current = configured;
     this.#logger = logger;
@@ -55,7 +53,7 @@ export class WorkerWeight {
     this.#current = weight;
     this.#source = 'policy';
     this.#logger.info(
-      `worker ${this.#id} starts with weight ${weight} from the operator's weight policy ` +
+      `starts with weight ${weight} from the operator's weight policy ` +
         `(configured weight ${this.configured})`,
       { weight, configuredWeight: this.configured, source: 'policy' },
     );
@@ -85,7 +83,7 @@ export class WorkerWeight {
     this.#source = source;
     if (weight === previous) return false;
     this.#current = weight;
-    this.#logger.info(`worker ${this.#id}: weight ${previous} → ${weight}, ${why}`, {
+    this.#logger.info(`weight ${previous} → ${weight}, ${why}`, {
       weight,
       previousWeight: previous,
       source,
@@ -99,7 +97,7 @@ export class WorkerWeight {
     if (weight === undefined && value !== null) {
       this.#warnings.log(
         'weight-policy',
-        `worker ${this.#id}: ignoring its weight policy entry ${JSON.stringify(value.slice(0, QUOTED_CHARS))}: ` +
+        `ignoring its weight policy entry ${JSON.stringify(value.slice(0, QUOTED_CHARS))}: ` +
           `not an integer from 1 to ${MAX_WEIGHT}; keeping its configured weight ${this.configured}`,
         { configuredWeight: this.configured },
       );

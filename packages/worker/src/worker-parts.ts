@@ -99,7 +99,7 @@ export function wireWorker(
     keyring: options.auth,
     clock,
     maxBytes: options.maxMessageBytes,
-    log: (kind, line, fields) => warnings.log(kind, `worker ${options.id}: ${line}`, fields),
+    log: (kind, line, fields) => warnings.log(kind, line, fields),
   });
   // Every frame in and out passes the guard: the collaborators get only this transport.
   const transport = new GuardedWorkerTransport(inner, guard, names, options.id);
@@ -119,7 +119,7 @@ export function wireWorker(
     counters: stats,
     incarnation: info.incarnation,
     ttlMs: Math.max(options.heartbeatTtlMs, 3 * STATS_INTERVAL_MS),
-    warn: (line) => warnings.log('stats', `worker ${options.id}: ${line}`),
+    warn: (line) => warnings.log('stats', line),
   });
   const live = new TaskTable<Attempt, string>((attempt) => attempt.task.token);
   const replies = new Replies(
@@ -129,7 +129,7 @@ export function wireWorker(
     warnings,
     { closed: () => host.state() === 'closed' },
   );
-  const overdue = new OverdueSlots(options.id, options.concurrency, options.logger, (count) =>
+  const overdue = new OverdueSlots(options.concurrency, options.logger, (count) =>
     admission.overdueChanged(count),
   );
   const executor = new Executor(
@@ -176,7 +176,7 @@ export function wireWorker(
     register: () => registration.register(),
     restored: () => {
       host.setLive(true);
-      options.logger.info(`worker ${options.id}: subscription restored, re-registered`);
+      options.logger.info('subscription restored, re-registered');
       replies.resend();
     },
     failed: (error) => warnings.log('resubscribe', `re-subscribing failed: ${safeString(error)}`),

@@ -26,6 +26,7 @@ import {
   setup,
   TICK,
 } from './testing/core-fixture.js';
+import type { WorkerTransportEvents } from './transport.js';
 import { createWorkerCore } from './worker.js';
 
 afterEach(expectWorkersIdle);
@@ -479,6 +480,59 @@ describe('worker core on the memory transport', () => {
       message: 'the worker is closed and cannot start',
     });
     expect(t.control.filter((m) => m.kind === 'hello')).toHaveLength(1);
+  });
+
+  it('names itself the same way, "worker <id>: ", at the start of every line it logs', async () => {
+    const lines: string[] = [];
+    const logger = {
+      info: (m: string) => lines.push(m),
+      warn: (m: string) => lines.push(m),
+      error: (m: string) => lines.push(m),
+    };
+    let events: WorkerTransportEvents | undefined;
+    class Watched extends MemoryWorkerTransport {
+      override connect(given: WorkerTransportEvents): Promise<void> {
+        events = given;
+        return super.connect(given);
+      }
+    }
+    const slow = manual();
+    const t = await setup(
+      { job: slow.handler },
+      {
+        logger,
+        drainTimeoutMs: 100,
+        heartbeatIntervalMs: 100,
+        transport: (redis) => new Watched(redis, n, ID),
+      },
+    );
+    await t.settle(t.worker.start());
+    await t.sendRaw('not a frame');
+    await t.send(t.task());
+    events!.error(new Error('read ECONNRESET'), 'command');
+    // Redis cannot be reached: the identity check and the result's publish fail.
+    t.transport.command!.drop();
+    slow.runs[0]!.resolve('late');
+    await t.clock.advance(500);
+    t.transport.command!.restore();
+    await t.clock.advance(500);
+    // Still running at the close: the drain warns, and aborts it.
+    await t.send(t.task());
+    await t.settle(t.worker.close());
+    slow.runs[1]!.resolve('ignored the abort');
+    await t.clock.advance(TICK);
+    for (const text of [
+      'started',
+      'dropped an invalid message',
+      'Redis command connection error: read ECONNRESET',
+      "checking the worker id's claim failed",
+      'publish to',
+      'still running after 100 ms',
+      'stopped',
+    ]) {
+      expect(lines.some((line) => line.includes(text))).toBe(true);
+    }
+    expect(lines.filter((line) => !line.startsWith(`worker ${ID}: `))).toEqual([]);
   });
 
   it('refuses to start when another live process holds its id', async () => {

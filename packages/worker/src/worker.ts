@@ -126,10 +126,9 @@ class RingcastWorker implements Worker {
     });
     this.#p.guard.setKeyring(keyring);
     const ids = [...keyring.keys.keys()].join(', ');
-    this.#o.logger.info(
-      `worker ${this.#o.id}: frame keys replaced: signing with ${keyring.current.id} (keys ${ids})`,
-      { key: keyring.current.id },
-    );
+    this.#o.logger.info(`frame keys replaced: signing with ${keyring.current.id} (keys ${ids})`, {
+      key: keyring.current.id,
+    });
   }
 
   metrics(): Metrics {
@@ -188,7 +187,7 @@ class RingcastWorker implements Worker {
           this.#p.stats.sharedChannel++;
           this.#p.errors.log(
             'shared-channel',
-            `worker ${this.#o.id}: ${subscribers} processes are subscribed to its channel: ` +
+            `${subscribers} processes are subscribed to its channel: ` +
               'another process was started with the same id and may run its tasks too; stop it',
           );
         },
@@ -237,7 +236,7 @@ class RingcastWorker implements Worker {
     this.#p.publisher.start();
     const { weight, concurrency, handlers } = this.#p.info;
     this.#o.logger.info(
-      `worker ${this.#o.id} started: weight ${weight}, concurrency ${concurrency}, ` +
+      `started: weight ${weight}, concurrency ${concurrency}, ` +
         `handlers ${handlers.join(', ')}, redis ${transport.describe()}, namespace ${this.#o.namespace}`,
       {
         weight,
@@ -294,7 +293,7 @@ class RingcastWorker implements Worker {
     void this.#presence?.stop();
     this.#p.errors.log(
       'fenced',
-      `worker ${this.#o.id}: another live process now holds this worker id; ` +
+      `another live process now holds this worker id; ` +
         'this one has stopped taking tasks and should be stopped',
     );
     if (this.#p.transport.subscriberUp) {
@@ -313,7 +312,7 @@ class RingcastWorker implements Worker {
     this.#closing ??= this.#close().then(
       () => this.#setClosed({ reason: this.#closeReason }),
       (error: unknown) => {
-        this.#o.logger.error(`worker ${this.#o.id}: close failed: ${safeString(error)}`);
+        this.#o.logger.error(`close failed: ${safeString(error)}`);
         this.#setClosed({ reason: this.#closeReason, error });
         throw error;
       },
@@ -357,7 +356,7 @@ class RingcastWorker implements Worker {
     this.#state = 'closed';
     this.#p.executor.stopSweep();
     await this.#p.transport.close();
-    this.#o.logger.info(`worker ${this.#o.id} stopped`, { reason: this.#closeReason });
+    this.#o.logger.info('stopped', { reason: this.#closeReason });
   }
 
   /** Leaves the ring. A fenced worker's id is another process's. */
