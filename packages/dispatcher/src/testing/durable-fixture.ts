@@ -18,11 +18,14 @@ export async function run<T>(s: Setup, promise: Promise<T>, maxMs = 20_000): Pro
   return promise;
 }
 
-export async function rejection(s: Setup, promise: Promise<unknown>): Promise<{ code: string }> {
+export async function rejection(
+  s: Setup,
+  promise: Promise<unknown>,
+): Promise<{ code: string; message: string }> {
   try {
     await run(s, promise);
   } catch (error) {
-    return error as { code: string };
+    return error as { code: string; message: string };
   }
   throw new Error('expected a rejection');
 }
