@@ -1,5 +1,6 @@
 // Focused regression tests for bugs the fault-injection suite found.
 import { createDispatcher } from '@ringcast/dispatcher';
+import { createWorker } from '@ringcast/worker';
 import { describe, expect, it } from 'vitest';
 import { privateRedisAvailable } from '../support/redis.js';
 import { startTcpProxy } from '../support/tcp-proxy.js';
@@ -56,6 +57,45 @@ describe.skipIf(!privateRedisAvailable)('fault-suite regressions', () => {
       held.release();
       await Promise.all([closing, held.closed]);
       // Node reports an unhandled rejection once the microtasks after it have run.
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(rejections).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', heard);
+      await proxy.close();
+      await s.close();
+      s.removeRunLogs();
+    }
+  }, 60_000);
+
+  it('closing a worker while its subscriber reconnects leaves no unhandled rejection', async () => {
+    // As for the dispatcher above: ioredis's own re-SUBSCRIBE, failed by a close in the middle
+    // of the reconnected subscriber's handshake, had no rejection handler.
+    const rejections: unknown[] = [];
+    const heard = (reason: unknown) => rejections.push(reason);
+    process.on('unhandledRejection', heard);
+    const s = await Scenario.start('worker close while resubscribing');
+    const proxy = await startTcpProxy(s.redis.url);
+    try {
+      const worker = track(
+        createWorker({
+          redis: proxy.url,
+          namespace: s.ns,
+          id: 'w-resubscribe',
+          logger: false,
+          drainTimeoutMs: 0,
+          handlers: { echo: (payload: unknown) => payload },
+        }),
+      );
+      await worker.start();
+      const subscriber = await s.subscriberId('ringcast-worker:w-resubscribe');
+      expect(subscriber).toBeDefined();
+      const reconnected = proxy.holdNext('info');
+      await s.client().call('CLIENT', 'KILL', 'ID', subscriber!);
+      const held = await reconnected;
+      const closing = worker.close();
+      await held.clientEnded;
+      held.release();
+      await Promise.all([closing, held.closed]);
       await new Promise((resolve) => setTimeout(resolve, 50));
       expect(rejections).toEqual([]);
     } finally {

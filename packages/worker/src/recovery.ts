@@ -1,6 +1,7 @@
 /**
- * After a reconnect ioredis re-sends SUBSCRIBE but nobody confirms it worked:
- * recovery proves it with a probe published to the worker's own channel and
+ * After a reconnect the subscriber has no subscription (ioredis is told not to
+ * re-send SUBSCRIBE itself, redis-transport.ts): recovery subscribes again and
+ * proves it worked with a probe published to the worker's own channel and
  * seen coming back, then re-registers (Redis may have restarted empty) and
  * announces the worker again. Until then the heartbeat stays off, so that
  * dispatchers do not send to a worker that cannot hear them.

@@ -134,10 +134,16 @@ export class RedisWorkerTransport implements WorkerTransport {
   async connect(events: WorkerTransportEvents): Promise<void> {
     this.#events = events;
     const name = `ringcast-worker:${this.#id}`;
-    const connections = openIoredisConnections<Redis, RedisOptions>(this.#redis, name, {
-      Redis,
-      Cluster,
-    });
+    // No SUBSCRIBE of ioredis's own after a reconnect: it sends one without a rejection
+    // handler, so a close in the middle of the reconnected subscriber's handshake failed it as
+    // an unhandled rejection, which ends the process. The worker subscribes again itself
+    // (recovery.ts, and worker.ts while starting), and handles what that rejects with.
+    const connections = openIoredisConnections<Redis, RedisOptions>(
+      this.#redis,
+      name,
+      { Redis, Cluster },
+      { autoResubscribe: false },
+    );
     this.#connections = connections;
     const { command, subscriber } = connections;
     this.#errors = watchConnections(connections, (error, role) => events.error(error, role));
