@@ -86,7 +86,13 @@ describe.skipIf(!privateRedisAvailable)('durable calls while Redis is out', () =
           /Redis did not answer within 1000 ms/,
         );
       }
+      // The submit's write was sent: its fate was unknown, and its error says how to learn it.
+      const unanswered = String((outcomes[2] as { error: Error }).error.message);
+      const stored = /^task (\S+) may or may not be stored \(task\('\1'\) tells/.exec(unanswered);
+      expect(stored, unanswered).not.toBeNull();
       server.resume();
+      // Redis took it once it ran again: the task is there, waiting for a worker.
+      expect((await d.task(stored![1]!))?.state).toBe('waiting');
       await d.close();
     });
   });

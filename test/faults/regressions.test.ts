@@ -106,6 +106,27 @@ describe.skipIf(!privateRedisAvailable)('fault-suite regressions', () => {
     }
   }, 60_000);
 
+  it('a dispatcher whose subscriber reconnects while it closes still hears the replies its drain waits for', async () => {
+    // With ioredis's own re-SUBSCRIBE off, the dispatcher subscribes again itself: while
+    // closing too, or the drain would wait for replies nobody receives, then fail them CLOSED.
+    const s = await Scenario.start('resubscribe while closing');
+    try {
+      await s.worker('w1');
+      const d = await s.dispatcher({ drainTimeoutMs: 10_000 });
+      await s.routable(d, 1);
+      const running = s.ledger.dispatch(d, 'slow', { ms: 1_500 });
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const subscriber = await s.subscriberId(`ringcast:dispatcher:${d.id}`);
+      const closing = d.close();
+      await s.client().call('CLIENT', 'KILL', 'ID', subscriber!);
+      await Promise.all([running, closing]);
+      expect(s.ledger.settlements('slow')).toMatchObject([{ ok: true }]);
+    } finally {
+      await s.close();
+      s.removeRunLogs();
+    }
+  }, 60_000);
+
   it('a reconnected reply subscriber is back on every channel of the dispatcher', async () => {
     // ioredis does not re-subscribe the dispatcher's subscriber (see the test above): the
     // dispatcher does, for replies, control, and the durable side's settled and cancel channels.

@@ -180,7 +180,10 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
             // leaves the subscriber without subscriptions (redis-transport.ts).
             if (!this.#subscribedOnce) return;
             if (this.#state === 'running') void recovery.resubscribed();
-            else if (this.#state === 'starting') void recovery.resubscribe();
+            // Starting, or closing (its drain still waits for replies): subscribe, nothing more.
+            else if (this.#state === 'starting' || this.#state === 'closing') {
+              void recovery.resubscribe();
+            }
           },
           // Heartbeats could not be refreshed while Redis was away: judge none until they could have been.
           commandRestored: () => this.#p.membership.holdLivenessJudgement(),
@@ -205,6 +208,7 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
         clock: this.#p.clock,
         heartbeatTtlMs: this.#options.ownerHeartbeatMs * OWNER_TTL_BEATS,
         heartbeatIntervalMs: this.#options.ownerHeartbeatMs,
+        stopped: () => this.#state !== 'starting',
       });
       await transport.subscribe(this.#p.channels);
       this.#subscribedOnce = true;
@@ -215,6 +219,7 @@ class RingDispatcher<M extends TaskMap> implements Dispatcher<M> {
     } catch (error) {
       const closedMeanwhile = this.#state !== 'starting';
       this.#state = 'closed';
+      this.#p.durable.startFailed(`dispatcher ${this.id} did not start`);
       await transport.close();
       if (closedMeanwhile) throw this.#closedWhileStarting();
       if (error instanceof DispatchError && error.code === ErrorCode.DUPLICATE_DISPATCHER)

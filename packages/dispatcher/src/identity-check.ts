@@ -27,15 +27,23 @@ export interface IdentityCheck {
   readonly clock: Clock;
   /** How long a live heartbeat lasts without a beat. */
   readonly heartbeatTtlMs: number;
-  /** How often the owner heartbeat is refreshed: the pace of the re-checks. */
+  /** How often the owner heartbeat is refreshed: the re-checks go at this pace, or faster. */
   readonly heartbeatIntervalMs: number;
+  /** Whether start() was given up (close() called): the check ends, CLOSED. */
+  readonly stopped: () => boolean;
 }
+
+/** The slowest pace of the re-checks: a close() meanwhile is heard within it. */
+const MAX_RECHECK_MS = 250;
 
 /** Resolves once no other live process serves the id; rejects `DUPLICATE_DISPATCHER` if one still does after a heartbeat TTL. */
 export async function ensureIdIsFree(check: IdentityCheck): Promise<void> {
   const { id, replyChannel, transport, store, clock } = check;
   const until = clock.now() + check.heartbeatTtlMs;
+  const recheckMs = Math.min(check.heartbeatIntervalMs, MAX_RECHECK_MS);
   for (;;) {
+    if (check.stopped())
+      throw new DispatchError(ErrorCode.CLOSED, `dispatcher ${id} closed while starting`);
     const [subscribers = 0] = await transport.subscriberCounts([replyChannel]);
     if (subscribers === 0 || !(await store.beating(id))) return;
     if (clock.now() >= until) {
@@ -44,6 +52,6 @@ export async function ensureIdIsFree(check: IdentityCheck): Promise<void> {
         `dispatcher id ${id} is in use: another live process is subscribed to its reply channel and beats as its owner; give each dispatcher its own id`,
       );
     }
-    await new Promise<void>((resolve) => clock.setTimeout(resolve, check.heartbeatIntervalMs));
+    await new Promise<void>((resolve) => clock.setTimeout(resolve, recheckMs));
   }
 }

@@ -43,7 +43,7 @@ export class Recovery {
     this.#host = host;
   }
 
-  /** The subscriber connection came back while the dispatcher starts: subscribe again, nothing more. */
+  /** The subscriber connection came back while the dispatcher starts or closes: subscribe again, nothing more. */
   async resubscribe(): Promise<void> {
     try {
       await this.#host.transport.subscribe(this.#host.channels);

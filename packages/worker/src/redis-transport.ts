@@ -103,6 +103,8 @@ export class RedisWorkerTransport implements WorkerTransport {
   readonly #id: string;
   readonly #channel: string;
   #connections: ConnectionPair<Redis> | undefined;
+  /** Whether the worker wants its channel: subscribed again after each reconnect while it does. */
+  #wantsChannel = false;
   #errors: ConnectionErrors | undefined;
   #events: WorkerTransportEvents | undefined;
   readonly #presenceThread: boolean;
@@ -136,8 +138,8 @@ export class RedisWorkerTransport implements WorkerTransport {
     const name = `ringcast-worker:${this.#id}`;
     // No SUBSCRIBE of ioredis's own after a reconnect: it sends one without a rejection
     // handler, so a close in the middle of the reconnected subscriber's handshake failed it as
-    // an unhandled rejection, which ends the process. The worker subscribes again itself
-    // (recovery.ts, and worker.ts while starting), and handles what that rejects with.
+    // an unhandled rejection, which ends the process. This transport subscribes again itself
+    // on each 'ready' while the worker wants its channel, and handles what that rejects with.
     const connections = openIoredisConnections<Redis, RedisOptions>(
       this.#redis,
       name,
@@ -156,7 +158,14 @@ export class RedisWorkerTransport implements WorkerTransport {
 
   #onCommandReady = (): void => this.#events?.commandReady();
   #onSubscriberClose = (): void => this.#events?.subscriberClosed();
-  #onSubscriberReady = (): void => this.#events?.subscriberReady();
+  #onSubscriberReady = (): void => {
+    // A Cluster's sharded subscribers subscribe again themselves, with their errors handled.
+    if (this.#wantsChannel && !this.#sharded) {
+      // A failure is not lost: recovery subscribes again and proves it (recovery.ts).
+      this.#connections?.subscriber.subscribe(this.#channel).catch(() => undefined);
+    }
+    this.#events?.subscriberReady();
+  };
   #onMessage = (_channel: string, data: string): void => this.#events?.message(data);
 
   #command(): Redis {
@@ -166,12 +175,14 @@ export class RedisWorkerTransport implements WorkerTransport {
   }
 
   async subscribe(): Promise<void> {
+    this.#wantsChannel = true;
     const subscriber = this.#connections?.subscriber;
     if (this.#sharded) await subscriber?.ssubscribe(this.#channel);
     else await subscriber?.subscribe(this.#channel);
   }
 
   async unsubscribe(): Promise<void> {
+    this.#wantsChannel = false;
     const subscriber = this.#connections?.subscriber;
     if (this.#sharded) await subscriber?.sunsubscribe(this.#channel);
     else await subscriber?.unsubscribe(this.#channel);
@@ -263,6 +274,7 @@ export class RedisWorkerTransport implements WorkerTransport {
   async close(): Promise<void> {
     const connections = this.#connections;
     if (!connections) return;
+    this.#wantsChannel = false;
     const { command, subscriber } = connections;
     command.off('ready', this.#onCommandReady);
     subscriber.off('ready', this.#onSubscriberReady);

@@ -133,8 +133,8 @@ export class ReplyEncoder {
 
   /**
    * A successful result. A value JSON cannot encode (a BigInt, a cycle, a
-   * throwing `toJSON`), or would change at its top level (a function, a Map,
-   * NaN: protocol's `jsonLoss`), becomes a `TypeError` result, one too large for a frame a
+   * throwing `toJSON`), would drop (a function or symbol), or would change at
+   * its top level (a Map, NaN: protocol's `jsonLoss`), becomes a `TypeError` result, one too large for a frame a
    * `RangeError` result, and one the dispatcher's decoder would drop (a
    * `__proto__` key, say from echoed client JSON) an `InvalidResult` result, so a
    * bad value never crashes the worker or leaves its caller waiting for the
@@ -155,7 +155,8 @@ export class ReplyEncoder {
       }
       // Or changes them (a Map to {}, NaN to null): the caller would get another value.
       const loss = jsonLoss(value);
-      if (loss !== undefined) throw new TypeError(`a value ${loss}`);
+      if (loss !== undefined)
+        throw new TypeError(typeof value === 'object' ? `a value ${loss}` : loss);
       encoded = encodeCompactOkValue(id, token, value);
     } catch (thrown) {
       const why = messageOf(thrown);

@@ -159,16 +159,13 @@ class RingcastWorker implements Worker {
   async #start(): Promise<void> {
     const transport = this.#p.transport;
     const identity = this.#p.identity;
-    let subscribed = false;
     try {
       await transport.connect({
         message: this.#p.intake.frame,
         subscriberClosed: () => this.#setLive(false),
         subscriberReady: () => {
-          // The first ready belongs to start(); later ones follow a reconnect, and the
-          // subscription is ours to make again (the transport does not).
+          // The first ready belongs to start(); later ones follow a reconnect.
           if (this.#state === 'running' && !this.#p.stats.fenced) void this.#p.recovery.recover();
-          else if (this.#state === 'starting' && subscribed) this.#resubscribeWhileStarting();
         },
         commandReady: () => {
           if (this.#state === 'running' || this.#state === 'closing') this.#p.replies.resend();
@@ -181,7 +178,6 @@ class RingcastWorker implements Worker {
       this.#p.intake.hold();
       // Resolves on Redis's reply to SUBSCRIBE: from here on, tasks reach us.
       await transport.subscribe();
-      subscribed = true;
       // Another process may have started with this id at the same moment.
       await identity.acquire(true);
       // Kept from now on: what follows (the heartbeat thread starting) can outlast the claim's TTL.
@@ -272,13 +268,6 @@ class RingcastWorker implements Worker {
   #setLive(live: boolean): void {
     this.#live = live;
     this.#presence?.setLive(live);
-  }
-
-  /** The subscriber reconnected after start() subscribed, before it ended: subscribe again. */
-  #resubscribeWhileStarting(): void {
-    this.#p.transport.subscribe().catch((error: unknown) => {
-      this.#p.warnings.log('resubscribe', `re-subscribing failed: ${safeString(error)}`);
-    });
   }
 
   #onRedisError = (error: Error, role: ConnectionRole): void => {

@@ -106,16 +106,19 @@ export class DurableTasks {
     const running: Running = { context, presence, claims, writer, adoption, timers: [] };
     // Known before the first await: a close() meanwhile stops what started so far.
     this.#running = running;
+    const clock = host.clock;
+    // Calls may come in from here on (submit before start() ended): bounded from here on too.
+    running.timers.push(
+      clock.setInterval(() => this.#calls.expire(clock.now()), CALL_EXPIRY_SWEEP_MS),
+    );
     await presence.start();
     if (this.#stopped) return;
     await adoption.reclaim();
     // close() ran meanwhile: it cleared the timers there were; set none now.
     if (this.#stopped) return;
-    const clock = host.clock;
     running.timers.push(
       clock.setInterval(() => claims.claimSoon(), CLAIM_INTERVAL_MS),
       clock.setInterval(() => this.#reads.poll(), RESULT_POLL_MS),
-      clock.setInterval(() => this.#calls.expire(clock.now()), CALL_EXPIRY_SWEEP_MS),
     );
     // With no other dispatcher alive, tasks of the dead wait for us: look now, not a beat later.
     void this.#writes.track(adoption.scan());
@@ -224,7 +227,8 @@ export class DurableTasks {
         beforeStore?.(record, now, producer);
         // Tracked: close() must not leave before a claim it made here is run or given back.
         const write = this.#writes.track(context.store.add(record, opts));
-        added = await this.#calls.run('the task could not be stored', write);
+        const unanswered = `task ${record.id} may or may not be stored (task('${record.id}') tells; if it was, it runs)`;
+        added = await this.#calls.run('the task could not be stored', write, unanswered);
       } catch (error) {
         throw error instanceof DispatchError ? counters.refuse(error) : error;
       } finally {
@@ -407,6 +411,22 @@ export class DurableTasks {
       this.#host.log.warn('durable', `leaving the owners failed: ${errorMessage(error)}`);
     }
     clock.clearTimer(timer);
+  }
+
+  /**
+   * The dispatcher's start() failed, its connections closed: what started here
+   * stops, and the callers who came in meanwhile get `CLOSED`.
+   */
+  startFailed(reason: string): void {
+    this.#stopped = true;
+    const running = this.#running;
+    if (running !== undefined) {
+      running.presence.stop();
+      for (const timer of running.timers) this.#host.clock.clearTimer(timer);
+    }
+    const error = new DispatchError(ErrorCode.CLOSED, reason);
+    this.#waiters.failAll(error);
+    this.#calls.closeAll(reason);
   }
 
   #storeOrClosed(): DurableStore {
