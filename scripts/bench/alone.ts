@@ -102,6 +102,10 @@ class StubRedis extends EventEmitter {
   async pubsub(): Promise<unknown[]> {
     return [];
   }
+  /** Start's check that no live process serves the dispatcher's id: no heartbeat here. */
+  async exists(): Promise<number> {
+    return 0;
+  }
 
   /**
    * The parked-replies read at start (nothing is ever parked here) and the

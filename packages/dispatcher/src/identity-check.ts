@@ -45,7 +45,7 @@ export async function ensureIdIsFree(check: IdentityCheck): Promise<void> {
     if (check.stopped())
       throw new DispatchError(ErrorCode.CLOSED, `dispatcher ${id} closed while starting`);
     const [subscribers = 0] = await transport.subscriberCounts([replyChannel]);
-    if (subscribers === 0 || !(await store.beating(id))) return;
+    if (!(subscribers > 0) || !(await store.beating(id))) return;
     if (clock.now() >= until) {
       throw new DispatchError(
         ErrorCode.DUPLICATE_DISPATCHER,
