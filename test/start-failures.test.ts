@@ -1,3 +1,4 @@
+import { inspect } from 'node:util';
 import { createDispatcher } from '@ringcast/dispatcher';
 import { ErrorCode, type RingcastError } from '@ringcast/protocol';
 import { createWorker } from '@ringcast/worker';
@@ -78,6 +79,8 @@ describe.skipIf(!privateRedisAvailable)('start() failures say why', () => {
       expect(error.code).toBe(ErrorCode.REDIS_ERROR);
       expect(error.message).toMatch(/WRONGPASS/);
       expect(error.message).not.toContain('s3cr3t');
+      // Nor in its cause, which loggers print whole (ioredis keeps the AUTH arguments there).
+      expect(inspect(error, { depth: 10 })).not.toContain('s3cr3t');
       await target.close();
     });
 

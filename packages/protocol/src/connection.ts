@@ -242,8 +242,26 @@ export function startFailure(
   // (say, a Redis not in cluster mode): that is the reason.
   const lastNodeError = (cause as { lastNodeError?: unknown } | undefined)?.lastNodeError;
   if (lastNodeError instanceof Error) cause = lastNodeError;
+  maskCredentials(cause);
   return {
     message: `${connectionErrorText(cause, target)} (redis ${describeRedis(target)})`,
     cause,
   };
+}
+
+/** Commands whose arguments carry a password (ioredis's ReplyError keeps them on `command`). */
+const CREDENTIAL_COMMANDS = new Set(['auth', 'hello']);
+
+/**
+ * Masks the arguments of an AUTH or HELLO an ioredis error names, in place: the
+ * error goes to the caller as `error.cause`, and whatever logs it (util.inspect,
+ * a logger's error serializer, Node's unhandled-rejection print) would print them.
+ */
+function maskCredentials(error: unknown): void {
+  const command = (error as { command?: { name?: unknown; args?: unknown } } | null)?.command;
+  if (command === undefined || command === null || typeof command !== 'object') return;
+  const name = typeof command.name === 'string' ? command.name.toLowerCase() : '';
+  if (CREDENTIAL_COMMANDS.has(name) && Array.isArray(command.args)) {
+    command.args = command.args.map(() => '***');
+  }
 }

@@ -38,8 +38,8 @@ export type { DurableHost, DurableStats } from './durable-context.js';
 
 /** How often `result()` waiters re-read their records: the safety net for a missed settled message. */
 export const RESULT_POLL_MS = 1_000;
-/** How often callers' store calls are checked against their time bound. */
-const CALL_EXPIRY_SWEEP_MS = 1_000;
+/** How often callers' store calls are checked against their time bound: what a call may overrun it by. */
+const CALL_EXPIRY_SWEEP_MS = 100;
 
 /** The parts that run between start() and close(). */
 interface Running {
@@ -49,6 +49,8 @@ interface Running {
   readonly writer: OutcomeWriter;
   readonly adoption: Adoption;
   readonly timers: Timer[];
+  /** The callers' store calls' expiry: it runs on through close()'s drain, until they end CLOSED. */
+  callExpiry: Timer | undefined;
 }
 
 export class DurableTasks {
@@ -103,13 +105,22 @@ export class DurableTasks {
     const claims = new ClaimLoop(context, writer);
     const adoption = new Adoption(context, claims, writer);
     const presence = new OwnerPresence(context, () => adoption.afterBeat());
-    const running: Running = { context, presence, claims, writer, adoption, timers: [] };
+    const running: Running = {
+      context,
+      presence,
+      claims,
+      writer,
+      adoption,
+      timers: [],
+      callExpiry: undefined,
+    };
     // Known before the first await: a close() meanwhile stops what started so far.
     this.#running = running;
     const clock = host.clock;
     // Calls may come in from here on (submit before start() ended): bounded from here on too.
-    running.timers.push(
-      clock.setInterval(() => this.#calls.expire(clock.now()), CALL_EXPIRY_SWEEP_MS),
+    running.callExpiry = clock.setInterval(
+      () => this.#calls.expire(clock.now()),
+      CALL_EXPIRY_SWEEP_MS,
     );
     await presence.start();
     if (this.#stopped) return;
@@ -400,6 +411,7 @@ export class DurableTasks {
     // After the writes in flight: a task that finished during the drain answers its caller.
     this.#waiters.failAll(new DispatchError(ErrorCode.CLOSED, reason));
     this.#calls.closeAll(reason);
+    clock.clearTimer(running.callExpiry);
     const left = Math.max(1, waitMs - (clock.now() - started));
     let timer: Timer | undefined;
     const timedOut = new Promise<void>((resolve) => {
@@ -423,6 +435,7 @@ export class DurableTasks {
     if (running !== undefined) {
       running.presence.stop();
       for (const timer of running.timers) this.#host.clock.clearTimer(timer);
+      this.#host.clock.clearTimer(running.callExpiry);
     }
     const error = new DispatchError(ErrorCode.CLOSED, reason);
     this.#waiters.failAll(error);
