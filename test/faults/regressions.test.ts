@@ -30,80 +30,82 @@ describe.skipIf(!privateRedisAvailable)('fault-suite regressions', () => {
     }
   }, 60_000);
 
-  it('closing while the reply subscriber reconnects leaves no unhandled rejection', async () => {
-    // Scenario 6 (CLIENT KILL of the reply subscriber) reported "Connection is closed." as an
-    // unhandled rejection when the dispatcher closed right after a kill: ioredis re-sends
-    // SUBSCRIBE by itself once a reconnected subscriber is ready, without a rejection handler,
-    // and a close in the middle of that handshake fails that SUBSCRIBE. Here the proxy holds
-    // the reconnected subscriber in its handshake until close() has ended the connection.
+  /**
+   * Starts a process (a dispatcher or a worker) through a TCP proxy, cuts its subscriber,
+   * holds the reconnected one in its handshake (its ready check, INFO, goes unanswered: the
+   * client waits in status 'connect') and closes the process meanwhile. Returns the
+   * unhandled rejections seen.
+   */
+  async function closeWhileResubscribing<P extends { close(): Promise<unknown> }>(
+    name: string,
+    open: (redis: string, namespace: string) => Promise<P>,
+    connectionName: (opened: P) => string,
+  ): Promise<unknown[]> {
     const rejections: unknown[] = [];
     const heard = (reason: unknown) => rejections.push(reason);
     process.on('unhandledRejection', heard);
-    const s = await Scenario.start('close while resubscribing');
+    const s = await Scenario.start(name);
     const proxy = await startTcpProxy(s.redis.url);
     try {
-      const d = track(
-        createDispatcher({ redis: proxy.url, namespace: s.ns, logger: false, drainTimeoutMs: 0 }),
-      );
-      await d.start();
-      const subscriber = await s.subscriberId(`ringcast:dispatcher:${d.id}`);
+      const opened = await open(proxy.url, s.ns);
+      const subscriber = await s.subscriberId(connectionName(opened));
       expect(subscriber).toBeDefined();
-      // Its ready check (INFO) goes unanswered: the client waits in status 'connect'.
       const reconnected = proxy.holdNext('info');
       await s.client().call('CLIENT', 'KILL', 'ID', subscriber!);
       const held = await reconnected;
-      const closing = d.close();
+      const closing = opened.close();
       await held.clientEnded;
       held.release();
       await Promise.all([closing, held.closed]);
       // Node reports an unhandled rejection once the microtasks after it have run.
       await new Promise((resolve) => setTimeout(resolve, 50));
-      expect(rejections).toEqual([]);
+      return rejections;
     } finally {
       process.off('unhandledRejection', heard);
       await proxy.close();
       await s.close();
       s.removeRunLogs();
     }
+  }
+
+  it('closing while the reply subscriber reconnects leaves no unhandled rejection', async () => {
+    // Scenario 6 (CLIENT KILL of the reply subscriber) reported "Connection is closed." as an
+    // unhandled rejection when the dispatcher closed right after a kill: ioredis re-sends
+    // SUBSCRIBE by itself once a reconnected subscriber is ready, without a rejection handler,
+    // and a close in the middle of that handshake fails that SUBSCRIBE.
+    const rejections = await closeWhileResubscribing(
+      'close while resubscribing',
+      async (redis, namespace) => {
+        const d = track(createDispatcher({ redis, namespace, logger: false, drainTimeoutMs: 0 }));
+        await d.start();
+        return d;
+      },
+      (d) => `ringcast:dispatcher:${d.id}`,
+    );
+    expect(rejections).toEqual([]);
   }, 60_000);
 
   it('closing a worker while its subscriber reconnects leaves no unhandled rejection', async () => {
-    // As for the dispatcher above: ioredis's own re-SUBSCRIBE, failed by a close in the middle
-    // of the reconnected subscriber's handshake, had no rejection handler.
-    const rejections: unknown[] = [];
-    const heard = (reason: unknown) => rejections.push(reason);
-    process.on('unhandledRejection', heard);
-    const s = await Scenario.start('worker close while resubscribing');
-    const proxy = await startTcpProxy(s.redis.url);
-    try {
-      const worker = track(
-        createWorker({
-          redis: proxy.url,
-          namespace: s.ns,
-          id: 'w-resubscribe',
-          logger: false,
-          drainTimeoutMs: 0,
-          handlers: { echo: (payload: unknown) => payload },
-        }),
-      );
-      await worker.start();
-      const subscriber = await s.subscriberId('ringcast-worker:w-resubscribe');
-      expect(subscriber).toBeDefined();
-      const reconnected = proxy.holdNext('info');
-      await s.client().call('CLIENT', 'KILL', 'ID', subscriber!);
-      const held = await reconnected;
-      const closing = worker.close();
-      await held.clientEnded;
-      held.release();
-      await Promise.all([closing, held.closed]);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      expect(rejections).toEqual([]);
-    } finally {
-      process.off('unhandledRejection', heard);
-      await proxy.close();
-      await s.close();
-      s.removeRunLogs();
-    }
+    // As for the dispatcher above, the worker's subscriber.
+    const rejections = await closeWhileResubscribing(
+      'worker close while resubscribing',
+      async (redis, namespace) => {
+        const worker = track(
+          createWorker({
+            redis,
+            namespace,
+            id: 'w-resubscribe',
+            logger: false,
+            drainTimeoutMs: 0,
+            handlers: { echo: (payload: unknown) => payload },
+          }),
+        );
+        await worker.start();
+        return worker;
+      },
+      () => 'ringcast-worker:w-resubscribe',
+    );
+    expect(rejections).toEqual([]);
   }, 60_000);
 
   it('a dispatcher whose subscriber reconnects while it closes still hears the replies its drain waits for', async () => {
